@@ -1,0 +1,70 @@
+/**
+ * Every container image the stack runs, pinned to an exact release.
+ *
+ * One place to bump versions: compose files (monitor and clients) read from here, and the Loki
+ * config is written for LOKI_VERSION. Fully qualified references (registry included) so a
+ * mirror or a changed default registry never swaps what runs. Tags were checked against the
+ * projects' release notes / registry update PRs (Aug 2026); see docs/render.md.
+ */
+import type { OptionalExporter } from "../lib/catalog";
+
+/** The Loki release configs/loki.ts is written for (storage client choice depends on it). */
+export const LOKI_VERSION = "3.7.4";
+
+/** Services on the monitor and agents on every host. */
+export const IMAGES = {
+  prometheus: "docker.io/prom/prometheus:v3.14.0",
+  alertmanager: "docker.io/prom/alertmanager:v0.34.0",
+  grafana: "docker.io/grafana/grafana:12.4.5",
+  loki: `docker.io/grafana/loki:${LOKI_VERSION}`,
+  nodeExporter: "docker.io/prom/node-exporter:v1.12.0",
+  processExporter: "docker.io/ncabatoff/process-exporter:0.8.7",
+  /** cAdvisor publishes to ghcr.io since v0.54; gcr.io/cadvisor stopped receiving releases. */
+  cadvisor: "ghcr.io/google/cadvisor:v0.60.5",
+  alloy: "docker.io/grafana/alloy:v1.18.1",
+} as const;
+
+export type ImageName = keyof typeof IMAGES;
+
+/**
+ * Images of the optional exporters. Jenkins has none: it serves its own metrics through the
+ * Prometheus plugin, so nothing extra runs on a Jenkins host.
+ */
+export const OPTIONAL_EXPORTER_IMAGES: Readonly<Record<Exclude<OptionalExporter, "jenkins">, string>> = {
+  nginx: "docker.io/nginx/nginx-prometheus-exporter:1.5.1",
+  mongodb: "docker.io/percona/mongodb_exporter:0.48.0",
+  postgres: "docker.io/prometheuscommunity/postgres-exporter:v0.20.1",
+  mysql: "docker.io/prom/mysqld-exporter:v0.20.0",
+  redis: "docker.io/oliver006/redis_exporter:v1.90.0",
+};
+
+/**
+ * The UID:GID each monitor image runs as. Compose sets `user:` to these so the bind-mounted data
+ * directories under /srv/observability can be created with the right owner before start.
+ */
+export const MONITOR_CONTAINER_USERS = {
+  /** `nobody` in the busybox-based Prometheus images. */
+  prometheus: "65534:65534",
+  alertmanager: "65534:65534",
+  /** The Grafana image's `grafana` user; its group is root (0) by design of the image. */
+  grafana: "472:0",
+  loki: "10001:10001",
+} as const;
+
+const EXACT_VERSION_TAG = /^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/;
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/**
+ * True when the reference names one exact release: a full x.y.z tag (optionally with a
+ * pre-release/build suffix) or a content digest. `latest`, `3`, `3.7` and untagged are not.
+ */
+export function isPinnedImage(reference: string): boolean {
+  const atSign = reference.indexOf("@");
+  if (atSign >= 0) {
+    return DIGEST.test(reference.slice(atSign + 1));
+  }
+  const lastPathSegment = reference.slice(reference.lastIndexOf("/") + 1);
+  const colon = lastPathSegment.lastIndexOf(":");
+  if (colon < 0) return false;
+  return EXACT_VERSION_TAG.test(lastPathSegment.slice(colon + 1));
+}
