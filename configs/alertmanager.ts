@@ -1,0 +1,322 @@
+/**
+ * alertmanager.yml from the stack config, plus the flags and secret file names the deploy needs.
+ *
+ * Routing in one picture (receivers carry several channels each, so there is no `continue`):
+ *
+ *   alertname=Watchdog  -> heartbeat (webhook to the outside check) | blackhole (nothing)
+ *   severity=critical   -> critical  = email + Slack + PagerDuty (each if configured), repeat 1h
+ *   severity=warning    -> warning   = email + Slack, repeat 4h
+ *   severity=info       -> info      = Slack if configured, else email, repeat 12h
+ *   anything else       -> warning   (an alert without a known severity still reaches people)
+ *
+ * Secrets never appear here: every secret is a `*_file` path under the secrets directory, and
+ * the deploy writes those files (see `alertmanagerSecretFiles`).
+ */
+import { stringify } from "yaml";
+import type { SecretSetting, StackConfig } from "../lib/stack-config";
+import {
+  ALERTMANAGER_TEMPLATE_FILE,
+  callTemplate,
+  renderNotificationTemplates,
+  TEMPLATE_NAMES,
+} from "./alertmanager-email.tmpl";
+
+/** The host-down alert. Inhibition keys on this name: the rule files must use the same one. */
+export const HOST_UNREACHABLE_ALERT = "HostUnreachable";
+/** The always-firing alert that proves the alerting pipeline works end to end. */
+export const WATCHDOG_ALERT = "Watchdog";
+
+export const SEVERITIES = ["critical", "warning", "info"] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** Labels a HostUnreachable alert shares with the alerts it mutes (one host in one stack). */
+export const HOST_LABELS = ["environment", "instance"] as const;
+
+export const RECEIVERS = {
+  critical: "critical",
+  warning: "warning",
+  info: "info",
+  heartbeat: "heartbeat",
+  /** No notification configs: alerts routed here are dropped on purpose. */
+  blackhole: "blackhole",
+} as const;
+
+/** In-container paths used by the deploy; the e2e test overrides them with temp dirs. */
+export const ALERTMANAGER_PATHS = {
+  configFile: "/etc/alertmanager/alertmanager.yml",
+  secretsDir: "/etc/alertmanager/secrets",
+  templatesDir: "/etc/alertmanager/templates",
+  storagePath: "/alertmanager",
+} as const;
+
+/**
+ * `url_file` on webhook receivers (the heartbeat) exists since Alertmanager 0.26; the image the
+ * deploy pins must be at least this version. Debian's amtool 0.25 cannot parse that one field.
+ */
+export const MINIMUM_ALERTMANAGER_VERSION = "0.26.0";
+
+/** Secret file written by the deploy (mode 0600) for each secret setting Alertmanager reads. */
+export const ALERTMANAGER_SECRET_FILES = {
+  smtpPassword: "smtp_password",
+  slackWebhookUrl: "slack_webhook_url",
+  pagerdutyRoutingKey: "pagerduty_routing_key",
+  heartbeatUrl: "heartbeat_url",
+} as const satisfies Partial<Record<SecretSetting, string>>;
+export type AlertmanagerSecret = keyof typeof ALERTMANAGER_SECRET_FILES;
+
+/** Grouping and repeat timing. Defaults suit production; tests shorten them. */
+export interface RouteTiming {
+  readonly groupWait: string;
+  readonly groupInterval: string;
+  /** The Watchdog's own batching tick, so heartbeats leave close to every repeat interval. */
+  readonly heartbeatGroupInterval: string;
+  readonly repeatInterval: Readonly<Record<Severity | "heartbeat", string>>;
+}
+
+/**
+ * group_by [alertname, environment]: one mail per kind of problem per stack, listing every
+ * affected instance, instead of one mail per host (ten hosts losing their disk = one mail).
+ * group_wait 30s lets a burst settle into that one mail; group_interval 5m batches additions.
+ */
+export const DEFAULT_ROUTE_TIMING: RouteTiming = {
+  groupWait: "30s",
+  groupInterval: "5m",
+  heartbeatGroupInterval: "1m",
+  repeatInterval: { critical: "1h", warning: "4h", info: "12h", heartbeat: "5m" },
+};
+
+export const GROUP_BY = ["alertname", "environment"] as const;
+
+export interface AlertmanagerRenderOptions {
+  /** Directory holding the secret files (default /etc/alertmanager/secrets). */
+  readonly secretsDir?: string;
+  /** Directory holding the notification templates (default /etc/alertmanager/templates). */
+  readonly templatesDir?: string;
+  readonly timing?: Partial<Omit<RouteTiming, "repeatInterval">> & {
+    readonly repeatInterval?: Partial<RouteTiming["repeatInterval"]>;
+  };
+}
+
+/** Names of the secret files the deploy must write (mode 0600) for this stack. */
+export function alertmanagerSecretFiles(config: StackConfig): string[] {
+  return enabledSecrets(config).map((secret) => ALERTMANAGER_SECRET_FILES[secret]);
+}
+
+/** Which Alertmanager secrets this stack uses, in a fixed order. */
+export function enabledSecrets(config: StackConfig): AlertmanagerSecret[] {
+  const { alerting } = config;
+  const enabled: Record<AlertmanagerSecret, boolean> = {
+    smtpPassword: alerting.email !== undefined && alerting.email.username !== "",
+    slackWebhookUrl: alerting.slack !== undefined,
+    pagerdutyRoutingKey: alerting.pagerduty,
+    heartbeatUrl: alerting.heartbeat,
+  };
+  return (Object.keys(ALERTMANAGER_SECRET_FILES) as AlertmanagerSecret[]).filter((secret) => enabled[secret]);
+}
+
+export interface AlertmanagerFlagOptions {
+  readonly configFile?: string;
+  readonly storagePath?: string;
+  /** e.g. 127.0.0.1:9093 in tests; unset keeps Alertmanager's default (:9093 in its container). */
+  readonly listenAddress?: string;
+  /** Base of the links Alertmanager puts in notifications; omitted when unknown. */
+  readonly externalUrl?: string;
+}
+
+/** Command-line flags for the Alertmanager binary or container. */
+export function alertmanagerFlags(_config: StackConfig, options: AlertmanagerFlagOptions = {}): string[] {
+  const flags = [
+    `--config.file=${options.configFile ?? ALERTMANAGER_PATHS.configFile}`,
+    `--storage.path=${options.storagePath ?? ALERTMANAGER_PATHS.storagePath}`,
+    // A single instance: an empty address turns off clustering (and its gossip port).
+    "--cluster.listen-address=",
+  ];
+  if (options.listenAddress !== undefined) flags.push(`--web.listen-address=${options.listenAddress}`);
+  if (options.externalUrl !== undefined) flags.push(`--web.external-url=${options.externalUrl}`);
+  return flags;
+}
+
+type Receiver = Record<string, unknown> & { name: string };
+
+function secretPath(secretsDir: string, secret: AlertmanagerSecret): string {
+  return `${secretsDir}/${ALERTMANAGER_SECRET_FILES[secret]}`;
+}
+
+function emailConfigs(config: StackConfig, secretsDir: string): Record<string, unknown>[] {
+  const email = config.alerting.email;
+  if (email === undefined) return [];
+  const auth =
+    email.username === ""
+      ? {}
+      : { auth_username: email.username, auth_password_file: secretPath(secretsDir, "smtpPassword") };
+  return [
+    {
+      to: email.to.join(", "),
+      from: email.from,
+      smarthost: email.smarthost,
+      ...auth,
+      require_tls: email.requireTls,
+      // Defaults to false for email: without it nobody hears that a problem went away.
+      send_resolved: true,
+      headers: { Subject: callTemplate(TEMPLATE_NAMES.emailSubject) },
+      html: callTemplate(TEMPLATE_NAMES.emailHtml),
+      text: callTemplate(TEMPLATE_NAMES.emailText),
+    },
+  ];
+}
+
+function slackConfigs(config: StackConfig, secretsDir: string): Record<string, unknown>[] {
+  const slack = config.alerting.slack;
+  if (slack === undefined) return [];
+  return [
+    {
+      api_url_file: secretPath(secretsDir, "slackWebhookUrl"),
+      channel: slack.channel,
+      send_resolved: true,
+      title: callTemplate(TEMPLATE_NAMES.slackTitle),
+      text: callTemplate(TEMPLATE_NAMES.slackText),
+    },
+  ];
+}
+
+function pagerdutyConfigs(config: StackConfig, secretsDir: string): Record<string, unknown>[] {
+  if (!config.alerting.pagerduty) return [];
+  return [
+    {
+      routing_key_file: secretPath(secretsDir, "pagerdutyRoutingKey"),
+      send_resolved: true,
+      // Only critical alerts reach PagerDuty.
+      severity: "critical",
+      description: callTemplate(TEMPLATE_NAMES.pagerdutyDescription),
+    },
+  ];
+}
+
+/** A receiver with only the channel lists that have entries. */
+function receiver(name: string, channels: Record<string, Record<string, unknown>[]>): Receiver {
+  const result: Receiver = { name };
+  for (const [key, configs] of Object.entries(channels)) {
+    if (configs.length > 0) result[key] = configs;
+  }
+  return result;
+}
+
+function receivers(config: StackConfig, secretsDir: string): Receiver[] {
+  const email = emailConfigs(config, secretsDir);
+  const slack = slackConfigs(config, secretsDir);
+  const pagerduty = pagerdutyConfigs(config, secretsDir);
+  const watchdogReceiver = config.alerting.heartbeat
+    ? receiver(RECEIVERS.heartbeat, {
+        webhook_configs: [
+          {
+            url_file: secretPath(secretsDir, "heartbeatUrl"),
+            // A resolved Watchdog means the pipeline is dying: it must not count as a heartbeat.
+            send_resolved: false,
+          },
+        ],
+      })
+    : receiver(RECEIVERS.blackhole, {});
+  return [
+    receiver(RECEIVERS.critical, {
+      email_configs: email,
+      slack_configs: slack,
+      pagerduty_configs: pagerduty,
+    }),
+    receiver(RECEIVERS.warning, { email_configs: email, slack_configs: slack }),
+    receiver(RECEIVERS.info, slack.length > 0 ? { slack_configs: slack } : { email_configs: email }),
+    watchdogReceiver,
+  ];
+}
+
+function inhibitRules(): Record<string, unknown>[] {
+  return [
+    {
+      // An unreachable host mutes everything else about that host (its exporters are down too).
+      source_matchers: [`alertname="${HOST_UNREACHABLE_ALERT}"`],
+      // instance=~".+": an alert without an instance label is about no host and stays loud.
+      target_matchers: [`alertname!="${HOST_UNREACHABLE_ALERT}"`, 'instance=~".+"'],
+      equal: [...HOST_LABELS],
+    },
+    {
+      // The critical variant of an alert mutes its warning variant on the same host.
+      source_matchers: ['severity="critical"'],
+      target_matchers: ['severity="warning"'],
+      equal: ["alertname", ...HOST_LABELS],
+    },
+  ];
+}
+
+export function renderAlertmanagerConfig(
+  config: StackConfig,
+  options: AlertmanagerRenderOptions = {},
+): string {
+  const secretsDir = trimSlash(options.secretsDir ?? ALERTMANAGER_PATHS.secretsDir);
+  const templatesDir = trimSlash(options.templatesDir ?? ALERTMANAGER_PATHS.templatesDir);
+  const timing: RouteTiming = {
+    groupWait: options.timing?.groupWait ?? DEFAULT_ROUTE_TIMING.groupWait,
+    groupInterval: options.timing?.groupInterval ?? DEFAULT_ROUTE_TIMING.groupInterval,
+    heartbeatGroupInterval:
+      options.timing?.heartbeatGroupInterval ?? DEFAULT_ROUTE_TIMING.heartbeatGroupInterval,
+    repeatInterval: { ...DEFAULT_ROUTE_TIMING.repeatInterval, ...options.timing?.repeatInterval },
+  };
+  const severityRoute = (severity: Severity) => ({
+    matchers: [`severity="${severity}"`],
+    receiver: RECEIVERS[severity],
+    repeat_interval: timing.repeatInterval[severity],
+  });
+  const document = {
+    global: {
+      // Prometheus sends end times itself; this only covers alerts pushed without one.
+      resolve_timeout: "5m",
+    },
+    templates: [`${templatesDir}/*.tmpl`],
+    route: {
+      receiver: RECEIVERS.warning,
+      group_by: [...GROUP_BY],
+      group_wait: timing.groupWait,
+      group_interval: timing.groupInterval,
+      repeat_interval: timing.repeatInterval.warning,
+      routes: [
+        {
+          // First, so the Watchdog never reaches a person whatever its labels.
+          matchers: [`alertname="${WATCHDOG_ALERT}"`],
+          receiver: config.alerting.heartbeat ? RECEIVERS.heartbeat : RECEIVERS.blackhole,
+          // Ping at once and then every repeat interval; the outside check pages when pings stop.
+          group_wait: "0s",
+          group_interval: timing.heartbeatGroupInterval,
+          repeat_interval: timing.repeatInterval.heartbeat,
+        },
+        ...SEVERITIES.map(severityRoute),
+      ],
+    },
+    inhibit_rules: inhibitRules(),
+    receivers: receivers(config, secretsDir),
+  };
+  // No YAML anchors: receivers share config objects, readers should see each one in full.
+  return stringify(document, { lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+function trimSlash(path: string): string {
+  return path.length > 1 ? path.replace(/\/+$/, "") : path;
+}
+
+export interface AlertmanagerFilesOptions extends AlertmanagerRenderOptions {
+  /** Grafana root URL for links in notifications; defaults to the stack's, else a placeholder. */
+  readonly grafanaUrl?: string;
+}
+
+/**
+ * Every file Alertmanager runs with, keyed by path relative to /etc/alertmanager. The secret
+ * files are not here: only their names (`alertmanagerSecretFiles`), the deploy writes them.
+ */
+export function renderAlertmanagerFiles(
+  config: StackConfig,
+  options: AlertmanagerFilesOptions = {},
+): Record<string, string> {
+  return {
+    "alertmanager.yml": renderAlertmanagerConfig(config, options),
+    [`templates/${ALERTMANAGER_TEMPLATE_FILE}`]: renderNotificationTemplates({
+      grafanaUrl: options.grafanaUrl ?? config.grafana.rootUrl,
+    }),
+  };
+}
