@@ -1,0 +1,200 @@
+/**
+ * Grafana provisioning for the monitor: datasources with fixed uids (dashboards and links refer
+ * to them), a file dashboard provider, and the container environment as data.
+ *
+ * Secrets never appear here: the admin password and the secret key reach Grafana as files
+ * mounted read-only under /run/secrets, named by the `__FILE` variants of Grafana's settings.
+ */
+import YAML from "yaml";
+import { MONITOR_PORTS } from "../lib/catalog";
+import type { StackConfig } from "../lib/stack-config";
+
+/** Fixed datasource uids: dashboards, alert links and the email template refer to these. */
+export const GRAFANA_DATASOURCE_UIDS = {
+  prometheus: "prometheus",
+  loki: "loki",
+  alertmanager: "alertmanager",
+} as const;
+
+/**
+ * Hostnames Grafana reaches the other monitor services by: the compose service names on the
+ * monitor's network (test/monitor-compose.test.ts holds the two together).
+ */
+export const GRAFANA_DATASOURCE_URLS = {
+  prometheus: `http://prometheus:${MONITOR_PORTS.prometheus}`,
+  loki: `http://loki:${MONITOR_PORTS.loki}`,
+  alertmanager: `http://alertmanager:${MONITOR_PORTS.alertmanager}`,
+} as const;
+
+/** Where provisioning and dashboards are mounted (read-only) inside the Grafana container. */
+export const GRAFANA_PROVISIONING_DIR = "/etc/grafana/provisioning";
+export const GRAFANA_DASHBOARDS_DIR = "/etc/grafana/dashboards";
+/** Grafana's database, plugins and sessions: the data volume. */
+export const GRAFANA_DATA_DIR = "/var/lib/grafana";
+
+/** Secret files inside the container (compose mounts them from the host, read-only). */
+export const GRAFANA_SECRET_FILES = {
+  adminPassword: "/run/secrets/grafana_admin_password",
+  secretKey: "/run/secrets/grafana_secret_key",
+} as const;
+
+export const GRAFANA_ADMIN_USER = "admin";
+
+/** Shown when the public URL is only known once the Elastic IP exists. */
+export const GRAFANA_ROOT_URL_PLACEHOLDER = "<grafana-root-url: known after pulumi up>";
+
+export interface GrafanaOptions {
+  /** The URL derived at deploy time (Elastic IP); stack config's `grafana.rootUrl` wins over it. */
+  readonly rootUrl?: string;
+}
+
+export interface GrafanaProvisioning {
+  /** `provisioning/datasources/datasources.yml` */
+  readonly datasources: string;
+  /** `provisioning/dashboards/provider.yml` */
+  readonly dashboardProvider: string;
+  /** Container environment for compose; values are paths and switches, never secrets. */
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+function yamlFile(data: unknown, comment: string): string {
+  const document = new YAML.Document(data);
+  document.commentBefore = ` ${comment} Rendered by configs/grafana.ts; edit the code, not this file.`;
+  return document.toString({ lineWidth: 0 });
+}
+
+export function grafanaDatasourcesData(config: StackConfig) {
+  return {
+    apiVersion: 1,
+    datasources: [
+      {
+        name: "Prometheus",
+        type: "prometheus",
+        uid: GRAFANA_DATASOURCE_UIDS.prometheus,
+        access: "proxy",
+        url: GRAFANA_DATASOURCE_URLS.prometheus,
+        isDefault: true,
+        editable: false,
+        jsonData: {
+          // Keeps $__rate_interval at least one scrape apart; below that rate() returns nothing.
+          timeInterval: config.metrics.scrapeInterval,
+          httpMethod: "POST",
+        },
+      },
+      {
+        name: "Loki",
+        type: "loki",
+        uid: GRAFANA_DATASOURCE_UIDS.loki,
+        access: "proxy",
+        url: GRAFANA_DATASOURCE_URLS.loki,
+        isDefault: false,
+        editable: false,
+        jsonData: { maxLines: 1000 },
+      },
+      {
+        name: "Alertmanager",
+        type: "alertmanager",
+        uid: GRAFANA_DATASOURCE_UIDS.alertmanager,
+        access: "proxy",
+        url: GRAFANA_DATASOURCE_URLS.alertmanager,
+        isDefault: false,
+        editable: false,
+        jsonData: {
+          implementation: "prometheus",
+          // Alerts are Prometheus rules; Grafana-managed alerting does not route through it.
+          handleGrafanaManagedAlerts: false,
+        },
+      },
+    ],
+  };
+}
+
+export function grafanaDashboardProviderData() {
+  return {
+    apiVersion: 1,
+    providers: [
+      {
+        name: "observability",
+        orgId: 1,
+        type: "file",
+        // Dashboards are code in this repository: UI edits would be lost on the next deploy.
+        allowUiUpdates: false,
+        disableDeletion: true,
+        updateIntervalSeconds: 60,
+        options: { path: GRAFANA_DASHBOARDS_DIR, foldersFromFilesStructure: true },
+      },
+    ],
+  };
+}
+
+export function grafanaRootUrl(config: StackConfig, options: GrafanaOptions = {}): string {
+  return config.grafana.rootUrl ?? options.rootUrl ?? GRAFANA_ROOT_URL_PLACEHOLDER;
+}
+
+export function grafanaEnvironment(
+  config: StackConfig,
+  options: GrafanaOptions = {},
+): Record<string, string> {
+  return {
+    GF_SERVER_ROOT_URL: grafanaRootUrl(config, options),
+    GF_SECURITY_ADMIN_USER: GRAFANA_ADMIN_USER,
+    // Applied only when grafana.db is first created; see GRAFANA_ADMIN_PASSWORD_RESET.
+    GF_SECURITY_ADMIN_PASSWORD__FILE: GRAFANA_SECRET_FILES.adminPassword,
+    GF_SECURITY_SECRET_KEY__FILE: GRAFANA_SECRET_FILES.secretKey,
+    GF_SECURITY_DISABLE_GRAVATAR: "true",
+    GF_AUTH_ANONYMOUS_ENABLED: "false",
+    GF_USERS_ALLOW_SIGN_UP: "false",
+    GF_USERS_ALLOW_ORG_CREATE: "false",
+    GF_SNAPSHOTS_EXTERNAL_ENABLED: "false",
+    GF_ANALYTICS_REPORTING_ENABLED: "false",
+    GF_ANALYTICS_CHECK_FOR_UPDATES: "false",
+    GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES: "false",
+    GF_PATHS_PROVISIONING: GRAFANA_PROVISIONING_DIR,
+    GF_LOG_MODE: "console",
+  };
+}
+
+export function renderGrafanaProvisioning(
+  config: StackConfig,
+  options: GrafanaOptions = {},
+): GrafanaProvisioning {
+  return {
+    datasources: yamlFile(grafanaDatasourcesData(config), `Grafana datasources for stack "${config.stack}".`),
+    dashboardProvider: yamlFile(grafanaDashboardProviderData(), "Grafana dashboard provider."),
+    environment: grafanaEnvironment(config, options),
+  };
+}
+
+/**
+ * Grafana reads GF_SECURITY_ADMIN_PASSWORD(__FILE) only when it creates its database. After the
+ * first start, changing the secret does nothing unless the deploy resets the password inside
+ * the running container. The deploy runs `command` whenever the secret's hash changes
+ * (`triggers`), after the new secret file is in place and Grafana is up. The password travels
+ * from the mounted secret file on stdin: it is never on a command line, in logs or in state.
+ */
+export interface GrafanaAdminPasswordReset {
+  readonly composeService: "grafana";
+  /** The Pulumi secret setting whose change must trigger the reset. */
+  readonly secretSetting: "grafanaAdminPassword";
+  /** The password file inside the container, fed to the CLI on stdin. */
+  readonly passwordFile: string;
+  /** argv run inside the container (`docker compose exec -T grafana ...`). */
+  readonly containerArgs: readonly string[];
+}
+
+export const GRAFANA_ADMIN_PASSWORD_RESET: GrafanaAdminPasswordReset = {
+  composeService: "grafana",
+  secretSetting: "grafanaAdminPassword",
+  passwordFile: GRAFANA_SECRET_FILES.adminPassword,
+  containerArgs: [
+    "sh",
+    "-c",
+    `grafana cli admin reset-admin-password --password-from-stdin < ${GRAFANA_SECRET_FILES.adminPassword}`,
+  ],
+};
+
+/** The host command for the deploy: run in the directory holding the monitor's compose.yaml. */
+export function grafanaAdminPasswordResetCommand(composeFile = "compose.yaml"): string {
+  const [shell, flag, script] = GRAFANA_ADMIN_PASSWORD_RESET.containerArgs;
+  return `docker compose -f ${composeFile} exec -T ${GRAFANA_ADMIN_PASSWORD_RESET.composeService} ${shell} ${flag} '${script}'`;
+}
