@@ -1,0 +1,411 @@
+/**
+ * alertmanager.yml and the notification templates, checked by Debian's amtool 0.25
+ * (check-config, config routes test, template render) and by structural assertions.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import {
+  ALERTMANAGER_PATHS,
+  ALERTMANAGER_SECRET_FILES,
+  alertmanagerFlags,
+  alertmanagerSecretFiles,
+  HOST_UNREACHABLE_ALERT,
+  MINIMUM_ALERTMANAGER_VERSION,
+  RECEIVERS,
+  renderAlertmanagerConfig,
+  renderAlertmanagerFiles,
+  WATCHDOG_ALERT,
+} from "../configs/alertmanager";
+import {
+  ALERTMANAGER_TEMPLATE_FILE,
+  GRAFANA_URL_PLACEHOLDER,
+  renderNotificationTemplates,
+  TEMPLATE_NAMES,
+} from "../configs/alertmanager-email.tmpl";
+import { IMAGES } from "../configs/images";
+import type { StackConfig } from "../lib/stack-config";
+import { sampleStackConfig } from "./support/sample-config";
+import { describeRun, runTool, TOOLS } from "./support/tools";
+
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML is walked generically in these tests.
+type Yaml = any;
+
+const base = sampleStackConfig();
+
+function withAlerting(changes: Partial<StackConfig["alerting"]>): StackConfig {
+  return sampleStackConfig({ alerting: { ...base.alerting, ...changes } });
+}
+
+/** The configurations worth telling apart, by what they switch on. */
+const VARIANTS: Record<string, StackConfig> = {
+  "email + Slack + PagerDuty + heartbeat": base,
+  "email only": withAlerting({ slack: undefined, pagerduty: false, heartbeat: false }),
+  "everything but the heartbeat": withAlerting({ heartbeat: false }),
+  "Slack and PagerDuty, no email": withAlerting({ email: undefined }),
+  "email without SMTP auth, plain SMTP": withAlerting({
+    email: {
+      ...(base.alerting.email as NonNullable<StackConfig["alerting"]["email"]>),
+      username: "",
+      requireTls: false,
+    },
+    slack: undefined,
+    pagerduty: false,
+  }),
+};
+
+const workDir = mkdtempSync(join(tmpdir(), "alertmanager-test-"));
+afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+
+/**
+ * amtool 0.25 predates webhook `url_file` (0.26); the pinned image is newer. For the 0.25 tools
+ * only, swap exactly that field for an inline loopback URL; everything else is checked as rendered.
+ */
+function forAmtool025(rendered: string): { text: string; replaced: number } {
+  const document: Yaml = parse(rendered);
+  let replaced = 0;
+  for (const receiver of document.receivers) {
+    for (const webhook of receiver.webhook_configs ?? []) {
+      if (webhook.url_file !== undefined) {
+        delete webhook.url_file;
+        webhook.url = "http://127.0.0.1:9/heartbeat-url-read-from-file";
+        replaced += 1;
+      }
+    }
+  }
+  return { text: JSON.stringify(document), replaced };
+}
+
+interface Fixture {
+  readonly configFile: string;
+  readonly templatesDir: string;
+  readonly rendered: string;
+}
+
+let fixtureCount = 0;
+/** Renders into a temp dir laid out like /etc/alertmanager, with dummy secret files. */
+function writeFixture(config: StackConfig, grafanaUrl?: string): Fixture {
+  fixtureCount += 1;
+  const dir = join(workDir, `fixture-${fixtureCount}`);
+  const secretsDir = join(dir, "secrets");
+  const templatesDir = join(dir, "templates");
+  mkdirSync(secretsDir, { recursive: true });
+  mkdirSync(templatesDir, { recursive: true });
+  for (const name of alertmanagerSecretFiles(config)) {
+    writeFileSync(join(secretsDir, name), `dummy-${name}`, { mode: 0o600 });
+  }
+  const files = renderAlertmanagerFiles(config, { secretsDir, templatesDir, grafanaUrl });
+  const rendered = files["alertmanager.yml"] as string;
+  const { text, replaced } = forAmtool025(rendered);
+  if (replaced !== (config.alerting.heartbeat ? 1 : 0))
+    throw new Error(`expected one heartbeat url_file, found ${replaced}`);
+  const configFile = join(dir, "alertmanager.yml");
+  writeFileSync(configFile, text);
+  writeFileSync(
+    join(templatesDir, ALERTMANAGER_TEMPLATE_FILE),
+    files[`templates/${ALERTMANAGER_TEMPLATE_FILE}`] as string,
+  );
+  return { configFile, templatesDir, rendered };
+}
+
+function checkConfig(fixture: Fixture): void {
+  const args = ["check-config", fixture.configFile];
+  const result = runTool(TOOLS.amtool, args);
+  expect(result.status, describeRun(TOOLS.amtool, args, result)).toBe(0);
+}
+
+/** Runs `amtool config routes test` and returns the receivers the labels reach. */
+function routeOf(fixture: Fixture, labels: Record<string, string>): string[] {
+  const args = [
+    "config",
+    "routes",
+    "test",
+    `--config.file=${fixture.configFile}`,
+    ...Object.entries(labels).map(([name, value]) => `${name}=${value}`),
+  ];
+  const result = runTool(TOOLS.amtool, args);
+  expect(result.status, describeRun(TOOLS.amtool, args, result)).toBe(0);
+  return result.stdout
+    .trim()
+    .split(",")
+    .map((name) => name.trim());
+}
+
+function receiverNamed(document: Yaml, name: string): Yaml {
+  const found = document.receivers.find((receiver: Yaml) => receiver.name === name);
+  expect(found, `receiver ${name}`).toBeDefined();
+  return found;
+}
+
+function channelsOf(receiver: Yaml): string[] {
+  return Object.keys(receiver)
+    .filter((key) => key.endsWith("_configs"))
+    .sort();
+}
+
+describe.each(Object.entries(VARIANTS))("alertmanager.yml for %s", (_name, config) => {
+  const fixture = writeFixture(config);
+  const document: Yaml = parse(fixture.rendered);
+  const expectedWatchdogReceiver = config.alerting.heartbeat ? RECEIVERS.heartbeat : RECEIVERS.blackhole;
+
+  it("passes amtool check-config", () => {
+    checkConfig(fixture);
+  });
+
+  it("routes the Watchdog to the heartbeat or nowhere, whatever its severity", () => {
+    expect(routeOf(fixture, { alertname: WATCHDOG_ALERT, severity: "none" })).toEqual([
+      expectedWatchdogReceiver,
+    ]);
+    expect(routeOf(fixture, { alertname: WATCHDOG_ALERT, severity: "critical" })).toEqual([
+      expectedWatchdogReceiver,
+    ]);
+    const watchdogReceiver = receiverNamed(document, expectedWatchdogReceiver);
+    expect(watchdogReceiver.email_configs).toBeUndefined();
+    expect(channelsOf(watchdogReceiver)).toEqual(config.alerting.heartbeat ? ["webhook_configs"] : []);
+  });
+
+  it("routes each severity to its own receiver, and an unknown severity to warning", () => {
+    const labels = { alertname: "DiskAlmostFull", environment: config.stack, instance: "web-1" };
+    expect(routeOf(fixture, { ...labels, severity: "critical" })).toEqual([RECEIVERS.critical]);
+    expect(routeOf(fixture, { ...labels, severity: "warning" })).toEqual([RECEIVERS.warning]);
+    expect(routeOf(fixture, { ...labels, severity: "info" })).toEqual([RECEIVERS.info]);
+    expect(routeOf(fixture, labels)).toEqual([RECEIVERS.warning]);
+  });
+
+  it("gives each receiver the channels the stack configures", () => {
+    const { email, slack, pagerduty } = config.alerting;
+    const expected = (channels: Record<string, boolean>) =>
+      Object.keys(channels)
+        .filter((key) => channels[key])
+        .sort();
+    expect(channelsOf(receiverNamed(document, RECEIVERS.critical))).toEqual(
+      expected({ email_configs: !!email, slack_configs: !!slack, pagerduty_configs: pagerduty }),
+    );
+    expect(channelsOf(receiverNamed(document, RECEIVERS.warning))).toEqual(
+      expected({ email_configs: !!email, slack_configs: !!slack }),
+    );
+    expect(channelsOf(receiverNamed(document, RECEIVERS.info))).toEqual(
+      slack ? ["slack_configs"] : expected({ email_configs: !!email }),
+    );
+  });
+
+  it("sends resolved notifications from every email, Slack and PagerDuty config, never to the heartbeat", () => {
+    for (const receiver of document.receivers) {
+      for (const key of ["email_configs", "slack_configs", "pagerduty_configs"]) {
+        for (const channel of receiver[key] ?? []) {
+          expect(channel.send_resolved, `${receiver.name}.${key}`).toBe(true);
+        }
+      }
+      for (const webhook of receiver.webhook_configs ?? []) expect(webhook.send_resolved).toBe(false);
+    }
+  });
+
+  it("sends email with the configured SMTP settings and the templates", () => {
+    const email = config.alerting.email;
+    const emailConfig = receiverNamed(document, RECEIVERS.warning).email_configs?.[0];
+    if (email === undefined) {
+      expect(emailConfig).toBeUndefined();
+      return;
+    }
+    expect(emailConfig).toMatchObject({
+      to: email.to.join(", "),
+      from: email.from,
+      smarthost: email.smarthost,
+      require_tls: email.requireTls,
+      headers: { Subject: `{{ template "${TEMPLATE_NAMES.emailSubject}" . }}` },
+      html: `{{ template "${TEMPLATE_NAMES.emailHtml}" . }}`,
+    });
+    expect(emailConfig.auth_username).toBe(email.username === "" ? undefined : email.username);
+  });
+
+  it("reads every secret from a file the deploy writes, and names exactly those files", () => {
+    const secretsDir = "/run/test-secrets";
+    const rendered: Yaml = parse(renderAlertmanagerConfig(config, { secretsDir }));
+    const forbiddenInline = ["auth_password", "auth_secret", "api_url", "routing_key", "service_key", "url"];
+    const referenced: string[] = [];
+    const walk = (node: Yaml, path: string): void => {
+      if (node === null || typeof node !== "object") return;
+      for (const [key, value] of Object.entries(node)) {
+        expect(forbiddenInline, `${path}.${key} must be a *_file field`).not.toContain(key);
+        if (key.endsWith("_file")) {
+          expect(value as string, `${path}.${key}`).toMatch(new RegExp(`^${secretsDir}/[a-z_]+$`));
+          referenced.push((value as string).slice(secretsDir.length + 1));
+        }
+        walk(value, `${path}.${key}`);
+      }
+    };
+    walk(rendered, "");
+    expect([...new Set(referenced)].sort()).toEqual([...alertmanagerSecretFiles(config)].sort());
+  });
+
+  it("renders the same bytes every time, from equal but distinct inputs", () => {
+    const copy: StackConfig = JSON.parse(JSON.stringify(config));
+    expect(renderAlertmanagerConfig(copy)).toBe(renderAlertmanagerConfig(config));
+    expect(renderAlertmanagerFiles(copy)).toEqual(renderAlertmanagerFiles(config));
+  });
+});
+
+describe("inhibition", () => {
+  const document: Yaml = parse(renderAlertmanagerConfig(base));
+  const rules: Yaml[] = document.inhibit_rules;
+
+  it("lets an unreachable host mute that host's other alerts, keyed on labels every host alert has", () => {
+    const hostDown = rules.find((rule) =>
+      rule.source_matchers.includes(`alertname="${HOST_UNREACHABLE_ALERT}"`),
+    );
+    expect(hostDown).toBeDefined();
+    expect(hostDown.equal).toEqual(expect.arrayContaining(["instance", "environment"]));
+    // Never mutes itself, and never mutes alerts that are about no host.
+    expect(hostDown.target_matchers).toContain(`alertname!="${HOST_UNREACHABLE_ALERT}"`);
+    expect(hostDown.target_matchers).toContain('instance=~".+"');
+  });
+
+  it("lets a critical alert mute the warning of the same alert on the same host", () => {
+    const severity = rules.find((rule) => rule.source_matchers.includes('severity="critical"'));
+    expect(severity.target_matchers).toEqual(['severity="warning"']);
+    expect([...severity.equal].sort()).toEqual(["alertname", "environment", "instance"]);
+  });
+
+  it("uses only the matcher syntax (no deprecated source_match/target_match)", () => {
+    for (const rule of rules) {
+      expect(Object.keys(rule).sort()).toEqual(["equal", "source_matchers", "target_matchers"]);
+    }
+  });
+});
+
+describe("flags and secrets", () => {
+  it("runs a single instance with clustering off and the default paths", () => {
+    const flags = alertmanagerFlags(base);
+    expect(flags).toContain("--cluster.listen-address=");
+    expect(flags).toContain(`--config.file=${ALERTMANAGER_PATHS.configFile}`);
+    expect(flags).toContain(`--storage.path=${ALERTMANAGER_PATHS.storagePath}`);
+    expect(flags.some((flag) => flag.startsWith("--web.external-url"))).toBe(false);
+    expect(alertmanagerFlags(base, { externalUrl: "https://am.example.com" })).toContain(
+      "--web.external-url=https://am.example.com",
+    );
+  });
+
+  it("names one secret file per configured channel", () => {
+    expect(alertmanagerSecretFiles(VARIANTS["email only"] as StackConfig)).toEqual([
+      ALERTMANAGER_SECRET_FILES.smtpPassword,
+    ]);
+    expect(alertmanagerSecretFiles(base)).toEqual([
+      ALERTMANAGER_SECRET_FILES.smtpPassword,
+      ALERTMANAGER_SECRET_FILES.slackWebhookUrl,
+      ALERTMANAGER_SECRET_FILES.pagerdutyRoutingKey,
+      ALERTMANAGER_SECRET_FILES.heartbeatUrl,
+    ]);
+  });
+
+  it("pins an Alertmanager image new enough for webhook url_file", () => {
+    const tag = /:v?(\d+)\.(\d+)\.(\d+)/.exec(IMAGES.alertmanager);
+    expect(tag, IMAGES.alertmanager).not.toBeNull();
+    const [major, minor, patch] = (tag as RegExpExecArray).slice(1).map(Number) as [number, number, number];
+    const [minMajor, minMinor, minPatch] = MINIMUM_ALERTMANAGER_VERSION.split(".").map(Number) as [
+      number,
+      number,
+      number,
+    ];
+    expect(major * 1e6 + minor * 1e3 + patch).toBeGreaterThanOrEqual(
+      minMajor * 1e6 + minMinor * 1e3 + minPatch,
+    );
+  });
+});
+
+describe("notification templates", () => {
+  const grafanaUrl = "https://grafana.example.com";
+  const fixture = writeFixture(base, grafanaUrl);
+  const alert = (status: "firing" | "resolved", instance: string) => ({
+    status,
+    labels: { alertname: HOST_UNREACHABLE_ALERT, environment: "prod", instance, severity: "critical" },
+    annotations: {
+      summary: "A host stopped answering scrapes.",
+      description: `${instance} has not answered for 2m.`,
+      runbook_url: "https://github.com/example/observability/blob/main/runbooks/host-unreachable.md",
+    },
+    startsAt: "2026-11-23T10:00:00Z",
+    endsAt: status === "resolved" ? "2026-11-23T10:30:00Z" : "0001-01-01T00:00:00Z",
+    generatorURL: "http://prometheus:9090/graph",
+    fingerprint: instance,
+  });
+  const data = (status: "firing" | "resolved", alerts: object[]) => ({
+    receiver: "critical",
+    status,
+    alerts,
+    groupLabels: { alertname: HOST_UNREACHABLE_ALERT, environment: "prod" },
+    commonLabels: { alertname: HOST_UNREACHABLE_ALERT, environment: "prod", severity: "critical" },
+    commonAnnotations: {},
+    externalURL: "http://alertmanager.example:9093",
+  });
+
+  function render(templateName: string, input: object, type: "text" | "html" = "text"): string {
+    const dataFile = join(workDir, `data-${templateName}-${type}-${JSON.stringify(input).length}.json`);
+    writeFileSync(dataFile, JSON.stringify(input));
+    const args = [
+      "template",
+      "render",
+      `--template.glob=${fixture.templatesDir}/*.tmpl`,
+      `--template.text={{ template "${templateName}" . }}`,
+      `--template.type=${type}`,
+      `--template.data=${dataFile}`,
+    ];
+    const result = runTool(TOOLS.amtool, args);
+    expect(result.status, describeRun(TOOLS.amtool, args, result)).toBe(0);
+    return result.stdout;
+  }
+
+  const firing = data("firing", [alert("firing", "web-1"), alert("firing", "web-2")]);
+  const resolved = data("resolved", [alert("resolved", "web-1")]);
+
+  it("says FIRING with the count, or RESOLVED, in the subject", () => {
+    expect(render(TEMPLATE_NAMES.emailSubject, firing).trim()).toBe(
+      `[FIRING:2] ${HOST_UNREACHABLE_ALERT} [prod]`,
+    );
+    expect(render(TEMPLATE_NAMES.emailSubject, resolved).trim()).toBe(
+      `[RESOLVED] ${HOST_UNREACHABLE_ALERT} [prod]`,
+    );
+  });
+
+  it("lists each alert with summary, description, labels, runbook and a Grafana link in the HTML body", () => {
+    const html = render(TEMPLATE_NAMES.emailHtml, firing, "html");
+    expect(html).toContain("FIRING (2)");
+    expect(html).not.toContain("RESOLVED (");
+    expect(html).toContain("A host stopped answering scrapes.");
+    expect(html).toContain("web-1 has not answered for 2m.");
+    expect(html).toContain("web-2 has not answered for 2m.");
+    expect(html).toContain("<code>instance=web-2</code>");
+    expect(html).toContain(
+      'href="https://github.com/example/observability/blob/main/runbooks/host-unreachable.md"',
+    );
+    expect(html).toContain(`href="${grafanaUrl}"`);
+  });
+
+  it("marks resolved alerts with their end time in the text body", () => {
+    const text = render(TEMPLATE_NAMES.emailText, resolved);
+    expect(text.split("\n")[0]).toBe(`[RESOLVED] ${HOST_UNREACHABLE_ALERT} [prod]`);
+    expect(text).toContain("RESOLVED (1)");
+    expect(text).toContain("Resolved: 2026-11-23 10:30:00 UTC");
+    expect(text).toContain(`Grafana: ${grafanaUrl}`);
+  });
+
+  it("renders the Slack text with status and runbook per alert", () => {
+    const slack = render(TEMPLATE_NAMES.slackText, firing);
+    expect(slack).toContain("*FIRING* A host stopped answering scrapes. on web-1");
+    expect(slack).toContain("|Runbook>");
+  });
+
+  it("uses the stack's Grafana URL, else a visible placeholder, and rejects what is not a link", () => {
+    const withRoot = sampleStackConfig({ grafana: { rootUrl: "https://grafana.prod.example.com" } });
+    expect(renderAlertmanagerFiles(withRoot)[`templates/${ALERTMANAGER_TEMPLATE_FILE}`]).toContain(
+      "https://grafana.prod.example.com{{ end }}",
+    );
+    expect(renderNotificationTemplates()).toContain(`${GRAFANA_URL_PLACEHOLDER}{{ end }}`);
+    expect(() => renderNotificationTemplates({ grafanaUrl: "grafana.example.com" })).toThrow(/not a URL/);
+    expect(() => renderNotificationTemplates({ grafanaUrl: "javascript:alert(1)" })).toThrow(/http/);
+    expect(() => renderNotificationTemplates({ grafanaUrl: 'https://x.example/{{ .Foo }}"' })).toThrow(
+      /characters/,
+    );
+  });
+});
