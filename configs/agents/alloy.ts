@@ -1,0 +1,264 @@
+/**
+ * Grafana Alloy on every host: ships logs to the monitor's Loki and serves its own metrics for
+ * Prometheus to scrape (pull only: no remote_write, which would double every series).
+ *
+ * Streams and their labels:
+ * - Docker containers, through the socket: `container` (name without the leading slash),
+ *   `compose_service`, and `image` (discovery.docker does not expose the image, so it comes from a
+ *   container label our compose files set, or from the OCI title/version labels images carry);
+ * - files under /var/log (`*.log` includes auth.log; plus syslog): `filename`;
+ * - the systemd journal (journal directories and /etc/machine-id mounted): `unit`;
+ * - on every stream: `host`, `environment`, `source` (docker|file|journal) and, where the line or
+ *   journal priority gives it, `level` normalised to trace|debug|info|notice|warn|error|critical|fatal.
+ *
+ * Alloy itself is not available here, so this config is checked structurally only.
+ */
+import { AGENT_PORTS, MONITOR_PORTS } from "../../lib/catalog";
+import { IMAGES } from "../images";
+import {
+  type AlloyStatement,
+  attr,
+  block,
+  comment,
+  list,
+  obj,
+  printAlloy,
+  ref,
+  str,
+  stringMap,
+  strings,
+} from "./alloy-syntax";
+import {
+  type ComposeService,
+  DEFAULT_BIND_ADDRESS,
+  IMAGE_LABEL,
+  publishedPort,
+  ROTATED_JSON_LOGS,
+} from "./compose-types";
+
+/** Shown in rendered files until the monitor's private IP is known (deploy time). */
+export const UNKNOWN_MONITOR_ADDRESS = "MONITOR_PRIVATE_IP";
+
+/** Loki's push endpoint on the monitor, over the private network. */
+export function lokiPushUrl(monitorAddress: string = UNKNOWN_MONITOR_ADDRESS): string {
+  return `http://${monitorAddress}:${MONITOR_PORTS.loki}/loki/api/v1/push`;
+}
+
+/** Push URL for the monitor's own Alloy: Loki by service name on the compose network. */
+export const MONITOR_LOCAL_LOKI_PUSH_URL = `http://loki:${MONITOR_PORTS.loki}/loki/api/v1/push`;
+
+export interface AlloyConfigInput {
+  /** Value of the `host` label: the host's name (the EC2 `Name` tag, Prometheus' `instance`). */
+  readonly host: string;
+  /** Value of the `environment` label: the stack. */
+  readonly environment: string;
+  readonly lokiPushUrl: string;
+}
+
+/** Every label the config can put on a stream; dashboards and queries may rely on these. */
+export const ALLOY_STREAM_LABELS = [
+  "host",
+  "environment",
+  "source",
+  "container",
+  "compose_service",
+  "image",
+  "filename",
+  "unit",
+  "level",
+] as const;
+
+export const LOG_SOURCES = ["docker", "file", "journal"] as const;
+
+/** Files read from the host's /var/log (mounted read-only). `*.log` includes auth.log. */
+export const FILE_LOG_PATHS = ["/var/log/*.log", "/var/log/syslog"] as const;
+
+export const DOCKER_SOCKET = "unix:///var/run/docker.sock";
+
+/** Inside the container; a named volume keeps read positions across restarts. */
+export const ALLOY_STORAGE_PATH = "/var/lib/alloy/data";
+export const ALLOY_CONFIG_PATH = "/etc/alloy/config.alloy";
+/** Relative to the agents' compose directory. */
+export const ALLOY_CONFIG_FILE = "alloy/config.alloy";
+
+/** Upper-case level words as many daemons print them: `[ERROR]`, `WARN:`, ` INFO `. */
+const BRACKETED_LEVEL =
+  "(?:^|[\\s\\[(|])(?P<level>TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|CRITICAL|FATAL|PANIC)(?:[\\]\\s:|)]|$)";
+
+/** `level=warn`, `"level":"error"`, `lvl=info`, `severity=ERROR` (JSON and logfmt). */
+const KEYED_LEVEL =
+  '(?i)(?:^|[\\s{,])"?(?:level|lvl|severity)"?\\s*[:=]\\s*"?(?P<level>trace|debug|dbug|info|notice|warn|warning|error|eror|err|crit|critical|alert|emerg|fatal|panic)\\b';
+
+/** Maps the spellings above (and journal priority keywords) onto one small set of values. */
+const NORMALISE_LEVEL = [
+  "{{- $v := ToLower .Value -}}",
+  '{{- if or (eq $v "err") (eq $v "eror") -}}error',
+  '{{- else if eq $v "warning" -}}warn',
+  '{{- else if eq $v "dbug" -}}debug',
+  '{{- else if or (eq $v "crit") (eq $v "alert") (eq $v "emerg") -}}critical',
+  '{{- else if eq $v "panic" -}}fatal',
+  "{{- else -}}{{ $v }}{{- end -}}",
+].join("");
+
+function relabelRule(fields: Record<string, string | readonly string[]>): AlloyStatement {
+  return block(
+    "rule",
+    undefined,
+    Object.entries(fields).map(([name, value]) =>
+      attr(name, typeof value === "string" ? str(value) : strings(value)),
+    ),
+  );
+}
+
+/** The config as a tree (tests walk it); `renderAlloyConfig` prints it. */
+export function alloyConfigStatements(input: AlloyConfigInput): AlloyStatement[] {
+  return [
+    comment(`Rendered for host ${input.host} (${input.environment}). Do not edit: re-render instead.`),
+    block("logging", undefined, [attr("level", str("info")), attr("format", str("logfmt"))]),
+
+    comment("Docker container logs, through the read-only socket."),
+    block("discovery.docker", "containers", [
+      attr("host", str(DOCKER_SOCKET)),
+      attr("refresh_interval", str("15s")),
+    ]),
+    block("discovery.relabel", "containers", [
+      attr("targets", ref("discovery.docker.containers.targets")),
+      relabelRule({
+        source_labels: ["__meta_docker_container_name"],
+        regex: "/(.*)",
+        target_label: "container",
+      }),
+      relabelRule({
+        source_labels: ["__meta_docker_container_label_com_docker_compose_service"],
+        target_label: "compose_service",
+      }),
+      // Images that follow the OCI convention name themselves; our own services say it exactly.
+      relabelRule({
+        source_labels: [
+          "__meta_docker_container_label_org_opencontainers_image_title",
+          "__meta_docker_container_label_org_opencontainers_image_version",
+        ],
+        separator: ":",
+        regex: "(.+):(.+)",
+        replacement: "$1:$2",
+        target_label: "image",
+      }),
+      relabelRule({
+        source_labels: [`__meta_docker_container_label_${IMAGE_LABEL.replace(/[^A-Za-z0-9_]/g, "_")}`],
+        regex: "(.+)",
+        target_label: "image",
+      }),
+      relabelRule({ target_label: "source", replacement: "docker" }),
+    ]),
+    block("loki.source.docker", "containers", [
+      attr("host", str(DOCKER_SOCKET)),
+      attr("targets", ref("discovery.relabel.containers.output")),
+      attr("forward_to", list(ref("loki.process.levels.receiver"))),
+    ]),
+
+    comment("System log files from the host's /var/log (auth.log included by *.log)."),
+    block("local.file_match", "system_logs", [
+      attr(
+        "path_targets",
+        list(...FILE_LOG_PATHS.map((path) => obj({ __path__: str(path), source: str("file") }))),
+      ),
+    ]),
+    block("loki.source.file", "system_logs", [
+      attr("targets", ref("local.file_match.system_logs.targets")),
+      attr("forward_to", list(ref("loki.process.levels.receiver"))),
+    ]),
+
+    comment("The systemd journal: needs /var/log/journal, /run/log/journal and /etc/machine-id mounted."),
+    block("loki.relabel", "journal", [
+      attr("forward_to", list()),
+      relabelRule({ source_labels: ["__journal__systemd_unit"], target_label: "unit" }),
+      relabelRule({ source_labels: ["__journal_priority_keyword"], target_label: "level" }),
+    ]),
+    block("loki.source.journal", "system", [
+      attr("max_age", str("12h")),
+      attr("labels", stringMap({ source: "journal" })),
+      attr("relabel_rules", ref("loki.relabel.journal.rules")),
+      attr("forward_to", list(ref("loki.process.levels.receiver"))),
+    ]),
+
+    comment("Level from the line where it can be parsed; the journal's comes from its priority."),
+    block("loki.process", "levels", [
+      attr("forward_to", list(ref("loki.write.monitor.receiver"))),
+      block("stage.match", undefined, [
+        attr("selector", str('{source=~"docker|file"}')),
+        // Later stages win: a keyed level (JSON/logfmt) overrides a bare upper-case word.
+        block("stage.regex", undefined, [attr("expression", str(BRACKETED_LEVEL))]),
+        block("stage.regex", undefined, [attr("expression", str(KEYED_LEVEL))]),
+      ]),
+      block("stage.labels", undefined, [attr("values", stringMap({ level: "" }))]),
+      block("stage.match", undefined, [
+        attr("selector", str('{level=~".+"}')),
+        block("stage.template", undefined, [
+          attr("source", str("level")),
+          attr("template", str(NORMALISE_LEVEL)),
+        ]),
+        block("stage.labels", undefined, [attr("values", stringMap({ level: "" }))]),
+      ]),
+    ]),
+
+    comment("Push to the monitor's Loki over the private network."),
+    block("loki.write", "monitor", [
+      block("endpoint", undefined, [attr("url", str(input.lokiPushUrl))]),
+      attr("external_labels", stringMap({ host: input.host, environment: input.environment })),
+    ]),
+  ];
+}
+
+export function renderAlloyConfig(input: AlloyConfigInput): string {
+  return printAlloy(alloyConfigStatements(input));
+}
+
+export interface AlloyServiceOptions {
+  readonly bindAddress?: string;
+  /**
+   * Publish the metrics port on the host (clients: Prometheus scrapes the host's private IP).
+   * The monitor's Prometheus reaches Alloy on the compose network instead.
+   */
+  readonly publishMetricsPort?: boolean;
+}
+
+export function alloyFlags(): string[] {
+  return [
+    "run",
+    // Its own metrics and UI for Prometheus to scrape; the port is reachable from the monitor only.
+    `--server.http.listen-addr=0.0.0.0:${AGENT_PORTS.alloy}`,
+    `--storage.path=${ALLOY_STORAGE_PATH}`,
+    "--disable-reporting",
+    ALLOY_CONFIG_PATH,
+  ];
+}
+
+/** Named volume holding Alloy's positions and WAL. */
+export const ALLOY_DATA_VOLUME = "alloy-data";
+
+export function alloyService(options: AlloyServiceOptions = {}): ComposeService {
+  const publish = options.publishMetricsPort ?? true;
+  return {
+    image: IMAGES.alloy,
+    container_name: "alloy",
+    restart: "unless-stopped",
+    // Root inside the container: auth.log is root:adm 0640 and the journal is group-restricted;
+    // the Docker socket it reads is root-equivalent anyway.
+    user: "0",
+    command: alloyFlags(),
+    ...(publish
+      ? { ports: [publishedPort(AGENT_PORTS.alloy, options.bindAddress ?? DEFAULT_BIND_ADDRESS)] }
+      : {}),
+    volumes: [
+      `./${ALLOY_CONFIG_FILE}:${ALLOY_CONFIG_PATH}:ro`,
+      `${ALLOY_DATA_VOLUME}:${ALLOY_STORAGE_PATH}`,
+      "/var/run/docker.sock:/var/run/docker.sock:ro",
+      "/var/log:/var/log:ro",
+      "/var/log/journal:/var/log/journal:ro",
+      "/run/log/journal:/run/log/journal:ro",
+      "/etc/machine-id:/etc/machine-id:ro",
+    ],
+    labels: { [IMAGE_LABEL]: IMAGES.alloy },
+    logging: ROTATED_JSON_LOGS,
+  };
+}

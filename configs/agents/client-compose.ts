@@ -1,0 +1,109 @@
+/**
+ * Everything one host runs besides its own workload: the compose file with node exporter,
+ * process exporter, cAdvisor, Alloy and the host's optional exporters, plus the config files those
+ * containers mount. The same for EC2 clients and hosts outside AWS.
+ */
+import { stringify } from "yaml";
+import type { ClientHost, ExternalHost, StackConfig } from "../../lib/stack-config";
+import { ALLOY_CONFIG_FILE, ALLOY_DATA_VOLUME, alloyService, lokiPushUrl, renderAlloyConfig } from "./alloy";
+import { cadvisorService } from "./cadvisor";
+import type { ComposeFile, ComposeService } from "./compose-types";
+import { nodeExporterService } from "./node-exporter";
+import {
+  type ContainerExporter,
+  exporterSecretFiles,
+  type OptionalExporterOptions,
+  optionalExporterService,
+  runsContainer,
+} from "./optional-exporters";
+import {
+  PROCESS_EXPORTER_CONFIG_FILE,
+  processExporterService,
+  renderProcessExporterConfig,
+} from "./process-exporter";
+
+/** Compose project name of the agents on every host. */
+export const AGENTS_COMPOSE_PROJECT = "observability-agents";
+/** Suggested directory on the host for the files below (the deploy may choose another). */
+export const AGENTS_DIR = "/opt/observability/agents";
+export const COMPOSE_FILE = "compose.yaml";
+
+export interface ClientComposeOptions extends OptionalExporterOptions {
+  /** The monitor's private IP; a placeholder is rendered when unknown (before deployment). */
+  readonly monitorAddress?: string;
+}
+
+/** The agents every host runs, by compose service name. Reused by the monitor's compose file. */
+export function agentServices(
+  options: { readonly bindAddress?: string } = {},
+): Record<string, ComposeService> {
+  return {
+    "node-exporter": nodeExporterService(options),
+    "process-exporter": processExporterService(options),
+    cadvisor: cadvisorService(options),
+    alloy: alloyService(options),
+  };
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The host's optional exporters that run a container, sorted so output does not depend on input order. */
+function containerExporters(host: ClientHost | ExternalHost): ContainerExporter[] {
+  return [...new Set(host.exporters)].filter(runsContainer).sort(compareStrings);
+}
+
+export function clientComposeFile(
+  _config: StackConfig,
+  host: ClientHost | ExternalHost,
+  options: ClientComposeOptions = {},
+): ComposeFile {
+  const exporters = containerExporters(host);
+  const services: Record<string, ComposeService> = agentServices(options);
+  for (const exporter of exporters) {
+    services[`${exporter}-exporter`] = optionalExporterService(exporter, options);
+  }
+  const secrets = Object.fromEntries(
+    exporters
+      .flatMap((exporter) => exporterSecretFiles(exporter))
+      .filter((file) => file.delivery === "compose-secret")
+      .map((file) => [file.name, { file: `./${file.path}` }]),
+  );
+  return {
+    name: AGENTS_COMPOSE_PROJECT,
+    services,
+    volumes: { [ALLOY_DATA_VOLUME]: {} },
+    ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
+  };
+}
+
+/** The host's compose file as YAML. */
+export function renderClientCompose(
+  config: StackConfig,
+  host: ClientHost | ExternalHost,
+  options: ClientComposeOptions = {},
+): string {
+  // No YAML anchors: every service spells out its own settings for readers of the file.
+  return stringify(clientComposeFile(config, host, options), { lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+/**
+ * Every file the host receives, keyed by path relative to the agents directory. Credential files
+ * (`exporterSecretFiles`) are not here: the deploy writes them from Pulumi secrets.
+ */
+export function renderClientFiles(
+  config: StackConfig,
+  host: ClientHost | ExternalHost,
+  options: ClientComposeOptions = {},
+): Record<string, string> {
+  return {
+    [COMPOSE_FILE]: renderClientCompose(config, host, options),
+    [ALLOY_CONFIG_FILE]: renderAlloyConfig({
+      host: host.name,
+      environment: config.stack,
+      lokiPushUrl: lokiPushUrl(options.monitorAddress),
+    }),
+    [PROCESS_EXPORTER_CONFIG_FILE]: renderProcessExporterConfig(),
+  };
+}
