@@ -1,0 +1,109 @@
+/**
+ * The monitor: one hardened EC2 instance with an Elastic IP, and a separate encrypted data volume
+ * for Prometheus, Loki, Grafana and Alertmanager state that outlives any replacement of the
+ * instance. The host is deliberately not tagged `Scrape=true`: it scrapes its own agents locally,
+ * and its security group has no ingress on agent ports.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { renderMonitorUserData } from "../configs/cloud-init";
+import type { ImageSettings, MonitorSettings } from "../lib/stack-config";
+import { encryptedRootVolume, METADATA_OPTIONS, pinnedImageId } from "./host-image";
+
+/** Device name the data volume is attached as; Nitro instances show it as NVMe, found by volume id. */
+export const DATA_VOLUME_DEVICE = "/dev/sdf";
+
+export interface MonitorHostArgs {
+  /** Stack name: Name tag `<stack>-monitor`. */
+  readonly environment: string;
+  readonly settings: MonitorSettings;
+  readonly images: ImageSettings;
+  readonly subnetId: pulumi.Input<string>;
+  /** The subnet's zone: the data volume must live where the instance runs. */
+  readonly availabilityZone: pulumi.Input<string>;
+  readonly securityGroupId: pulumi.Input<string>;
+  readonly instanceProfileName: pulumi.Input<string>;
+  readonly keyName: pulumi.Input<string>;
+  /** Prod: the data volume refuses deletion and survives `pulumi destroy`. */
+  readonly protectData: boolean;
+}
+
+export class MonitorHost extends pulumi.ComponentResource {
+  public readonly instanceId: pulumi.Output<string>;
+  /** The Elastic IP, available once it is associated with the instance. */
+  public readonly publicIp: pulumi.Output<string>;
+  public readonly privateIp: pulumi.Output<string>;
+  public readonly dataVolumeId: pulumi.Output<string>;
+
+  constructor(name: string, args: MonitorHostArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("observability:hosts:MonitorHost", name, {}, opts);
+    const child = { parent: this };
+    const hostName = `${args.environment}-monitor`;
+
+    const dataVolume = new aws.ebs.Volume(
+      `${name}-data`,
+      {
+        availabilityZone: args.availabilityZone,
+        size: args.settings.dataVolumeGb,
+        type: "gp3",
+        encrypted: true,
+        tags: { Name: `${hostName}-data` },
+      },
+      { ...child, protect: args.protectData, retainOnDelete: args.protectData },
+    );
+
+    const instance = new aws.ec2.Instance(
+      name,
+      {
+        ami: pinnedImageId(args.images, args.settings.architecture, child),
+        instanceType: args.settings.instanceType,
+        subnetId: args.subnetId,
+        vpcSecurityGroupIds: [args.securityGroupId],
+        // A public address from the start, so cloud-init can install packages before the Elastic IP
+        // is associated (which then takes its place).
+        associatePublicIpAddress: true,
+        keyName: args.keyName,
+        iamInstanceProfile: args.instanceProfileName,
+        metadataOptions: METADATA_OPTIONS,
+        rootBlockDevice: encryptedRootVolume(args.settings.rootVolumeGb),
+        // User data only bootstraps (Docker, data volume); a change stops and starts the instance
+        // rather than replacing it, and the data volume is untouched either way.
+        userData: dataVolume.id.apply((dataVolumeId) => renderMonitorUserData({ dataVolumeId })),
+        userDataReplaceOnChange: false,
+        tags: { Name: hostName },
+      },
+      child,
+    );
+
+    new aws.ec2.VolumeAttachment(
+      `${name}-data`,
+      {
+        instanceId: instance.id,
+        volumeId: dataVolume.id,
+        deviceName: DATA_VOLUME_DEVICE,
+        // Stop the instance before detaching, so the filesystem is unmounted cleanly.
+        stopInstanceBeforeDetaching: true,
+      },
+      // A volume attaches to one instance at a time: detach from the old host before attaching to its replacement.
+      { ...child, deleteBeforeReplace: true },
+    );
+
+    const elasticIp = new aws.ec2.Eip(name, { domain: "vpc", tags: { Name: hostName } }, child);
+    const association = new aws.ec2.EipAssociation(
+      name,
+      { allocationId: elasticIp.allocationId, instanceId: instance.id },
+      child,
+    );
+
+    this.instanceId = instance.id;
+    this.publicIp = pulumi.all([elasticIp.publicIp, association.id]).apply(([publicIp]) => publicIp);
+    this.privateIp = instance.privateIp;
+    this.dataVolumeId = dataVolume.id;
+    this.registerOutputs({
+      instanceId: this.instanceId,
+      publicIp: this.publicIp,
+      privateIp: this.privateIp,
+      dataVolumeId: this.dataVolumeId,
+    });
+  }
+}

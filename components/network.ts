@@ -1,0 +1,220 @@
+/**
+ * The network the observability hosts live in, and their security groups by role.
+ *
+ * Reachability, from the outside in:
+ * - SSH (22) on every host only from the admin CIDRs;
+ * - Grafana (3000) on the monitor only from the Grafana CIDRs;
+ * - Loki's push port (3100) on the monitor only from the clients' security group;
+ * - every agent and optional exporter port on the clients only from the monitor's security group;
+ * - Prometheus (9090) and Alertmanager (9093) from nowhere: operators reach them through an SSH
+ *   tunnel, and the monitor scrapes its own agents over localhost / Docker's network.
+ * External (non-AWS) hosts are scraped over their own addresses: the monitor needs only egress.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  AGENT_PORTS,
+  MONITOR_PORTS,
+  OPTIONAL_EXPORTER_PORTS,
+  type OptionalExporter,
+  SSH_PORT,
+} from "../lib/catalog";
+import type { NetworkSettings } from "../lib/stack-config";
+
+export interface NetworkArgs {
+  /** Stack name, used in Name tags. */
+  readonly environment: string;
+  readonly network: NetworkSettings;
+  readonly sshCidrs: readonly string[];
+  readonly grafanaCidrs: readonly string[];
+  /** Optional exporters run by at least one client: only their ports are opened to the monitor. */
+  readonly clientExporters: readonly OptionalExporter[];
+}
+
+/** A port Prometheus scrapes on the clients, with the name used in rule names and descriptions. */
+export interface ScrapePort {
+  readonly name: string;
+  readonly port: number;
+}
+
+/** Agent ports plus the ports of the optional exporters in use, sorted by port, without duplicates. */
+export function clientScrapePorts(clientExporters: readonly OptionalExporter[]): ScrapePort[] {
+  const byPort = new Map<number, string>();
+  for (const [name, port] of Object.entries(AGENT_PORTS)) byPort.set(port, name);
+  for (const exporter of [...new Set(clientExporters)].sort()) {
+    byPort.set(OPTIONAL_EXPORTER_PORTS[exporter], exporter);
+  }
+  return [...byPort.entries()].sort(([a], [b]) => a - b).map(([port, name]) => ({ name, port }));
+}
+
+/** `203.0.113.0/24` -> `203-0-113-0-24`: a stable piece of a resource name. */
+function cidrSlug(cidr: string): string {
+  return cidr.replace(/[./]/g, "-");
+}
+
+export class Network extends pulumi.ComponentResource {
+  public readonly vpcId: pulumi.Output<string>;
+  public readonly subnetId: pulumi.Output<string>;
+  /** Availability zone of the subnet: the monitor's data volume must be created in it. */
+  public readonly availabilityZone: pulumi.Output<string>;
+  public readonly monitorSecurityGroupId: pulumi.Output<string>;
+  public readonly clientSecurityGroupId: pulumi.Output<string>;
+
+  constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("observability:network:Network", name, {}, opts);
+    const child = { parent: this };
+    const env = args.environment;
+
+    if (args.network.mode === "create") {
+      const vpc = new aws.ec2.Vpc(
+        `${name}-vpc`,
+        {
+          cidrBlock: args.network.vpcCidr,
+          enableDnsSupport: true,
+          enableDnsHostnames: true,
+          tags: { Name: `${env}-observability` },
+        },
+        child,
+      );
+      // No availability zone is chosen here: AWS picks one once and the state keeps it. Looking the
+      // zones up on every run could move the subnet (and replace every host) when the list changes.
+      const subnet = new aws.ec2.Subnet(
+        `${name}-public`,
+        {
+          vpcId: vpc.id,
+          cidrBlock: args.network.subnetCidr,
+          // Each instance asks for its public address explicitly; nothing else launched here gets one.
+          mapPublicIpOnLaunch: false,
+          tags: { Name: `${env}-observability-public` },
+        },
+        child,
+      );
+      const gateway = new aws.ec2.InternetGateway(
+        `${name}-igw`,
+        { vpcId: vpc.id, tags: { Name: `${env}-observability` } },
+        child,
+      );
+      const routeTable = new aws.ec2.RouteTable(
+        `${name}-public`,
+        { vpcId: vpc.id, tags: { Name: `${env}-observability-public` } },
+        child,
+      );
+      new aws.ec2.Route(
+        `${name}-default`,
+        { routeTableId: routeTable.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: gateway.id },
+        child,
+      );
+      new aws.ec2.RouteTableAssociation(
+        `${name}-public`,
+        { subnetId: subnet.id, routeTableId: routeTable.id },
+        child,
+      );
+      this.vpcId = vpc.id;
+      this.subnetId = subnet.id;
+      this.availabilityZone = subnet.availabilityZone;
+    } else {
+      this.vpcId = pulumi.output(args.network.vpcId);
+      this.subnetId = pulumi.output(args.network.subnetId);
+      this.availabilityZone = aws.ec2
+        .getSubnetOutput({ id: args.network.subnetId }, child)
+        .apply((subnet) => subnet.availabilityZone);
+    }
+
+    const monitorGroup = new aws.ec2.SecurityGroup(
+      `${name}-monitor`,
+      {
+        vpcId: this.vpcId,
+        description: "Observability monitor: Grafana and SSH from allowed CIDRs, Loki from clients",
+        tags: { Name: `${env}-monitor` },
+      },
+      child,
+    );
+    const clientGroup = new aws.ec2.SecurityGroup(
+      `${name}-clients`,
+      {
+        vpcId: this.vpcId,
+        description: "Observability clients: agents scraped by the monitor, SSH from allowed CIDRs",
+        tags: { Name: `${env}-clients` },
+      },
+      child,
+    );
+
+    const ingress = (
+      ruleName: string,
+      groupId: pulumi.Input<string>,
+      port: number,
+      description: string,
+      source: { cidrIpv4: string } | { referencedSecurityGroupId: pulumi.Input<string> },
+    ) =>
+      new aws.vpc.SecurityGroupIngressRule(
+        ruleName,
+        { securityGroupId: groupId, ipProtocol: "tcp", fromPort: port, toPort: port, description, ...source },
+        child,
+      );
+
+    for (const cidr of args.sshCidrs) {
+      ingress(`${name}-monitor-ssh-${cidrSlug(cidr)}`, monitorGroup.id, SSH_PORT, `SSH from ${cidr}`, {
+        cidrIpv4: cidr,
+      });
+      ingress(`${name}-clients-ssh-${cidrSlug(cidr)}`, clientGroup.id, SSH_PORT, `SSH from ${cidr}`, {
+        cidrIpv4: cidr,
+      });
+    }
+    for (const cidr of args.grafanaCidrs) {
+      ingress(
+        `${name}-monitor-grafana-${cidrSlug(cidr)}`,
+        monitorGroup.id,
+        MONITOR_PORTS.grafana,
+        `Grafana from ${cidr}`,
+        { cidrIpv4: cidr },
+      );
+    }
+    ingress(
+      `${name}-monitor-loki-from-clients`,
+      monitorGroup.id,
+      MONITOR_PORTS.loki,
+      "Loki push from clients",
+      {
+        referencedSecurityGroupId: clientGroup.id,
+      },
+    );
+    for (const { name: portName, port } of clientScrapePorts(args.clientExporters)) {
+      ingress(
+        `${name}-clients-${portName}-from-monitor`,
+        clientGroup.id,
+        port,
+        `${portName} scraped by the monitor`,
+        { referencedSecurityGroupId: monitorGroup.id },
+      );
+    }
+
+    // Egress is open on both roles: hosts install packages and pull images at boot, the monitor
+    // calls the EC2 API (discovery), S3 (Loki), SMTP, Slack and PagerDuty and scrapes external
+    // hosts, and clients push logs to Loki. Those endpoints have no fixed addresses to list.
+    for (const [role, group] of [
+      ["monitor", monitorGroup],
+      ["clients", clientGroup],
+    ] as const) {
+      new aws.vpc.SecurityGroupEgressRule(
+        `${name}-${role}-egress`,
+        {
+          securityGroupId: group.id,
+          ipProtocol: "-1",
+          cidrIpv4: "0.0.0.0/0",
+          description: "All outbound: packages, images, AWS APIs, alert receivers",
+        },
+        child,
+      );
+    }
+
+    this.monitorSecurityGroupId = monitorGroup.id;
+    this.clientSecurityGroupId = clientGroup.id;
+    this.registerOutputs({
+      vpcId: this.vpcId,
+      subnetId: this.subnetId,
+      availabilityZone: this.availabilityZone,
+      monitorSecurityGroupId: this.monitorSecurityGroupId,
+      clientSecurityGroupId: this.clientSecurityGroupId,
+    });
+  }
+}
