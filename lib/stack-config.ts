@@ -1913,8 +1913,11 @@ export function parseStackConfig(
   options: ParseOptions = {},
 ): StackConfig {
   const requireSecrets = options.requireSecrets ?? true;
-  const { values, secretsSet } = settings;
+  const { values } = settings;
   const reader = new SettingsReader(values);
+  // A secret given in plain text is reported once (as plain text), not again as missing.
+  const plainTextSecrets = SECRET_SETTINGS.filter((key) => values[key] !== undefined && values[key] !== "");
+  const secretsSet: ReadonlySet<SecretSetting> = new Set([...settings.secretsSet, ...plainTextSecrets]);
 
   checkUnknownKeys(reader, values);
   checkPlainTextSecrets(reader, values);
