@@ -55,7 +55,8 @@ const MOUNT_SCRIPT_PATH = "/usr/local/sbin/observability-mount-data";
 /*
  * Arguments: <volume id> <mount point> <label> <name:uid:gid>...
  * On Nitro instances an EBS volume is an NVMe device whose serial is the volume id without its
- * dash; udev links it as /dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol<hex>. Finding it by id
+ * dash; udev links it as /dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol<hex>. Every
+ * instance family the config accepts (lib/stack-config.ts) is Nitro-based. Finding it by id
  * (never by position) means the script can only ever touch this stack's volume. The attachment is
  * made after the instance starts, so the script waits for the device. A filesystem is created only
  * when blkid finds no signature at all (exit code 2): an existing volume brought to a replacement
@@ -64,12 +65,15 @@ const MOUNT_SCRIPT_PATH = "/usr/local/sbin/observability-mount-data";
 const MOUNT_SCRIPT = `#!/bin/bash
 set -euo pipefail
 volume_id="$1"; mount_point="$2"; label="$3"; shift 3
+# Overridable only so that tests can run this script against stand-in files.
+by_id="\${OBSERVABILITY_DEVICE_DIR:-/dev/disk/by-id}"
+fstab="\${OBSERVABILITY_FSTAB:-/etc/fstab}"
 serial="\${volume_id/-/}"
-candidates=("/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_\${serial}" "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_\${serial}-ns-1" "/dev/xvdf")
+candidates=("$by_id/nvme-Amazon_Elastic_Block_Store_$serial" "$by_id/nvme-Amazon_Elastic_Block_Store_$serial-ns-1")
 device=""
 for attempt in $(seq 1 120); do
   for candidate in "\${candidates[@]}"; do
-    if [ -b "$candidate" ]; then device="$(readlink -f "$candidate")"; break 2; fi
+    if [ -e "$candidate" ]; then device="$(readlink -f "$candidate")"; break 2; fi
   done
   echo "waiting for data volume $volume_id (attempt $attempt)"
   sleep 5
@@ -88,8 +92,8 @@ fi
 uuid="$(blkid -s UUID -o value "$device" || true)"
 if [ -z "$uuid" ]; then echo "$device holds no filesystem with a UUID (partitioned?): refusing to touch it" >&2; exit 1; fi
 mkdir -p "$mount_point"
-if ! grep -q "UUID=$uuid " /etc/fstab; then
-  echo "UUID=$uuid $mount_point ext4 defaults,nofail,x-systemd.device-timeout=60s 0 2" >> /etc/fstab
+if ! grep -q "^UUID=$uuid " "$fstab"; then
+  echo "UUID=$uuid $mount_point ext4 defaults,nofail,x-systemd.device-timeout=60s 0 2" >> "$fstab"
 fi
 systemctl daemon-reload
 mountpoint -q "$mount_point" || mount "$mount_point"
