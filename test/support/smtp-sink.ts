@@ -1,0 +1,78 @@
+/**
+ * An in-process SMTP server on 127.0.0.1 that keeps every mail it receives, parsed, for
+ * assertions. Plain SMTP (no STARTTLS), any credentials accepted and recorded, so a test can
+ * check that Alertmanager read its password from the secret file.
+ */
+import { type ParsedMail, simpleParser } from "mailparser";
+import { SMTPServer } from "smtp-server";
+
+export interface ReceivedMail {
+  readonly envelopeFrom: string;
+  readonly envelopeTo: readonly string[];
+  readonly subject: string;
+  readonly text: string;
+  readonly html: string;
+  /** Credentials the client authenticated with, when it did. */
+  readonly auth?: { readonly username: string; readonly password: string };
+  readonly parsed: ParsedMail;
+}
+
+export interface SmtpSink {
+  readonly port: number;
+  /** Every mail so far, oldest first. */
+  readonly mails: readonly ReceivedMail[];
+  close(): Promise<void>;
+}
+
+interface SessionUser {
+  readonly username: string;
+  readonly password: string;
+}
+
+export function startSmtpSink(): Promise<SmtpSink> {
+  const mails: ReceivedMail[] = [];
+  const server = new SMTPServer({
+    secure: false,
+    disabledCommands: ["STARTTLS"],
+    allowInsecureAuth: true,
+    authOptional: true,
+    logger: false,
+    onAuth(auth, _session, callback) {
+      const user: SessionUser = { username: auth.username ?? "", password: auth.password ?? "" };
+      callback(null, { user });
+    },
+    onData(stream, session, callback) {
+      simpleParser(stream)
+        .then((parsed) => {
+          const mailFrom = session.envelope.mailFrom;
+          const user = session.user as unknown as SessionUser | undefined;
+          mails.push({
+            envelopeFrom: mailFrom === false ? "" : mailFrom.address,
+            envelopeTo: session.envelope.rcptTo.map((recipient) => recipient.address),
+            subject: parsed.subject ?? "",
+            text: parsed.text ?? "",
+            html: typeof parsed.html === "string" ? parsed.html : "",
+            auth: user,
+            parsed,
+          });
+          callback();
+        })
+        .catch((error: Error) => callback(error));
+    },
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.server.address();
+      if (address === null || typeof address !== "object") {
+        reject(new Error("SMTP sink has no port"));
+        return;
+      }
+      resolve({
+        port: address.port,
+        mails,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      });
+    });
+  });
+}
