@@ -1,0 +1,294 @@
+/**
+ * prometheus.yml, the file SD target files and Prometheus' command-line flags, rendered from
+ * StackConfig. Prometheus expands no environment variables in its config, so every value (the
+ * region above all) is written in here.
+ *
+ * Jobs: one per exporter kind and port. An agent job (node, process, cadvisor, alloy) joins the
+ * monitor's own agent (static target, `instance="monitor"`), the EC2 clients (EC2 SD) and the
+ * hosts outside AWS (file SD), so `up{job="node"}` counts every host once and every exporter of
+ * one host carries the same `instance` label, which inhibition in Alertmanager relies on.
+ */
+import { stringify } from "yaml";
+import {
+  AGENT_PORTS,
+  DISCOVERY_TAGS,
+  MONITOR_PORTS,
+  OPTIONAL_EXPORTER_PORTS,
+  OPTIONAL_EXPORTERS,
+  type OptionalExporter,
+} from "../lib/catalog";
+import type { ExternalHost, StackConfig } from "../lib/stack-config";
+
+/** Job names; alert rules select on them, so they live in one place. */
+export const JOB_NAMES = {
+  prometheus: "prometheus",
+  alertmanager: "alertmanager",
+  loki: "loki",
+  grafana: "grafana",
+  node: "node",
+  process: "process",
+  cadvisor: "cadvisor",
+  alloy: "alloy",
+} as const;
+
+/** `instance` label of every service and agent on the monitor host. */
+export const MONITOR_INSTANCE = "monitor";
+
+/** Where Prometheus reaches the monitor's services, and where its own files live. */
+export interface MonitorServiceAddresses {
+  readonly prometheus: string;
+  readonly alertmanager: string;
+  readonly loki: string;
+  readonly grafana: string;
+  readonly nodeExporter: string;
+  readonly cadvisor: string;
+  readonly alloy: string;
+  /** Glob of rule files. */
+  readonly ruleFiles: string;
+  /** Directory of the file SD target files (`<job>.json`, from renderFileSdTargets). */
+  readonly fileSdDir: string;
+  /** EC2 API endpoint override (tests point it at a fake DescribeInstances server). */
+  readonly ec2Endpoint?: string;
+}
+
+/** Docker compose service names on the monitor's network. */
+export const DEFAULT_MONITOR_ADDRESSES: MonitorServiceAddresses = {
+  prometheus: `prometheus:${MONITOR_PORTS.prometheus}`,
+  alertmanager: `alertmanager:${MONITOR_PORTS.alertmanager}`,
+  loki: `loki:${MONITOR_PORTS.loki}`,
+  grafana: `grafana:${MONITOR_PORTS.grafana}`,
+  nodeExporter: `node-exporter:${AGENT_PORTS.nodeExporter}`,
+  cadvisor: `cadvisor:${AGENT_PORTS.cadvisor}`,
+  alloy: `alloy:${AGENT_PORTS.alloy}`,
+  ruleFiles: "/etc/prometheus/rules/*.yml",
+  fileSdDir: "/etc/prometheus/file_sd",
+};
+
+export const PROMETHEUS_CONFIG_PATH = "/etc/prometheus/prometheus.yml";
+/** The official image's data directory (on the monitor's data volume). */
+export const PROMETHEUS_DATA_PATH = "/prometheus";
+/** EC2 SD re-lists instances this often; each job makes its own DescribeInstances calls. */
+export const EC2_REFRESH_INTERVAL = "60s";
+
+/** How a scrape job finds its targets and who runs the exporter. */
+interface ScrapeJobSpec {
+  readonly job: string;
+  readonly port: number;
+  readonly metricsPath?: string;
+  /** Static address of the monitor's own instance of this agent, if it runs one. */
+  readonly monitorAddress?: string;
+  /** Set for optional exporters: only hosts that enabled it are scraped. */
+  readonly optionalExporter?: OptionalExporter;
+}
+
+/** Optional exporters some client or external host switched on, in catalogue order. */
+export function enabledExporters(config: StackConfig): OptionalExporter[] {
+  const enabled = new Set<OptionalExporter>();
+  for (const host of [...config.clients, ...config.externalHosts]) {
+    for (const exporter of host.exporters) enabled.add(exporter);
+  }
+  return OPTIONAL_EXPORTERS.filter((exporter) => enabled.has(exporter));
+}
+
+/** Hosts `up{job="node"}` should count: every client, every external host and the monitor. */
+export function expectedNodeTargets(config: StackConfig): number {
+  return config.clients.length + config.externalHosts.length + 1;
+}
+
+/** Scrape jobs that discover hosts (agents and optional exporters), in a fixed order. */
+function hostJobs(config: StackConfig, addresses: MonitorServiceAddresses): ScrapeJobSpec[] {
+  const agentJobs: ScrapeJobSpec[] = [
+    { job: JOB_NAMES.node, port: AGENT_PORTS.nodeExporter, monitorAddress: addresses.nodeExporter },
+    // The monitor runs no process exporter: its processes are all containers, seen by cAdvisor.
+    { job: JOB_NAMES.process, port: AGENT_PORTS.processExporter },
+    { job: JOB_NAMES.cadvisor, port: AGENT_PORTS.cadvisor, monitorAddress: addresses.cadvisor },
+    { job: JOB_NAMES.alloy, port: AGENT_PORTS.alloy, monitorAddress: addresses.alloy },
+  ];
+  const exporterJobs: ScrapeJobSpec[] = enabledExporters(config).map((exporter) => ({
+    job: exporter,
+    port: OPTIONAL_EXPORTER_PORTS[exporter],
+    optionalExporter: exporter,
+    // Jenkins' Prometheus plugin serves its metrics under /prometheus.
+    ...(exporter === "jenkins" ? { metricsPath: "/prometheus" } : {}),
+  }));
+  return [...agentJobs, ...exporterJobs];
+}
+
+/** Regex over the `Exporters` tag (comma list, e.g. `nginx,redis`) that matches one exporter. */
+export function exportersTagRegex(exporter: OptionalExporter): string {
+  return `(.*,)?${exporter}(,.*)?`;
+}
+
+function ec2RelabelConfigs(spec: ScrapeJobSpec, stack: string): Record<string, unknown>[] {
+  const relabel: Record<string, unknown>[] = [];
+  if (spec.optionalExporter) {
+    // Keep EC2 targets only if their Exporters tag lists this exporter. Targets from static or
+    // file SD have no instance id, so the joined value is ";" and they are kept: file SD lists
+    // only the hosts that enabled the exporter.
+    relabel.push({
+      source_labels: ["__meta_ec2_instance_id", `__meta_ec2_tag_${DISCOVERY_TAGS.exporters}`],
+      separator: ";",
+      regex: `;|.+;${exportersTagRegex(spec.optionalExporter)}`,
+      action: "keep",
+    });
+  }
+  relabel.push(
+    // Scrape the private address: exporter ports are open to the monitor's security group only.
+    {
+      source_labels: ["__meta_ec2_private_ip"],
+      regex: "(.+)",
+      target_label: "__address__",
+      replacement: `$1:${spec.port}`,
+    },
+    // The Name tag is the host's name on every exporter: one `instance` per host.
+    {
+      source_labels: [`__meta_ec2_tag_${DISCOVERY_TAGS.name}`],
+      regex: "(.+)",
+      target_label: "instance",
+    },
+    {
+      source_labels: ["__meta_ec2_instance_id"],
+      regex: ".+",
+      target_label: "host_type",
+      replacement: "client",
+    },
+    {
+      source_labels: ["__meta_ec2_availability_zone"],
+      regex: "(.+)",
+      target_label: "availability_zone",
+    },
+    { target_label: "environment", replacement: stack },
+  );
+  return relabel;
+}
+
+function scrapeConfigForHostJob(
+  spec: ScrapeJobSpec,
+  config: StackConfig,
+  addresses: MonitorServiceAddresses,
+): Record<string, unknown> {
+  const ec2: Record<string, unknown> = {
+    region: config.region,
+    ...(addresses.ec2Endpoint ? { endpoint: addresses.ec2Endpoint } : {}),
+    port: spec.port,
+    refresh_interval: EC2_REFRESH_INTERVAL,
+    filters: [
+      { name: `tag:${DISCOVERY_TAGS.scrape}`, values: ["true"] },
+      { name: `tag:${DISCOVERY_TAGS.environment}`, values: [config.stack] },
+      { name: "instance-state-name", values: ["running"] },
+    ],
+  };
+  return {
+    job_name: spec.job,
+    ...(spec.metricsPath ? { metrics_path: spec.metricsPath } : {}),
+    ...(spec.monitorAddress
+      ? {
+          static_configs: [
+            { targets: [spec.monitorAddress], labels: { instance: MONITOR_INSTANCE, host_type: "monitor" } },
+          ],
+        }
+      : {}),
+    ec2_sd_configs: [ec2],
+    file_sd_configs: [{ files: [fileSdPath(addresses.fileSdDir, spec.job)] }],
+    relabel_configs: ec2RelabelConfigs(spec, config.stack),
+  };
+}
+
+function fileSdPath(directory: string, job: string): string {
+  return `${directory.replace(/\/+$/, "")}/${fileSdFileName(job)}`;
+}
+
+function fileSdFileName(job: string): string {
+  return `${job}.json`;
+}
+
+function monitorServiceJob(job: string, address: string, stack: string): Record<string, unknown> {
+  return {
+    job_name: job,
+    static_configs: [{ targets: [address], labels: { instance: MONITOR_INSTANCE, host_type: "monitor" } }],
+    relabel_configs: [{ target_label: "environment", replacement: stack }],
+  };
+}
+
+function resolveAddresses(overrides: Partial<MonitorServiceAddresses>): MonitorServiceAddresses {
+  return { ...DEFAULT_MONITOR_ADDRESSES, ...overrides };
+}
+
+/** The full prometheus.yml. */
+export function renderPrometheusConfig(
+  config: StackConfig,
+  addresses: Partial<MonitorServiceAddresses> = {},
+): string {
+  const resolved = resolveAddresses(addresses);
+  const document = {
+    global: {
+      scrape_interval: config.metrics.scrapeInterval,
+      evaluation_interval: config.metrics.evaluationInterval,
+      // Attached to every alert and to anything federated or remote-written from here.
+      external_labels: { environment: config.stack },
+    },
+    alerting: {
+      alertmanagers: [{ static_configs: [{ targets: [resolved.alertmanager] }] }],
+    },
+    rule_files: [resolved.ruleFiles],
+    scrape_configs: [
+      monitorServiceJob(JOB_NAMES.prometheus, resolved.prometheus, config.stack),
+      monitorServiceJob(JOB_NAMES.alertmanager, resolved.alertmanager, config.stack),
+      monitorServiceJob(JOB_NAMES.loki, resolved.loki, config.stack),
+      monitorServiceJob(JOB_NAMES.grafana, resolved.grafana, config.stack),
+      ...hostJobs(config, resolved).map((spec) => scrapeConfigForHostJob(spec, config, resolved)),
+    ],
+  };
+  return stringify(document, { lineWidth: 0 });
+}
+
+function scrapeAddress(host: ExternalHost, port: number): string {
+  // IPv6 literals need brackets before the port.
+  return host.address.includes(":") ? `[${host.address}]:${port}` : `${host.address}:${port}`;
+}
+
+/**
+ * File SD target files for the hosts outside AWS, one per host job, keyed by file name
+ * (`node.json`, ...). Every job gets its file even when empty, so removing the last external
+ * host empties it (Prometheus re-reads it without a restart) instead of leaving stale targets.
+ */
+export function renderFileSdTargets(config: StackConfig): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const spec of hostJobs(config, DEFAULT_MONITOR_ADDRESSES)) {
+    const hosts = config.externalHosts.filter(
+      (host) => spec.optionalExporter === undefined || host.exporters.includes(spec.optionalExporter),
+    );
+    const groups = hosts.map((host) => ({
+      targets: [scrapeAddress(host, spec.port)],
+      labels: { instance: host.name, host_type: "external" },
+    }));
+    files[fileSdFileName(spec.job)] = `${JSON.stringify(groups, null, 2)}\n`;
+  }
+  return files;
+}
+
+/**
+ * Sources that push metrics into Prometheus' remote-write receiver. None today: every exporter,
+ * Alloy's own metrics included, is pulled by a scrape job, and Alloy pushes only logs (to Loki).
+ * Pushing an exporter as well would double its series, so the receiver stays off until a
+ * source is listed here.
+ */
+export function remoteWriteSources(_config: StackConfig): string[] {
+  return [];
+}
+
+/** Command-line flags of the Prometheus container (valid for 2.42 and 3.x). */
+export function prometheusFlags(config: StackConfig): string[] {
+  const flags = [
+    `--config.file=${PROMETHEUS_CONFIG_PATH}`,
+    `--storage.tsdb.path=${PROMETHEUS_DATA_PATH}`,
+    `--storage.tsdb.retention.time=${config.metrics.retentionTime}`,
+  ];
+  if (config.metrics.retentionSize) {
+    flags.push(`--storage.tsdb.retention.size=${config.metrics.retentionSize}`);
+  }
+  // POST /-/reload applies a new config or rule file without a restart.
+  flags.push("--web.enable-lifecycle");
+  if (remoteWriteSources(config).length > 0) flags.push("--web.enable-remote-write-receiver");
+  return flags;
+}

@@ -1,0 +1,355 @@
+/**
+ * Host alerts from node exporter, with thresholds and `for` durations from stack config.
+ * Every alert keeps the `instance` label, so Alertmanager's "host unreachable mutes that host's
+ * other alerts" inhibition can match on it.
+ */
+import type { AlertThresholds } from "../../lib/stack-config";
+import { JOB_NAMES } from "../prometheus";
+import { durationSeconds, formatDuration, minutesCovering } from "./duration";
+import { type AlertRule, type InputSeries, type RuleGroup, seriesSelector } from "./types";
+
+/**
+ * Filesystems that are not real disks on a Docker host: container layers (overlay), snaps
+ * (squashfs, always full) and memory-backed mounts.
+ */
+export const EXCLUDED_FSTYPES = ["tmpfs", "devtmpfs", "overlay", "squashfs", "nsfs", "ramfs"] as const;
+const FS_SELECTOR = `job="${JOB_NAMES.node}", fstype!~"${EXCLUDED_FSTYPES.join("|")}"`;
+
+/** Window predict_linear fits its line over. */
+export const DISK_FILL_WINDOW = "6h";
+/** Only predict on filesystems already below this much free space: growth on an empty disk is normal. */
+export const DISK_FILL_MAX_FREE_PERCENT = 40;
+const DISK_FILL_FOR = "1h";
+
+const NODE = { job: JOB_NAMES.node };
+const RATE_WINDOW_MINUTES = 5;
+const GIB = 1024 ** 3;
+
+/**
+ * Whole percentages just either side of a threshold (thresholds may be fractional, 0 < t < 100),
+ * so the cases prove the configured threshold is the one the rule uses.
+ */
+function justAbove(threshold: number): number {
+  return Math.floor(threshold) + 1;
+}
+
+function justBelow(threshold: number): number {
+  return Math.ceil(threshold) - 1;
+}
+
+/** Evaluation time that lets a rate warm up, then holds the condition for `forDuration` and a step. */
+function evalAfter(forDuration: string, warmupMinutes = RATE_WINDOW_MINUTES): string {
+  return formatDuration((warmupMinutes + minutesCovering(forDuration) + 1) * 60);
+}
+
+/** Samples (one a minute) enough to reach evalAfter(forDuration) and a little beyond. */
+function samplesFor(forDuration: string): number {
+  return RATE_WINDOW_MINUTES + minutesCovering(forDuration) + 5;
+}
+
+/** Idle CPU seconds gained per minute by one core that is `busyPercent` busy. */
+function idleSecondsPerMinute(busyPercent: number): number {
+  return Number(((60 * (100 - busyPercent)) / 100).toFixed(6));
+}
+
+function cpuSeries(instance: string, busyPercent: number, samples: number): InputSeries[] {
+  return ["0", "1"].map((cpu) => ({
+    series: seriesSelector("node_cpu_seconds_total", { ...NODE, instance, cpu, mode: "idle" }),
+    values: `0+${idleSecondsPerMinute(busyPercent)}x${samples}`,
+  }));
+}
+
+function filesystemLabels(instance: string, mountpoint: string, fstype: string): Record<string, string> {
+  const device = fstype === "ext4" ? "/dev/nvme0n1p1" : fstype;
+  return { ...NODE, instance, device, fstype, mountpoint };
+}
+
+/** Filesystem size/available series with a constant used percentage. */
+function filesystemSeries(
+  labels: Record<string, string>,
+  usedPercent: number,
+  samples: number,
+  metrics: { size: string; free: string } = {
+    size: "node_filesystem_size_bytes",
+    free: "node_filesystem_avail_bytes",
+  },
+): InputSeries[] {
+  const size = 100 * GIB;
+  const free = ((100 - usedPercent) * size) / 100;
+  return [
+    { series: seriesSelector(metrics.size, labels), values: `${size}+0x${samples}` },
+    { series: seriesSelector(metrics.free, labels), values: `${free}+0x${samples}` },
+  ];
+}
+
+function hostUnreachable(t: AlertThresholds): AlertRule {
+  const forMinutes = minutesCovering(t.hostDownFor);
+  // Down for one step less than `for`: the alert is still pending.
+  const shortOutage = Math.max(forMinutes - 1, 1);
+  return {
+    name: "HostUnreachable",
+    expr: `up{job="${JOB_NAMES.node}"} == 0`,
+    for: t.hostDownFor,
+    severity: "critical",
+    condition: "node exporter scrape fails (`up == 0`)",
+    summary: "A host does not answer Prometheus' scrapes.",
+    description:
+      "Prometheus cannot scrape the node exporter on {{ $labels.instance }} ({{ $labels.job }} job) for " +
+      `${t.hostDownFor}: the host is down, unreachable or its exporter stopped. Its other alerts are muted.`,
+    cases: [
+      {
+        name: "fires when the node exporter stays down longer than hostDownFor",
+        inputSeries: [
+          { series: seriesSelector("up", { ...NODE, instance: "web-1" }), values: `1x2 0x${forMinutes + 5}` },
+          { series: seriesSelector("up", { ...NODE, instance: "db-1" }), values: `1x${forMinutes + 8}` },
+        ],
+        evalTime: formatDuration((3 + forMinutes + 1) * 60),
+        expectedAlerts: [
+          {
+            labels: { ...NODE, instance: "web-1" },
+            description:
+              "Prometheus cannot scrape the node exporter on web-1 (node job) for " +
+              `${t.hostDownFor}: the host is down, unreachable or its exporter stopped. Its other alerts are muted.`,
+          },
+        ],
+      },
+      {
+        name: "stays quiet through an outage shorter than hostDownFor",
+        inputSeries: [
+          {
+            series: seriesSelector("up", { ...NODE, instance: "web-1" }),
+            values: `1x2 0x${shortOutage - 1} 1x10`,
+          },
+        ],
+        evalTime: formatDuration((2 + shortOutage) * 60),
+        expectedAlerts: [],
+      },
+    ],
+  };
+}
+
+function highCpu(t: AlertThresholds): AlertRule {
+  const samples = samplesFor(t.cpuFor);
+  const description = (instance: string, value: string) =>
+    `CPU on ${instance} has been ${value}% busy (averaged over all cores) for ${t.cpuFor}, above ${t.cpuPercent}%.`;
+  return {
+    name: "HostHighCpu",
+    expr:
+      `100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{job="${JOB_NAMES.node}", mode="idle"}[5m]))) ` +
+      `> ${t.cpuPercent}`,
+    for: t.cpuFor,
+    severity: "warning",
+    condition: `CPU busy > ${t.cpuPercent}% (all cores, 5m rate)`,
+    summary: "A host's CPU is busy above the threshold.",
+    description: description("{{ $labels.instance }}", '{{ $value | printf "%.0f" }}'),
+    cases: [
+      {
+        name: "fires just above the threshold",
+        inputSeries: cpuSeries("web-1", justAbove(t.cpuPercent), samples),
+        evalTime: evalAfter(t.cpuFor),
+        expectedAlerts: [
+          { labels: { instance: "web-1" }, description: description("web-1", `${justAbove(t.cpuPercent)}`) },
+        ],
+      },
+      {
+        name: "stays quiet just below the threshold",
+        inputSeries: cpuSeries("web-1", justBelow(t.cpuPercent), samples),
+        evalTime: evalAfter(t.cpuFor),
+        expectedAlerts: [],
+      },
+    ],
+  };
+}
+
+function highMemory(t: AlertThresholds): AlertRule {
+  const samples = samplesFor(t.memoryFor);
+  const total = 8 * GIB;
+  const memorySeries = (instance: string, usedPercent: number): InputSeries[] => [
+    {
+      series: seriesSelector("node_memory_MemTotal_bytes", { ...NODE, instance }),
+      values: `${total}+0x${samples}`,
+    },
+    {
+      series: seriesSelector("node_memory_MemAvailable_bytes", { ...NODE, instance }),
+      values: `${((100 - usedPercent) * total) / 100}+0x${samples}`,
+    },
+  ];
+  const description = (instance: string, value: string) =>
+    `Memory on ${instance} has been ${value}% used (excluding reclaimable cache) for ${t.memoryFor}, above ${t.memoryPercent}%.`;
+  return {
+    name: "HostHighMemory",
+    expr:
+      `100 * (1 - node_memory_MemAvailable_bytes{job="${JOB_NAMES.node}"} / node_memory_MemTotal_bytes{job="${JOB_NAMES.node}"}) ` +
+      `> ${t.memoryPercent}`,
+    for: t.memoryFor,
+    severity: "warning",
+    condition: `memory used (1 - MemAvailable/MemTotal) > ${t.memoryPercent}%`,
+    summary: "A host's memory use is above the threshold.",
+    description: description("{{ $labels.instance }}", '{{ $value | printf "%.0f" }}'),
+    cases: [
+      {
+        name: "fires just above the threshold",
+        inputSeries: memorySeries("db-1", justAbove(t.memoryPercent)),
+        evalTime: evalAfter(t.memoryFor, 0),
+        expectedAlerts: [
+          {
+            labels: { ...NODE, instance: "db-1" },
+            description: description("db-1", `${justAbove(t.memoryPercent)}`),
+          },
+        ],
+      },
+      {
+        name: "stays quiet just below the threshold",
+        inputSeries: memorySeries("db-1", justBelow(t.memoryPercent)),
+        evalTime: evalAfter(t.memoryFor, 0),
+        expectedAlerts: [],
+      },
+    ],
+  };
+}
+
+function diskFull(t: AlertThresholds): AlertRule {
+  const samples = samplesFor(t.diskFor);
+  const root = filesystemLabels("web-1", "/", "ext4");
+  const description = (mountpoint: string, instance: string, value: string) =>
+    `Filesystem ${mountpoint} on ${instance} is ${value}% full, above ${t.diskPercent}%.`;
+  return {
+    name: "HostDiskFull",
+    expr:
+      `100 * (1 - node_filesystem_avail_bytes{${FS_SELECTOR}} / node_filesystem_size_bytes{${FS_SELECTOR}}) ` +
+      `> ${t.diskPercent}`,
+    for: t.diskFor,
+    severity: "warning",
+    condition: `filesystem used > ${t.diskPercent}% (tmpfs/overlay/squashfs excluded)`,
+    summary: "A filesystem is fuller than the threshold.",
+    description: description(
+      "{{ $labels.mountpoint }}",
+      "{{ $labels.instance }}",
+      '{{ $value | printf "%.0f" }}',
+    ),
+    cases: [
+      {
+        name: "fires just above the threshold",
+        inputSeries: filesystemSeries(root, justAbove(t.diskPercent), samples),
+        evalTime: evalAfter(t.diskFor, 0),
+        expectedAlerts: [
+          { labels: root, description: description("/", "web-1", `${justAbove(t.diskPercent)}`) },
+        ],
+      },
+      {
+        name: "ignores a full tmpfs and a disk just below the threshold",
+        inputSeries: [
+          ...filesystemSeries(filesystemLabels("web-1", "/run", "tmpfs"), 100, samples),
+          ...filesystemSeries(filesystemLabels("web-1", "/snap/core", "squashfs"), 100, samples),
+          ...filesystemSeries(root, justBelow(t.diskPercent), samples),
+        ],
+        evalTime: evalAfter(t.diskFor, 0),
+        expectedAlerts: [],
+      },
+    ],
+  };
+}
+
+function diskWillFill(t: AlertThresholds): AlertRule {
+  const horizonSeconds = t.diskFillHours * 3600;
+  const windowMinutes = durationSeconds(DISK_FILL_WINDOW) / 60;
+  const evalMinutes = windowMinutes + minutesCovering(DISK_FILL_FOR) + 5;
+  const stepMinutes = 5;
+  const samples = Math.ceil(evalMinutes / stepMinutes) + 2;
+  const size = 100 * GIB;
+  const freeAtStart = 0.3 * size;
+  // Fast: empty halfway through the horizon after evaluation. Slow: empty at twice the horizon.
+  const fillingBy = (emptyAfterMinutes: number) => {
+    const perMinute = freeAtStart / (evalMinutes + emptyAfterMinutes);
+    return `${freeAtStart}-${(perMinute * stepMinutes).toFixed(3)}x${samples}`;
+  };
+  const labels = filesystemLabels("db-1", "/var/lib/docker", "ext4");
+  const series = (freeValues: string): InputSeries[] => [
+    { series: seriesSelector("node_filesystem_size_bytes", labels), values: `${size}+0x${samples}` },
+    { series: seriesSelector("node_filesystem_avail_bytes", labels), values: freeValues },
+  ];
+  const description = (mountpoint: string, instance: string) =>
+    `Filesystem ${mountpoint} on ${instance} has less than ${DISK_FILL_MAX_FREE_PERCENT}% free and, at the ` +
+    `rate of the last ${DISK_FILL_WINDOW}, fills up within ${t.diskFillHours} hours.`;
+  return {
+    name: "HostDiskWillFillSoon",
+    expr:
+      `(100 * node_filesystem_avail_bytes{${FS_SELECTOR}} / node_filesystem_size_bytes{${FS_SELECTOR}} < ${DISK_FILL_MAX_FREE_PERCENT}) ` +
+      `and predict_linear(node_filesystem_avail_bytes{${FS_SELECTOR}}[${DISK_FILL_WINDOW}], ${horizonSeconds}) < 0`,
+    for: DISK_FILL_FOR,
+    severity: "warning",
+    condition: `free < ${DISK_FILL_MAX_FREE_PERCENT}% and predict_linear over ${DISK_FILL_WINDOW} reaches 0 within ${t.diskFillHours}h`,
+    summary: "A filesystem is predicted to fill up soon.",
+    description: description("{{ $labels.mountpoint }}", "{{ $labels.instance }}"),
+    cases: [
+      {
+        name: "fires when free space runs out within the horizon",
+        interval: `${stepMinutes}m`,
+        inputSeries: series(fillingBy((t.diskFillHours * 60) / 2)),
+        evalTime: formatDuration(evalMinutes * 60),
+        expectedAlerts: [{ labels, description: description("/var/lib/docker", "db-1") }],
+      },
+      {
+        name: "stays quiet when the filesystem fills only after the horizon",
+        interval: `${stepMinutes}m`,
+        inputSeries: series(fillingBy(t.diskFillHours * 60 * 2)),
+        evalTime: formatDuration(evalMinutes * 60),
+        expectedAlerts: [],
+      },
+    ],
+  };
+}
+
+function inodesExhausted(t: AlertThresholds): AlertRule {
+  const samples = samplesFor(t.diskFor);
+  const root = filesystemLabels("web-1", "/", "ext4");
+  const inodeMetrics = { size: "node_filesystem_files", free: "node_filesystem_files_free" };
+  const description = (mountpoint: string, instance: string, value: string) =>
+    `Filesystem ${mountpoint} on ${instance} has used ${value}% of its inodes, above ${t.inodePercent}%: ` +
+    "new files fail even with space left.";
+  return {
+    name: "HostInodesExhausted",
+    expr:
+      `100 * (1 - node_filesystem_files_free{${FS_SELECTOR}} / node_filesystem_files{${FS_SELECTOR}}) ` +
+      `> ${t.inodePercent}`,
+    for: t.diskFor,
+    severity: "warning",
+    condition: `inodes used > ${t.inodePercent}% (tmpfs/overlay/squashfs excluded)`,
+    summary: "A filesystem is running out of inodes.",
+    description: description(
+      "{{ $labels.mountpoint }}",
+      "{{ $labels.instance }}",
+      '{{ $value | printf "%.0f" }}',
+    ),
+    cases: [
+      {
+        name: "fires just above the threshold",
+        inputSeries: filesystemSeries(root, justAbove(t.inodePercent), samples, inodeMetrics),
+        evalTime: evalAfter(t.diskFor, 0),
+        expectedAlerts: [
+          { labels: root, description: description("/", "web-1", `${justAbove(t.inodePercent)}`) },
+        ],
+      },
+      {
+        name: "stays quiet just below the threshold",
+        inputSeries: filesystemSeries(root, justBelow(t.inodePercent), samples, inodeMetrics),
+        evalTime: evalAfter(t.diskFor, 0),
+        expectedAlerts: [],
+      },
+    ],
+  };
+}
+
+export function hostRuleGroup(thresholds: AlertThresholds): RuleGroup {
+  return {
+    name: "host",
+    rules: [
+      hostUnreachable(thresholds),
+      highCpu(thresholds),
+      highMemory(thresholds),
+      diskFull(thresholds),
+      diskWillFill(thresholds),
+      inodesExhausted(thresholds),
+    ],
+  };
+}

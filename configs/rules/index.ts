@@ -1,0 +1,173 @@
+/**
+ * Alert rule files, their promtool test files and the alert table in docs/alerts.md, all
+ * rendered from the rule records in this directory.
+ */
+import { stringify } from "yaml";
+import { OPTIONAL_EXPORTERS } from "../../lib/catalog";
+import type { StackConfig } from "../../lib/stack-config";
+import { containerRuleGroup } from "./containers";
+import { exporterRuleGroups } from "./exporters";
+import { hostRuleGroup } from "./host";
+import { selfMonitoringRuleGroup } from "./self-monitoring";
+import type { AlertRule, AlertTestCase, RuleGroup } from "./types";
+
+export type { AlertRule, AlertTestCase, ExpectedAlert, InputSeries, RuleGroup, Severity } from "./types";
+export { SEVERITIES } from "./types";
+
+/** Where `runbooks/<AlertName>.md` is browsable; every alert's runbook_url starts with it. */
+export const RUNBOOK_BASE_URL = "https://github.com/example-org/observability/blob/main/runbooks";
+
+/** Directory (relative to the rule files) that renderRuleTests' files are meant for. */
+export const RULE_TESTS_DIR = "tests";
+/** Step between rule evaluations in the promtool tests; test cases count in these steps. */
+const TEST_EVALUATION_INTERVAL = "1m";
+
+export interface RuleRenderOptions {
+  readonly runbookBaseUrl?: string;
+}
+
+/** Every rule group this stack runs: exporter groups only for exporters some host enabled. */
+export function buildRuleGroups(config: StackConfig): RuleGroup[] {
+  return [
+    hostRuleGroup(config.alerting.thresholds),
+    containerRuleGroup(config.metrics.scrapeInterval),
+    selfMonitoringRuleGroup(config),
+    ...exporterRuleGroups(config),
+  ];
+}
+
+export function runbookUrl(alert: string, options: RuleRenderOptions = {}): string {
+  return `${(options.runbookBaseUrl ?? RUNBOOK_BASE_URL).replace(/\/+$/, "")}/${alert}.md`;
+}
+
+function ruleFileName(group: RuleGroup): string {
+  return `${group.name}.yml`;
+}
+
+function staticLabels(rule: AlertRule): Record<string, string> {
+  return { severity: rule.severity, ...(rule.labels ?? {}) };
+}
+
+function renderRule(rule: AlertRule, options: RuleRenderOptions): Record<string, unknown> {
+  return {
+    alert: rule.name,
+    expr: rule.expr,
+    for: rule.for,
+    labels: staticLabels(rule),
+    annotations: {
+      summary: rule.summary,
+      description: rule.description,
+      runbook_url: runbookUrl(rule.name, options),
+    },
+  };
+}
+
+/** Rule files keyed by file name (`host.yml`, ...), for Prometheus' rules directory. */
+export function renderRuleFiles(
+  config: StackConfig,
+  options: RuleRenderOptions = {},
+): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const group of buildRuleGroups(config)) {
+    const document = {
+      groups: [{ name: group.name, rules: group.rules.map((rule) => renderRule(rule, options)) }],
+    };
+    files[ruleFileName(group)] = stringify(document, { lineWidth: 0 });
+  }
+  return files;
+}
+
+function renderTestCase(
+  rule: AlertRule,
+  testCase: AlertTestCase,
+  options: RuleRenderOptions,
+): Record<string, unknown> {
+  return {
+    interval: testCase.interval ?? TEST_EVALUATION_INTERVAL,
+    input_series: testCase.inputSeries.map((input) => ({ series: input.series, values: input.values })),
+    alert_rule_test: [
+      {
+        eval_time: testCase.evalTime,
+        alertname: rule.name,
+        exp_alerts: testCase.expectedAlerts.map((expected) => ({
+          exp_labels: { ...expected.labels, ...staticLabels(rule) },
+          exp_annotations: {
+            summary: rule.summary,
+            description: expected.description,
+            runbook_url: runbookUrl(rule.name, options),
+          },
+        })),
+      },
+    ],
+  };
+}
+
+/**
+ * promtool test files keyed by path relative to the rules directory (`tests/host.yml`); each
+ * names its rule file as `../<group>.yml`. They live in a subdirectory so the rules glob
+ * (`rules/*.yml`) never loads them as rule files.
+ */
+export function renderRuleTests(
+  config: StackConfig,
+  options: RuleRenderOptions = {},
+): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const group of buildRuleGroups(config)) {
+    const document = {
+      rule_files: [`../${ruleFileName(group)}`],
+      evaluation_interval: TEST_EVALUATION_INTERVAL,
+      tests: group.rules.flatMap((rule) =>
+        rule.cases.map((testCase) => renderTestCase(rule, testCase, options)),
+      ),
+    };
+    files[`${RULE_TESTS_DIR}/${ruleFileName(group)}`] = stringify(document, { lineWidth: 0 });
+  }
+  return files;
+}
+
+/** The config with every optional exporter switched on, so every alert that can exist is listed. */
+function withEveryExporter(config: StackConfig): StackConfig {
+  return {
+    ...config,
+    externalHosts: [
+      ...config.externalHosts,
+      { name: "every-exporter", address: "192.0.2.1", sshUser: "docs", exporters: [...OPTIONAL_EXPORTERS] },
+    ],
+  };
+}
+
+/** Every alert rule that can exist for this config's thresholds, whatever exporters are on. */
+export function allAlertRules(config: StackConfig): { group: string; rule: AlertRule }[] {
+  return buildRuleGroups(withEveryExporter(config)).flatMap((group) =>
+    group.rules.map((rule) => ({ group: group.name, rule })),
+  );
+}
+
+function tableCell(text: string): string {
+  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
+/** docs/alerts.md: the alert table (alert, condition, for, severity) with runbook links. */
+export function renderAlertTable(config: StackConfig): string {
+  const rows = allAlertRules(config).map(
+    ({ group, rule }) =>
+      `| [${rule.name}](../runbooks/${rule.name}.md) | ${tableCell(rule.condition)} | ${rule.for} | ${rule.severity} | ${group} |`,
+  );
+  return [
+    "# Alerts",
+    "",
+    "<!-- Generated from configs/rules by renderAlertTable(); test/alert-rules.test.ts fails when this file",
+    "     is out of date. Regenerate: UPDATE_DOCS=1 npx vitest run test/alert-rules.test.ts -->",
+    "",
+    `Thresholds and \`for\` durations shown are the \`${config.stack}\` stack's; each stack sets its own`,
+    "(`alerting.thresholds` in the stack config). Exporter groups (`exporter-*`) are loaded only when some host",
+    "enables that exporter. Every alert carries `severity`, a static `summary`, a templated `description` and a",
+    "`runbook_url`; per-host alerts keep the `instance` label that inhibition matches on. Each alert has",
+    "`promtool test rules` cases that fire and that must not fire (see `renderRuleTests`).",
+    "",
+    "| Alert | Condition | For | Severity | Group |",
+    "| --- | --- | --- | --- | --- |",
+    ...rows,
+    "",
+  ].join("\n");
+}
