@@ -1,0 +1,323 @@
+/**
+ * Runs Pulumi code under mocks and records everything it asks the engine for.
+ *
+ * - Every registered resource: type, name, inputs (secrets stay wrapped, so a test can tell a
+ *   secret input from a plain one), and the options that decide safety (protect,
+ *   retainOnDelete, deleteBeforeReplace, parent), captured by a stack transformation.
+ * - Every provider function call; any call not answered here throws, so a new lookup cannot slip
+ *   into the program unnoticed.
+ * - The stack outputs, fully resolved.
+ *
+ * Fake outputs (ids, IPs from 10.0.0.0/8 and the 192.0.2.0/24 documentation range, ARNs) are
+ * derived from resource names only, so two runs of the same config record identical data. Nothing
+ * is ever contacted.
+ */
+import { createHash } from "node:crypto";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { vi } from "vitest";
+import { PROJECT, SECRET_SETTINGS, type SecretSetting, type StackConfig } from "../../lib/stack-config";
+
+/** Marker the Pulumi runtime uses for secret values it hands to mocks. */
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+export const FAKE_ACCOUNT_ID = "123456789012";
+export const FAKE_AVAILABILITY_ZONE = "mock-zone-1a";
+
+export interface RecordedResource {
+  readonly type: string;
+  readonly name: string;
+  readonly custom: boolean;
+  readonly inputs: Record<string, unknown>;
+  /** Id and output state the mock answered with. */
+  readonly id: string;
+  readonly state: Record<string, unknown>;
+  readonly protect?: boolean;
+  readonly retainOnDelete?: boolean;
+  readonly deleteBeforeReplace?: boolean;
+  /** `type::name` of the parent resource, when it has one other than the stack. */
+  readonly parent?: string;
+}
+
+export interface RecordedCall {
+  readonly token: string;
+  readonly inputs: Record<string, unknown>;
+}
+
+export interface MockedRun {
+  readonly resources: RecordedResource[];
+  readonly calls: RecordedCall[];
+  readonly outputs: Record<string, unknown>;
+}
+
+/** True for a value the runtime marked secret. */
+export function isSecretValue(value: unknown): boolean {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG_VALUE
+  );
+}
+
+/** Deterministic hex derived from a name. */
+function hashHex(text: string, length: number): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, length);
+}
+
+function hashByte(text: string, salt: string): number {
+  return Number.parseInt(hashHex(`${salt}:${text}`, 2), 16);
+}
+
+function fakePrivateIp(name: string): string {
+  return `10.${hashByte(name, "a")}.${hashByte(name, "b")}.${(hashByte(name, "c") % 250) + 4}`;
+}
+
+function fakePublicIp(name: string): string {
+  // 192.0.2.0/24 is TEST-NET-1 (RFC 5737): documentation only, never routed.
+  return `192.0.2.${(hashByte(name, "p") % 250) + 1}`;
+}
+
+function fakeState(
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+): { id: string; state: object } {
+  const suffix = hashHex(`${type}:${name}`, 17);
+  switch (type) {
+    case "aws:ec2/instance:Instance":
+      return {
+        id: `i-${suffix}`,
+        state: {
+          ...inputs,
+          arn: `arn:aws:ec2:mock:${FAKE_ACCOUNT_ID}:instance/i-${suffix}`,
+          privateIp: fakePrivateIp(name),
+          publicIp: fakePublicIp(name),
+          availabilityZone: FAKE_AVAILABILITY_ZONE,
+        },
+      };
+    case "aws:s3/bucket:Bucket": {
+      const bucket = (inputs.bucket as string | undefined) ?? `${name}-${suffix.slice(0, 7)}`;
+      return { id: bucket, state: { ...inputs, bucket, arn: `arn:aws:s3:::${bucket}` } };
+    }
+    case "aws:ec2/eip:Eip":
+      return {
+        id: `eipalloc-${suffix}`,
+        state: { ...inputs, allocationId: `eipalloc-${suffix}`, publicIp: fakePublicIp(name) },
+      };
+    case "aws:iam/role:Role":
+      return {
+        id: `${name}-${suffix.slice(0, 7)}`,
+        state: {
+          ...inputs,
+          name: `${name}-${suffix.slice(0, 7)}`,
+          arn: `arn:aws:iam::${FAKE_ACCOUNT_ID}:role/${name}-${suffix.slice(0, 7)}`,
+        },
+      };
+    case "aws:iam/instanceProfile:InstanceProfile":
+      return {
+        id: `${name}-${suffix.slice(0, 7)}`,
+        state: {
+          ...inputs,
+          name: `${name}-${suffix.slice(0, 7)}`,
+          arn: `arn:aws:iam::${FAKE_ACCOUNT_ID}:instance-profile/${name}-${suffix.slice(0, 7)}`,
+        },
+      };
+    case "aws:ec2/keyPair:KeyPair":
+      return {
+        id: `${name}-${suffix.slice(0, 7)}`,
+        state: { ...inputs, keyName: `${name}-${suffix.slice(0, 7)}` },
+      };
+    case "aws:ec2/subnet:Subnet":
+      return { id: `subnet-${suffix}`, state: { ...inputs, availabilityZone: FAKE_AVAILABILITY_ZONE } };
+    case "aws:ec2/vpc:Vpc":
+      return { id: `vpc-${suffix}`, state: inputs };
+    case "aws:ec2/securityGroup:SecurityGroup":
+      return { id: `sg-${suffix}`, state: inputs };
+    case "aws:ebs/volume:Volume":
+      return { id: `vol-${suffix}`, state: inputs };
+    default:
+      return { id: `${name}-id`, state: inputs };
+  }
+}
+
+/** Answers the provider functions the program may call; anything else is a test failure. */
+function answerCall(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  switch (token) {
+    case "aws:ec2/getAmi:getAmi": {
+      const filters = (inputs.filters as { name: string; values: string[] }[] | undefined) ?? [];
+      const imageName = filters.find((filter) => filter.name === "name")?.values[0];
+      if (!imageName) throw new Error("getAmi mock: the lookup must filter on an exact image name");
+      return {
+        id: `ami-${hashHex(imageName, 17)}`,
+        name: imageName,
+        imageId: `ami-${hashHex(imageName, 17)}`,
+      };
+    }
+    case "aws:ec2/getSubnet:getSubnet":
+      return {
+        id: inputs.id,
+        vpcId: `vpc-${hashHex(String(inputs.id), 17)}`,
+        availabilityZone: FAKE_AVAILABILITY_ZONE,
+      };
+    default:
+      throw new Error(`un-mocked provider call ${token}(${JSON.stringify(inputs)})`);
+  }
+}
+
+interface TransformationArgs {
+  readonly type: string;
+  readonly name: string;
+  readonly opts: pulumi.CustomResourceOptions & pulumi.ComponentResourceOptions;
+}
+
+type RecordedOptions = Pick<
+  RecordedResource,
+  "protect" | "retainOnDelete" | "deleteBeforeReplace" | "parent"
+>;
+
+/** The runtime's internal RPC drain; the public API has no way to await every registration. */
+function waitForRegistrations(): Promise<void> {
+  const runtime = pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> };
+  if (typeof runtime.waitForRPCs !== "function") {
+    throw new Error(
+      "@pulumi/pulumi no longer exposes runtime.waitForRPCs: update test/support/pulumi-mocks.ts",
+    );
+  }
+  return runtime.waitForRPCs();
+}
+
+export interface MockedRunOptions {
+  readonly stack: string;
+  /** Fully-qualified config (`observability:key`, `aws:region`) -> string value. */
+  readonly config: Record<string, string>;
+  readonly secretKeys: readonly string[];
+  /** Creates the resources and returns the stack outputs. Runs after mocks and config are set. */
+  readonly program: () => Promise<Record<string, unknown>>;
+}
+
+/** Runs `program` as the body of a mocked Pulumi stack and records what it registered. */
+export async function runMocked(options: MockedRunOptions): Promise<MockedRun> {
+  const registered: Omit<RecordedResource, keyof RecordedOptions>[] = [];
+  const calls: RecordedCall[] = [];
+  const optionsByResource = new Map<string, RecordedOptions>();
+
+  pulumi.runtime.setAllConfig(options.config, [...options.secretKeys]);
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        const inputs = args.inputs as Record<string, unknown>;
+        const answer = fakeState(args.type, args.name, inputs);
+        registered.push({
+          type: args.type,
+          name: args.name,
+          custom: args.custom ?? false,
+          inputs,
+          ...answer,
+        });
+        return answer;
+      },
+      call: (args) => {
+        const inputs = args.inputs as Record<string, unknown>;
+        calls.push({ token: args.token, inputs });
+        return answerCall(args.token, inputs);
+      },
+    },
+    PROJECT,
+    options.stack,
+    false,
+  );
+
+  const outputs = (await pulumi.runtime.runInPulumiStack(async () => {
+    pulumi.runtime.registerStackTransformation((args: TransformationArgs) => {
+      const parent = args.opts.parent as unknown as { __pulumiType?: string; __name?: string } | undefined;
+      optionsByResource.set(`${args.type}::${args.name}`, {
+        protect: args.opts.protect,
+        retainOnDelete: args.opts.retainOnDelete,
+        deleteBeforeReplace: args.opts.deleteBeforeReplace,
+        parent: parent?.__pulumiType ? `${parent.__pulumiType}::${parent.__name}` : undefined,
+      });
+      return undefined;
+    });
+    return options.program();
+  })) as Record<string, unknown> | undefined;
+  await waitForRegistrations();
+
+  // Sorted: registration order depends on when each RPC resolves, not on the program.
+  const resources = registered
+    .filter((resource) => resource.type !== "pulumi:pulumi:Stack")
+    .map((resource) => ({ ...resource, ...optionsByResource.get(`${resource.type}::${resource.name}`) }))
+    .sort((a, b) => `${a.type}::${a.name}`.localeCompare(`${b.type}::${b.name}`));
+  return { resources, calls, outputs: outputs ?? {} };
+}
+
+/** Distinctive stand-ins for every secret setting; tests check that none of them leaks. */
+export const TEST_SECRET_VALUES: Readonly<Record<SecretSetting, string>> = {
+  smtpPassword: "canary-smtp-password-5b1f0c9e",
+  slackWebhookUrl: "https://hooks.slack.com/services/T0CANARY/B0CANARY/canarySlackWebhook5b1f0c9e",
+  pagerdutyRoutingKey: "canarypagerdutyroutingkey5b1f0c9",
+  heartbeatUrl: "https://heartbeat.example.com/ping/canary-heartbeat-5b1f0c9e",
+  grafanaAdminPassword: "canary-grafana-admin-5b1f0c9e",
+  sshPrivateKey:
+    "-----BEGIN OPENSSH PRIVATE KEY-----\ncanarySshPrivateKey5b1f0c9e\n-----END OPENSSH PRIVATE KEY-----\n",
+};
+
+export interface ProgramRunOptions {
+  /** Changes to the stack's config map: a string sets the key, undefined removes it. */
+  readonly configOverrides?: Readonly<Record<string, string | undefined>>;
+  /** Secret settings to provide (default: all of TEST_SECRET_VALUES). */
+  readonly secrets?: Partial<Record<SecretSetting, string>>;
+}
+
+export interface ProgramRun extends MockedRun {
+  /** The config map the program ran with (plain values; secrets are separate). */
+  readonly config: Record<string, string>;
+  readonly secrets: Partial<Record<SecretSetting, string>>;
+  /** The validated config the program saw, from the same loader index.ts uses. */
+  readonly stackConfig: StackConfig;
+}
+
+export const REPO_ROOT = path.resolve(__dirname, "../..");
+
+/**
+ * Runs index.ts for one stack as `pulumi up` would: the stack file's settings (through the same
+ * reader the CLI-less tools use), plus test values for the secret settings.
+ */
+export async function runProgram(stack: string, options: ProgramRunOptions = {}): Promise<ProgramRun> {
+  const { stackConfigMap } = await import("../../lib/stack-files");
+  const config: Record<string, string> = { ...stackConfigMap(stack, REPO_ROOT) };
+  for (const [key, value] of Object.entries(options.configOverrides ?? {})) {
+    if (value === undefined) delete config[key];
+    else config[key] = value;
+  }
+  const secrets = options.secrets ?? TEST_SECRET_VALUES;
+  const secretKeys: string[] = [];
+  for (const setting of SECRET_SETTINGS) {
+    const value = secrets[setting];
+    if (value === undefined) continue;
+    config[`${PROJECT}:${setting}`] = value;
+    secretKeys.push(`${PROJECT}:${setting}`);
+  }
+  const plainConfig = Object.fromEntries(Object.entries(config).filter(([key]) => !secretKeys.includes(key)));
+
+  // A fresh copy of the program (and of the config it reads at import time) for every run.
+  vi.resetModules();
+  let stackConfig: StackConfig | undefined;
+  const run = await runMocked({
+    stack,
+    config,
+    secretKeys,
+    program: async () => {
+      const program = (await import("../../index")) as Record<string, unknown>;
+      stackConfig = (await import("../../lib/pulumi-config")).loadStackConfig().config;
+      return Object.fromEntries(Object.entries(program).filter(([key]) => key !== "default"));
+    },
+  });
+  if (!stackConfig) throw new Error(`the program for stack ${stack} did not run`);
+  return { ...run, config: plainConfig, secrets, stackConfig };
+}
+
+/** Resources of one type, in registration order. */
+export function resourcesOfType(run: MockedRun, type: string): RecordedResource[] {
+  return run.resources.filter((resource) => resource.type === type);
+}
