@@ -1,0 +1,844 @@
+import { describe, expect, it } from "vitest";
+import { OPTIONAL_EXPORTERS } from "../lib/catalog";
+import { cidrContains, normaliseCidr, parseCidr } from "../lib/cidr";
+import {
+  type ConfigProblem,
+  INSTANCE_FAMILIES,
+  instanceArchitecture,
+  MAX_CLIENTS,
+  type ParseOptions,
+  parsePrometheusDuration,
+  parseStackConfig,
+  SECRET_SETTINGS,
+  type SecretSetting,
+  type StackConfig,
+  StackConfigError,
+} from "../lib/stack-config";
+
+/** A small valid stack: the minimum a user must set, plus email alerting. */
+function validValues(): Record<string, unknown> {
+  return {
+    "aws:region": "eu-west-1",
+    sshAllowedCidrs: ["203.0.113.10/32"],
+    grafanaAllowedCidrs: ["203.0.113.0/24"],
+    sshKeyPairName: "ops",
+    alertEmailTo: ["oncall@example.com"],
+    smtpSmarthost: "email-smtp.eu-west-1.amazonaws.com:587",
+    smtpFrom: "alertmanager@example.com",
+    smtpUsername: "smtp-user",
+  };
+}
+
+const ALL_SECRETS: readonly SecretSetting[] = SECRET_SETTINGS;
+
+function parse(
+  overrides: Record<string, unknown> = {},
+  secrets: readonly SecretSetting[] = ALL_SECRETS,
+  options?: ParseOptions,
+): StackConfig {
+  const values = { ...validValues(), ...overrides };
+  for (const [key, value] of Object.entries(overrides)) if (value === undefined) delete values[key];
+  return parseStackConfig("dev", { values, secretsSet: new Set(secrets) }, options);
+}
+
+function errorFor(
+  overrides: Record<string, unknown>,
+  secrets: readonly SecretSetting[] = ALL_SECRETS,
+  options?: ParseOptions,
+): StackConfigError {
+  try {
+    parse(overrides, secrets, options);
+  } catch (error) {
+    if (error instanceof StackConfigError) return error;
+    throw error;
+  }
+  throw new Error(`expected a StackConfigError for ${JSON.stringify(overrides)}`);
+}
+
+/**
+ * Asserts that exactly one problem concerns `setting`, that it matches `problem`, that its fix is
+ * the given command, and that the error message carries both.
+ */
+function expectProblem(
+  error: StackConfigError,
+  setting: string,
+  problem: RegExp,
+  fix: RegExp | string,
+): ConfigProblem {
+  const matching = error.problems.filter((p) => p.setting === setting);
+  expect(matching, `problems: ${error.message}`).toHaveLength(1);
+  const found = matching[0] as ConfigProblem;
+  expect(found.problem).toMatch(problem);
+  if (typeof fix === "string") expect(found.fix).toBe(fix);
+  else expect(found.fix).toMatch(fix);
+  expect(error.message).toContain(`${setting}: ${found.problem}`);
+  expect(error.message).toContain(found.fix);
+  return found;
+}
+
+describe("CIDR helper", () => {
+  it("parses, normalises and tests containment", () => {
+    const parsed = parseCidr("10.42.1.0/24");
+    expect(parsed.ok && parsed.cidr.prefix).toBe(24);
+    const outer = parseCidr("10.42.0.0/16");
+    const outside = parseCidr("10.43.0.0/24");
+    if (!parsed.ok || !outer.ok || !outside.ok) throw new Error("valid CIDRs refused");
+    expect(cidrContains(outer.cidr, parsed.cidr)).toBe(true);
+    expect(cidrContains(parsed.cidr, outer.cidr)).toBe(false);
+    expect(cidrContains(outer.cidr, outside.cidr)).toBe(false);
+    expect(normaliseCidr("10.0.0.1/16")).toBe("10.0.0.0/16");
+    expect(normaliseCidr("192.168.7.200/30")).toBe("192.168.7.200/30");
+    expect(normaliseCidr("192.168.7.201/30")).toBe("192.168.7.200/30");
+  });
+
+  it.each([
+    ["256.1.1.1/32", /malformed IPv4/],
+    ["10.0.0/24", /malformed IPv4/],
+    ["010.0.0.0/8", /malformed IPv4/],
+    ["10.0.0.0/33", /malformed prefix/],
+    ["10.0.0.0/", /malformed prefix/],
+    ["10.0.0.1/16", /host bits/],
+    ["10.0.0.1", /no prefix length/],
+    ["office", /not an IPv4 CIDR/],
+  ])("refuses %s", (text, problem) => {
+    const result = parseCidr(text);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.problem).toMatch(problem);
+  });
+});
+
+describe("Prometheus durations and instance families", () => {
+  it("reads durations with units largest first", () => {
+    expect(parsePrometheusDuration("1h30m")).toBe(90 * 60 * 1000);
+    expect(parsePrometheusDuration("15d")).toBe(15 * 24 * 3600 * 1000);
+    expect(parsePrometheusDuration("1500ms")).toBe(1500);
+    expect(parsePrometheusDuration("30m1h")).toBeUndefined();
+    expect(parsePrometheusDuration("15 days")).toBeUndefined();
+    expect(parsePrometheusDuration("")).toBeUndefined();
+  });
+
+  it("derives the architecture from the family", () => {
+    expect(instanceArchitecture("t4g.small")).toBe("arm64");
+    expect(instanceArchitecture("m7g.large")).toBe("arm64");
+    expect(instanceArchitecture("m6i.large")).toBe("x86_64");
+    expect(instanceArchitecture("t3a.medium")).toBe("x86_64");
+    const config = parse({
+      clients: [{ name: "db-1", instanceType: "c7g.xlarge" }],
+      monitorInstanceType: "r7g.large",
+    });
+    expect(config.clients[0]?.architecture).toBe("arm64");
+    expect(config.monitor.architecture).toBe("arm64");
+  });
+});
+
+describe("parseStackConfig: valid input", () => {
+  it("returns a deeply frozen config", () => {
+    const config = parse({
+      clients: [{ name: "web-1", exporters: ["nginx"] }],
+      externalHosts: [{ name: "onprem-1", address: "192.0.2.10", sshUser: "deploy" }],
+      tags: { Team: "sre" },
+    });
+    const unfrozen: string[] = [];
+    const walk = (value: unknown, path: string): void => {
+      if (typeof value !== "object" || value === null) return;
+      if (!Object.isFrozen(value)) unfrozen.push(path);
+      for (const [key, inner] of Object.entries(value)) walk(inner, `${path}.${key}`);
+    };
+    walk(config, "config");
+    expect(unfrozen).toEqual([]);
+    expect(() => {
+      (config.clients as ClientList).push({ name: "x" });
+    }).toThrow(TypeError);
+    expect(() => {
+      (config.access as { sshUser: string }).sshUser = "root";
+    }).toThrow(TypeError);
+  });
+
+  it("is deterministic: the same input gives deep-equal output", () => {
+    const overrides = { clients: [{ name: "a-1", exporters: ["redis", "nginx"] }], tags: { B: "2", A: "1" } };
+    const first = parse(overrides);
+    const second = parse(overrides);
+    expect(second).toEqual(first);
+    expect(JSON.stringify(second)).toBe(JSON.stringify(first));
+  });
+
+  it("accepts the string forms Pulumi stores for numbers, booleans, lists and maps", () => {
+    const typed = parse({
+      logRetentionDays: 14,
+      protectData: true,
+      clients: [{ name: "web-1", rootVolumeGb: 30, exporters: ["nginx"] }],
+      sshAllowedCidrs: ["203.0.113.10/32"],
+      alertThresholds: { cpuPercent: 70 },
+      tags: { Team: "sre" },
+    });
+    const strings = parse({
+      logRetentionDays: "14",
+      protectData: "true",
+      clients: JSON.stringify([{ name: "web-1", rootVolumeGb: "30", exporters: ["nginx"] }]),
+      sshAllowedCidrs: '["203.0.113.10/32"]',
+      alertThresholds: '{"cpuPercent":"70"}',
+      tags: '{"Team":"sre"}',
+    });
+    expect(strings).toEqual(typed);
+    expect(strings.logs.retentionDays).toBe(14);
+    expect(strings.protectData).toBe(true);
+    expect(strings.clients[0]?.rootVolumeGb).toBe(30);
+    expect(strings.alerting.thresholds.cpuPercent).toBe(70);
+  });
+
+  it("turns receivers on exactly when their secrets are set", () => {
+    const emailOnly = parse({}, ["grafanaAdminPassword", "smtpPassword"]);
+    expect(emailOnly.alerting.slack).toBeUndefined();
+    expect(emailOnly.alerting.pagerduty).toBe(false);
+    expect(emailOnly.alerting.heartbeat).toBe(false);
+    const all = parse({ slackChannel: "#ops" });
+    expect(all.alerting.slack).toEqual({ channel: "#ops" });
+    expect(all.alerting.pagerduty).toBe(true);
+    expect(all.alerting.heartbeat).toBe(true);
+    const slackOnly = parse({ alertEmailTo: [] }, ["grafanaAdminPassword", "slackWebhookUrl"]);
+    expect(slackOnly.alerting.email).toBeUndefined();
+    expect(slackOnly.secretsSet.slackWebhookUrl).toBe(true);
+    expect(slackOnly.secretsSet.smtpPassword).toBe(false);
+  });
+
+  it("uses an existing network and instance profile when configured", () => {
+    const config = parse({
+      existingVpcId: "vpc-0123456789abcdef0",
+      existingSubnetId: "subnet-0123456789abcdef0",
+      instanceProfileName: "LabInstanceProfile",
+    });
+    expect(config.network).toEqual({
+      mode: "existing",
+      vpcId: "vpc-0123456789abcdef0",
+      subnetId: "subnet-0123456789abcdef0",
+    });
+    expect(config.existingInstanceProfile).toBe("LabInstanceProfile");
+  });
+
+  it("allows zero clients and the maximum number of clients", () => {
+    expect(parse({ clients: [] }).clients).toEqual([]);
+    const many = Array.from({ length: MAX_CLIENTS }, (_, i) => ({ name: `c-${i}` }));
+    expect(parse({ clients: many }).clients).toHaveLength(MAX_CLIENTS);
+  });
+});
+
+type ClientList = { name: string }[];
+
+describe("parseStackConfig: one problem per kind of bad input", () => {
+  it("malformed CIDR", () => {
+    const error = errorFor({ sshAllowedCidrs: ["203.0.113.300/32"] });
+    expectProblem(
+      error,
+      "observability:sshAllowedCidrs[0]",
+      /malformed IPv4/,
+      "pulumi config set --path 'observability:sshAllowedCidrs[0]' 203.0.113.10/32",
+    );
+  });
+
+  it("CIDR without a prefix suggests the /32", () => {
+    const error = errorFor({ grafanaAllowedCidrs: ["203.0.113.7"] });
+    expectProblem(
+      error,
+      "observability:grafanaAllowedCidrs[0]",
+      /no prefix length/,
+      "pulumi config set --path 'observability:grafanaAllowedCidrs[0]' 203.0.113.7/32",
+    );
+  });
+
+  it("CIDR with host bits set suggests the network", () => {
+    const error = errorFor({ sshAllowedCidrs: ["203.0.113.10/32", "10.0.0.1/16"] });
+    expectProblem(
+      error,
+      "observability:sshAllowedCidrs[1]",
+      /host bits set.*10\.0\.0\.0\/16/,
+      "pulumi config set --path 'observability:sshAllowedCidrs[1]' 10.0.0.0/16",
+    );
+  });
+
+  it("0.0.0.0/0 for SSH suggests a /32 or SSM", () => {
+    const error = errorFor({ sshAllowedCidrs: ["0.0.0.0/0"] });
+    expectProblem(error, "observability:sshAllowedCidrs[0]", /whole internet.*\/32.*SSM/, /--path/);
+  });
+
+  it("0.0.0.0/0 for Grafana is refused because Grafana is plain HTTP", () => {
+    const error = errorFor({ grafanaAllowedCidrs: ["0.0.0.0/0"] });
+    expectProblem(error, "observability:grafanaAllowedCidrs[0]", /whole internet.*plain HTTP/, /--path/);
+  });
+
+  it("over-broad CIDRs: SSH needs /16 or longer, Grafana /8 or longer", () => {
+    expectProblem(
+      errorFor({ sshAllowedCidrs: ["10.0.0.0/15"] }),
+      "observability:sshAllowedCidrs[0]",
+      /too broad.*\/16/,
+      /--path/,
+    );
+    expect(parse({ sshAllowedCidrs: ["10.0.0.0/16"] }).access.sshCidrs).toEqual(["10.0.0.0/16"]);
+    expectProblem(
+      errorFor({ grafanaAllowedCidrs: ["10.0.0.0/7"] }),
+      "observability:grafanaAllowedCidrs[0]",
+      /too broad.*\/8/,
+      /--path/,
+    );
+    expect(parse({ grafanaAllowedCidrs: ["10.0.0.0/8"] }).access.grafanaCidrs).toEqual(["10.0.0.0/8"]);
+  });
+
+  it("missing or plain-string CIDR lists", () => {
+    expectProblem(
+      errorFor({ sshAllowedCidrs: undefined }),
+      "observability:sshAllowedCidrs",
+      /is required/,
+      /--path 'observability:sshAllowedCidrs\[0\]'/,
+    );
+    expectProblem(errorFor({ sshAllowedCidrs: [] }), "observability:sshAllowedCidrs", /is empty/, /--path/);
+    expectProblem(
+      errorFor({ grafanaAllowedCidrs: "203.0.113.0/24" }),
+      "observability:grafanaAllowedCidrs",
+      /must be a list/,
+      /--path 'observability:grafanaAllowedCidrs\[0\]'/,
+    );
+  });
+
+  it("duplicate CIDRs (AWS refuses duplicate rules)", () => {
+    const error = errorFor({ sshAllowedCidrs: ["203.0.113.10/32", "203.0.113.10/32"] });
+    expectProblem(
+      error,
+      "observability:sshAllowedCidrs[1]",
+      /listed twice/,
+      "pulumi config rm --path 'observability:sshAllowedCidrs[1]'",
+    );
+  });
+
+  it("subnet outside the VPC, and a public VPC range", () => {
+    expectProblem(
+      errorFor({ vpcCidr: "10.42.0.0/16", subnetCidr: "10.43.1.0/24" }),
+      "observability:subnetCidr",
+      /not inside vpcCidr/,
+      "pulumi config set observability:subnetCidr 10.42.0.0/24",
+    );
+    expectProblem(
+      errorFor({ vpcCidr: "8.8.0.0/16", subnetCidr: "8.8.1.0/24" }),
+      "observability:vpcCidr",
+      /not a private range/,
+      /vpcCidr/,
+    );
+  });
+
+  it("client count out of range", () => {
+    const clients = Array.from({ length: MAX_CLIENTS + 1 }, (_, i) => ({ name: `c-${i}` }));
+    expectProblem(
+      errorFor({ clients }),
+      "observability:clients",
+      new RegExp(`${MAX_CLIENTS + 1} clients; at most ${MAX_CLIENTS}`),
+      /pulumi config rm --path/,
+    );
+  });
+
+  it("unknown exporter, with the closest one suggested", () => {
+    const error = errorFor({ clients: [{ name: "web-1", exporters: ["ngnix"] }] });
+    const problem = expectProblem(
+      error,
+      "observability:clients[0].exporters[0]",
+      /not an optional exporter \(did you mean "nginx"\?\)/,
+      "pulumi config set --path 'observability:clients[0].exporters[0]' nginx",
+    );
+    for (const exporter of OPTIONAL_EXPORTERS) expect(problem.problem).toContain(exporter);
+  });
+
+  it("duplicate exporter on one host", () => {
+    const error = errorFor({
+      externalHosts: [
+        { name: "db-9", address: "192.0.2.9", sshUser: "deploy", exporters: ["redis", "redis"] },
+      ],
+    });
+    expectProblem(error, "observability:externalHosts[0].exporters[1]", /twice/, /pulumi config rm --path/);
+  });
+
+  it("unknown instance family names the allowed families", () => {
+    const error = errorFor({ clientInstanceType: "x2idn.large" });
+    const problem = expectProblem(
+      error,
+      "observability:clientInstanceType",
+      /family "x2idn" is not supported/,
+      "pulumi config set observability:clientInstanceType t3.small",
+    );
+    for (const family of Object.keys(INSTANCE_FAMILIES)) expect(problem.problem).toContain(family);
+  });
+
+  it("instance sizes that do not exist, and malformed types", () => {
+    expectProblem(
+      errorFor({ clients: [{ name: "a", instanceType: "m6i.nano" }] }),
+      "observability:clients[0].instanceType",
+      /does not exist/,
+      /--path 'observability:clients\[0\].instanceType'/,
+    );
+    expectProblem(
+      errorFor({ monitorInstanceType: "large" }),
+      "observability:monitorInstanceType",
+      /not an EC2 instance type/,
+      /monitorInstanceType/,
+    );
+  });
+
+  it("a nano, micro or small monitor is refused", () => {
+    for (const size of ["nano", "micro", "small"]) {
+      const error = errorFor({ monitorInstanceType: `t3.${size}` });
+      expectProblem(
+        error,
+        "observability:monitorInstanceType",
+        /too small/,
+        "pulumi config set observability:monitorInstanceType t3.medium",
+      );
+    }
+    const arm = errorFor({ monitorInstanceType: "t4g.micro" });
+    expectProblem(
+      arm,
+      "observability:monitorInstanceType",
+      /too small/,
+      "pulumi config set observability:monitorInstanceType t4g.medium",
+    );
+  });
+
+  it("email alerting without the SMTP password secret", () => {
+    const error = errorFor({}, ["grafanaAdminPassword"]);
+    expectProblem(
+      error,
+      "observability:smtpPassword",
+      /required when alertEmailTo is set/,
+      "pulumi config set --secret observability:smtpPassword <smtp-password>",
+    );
+    expect(parse({}, ["grafanaAdminPassword"], { requireSecrets: false }).alerting.email?.to).toEqual([
+      "oncall@example.com",
+    ]);
+  });
+
+  it("email alerting without smarthost, sender or user", () => {
+    const error = errorFor({ smtpSmarthost: undefined, smtpFrom: undefined, smtpUsername: undefined });
+    expectProblem(
+      error,
+      "observability:smtpSmarthost",
+      /required when alertEmailTo is set/,
+      /smtpSmarthost email-smtp\./,
+    );
+    expectProblem(error, "observability:smtpFrom", /required/, /smtpFrom/);
+    expectProblem(error, "observability:smtpUsername", /required/, /smtpUsername/);
+    expectProblem(
+      errorFor({ smtpSmarthost: "smtp.example.com" }),
+      "observability:smtpSmarthost",
+      /host:port/,
+      /smtpSmarthost/,
+    );
+  });
+
+  it("refuses to send the SMTP password without TLS", () => {
+    const error = errorFor({ smtpRequireTls: "false" });
+    expectProblem(
+      error,
+      "observability:smtpRequireTls",
+      /clear text/,
+      "pulumi config set observability:smtpRequireTls true",
+    );
+    expect(
+      parse({ smtpRequireTls: false, smtpSmarthost: "smtp.example.com:465" }).alerting.email?.requireTls,
+    ).toBe(false);
+  });
+
+  it("alerts that go nowhere", () => {
+    const error = errorFor({ alertEmailTo: [] }, ["grafanaAdminPassword"]);
+    expectProblem(
+      error,
+      "observability:alertEmailTo",
+      /no alert receiver/,
+      /alertEmailTo\[0\].*slackWebhookUrl.*pagerdutyRoutingKey/,
+    );
+  });
+
+  it("log retention below one day", () => {
+    const error = errorFor({ logRetentionDays: 0 });
+    expectProblem(
+      error,
+      "observability:logRetentionDays",
+      /between 1 and 3650, got 0/,
+      /pulumi config set observability:logRetentionDays \d+/,
+    );
+    expectProblem(
+      errorFor({ logRetentionDays: "2.5" }),
+      "observability:logRetentionDays",
+      /whole number/,
+      /logRetentionDays/,
+    );
+  });
+
+  it("metrics retention below one day, and malformed durations", () => {
+    expectProblem(
+      errorFor({ metricsRetention: "23h" }),
+      "observability:metricsRetention",
+      /at least 1d/,
+      "pulumi config set observability:metricsRetention 15d",
+    );
+    expect(parse({ metricsRetention: "1d" }).metrics.retentionTime).toBe("1d");
+    expectProblem(
+      errorFor({ metricsRetention: "15days" }),
+      "observability:metricsRetention",
+      /not a Prometheus duration/,
+      /metricsRetention/,
+    );
+    expectProblem(
+      errorFor({ scrapeInterval: "10m" }),
+      "observability:scrapeInterval",
+      /out of range/,
+      /scrapeInterval/,
+    );
+  });
+
+  it("a retention size that does not fit the data volume", () => {
+    expectProblem(
+      errorFor({ monitorDataVolumeGb: 50, metricsRetentionSize: "60GB" }),
+      "observability:metricsRetentionSize",
+      /does not fit the 50 GiB data volume/,
+      "pulumi config set observability:metricsRetentionSize 40GB",
+    );
+    expectProblem(
+      errorFor({ metricsRetentionSize: "40 gigs" }),
+      "observability:metricsRetentionSize",
+      /not a Prometheus size/,
+      /40GB/,
+    );
+  });
+
+  it("duplicate client names", () => {
+    const error = errorFor({ clients: [{ name: "web-1" }, { name: "web-1" }] });
+    expectProblem(
+      error,
+      "observability:clients[1].name",
+      /already used by observability:clients\[0\]/,
+      "pulumi config set --path 'observability:clients[1].name' web-1-2",
+    );
+  });
+
+  it("duplicate names across clients and external hosts", () => {
+    const error = errorFor({
+      clients: [{ name: "db-1" }],
+      externalHosts: [{ name: "db-1", address: "192.0.2.10", sshUser: "deploy" }],
+    });
+    expectProblem(
+      error,
+      "observability:externalHosts[0].name",
+      /already used by observability:clients\[0\].*clients and externalHosts/,
+      /externalHosts\[0\].name/,
+    );
+  });
+
+  it("host names that are not DNS labels, or are reserved", () => {
+    expectProblem(
+      errorFor({ clients: [{ name: "Web_1" }] }),
+      "observability:clients[0].name",
+      /lowercase letters, digits or hyphens/,
+      "pulumi config set --path 'observability:clients[0].name' web-1",
+    );
+    expectProblem(
+      errorFor({ clients: [{ name: "monitor" }] }),
+      "observability:clients[0].name",
+      /monitor host's own name/,
+      /clients\[0\].name/,
+    );
+    expectProblem(
+      errorFor({ clients: [{ exporters: [] }] }),
+      "observability:clients[0].name",
+      /is required/,
+      /clients\[0\].name/,
+    );
+  });
+
+  it("external hosts need an address and a user", () => {
+    const error = errorFor({
+      externalHosts: [{ name: "edge-1", address: "not an address", sshUser: "Root!" }],
+    });
+    expectProblem(
+      error,
+      "observability:externalHosts[0].address",
+      /IPv4 address or DNS name/,
+      /externalHosts\[0\].address/,
+    );
+    expectProblem(
+      error,
+      "observability:externalHosts[0].sshUser",
+      /Linux user name/,
+      /externalHosts\[0\].sshUser/,
+    );
+  });
+
+  it("unknown setting: suggests the closest known key", () => {
+    const error = errorFor({ monitorInstanceTyp: "m6i.large" });
+    expectProblem(
+      error,
+      "observability:monitorInstanceTyp",
+      /not a known setting \(did you mean "monitorInstanceType"\?\)/,
+      "pulumi config rm observability:monitorInstanceTyp && pulumi config set observability:monitorInstanceType m6i.large",
+    );
+    expectProblem(
+      errorFor({ logretentiondays: 30 }),
+      "observability:logretentiondays",
+      /did you mean "logRetentionDays"/,
+      /pulumi config rm observability:logretentiondays/,
+    );
+    expectProblem(
+      errorFor({ zzzzzz: "1" }),
+      "observability:zzzzzz",
+      /see docs\/configuration.md/,
+      "pulumi config rm observability:zzzzzz",
+    );
+  });
+
+  it("unknown field inside a client suggests the closest field", () => {
+    const error = errorFor({ clients: [{ name: "web-1", exporter: ["nginx"] }] });
+    expectProblem(
+      error,
+      "observability:clients[0].exporter",
+      /did you mean "exporters"/,
+      /pulumi config rm --path 'observability:clients\[0\].exporter'/,
+    );
+  });
+
+  it("both SSH key settings", () => {
+    const error = errorFor({
+      sshPublicKey:
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBnNlcnZlci10ZXN0LWtleS1mb3ItY29uZmlnLXRlc3Q= ops@example.com",
+    });
+    expectProblem(
+      error,
+      "observability:sshPublicKey",
+      /both sshPublicKey and sshKeyPairName/,
+      /pulumi config rm observability:sshPublicKey/,
+    );
+  });
+
+  it("neither SSH key setting", () => {
+    const error = errorFor({ sshKeyPairName: undefined });
+    expectProblem(
+      error,
+      "observability:sshPublicKey",
+      /neither sshPublicKey nor sshKeyPairName/,
+      /pulumi config set observability:sshKeyPairName/,
+    );
+  });
+
+  it("a public key that is not one, or a pasted private key", () => {
+    const bad = errorFor({
+      sshKeyPairName: undefined,
+      sshPublicKey: "ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQAB ops",
+    });
+    expectProblem(bad, "observability:sshPublicKey", /does not encode a ssh-ed25519 key/, /id_ed25519.pub/);
+    const secret = errorFor({
+      sshKeyPairName: undefined,
+      sshPublicKey: "-----BEGIN OPENSSH PRIVATE KEY-----",
+    });
+    expectProblem(secret, "observability:sshPublicKey", /PRIVATE key/, /\.pub/);
+    const ok = parse({ sshKeyPairName: undefined, sshPublicKey: "ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB ops" });
+    expect(ok.access.sshPublicKey).toBe("ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB ops");
+    expect(ok.access.sshKeyPairName).toBeUndefined();
+  });
+
+  it("existing VPC without a subnet", () => {
+    const error = errorFor({ existingVpcId: "vpc-0123456789abcdef0" });
+    expectProblem(
+      error,
+      "observability:existingSubnetId",
+      /required when existingVpcId is set/,
+      /pulumi config set observability:existingSubnetId subnet-.*pulumi config rm observability:existingVpcId/,
+    );
+  });
+
+  it("malformed VPC and subnet ids", () => {
+    const error = errorFor({ existingVpcId: "vpc-xyz", existingSubnetId: "sn-0123456789abcdef0" });
+    expectProblem(error, "observability:existingVpcId", /not a VPC id/, /existingVpcId vpc-/);
+    expectProblem(error, "observability:existingSubnetId", /not a subnet id/, /existingSubnetId subnet-/);
+  });
+
+  it("bad alert thresholds", () => {
+    const error = errorFor({
+      alertThresholds: {
+        cpuPercent: 100,
+        memoryPercent: "0",
+        diskFor: "5 minutes",
+        cpuPercnt: "90",
+        diskFillHours: 0,
+      },
+    });
+    expectProblem(
+      error,
+      "observability:alertThresholds.cpuPercent",
+      /above 0 and below 100, got 100/,
+      "pulumi config set --path 'observability:alertThresholds.cpuPercent' 80",
+    );
+    expectProblem(
+      error,
+      "observability:alertThresholds.memoryPercent",
+      /above 0 and below 100/,
+      /memoryPercent/,
+    );
+    expectProblem(error, "observability:alertThresholds.diskFor", /Prometheus duration/, /diskFor' 5m/);
+    expectProblem(
+      error,
+      "observability:alertThresholds.cpuPercnt",
+      /not a known field \(did you mean "cpuPercent"\?\)/,
+      /pulumi config rm --path .observability:alertThresholds.cpuPercnt. && pulumi config set --path .observability:alertThresholds.cpuPercent./,
+    );
+    expectProblem(error, "observability:alertThresholds.diskFillHours", /1 to 720/, /diskFillHours' 24/);
+    expect(parse({ alertThresholds: { diskFillHours: 48 } }).alerting.thresholds.diskFillHours).toBe(48);
+  });
+
+  it("region missing or malformed", () => {
+    expectProblem(
+      errorFor({ "aws:region": undefined }),
+      "aws:region",
+      /is required/,
+      "pulumi config set aws:region eu-west-1",
+    );
+    expectProblem(
+      errorFor({ "aws:region": "Ireland" }),
+      "aws:region",
+      /not an AWS region/,
+      "pulumi config set aws:region eu-west-1",
+    );
+  });
+
+  it("a secret stored in plain text is reported once", () => {
+    const error = errorFor({ smtpPassword: "hunter2" }, ["grafanaAdminPassword"]);
+    expectProblem(
+      error,
+      "observability:smtpPassword",
+      /plain text/,
+      "pulumi config set --secret observability:smtpPassword <smtp-password>",
+    );
+    expect(error.message).not.toContain("hunter2");
+  });
+
+  it("missing Grafana admin password", () => {
+    const error = errorFor({}, ["smtpPassword"]);
+    expectProblem(
+      error,
+      "observability:grafanaAdminPassword",
+      /required/,
+      "pulumi config set --secret observability:grafanaAdminPassword <password>",
+    );
+  });
+
+  it("tags that clash with the product's tags or break AWS limits", () => {
+    const error = errorFor({
+      tags: { Name: "x", "aws:owner": "me", Team: "a".repeat(257), environment: "dev" },
+    });
+    expectProblem(
+      error,
+      "observability:tags.Name",
+      /set by the product itself/,
+      "pulumi config rm --path 'observability:tags.Name'",
+    );
+    expectProblem(error, "observability:tags.environment", /set by the product itself/, /rm --path/);
+    expectProblem(
+      error,
+      'observability:tags["aws:owner"]',
+      /reserved aws: prefix/,
+      /rm --path 'observability:tags\["aws:owner"\]'/,
+    );
+    expectProblem(error, "observability:tags.Team", /at most 256/, /tags.Team/);
+  });
+
+  it("one AMI for hosts of different architectures", () => {
+    const error = errorFor({
+      amiId: "ami-0123456789abcdef0",
+      clients: [{ name: "arm-1", instanceType: "t4g.small" }],
+    });
+    expectProblem(
+      error,
+      "observability:amiId",
+      /different architectures.*monitor: x86_64.*arm-1: arm64/,
+      "pulumi config rm observability:amiId (the pinned Ubuntu image names cover both architectures)",
+    );
+  });
+
+  it("image names must be exact and dated", () => {
+    const error = errorFor({
+      ubuntuImageNameX86: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*",
+    });
+    expectProblem(
+      error,
+      "observability:ubuntuImageNameX86",
+      /exact, dated/,
+      /ubuntuImageNameX86 ubuntu\/images\/hvm-ssd-gp3\/ubuntu-noble-24.04-amd64-server-\d{8}/,
+    );
+    const wrongArch = errorFor({
+      ubuntuImageNameArm: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20250610",
+    });
+    expectProblem(
+      wrongArch,
+      "observability:ubuntuImageNameArm",
+      /amd64 image; this setting needs arm64/,
+      /ubuntuImageNameArm/,
+    );
+  });
+
+  it("Grafana root URL must be http(s)", () => {
+    expectProblem(
+      errorFor({ grafanaRootUrl: "ftp://grafana.example.com" }),
+      "observability:grafanaRootUrl",
+      /http\(s\) URL/,
+      /grafanaRootUrl https:/,
+    );
+    expect(parse({ grafanaRootUrl: "https://grafana.example.com/" }).grafana.rootUrl).toBe(
+      "https://grafana.example.com/",
+    );
+  });
+});
+
+describe("parseStackConfig: many problems at once", () => {
+  it("reports every problem in one error, one line each", () => {
+    const error = errorFor(
+      {
+        "aws:region": "nowhere",
+        sshAllowedCidrs: ["0.0.0.0/0"],
+        grafanaAllowedCidrs: ["10.0.0.1/8"],
+        monitorInstanceType: "t3.micro",
+        clients: [{ name: "web-1", exporters: ["nginx", "elastic"] }, { name: "web-1" }],
+        logRetentionDays: 0,
+        metricsRetention: "6h",
+        sshKeyPairName: undefined,
+        existingVpcId: "vpc-0123456789abcdef0",
+        smtpPasword: "typo",
+      },
+      ["slackWebhookUrl"],
+    );
+    const settings = error.problems.map((p) => p.setting);
+    expect(settings).toEqual(
+      expect.arrayContaining([
+        "aws:region",
+        "observability:sshAllowedCidrs[0]",
+        "observability:grafanaAllowedCidrs[0]",
+        "observability:monitorInstanceType",
+        "observability:clients[0].exporters[1]",
+        "observability:clients[1].name",
+        "observability:logRetentionDays",
+        "observability:metricsRetention",
+        "observability:sshPublicKey",
+        "observability:existingSubnetId",
+        "observability:smtpPasword",
+        "observability:smtpPassword",
+        "observability:grafanaAdminPassword",
+      ]),
+    );
+    const lines = error.message.split("\n");
+    expect(lines[0]).toBe(`Stack "dev" has ${error.problems.length} configuration problems:`);
+    expect(lines).toHaveLength(error.problems.length + 1);
+    error.problems.forEach((problem, index) => {
+      expect(lines[index + 1]).toContain(problem.setting);
+      expect(lines[index + 1]).toContain(`Fix: ${problem.fix}`);
+      expect(problem.fix).toMatch(/^pulumi config (set|rm) /);
+    });
+  });
+
+  it("says 'problem' for a single one", () => {
+    const error = errorFor({ logRetentionDays: -1 });
+    expect(error.problems).toHaveLength(1);
+    expect(error.message.split("\n")[0]).toBe('Stack "dev" has 1 configuration problem:');
+    expect(error.stackName).toBe("dev");
+  });
+});
