@@ -4,7 +4,7 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import {
@@ -27,6 +27,7 @@ import {
 } from "../configs/alertmanager-email.tmpl";
 import { IMAGES } from "../configs/images";
 import type { StackConfig } from "../lib/stack-config";
+import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
 import { sampleStackConfig } from "./support/sample-config";
 import { describeRun, runTool, TOOLS } from "./support/tools";
 
@@ -40,7 +41,7 @@ function withAlerting(changes: Partial<StackConfig["alerting"]>): StackConfig {
 }
 
 /** The configurations worth telling apart, by what they switch on. */
-const VARIANTS: Record<string, StackConfig> = {
+const SAMPLE_VARIANTS: Record<string, StackConfig> = {
   "email + Slack + PagerDuty + heartbeat": base,
   "email only": withAlerting({ slack: undefined, pagerduty: false, heartbeat: false }),
   "everything but the heartbeat": withAlerting({ heartbeat: false }),
@@ -54,6 +55,20 @@ const VARIANTS: Record<string, StackConfig> = {
     slack: undefined,
     pagerduty: false,
   }),
+};
+
+const REPO_ROOT = resolve(__dirname, "..");
+const REAL_STACKS = listStackNames(REPO_ROOT);
+
+/** Sample variants, then every stack the repo ships, as its files configure it. */
+const VARIANTS: Record<string, StackConfig> = {
+  ...SAMPLE_VARIANTS,
+  ...Object.fromEntries(
+    REAL_STACKS.map((stack) => [
+      `stack ${stack}`,
+      loadStackConfigFromFiles(stack, REPO_ROOT, { requireSecrets: false }),
+    ]),
+  ),
 };
 
 const workDir = mkdtempSync(join(tmpdir(), "alertmanager-test-"));
@@ -144,6 +159,10 @@ function channelsOf(receiver: Yaml): string[] {
     .filter((key) => key.endsWith("_configs"))
     .sort();
 }
+
+it("finds the real stacks", () => {
+  expect(REAL_STACKS).toEqual(expect.arrayContaining(["dev", "prod"]));
+});
 
 describe.each(Object.entries(VARIANTS))("alertmanager.yml for %s", (_name, config) => {
   const fixture = writeFixture(config);
@@ -288,7 +307,7 @@ describe("flags and secrets", () => {
   });
 
   it("names one secret file per configured channel", () => {
-    expect(alertmanagerSecretFiles(VARIANTS["email only"] as StackConfig)).toEqual([
+    expect(alertmanagerSecretFiles(SAMPLE_VARIANTS["email only"] as StackConfig)).toEqual([
       ALERTMANAGER_SECRET_FILES.smtpPassword,
     ]);
     expect(alertmanagerSecretFiles(base)).toEqual([
