@@ -1,0 +1,413 @@
+/**
+ * prometheus.yml, file SD targets and flags: checked by Debian's promtool 2.42 for the sample
+ * config and every real stack, and structurally for what promtool cannot know (the region is
+ * written in, discovery is scoped to this stack, one `instance` per host, only fields that
+ * Prometheus 2.42 and 3.x both accept).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import YAML from "yaml";
+import {
+  DEFAULT_MONITOR_ADDRESSES,
+  exportersTagRegex,
+  prometheusFlags,
+  renderFileSdTargets,
+  renderPrometheusConfig,
+} from "../configs/prometheus";
+import { renderRuleFiles } from "../configs/rules";
+import { AGENT_PORTS, MONITOR_PORTS, OPTIONAL_EXPORTER_PORTS, OPTIONAL_EXPORTERS } from "../lib/catalog";
+import type { StackConfig } from "../lib/stack-config";
+import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
+import { sampleStackConfig } from "./support/sample-config";
+import { describeRun, runTool, TOOLS } from "./support/tools";
+
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML is walked structurally
+type Parsed = any;
+
+const REPO_ROOT = resolve(__dirname, "..");
+const tempDirs: string[] = [];
+afterAll(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "prometheus-config-"));
+  tempDirs.push(dir);
+  return dir;
+}
+
+function writeFiles(root: string, files: Record<string, string>): void {
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, name)), { recursive: true });
+    writeFileSync(join(root, name), content);
+  }
+}
+
+/** A host outside AWS with every optional exporter on, so every exporter job is rendered. */
+function withEveryExporter(config: StackConfig): StackConfig {
+  return {
+    ...config,
+    externalHosts: [
+      ...config.externalHosts,
+      { name: "lab-1", address: "198.51.100.7", sshUser: "ops", exporters: [...OPTIONAL_EXPORTERS] },
+    ],
+  };
+}
+
+const realStacks = listStackNames(REPO_ROOT).map((stack) => ({
+  name: stack,
+  config: loadStackConfigFromFiles(stack, REPO_ROOT, { requireSecrets: false }),
+}));
+const configsToCheck: { name: string; config: StackConfig }[] = [
+  { name: "sample", config: sampleStackConfig() },
+  { name: "sample with every exporter", config: withEveryExporter(sampleStackConfig()) },
+  { name: "no clients, no external hosts", config: sampleStackConfig({ clients: [], externalHosts: [] }) },
+  ...realStacks,
+];
+
+it("finds the real stacks (dev and prod at least)", () => {
+  expect(realStacks.map((stack) => stack.name)).toEqual(expect.arrayContaining(["dev", "prod"]));
+});
+
+describe.each(configsToCheck)("promtool check config: $name", ({ config }) => {
+  it("accepts prometheus.yml with its rule files and file SD targets", () => {
+    const dir = tempDir();
+    const rendered = renderPrometheusConfig(config, {
+      ruleFiles: join(dir, "rules", "*.yml"),
+      fileSdDir: join(dir, "file_sd"),
+    });
+    const ruleFiles = renderRuleFiles(config);
+    writeFiles(dir, {
+      "prometheus.yml": rendered,
+      ...Object.fromEntries(Object.entries(ruleFiles).map(([name, text]) => [`rules/${name}`, text])),
+      ...Object.fromEntries(
+        Object.entries(renderFileSdTargets(config)).map(([name, text]) => [`file_sd/${name}`, text]),
+      ),
+    });
+    const args = ["check", "config", join(dir, "prometheus.yml")];
+    const result = runTool(TOOLS.promtool, args);
+    expect(result.status, describeRun(TOOLS.promtool, args, result)).toBe(0);
+    // promtool loaded every rule file through the glob, not zero of them.
+    expect(result.stdout).toContain(`SUCCESS: ${Object.keys(ruleFiles).length} rule files found`);
+    // A file SD file that is missing only earns a warning: every job's file must exist.
+    expect(result.stdout + result.stderr).not.toMatch(/WARNING/i);
+  });
+});
+
+describe("prometheusFlags", () => {
+  it("are all known to the real Prometheus binary", () => {
+    for (const config of configsToCheck.map((entry) => entry.config)) {
+      // `--help` after the flags: kingpin rejects an unknown flag before printing help.
+      const args = [...prometheusFlags(config), "--help"];
+      const result = runTool(TOOLS.prometheus, args);
+      expect(result.status, describeRun(TOOLS.prometheus, args, result)).toBe(0);
+    }
+  });
+
+  it("carry retention from config, the size limit only when set, and lifecycle reload", () => {
+    const withSize = sampleStackConfig({
+      metrics: {
+        scrapeInterval: "30s",
+        evaluationInterval: "30s",
+        retentionTime: "30d",
+        retentionSize: "150GB",
+      },
+    });
+    expect(prometheusFlags(withSize)).toEqual(
+      expect.arrayContaining([
+        "--storage.tsdb.retention.time=30d",
+        "--storage.tsdb.retention.size=150GB",
+        "--web.enable-lifecycle",
+      ]),
+    );
+    const timeOnly = prometheusFlags(sampleStackConfig());
+    expect(timeOnly).toContain("--storage.tsdb.retention.time=15d");
+    expect(timeOnly.some((flag) => flag.startsWith("--storage.tsdb.retention.size"))).toBe(false);
+  });
+
+  it("leave the remote-write receiver off: every metric is pulled, nothing pushes into Prometheus", () => {
+    for (const { config } of configsToCheck) {
+      expect(prometheusFlags(config)).not.toContain("--web.enable-remote-write-receiver");
+    }
+  });
+
+  it("use only flags that exist in Prometheus 2.42 and 3.x alike", () => {
+    const bothVersions = new Set([
+      "--config.file",
+      "--storage.tsdb.path",
+      "--storage.tsdb.retention.time",
+      "--storage.tsdb.retention.size",
+      "--web.enable-lifecycle",
+      "--web.enable-remote-write-receiver",
+    ]);
+    for (const { config } of configsToCheck) {
+      for (const flag of prometheusFlags(config)) {
+        expect(bothVersions.has(flag.split("=")[0] ?? ""), flag).toBe(true);
+      }
+    }
+  });
+});
+
+/** Walks a parsed YAML value and reports every key path whose key is not in the allow list. */
+function unknownKeys(value: Parsed, allowed: Record<string, readonly string[]>, path: string): string[] {
+  if (value === null || typeof value !== "object") return [];
+  if (Array.isArray(value)) return value.flatMap((item) => unknownKeys(item, allowed, `${path}[]`));
+  const keys = allowed[path];
+  if (keys === undefined) return [];
+  return Object.entries(value).flatMap(([key, child]) =>
+    keys.includes(key) ? unknownKeys(child, allowed, `${path}.${key}`) : [`${path}.${key}`],
+  );
+}
+
+/**
+ * Fields both Prometheus 2.42 (promtool here) and 3.x accept. A new field must be added here on
+ * purpose, after checking it was neither added after 2.42 nor removed or renamed in 3.0.
+ */
+const PORTABLE_FIELDS: Record<string, readonly string[]> = {
+  "": ["global", "alerting", "rule_files", "scrape_configs"],
+  ".global": ["scrape_interval", "evaluation_interval", "external_labels"],
+  ".alerting": ["alertmanagers"],
+  ".alerting.alertmanagers[]": ["static_configs"],
+  ".alerting.alertmanagers[].static_configs[]": ["targets"],
+  ".scrape_configs[]": [
+    "job_name",
+    "metrics_path",
+    "static_configs",
+    "ec2_sd_configs",
+    "file_sd_configs",
+    "relabel_configs",
+  ],
+  ".scrape_configs[].static_configs[]": ["targets", "labels"],
+  ".scrape_configs[].ec2_sd_configs[]": ["region", "endpoint", "port", "refresh_interval", "filters"],
+  ".scrape_configs[].ec2_sd_configs[].filters[]": ["name", "values"],
+  ".scrape_configs[].file_sd_configs[]": ["files"],
+  ".scrape_configs[].relabel_configs[]": [
+    "source_labels",
+    "separator",
+    "regex",
+    "target_label",
+    "replacement",
+    "action",
+  ],
+};
+
+function jobByName(document: Parsed, name: string): Parsed {
+  const job = document.scrape_configs.find((entry: Parsed) => entry.job_name === name);
+  if (!job) throw new Error(`no scrape job ${name}`);
+  return job;
+}
+
+/** Applies a relabel regex the way Prometheus does: fully anchored. */
+function relabelMatches(regex: string, value: string): boolean {
+  return new RegExp(`^(?:${regex})$`).test(value);
+}
+
+describe("renderPrometheusConfig structure", () => {
+  const config = withEveryExporter(sampleStackConfig({ region: "ap-southeast-2", stack: "staging" }));
+  const text = renderPrometheusConfig(config);
+  const document: Parsed = YAML.parse(text);
+  const hostJobs: [string, number][] = [
+    ["node", AGENT_PORTS.nodeExporter],
+    ["process", AGENT_PORTS.processExporter],
+    ["cadvisor", AGENT_PORTS.cadvisor],
+    ["alloy", AGENT_PORTS.alloy],
+    ...OPTIONAL_EXPORTERS.map((exporter): [string, number] => [exporter, OPTIONAL_EXPORTER_PORTS[exporter]]),
+  ];
+
+  it("uses only fields Prometheus 2.42 and 3.x both accept", () => {
+    expect(unknownKeys(document, PORTABLE_FIELDS, "")).toEqual([]);
+  });
+
+  it("contains no environment-variable placeholders (Prometheus expands none)", () => {
+    expect(text).not.toContain("${");
+    expect(renderPrometheusConfig(sampleStackConfig())).not.toContain("${");
+  });
+
+  it("takes intervals from config and labels everything with the environment", () => {
+    const other = YAML.parse(
+      renderPrometheusConfig(
+        sampleStackConfig({
+          stack: "prod",
+          metrics: { scrapeInterval: "15s", evaluationInterval: "20s", retentionTime: "30d" },
+        }),
+      ),
+    );
+    expect(other.global).toEqual({
+      scrape_interval: "15s",
+      evaluation_interval: "20s",
+      external_labels: { environment: "prod" },
+    });
+    expect(document.global.external_labels).toEqual({ environment: "staging" });
+  });
+
+  it("sends alerts to Alertmanager and loads the rules glob", () => {
+    expect(document.alerting.alertmanagers).toEqual([
+      { static_configs: [{ targets: ["alertmanager:9093"] }] },
+    ]);
+    expect(document.rule_files).toEqual(["/etc/prometheus/rules/*.yml"]);
+  });
+
+  it("scrapes every monitor-side service as instance=monitor", () => {
+    const monitorTargets: Record<string, string> = {
+      prometheus: `prometheus:${MONITOR_PORTS.prometheus}`,
+      alertmanager: `alertmanager:${MONITOR_PORTS.alertmanager}`,
+      loki: `loki:${MONITOR_PORTS.loki}`,
+      grafana: `grafana:${MONITOR_PORTS.grafana}`,
+      node: `node-exporter:${AGENT_PORTS.nodeExporter}`,
+      cadvisor: `cadvisor:${AGENT_PORTS.cadvisor}`,
+      alloy: `alloy:${AGENT_PORTS.alloy}`,
+    };
+    for (const [job, target] of Object.entries(monitorTargets)) {
+      expect(jobByName(document, job).static_configs, job).toEqual([
+        { targets: [target], labels: { instance: "monitor", host_type: "monitor" } },
+      ]);
+    }
+  });
+
+  it("lets a test point the monitor-side jobs and EC2 SD at loopback", () => {
+    const loopback = YAML.parse(
+      renderPrometheusConfig(config, {
+        prometheus: "127.0.0.1:19090",
+        alertmanager: "127.0.0.1:19093",
+        nodeExporter: "127.0.0.1:19100",
+        ec2Endpoint: "http://127.0.0.1:18080",
+        fileSdDir: "/tmp/sd/",
+        ruleFiles: "/tmp/rules/*.yml",
+      }),
+    );
+    expect(jobByName(loopback, "prometheus").static_configs[0].targets).toEqual(["127.0.0.1:19090"]);
+    expect(jobByName(loopback, "node").static_configs[0].targets).toEqual(["127.0.0.1:19100"]);
+    expect(loopback.alerting.alertmanagers[0].static_configs[0].targets).toEqual(["127.0.0.1:19093"]);
+    expect(loopback.rule_files).toEqual(["/tmp/rules/*.yml"]);
+    for (const [job] of hostJobs) {
+      expect(jobByName(loopback, job).ec2_sd_configs[0].endpoint).toBe("http://127.0.0.1:18080");
+      expect(jobByName(loopback, job).file_sd_configs).toEqual([{ files: [`/tmp/sd/${job}.json`] }]);
+    }
+    // Without an override there is no endpoint: the SDK's regional default applies.
+    expect(jobByName(document, "node").ec2_sd_configs[0]).not.toHaveProperty("endpoint");
+  });
+
+  it("has one job per exporter port, discovered in this stack's region among its running, tagged hosts", () => {
+    for (const [job, port] of hostJobs) {
+      const scrape = jobByName(document, job);
+      expect(scrape.ec2_sd_configs, job).toHaveLength(1);
+      const ec2 = scrape.ec2_sd_configs[0];
+      expect(ec2.region).toBe("ap-southeast-2");
+      expect(ec2.port).toBe(port);
+      expect(ec2.filters).toEqual([
+        { name: "tag:Scrape", values: ["true"] },
+        { name: "tag:Environment", values: ["staging"] },
+        { name: "instance-state-name", values: ["running"] },
+      ]);
+      const addressRule = scrape.relabel_configs.find((rule: Parsed) => rule.target_label === "__address__");
+      expect(addressRule).toMatchObject({
+        source_labels: ["__meta_ec2_private_ip"],
+        replacement: `$1:${port}`,
+      });
+      const instanceRule = scrape.relabel_configs.find((rule: Parsed) => rule.target_label === "instance");
+      expect(instanceRule).toMatchObject({ source_labels: ["__meta_ec2_tag_Name"], regex: "(.+)" });
+    }
+    const jobNames = document.scrape_configs.map((job: Parsed) => job.job_name);
+    expect(new Set(jobNames).size).toBe(jobNames.length);
+  });
+
+  it("scrapes Jenkins on its plugin's /prometheus path and every other job on /metrics", () => {
+    expect(jobByName(document, "jenkins").metrics_path).toBe("/prometheus");
+    for (const job of document.scrape_configs.filter((entry: Parsed) => entry.job_name !== "jenkins")) {
+      expect(job.metrics_path, job.job_name).toBeUndefined();
+    }
+  });
+
+  it("scrapes an optional exporter only on EC2 hosts whose Exporters tag lists it", () => {
+    for (const exporter of OPTIONAL_EXPORTERS) {
+      const keep = jobByName(document, exporter).relabel_configs.find(
+        (rule: Parsed) => rule.action === "keep",
+      );
+      expect(keep.source_labels).toEqual(["__meta_ec2_instance_id", "__meta_ec2_tag_Exporters"]);
+      const joined = (tag: string) => `i-0abc;${tag}`;
+      expect(relabelMatches(keep.regex, joined(exporter)), exporter).toBe(true);
+      expect(relabelMatches(keep.regex, joined(`redis,${exporter},mysql`))).toBe(true);
+      expect(relabelMatches(keep.regex, joined(`${exporter},x`))).toBe(true);
+      expect(relabelMatches(keep.regex, joined(""))).toBe(false);
+      expect(relabelMatches(keep.regex, joined(`${exporter}x`))).toBe(false);
+      expect(relabelMatches(keep.regex, joined(`x${exporter}`))).toBe(false);
+      // Static and file SD targets have no EC2 meta labels: kept (file SD lists only enabled hosts).
+      expect(relabelMatches(keep.regex, ";")).toBe(true);
+    }
+    expect(relabelMatches(exportersTagRegex("redis"), "nginx,redis")).toBe(true);
+    for (const job of ["node", "process", "cadvisor", "alloy"]) {
+      expect(jobByName(document, job).relabel_configs.some((rule: Parsed) => rule.action === "keep")).toBe(
+        false,
+      );
+    }
+  });
+
+  it("renders jobs only for optional exporters some host enabled", () => {
+    const plain = YAML.parse(renderPrometheusConfig(sampleStackConfig()));
+    const jobNames: string[] = plain.scrape_configs.map((job: Parsed) => job.job_name);
+    // Sample: web-1 nginx, db-1 postgres + redis.
+    expect(jobNames.filter((job) => (OPTIONAL_EXPORTERS as readonly string[]).includes(job)).sort()).toEqual([
+      "nginx",
+      "postgres",
+      "redis",
+    ]);
+  });
+
+  it("is deterministic", () => {
+    expect(renderPrometheusConfig(config)).toBe(text);
+    expect(renderFileSdTargets(config)).toEqual(renderFileSdTargets(config));
+    expect(JSON.stringify(renderFileSdTargets(config))).toBe(JSON.stringify(renderFileSdTargets(config)));
+  });
+
+  it("defaults the monitor addresses to the compose service names on catalogue ports", () => {
+    expect(DEFAULT_MONITOR_ADDRESSES.grafana).toBe(`grafana:${MONITOR_PORTS.grafana}`);
+    expect(DEFAULT_MONITOR_ADDRESSES.loki).toBe(`loki:${MONITOR_PORTS.loki}`);
+  });
+});
+
+describe("renderFileSdTargets", () => {
+  const config = sampleStackConfig({
+    externalHosts: [
+      { name: "onprem-1", address: "192.0.2.10", sshUser: "deploy", exporters: ["mysql"] },
+      { name: "onprem-2", address: "2001:db8::5", sshUser: "deploy", exporters: [] },
+    ],
+  });
+  const files = renderFileSdTargets(config);
+  const parsed = (name: string): Parsed => JSON.parse(files[name] ?? "null");
+
+  it("lists every external host on each agent port, labelled with its name", () => {
+    expect(parsed("node.json")).toEqual([
+      { targets: ["192.0.2.10:9100"], labels: { instance: "onprem-1", host_type: "external" } },
+      { targets: ["[2001:db8::5]:9100"], labels: { instance: "onprem-2", host_type: "external" } },
+    ]);
+    expect(parsed("alloy.json").map((group: Parsed) => group.targets[0])).toEqual([
+      `192.0.2.10:${AGENT_PORTS.alloy}`,
+      `[2001:db8::5]:${AGENT_PORTS.alloy}`,
+    ]);
+  });
+
+  it("lists an optional exporter only for the hosts that enabled it", () => {
+    expect(parsed("mysql.json")).toEqual([
+      {
+        targets: [`192.0.2.10:${OPTIONAL_EXPORTER_PORTS.mysql}`],
+        labels: { instance: "onprem-1", host_type: "external" },
+      },
+    ]);
+    // nginx is on (client web-1) but no external host runs it: an empty file, not a missing one.
+    expect(parsed("nginx.json")).toEqual([]);
+  });
+
+  it("writes a file for every file SD job in prometheus.yml, so removing the last host empties it", () => {
+    const document = YAML.parse(renderPrometheusConfig(config, { fileSdDir: "/sd" }));
+    const referenced = document.scrape_configs
+      .flatMap((job: Parsed) => job.file_sd_configs ?? [])
+      .flatMap((sd: Parsed) => sd.files)
+      .map((path: string) => path.replace("/sd/", ""))
+      .sort();
+    expect(Object.keys(files).sort()).toEqual(referenced);
+    const emptied = renderFileSdTargets({ ...config, externalHosts: [] });
+    for (const text of Object.values(emptied)) expect(JSON.parse(text)).toEqual([]);
+  });
+});
