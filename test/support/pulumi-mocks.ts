@@ -82,7 +82,7 @@ function fakeState(
   type: string,
   name: string,
   inputs: Record<string, unknown>,
-): { id: string; state: object } {
+): { id: string; state: Record<string, unknown> } {
   const suffix = hashHex(`${type}:${name}`, 17);
   switch (type) {
     case "aws:ec2/instance:Instance":
