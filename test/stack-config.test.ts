@@ -147,7 +147,7 @@ describe("parseStackConfig: valid input", () => {
     walk(config, "config");
     expect(unfrozen).toEqual([]);
     expect(() => {
-      (config.clients as ClientList).push({ name: "x" });
+      (config.clients as unknown as ClientList).push({ name: "x" });
     }).toThrow(TypeError);
     expect(() => {
       (config.access as { sshUser: string }).sshUser = "root";
