@@ -42,7 +42,8 @@ export function commOf(executableName: string): string {
 
 /**
  * Daemons worth a group of their own, in match order. Command names are listed as the binaries
- * are called; `commOf` applies the kernel's truncation (systemd-journald -> systemd-journal).
+ * are called; the rendered config applies the kernel's truncation (systemd-journald ->
+ * systemd-journal), which is what process-exporter compares against.
  */
 export const WATCHED_DAEMONS: readonly ProcessNameRule[] = [
   // Jenkins runs as `java -jar jenkins.war` (or the war's main class): must precede plain java.
@@ -68,7 +69,7 @@ export const WATCHED_DAEMONS: readonly ProcessNameRule[] = [
   { name: "loki", comm: ["loki"] },
   { name: "grafana", comm: ["grafana", "grafana-server"] },
   { name: "alertmanager", comm: ["alertmanager", "prometheus-alertmanager"] },
-].map((rule) => (rule.comm ? { ...rule, comm: [...new Set(rule.comm.map(commOf))] } : rule));
+];
 
 /**
  * Everything else, grouped by command name. `.+` on the command line leaves out kernel threads
@@ -76,8 +77,12 @@ export const WATCHED_DAEMONS: readonly ProcessNameRule[] = [
  */
 export const CATCH_ALL_RULE: ProcessNameRule = { name: "{{.Comm}}", cmdline: [".+"] };
 
+function withKernelCommNames(rule: ProcessNameRule): ProcessNameRule {
+  return rule.comm ? { ...rule, comm: [...new Set(rule.comm.map(commOf))] } : rule;
+}
+
 export function processExporterConfig(): ProcessExporterConfig {
-  return { process_names: [...WATCHED_DAEMONS, CATCH_ALL_RULE] };
+  return { process_names: [...WATCHED_DAEMONS.map(withKernelCommNames), CATCH_ALL_RULE] };
 }
 
 export function renderProcessExporterConfig(): string {
