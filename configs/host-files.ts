@@ -1,0 +1,103 @@
+/**
+ * Per host, the complete set of files it receives, keyed by path relative to the directory the
+ * deploy copies them to (the compose file's directory: compose mounts `./prometheus`, ...).
+ * Used by the `render` command and by the deploy, so what reviewers read is what hosts run.
+ *
+ * Values known only after `pulumi up` (bucket name, monitor private IP, Grafana URL, data volume
+ * id) come in `DeployInfo`; without it every such value is a clear placeholder. Secret values are
+ * never here: the deploy writes them separately (monitorSecretFiles, exporterSecretFiles).
+ */
+import type { ClientHost, ExternalHost, StackConfig } from "../lib/stack-config";
+import { MONITOR_LOCAL_LOKI_PUSH_URL, renderAlloyConfig } from "./agents/alloy";
+import { COMPOSE_FILE, renderClientFiles } from "./agents/client-compose";
+import { renderAlertmanagerFiles } from "./alertmanager";
+import { DATA_VOLUME_ID_PLACEHOLDER, renderClientUserData, renderMonitorUserData } from "./cloud-init";
+import { renderGrafanaProvisioning } from "./grafana";
+import { renderLokiConfig } from "./loki";
+import {
+  CONTAINER_SECRETS_DIR,
+  type DeployInfo,
+  MONITOR_PROMETHEUS_ADDRESSES,
+  renderMonitorCompose,
+} from "./monitor-compose";
+import { MONITOR_INSTANCE, renderFileSdTargets, renderPrometheusConfig } from "./prometheus";
+import { renderRuleFiles } from "./rules";
+
+export type { DeployInfo } from "./monitor-compose";
+
+/** Relative path -> file content. */
+export type HostFiles = Record<string, string>;
+
+/** The directory name the monitor's files are grouped under in `render` output. */
+export const MONITOR_HOST = "monitor";
+
+/** Cloud-init user data, included so reviewers see exactly what boots each EC2 host. */
+export const CLOUD_INIT_FILE = "cloud-init.yaml";
+
+function prefixed(prefix: string, files: Record<string, string>): HostFiles {
+  return Object.fromEntries(Object.entries(files).map(([path, content]) => [`${prefix}/${path}`, content]));
+}
+
+/** Sorted by path, so iteration order (and anything written from it) never depends on code order. */
+function sortedByPath(files: HostFiles): HostFiles {
+  return Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+export function monitorFiles(config: StackConfig, deployInfo: DeployInfo = {}): HostFiles {
+  const grafana = renderGrafanaProvisioning(config, { rootUrl: deployInfo.grafanaUrl });
+  return sortedByPath({
+    [COMPOSE_FILE]: renderMonitorCompose(config, { deployInfo }),
+    [CLOUD_INIT_FILE]: renderMonitorUserData({
+      dataVolumeId: deployInfo.dataVolumeId ?? DATA_VOLUME_ID_PLACEHOLDER,
+    }),
+    "prometheus/prometheus.yml": renderPrometheusConfig(config, MONITOR_PROMETHEUS_ADDRESSES),
+    ...prefixed("prometheus/rules", renderRuleFiles(config)),
+    ...prefixed("prometheus/file_sd", renderFileSdTargets(config)),
+    ...prefixed(
+      "alertmanager",
+      renderAlertmanagerFiles(config, {
+        secretsDir: CONTAINER_SECRETS_DIR,
+        // Same precedence as Grafana's own root URL: stack config, then the deployed address.
+        grafanaUrl: config.grafana.rootUrl ?? deployInfo.grafanaUrl,
+      }),
+    ),
+    "loki/loki.yml": renderLokiConfig(config, { storage: "s3", bucketName: deployInfo.lokiBucketName }),
+    "grafana/provisioning/datasources/datasources.yml": grafana.datasources,
+    "grafana/provisioning/dashboards/provider.yml": grafana.dashboardProvider,
+    // The monitor's own Alloy, labelled like its metrics (`instance="monitor"`).
+    "alloy/config.alloy": renderAlloyConfig({
+      host: MONITOR_INSTANCE,
+      environment: config.stack,
+      lokiPushUrl: MONITOR_LOCAL_LOKI_PUSH_URL,
+    }),
+  });
+}
+
+function isClientHost(config: StackConfig, host: ClientHost | ExternalHost): host is ClientHost {
+  return config.clients.some((client) => client.name === host.name);
+}
+
+/** Files of one client or outside host: its agents, plus user data for EC2 clients. */
+export function clientFiles(
+  config: StackConfig,
+  host: ClientHost | ExternalHost,
+  deployInfo: DeployInfo = {},
+): HostFiles {
+  const files: HostFiles = renderClientFiles(config, host, { monitorAddress: deployInfo.monitorPrivateIp });
+  if (isClientHost(config, host)) files[CLOUD_INIT_FILE] = renderClientUserData();
+  return sortedByPath(files);
+}
+
+/** Every host of the stack -> its files: the monitor, each client, each host outside AWS. */
+export function stackHostFiles(config: StackConfig, deployInfo: DeployInfo = {}): Record<string, HostFiles> {
+  const hosts: Record<string, HostFiles> = { [MONITOR_HOST]: monitorFiles(config, deployInfo) };
+  for (const host of [...config.clients, ...config.externalHosts]) {
+    if (Object.hasOwn(hosts, host.name)) {
+      throw new Error(
+        `host name "${host.name}" is used twice (the monitor's files are under "${MONITOR_HOST}")`,
+      );
+    }
+    hosts[host.name] = clientFiles(config, host, deployInfo);
+  }
+  return hosts;
+}

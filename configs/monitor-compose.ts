@@ -1,0 +1,278 @@
+/**
+ * The monitor's docker compose file: Prometheus, Alertmanager, Loki and Grafana, plus the same
+ * node exporter and cAdvisor every client runs, so the monitor watches itself.
+ *
+ * Exposure, service by service (the monitor's security group is the outer fence, this the inner):
+ *   Grafana       0.0.0.0:3000       the SG admits only grafanaCidrs;
+ *   Prometheus    127.0.0.1:9090     SSH tunnel only, never on a routable interface;
+ *   Alertmanager  127.0.0.1:9093     SSH tunnel only;
+ *   Loki          <private IP>:3100  where the clients' Alloy pushes; bound to the VPC address
+ *                                    so even a wrong SG rule cannot put it on the internet
+ *                                    (an EC2 instance never holds its public IP on an interface,
+ *                                    and binding the private one keeps Loki off docker0 too).
+ * Monitor services reach each other by compose service name on the project network; the node
+ * exporter runs in the host's network namespace and Prometheus reaches it as host.docker.internal.
+ *
+ * Secrets are compose `secrets:` backed by files the deploy writes under MONITOR_SECRETS_DIR,
+ * mounted read-only at /run/secrets/<name>; nothing secret is in this file.
+ */
+import YAML from "yaml";
+import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
+import type { SecretSetting, StackConfig } from "../lib/stack-config";
+import { ALLOY_DATA_VOLUME, alloyService } from "./agents/alloy";
+import { cadvisorService } from "./agents/cadvisor";
+import { type ComposeService, IMAGE_LABEL, ROTATED_JSON_LOGS } from "./agents/compose-types";
+import { nodeExporterService } from "./agents/node-exporter";
+import {
+  ALERTMANAGER_PATHS,
+  ALERTMANAGER_SECRET_FILES,
+  alertmanagerFlags,
+  enabledSecrets,
+} from "./alertmanager";
+import { dataDirectoryPath } from "./cloud-init";
+import {
+  GRAFANA_DASHBOARDS_DIR,
+  GRAFANA_DATA_DIR,
+  GRAFANA_PROVISIONING_DIR,
+  GRAFANA_SECRET_FILES,
+  grafanaEnvironment,
+} from "./grafana";
+import { IMAGES, MONITOR_CONTAINER_USERS } from "./images";
+import { LOKI_CONFIG_PATH, LOKI_DATA_DIR, lokiFlags } from "./loki";
+import { type MonitorServiceAddresses, PROMETHEUS_DATA_PATH, prometheusFlags } from "./prometheus";
+
+/** Compose project name: container and network names derive from it. */
+export const MONITOR_COMPOSE_PROJECT = "observability";
+
+/** Where the deploy writes secret files on the monitor (root volume, root-owned directory). */
+export const MONITOR_SECRETS_DIR = "/etc/observability/secrets";
+
+/** Inside the containers: compose mounts every secret at /run/secrets/<name>. */
+export const CONTAINER_SECRETS_DIR = "/run/secrets";
+
+/** Hostname (through `extra_hosts: host-gateway`) at which containers reach host-network agents. */
+export const DOCKER_HOST_ALIAS = "host.docker.internal";
+
+/** Shown in the Loki port binding when the monitor's private IP is not known yet. */
+export const MONITOR_PRIVATE_IP_PLACEHOLDER = "<monitor-private-ip-known-after-pulumi-up>";
+
+/** Values known only once `pulumi up` has created the resources. */
+export interface DeployInfo {
+  /** Name of the Loki S3 bucket. */
+  readonly lokiBucketName?: string;
+  /** The monitor's VPC address: Loki's push port binds there, Alloy on clients pushes to it. */
+  readonly monitorPrivateIp?: string;
+  /** Public Grafana URL derived from the Elastic IP (stack config's grafanaRootUrl wins). */
+  readonly grafanaUrl?: string;
+  /** EBS id of the monitor's data volume (cloud-init mounts it by id). */
+  readonly dataVolumeId?: string;
+}
+
+export interface MonitorComposeOptions {
+  readonly deployInfo?: DeployInfo;
+}
+
+interface Healthcheck {
+  readonly test: readonly string[];
+  readonly interval: string;
+  readonly timeout: string;
+  readonly retries: number;
+  readonly start_period: string;
+}
+
+/** The agent services' compose subset plus what the monitor's own services need. */
+export interface MonitorComposeService extends ComposeService {
+  readonly healthcheck?: Healthcheck;
+  readonly extra_hosts?: readonly string[];
+  readonly depends_on?: readonly string[];
+}
+
+export interface MonitorComposeFile {
+  readonly name: string;
+  readonly services: Readonly<Record<string, MonitorComposeService>>;
+  readonly volumes?: Readonly<Record<string, Readonly<Record<string, never>>>>;
+  readonly secrets?: Readonly<Record<string, { readonly file: string }>>;
+}
+
+/** One secret file the deploy must write on the monitor before `docker compose up`. */
+export interface MonitorSecretFile {
+  /** Compose secret name = file name under MONITOR_SECRETS_DIR and under /run/secrets. */
+  readonly name: string;
+  readonly hostPath: string;
+  /** The Pulumi secret setting it holds, or `generated` for values the program creates. */
+  readonly source: SecretSetting | "generated";
+  /** Owner the file must have (mode 0400): the UID:GID the reading container runs as. */
+  readonly owner: string;
+  readonly services: readonly string[];
+}
+
+/**
+ * Every secret file the monitor's compose file refers to, for the deploy to write. The Grafana
+ * secret key signs sessions and encrypts datasource secrets: the program generates it (e.g. a
+ * RandomPassword) and must keep it stable, since changing it makes stored secrets unreadable.
+ */
+export function monitorSecretFiles(config: StackConfig): MonitorSecretFile[] {
+  const grafanaSecret = (name: string, source: MonitorSecretFile["source"]): MonitorSecretFile => ({
+    name,
+    hostPath: `${MONITOR_SECRETS_DIR}/${name}`,
+    source,
+    owner: MONITOR_CONTAINER_USERS.grafana,
+    services: ["grafana"],
+  });
+  return [
+    grafanaSecret(basename(GRAFANA_SECRET_FILES.adminPassword), "grafanaAdminPassword"),
+    grafanaSecret(basename(GRAFANA_SECRET_FILES.secretKey), "generated"),
+    ...enabledSecrets(config).map(
+      (setting): MonitorSecretFile => ({
+        name: ALERTMANAGER_SECRET_FILES[setting],
+        hostPath: `${MONITOR_SECRETS_DIR}/${ALERTMANAGER_SECRET_FILES[setting]}`,
+        source: setting,
+        owner: MONITOR_CONTAINER_USERS.alertmanager,
+        services: ["alertmanager"],
+      }),
+    ),
+  ];
+}
+
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+/** `wget --spider` against a readiness endpoint; the busybox-based images ship wget. */
+function httpHealthcheck(url: string, startPeriod: string): Healthcheck {
+  return {
+    test: ["CMD", "wget", "--quiet", "--tries=1", "--spider", url],
+    interval: "30s",
+    timeout: "5s",
+    retries: 3,
+    start_period: startPeriod,
+  };
+}
+
+function loopbackPort(port: number): string {
+  return `127.0.0.1:${port}:${port}`;
+}
+
+/** Paths on the monitor relative to the compose file (the rendered tree, see host-files.ts). */
+const CONFIG_DIRS = {
+  prometheus: "./prometheus",
+  alertmanager: "./alertmanager",
+  loki: "./loki",
+  grafanaProvisioning: "./grafana/provisioning",
+  grafanaDashboards: "./grafana/dashboards",
+} as const;
+
+/**
+ * Where Prometheus (on the compose network) scrapes the monitor's own agents, where they differ
+ * from configs/prometheus.ts' defaults (compose service names): the node exporter lives in the
+ * host's network namespace, so it is not on the compose network.
+ */
+export const MONITOR_PROMETHEUS_ADDRESSES: Partial<MonitorServiceAddresses> = {
+  nodeExporter: `${DOCKER_HOST_ALIAS}:${AGENT_PORTS.nodeExporter}`,
+};
+
+export function monitorComposeData(
+  config: StackConfig,
+  options: MonitorComposeOptions = {},
+): MonitorComposeFile {
+  const deployInfo = options.deployInfo ?? {};
+  const secretFiles = monitorSecretFiles(config);
+  const secretsFor = (service: string) =>
+    secretFiles.filter((secret) => secret.services.includes(service)).map((secret) => secret.name);
+  const lokiBindAddress = deployInfo.monitorPrivateIp ?? MONITOR_PRIVATE_IP_PLACEHOLDER;
+
+  const prometheus: MonitorComposeService = {
+    image: IMAGES.prometheus,
+    container_name: "prometheus",
+    restart: "unless-stopped",
+    user: MONITOR_CONTAINER_USERS.prometheus,
+    command: prometheusFlags(config),
+    ports: [loopbackPort(MONITOR_PORTS.prometheus)],
+    volumes: [
+      `${CONFIG_DIRS.prometheus}:/etc/prometheus:ro`,
+      `${dataDirectoryPath("prometheus")}:${PROMETHEUS_DATA_PATH}`,
+    ],
+    // The node exporter runs in the host's network namespace.
+    extra_hosts: [`${DOCKER_HOST_ALIAS}:host-gateway`],
+    healthcheck: httpHealthcheck(`http://127.0.0.1:${MONITOR_PORTS.prometheus}/-/ready`, "2m"),
+    labels: { [IMAGE_LABEL]: IMAGES.prometheus },
+    logging: ROTATED_JSON_LOGS,
+  };
+
+  const alertmanager: MonitorComposeService = {
+    image: IMAGES.alertmanager,
+    container_name: "alertmanager",
+    restart: "unless-stopped",
+    user: MONITOR_CONTAINER_USERS.alertmanager,
+    command: alertmanagerFlags(config),
+    ports: [loopbackPort(MONITOR_PORTS.alertmanager)],
+    volumes: [
+      `${CONFIG_DIRS.alertmanager}:/etc/alertmanager:ro`,
+      `${dataDirectoryPath("alertmanager")}:${ALERTMANAGER_PATHS.storagePath}`,
+    ],
+    secrets: secretsFor("alertmanager"),
+    healthcheck: httpHealthcheck(`http://127.0.0.1:${MONITOR_PORTS.alertmanager}/-/ready`, "30s"),
+    labels: { [IMAGE_LABEL]: IMAGES.alertmanager },
+    logging: ROTATED_JSON_LOGS,
+  };
+
+  // No healthcheck: the Loki 3 image is distroless (no shell, wget or curl to probe with);
+  // Prometheus scrapes it and the LokiDown alert covers it instead.
+  const loki: MonitorComposeService = {
+    image: IMAGES.loki,
+    container_name: "loki",
+    restart: "unless-stopped",
+    user: MONITOR_CONTAINER_USERS.loki,
+    command: lokiFlags(),
+    ports: [`${lokiBindAddress}:${MONITOR_PORTS.loki}:${MONITOR_PORTS.loki}`],
+    volumes: [
+      `${CONFIG_DIRS.loki}/loki.yml:${LOKI_CONFIG_PATH}:ro`,
+      `${dataDirectoryPath("loki")}:${LOKI_DATA_DIR}`,
+    ],
+    labels: { [IMAGE_LABEL]: IMAGES.loki },
+    logging: ROTATED_JSON_LOGS,
+  };
+
+  const grafana: MonitorComposeService = {
+    image: IMAGES.grafana,
+    container_name: "grafana",
+    restart: "unless-stopped",
+    user: MONITOR_CONTAINER_USERS.grafana,
+    // The security group admits only grafanaCidrs to this port.
+    ports: [`0.0.0.0:${MONITOR_PORTS.grafana}:${MONITOR_PORTS.grafana}`],
+    environment: grafanaEnvironment(config, { rootUrl: deployInfo.grafanaUrl }),
+    volumes: [
+      `${CONFIG_DIRS.grafanaProvisioning}:${GRAFANA_PROVISIONING_DIR}:ro`,
+      `${CONFIG_DIRS.grafanaDashboards}:${GRAFANA_DASHBOARDS_DIR}:ro`,
+      `${dataDirectoryPath("grafana")}:${GRAFANA_DATA_DIR}`,
+    ],
+    secrets: secretsFor("grafana"),
+    depends_on: ["prometheus", "loki", "alertmanager"],
+    healthcheck: httpHealthcheck(`http://127.0.0.1:${MONITOR_PORTS.grafana}/api/health`, "1m"),
+    labels: { [IMAGE_LABEL]: IMAGES.grafana },
+    logging: ROTATED_JSON_LOGS,
+  };
+
+  return {
+    name: MONITOR_COMPOSE_PROJECT,
+    services: {
+      prometheus,
+      alertmanager,
+      loki,
+      grafana,
+      // Same agents as on the clients. cAdvisor stays on loopback and Alloy unpublished:
+      // Prometheus reaches both by name, and Alloy pushes to Loki by name.
+      "node-exporter": nodeExporterService(),
+      cadvisor: cadvisorService({ bindAddress: "127.0.0.1" }),
+      alloy: alloyService({ publishMetricsPort: false }),
+    },
+    volumes: { [ALLOY_DATA_VOLUME]: {} },
+    secrets: Object.fromEntries(secretFiles.map((secret) => [secret.name, { file: secret.hostPath }])),
+  };
+}
+
+export function renderMonitorCompose(config: StackConfig, options: MonitorComposeOptions = {}): string {
+  const document = new YAML.Document(monitorComposeData(config, options));
+  document.commentBefore = ` Monitor services for stack "${config.stack}". Rendered by configs/monitor-compose.ts; edit the code, not this file.`;
+  return document.toString({ lineWidth: 0 });
+}

@@ -1,0 +1,230 @@
+/**
+ * The monitor's compose file, parsed back: pinned images, what is published where, volumes,
+ * secrets, and that the services' configs agree with the names and paths compose gives them.
+ * No Docker engine here: `docker compose config` is not run (docs/render.md).
+ */
+import { describe, expect, it } from "vitest";
+import YAML from "yaml";
+import { renderAlertmanagerConfig } from "../configs/alertmanager";
+import { DATA_DIRECTORIES, DATA_MOUNT_POINT } from "../configs/cloud-init";
+import { GRAFANA_DATASOURCE_URLS, renderGrafanaProvisioning } from "../configs/grafana";
+import { IMAGES, isPinnedImage, OPTIONAL_EXPORTER_IMAGES } from "../configs/images";
+import {
+  CONTAINER_SECRETS_DIR,
+  DOCKER_HOST_ALIAS,
+  MONITOR_PRIVATE_IP_PLACEHOLDER,
+  MONITOR_PROMETHEUS_ADDRESSES,
+  MONITOR_SECRETS_DIR,
+  monitorSecretFiles,
+  renderMonitorCompose,
+} from "../configs/monitor-compose";
+import { renderPrometheusConfig } from "../configs/prometheus";
+import { sampleStackConfig } from "./support/sample-config";
+
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML is walked structurally
+type Parsed = any;
+
+const config = sampleStackConfig();
+const compose: Parsed = YAML.parse(
+  renderMonitorCompose(config, { deployInfo: { monitorPrivateIp: "10.42.1.10", lokiBucketName: "b" } }),
+);
+const services: Record<string, Parsed> = compose.services;
+
+/** `host_ip:host_port:container_port` split; short forms (no host IP) return hostIp undefined. */
+function parsePort(spec: string): { hostIp?: string; hostPort: string; containerPort: string } {
+  const parts = spec.split(":");
+  if (parts.length === 3)
+    return { hostIp: parts[0], hostPort: parts[1] as string, containerPort: parts[2] as string };
+  if (parts.length === 2) return { hostPort: parts[0] as string, containerPort: parts[1] as string };
+  return { hostPort: spec, containerPort: spec };
+}
+
+function fileReferences(value: Parsed): string[] {
+  if (value === null || typeof value !== "object") return [];
+  return Object.entries(value).flatMap(([key, child]) =>
+    key.endsWith("_file") && typeof child === "string" ? [child] : fileReferences(child),
+  );
+}
+
+describe("isPinnedImage", () => {
+  it("accepts exact versions and digests only", () => {
+    expect(isPinnedImage("docker.io/prom/prometheus:v3.14.0")).toBe(true);
+    expect(isPinnedImage("docker.io/grafana/grafana:12.4.5")).toBe(true);
+    expect(isPinnedImage(`docker.io/grafana/loki@sha256:${"a".repeat(64)}`)).toBe(true);
+    for (const floating of [
+      "prom/prometheus",
+      "prom/prometheus:latest",
+      "grafana/loki:3",
+      "grafana/loki:3.7",
+      "registry.example.com:5000/loki",
+      "grafana/loki@sha256:abc",
+    ]) {
+      expect(isPinnedImage(floating), floating).toBe(false);
+    }
+  });
+
+  it("holds for every image in the catalogue", () => {
+    for (const image of [...Object.values(IMAGES), ...Object.values(OPTIONAL_EXPORTER_IMAGES)]) {
+      expect(isPinnedImage(image), image).toBe(true);
+    }
+  });
+});
+
+describe("monitor compose file", () => {
+  it("runs the monitor services and the monitor's own agents", () => {
+    for (const name of [
+      "prometheus",
+      "alertmanager",
+      "loki",
+      "grafana",
+      "node-exporter",
+      "cadvisor",
+      "alloy",
+    ]) {
+      expect(services[name], name).toBeDefined();
+    }
+  });
+
+  it("pins every image", () => {
+    for (const [name, service] of Object.entries(services)) {
+      expect(isPinnedImage(service.image), `${name}: ${service.image}`).toBe(true);
+    }
+  });
+
+  it("publishes Prometheus and Alertmanager on loopback only", () => {
+    for (const name of ["prometheus", "alertmanager"]) {
+      expect(services[name].ports.length).toBeGreaterThan(0);
+      for (const spec of services[name].ports) {
+        expect(parsePort(spec).hostIp, `${name} ${spec}`).toBe("127.0.0.1");
+      }
+    }
+  });
+
+  it("publishes nothing on all interfaces except Grafana, and never a port without a host IP", () => {
+    for (const [name, service] of Object.entries(services)) {
+      for (const spec of (service.ports ?? []) as string[]) {
+        const { hostIp } = parsePort(spec);
+        expect(hostIp, `${name} ${spec} binds every interface implicitly`).toBeDefined();
+        if (name !== "grafana") expect(hostIp, `${name} ${spec}`).not.toBe("0.0.0.0");
+      }
+    }
+    expect(services.grafana.ports).toEqual(["0.0.0.0:3000:3000"]);
+  });
+
+  it("binds Loki's push port to the monitor's private address, or a placeholder before deploy", () => {
+    expect(services.loki.ports).toEqual(["10.42.1.10:3100:3100"]);
+    const beforeDeploy = YAML.parse(renderMonitorCompose(config));
+    expect(beforeDeploy.services.loki.ports).toEqual([`${MONITOR_PRIVATE_IP_PLACEHOLDER}:3100:3100`]);
+  });
+
+  it("keeps each service's state on the data volume, owned by the user the container runs as", () => {
+    for (const directory of DATA_DIRECTORIES) {
+      const service = services[directory.name];
+      const hostPath = `${DATA_MOUNT_POINT}/${directory.name}`;
+      const dataMount = (service.volumes as string[]).find((volume) => volume.startsWith(`${hostPath}:`));
+      expect(dataMount, `${directory.name} mounts ${hostPath}`).toBeDefined();
+      expect(dataMount?.endsWith(":ro")).toBe(false);
+      expect(service.user).toBe(`${directory.uid}:${directory.gid}`);
+    }
+  });
+
+  it("mounts rendered configs read-only", () => {
+    for (const name of ["prometheus", "alertmanager", "loki", "grafana"]) {
+      const configMounts = (services[name].volumes as string[]).filter((volume) => volume.startsWith("./"));
+      expect(configMounts.length, name).toBeGreaterThan(0);
+      for (const volume of configMounts) expect(volume.endsWith(":ro"), volume).toBe(true);
+    }
+  });
+
+  it("restarts every service and rotates every container log", () => {
+    for (const [name, service] of Object.entries(services)) {
+      expect(service.restart, name).toBe("unless-stopped");
+      expect(service.logging.driver, name).toBe("json-file");
+      expect(service.logging.options["max-size"], name).toMatch(/^\d+[kmg]$/);
+    }
+  });
+
+  it("health-checks the services whose images can run a probe", () => {
+    for (const name of ["prometheus", "alertmanager", "grafana"]) {
+      expect(services[name].healthcheck.test[0], name).toBe("CMD");
+    }
+  });
+});
+
+describe("monitor secrets", () => {
+  it("come from files under the secrets directory, declared for the services that use them", () => {
+    const declared = Object.keys(compose.secrets);
+    for (const [name, secret] of Object.entries(compose.secrets) as [string, Parsed][]) {
+      expect(secret.file).toBe(`${MONITOR_SECRETS_DIR}/${name}`);
+    }
+    for (const service of Object.values(services)) {
+      for (const name of (service.secrets ?? []) as string[]) expect(declared).toContain(name);
+    }
+    expect(monitorSecretFiles(config).map((secret) => secret.name)).toEqual(declared);
+  });
+
+  it("are where Grafana's __FILE settings point", () => {
+    const environment = renderGrafanaProvisioning(config).environment;
+    const fileSettings = Object.entries(environment).filter(([key]) => key.endsWith("__FILE"));
+    expect(fileSettings.length).toBeGreaterThan(0);
+    for (const [, path] of fileSettings) {
+      expect(path.startsWith(`${CONTAINER_SECRETS_DIR}/`)).toBe(true);
+      expect(services.grafana.secrets).toContain(path.slice(CONTAINER_SECRETS_DIR.length + 1));
+    }
+    expect(services.grafana.environment).toEqual(environment);
+  });
+
+  it("are where Alertmanager's *_file fields point", () => {
+    const alertmanager = YAML.parse(renderAlertmanagerConfig(config, { secretsDir: CONTAINER_SECRETS_DIR }));
+    const references = fileReferences(alertmanager);
+    expect(references.length).toBeGreaterThan(0);
+    for (const path of references) {
+      expect(path.startsWith(`${CONTAINER_SECRETS_DIR}/`), path).toBe(true);
+      expect(services.alertmanager.secrets).toContain(path.slice(CONTAINER_SECRETS_DIR.length + 1));
+    }
+  });
+
+  it("are only mounted, never written into the compose file", () => {
+    const text = renderMonitorCompose(config);
+    for (const service of Object.values(services)) {
+      for (const [key, value] of Object.entries((service.environment ?? {}) as Record<string, string>)) {
+        if (/PASSWORD|SECRET|TOKEN|KEY/.test(key))
+          expect(value.startsWith(`${CONTAINER_SECRETS_DIR}/`)).toBe(true);
+      }
+    }
+    expect(text).not.toMatch(/hooks\.slack\.com|BEGIN [A-Z ]*PRIVATE KEY/);
+  });
+});
+
+describe("names the services use for each other", () => {
+  it("Grafana's datasource hosts are compose services listening on those ports", () => {
+    for (const url of Object.values(GRAFANA_DATASOURCE_URLS)) {
+      const { hostname, port } = new URL(url);
+      expect(services[hostname], hostname).toBeDefined();
+      const containerPorts = (services[hostname].ports as string[]).map(
+        (spec) => parsePort(spec).containerPort,
+      );
+      expect(containerPorts).toContain(port);
+    }
+  });
+
+  it("every monitor-side Prometheus target is a compose service or the Docker host alias", () => {
+    const prometheus = YAML.parse(renderPrometheusConfig(config, MONITOR_PROMETHEUS_ADDRESSES));
+    const staticTargets: string[] = prometheus.scrape_configs.flatMap((job: Parsed) =>
+      (job.static_configs ?? []).flatMap((group: Parsed) => group.targets as string[]),
+    );
+    const alertmanagerTargets: string[] = prometheus.alerting.alertmanagers.flatMap((entry: Parsed) =>
+      entry.static_configs.flatMap((group: Parsed) => group.targets as string[]),
+    );
+    expect(staticTargets.length).toBeGreaterThan(0);
+    for (const target of [...staticTargets, ...alertmanagerTargets]) {
+      const host = target.slice(0, target.lastIndexOf(":"));
+      if (host === DOCKER_HOST_ALIAS) {
+        expect(services.prometheus.extra_hosts).toContain(`${DOCKER_HOST_ALIAS}:host-gateway`);
+        expect(services["node-exporter"].network_mode).toBe("host");
+      } else {
+        expect(services[host], `${target} is not a compose service`).toBeDefined();
+      }
+    }
+  });
+});
