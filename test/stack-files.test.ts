@@ -1,8 +1,10 @@
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
 import { afterEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { loadStackConfig } from "../lib/pulumi-config";
 import {
   ALL_SETTINGS,
   parsePrometheusDuration,
@@ -268,5 +270,66 @@ describe("stack file reading", () => {
     expect(message).toContain(
       "pulumi config rm observability:scrapeIntervall && pulumi config set observability:scrapeInterval 30s",
     );
+  });
+});
+
+describe("loadStackConfig: the real program's view through Pulumi config", () => {
+  async function runAs(stack: string, config: Record<string, string>, secretKeys: string[]) {
+    pulumi.runtime.setAllConfig(config, secretKeys);
+    await pulumi.runtime.setMocks(
+      {
+        newResource: () => {
+          throw new Error("the config loader must not create resources");
+        },
+        call: () => {
+          throw new Error("the config loader must not call providers");
+        },
+      },
+      "observability",
+      stack,
+      true,
+    );
+  }
+
+  const fakeSecrets = Object.fromEntries(
+    SECRET_SETTINGS.map((key) => [`observability:${key}`, `test-${key}`]),
+  );
+
+  it.each(STACKS)("reads stack %s as the files give it, with secrets as secret Outputs", async (stack) => {
+    await runAs(stack, { ...stackConfigMap(stack, ROOT), ...fakeSecrets }, Object.keys(fakeSecrets));
+    const { config, secrets } = loadStackConfig();
+    const settings = readStackSettings(stack, ROOT);
+    expect(config).toEqual(
+      parseStackConfig(stack, { values: settings.values, secretsSet: new Set(SECRET_SETTINGS) }),
+    );
+    expect(Object.keys(secrets).sort()).toEqual([...SECRET_SETTINGS].sort());
+    const password = secrets.smtpPassword;
+    if (!password) throw new Error("smtpPassword secret missing");
+    expect(await (password as unknown as { isSecret: Promise<boolean> }).isSecret).toBe(true);
+    expect(JSON.stringify(config)).not.toContain("test-smtpPassword");
+  });
+
+  it("refuses a mistyped key and a secret stored in plain text", async () => {
+    const config = {
+      ...stackConfigMap("dev", ROOT),
+      ...fakeSecrets,
+      "observability:logRetentionDay": "7",
+    };
+    const secretKeys = Object.keys(fakeSecrets).filter((key) => key !== "observability:smtpPassword");
+    await runAs("dev", config, secretKeys);
+    let error: unknown;
+    try {
+      loadStackConfig();
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(StackConfigError);
+    const problems = (error as StackConfigError).problems;
+    expect(problems.map((p) => p.setting).sort()).toEqual([
+      "observability:logRetentionDay",
+      "observability:smtpPassword",
+    ]);
+    expect((error as StackConfigError).message).toContain('did you mean "logRetentionDays"');
+    expect((error as StackConfigError).message).not.toContain("test-smtpPassword");
   });
 });
