@@ -8,10 +8,11 @@
  * bounded poll, and nothing asserts on how long anything took.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
 import {
   ALERTMANAGER_SECRET_FILES,
   alertmanagerFlags,
@@ -21,6 +22,8 @@ import {
   renderAlertmanagerFiles,
   WATCHDOG_ALERT,
 } from "../configs/alertmanager";
+import { MONITOR_INSTANCE, renderFileSdTargets, renderPrometheusConfig } from "../configs/prometheus";
+import { renderRuleFiles, runbookUrl } from "../configs/rules";
 import type { StackConfig } from "../lib/stack-config";
 import { freePort, getJson, ProcessGroup, type ProcessSpec, pollUntil, postJson } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
@@ -38,7 +41,8 @@ const FAST_TIMING = {
 
 /** A stack alerting by email only, through the sink, with seconds instead of minutes. */
 function e2eStackConfig(smtpPort: number): StackConfig {
-  const base = sampleStackConfig({ stack: "e2e" });
+  // No clients or outside hosts: every scrape target stays on loopback.
+  const base = sampleStackConfig({ stack: "e2e", clients: [], externalHosts: [] });
   return {
     ...base,
     metrics: { ...base.metrics, scrapeInterval: "1s", evaluationInterval: "1s" },
@@ -90,56 +94,86 @@ function alertmanagerSpec(config: StackConfig, dir: string, port: number): Proce
 }
 
 /**
- * Prometheus config and rules for the test. TODO(H4): switch to renderPrometheusConfig and the
- * rendered rule files once configs/prometheus.ts and the rules land.
+ * A stand-in EC2 API on loopback: Prometheus' EC2 discovery gets valid, empty answers (no
+ * instances), so discovery works without AWS and no failing-discovery alert muddies the test.
  */
-function prometheusFiles(
+interface FakeEc2 {
+  readonly endpoint: string;
+  /** Actions called so far, e.g. DescribeInstances. */
+  readonly actions: string[];
+  close(): Promise<void>;
+}
+
+function startFakeEc2(): Promise<FakeEc2> {
+  const actions: string[] = [];
+  const server = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk: Buffer) => {
+      body += chunk.toString("utf8");
+    });
+    request.on("end", () => {
+      const action = new URLSearchParams(body).get("Action") ?? "";
+      actions.push(action);
+      const namespace = 'xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"';
+      const payload =
+        action === "DescribeAvailabilityZones"
+          ? `<DescribeAvailabilityZonesResponse ${namespace}><requestId>e2e</requestId><availabilityZoneInfo/></DescribeAvailabilityZonesResponse>`
+          : `<DescribeInstancesResponse ${namespace}><requestId>e2e</requestId><reservationSet/></DescribeInstancesResponse>`;
+      response.writeHead(200, { "content-type": "text/xml" });
+      response.end(payload);
+    });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address() as AddressInfo;
+      resolve({
+        endpoint: `http://127.0.0.1:${address.port}`,
+        actions,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      });
+    });
+  });
+}
+
+interface PrometheusPorts {
+  readonly prometheus: number;
+  readonly alertmanager: number;
+  readonly nodeExporter: number;
+  /** Monitor services that do not run in this test: nothing listens there. */
+  readonly unused: number;
+}
+
+/** The real prometheus.yml, file SD targets and rule files, pointed at loopback. */
+function writePrometheusFiles(
   config: StackConfig,
-  ports: { alertmanager: number; nodeExporter: number },
-  rulesDir: string,
-): Record<string, string> {
-  const prometheusYml = {
-    global: {
-      scrape_interval: config.metrics.scrapeInterval,
-      evaluation_interval: config.metrics.evaluationInterval,
-      external_labels: { environment: config.stack },
-    },
-    alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${ports.alertmanager}`] }] }] },
-    rule_files: [`${rulesDir}/*.yml`],
-    scrape_configs: [
-      {
-        job_name: "node",
-        static_configs: [{ targets: [`127.0.0.1:${ports.nodeExporter}`], labels: { instance: "monitor" } }],
-      },
-    ],
-  };
-  const rules = {
-    groups: [
-      {
-        name: "e2e",
-        rules: [
-          {
-            alert: HOST_UNREACHABLE_ALERT,
-            expr: 'up{job="node"} == 0',
-            for: config.alerting.thresholds.hostDownFor,
-            labels: { severity: "critical" },
-            annotations: {
-              summary: "A host stopped answering scrapes.",
-              description: "{{ $labels.instance }} has not answered node exporter scrapes.",
-              runbook_url: "https://example.com/runbooks/HostUnreachable.md",
-            },
-          },
-          {
-            alert: WATCHDOG_ALERT,
-            expr: "vector(1)",
-            labels: { severity: "none" },
-            annotations: { summary: "The alerting pipeline works." },
-          },
-        ],
-      },
-    ],
-  };
-  return { "prometheus.yml": stringify(prometheusYml), "rules/e2e.yml": stringify(rules) };
+  dir: string,
+  ports: PrometheusPorts,
+  ec2Endpoint: string,
+): void {
+  const rulesDir = join(dir, "rules");
+  const fileSdDir = join(dir, "file_sd");
+  mkdirSync(rulesDir, { recursive: true });
+  mkdirSync(fileSdDir, { recursive: true });
+  const unused = `127.0.0.1:${ports.unused}`;
+  const prometheusYml = renderPrometheusConfig(config, {
+    prometheus: `127.0.0.1:${ports.prometheus}`,
+    alertmanager: `127.0.0.1:${ports.alertmanager}`,
+    nodeExporter: `127.0.0.1:${ports.nodeExporter}`,
+    loki: unused,
+    grafana: unused,
+    cadvisor: unused,
+    alloy: unused,
+    ruleFiles: `${rulesDir}/*.yml`,
+    fileSdDir,
+    ec2Endpoint,
+  });
+  writeFileSync(join(dir, "prometheus.yml"), prometheusYml);
+  for (const [name, content] of Object.entries(renderFileSdTargets(config))) {
+    writeFileSync(join(fileSdDir, name), content);
+  }
+  for (const [name, content] of Object.entries(renderRuleFiles(config))) {
+    writeFileSync(join(rulesDir, name), content);
+  }
 }
 
 interface AlertmanagerAlert {
@@ -168,6 +202,7 @@ describe("alerting end to end: node exporter -> Prometheus -> Alertmanager -> em
   let nodeExporterSpec: ProcessSpec;
   let prometheusUrl: string;
   let alertmanagerUrl: string;
+  let fakeEc2: FakeEc2 | undefined;
 
   beforeAll(async () => {
     sink = await startSmtpSink();
@@ -193,14 +228,18 @@ describe("alerting end to end: node exporter -> Prometheus -> Alertmanager -> em
     await processes.start(alertmanagerSpec(config, alertmanagerDir, alertmanagerPort));
 
     const prometheusDir = join(workDir, "prometheus");
-    const rulesDir = join(prometheusDir, "rules");
-    mkdirSync(rulesDir, { recursive: true });
-    const files = prometheusFiles(
+    fakeEc2 = await startFakeEc2();
+    writePrometheusFiles(
       config,
-      { alertmanager: alertmanagerPort, nodeExporter: nodeExporterPort },
-      rulesDir,
+      prometheusDir,
+      {
+        prometheus: prometheusPort,
+        alertmanager: alertmanagerPort,
+        nodeExporter: nodeExporterPort,
+        unused: await freePort(),
+      },
+      fakeEc2.endpoint,
     );
-    for (const [path, content] of Object.entries(files)) writeFileSync(join(prometheusDir, path), content);
     await processes.start({
       name: "prometheus",
       tool: TOOLS.prometheus,
@@ -221,6 +260,7 @@ describe("alerting end to end: node exporter -> Prometheus -> Alertmanager -> em
   afterAll(async () => {
     await processes.stopAll();
     await sink?.close();
+    await fakeEc2?.close();
     rmSync(workDir, { recursive: true, force: true });
   });
 
@@ -231,6 +271,10 @@ describe("alerting end to end: node exporter -> Prometheus -> Alertmanager -> em
       );
       return result.data.result[0]?.value[1] === "1" ? true : undefined;
     });
+    // EC2 discovery asked the stand-in (loopback), not AWS.
+    await pollUntil("EC2 discovery to call the stand-in EC2 API", () =>
+      fakeEc2?.actions.includes("DescribeInstances") ? true : undefined,
+    );
     const watchdog = await pollUntil("the Watchdog to reach Alertmanager", async () => {
       const alerts = await getJson<AlertmanagerAlert[]>(`${alertmanagerUrl}/api/v2/alerts`);
       return alerts.find((alert) => alert.labels.alertname === WATCHDOG_ALERT);
@@ -260,9 +304,11 @@ describe("alerting end to end: node exporter -> Prometheus -> Alertmanager -> em
     expect(firing.envelopeTo).toEqual(["oncall@example.com"]);
     expect(firing.envelopeFrom).toBe("alertmanager@example.com");
     expect(firing.auth).toEqual({ username: "alertmanager", password: SMTP_PASSWORD });
-    expect(firing.text).toContain("monitor has not answered node exporter scrapes.");
-    expect(firing.text).toContain("instance=monitor");
-    expect(firing.html).toContain('href="https://example.com/runbooks/HostUnreachable.md"');
+    expect(firing.text).toContain(`Prometheus cannot scrape the node exporter on ${MONITOR_INSTANCE}`);
+    // Both labels inhibition keys on reach Alertmanager on the real alert.
+    expect(firing.text).toContain(`instance=${MONITOR_INSTANCE}`);
+    expect(firing.text).toContain(`environment=${config.stack}`);
+    expect(firing.html).toContain(`href="${runbookUrl(HOST_UNREACHABLE_ALERT)}"`);
     expect(firing.html).toContain(`href="${GRAFANA_URL}"`);
 
     await processes.start(nodeExporterSpec);
