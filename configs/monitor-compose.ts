@@ -272,7 +272,9 @@ export function monitorComposeData(
 }
 
 export function renderMonitorCompose(config: StackConfig, options: MonitorComposeOptions = {}): string {
-  const document = new YAML.Document(monitorComposeData(config, options));
+  const document = new YAML.Document(monitorComposeData(config, options), { aliasDuplicateObjects: false });
   document.commentBefore = ` Monitor services for stack "${config.stack}". Rendered by configs/monitor-compose.ts; edit the code, not this file.`;
-  return document.toString({ lineWidth: 0 });
+  // No anchors (services spell out their own settings) and every string quoted, so nothing like
+  // `65534:65534` or a port mapping can be read as a number by any YAML 1.1 parser.
+  return document.toString({ lineWidth: 0, defaultStringType: "QUOTE_DOUBLE", defaultKeyType: "PLAIN" });
 }

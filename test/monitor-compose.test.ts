@@ -144,6 +144,23 @@ describe("monitor compose file", () => {
     }
   });
 
+  it("spells every service out (no YAML anchors or aliases) and quotes every string", () => {
+    const document = YAML.parseDocument(renderMonitorCompose(config));
+    let aliases = 0;
+    YAML.visit(document, {
+      Alias() {
+        aliases += 1;
+      },
+      Scalar(role, node) {
+        // Map keys stay plain; every string value and list item is quoted.
+        if (role !== "key" && typeof node.value === "string") {
+          expect(node.type, String(node.value)).not.toBe("PLAIN");
+        }
+      },
+    });
+    expect(aliases).toBe(0);
+  });
+
   it("health-checks the services whose images can run a probe", () => {
     for (const name of ["prometheus", "alertmanager", "grafana"]) {
       expect(services[name].healthcheck.test[0], name).toBe("CMD");
