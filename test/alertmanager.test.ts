@@ -17,6 +17,7 @@ import {
   RECEIVERS,
   renderAlertmanagerConfig,
   renderAlertmanagerFiles,
+  SEVERITIES,
   WATCHDOG_ALERT,
 } from "../configs/alertmanager";
 import {
@@ -26,6 +27,7 @@ import {
   TEMPLATE_NAMES,
 } from "../configs/alertmanager-email.tmpl";
 import { IMAGES } from "../configs/images";
+import { allAlertRules } from "../configs/rules";
 import type { StackConfig } from "../lib/stack-config";
 import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
 import { sampleStackConfig } from "./support/sample-config";
@@ -291,6 +293,24 @@ describe("inhibition", () => {
     for (const rule of rules) {
       expect(Object.keys(rule).sort()).toEqual(["equal", "source_matchers", "target_matchers"]);
     }
+  });
+});
+
+describe("agreement with the alert rules", () => {
+  const rules = allAlertRules(base).map(({ rule }) => rule);
+
+  it("defines the alerts alertmanager.yml keys on by name", () => {
+    const hostDown = rules.find((rule) => rule.name === HOST_UNREACHABLE_ALERT);
+    expect(hostDown?.severity).toBe("critical");
+    expect(rules.find((rule) => rule.name === WATCHDOG_ALERT)).toBeDefined();
+  });
+
+  it("gives every alert but the Watchdog a severity that has its own route", () => {
+    const severityRoutes: string[] = [...SEVERITIES];
+    const unrouted = rules
+      .filter((rule) => rule.name !== WATCHDOG_ALERT && !severityRoutes.includes(rule.severity))
+      .map((rule) => `${rule.name}: ${rule.severity}`);
+    expect(unrouted).toEqual([]);
   });
 });
 
