@@ -10,7 +10,7 @@
 import { isOptionalExporter, OPTIONAL_EXPORTERS, type OptionalExporter } from "./catalog";
 import { cidrContains, type Ipv4Cidr, isPrivateCidr, PRIVATE_RANGES, parseCidr, parseIpv4 } from "./cidr";
 
-/** Project name in Pulumi.yaml: the namespace of every setting (`observability:region`). */
+/** Project name in Pulumi.yaml: the namespace of every setting (`observability:logRetentionDays`); the region is `aws:region`. */
 export const PROJECT = "observability";
 
 export type Architecture = "x86_64" | "arm64";
@@ -730,9 +730,11 @@ export function closestName(name: string, known: readonly string[]): string | un
   }
   if (!best) return undefined;
   const tolerance = Math.max(2, Math.floor(name.length / 3));
+  // A key missing or adding a few letters at the end (`tag`, `clientss`) is still a likely typo.
   const containsOther =
-    name.toLowerCase().includes(best.candidate.toLowerCase()) ||
-    best.candidate.toLowerCase().includes(name.toLowerCase());
+    name.length >= 3 &&
+    (name.toLowerCase().includes(best.candidate.toLowerCase()) ||
+      best.candidate.toLowerCase().includes(name.toLowerCase()));
   return best.distance <= tolerance || containsOther ? best.candidate : undefined;
 }
 
@@ -1357,7 +1359,7 @@ function parseAllowedCidrs(
   if (list.length === 0) {
     reader.report(
       key,
-      `is empty: list at least one CIDR allowed to reach ${isSsh ? "SSH" : "Grafana"}`,
+      `is required but empty: list at least one CIDR allowed to reach ${isSsh ? "SSH" : "Grafana"} (e.g. your office or VPN address)`,
       pathFix(`${key}[0]`, exampleOf(key)),
     );
     return undefined;

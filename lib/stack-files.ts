@@ -174,6 +174,34 @@ export function stackSecretKeys(stack: string, rootDir: string): string[] {
   return [...readStackFileConfig(stack, rootDir).secure].sort();
 }
 
+export interface MockStackConfig {
+  /** For `pulumi.runtime.setAllConfig(config, secretKeys)`. */
+  readonly config: Record<string, string>;
+  readonly secretKeys: string[];
+}
+
+/**
+ * What the Pulumi CLI would hand the program for this stack, with test values standing in for the
+ * secrets (the files' secure values cannot be decrypted here). Every secret setting gets a value
+ * unless `secretValues` is given, in which case exactly those are set.
+ */
+export function mockStackConfig(
+  stack: string,
+  rootDir: string,
+  secretValues?: Partial<Record<SecretSetting, string>>,
+): MockStackConfig {
+  const secrets =
+    secretValues ?? Object.fromEntries(SECRET_SETTINGS.map((key) => [key, `test-${key}-value`] as const));
+  const config = { ...stackConfigMap(stack, rootDir) };
+  const secretKeys: string[] = [];
+  for (const [key, value] of Object.entries(secrets)) {
+    if (value === undefined) continue;
+    config[`${PROJECT}:${key}`] = value;
+    secretKeys.push(`${PROJECT}:${key}`);
+  }
+  return { config, secretKeys: secretKeys.sort() };
+}
+
 /** Reads and validates a stack's config from its files; throws StackConfigError on bad input. */
 export function loadStackConfigFromFiles(
   stack: string,

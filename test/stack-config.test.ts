@@ -289,7 +289,12 @@ describe("parseStackConfig: one problem per kind of bad input", () => {
       /is required/,
       /--path 'observability:sshAllowedCidrs\[0\]'/,
     );
-    expectProblem(errorFor({ sshAllowedCidrs: [] }), "observability:sshAllowedCidrs", /is empty/, /--path/);
+    expectProblem(
+      errorFor({ sshAllowedCidrs: [] }),
+      "observability:sshAllowedCidrs",
+      /is required but empty/,
+      /--path/,
+    );
     expectProblem(
       errorFor({ grafanaAllowedCidrs: "203.0.113.0/24" }),
       "observability:grafanaAllowedCidrs",

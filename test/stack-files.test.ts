@@ -19,6 +19,7 @@ import {
   listStackNames,
   loadStackConfigFromFiles,
   missingSecrets,
+  mockStackConfig,
   projectConfigValues,
   readStackSettings,
   stackConfigMap,
@@ -240,6 +241,14 @@ describe("stack file reading", () => {
     expect(Object.values(map).every((value) => typeof value === "string")).toBe(true);
   });
 
+  it("builds the mocks' config with exactly the secrets asked for", () => {
+    const mock = mockStackConfig("dev", ROOT, { grafanaAdminPassword: "pw" });
+    expect(mock.secretKeys).toEqual(["observability:grafanaAdminPassword"]);
+    expect(mock.config["observability:grafanaAdminPassword"]).toBe("pw");
+    expect(mock.config).not.toHaveProperty("observability:smtpPassword");
+    expect(mockStackConfig("dev", ROOT).secretKeys).toHaveLength(SECRET_SETTINGS.length);
+  });
+
   it("refuses an encrypted value of a setting that is not a secret, and keys without a namespace", () => {
     const encrypted = scratchProject({
       "Pulumi.e.yaml": `${MINIMAL_STACK}  observability:sshUser:\n    secure: v1:CCCC\n`,
@@ -296,7 +305,8 @@ describe("loadStackConfig: the real program's view through Pulumi config", () =>
   );
 
   it.each(STACKS)("reads stack %s as the files give it, with secrets as secret Outputs", async (stack) => {
-    await runAs(stack, { ...stackConfigMap(stack, ROOT), ...fakeSecrets }, Object.keys(fakeSecrets));
+    const mock = mockStackConfig(stack, ROOT);
+    await runAs(stack, mock.config, mock.secretKeys);
     const { config, secrets } = loadStackConfig();
     const settings = readStackSettings(stack, ROOT);
     expect(config).toEqual(
@@ -306,7 +316,7 @@ describe("loadStackConfig: the real program's view through Pulumi config", () =>
     const password = secrets.smtpPassword;
     if (!password) throw new Error("smtpPassword secret missing");
     expect(await (password as unknown as { isSecret: Promise<boolean> }).isSecret).toBe(true);
-    expect(JSON.stringify(config)).not.toContain("test-smtpPassword");
+    expect(JSON.stringify(config)).not.toContain(mock.config["observability:smtpPassword"]);
   });
 
   it("refuses a mistyped key and a secret stored in plain text", async () => {
