@@ -1,0 +1,379 @@
+/**
+ * Alloy cannot run here (no binary), so its config is checked structurally: the serializer
+ * escapes and formats correctly, every component reference resolves to a component defined in
+ * the same config and to an export that component type has, every label the dashboards and
+ * queries use is produced, the level regexes do what they claim, and no secret appears.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  ALLOY_CONFIG_PATH,
+  ALLOY_STORAGE_PATH,
+  ALLOY_STREAM_LABELS,
+  alloyConfigStatements,
+  alloyFlags,
+  alloyService,
+  FILE_LOG_PATHS,
+  LOG_SOURCES,
+  lokiPushUrl,
+  MONITOR_LOCAL_LOKI_PUSH_URL,
+  renderAlloyConfig,
+  UNKNOWN_MONITOR_ADDRESS,
+} from "../configs/agents/alloy";
+import {
+  type AlloyBlock,
+  type AlloyExpression,
+  type AlloyStatement,
+  AlloySyntaxError,
+  attr,
+  block,
+  bool,
+  call,
+  collectReferences,
+  comment,
+  definedComponents,
+  list,
+  num,
+  obj,
+  printAlloy,
+  quoteString,
+  ref,
+  str,
+} from "../configs/agents/alloy-syntax";
+import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
+
+const INPUT = { host: "web-1", environment: "prod", lokiPushUrl: lokiPushUrl("10.0.1.5") };
+
+describe("Alloy syntax serializer", () => {
+  it("escapes quotes, backslashes, newlines, tabs and control characters", () => {
+    expect(quoteString('say "hi"')).toBe('"say \\"hi\\""');
+    expect(quoteString("C:\\temp")).toBe('"C:\\\\temp"');
+    expect(quoteString("a\nb\tc\rd")).toBe('"a\\nb\\tc\\rd"');
+    expect(quoteString("bell\u0007")).toBe('"bell\\u0007"');
+  });
+
+  it("produces string literals that decode back to the original (Go/JSON escape rules)", () => {
+    for (const text of [
+      '"',
+      "\\",
+      "\\n",
+      "line1\nline2",
+      "tab\there",
+      "$" + "{HOME}",
+      "// not a comment",
+      "é ✓ 日本",
+      "\u0000\u001f\u007f",
+    ]) {
+      expect(JSON.parse(quoteString(text))).toBe(text);
+    }
+  });
+
+  it("formats blocks, labels, lists, objects, references and function calls", () => {
+    const text = printAlloy([
+      block("loki.write", "default", [
+        block("endpoint", undefined, [attr("url", str("http://loki:3100/loki/api/v1/push"))]),
+        attr("external_labels", obj({ host: call("sys.env", str("HOSTNAME")), "with-dash": num(1) })),
+      ]),
+      block("loki.source.file", "files", [
+        attr("targets", ref("local.file_match.files.targets")),
+        attr("forward_to", list(ref("loki.write.default.receiver"))),
+        attr("tail_from_end", bool(true)),
+      ]),
+    ]);
+    expect(text).toBe(
+      [
+        'loki.write "default" {',
+        "  endpoint {",
+        '    url = "http://loki:3100/loki/api/v1/push"',
+        "  }",
+        "  external_labels = {",
+        '    host = sys.env("HOSTNAME"),',
+        '    "with-dash" = 1,',
+        "  }",
+        "}",
+        "",
+        'loki.source.file "files" {',
+        "  targets = local.file_match.files.targets",
+        "  forward_to = [loki.write.default.receiver]",
+        "  tail_from_end = true",
+        "}",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("refuses names Alloy would not parse", () => {
+    expect(() => printAlloy([block("loki.write", "my-writer", [])])).toThrow(AlloySyntaxError);
+    expect(() => printAlloy([block("loki write", "w", [])])).toThrow(AlloySyntaxError);
+    expect(() => printAlloy([attr("forward-to", list())])).toThrow(AlloySyntaxError);
+    expect(() => printAlloy([attr("x", ref("a.b-c.d"))])).toThrow(AlloySyntaxError);
+    expect(() => printAlloy([attr("x", num(Number.NaN))])).toThrow(AlloySyntaxError);
+  });
+
+  it("prints comments as // lines and the same tree as the same bytes", () => {
+    const tree: AlloyStatement[] = [
+      comment("two\nlines"),
+      block("logging", undefined, [attr("level", str("info"))]),
+    ];
+    expect(printAlloy(tree)).toBe('// two\n// lines\nlogging {\n  level = "info"\n}\n');
+    expect(printAlloy(tree)).toBe(printAlloy(tree));
+  });
+});
+
+/** Exports each component type used here provides (from the Alloy reference docs). */
+const COMPONENT_EXPORTS: Record<string, readonly string[]> = {
+  "discovery.docker": ["targets"],
+  "discovery.relabel": ["output", "rules"],
+  "local.file_match": ["targets"],
+  "loki.source.docker": [],
+  "loki.source.file": [],
+  "loki.source.journal": [],
+  "loki.relabel": ["receiver", "rules"],
+  "loki.process": ["receiver"],
+  "loki.write": ["receiver"],
+};
+
+function topBlocks(statements: readonly AlloyStatement[]): AlloyBlock[] {
+  return statements.filter((s): s is AlloyBlock => s.kind === "block");
+}
+
+function component(statements: readonly AlloyStatement[], name: string, label: string): AlloyBlock {
+  const found = topBlocks(statements).find((b) => b.name === name && b.label === label);
+  if (!found) throw new Error(`${name} "${label}" is not defined`);
+  return found;
+}
+
+function attribute(body: readonly AlloyStatement[], name: string): AlloyExpression | undefined {
+  for (const statement of body) {
+    if (statement.kind === "attribute" && statement.name === name) return statement.value;
+  }
+  return undefined;
+}
+
+function stringValue(expression: AlloyExpression | undefined): string | undefined {
+  return expression?.kind === "string" ? expression.value : undefined;
+}
+
+/** Relabel rules of a block as plain records. */
+function rules(body: readonly AlloyStatement[]): Record<string, string | string[]>[] {
+  return body
+    .filter((s): s is AlloyBlock => s.kind === "block" && s.name === "rule")
+    .map((rule) =>
+      Object.fromEntries(
+        rule.body.flatMap((s) =>
+          s.kind !== "attribute"
+            ? []
+            : [
+                [
+                  s.name,
+                  s.value.kind === "list"
+                    ? s.value.items.map((i) => stringValue(i) ?? "")
+                    : (stringValue(s.value) ?? ""),
+                ],
+              ],
+        ),
+      ),
+    );
+}
+
+/** All stage blocks of a loki.process, nested ones included, in order. */
+function stages(body: readonly AlloyStatement[]): AlloyBlock[] {
+  return body
+    .filter((s): s is AlloyBlock => s.kind === "block" && s.name.startsWith("stage."))
+    .flatMap((stage) => [stage, ...stages(stage.body)]);
+}
+
+/** Go RE2 -> JavaScript for the constructs the config uses: (?P<name>...) and a leading (?i). */
+function goRegex(expression: string): RegExp {
+  const caseInsensitive = expression.startsWith("(?i)");
+  return new RegExp(expression.replace(/^\(\?i\)/, "").replace(/\(\?P</g, "(?<"), caseInsensitive ? "i" : "");
+}
+
+describe("the client Alloy config", () => {
+  const statements = alloyConfigStatements(INPUT);
+  const text = renderAlloyConfig(INPUT);
+
+  it("defines every component it references, with an export that component type has", () => {
+    const defined = new Set(definedComponents(statements));
+    const references = collectReferences(statements);
+    expect(references.length).toBeGreaterThan(5);
+    for (const reference of references) {
+      const parts = reference.split(".");
+      const exportName = parts.pop() ?? "";
+      const componentId = parts.join(".");
+      expect(defined.has(componentId), `${reference}: ${componentId} is not defined`).toBe(true);
+      const type = parts.slice(0, -1).join(".");
+      expect(COMPONENT_EXPORTS[type], `${reference}: unknown component type ${type}`).toContain(exportName);
+    }
+  });
+
+  it("uses only component types it knows, each defined once", () => {
+    const ids = definedComponents(statements);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids)
+      expect(Object.keys(COMPONENT_EXPORTS)).toContain(id.split(".").slice(0, -1).join("."));
+  });
+
+  it("declares in the text exactly the components of the tree (the printer drops none)", () => {
+    const headers = [...text.matchAll(/^([a-z_]+(?:\.[a-z_]+)+) "([A-Za-z0-9_]+)" \{$/gm)].map(
+      (m) => `${m[1]}.${m[2]}`,
+    );
+    expect(headers.sort()).toEqual(definedComponents(statements).sort());
+  });
+
+  it("wires every source through the level processor into the writer", () => {
+    for (const [name, label] of [
+      ["loki.source.docker", "containers"],
+      ["loki.source.file", "system_logs"],
+      ["loki.source.journal", "system"],
+    ] as const) {
+      const forward = attribute(component(statements, name, label).body, "forward_to");
+      expect(forward, name).toEqual(list(ref("loki.process.levels.receiver")));
+    }
+    expect(attribute(component(statements, "loki.process", "levels").body, "forward_to")).toEqual(
+      list(ref("loki.write.monitor.receiver")),
+    );
+  });
+
+  it("reads Docker through the socket and names containers without the leading slash", () => {
+    expect(stringValue(attribute(component(statements, "discovery.docker", "containers").body, "host"))).toBe(
+      "unix:///var/run/docker.sock",
+    );
+    const containerRule = rules(component(statements, "discovery.relabel", "containers").body).find(
+      (rule) => rule.target_label === "container",
+    );
+    expect(containerRule?.source_labels).toEqual(["__meta_docker_container_name"]);
+    const regex = new RegExp(`^(?:${containerRule?.regex})$`);
+    expect("/my-app-1".replace(regex, "$1")).toBe("my-app-1");
+  });
+
+  it("produces every label dashboards and queries use", () => {
+    const relabelTargets = [
+      ...rules(component(statements, "discovery.relabel", "containers").body),
+      ...rules(component(statements, "loki.relabel", "journal").body),
+    ].map((rule) => rule.target_label);
+    const external = attribute(component(statements, "loki.write", "monitor").body, "external_labels");
+    const externalKeys = external?.kind === "object" ? external.entries.map(([key]) => key) : [];
+    const stageLabels = stages(component(statements, "loki.process", "levels").body)
+      .filter((stage) => stage.name === "stage.labels")
+      .flatMap((stage) => {
+        const values = attribute(stage.body, "values");
+        return values?.kind === "object" ? values.entries.map(([key]) => key) : [];
+      });
+    const produced = new Set([...relabelTargets, ...externalKeys, ...stageLabels, "source", "filename"]);
+    for (const label of ALLOY_STREAM_LABELS) expect(produced.has(label), label).toBe(true);
+    expect(externalKeys.sort()).toEqual(["environment", "host"]);
+    expect(text).toContain(`host = "${INPUT.host}"`);
+    expect(text).toContain(`environment = "${INPUT.environment}"`);
+  });
+
+  it("labels each source with source=docker|file|journal", () => {
+    const docker = rules(component(statements, "discovery.relabel", "containers").body).find(
+      (rule) => rule.target_label === "source",
+    );
+    expect(docker?.replacement).toBe("docker");
+    const paths = attribute(component(statements, "local.file_match", "system_logs").body, "path_targets");
+    const fileSources =
+      paths?.kind === "list" ? paths.items.map((item) => (item.kind === "object" ? item.entries : [])) : [];
+    expect(fileSources.length).toBe(FILE_LOG_PATHS.length);
+    for (const entries of fileSources) expect(entries).toContainEqual(["source", str("file")]);
+    const journalLabels = attribute(component(statements, "loki.source.journal", "system").body, "labels");
+    expect(journalLabels).toEqual(obj({ source: str("journal") }));
+    expect([...LOG_SOURCES].sort()).toEqual(["docker", "file", "journal"]);
+  });
+
+  it("reads the auth log and syslog from /var/log", () => {
+    const globToRegex = (glob: string) =>
+      new RegExp(
+        `^${glob
+          .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+          .replace(/\*/g, "[^/]*")
+          .replace(/\?/g, "[^/]")}$`,
+      );
+    for (const file of ["/var/log/auth.log", "/var/log/syslog", "/var/log/kern.log"]) {
+      const matching = FILE_LOG_PATHS.filter((glob) => globToRegex(glob).test(file));
+      // Exactly one glob: a file matched twice would be shipped twice.
+      expect(matching, file).toHaveLength(1);
+    }
+  });
+
+  it("takes the journal's unit and priority as labels", () => {
+    const journalRules = rules(component(statements, "loki.relabel", "journal").body);
+    expect(journalRules).toContainEqual({ source_labels: ["__journal__systemd_unit"], target_label: "unit" });
+    expect(journalRules).toContainEqual({
+      source_labels: ["__journal_priority_keyword"],
+      target_label: "level",
+    });
+  });
+
+  it("extracts a level from JSON, logfmt and bracketed lines, and not from prose", () => {
+    const regexes = stages(component(statements, "loki.process", "levels").body)
+      .filter((stage) => stage.name === "stage.regex")
+      .map((stage) => goRegex(stringValue(attribute(stage.body, "expression")) ?? ""));
+    expect(regexes.length).toBe(2);
+    // Later regex stages overwrite earlier ones, as Alloy applies them in order.
+    const levelOf = (line: string) =>
+      regexes.reduce<string | undefined>(
+        (level, regex) => regex.exec(line)?.groups?.level ?? level,
+        undefined,
+      );
+    expect(levelOf('{"time":"2026-01-01T00:00:00Z","level":"error","msg":"boom"}')).toBe("error");
+    expect(levelOf("ts=2026-01-01T00:00:00Z level=warn caller=main.go:10 msg=slow")).toBe("warn");
+    expect(levelOf("t=2026-01-01 lvl=info msg=ok")).toBe("info");
+    expect(levelOf("2026/01/01 12:00:00 [ERROR] connection refused")).toBe("ERROR");
+    expect(levelOf("WARN: disk almost full")).toBe("WARN");
+    expect(levelOf("[INFO] level=debug detail")).toBe("debug");
+    expect(levelOf("GET /errors/info 200 no error here")).toBeUndefined();
+    expect(levelOf("level=banana")).toBeUndefined();
+  });
+
+  it("pushes to the monitor's Loki on its private address, and only there", () => {
+    expect(INPUT.lokiPushUrl).toBe(`http://10.0.1.5:${MONITOR_PORTS.loki}/loki/api/v1/push`);
+    const endpoint = component(statements, "loki.write", "monitor").body.find(
+      (s): s is AlloyBlock => s.kind === "block" && s.name === "endpoint",
+    );
+    expect(stringValue(attribute(endpoint?.body ?? [], "url"))).toBe(INPUT.lokiPushUrl);
+    expect(text.match(/url = /g)).toHaveLength(1);
+    expect(lokiPushUrl()).toContain(UNKNOWN_MONITOR_ADDRESS);
+    expect(MONITOR_LOCAL_LOKI_PUSH_URL).toBe(`http://loki:${MONITOR_PORTS.loki}/loki/api/v1/push`);
+  });
+
+  it("pulls metrics only: no remote_write, no scrape components, no credentials", () => {
+    expect(text).not.toMatch(/remote_write|prometheus\.scrape/);
+    expect(text).not.toMatch(/password|secret|token|api_key|basic_auth|bearer|authorization/i);
+  });
+
+  it("renders the same bytes for the same input and differs per host", () => {
+    expect(renderAlloyConfig(INPUT)).toBe(text);
+    expect(renderAlloyConfig({ ...INPUT, host: "web-2" })).not.toBe(text);
+  });
+});
+
+describe("the Alloy container", () => {
+  it("serves its metrics on the agent port and keeps positions on a volume", () => {
+    const flags = alloyFlags();
+    expect(flags[0]).toBe("run");
+    expect(flags).toContain(`--server.http.listen-addr=0.0.0.0:${AGENT_PORTS.alloy}`);
+    expect(flags).toContain(`--storage.path=${ALLOY_STORAGE_PATH}`);
+    expect(flags.at(-1)).toBe(ALLOY_CONFIG_PATH);
+    const service = alloyService();
+    expect(service.volumes?.find((v) => v.endsWith(`:${ALLOY_STORAGE_PATH}`))).toMatch(/^[a-z][a-z0-9_-]*:/);
+    expect(service.ports).toEqual([`0.0.0.0:${AGENT_PORTS.alloy}:${AGENT_PORTS.alloy}`]);
+  });
+
+  it("mounts what the journal, files and Docker sources need, read-only", () => {
+    const volumes = alloyService().volumes ?? [];
+    for (const mount of [
+      "/var/run/docker.sock:/var/run/docker.sock:ro",
+      "/var/log:/var/log:ro",
+      "/var/log/journal:/var/log/journal:ro",
+      "/run/log/journal:/run/log/journal:ro",
+      "/etc/machine-id:/etc/machine-id:ro",
+    ]) {
+      expect(volumes).toContain(mount);
+    }
+  });
+
+  it("does not publish the metrics port on the monitor, where Prometheus uses the compose network", () => {
+    expect(alloyService({ publishMetricsPort: false }).ports).toBeUndefined();
+  });
+});
