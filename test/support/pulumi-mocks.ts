@@ -30,6 +30,8 @@ export interface RecordedResource {
   readonly name: string;
   readonly custom: boolean;
   readonly inputs: Record<string, unknown>;
+  /** Provider reference (`urn::id`) the engine was asked to use; undefined means the default provider. */
+  readonly provider?: string;
   /** Id and output state the mock answered with. */
   readonly id: string;
   readonly state: Record<string, unknown>;
@@ -43,6 +45,9 @@ export interface RecordedResource {
 export interface RecordedCall {
   readonly token: string;
   readonly inputs: Record<string, unknown>;
+  readonly provider?: string;
+  /** What the mock answered. */
+  readonly result: Record<string, unknown>;
 }
 
 export interface MockedRun {
@@ -213,14 +218,16 @@ export async function runMocked(options: MockedRunOptions): Promise<MockedRun> {
           name: args.name,
           custom: args.custom ?? false,
           inputs,
+          provider: args.provider || undefined,
           ...answer,
         });
         return answer;
       },
       call: (args) => {
         const inputs = args.inputs as Record<string, unknown>;
-        calls.push({ token: args.token, inputs });
-        return answerCall(args.token, inputs);
+        const result = answerCall(args.token, inputs);
+        calls.push({ token: args.token, inputs, provider: args.provider || undefined, result });
+        return result;
       },
     },
     PROJECT,

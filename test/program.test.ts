@@ -1,0 +1,664 @@
+/**
+ * The whole program (index.ts) under Pulumi mocks, for every stack file in the repository, with
+ * exact assertions on what decides security: who can reach what, what the hosts may do in AWS,
+ * how the log bucket is locked down and kept, how the instances are hardened, and that no secret
+ * leaves Pulumi's secret handling. Expected values come from the stack's validated config and the
+ * service catalogue, never from the components.
+ */
+import { beforeAll, describe, expect, test } from "vitest";
+import {
+  AGENT_PORTS,
+  DISCOVERY_TAGS,
+  MONITOR_PORTS,
+  OPTIONAL_EXPORTER_PORTS,
+  OPTIONAL_EXPORTERS,
+  SSH_PORT,
+} from "../lib/catalog";
+import { LOKI_INDEX_PREFIX, LOKI_TENANT, lokiLifecyclePlan } from "../lib/retention";
+import { CANONICAL_OWNER_ID, PROJECT, SECRET_SETTINGS, type StackConfig } from "../lib/stack-config";
+import { listStackNames } from "../lib/stack-files";
+import {
+  FAKE_AVAILABILITY_ZONE,
+  isSecretValue,
+  type ProgramRun,
+  REPO_ROOT,
+  type RecordedResource,
+  resourcesOfType,
+  runProgram,
+  TEST_SECRET_VALUES,
+} from "./support/pulumi-mocks";
+
+const T = {
+  provider: "pulumi:providers:aws",
+  vpc: "aws:ec2/vpc:Vpc",
+  subnet: "aws:ec2/subnet:Subnet",
+  igw: "aws:ec2/internetGateway:InternetGateway",
+  routeTable: "aws:ec2/routeTable:RouteTable",
+  route: "aws:ec2/route:Route",
+  routeTableAssociation: "aws:ec2/routeTableAssociation:RouteTableAssociation",
+  securityGroup: "aws:ec2/securityGroup:SecurityGroup",
+  ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+  egress: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+  bucket: "aws:s3/bucket:Bucket",
+  publicAccessBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+  encryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+  ownership: "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+  bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
+  lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+  role: "aws:iam/role:Role",
+  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  instanceProfile: "aws:iam/instanceProfile:InstanceProfile",
+  instance: "aws:ec2/instance:Instance",
+  volume: "aws:ebs/volume:Volume",
+  volumeAttachment: "aws:ec2/volumeAttachment:VolumeAttachment",
+  eip: "aws:ec2/eip:Eip",
+  eipAssociation: "aws:ec2/eipAssociation:EipAssociation",
+  keyPair: "aws:ec2/keyPair:KeyPair",
+} as const;
+
+const MONITOR_HOST_TYPE = "observability:hosts:MonitorHost";
+const CLIENT_HOST_TYPE = "observability:hosts:ClientHost";
+
+const EC2_ASSUME_ROLE = {
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+};
+
+const EXPECTED_METADATA_OPTIONS = {
+  httpEndpoint: "enabled",
+  httpTokens: "required",
+  httpPutResponseHopLimit: 2,
+  instanceMetadataTags: "disabled",
+};
+
+function only(run: ProgramRun, type: string): RecordedResource {
+  const found = resourcesOfType(run, type);
+  expect(
+    found.map((resource) => resource.name),
+    `exactly one ${type}`,
+  ).toHaveLength(1);
+  return found[0] as RecordedResource;
+}
+
+function input<T = unknown>(resource: RecordedResource, key: string): T {
+  return resource.inputs[key] as T;
+}
+
+function parsedPolicy(resource: RecordedResource, key = "policy"): unknown {
+  return JSON.parse(input<string>(resource, key));
+}
+
+function instancesUnder(run: ProgramRun, componentType: string): RecordedResource[] {
+  return resourcesOfType(run, T.instance).filter((instance) =>
+    instance.parent?.startsWith(`${componentType}::`),
+  );
+}
+
+function monitorInstance(run: ProgramRun): RecordedResource {
+  const instances = instancesUnder(run, MONITOR_HOST_TYPE);
+  expect(instances).toHaveLength(1);
+  return instances[0] as RecordedResource;
+}
+
+/** The instance profile with this name and the role inside it; fails the test when either is missing. */
+function profileAndRole(
+  run: ProgramRun,
+  profileName: unknown,
+): { profile: RecordedResource; role: RecordedResource } {
+  const profile = resourcesOfType(run, T.instanceProfile).find((entry) => entry.state.name === profileName);
+  if (!profile) throw new Error(`no instance profile named ${String(profileName)} was created`);
+  const role = resourcesOfType(run, T.role).find((entry) => entry.state.name === input(profile, "role"));
+  if (!role) throw new Error(`instance profile ${String(profileName)} holds no role created here`);
+  return { profile, role };
+}
+
+/** The client instance tagged with this name; fails the test when there is none. */
+function clientInstance(run: ProgramRun, name: string): RecordedResource {
+  const instance = instancesUnder(run, CLIENT_HOST_TYPE).find(
+    (entry) => input<Record<string, string>>(entry, "tags").Name === name,
+  );
+  if (!instance) throw new Error(`no client instance tagged Name=${name}`);
+  return instance;
+}
+
+/** Security group id -> role, from the groups the instances actually run with. */
+function groupRoles(run: ProgramRun): Map<string, "monitor" | "clients"> {
+  const groups = resourcesOfType(run, T.securityGroup);
+  expect(groups).toHaveLength(2);
+  const monitorGroups = input<string[]>(monitorInstance(run), "vpcSecurityGroupIds");
+  expect(monitorGroups).toHaveLength(1);
+  const roles = new Map<string, "monitor" | "clients">();
+  for (const group of groups) roles.set(group.id, group.id === monitorGroups[0] ? "monitor" : "clients");
+  for (const client of instancesUnder(run, CLIENT_HOST_TYPE)) {
+    const ids = input<string[]>(client, "vpcSecurityGroupIds");
+    expect(ids).toHaveLength(1);
+    expect(roles.get(ids[0] as string)).toBe("clients");
+  }
+  return roles;
+}
+
+function describeIngress(rule: RecordedResource, roles: Map<string, string>): string {
+  const {
+    securityGroupId,
+    ipProtocol,
+    fromPort,
+    toPort,
+    cidrIpv4,
+    cidrIpv6,
+    referencedSecurityGroupId,
+    prefixListId,
+  } = rule.inputs as Record<string, string | number | undefined>;
+  const sources = [
+    cidrIpv4 !== undefined ? `cidr ${cidrIpv4}` : undefined,
+    cidrIpv6 !== undefined ? `cidr6 ${cidrIpv6}` : undefined,
+    prefixListId !== undefined ? `prefix-list ${prefixListId}` : undefined,
+    referencedSecurityGroupId !== undefined
+      ? `group ${roles.get(String(referencedSecurityGroupId))}`
+      : undefined,
+  ].filter((source) => source !== undefined);
+  return `${roles.get(String(securityGroupId))} ${ipProtocol} ${fromPort}-${toPort} from ${sources.join(" + ")}`;
+}
+
+/** Every ingress rule the stack must have, and no other: derived from config and the catalogue. */
+function expectedIngress(config: StackConfig): string[] {
+  const rules: string[] = [];
+  for (const cidr of config.access.sshCidrs) {
+    rules.push(`monitor tcp ${SSH_PORT}-${SSH_PORT} from cidr ${cidr}`);
+    rules.push(`clients tcp ${SSH_PORT}-${SSH_PORT} from cidr ${cidr}`);
+  }
+  for (const cidr of config.access.grafanaCidrs) {
+    rules.push(`monitor tcp ${MONITOR_PORTS.grafana}-${MONITOR_PORTS.grafana} from cidr ${cidr}`);
+  }
+  rules.push(`monitor tcp ${MONITOR_PORTS.loki}-${MONITOR_PORTS.loki} from group clients`);
+  const clientPorts = new Set<number>(Object.values(AGENT_PORTS));
+  for (const client of config.clients) {
+    for (const exporter of client.exporters) clientPorts.add(OPTIONAL_EXPORTER_PORTS[exporter]);
+  }
+  for (const port of clientPorts) rules.push(`clients tcp ${port}-${port} from group monitor`);
+  return rules.sort();
+}
+
+/** Every string in a value, except inside values the runtime marked secret. */
+function plainStrings(value: unknown, found: string[] = []): string[] {
+  if (isSecretValue(value)) return found;
+  if (typeof value === "string") found.push(value);
+  else if (Array.isArray(value)) for (const item of value) plainStrings(item, found);
+  else if (typeof value === "object" && value !== null)
+    for (const item of Object.values(value)) plainStrings(item, found);
+  return found;
+}
+
+const stacks = listStackNames(REPO_ROOT);
+
+test("the repository has stack files to test", () => {
+  expect(stacks).toEqual(expect.arrayContaining(["dev", "prod"]));
+});
+
+describe.each(stacks)("stack %s", (stack) => {
+  let run: ProgramRun;
+  let config: StackConfig;
+
+  beforeAll(async () => {
+    run = await runProgram(stack);
+    config = run.stackConfig;
+  });
+
+  describe("network", () => {
+    test("a dedicated VPC with DNS, one public subnet routed to an internet gateway", () => {
+      if (config.network.mode !== "create") return expect(resourcesOfType(run, T.vpc)).toEqual([]);
+      const vpc = only(run, T.vpc);
+      expect(vpc.inputs).toMatchObject({
+        cidrBlock: config.network.vpcCidr,
+        enableDnsSupport: true,
+        enableDnsHostnames: true,
+      });
+      const subnet = only(run, T.subnet);
+      expect(subnet.inputs).toMatchObject({
+        vpcId: vpc.id,
+        cidrBlock: config.network.subnetCidr,
+        mapPublicIpOnLaunch: false,
+      });
+      const gateway = only(run, T.igw);
+      expect(input(gateway, "vpcId")).toBe(vpc.id);
+      const routeTable = only(run, T.routeTable);
+      expect(only(run, T.route).inputs).toMatchObject({
+        routeTableId: routeTable.id,
+        destinationCidrBlock: "0.0.0.0/0",
+        gatewayId: gateway.id,
+      });
+      expect(only(run, T.routeTableAssociation).inputs).toMatchObject({
+        subnetId: subnet.id,
+        routeTableId: routeTable.id,
+      });
+      for (const group of resourcesOfType(run, T.securityGroup)) expect(input(group, "vpcId")).toBe(vpc.id);
+    });
+
+    test("exactly the expected ingress rules, each one port from one source", () => {
+      const roles = groupRoles(run);
+      const actual = resourcesOfType(run, T.ingress)
+        .map((rule) => describeIngress(rule, roles))
+        .sort();
+      expect(actual).toEqual(expectedIngress(config));
+    });
+
+    test("nothing but SSH and Grafana is reachable from any CIDR, and never from the whole internet", () => {
+      const internalPorts = new Set<number>([
+        MONITOR_PORTS.prometheus,
+        MONITOR_PORTS.alertmanager,
+        MONITOR_PORTS.loki,
+        ...Object.values(AGENT_PORTS),
+        ...OPTIONAL_EXPORTERS.map((exporter) => OPTIONAL_EXPORTER_PORTS[exporter]),
+      ]);
+      for (const rule of resourcesOfType(run, T.ingress)) {
+        const { fromPort, toPort, cidrIpv4, cidrIpv6, ipProtocol } = rule.inputs as Record<string, unknown>;
+        expect(ipProtocol, rule.name).toBe("tcp");
+        expect(fromPort, rule.name).toBe(toPort);
+        expect(cidrIpv4, rule.name).not.toBe("0.0.0.0/0");
+        expect(cidrIpv6, rule.name).toBeUndefined();
+        if (cidrIpv4 !== undefined) {
+          expect(internalPorts.has(fromPort as number), `${rule.name} opens ${fromPort} to ${cidrIpv4}`).toBe(
+            false,
+          );
+          expect([SSH_PORT, MONITOR_PORTS.grafana]).toContain(fromPort);
+        }
+      }
+      const allPorts = resourcesOfType(run, T.ingress).map((rule) => input<number>(rule, "fromPort"));
+      expect(allPorts).not.toContain(MONITOR_PORTS.prometheus);
+      expect(allPorts).not.toContain(MONITOR_PORTS.alertmanager);
+      expect(JSON.stringify(resourcesOfType(run, T.ingress).map((rule) => rule.inputs))).not.toContain(
+        "0.0.0.0/0",
+      );
+    });
+
+    test("security groups carry no inline rules; each role has one allow-all IPv4 egress rule", () => {
+      const roles = groupRoles(run);
+      for (const group of resourcesOfType(run, T.securityGroup)) {
+        expect(group.inputs.ingress ?? []).toEqual([]);
+        expect(group.inputs.egress ?? []).toEqual([]);
+      }
+      const egress = resourcesOfType(run, T.egress).map((rule) => ({
+        role: roles.get(input(rule, "securityGroupId")),
+        ipProtocol: input(rule, "ipProtocol"),
+        cidrIpv4: input(rule, "cidrIpv4"),
+      }));
+      expect(egress.sort((a, b) => String(a.role).localeCompare(String(b.role)))).toEqual([
+        { role: "clients", ipProtocol: "-1", cidrIpv4: "0.0.0.0/0" },
+        { role: "monitor", ipProtocol: "-1", cidrIpv4: "0.0.0.0/0" },
+      ]);
+    });
+  });
+
+  describe("Loki bucket", () => {
+    test("public access blocked, owner enforced, encrypted with KMS and a bucket key", () => {
+      const bucket = only(run, T.bucket);
+      expect(only(run, T.publicAccessBlock).inputs).toEqual({
+        bucket: bucket.id,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      });
+      expect(only(run, T.ownership).inputs).toEqual({
+        bucket: bucket.id,
+        rule: { objectOwnership: "BucketOwnerEnforced" },
+      });
+      expect(only(run, T.encryption).inputs).toEqual({
+        bucket: bucket.id,
+        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" }, bucketKeyEnabled: true }],
+      });
+      // The bucket itself carries no legacy inline policy, ACL, or lifecycle.
+      for (const legacy of ["policy", "acl", "grants", "lifecycleRules", "website"]) {
+        expect(bucket.inputs[legacy], legacy).toBeUndefined();
+      }
+    });
+
+    test("the policy denies every request not made over TLS, on the bucket and its objects", () => {
+      const bucket = only(run, T.bucket);
+      const arn = String(bucket.state.arn);
+      const policy = only(run, T.bucketPolicy);
+      expect(input(policy, "bucket")).toBe(bucket.id);
+      expect(parsedPolicy(policy)).toEqual({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "DenyInsecureTransport",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:*",
+            Resource: [arn, `${arn}/*`],
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          },
+        ],
+      });
+    });
+
+    test("lifecycle expires only chunks, after the compactor, and aborts stale multipart uploads", () => {
+      const lifecycle = only(run, T.lifecycle);
+      const plan = lokiLifecyclePlan(config.logs.retentionDays);
+      expect(input(lifecycle, "bucket")).toBe(only(run, T.bucket).id);
+      const rules = input<Record<string, unknown>[]>(lifecycle, "rules");
+      expect(rules).toEqual([
+        {
+          id: "expire-loki-chunks",
+          status: "Enabled",
+          filter: { prefix: `${LOKI_TENANT}/` },
+          expiration: { days: plan.expireChunksAfterDays },
+        },
+        {
+          id: "abort-incomplete-multipart-uploads",
+          status: "Enabled",
+          filter: {},
+          abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+        },
+      ]);
+      // Independent of the plan's arithmetic: never earlier than Loki's own retention, never the index.
+      const expiry = rules[0] as { filter: { prefix: string }; expiration: { days: number } };
+      expect(expiry.expiration.days).toBeGreaterThan(config.logs.retentionDays);
+      expect(expiry.filter.prefix).not.toBe("");
+      expect(expiry.filter.prefix.startsWith(LOKI_INDEX_PREFIX)).toBe(false);
+      for (const rule of rules) expect(rule.expiration === undefined || rule === expiry).toBe(true);
+    });
+
+    test("protected and kept in prod-like stacks, destroyable in dev-like stacks", () => {
+      const bucket = only(run, T.bucket);
+      expect(input(bucket, "forceDestroy")).toBe(!config.protectData);
+      expect(Boolean(bucket.protect)).toBe(config.protectData);
+      expect(Boolean(bucket.retainOnDelete)).toBe(config.protectData);
+    });
+  });
+
+  describe("IAM", () => {
+    test("no static credentials and no managed or attached policies anywhere", () => {
+      const types = run.resources.map((resource) => resource.type);
+      for (const forbidden of [
+        "aws:iam/accessKey:AccessKey",
+        "aws:iam/user:User",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "aws:iam/policyAttachment:PolicyAttachment",
+        "aws:iam/policy:Policy",
+      ]) {
+        expect(types).not.toContain(forbidden);
+      }
+      for (const role of resourcesOfType(run, T.role)) {
+        expect(role.inputs.managedPolicyArns, role.name).toBeUndefined();
+        expect(role.inputs.inlinePolicies, role.name).toBeUndefined();
+      }
+    });
+
+    test("the monitor may discover EC2 instances and use the Loki bucket, nothing more", () => {
+      const { role } = profileAndRole(run, input(monitorInstance(run), "iamInstanceProfile"));
+      expect(JSON.parse(input<string>(role, "assumeRolePolicy"))).toEqual(EC2_ASSUME_ROLE);
+
+      const policies = resourcesOfType(run, T.rolePolicy);
+      expect(policies.map((policy) => input(policy, "role"))).toEqual([role.state.name]);
+      const bucketArn = String(only(run, T.bucket).state.arn);
+      expect(parsedPolicy(policies[0] as RecordedResource)).toEqual({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "PrometheusEc2Discovery",
+            Effect: "Allow",
+            Action: ["ec2:DescribeInstances", "ec2:DescribeAvailabilityZones"],
+            Resource: "*",
+          },
+          { Sid: "LokiListBucket", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn },
+          {
+            Sid: "LokiReadWriteObjects",
+            Effect: "Allow",
+            Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            Resource: `${bucketArn}/*`,
+          },
+        ],
+      });
+    });
+
+    test("clients run with a role that has no permissions at all", () => {
+      const clientProfiles = new Set(
+        instancesUnder(run, CLIENT_HOST_TYPE).map((instance) =>
+          input<string>(instance, "iamInstanceProfile"),
+        ),
+      );
+      expect(clientProfiles.size).toBe(1);
+      const { role } = profileAndRole(run, [...clientProfiles][0]);
+      expect(JSON.parse(input<string>(role, "assumeRolePolicy"))).toEqual(EC2_ASSUME_ROLE);
+      expect(resourcesOfType(run, T.rolePolicy).map((policy) => input(policy, "role"))).not.toContain(
+        role.state.name,
+      );
+    });
+  });
+
+  describe("hosts", () => {
+    test("every instance: pinned Canonical image, IMDSv2 with hop limit 2, encrypted gp3 root, user data never replaces", () => {
+      const instances = resourcesOfType(run, T.instance);
+      expect(instances).toHaveLength(1 + config.clients.length);
+      const amiCalls = run.calls.filter((call) => call.token === "aws:ec2/getAmi:getAmi");
+      for (const call of amiCalls) {
+        expect(call.inputs.owners).toEqual([CANONICAL_OWNER_ID]);
+        expect(call.inputs.mostRecent).toBe(true);
+      }
+      const hosts = [
+        { instance: monitorInstance(run), architecture: config.monitor.architecture },
+        ...config.clients.map((client) => ({
+          instance: clientInstance(run, client.name),
+          architecture: client.architecture,
+        })),
+      ];
+      for (const { instance, architecture } of hosts) {
+        const imageName = config.images.ubuntuImageNames[architecture];
+        const call = amiCalls.find(
+          (entry) =>
+            JSON.stringify(entry.inputs.filters).includes(JSON.stringify(imageName)) &&
+            JSON.stringify(entry.inputs.filters).includes(JSON.stringify(architecture)),
+        );
+        expect(call, `an exact-name lookup of ${imageName}`).toBeDefined();
+        expect(input(instance, "ami")).toBe(config.images.amiId ?? call?.result.id);
+        expect(input(instance, "metadataOptions")).toEqual(EXPECTED_METADATA_OPTIONS);
+        expect(input(instance, "rootBlockDevice")).toMatchObject({ encrypted: true, volumeType: "gp3" });
+        expect(input(instance, "userDataReplaceOnChange")).toBe(false);
+        expect(String(input(instance, "userData")).split("\n")[0]).toBe("#cloud-config");
+        expect(input(instance, "subnetId")).toBe(run.outputs.subnetId);
+      }
+      expect(input(monitorInstance(run), "instanceType")).toBe(config.monitor.instanceType);
+      expect(input(monitorInstance(run), "rootBlockDevice")).toMatchObject({
+        volumeSize: config.monitor.rootVolumeGb,
+      });
+    });
+
+    test("the monitor keeps its data on a separate encrypted volume in its zone, mounted by volume id", () => {
+      const volume = only(run, T.volume);
+      expect(volume.inputs).toMatchObject({
+        encrypted: true,
+        type: "gp3",
+        size: config.monitor.dataVolumeGb,
+        availabilityZone: FAKE_AVAILABILITY_ZONE,
+      });
+      expect(Boolean(volume.protect)).toBe(config.protectData);
+      expect(Boolean(volume.retainOnDelete)).toBe(config.protectData);
+      const monitor = monitorInstance(run);
+      expect(only(run, T.volumeAttachment).inputs).toMatchObject({
+        instanceId: monitor.id,
+        volumeId: volume.id,
+        deviceName: "/dev/sdf",
+      });
+      expect(only(run, T.volumeAttachment).deleteBeforeReplace).toBe(true);
+      expect(String(input(monitor, "userData"))).toContain(volume.id);
+    });
+
+    test("the monitor has an Elastic IP and is not itself a discovery target", () => {
+      const eip = only(run, T.eip);
+      expect(input(eip, "domain")).toBe("vpc");
+      expect(only(run, T.eipAssociation).inputs).toMatchObject({
+        allocationId: eip.state.allocationId,
+        instanceId: monitorInstance(run).id,
+      });
+      expect(input<Record<string, string>>(monitorInstance(run), "tags")).toEqual({
+        Name: `${stack}-monitor`,
+      });
+    });
+
+    test("each client is tagged for discovery with its name, environment and optional exporters", () => {
+      const clients = instancesUnder(run, CLIENT_HOST_TYPE);
+      const tags = clients.map((client) => input<Record<string, string>>(client, "tags"));
+      expect(tags.sort((a, b) => String(a.Name).localeCompare(String(b.Name)))).toEqual(
+        config.clients
+          .map((client) => ({
+            [DISCOVERY_TAGS.name]: client.name,
+            [DISCOVERY_TAGS.scrape]: "true",
+            [DISCOVERY_TAGS.environment]: stack,
+            [DISCOVERY_TAGS.exporters]: client.exporters.join(","),
+          }))
+          .sort((a, b) => String(a.Name).localeCompare(String(b.Name))),
+      );
+      for (const client of config.clients) {
+        const instance = clientInstance(run, client.name);
+        expect(input(instance, "instanceType")).toBe(client.instanceType);
+        expect(input(instance, "rootBlockDevice")).toMatchObject({ volumeSize: client.rootVolumeGb });
+      }
+    });
+
+    test("every host accepts the configured key pair", () => {
+      for (const instance of resourcesOfType(run, T.instance)) {
+        expect(input(instance, "keyName")).toBe(
+          config.access.sshKeyPairName ?? only(run, T.keyPair).state.keyName,
+        );
+      }
+    });
+  });
+
+  describe("provider and structure", () => {
+    test("every AWS resource uses the stack's provider: its region and default tags", () => {
+      const provider = only(run, T.provider);
+      expect(input(provider, "region")).toBe(config.region);
+      expect(JSON.parse(input<string>(provider, "defaultTags"))).toEqual({
+        tags: { ...config.tags, Environment: stack, ManagedBy: "pulumi" },
+      });
+      // The engine's reference: `<provider urn>::<provider id>`.
+      const usesStackProvider = (reference: string | undefined) =>
+        reference?.startsWith(`urn:pulumi:${stack}::${PROJECT}::`) === true &&
+        reference.endsWith(`${T.provider}::${provider.name}::${provider.id}`);
+      for (const resource of run.resources.filter((entry) => entry.custom && entry.type !== T.provider)) {
+        expect(usesStackProvider(resource.provider), `${resource.name}: ${resource.provider}`).toBe(true);
+      }
+      for (const call of run.calls) expect(usesStackProvider(call.provider), call.token).toBe(true);
+    });
+
+    test("every AWS resource belongs to a component", () => {
+      for (const resource of run.resources.filter((entry) => entry.custom && entry.type !== T.provider)) {
+        expect(resource.parent, resource.name).toMatch(/^observability:[a-z]+:[A-Za-z]+::/);
+      }
+    });
+  });
+
+  describe("outputs", () => {
+    test("name the monitor, its tunnels, the bucket, the roles and every client", () => {
+      const monitor = monitorInstance(run);
+      const eip = only(run, T.eip);
+      const bucket = only(run, T.bucket);
+      const publicIp = String(eip.state.publicIp);
+      expect(run.outputs).toMatchObject({
+        monitorInstanceId: monitor.id,
+        monitorPublicIp: publicIp,
+        monitorPrivateIp: monitor.state.privateIp,
+        grafanaUrl: config.grafana.rootUrl ?? `http://${publicIp}:${MONITOR_PORTS.grafana}`,
+        prometheusTunnel: `ssh -N -L 9090:localhost:9090 ${config.access.sshUser}@${publicIp}`,
+        alertmanagerTunnel: `ssh -N -L 9093:localhost:9093 ${config.access.sshUser}@${publicIp}`,
+        lokiBucketName: bucket.state.bucket,
+        lokiBucketArn: bucket.state.arn,
+      });
+      const roleArns = resourcesOfType(run, T.role).map((role) => role.state.arn);
+      expect(roleArns).toContain(run.outputs.monitorRoleArn);
+      expect(roleArns).toContain(run.outputs.clientRoleArn);
+      expect(run.outputs.monitorRoleArn).not.toBe(run.outputs.clientRoleArn);
+      expect(run.outputs.clients).toEqual(
+        config.clients.map((client) => {
+          const instance = clientInstance(run, client.name);
+          return { name: client.name, instanceId: instance.id, privateIp: instance.state.privateIp };
+        }),
+      );
+    });
+
+    test("no secret reaches an output or any plain resource input", () => {
+      // The secrets were really given to the program, so their absence below means something.
+      for (const setting of SECRET_SETTINGS) expect(config.secretsSet[setting], setting).toBe(true);
+      const serialisedOutputs = JSON.stringify(run.outputs);
+      const inputs = run.resources.flatMap((resource) => plainStrings(resource.inputs));
+      for (const [setting, value] of Object.entries(TEST_SECRET_VALUES)) {
+        expect(serialisedOutputs.includes(value), `${setting} in outputs`).toBe(false);
+        const leaks = inputs.filter((text) => text.includes(value));
+        expect(leaks, `${setting} in a plain resource input`).toEqual([]);
+      }
+    });
+  });
+});
+
+/** A well-formed ed25519 public key line (32 fixed bytes): only the public half is ever needed. */
+function testPublicKey(): string {
+  const name = Buffer.from("ssh-ed25519");
+  const key = Buffer.alloc(32, 7);
+  const length = (value: number) => {
+    const buffer = Buffer.alloc(4);
+    buffer.writeUInt32BE(value);
+    return buffer;
+  };
+  return `ssh-ed25519 ${Buffer.concat([length(name.length), name, length(key.length), key]).toString("base64")} sre@example`;
+}
+
+describe.each(stacks)("stack %s, variants", (stack) => {
+  test("the same config gives the same resources and outputs twice", async () => {
+    const first = await runProgram(stack);
+    const second = await runProgram(stack);
+    expect(second.resources).toEqual(first.resources);
+    expect(second.calls).toEqual(first.calls);
+    expect(second.outputs).toEqual(first.outputs);
+  });
+
+  test("with an existing instance profile no IAM resource is created and clients get no profile", async () => {
+    const run = await runProgram(stack, {
+      configOverrides: { [`${PROJECT}:instanceProfileName`]: "LabInstanceProfile" },
+    });
+    expect(run.resources.filter((resource) => resource.type.startsWith("aws:iam/"))).toEqual([]);
+    expect(input(monitorInstance(run), "iamInstanceProfile")).toBe("LabInstanceProfile");
+    for (const client of instancesUnder(run, CLIENT_HOST_TYPE)) {
+      expect(client.inputs.iamInstanceProfile, client.name).toBeUndefined();
+    }
+    expect(run.outputs.monitorInstanceProfileName).toBe("LabInstanceProfile");
+    expect(run.outputs.monitorRoleArn).toBeUndefined();
+    expect(run.outputs.clientRoleArn).toBeUndefined();
+  });
+
+  test("with an existing VPC and subnet no network is created and the data volume follows the subnet's zone", async () => {
+    const vpcId = "vpc-0a1b2c3d4e5f60718";
+    const subnetId = "subnet-0a1b2c3d4e5f60718";
+    const run = await runProgram(stack, {
+      configOverrides: { [`${PROJECT}:existingVpcId`]: vpcId, [`${PROJECT}:existingSubnetId`]: subnetId },
+    });
+    for (const type of [T.vpc, T.subnet, T.igw, T.routeTable, T.route, T.routeTableAssociation]) {
+      expect(resourcesOfType(run, type), type).toEqual([]);
+    }
+    for (const group of resourcesOfType(run, T.securityGroup)) expect(input(group, "vpcId")).toBe(vpcId);
+    for (const instance of resourcesOfType(run, T.instance))
+      expect(input(instance, "subnetId")).toBe(subnetId);
+    const lookups = run.calls.filter((call) => call.token === "aws:ec2/getSubnet:getSubnet");
+    expect(lookups.map((call) => call.inputs.id)).toEqual([subnetId]);
+    expect(input(only(run, T.volume), "availabilityZone")).toBe(lookups[0]?.result.availabilityZone);
+    // The security rules do not depend on who made the network.
+    const roles = groupRoles(run);
+    expect(
+      resourcesOfType(run, T.ingress)
+        .map((rule) => describeIngress(rule, roles))
+        .sort(),
+    ).toEqual(expectedIngress(run.stackConfig));
+  });
+
+  test("with a public key instead of a key pair name, one key pair is imported and used by every host", async () => {
+    const publicKey = testPublicKey();
+    const run = await runProgram(stack, {
+      configOverrides: { [`${PROJECT}:sshKeyPairName`]: undefined, [`${PROJECT}:sshPublicKey`]: publicKey },
+    });
+    const keyPair = only(run, T.keyPair);
+    expect(input(keyPair, "publicKey")).toBe(publicKey);
+    for (const instance of resourcesOfType(run, T.instance)) {
+      expect(input(instance, "keyName")).toBe(keyPair.state.keyName);
+    }
+  });
+});
