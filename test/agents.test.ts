@@ -1,0 +1,267 @@
+/**
+ * The compose file and config files every host receives: the four agents plus the host's
+ * optional exporters, pinned images, no port clashes, credentials only as files, and the same
+ * bytes for the same input. Runs over the sample config and over every real stack file.
+ */
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { ALLOY_CONFIG_FILE } from "../configs/agents/alloy";
+import {
+  AGENTS_COMPOSE_PROJECT,
+  agentServices,
+  COMPOSE_FILE,
+  renderClientCompose,
+  renderClientFiles,
+} from "../configs/agents/client-compose";
+import type { ComposeFile, ComposeService } from "../configs/agents/compose-types";
+import {
+  DEFAULT_NGINX_STATUS_URL,
+  EXPORTER_UP_METRICS,
+  exporterSecretFiles,
+  optionalExporterService,
+  runsContainer,
+} from "../configs/agents/optional-exporters";
+import { PROCESS_EXPORTER_CONFIG_FILE } from "../configs/agents/process-exporter";
+import { isPinnedImage } from "../configs/images";
+import {
+  AGENT_PORTS,
+  MONITOR_PORTS,
+  OPTIONAL_EXPORTER_PORTS,
+  OPTIONAL_EXPORTERS,
+  type OptionalExporter,
+} from "../lib/catalog";
+import type { ClientHost, ExternalHost, StackConfig } from "../lib/stack-config";
+import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
+import { sampleStackConfig } from "./support/sample-config";
+
+const ROOT = join(__dirname, "..");
+
+function composeOf(config: StackConfig, host: ClientHost | ExternalHost): ComposeFile {
+  return parse(renderClientCompose(config, host, { monitorAddress: "10.0.1.5" })) as ComposeFile;
+}
+
+/** Host ports a service takes: published ports, or its listen flags when on the host network. */
+function hostPorts(service: ComposeService): number[] {
+  const published = (service.ports ?? []).map((mapping) => Number(mapping.split(":").at(-2)));
+  if (service.network_mode !== "host") return published;
+  const listening = (service.command ?? []).flatMap((arg) => {
+    const match = /^--(?:web\.listen-address|port)=(?:.*:)?(\d+)$/.exec(arg);
+    return match ? [Number(match[1])] : [];
+  });
+  return [...published, ...listening];
+}
+
+const ALL_EXPORTERS_HOST: ExternalHost = {
+  name: "everything-1",
+  address: "192.0.2.50",
+  sshUser: "deploy",
+  exporters: [...OPTIONAL_EXPORTERS],
+};
+
+/** Every host of the sample config and of each stack file in the repository. */
+function hostsToCheck(): { label: string; config: StackConfig; host: ClientHost | ExternalHost }[] {
+  const sample = sampleStackConfig();
+  const configs: { label: string; config: StackConfig }[] = [{ label: "sample", config: sample }];
+  for (const stack of listStackNames(ROOT)) {
+    configs.push({ label: stack, config: loadStackConfigFromFiles(stack, ROOT, { requireSecrets: false }) });
+  }
+  return [
+    ...configs.flatMap(({ label, config }) =>
+      [...config.clients, ...config.externalHosts].map((host) => ({
+        label: `${label}/${host.name}`,
+        config,
+        host,
+      })),
+    ),
+    { label: "sample/all-exporters", config: sample, host: ALL_EXPORTERS_HOST },
+  ];
+}
+
+describe("client compose file", () => {
+  const cases = hostsToCheck();
+
+  it("covers the real stacks as well as the sample", () => {
+    expect(listStackNames(ROOT).length).toBeGreaterThanOrEqual(2);
+    expect(cases.length).toBeGreaterThan(3);
+  });
+
+  it.each(cases.map((c) => [c.label, c] as const))(
+    "%s: runs the four agents and exactly the host's exporters",
+    (_, c) => {
+      const compose = composeOf(c.config, c.host);
+      expect(compose.name).toBe(AGENTS_COMPOSE_PROJECT);
+      const expected = [
+        "node-exporter",
+        "process-exporter",
+        "cadvisor",
+        "alloy",
+        ...c.host.exporters.filter(runsContainer).map((exporter) => `${exporter}-exporter`),
+      ];
+      expect(Object.keys(compose.services).sort()).toEqual([...new Set(expected)].sort());
+    },
+  );
+
+  it.each(cases.map((c) => [c.label, c] as const))(
+    "%s: pinned images, restart policy, rotated logs",
+    (_, c) => {
+      for (const [name, service] of Object.entries(composeOf(c.config, c.host).services)) {
+        expect(isPinnedImage(service.image), `${name}: ${service.image}`).toBe(true);
+        expect(service.restart, name).toBe("unless-stopped");
+        expect(service.logging?.driver, name).toBe("json-file");
+        expect(service.logging?.options["max-size"], name).toMatch(/^\d+[kmg]$/);
+        expect(service.logging?.options["max-file"], name).toMatch(/^\d+$/);
+      }
+    },
+  );
+
+  it.each(cases.map((c) => [c.label, c] as const))(
+    "%s: each service on its catalogue port, no clashes",
+    (_, c) => {
+      const services = composeOf(c.config, c.host).services;
+      const ports = Object.values(services).flatMap(hostPorts);
+      expect(new Set(ports).size).toBe(ports.length);
+      const catalogue = new Set<number>([
+        ...Object.values(AGENT_PORTS),
+        ...c.host.exporters.filter(runsContainer).map((e) => OPTIONAL_EXPORTER_PORTS[e]),
+      ]);
+      expect(new Set(ports)).toEqual(catalogue);
+      expect(hostPorts(services.cadvisor as ComposeService)).toEqual([AGENT_PORTS.cadvisor]);
+      expect(ports).not.toContain(8080);
+      expect(ports).not.toContain(MONITOR_PORTS.loki);
+    },
+  );
+
+  it.each(cases.map((c) => [c.label, c] as const))(
+    "%s: credentials only as files the compose file points at",
+    (_, c) => {
+      const compose = composeOf(c.config, c.host);
+      const yamlText = renderClientCompose(c.config, c.host);
+      expect(yamlText).not.toMatch(/DATA_SOURCE_NAME|REDIS_PASSWORD:|MONGODB_PASSWORD|password=/i);
+      const declared = compose.secrets ?? {};
+      for (const [name, service] of Object.entries(compose.services)) {
+        for (const secret of service.secrets ?? [])
+          expect(declared[secret], `${name} uses ${secret}`).toBeDefined();
+        for (const value of Object.values(service.environment ?? {})) {
+          const mounted = /^\/run\/secrets\/(.+)$/.exec(value)?.[1];
+          if (mounted) expect(service.secrets, `${name} reads ${value}`).toContain(mounted);
+        }
+        for (const file of service.env_file ?? []) expect(file).toMatch(/^\.\/secrets\//);
+      }
+      for (const { file } of Object.values(declared)) expect(file).toMatch(/^\.\/secrets\//);
+    },
+  );
+
+  it("renders the same bytes every time and regardless of the order exporters are listed", () => {
+    const config = sampleStackConfig();
+    const host = config.clients[1] as ClientHost;
+    const reversed: ClientHost = { ...host, exporters: [...host.exporters].reverse() };
+    expect(renderClientCompose(config, host)).toBe(renderClientCompose(config, host));
+    expect(renderClientCompose(config, reversed)).toBe(renderClientCompose(config, host));
+  });
+
+  it("gives each host its files: compose, Alloy config with its name, process-exporter config", () => {
+    const config = sampleStackConfig();
+    const host = config.clients[0] as ClientHost;
+    const files = renderClientFiles(config, host, { monitorAddress: "10.42.1.5" });
+    expect(Object.keys(files).sort()).toEqual(
+      [ALLOY_CONFIG_FILE, COMPOSE_FILE, PROCESS_EXPORTER_CONFIG_FILE].sort(),
+    );
+    expect(files[ALLOY_CONFIG_FILE]).toContain(`host = "${host.name}"`);
+    expect(files[ALLOY_CONFIG_FILE]).toContain(`environment = "${config.stack}"`);
+    expect(files[ALLOY_CONFIG_FILE]).toContain("http://10.42.1.5:3100/loki/api/v1/push");
+    // Files a service mounts from the compose directory are among the files rendered.
+    const compose = parse(files[COMPOSE_FILE] ?? "") as ComposeFile;
+    const relativeMounts = Object.values(compose.services)
+      .flatMap((service) => service.volumes ?? [])
+      .filter((volume) => volume.startsWith("./"))
+      .map((volume) => volume.slice(2).split(":")[0]);
+    for (const mount of relativeMounts) expect(Object.keys(files)).toContain(mount);
+  });
+
+  it("lets hosts outside AWS bind the agents to one address", () => {
+    const config = sampleStackConfig();
+    const host = config.externalHosts[0] as ExternalHost;
+    const compose = parse(renderClientCompose(config, host, { bindAddress: "10.8.0.2" })) as ComposeFile;
+    for (const service of Object.values(compose.services)) {
+      for (const mapping of service.ports ?? []) expect(mapping.startsWith("10.8.0.2:")).toBe(true);
+    }
+    expect(compose.services["node-exporter"]?.command).toContain(
+      `--web.listen-address=10.8.0.2:${AGENT_PORTS.nodeExporter}`,
+    );
+  });
+
+  it("exports the agent services for the monitor's compose file", () => {
+    expect(Object.keys(agentServices()).sort()).toEqual([
+      "alloy",
+      "cadvisor",
+      "node-exporter",
+      "process-exporter",
+    ]);
+  });
+});
+
+describe("optional exporters", () => {
+  const containerExporters = OPTIONAL_EXPORTERS.filter(runsContainer);
+
+  it("runs no container for Jenkins, whose plugin serves metrics itself", () => {
+    expect(runsContainer("jenkins")).toBe(false);
+    expect(exporterSecretFiles("jenkins")).toEqual([]);
+    expect(EXPORTER_UP_METRICS.jenkins).toBe("up");
+  });
+
+  it.each(containerExporters)("%s: host network, listening on its catalogue port", (exporter) => {
+    const service = optionalExporterService(exporter);
+    expect(service.network_mode).toBe("host");
+    expect(service.command).toContain(`--web.listen-address=0.0.0.0:${OPTIONAL_EXPORTER_PORTS[exporter]}`);
+  });
+
+  it.each(containerExporters)(
+    "%s: every credential file it needs is listed for the deploy, owner-readable only",
+    (exporter) => {
+      const service = optionalExporterService(exporter);
+      const files = exporterSecretFiles(exporter);
+      const referenced = [
+        ...(service.secrets ?? []),
+        ...(service.env_file ?? []).map((f) => f.replace(/^\.\//, "")),
+      ];
+      expect(referenced.sort()).toEqual(
+        files.map((f) => (f.delivery === "env-file" ? f.path : f.name)).sort(),
+      );
+      for (const file of files) {
+        expect(file.mode === "0400" || file.mode === "0600").toBe(true);
+        expect(file.path.startsWith("secrets/")).toBe(true);
+      }
+    },
+  );
+
+  it("reads database credentials from files where the exporter supports it", () => {
+    const postgres = optionalExporterService("postgres");
+    expect(postgres.environment?.DATA_SOURCE_PASS_FILE).toBe("/run/secrets/postgres_exporter_password");
+    expect(postgres.environment?.DATA_SOURCE_URI).not.toMatch(/@/);
+    expect(optionalExporterService("mysql").command).toContain(
+      "--config.my-cnf=/run/secrets/mysqld_exporter_my_cnf",
+    );
+    expect(optionalExporterService("redis").environment?.REDIS_PASSWORD_FILE).toBe(
+      "/run/secrets/redis_exporter_passwords",
+    );
+    // percona/mongodb_exporter reads credentials from the environment only: an env_file, never inline.
+    const mongodb = optionalExporterService("mongodb");
+    expect(mongodb.env_file).toEqual(["./secrets/mongodb-exporter.env"]);
+    expect(mongodb.environment?.MONGODB_URI).not.toMatch(/@/);
+  });
+
+  it("points the nginx exporter at stub_status on the host, configurable", () => {
+    expect(optionalExporterService("nginx").command).toContain(
+      `--nginx.scrape-uri=${DEFAULT_NGINX_STATUS_URL}`,
+    );
+    expect(
+      optionalExporterService("nginx", { nginxStatusUrl: "http://127.0.0.1:81/status" }).command,
+    ).toContain("--nginx.scrape-uri=http://127.0.0.1:81/status");
+  });
+
+  it("names an up metric for every exporter's alert", () => {
+    const exporters: OptionalExporter[] = [...OPTIONAL_EXPORTERS];
+    for (const exporter of exporters) expect(EXPORTER_UP_METRICS[exporter]).toMatch(/^[a-z_]+$/);
+  });
+});
