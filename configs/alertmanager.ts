@@ -44,7 +44,8 @@ export const RECEIVERS = {
 /** In-container paths used by the deploy; the e2e test overrides them with temp dirs. */
 export const ALERTMANAGER_PATHS = {
   configFile: "/etc/alertmanager/alertmanager.yml",
-  secretsDir: "/etc/alertmanager/secrets",
+  /** Where compose `secrets:` mounts each secret file (read-only, /run/secrets/<name>). */
+  secretsDir: "/run/secrets",
   templatesDir: "/etc/alertmanager/templates",
   storagePath: "/alertmanager",
 } as const;
@@ -88,7 +89,7 @@ export const DEFAULT_ROUTE_TIMING: RouteTiming = {
 export const GROUP_BY = ["alertname", "environment"] as const;
 
 export interface AlertmanagerRenderOptions {
-  /** Directory holding the secret files (default /etc/alertmanager/secrets). */
+  /** Directory holding the secret files (default /run/secrets, where compose mounts them). */
   readonly secretsDir?: string;
   /** Directory holding the notification templates (default /etc/alertmanager/templates). */
   readonly templatesDir?: string;
