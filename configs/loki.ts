@@ -21,8 +21,9 @@ import { LOKI_INDEX_PREFIX, lokiRetentionPeriod } from "../lib/retention";
 import type { StackConfig } from "../lib/stack-config";
 import { LOKI_VERSION } from "./images";
 
-/** Where the compose file mounts the config and the data volume inside the Loki container. */
-export const LOKI_CONFIG_PATH = "/etc/loki/loki.yml";
+/** Where the compose file mounts the config directory and the data volume in the Loki container. */
+export const LOKI_CONFIG_DIR = "/etc/loki";
+export const LOKI_CONFIG_PATH = `${LOKI_CONFIG_DIR}/loki.yml`;
 export const LOKI_DATA_DIR = "/loki";
 
 /** Shown in rendered files when the bucket is created later by `pulumi up`. */

@@ -38,7 +38,7 @@ import {
   grafanaEnvironment,
 } from "./grafana";
 import { IMAGES, MONITOR_CONTAINER_USERS } from "./images";
-import { LOKI_CONFIG_PATH, LOKI_DATA_DIR, lokiFlags } from "./loki";
+import { LOKI_CONFIG_DIR, LOKI_DATA_DIR, lokiFlags } from "./loki";
 import { type MonitorServiceAddresses, PROMETHEUS_DATA_PATH, prometheusFlags } from "./prometheus";
 
 /** Compose project name: container and network names derive from it. */
@@ -226,7 +226,9 @@ export function monitorComposeData(
     command: lokiFlags(),
     ports: [`${lokiBindAddress}:${MONITOR_PORTS.loki}:${MONITOR_PORTS.loki}`],
     volumes: [
-      `${CONFIG_DIRS.loki}/loki.yml:${LOKI_CONFIG_PATH}:ro`,
+      // The directory, not the file: a file bind mount keeps the old inode when the deploy
+      // replaces loki.yml, and Loki would restart with the stale config.
+      `${CONFIG_DIRS.loki}:${LOKI_CONFIG_DIR}:ro`,
       `${dataDirectoryPath("loki")}:${LOKI_DATA_DIR}`,
     ],
     labels: { [IMAGE_LABEL]: IMAGES.loki },

@@ -8,6 +8,7 @@ import YAML from "yaml";
 import { renderAlertmanagerConfig } from "../configs/alertmanager";
 import { DATA_DIRECTORIES, DATA_MOUNT_POINT } from "../configs/cloud-init";
 import { GRAFANA_DATASOURCE_URLS, renderGrafanaProvisioning } from "../configs/grafana";
+import { monitorFiles } from "../configs/host-files";
 import { IMAGES, isPinnedImage, OPTIONAL_EXPORTER_IMAGES } from "../configs/images";
 import {
   CONTAINER_SECRETS_DIR,
@@ -164,6 +165,47 @@ describe("monitor compose file", () => {
   it("health-checks the services whose images can run a probe", () => {
     for (const name of ["prometheus", "alertmanager", "grafana"]) {
       expect(services[name].healthcheck.test[0], name).toBe("CMD");
+    }
+  });
+});
+
+describe("config files the services are started with", () => {
+  const files = monitorFiles(config);
+
+  /** The rendered file behind a path inside a container, through its read-only directory mount. */
+  function renderedFileFor(service: string, containerPath: string): string | undefined {
+    for (const volume of services[service].volumes as string[]) {
+      const [source, target, mode] = volume.split(":");
+      if (!source?.startsWith("./") || mode !== "ro" || !target) continue;
+      if (containerPath.startsWith(`${target}/`)) {
+        return `${source.slice(2)}/${containerPath.slice(target.length + 1)}`;
+      }
+    }
+    return undefined;
+  }
+
+  it("are rendered files reached through directory mounts, so a replaced file is seen on restart", () => {
+    const configFlags: [string, RegExp][] = [
+      ["prometheus", /^--config\.file=(.+)$/],
+      ["alertmanager", /^--config\.file=(.+)$/],
+      ["loki", /^-config\.file=(.+)$/],
+    ];
+    for (const [service, pattern] of configFlags) {
+      const flag = (services[service].command as string[]).map((arg) => pattern.exec(arg)).find(Boolean);
+      expect(flag, service).toBeTruthy();
+      const rendered = renderedFileFor(service, (flag as RegExpExecArray)[1] as string);
+      expect(rendered, service).toBeDefined();
+      expect(files[rendered as string], `${service} reads ${rendered}`).toBeDefined();
+    }
+  });
+
+  it("include Grafana's provisioning under the directory Grafana reads it from", () => {
+    for (const path of ["datasources/datasources.yml", "dashboards/provider.yml"]) {
+      const rendered = renderedFileFor(
+        "grafana",
+        `${services.grafana.environment.GF_PATHS_PROVISIONING}/${path}`,
+      );
+      expect(rendered && files[rendered], path).toBeDefined();
     }
   });
 });
