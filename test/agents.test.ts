@@ -8,6 +8,11 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { ALLOY_CONFIG_FILE } from "../configs/agents/alloy";
 import {
+  CADVISOR_DISABLED_METRICS,
+  CADVISOR_KEPT_CONTAINER_LABELS,
+  cadvisorFlags,
+} from "../configs/agents/cadvisor";
+import {
   AGENTS_COMPOSE_PROJECT,
   agentServices,
   COMPOSE_FILE,
@@ -24,6 +29,7 @@ import {
 } from "../configs/agents/optional-exporters";
 import { PROCESS_EXPORTER_CONFIG_FILE } from "../configs/agents/process-exporter";
 import { isPinnedImage } from "../configs/images";
+import { containerRuleGroup } from "../configs/rules/containers";
 import {
   AGENT_PORTS,
   MONITOR_PORTS,
@@ -263,5 +269,58 @@ describe("optional exporters", () => {
   it("names an up metric for every exporter's alert", () => {
     const exporters: OptionalExporter[] = [...OPTIONAL_EXPORTERS];
     for (const exporter of exporters) expect(EXPORTER_UP_METRICS[exporter]).toMatch(/^[a-z_]+$/);
+  });
+});
+
+describe("cAdvisor", () => {
+  /** cAdvisor's metric kinds (container.MetricKind in its source); anything else stops it at startup. */
+  const METRIC_KINDS = [
+    "cpu",
+    "sched",
+    "percpu",
+    "memory",
+    "memory_numa",
+    "cpuLoad",
+    "diskIO",
+    "disk",
+    "network",
+    "tcp",
+    "advtcp",
+    "udp",
+    "app",
+    "process",
+    "hugetlb",
+    "perf_event",
+    "referenced_memory",
+    "cpu_topology",
+    "resctrl",
+    "cpuset",
+    "oom_event",
+    "pressure",
+  ];
+
+  it("listens on its own port, Docker containers only", () => {
+    expect(cadvisorFlags()).toContain(`--port=${AGENT_PORTS.cadvisor}`);
+    expect(AGENT_PORTS.cadvisor).not.toBe(OPTIONAL_EXPORTER_PORTS.jenkins);
+    expect(cadvisorFlags()).toContain("--docker_only=true");
+  });
+
+  it("disables only metric kinds cAdvisor knows, and keeps CPU, memory, network, disk and OOM", () => {
+    for (const kind of CADVISOR_DISABLED_METRICS) expect(METRIC_KINDS).toContain(kind);
+    for (const kept of ["cpu", "memory", "network", "disk", "diskIO", "oom_event"]) {
+      expect(CADVISOR_DISABLED_METRICS as readonly string[]).not.toContain(kept);
+    }
+  });
+
+  it("keeps the container labels the container alerts group by", () => {
+    const exprs = containerRuleGroup("30s")
+      .rules.map((rule) => rule.expr)
+      .join("\n");
+    const used = [...new Set(exprs.match(/container_label_[a-z_]+/g) ?? [])];
+    expect(used.length).toBeGreaterThan(0);
+    const kept = CADVISOR_KEPT_CONTAINER_LABELS.map(
+      (label) => `container_label_${label.replace(/[^a-z0-9]/g, "_")}`,
+    );
+    for (const label of used) expect(kept).toContain(label);
   });
 });
