@@ -213,6 +213,44 @@ describe("Pulumi.yaml and the loader stay in step", () => {
   });
 });
 
+describe("docs/configuration.md tells the truth", () => {
+  const doc = readFileSync(join(ROOT, "docs/configuration.md"), "utf8");
+  const rowCells = (key: string): string[] => {
+    const line = doc.split("\n").find((l) => l.startsWith(`| \`${key}\` |`));
+    if (!line) throw new Error(`no row for ${key}`);
+    return line
+      .slice(1, -1)
+      .split(" | ")
+      .map((cell) => cell.trim());
+  };
+  const stackFileConfig = (stack: string) =>
+    (parse(readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> })
+      .config;
+
+  it("shows each scalar setting's default", () => {
+    for (const spec of SCALAR_SETTINGS) {
+      const cell = rowCells(spec.key)[2] ?? "";
+      if (Array.isArray(spec.default)) expect(cell, spec.key).toMatch(/required|none/);
+      else if (spec.default === "") expect(cell, spec.key).toBe("(unset)");
+      else expect(cell, spec.key).toBe(`\`${String(spec.default)}\``);
+    }
+  });
+
+  it.each(["dev", "prod"])("shows what Pulumi.%s.yaml sets for each scalar setting", (stack) => {
+    const column = stack === "dev" ? 4 : 5;
+    const fileConfig = stackFileConfig(stack);
+    for (const spec of SCALAR_SETTINGS) {
+      const cell = rowCells(spec.key)[column] ?? "";
+      const value = fileConfig[`observability:${spec.key}`];
+      if (value === undefined) expect(cell, spec.key).toBe("default");
+      else if (Array.isArray(value))
+        expect(cell, spec.key).toBe(value.map((item) => `\`${item}\``).join(", "));
+      else expect(cell, spec.key).toBe(`\`${String(value)}\``);
+    }
+    expect(rowCells(REGION_KEY)[column]).toBe(`\`${String(fileConfig[REGION_KEY])}\``);
+  });
+});
+
 describe("stack file reading", () => {
   it("counts secure values as set secrets and leaves them out of the config map", () => {
     const dir = scratchProject({
