@@ -7,6 +7,8 @@
  * no parameters from alertmanager.yml, so it is baked into its own `define` at the top of the file.
  */
 
+import { GRAFANA_ROOT_URL_PLACEHOLDER } from "./grafana";
+
 /** File name under the templates directory; alertmanager.yml loads `<templatesDir>/*.tmpl`. */
 export const ALERTMANAGER_TEMPLATE_FILE = "notifications.tmpl";
 
@@ -21,8 +23,11 @@ export const TEMPLATE_NAMES = {
   grafanaUrl: "observability.grafana.url",
 } as const;
 
-/** Stands in for the Grafana URL when it is known only after deploy (render output, reviews). */
-export const GRAFANA_URL_PLACEHOLDER = "https://grafana-root-url.known-after-deploy.invalid";
+/**
+ * Stands in for the Grafana URL when it is known only after deploy (render output, reviews): the
+ * same placeholder Grafana's own config shows, so reviewers find both with one search.
+ */
+export const GRAFANA_URL_PLACEHOLDER = GRAFANA_ROOT_URL_PLACEHOLDER;
 
 /** `{{ template "name" . }}`: how alertmanager.yml fields call a template from this file. */
 export function callTemplate(name: string): string {
@@ -126,6 +131,7 @@ function checkedGrafanaUrl(grafanaUrl: string): string {
 
 /** The template file's content: the Grafana URL define, then the fixed templates. */
 export function renderNotificationTemplates(options: { grafanaUrl?: string } = {}): string {
-  const grafanaUrl = checkedGrafanaUrl(options.grafanaUrl ?? GRAFANA_URL_PLACEHOLDER);
+  const grafanaUrl =
+    options.grafanaUrl === undefined ? GRAFANA_URL_PLACEHOLDER : checkedGrafanaUrl(options.grafanaUrl);
   return `{{ define "${TEMPLATE_NAMES.grafanaUrl}" }}${grafanaUrl}{{ end }}\n\n${NOTIFICATION_TEMPLATES}`;
 }

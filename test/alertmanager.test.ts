@@ -440,7 +440,20 @@ describe("notification templates", () => {
     expect(renderAlertmanagerFiles(withRoot)[`templates/${ALERTMANAGER_TEMPLATE_FILE}`]).toContain(
       "https://grafana.prod.example.com{{ end }}",
     );
-    expect(renderNotificationTemplates()).toContain(`${GRAFANA_URL_PLACEHOLDER}{{ end }}`);
+    // The placeholder still makes a template Alertmanager can load and render.
+    const placeholderDir = join(workDir, "placeholder-templates");
+    mkdirSync(placeholderDir, { recursive: true });
+    writeFileSync(join(placeholderDir, ALERTMANAGER_TEMPLATE_FILE), renderNotificationTemplates());
+    const args = [
+      "template",
+      "render",
+      `--template.glob=${placeholderDir}/*.tmpl`,
+      `--template.text={{ template "${TEMPLATE_NAMES.emailHtml}" . }}`,
+      "--template.type=html",
+    ];
+    const result = runTool(TOOLS.amtool, args);
+    expect(result.status, describeRun(TOOLS.amtool, args, result)).toBe(0);
+    expect(result.stdout).toContain(`href="${GRAFANA_URL_PLACEHOLDER}"`);
     expect(() => renderNotificationTemplates({ grafanaUrl: "grafana.example.com" })).toThrow(/not a URL/);
     expect(() => renderNotificationTemplates({ grafanaUrl: "javascript:alert(1)" })).toThrow(/http/);
     expect(() => renderNotificationTemplates({ grafanaUrl: 'https://x.example/{{ .Foo }}"' })).toThrow(
