@@ -91,6 +91,21 @@ function numProcsByGroup(metrics: string): Map<string, number> {
   return groups;
 }
 
+/** processExporterService's command, pointed at this machine's /proc, a temp config and loopback. */
+function containerCommandHere(configPath: string, port: number): string[] {
+  const here: Record<string, string> = {
+    "--procfs": "/proc",
+    "--config.path": configPath,
+    "--web.listen-address": `127.0.0.1:${port}`,
+  };
+  return (processExporterService().command ?? []).map((arg) => {
+    const [flag = ""] = arg.split("=", 1);
+    const value = here[flag];
+    if (value === undefined) throw new Error(`no local substitute for ${arg}: add one so the test runs it`);
+    return `${flag}=${value}`;
+  });
+}
+
 describe("Debian's process exporter with the rendered config", () => {
   const group = new ProcessGroup();
   const workDir = mkdtempSync(join(tmpdir(), "process-exporter-"));
@@ -133,7 +148,9 @@ describe("Debian's process exporter with the rendered config", () => {
     await group.start({
       name: "process-exporter",
       tool: TOOLS.processExporter,
-      args: ["-config.path", configPath, "-web.listen-address", `127.0.0.1:${port}`],
+      // The container's own command line, with its paths and address swapped for this machine's:
+      // proves the flag names and `--flag=value` form work with a real process exporter.
+      args: containerCommandHere(configPath, port),
       readyUrl: `http://127.0.0.1:${port}/metrics`,
     });
   });
