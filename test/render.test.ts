@@ -16,9 +16,15 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
+import { UNKNOWN_MONITOR_ADDRESS } from "../configs/agents/alloy";
+import { DATA_VOLUME_ID_PLACEHOLDER } from "../configs/cloud-init";
+import { GRAFANA_ROOT_URL_PLACEHOLDER } from "../configs/grafana";
+import { CLOUD_INIT_FILE, MONITOR_HOST, stackHostFiles } from "../configs/host-files";
 import { isPinnedImage } from "../configs/images";
 import { LOKI_BUCKET_PLACEHOLDER } from "../configs/loki";
+import { MONITOR_PRIVATE_IP_PLACEHOLDER } from "../configs/monitor-compose";
 import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
+import { sampleStackConfig } from "./support/sample-config";
 
 const ROOT = join(__dirname, "..");
 const temporaryDirs: string[] = [];
@@ -184,5 +190,60 @@ describe("render refuses or warns", () => {
     const result = render(["--stack", "dev"]);
     expect(result.status).toBe(2);
     expect(result.stderr).toContain("--out is required");
+  });
+});
+
+describe("stackHostFiles (what render writes and the deploy ships)", () => {
+  const config = sampleStackConfig();
+  const placeholders = [
+    LOKI_BUCKET_PLACEHOLDER,
+    MONITOR_PRIVATE_IP_PLACEHOLDER,
+    UNKNOWN_MONITOR_ADDRESS,
+    GRAFANA_ROOT_URL_PLACEHOLDER,
+    DATA_VOLUME_ID_PLACEHOLDER,
+  ];
+  const deployInfo = {
+    lokiBucketName: "observability-test-logs-0a1b2c",
+    monitorPrivateIp: "10.42.1.23",
+    grafanaUrl: "http://198.51.100.20:3000/",
+    dataVolumeId: "vol-0123456789abcdef0",
+  };
+
+  it("has one entry per host, EC2 clients with user data and outside hosts without", () => {
+    const hosts = stackHostFiles(config);
+    expect(Object.keys(hosts)).toEqual([MONITOR_HOST, "web-1", "db-1", "onprem-1"]);
+    expect(hosts["web-1"]?.[CLOUD_INIT_FILE]).toBeDefined();
+    expect(hosts["onprem-1"]?.[CLOUD_INIT_FILE]).toBeUndefined();
+  });
+
+  it("shows placeholders before deployment", () => {
+    const text = Object.values(stackHostFiles(config))
+      .flatMap((files) => Object.values(files))
+      .join("\n");
+    for (const placeholder of placeholders) expect(text, placeholder).toContain(placeholder);
+  });
+
+  it("carries every deploy-time value into the files and leaves no placeholder behind", () => {
+    const hosts = stackHostFiles(config, deployInfo);
+    for (const [host, files] of Object.entries(hosts)) {
+      for (const [path, content] of Object.entries(files)) {
+        for (const placeholder of placeholders) {
+          expect(content.includes(placeholder), `${host}/${path} still has ${placeholder}`).toBe(false);
+        }
+      }
+    }
+    const monitor = hosts[MONITOR_HOST] as Record<string, string>;
+    expect(monitor["loki/loki.yml"]).toContain(deployInfo.lokiBucketName);
+    expect(monitor["compose.yaml"]).toContain(`${deployInfo.monitorPrivateIp}:3100:3100`);
+    expect(monitor["compose.yaml"]).toContain(deployInfo.grafanaUrl);
+    expect(monitor["cloud-init.yaml"]).toContain(deployInfo.dataVolumeId);
+    expect(hosts["web-1"]?.["alloy/config.alloy"]).toContain(`http://${deployInfo.monitorPrivateIp}:3100/`);
+  });
+
+  it("refuses a host named like the monitor's directory", () => {
+    const clash = sampleStackConfig({
+      externalHosts: [{ name: MONITOR_HOST, address: "192.0.2.10", sshUser: "deploy", exporters: [] }],
+    });
+    expect(() => stackHostFiles(clash)).toThrow(/used twice/);
   });
 });
