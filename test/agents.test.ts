@@ -22,6 +22,7 @@ import {
 import type { ComposeFile, ComposeService } from "../configs/agents/compose-types";
 import {
   DEFAULT_NGINX_STATUS_URL,
+  EXPORTER_METRICS_PATHS,
   EXPORTER_UP_METRICS,
   exporterSecretFiles,
   optionalExporterService,
@@ -29,7 +30,9 @@ import {
 } from "../configs/agents/optional-exporters";
 import { PROCESS_EXPORTER_CONFIG_FILE } from "../configs/agents/process-exporter";
 import { isPinnedImage } from "../configs/images";
+import { renderPrometheusConfig } from "../configs/prometheus";
 import { containerRuleGroup } from "../configs/rules/containers";
+import { exporterRuleGroups } from "../configs/rules/exporters";
 import {
   AGENT_PORTS,
   MONITOR_PORTS,
@@ -322,5 +325,30 @@ describe("cAdvisor", () => {
       (label) => `container_label_${label.replace(/[^a-z0-9]/g, "_")}`,
     );
     for (const label of used) expect(kept).toContain(label);
+  });
+});
+
+describe("optional exporters and the monitor's side agree", () => {
+  const config = sampleStackConfig({ externalHosts: [ALL_EXPORTERS_HOST] });
+
+  it("alerts on the up metric each exporter really exposes", () => {
+    for (const group of exporterRuleGroups(config)) {
+      const exporter = group.name.replace(/^exporter-/, "") as OptionalExporter;
+      for (const rule of group.rules)
+        expect(rule.expr, exporter).toMatch(new RegExp(`^${EXPORTER_UP_METRICS[exporter]}\\{`));
+    }
+    expect(exporterRuleGroups(config).length).toBe(OPTIONAL_EXPORTERS.length);
+  });
+
+  it("scrapes each exporter on its port and metrics path", () => {
+    const prometheus = parse(renderPrometheusConfig(config)) as {
+      scrape_configs: { job_name: string; metrics_path?: string; ec2_sd_configs?: { port: number }[] }[];
+    };
+    for (const exporter of OPTIONAL_EXPORTERS) {
+      const job = prometheus.scrape_configs.find((scrape) => scrape.job_name === exporter);
+      expect(job, exporter).toBeDefined();
+      expect(job?.metrics_path ?? "/metrics", exporter).toBe(EXPORTER_METRICS_PATHS[exporter]);
+      expect(job?.ec2_sd_configs?.[0]?.port, exporter).toBe(OPTIONAL_EXPORTER_PORTS[exporter]);
+    }
   });
 });
