@@ -16,8 +16,7 @@ import {
   PINNED_NODE_EXPORTER_VERSION,
 } from "../configs/agents/node-exporter";
 import { IMAGES } from "../configs/images";
-import { hostRuleGroup } from "../configs/rules/host";
-import { selfMonitoringRuleGroup } from "../configs/rules/self-monitoring";
+import { buildRuleGroups } from "../configs/rules";
 import { AGENT_PORTS } from "../lib/catalog";
 import { freePort, getText, ProcessGroup, pollUntil } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
@@ -38,8 +37,7 @@ function metricNames(expr: string): string[] {
 
 /** node_* series the alert rules read, taken from the rendered rule expressions. */
 function nodeMetricsUsedByRules(): string[] {
-  const config = sampleStackConfig();
-  const groups = [hostRuleGroup(config.alerting.thresholds), selfMonitoringRuleGroup(config)];
+  const groups = buildRuleGroups(sampleStackConfig());
   const names = groups.flatMap((group) => group.rules.flatMap((rule) => metricNames(rule.expr)));
   return [...new Set(names.filter((name) => name.startsWith("node_")))].sort();
 }
