@@ -1126,6 +1126,31 @@ function checkHostName(
   return name;
 }
 
+/**
+ * Addresses an outside host may not have: the monitor would scrape itself (loopback), the instance
+ * metadata service or another link-local service (169.254.0.0/16), or nothing at all (0.0.0.0/8).
+ */
+const UNREACHABLE_RANGES = ["127.0.0.0/8", "169.254.0.0/16", "0.0.0.0/8"];
+
+function externalAddressProblem(address: string | undefined): string | undefined {
+  if (address === undefined || address === "")
+    return "is required (an IPv4 address or DNS name Prometheus and SSH can reach)";
+  const ip = parseIpv4(address);
+  if (ip === undefined) {
+    if (DNS_NAME_PATTERN.test(address) && !/^[\d.]+$/.test(address) && address.toLowerCase() !== "localhost")
+      return undefined;
+    return `"${address}" is not an IPv4 address or DNS name Prometheus and SSH can reach`;
+  }
+  const host = parseCidr(`${address}/32`);
+  for (const range of UNREACHABLE_RANGES) {
+    const block = parseCidr(range);
+    if (host.ok && block.ok && cidrContains(block.cidr, host.cidr)) {
+      return `"${address}" is in ${range} (loopback, link-local or unspecified): the monitor would scrape itself or its metadata service, not the host`;
+    }
+  }
+  return undefined;
+}
+
 const CLIENT_FIELDS = ["name", "instanceType", "exporters", "rootVolumeGb"] as const;
 const EXTERNAL_HOST_FIELDS = ["name", "address", "sshUser", "exporters"] as const;
 
@@ -1231,15 +1256,10 @@ function parseExternalHosts(reader: SettingsReader, seen: Map<string, string>): 
     reader.unknownFields(path, item, EXTERNAL_HOST_FIELDS, "onprem-1");
     const name = checkHostName(reader, path, item.name, seen);
     const address = typeof item.address === "string" ? item.address.trim() : undefined;
-    const addressOk =
-      address !== undefined &&
-      (parseIpv4(address) !== undefined || (DNS_NAME_PATTERN.test(address) && !/^[\d.]+$/.test(address)));
-    if (!addressOk) {
-      reader.report(
-        `${path}.address`,
-        `must be an IPv4 address or DNS name Prometheus and SSH can reach, got ${describe(item.address)}`,
-        pathFix(`${path}.address`, "192.0.2.10"),
-      );
+    const addressProblem = externalAddressProblem(address);
+    const addressOk = addressProblem === undefined;
+    if (addressProblem !== undefined) {
+      reader.report(`${path}.address`, addressProblem, pathFix(`${path}.address`, "192.0.2.10"));
     }
     const sshUser = typeof item.sshUser === "string" ? item.sshUser : undefined;
     if (sshUser === undefined || !LINUX_USER_PATTERN.test(sshUser)) {

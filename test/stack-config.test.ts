@@ -572,6 +572,22 @@ describe("parseStackConfig: one problem per kind of bad input", () => {
     );
   });
 
+  it("external hosts on loopback or link-local addresses (the metadata service) are refused", () => {
+    for (const address of ["127.0.0.1", "169.254.169.254", "localhost"]) {
+      const error = errorFor({ externalHosts: [{ name: "edge-1", address, sshUser: "deploy" }] });
+      expectProblem(
+        error,
+        "observability:externalHosts[0].address",
+        /loopback|not an IPv4 address or DNS name/,
+        /externalHosts\[0\].address/,
+      );
+    }
+    const ok = parse({
+      externalHosts: [{ name: "edge-1", address: "edge-1.example.com", sshUser: "deploy" }],
+    });
+    expect(ok.externalHosts[0]?.address).toBe("edge-1.example.com");
+  });
+
   it("unknown setting: suggests the closest known key", () => {
     const error = errorFor({ monitorInstanceTyp: "m6i.large" });
     expectProblem(
