@@ -16,6 +16,7 @@ interface ServiceCheck {
   /** Metric that is 1 while the exporter reaches its service. */
   readonly metric: string;
   readonly service: string;
+  readonly summary: string;
   readonly severity: AlertRule["severity"];
   readonly sampleInstance: string;
 }
@@ -25,6 +26,7 @@ const SERVICE_CHECKS: Readonly<Record<OptionalExporter, ServiceCheck>> = {
     alert: "NginxDown",
     metric: "nginx_up",
     service: "nginx",
+    summary: "The nginx web server is down.",
     severity: "critical",
     sampleInstance: "web-1",
   },
@@ -32,6 +34,7 @@ const SERVICE_CHECKS: Readonly<Record<OptionalExporter, ServiceCheck>> = {
     alert: "JenkinsDown",
     metric: "up",
     service: "Jenkins",
+    summary: "Jenkins is down.",
     severity: "warning",
     sampleInstance: "ci-1",
   },
@@ -39,6 +42,7 @@ const SERVICE_CHECKS: Readonly<Record<OptionalExporter, ServiceCheck>> = {
     alert: "MongodbDown",
     metric: "mongodb_up",
     service: "MongoDB",
+    summary: "MongoDB is down.",
     severity: "critical",
     sampleInstance: "db-1",
   },
@@ -46,6 +50,7 @@ const SERVICE_CHECKS: Readonly<Record<OptionalExporter, ServiceCheck>> = {
     alert: "PostgresqlDown",
     metric: "pg_up",
     service: "PostgreSQL",
+    summary: "PostgreSQL is down.",
     severity: "critical",
     sampleInstance: "db-1",
   },
@@ -53,6 +58,7 @@ const SERVICE_CHECKS: Readonly<Record<OptionalExporter, ServiceCheck>> = {
     alert: "MysqlDown",
     metric: "mysql_up",
     service: "MySQL",
+    summary: "MySQL is down.",
     severity: "critical",
     sampleInstance: "db-1",
   },
@@ -60,6 +66,7 @@ const SERVICE_CHECKS: Readonly<Record<OptionalExporter, ServiceCheck>> = {
     alert: "RedisDown",
     metric: "redis_up",
     service: "Redis",
+    summary: "Redis is down.",
     severity: "critical",
     sampleInstance: "db-1",
   },
@@ -80,7 +87,7 @@ function serviceDownRule(exporter: OptionalExporter): AlertRule {
     for: SERVICE_DOWN_FOR,
     severity: check.severity,
     condition: `\`${check.metric}{job="${exporter}"} == 0\``,
-    summary: `${check.service} is down.`,
+    summary: check.summary,
     description: description("{{ $labels.instance }}"),
     cases: [
       {
@@ -104,9 +111,15 @@ export function exporterAlertName(exporter: OptionalExporter): string {
   return SERVICE_CHECKS[exporter].alert;
 }
 
-export function exporterRuleGroups(config: StackConfig): RuleGroup[] {
-  return enabledExporters(config).map((exporter) => ({
-    name: `exporter-${exporter}`,
+export const EXPORTER_GROUP_PREFIX = "exporter-";
+
+/** One group per exporter; by default those some host of the stack enabled. */
+export function exporterRuleGroups(
+  config: StackConfig,
+  exporters: readonly OptionalExporter[] = enabledExporters(config),
+): RuleGroup[] {
+  return exporters.map((exporter) => ({
+    name: `${EXPORTER_GROUP_PREFIX}${exporter}`,
     rules: [serviceDownRule(exporter)],
   }));
 }

@@ -275,7 +275,7 @@ function exporterDown(config: StackConfig): AlertRule {
     expr: `up{job=~"${jobs.join("|")}"} == 0`,
     for: SERVICE_DOWN_FOR,
     severity: "warning",
-    condition: `\`up == 0\` for exporter jobs (${jobs.join(", ")})`,
+    condition: "`up == 0` for process, cadvisor and each enabled optional exporter but Jenkins",
     summary: "An exporter does not answer Prometheus' scrapes.",
     description: description("{{ $labels.job }}", "{{ $labels.instance }}"),
     cases: [

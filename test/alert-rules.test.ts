@@ -1,0 +1,397 @@
+/**
+ * Alert rules: `promtool check rules` and `promtool test rules` (the generated firing and
+ * non-firing cases) for the sample config, threshold variants and every real stack; the
+ * conventions every alert must follow; the runbooks; and docs/alerts.md kept in step with the
+ * rule data.
+ */
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import YAML from "yaml";
+import {
+  HOST_UNREACHABLE_ALERT,
+  SEVERITIES as ROUTED_SEVERITIES,
+  WATCHDOG_ALERT,
+} from "../configs/alertmanager";
+import { renderPrometheusConfig } from "../configs/prometheus";
+import {
+  type AlertRule,
+  allAlertRules,
+  buildRuleGroups,
+  RUNBOOK_BASE_URL,
+  renderAlertTable,
+  renderRuleFiles,
+  renderRuleTests,
+  SEVERITIES,
+} from "../configs/rules";
+import { OPTIONAL_EXPORTERS } from "../lib/catalog";
+import type { AlertThresholds, StackConfig } from "../lib/stack-config";
+import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
+import { sampleStackConfig } from "./support/sample-config";
+import { describeRun, runTool, TOOLS } from "./support/tools";
+
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML is walked structurally
+type Parsed = any;
+
+const REPO_ROOT = resolve(__dirname, "..");
+const RUNBOOKS_DIR = join(REPO_ROOT, "runbooks");
+const ALERT_TABLE_PATH = join(REPO_ROOT, "docs", "alerts.md");
+/** The stack whose thresholds docs/alerts.md shows. */
+const DOCUMENTED_STACK = "prod";
+
+const tempDirs: string[] = [];
+afterAll(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Writes rule files and their tests (under tests/) to a fresh temp dir; returns the paths. */
+function writeRules(ruleFiles: Record<string, string>, testFiles: Record<string, string>) {
+  const dir = mkdtempSync(join(tmpdir(), "alert-rules-"));
+  tempDirs.push(dir);
+  const write = (files: Record<string, string>) =>
+    Object.entries(files).map(([name, content]) => {
+      const path = join(dir, name);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, content);
+      return path;
+    });
+  return { rulePaths: write(ruleFiles), testPaths: write(testFiles) };
+}
+
+function withThresholds(config: StackConfig, thresholds: Partial<AlertThresholds>): StackConfig {
+  return {
+    ...config,
+    alerting: { ...config.alerting, thresholds: { ...config.alerting.thresholds, ...thresholds } },
+  };
+}
+
+function withEveryExporter(config: StackConfig): StackConfig {
+  return {
+    ...config,
+    externalHosts: [
+      ...config.externalHosts,
+      { name: "lab-1", address: "198.51.100.7", sshUser: "ops", exporters: [...OPTIONAL_EXPORTERS] },
+    ],
+  };
+}
+
+const realStacks = listStackNames(REPO_ROOT).map((stack) => ({
+  name: stack,
+  config: loadStackConfigFromFiles(stack, REPO_ROOT, { requireSecrets: false }),
+}));
+
+const configsToCheck: { name: string; config: StackConfig }[] = [
+  { name: "sample", config: sampleStackConfig() },
+  { name: "sample with every exporter", config: withEveryExporter(sampleStackConfig()) },
+  { name: "no clients, no external hosts", config: sampleStackConfig({ clients: [], externalHosts: [] }) },
+  {
+    name: "other thresholds (fractional percentages, odd durations, 1m scrapes)",
+    config: withThresholds(
+      sampleStackConfig({
+        metrics: { scrapeInterval: "1m", evaluationInterval: "1m", retentionTime: "15d" },
+      }),
+      {
+        hostDownFor: "90s",
+        cpuPercent: 72.5,
+        cpuFor: "10m",
+        memoryPercent: 99.5,
+        memoryFor: "1m",
+        diskPercent: 60,
+        diskFor: "15m",
+        diskFillHours: 6,
+        inodePercent: 0.5,
+      },
+    ),
+  },
+  ...realStacks,
+];
+
+describe.each(configsToCheck)("promtool on the rules for $name", ({ config }) => {
+  const ruleFiles = renderRuleFiles(config);
+  const testFiles = renderRuleTests(config);
+
+  it("check rules accepts every rule file", () => {
+    const { rulePaths } = writeRules(ruleFiles, testFiles);
+    const args = ["check", "rules", ...rulePaths];
+    const result = runTool(TOOLS.promtool, args);
+    expect(result.status, describeRun(TOOLS.promtool, args, result)).toBe(0);
+    const ruleCount = buildRuleGroups(config).reduce((sum, group) => sum + group.rules.length, 0);
+    const reported = [...result.stdout.matchAll(/SUCCESS: (\d+) rules found/g)].reduce(
+      (sum, match) => sum + Number(match[1]),
+      0,
+    );
+    expect(reported).toBe(ruleCount);
+  });
+
+  it("test rules passes every firing and non-firing case", () => {
+    const { testPaths } = writeRules(ruleFiles, testFiles);
+    expect(testPaths).toHaveLength(Object.keys(ruleFiles).length);
+    const args = ["test", "rules", ...testPaths];
+    const result = runTool(TOOLS.promtool, args);
+    expect(result.status, describeRun(TOOLS.promtool, args, result)).toBe(0);
+    expect(result.stdout + result.stderr).not.toContain("FAILED");
+  });
+});
+
+describe("the generated tests are sensitive to the rules", () => {
+  it("fail when the rules use other thresholds than the tests expect", () => {
+    const base = sampleStackConfig();
+    const stricter = withThresholds(base, { cpuPercent: 90, hostDownFor: "5m" });
+    const { testPaths } = writeRules(renderRuleFiles(base), {
+      "tests/host.yml": renderRuleTests(stricter)["tests/host.yml"] ?? "",
+    });
+    const result = runTool(TOOLS.promtool, ["test", "rules", ...testPaths]);
+    expect(result.status).not.toBe(0);
+    expect(result.stdout + result.stderr).toContain("alertname: HostHighCpu");
+    expect(result.stdout + result.stderr).toContain("alertname: HostUnreachable");
+  });
+
+  it("fail when a rule loses a label its case expects", () => {
+    const config = sampleStackConfig();
+    const broken = (renderRuleFiles(config)["host.yml"] ?? "").replace(
+      "avg by (instance) (rate(node_cpu_seconds_total",
+      "avg(rate(node_cpu_seconds_total",
+    );
+    const { testPaths } = writeRules(
+      { "host.yml": broken },
+      { "tests/host.yml": renderRuleTests(config)["tests/host.yml"] ?? "" },
+    );
+    const result = runTool(TOOLS.promtool, ["test", "rules", ...testPaths]);
+    expect(result.status).not.toBe(0);
+    expect(result.stdout + result.stderr).toContain("alertname: HostHighCpu");
+  });
+});
+
+describe("thresholds from config", () => {
+  const base = sampleStackConfig();
+  const changed = withThresholds(base, { cpuPercent: 90, diskFillHours: 6, hostDownFor: "7m" });
+  const rule = (config: StackConfig, name: string): AlertRule => {
+    const found = buildRuleGroups(config)
+      .flatMap((group) => group.rules)
+      .find((candidate) => candidate.name === name);
+    if (!found) throw new Error(`no rule ${name}`);
+    return found;
+  };
+
+  it("change the rendered expressions and `for` durations", () => {
+    expect(rule(changed, "HostHighCpu").expr).toMatch(/> 90$/);
+    expect(rule(base, "HostHighCpu").expr).toMatch(/> 80$/);
+    expect(rule(changed, "HostDiskWillFillSoon").expr).toContain(`, ${6 * 3600})`);
+    expect(rule(changed, "HostUnreachable").for).toBe("7m");
+    expect(rule(changed, "TooFewTargets").for).toBe("7m");
+    const rendered = YAML.parse(renderRuleFiles(changed)["host.yml"] ?? "");
+    const cpu = rendered.groups[0].rules.find((entry: Parsed) => entry.alert === "HostHighCpu");
+    expect(cpu.expr).toMatch(/> 90$/);
+    expect(cpu.annotations.description).toContain("above 90%");
+  });
+
+  it("move the firing and quiet cases with the threshold", () => {
+    const cases = rule(changed, "HostHighCpu").cases;
+    const firing = cases.filter((entry) => entry.expectedAlerts.length > 0);
+    expect(firing.flatMap((entry) => entry.expectedAlerts.map((alert) => alert.description))).toEqual([
+      "CPU on web-1 has been 91% busy (averaged over all cores) for 5m, above 90%.",
+    ]);
+  });
+
+  it("size TooFewTargets from the hosts in config", () => {
+    for (const { config } of configsToCheck) {
+      const expected = config.clients.length + config.externalHosts.length + 1;
+      expect(rule(config, "TooFewTargets").expr).toMatch(new RegExp(`< ${expected}$`));
+    }
+  });
+});
+
+describe.each([{ name: "sample", config: sampleStackConfig() }, ...realStacks])(
+  "every alert that can exist ($name)",
+  ({ config }) => {
+    const rules = allAlertRules(config).map((entry) => entry.rule);
+
+    it("has a unique CamelCase name", () => {
+      const names = rules.map((rule) => rule.name);
+      expect(new Set(names).size).toBe(names.length);
+      for (const name of names) expect(name).toMatch(/^[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)*$/);
+    });
+
+    it("has a routed severity (none only for the Watchdog)", () => {
+      for (const rule of rules) {
+        expect(SEVERITIES).toContain(rule.severity);
+        if (rule.name === WATCHDOG_ALERT) expect(rule.severity).toBe("none");
+        else expect(ROUTED_SEVERITIES as readonly string[], rule.name).toContain(rule.severity);
+      }
+    });
+
+    it("has a static summary sentence and a templated description", () => {
+      for (const rule of rules) {
+        expect(rule.summary, rule.name).toMatch(/^[A-Z].*\.$/);
+        expect(rule.summary, rule.name).not.toContain("{{");
+        if (rule.alwaysFires) continue;
+        expect(rule.description, rule.name).toMatch(/\{\{ \$(labels\.[a-z_]+|value)[^}]*\}\}/);
+      }
+    });
+
+    it("has a runbook in runbooks/<Name>.md", () => {
+      for (const rule of rules) {
+        expect(existsSync(join(RUNBOOKS_DIR, `${rule.name}.md`)), `runbooks/${rule.name}.md`).toBe(true);
+        const runbook = readFileSync(join(RUNBOOKS_DIR, `${rule.name}.md`), "utf8");
+        expect(runbook.startsWith(`# ${rule.name}\n`), rule.name).toBe(true);
+      }
+    });
+
+    it("has at least one firing and one non-firing case (Watchdog: constant, always fires)", () => {
+      for (const rule of rules) {
+        const firing = rule.cases.filter((entry) => entry.expectedAlerts.length > 0);
+        const quiet = rule.cases.filter((entry) => entry.expectedAlerts.length === 0);
+        expect(firing.length, rule.name).toBeGreaterThan(0);
+        if (rule.alwaysFires) {
+          expect(rule.name).toBe(WATCHDOG_ALERT);
+          expect(rule.expr).toBe("vector(1)");
+        } else {
+          expect(quiet.length, rule.name).toBeGreaterThan(0);
+        }
+      }
+    });
+
+    it("keeps the instance label on per-host alerts, which inhibition matches on", () => {
+      const fleetWide = new Set([
+        "TooFewTargets",
+        WATCHDOG_ALERT,
+        "PrometheusConfigReloadFailed",
+        "PrometheusSDFailing",
+        "PrometheusRuleEvaluationFailures",
+        "AlertmanagerNotificationsFailing",
+      ]);
+      for (const rule of rules) {
+        for (const entry of rule.cases) {
+          for (const alert of entry.expectedAlerts) {
+            if (fleetWide.has(rule.name)) continue;
+            expect(alert.labels.instance, `${rule.name}: ${entry.name}`).toBeTruthy();
+          }
+        }
+      }
+      expect(rules.map((rule) => rule.name)).toContain(HOST_UNREACHABLE_ALERT);
+    });
+
+    it("selects only jobs that prometheus.yml defines", () => {
+      const jobs = new Set(
+        YAML.parse(renderPrometheusConfig(withEveryExporter(config))).scrape_configs.map(
+          (job: Parsed) => job.job_name,
+        ),
+      );
+      for (const rule of rules) {
+        for (const match of rule.expr.matchAll(/job(=~?)"([^"]+)"/g)) {
+          const names = match[1] === "=~" ? (match[2] ?? "").split("|") : [match[2] ?? ""];
+          for (const name of names) expect(jobs.has(name), `${rule.name} selects job ${name}`).toBe(true);
+        }
+      }
+    });
+  },
+);
+
+describe("rendered rule files", () => {
+  const config = sampleStackConfig();
+  const files = renderRuleFiles(config);
+
+  it("carry severity, summary, description and a runbook_url for every alert", () => {
+    for (const [file, text] of Object.entries(files)) {
+      for (const group of YAML.parse(text).groups) {
+        expect(`${group.name}.yml`).toBe(file);
+        for (const rule of group.rules) {
+          expect(Object.keys(rule).sort(), rule.alert).toEqual([
+            "alert",
+            "annotations",
+            "expr",
+            "for",
+            "labels",
+          ]);
+          expect(rule.labels.severity).toBeTruthy();
+          expect(Object.keys(rule.annotations).sort()).toEqual(["description", "runbook_url", "summary"]);
+          expect(rule.annotations.runbook_url).toBe(`${RUNBOOK_BASE_URL}/${rule.alert}.md`);
+        }
+      }
+    }
+  });
+
+  it("take the runbook base URL as an option", () => {
+    const other = renderRuleFiles(config, { runbookBaseUrl: "https://git.example.org/obs/runbooks/" });
+    expect(other["host.yml"]).toContain(
+      "runbook_url: https://git.example.org/obs/runbooks/HostUnreachable.md",
+    );
+  });
+
+  it("load exporter groups only for exporters some host enabled", () => {
+    expect(Object.keys(files).sort()).toEqual([
+      "containers.yml",
+      "exporter-nginx.yml",
+      "exporter-postgres.yml",
+      "exporter-redis.yml",
+      "host.yml",
+      "self-monitoring.yml",
+    ]);
+    const bare = sampleStackConfig({
+      clients: [
+        { name: "app-1", instanceType: "t3.micro", architecture: "x86_64", rootVolumeGb: 16, exporters: [] },
+      ],
+      externalHosts: [],
+    });
+    expect(Object.keys(renderRuleFiles(bare)).filter((name) => name.startsWith("exporter-"))).toEqual([]);
+    const exporterDown = buildRuleGroups(bare)
+      .flatMap((group) => group.rules)
+      .find((rule) => rule.name === "ExporterDown");
+    expect(exporterDown?.expr).toBe('up{job=~"process|cadvisor"} == 0');
+  });
+
+  it("are deterministic, tests included", () => {
+    expect(renderRuleFiles(config)).toEqual(files);
+    expect(JSON.stringify(renderRuleTests(config))).toBe(JSON.stringify(renderRuleTests(config)));
+  });
+
+  it("keep their tests out of the rules glob", () => {
+    for (const name of Object.keys(renderRuleTests(config))) expect(name).toMatch(/^tests\/[^/]+\.yml$/);
+    for (const name of Object.keys(files)) expect(name).not.toContain("/");
+  });
+});
+
+describe("runbooks", () => {
+  it("exist only for alerts that exist (no orphans)", () => {
+    const names = new Set(allAlertRules(sampleStackConfig()).map((entry) => entry.rule.name));
+    const runbooks = readdirSync(RUNBOOKS_DIR).filter((file) => file.endsWith(".md"));
+    for (const file of runbooks) expect(names.has(file.replace(/\.md$/, "")), file).toBe(true);
+  });
+});
+
+describe("docs/alerts.md", () => {
+  it(`is the alert table rendered from the rules for the ${DOCUMENTED_STACK} stack`, () => {
+    const stack = realStacks.find((entry) => entry.name === DOCUMENTED_STACK);
+    expect(stack, `stack ${DOCUMENTED_STACK} not found`).toBeDefined();
+    const expected = renderAlertTable((stack as { config: StackConfig }).config);
+    if (process.env.UPDATE_DOCS === "1") {
+      mkdirSync(dirname(ALERT_TABLE_PATH), { recursive: true });
+      writeFileSync(ALERT_TABLE_PATH, expected);
+    }
+    const actual = existsSync(ALERT_TABLE_PATH) ? readFileSync(ALERT_TABLE_PATH, "utf8") : "";
+    expect(actual, "docs/alerts.md is stale: UPDATE_DOCS=1 npx vitest run test/alert-rules.test.ts").toBe(
+      expected,
+    );
+  });
+
+  it("lists every alert with its for and severity", () => {
+    const config = sampleStackConfig();
+    const table = renderAlertTable(config);
+    for (const { rule } of allAlertRules(config)) {
+      const row = table.split("\n").find((line) => line.startsWith(`| [${rule.name}](`));
+      expect(row, rule.name).toBeDefined();
+      const cells = (row ?? "").split(" | ").map((cell) => cell.trim());
+      expect(cells[2], rule.name).toBe(rule.for);
+      expect(cells[3], rule.name).toBe(rule.severity);
+    }
+  });
+});
