@@ -22,9 +22,10 @@ export class LokiBucket extends pulumi.ComponentResource {
   public readonly bucketArn: pulumi.Output<string>;
 
   constructor(name: string, args: LokiBucketArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Computed first: an invalid retention fails before anything is registered.
+    const plan = lokiLifecyclePlan(args.retentionDays);
     super("observability:storage:LokiBucket", name, {}, opts);
     const child = { parent: this };
-    const plan = lokiLifecyclePlan(args.retentionDays);
 
     const bucket = new aws.s3.Bucket(
       name,

@@ -17,18 +17,20 @@ export class SshKey extends pulumi.ComponentResource {
   public readonly keyName: pulumi.Output<string>;
 
   constructor(name: string, args: SshKeyArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Checked before anything is registered, so a bad call fails cleanly.
+    if ((args.publicKey === undefined) === (args.existingKeyPairName === undefined)) {
+      throw new Error("SshKey needs exactly one of publicKey or existingKeyPairName");
+    }
     super("observability:access:SshKey", name, {}, opts);
     if (args.existingKeyPairName !== undefined) {
       this.keyName = pulumi.output(args.existingKeyPairName);
-    } else if (args.publicKey !== undefined) {
+    } else {
       const keyPair = new aws.ec2.KeyPair(
         name,
-        { publicKey: args.publicKey, tags: { Name: `${args.environment}-observability` } },
+        { publicKey: args.publicKey as string, tags: { Name: `${args.environment}-observability` } },
         { parent: this },
       );
       this.keyName = keyPair.keyName;
-    } else {
-      throw new Error("SshKey needs either publicKey or existingKeyPairName");
     }
     this.registerOutputs({ keyName: this.keyName });
   }

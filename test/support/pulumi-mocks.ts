@@ -147,7 +147,7 @@ function fakeState(
 }
 
 /** Answers the provider functions the program may call; anything else is a test failure. */
-function answerCall(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
+export function answerCall(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (token) {
     case "aws:ec2/getAmi:getAmi": {
       const filters = (inputs.filters as { name: string; values: string[] }[] | undefined) ?? [];
@@ -206,6 +206,7 @@ export async function runMocked(options: MockedRunOptions): Promise<MockedRun> {
   const registered: Omit<RecordedResource, keyof RecordedOptions>[] = [];
   const calls: RecordedCall[] = [];
   const optionsByResource = new Map<string, RecordedOptions>();
+  const unanswered: string[] = [];
 
   pulumi.runtime.setAllConfig(options.config, [...options.secretKeys]);
   await pulumi.runtime.setMocks(
@@ -225,7 +226,14 @@ export async function runMocked(options: MockedRunOptions): Promise<MockedRun> {
       },
       call: (args) => {
         const inputs = args.inputs as Record<string, unknown>;
-        const result = answerCall(args.token, inputs);
+        let result: Record<string, unknown>;
+        try {
+          result = answerCall(args.token, inputs);
+        } catch (error) {
+          // The runtime drops the message of an invoke error; keep it for the report below.
+          unanswered.push((error as Error).message);
+          throw error;
+        }
         calls.push({ token: args.token, inputs, provider: args.provider || undefined, result });
         return result;
       },
@@ -235,20 +243,27 @@ export async function runMocked(options: MockedRunOptions): Promise<MockedRun> {
     false,
   );
 
-  const outputs = (await pulumi.runtime.runInPulumiStack(async () => {
-    pulumi.runtime.registerStackTransformation((args: TransformationArgs) => {
-      const parent = args.opts.parent as unknown as { __pulumiType?: string; __name?: string } | undefined;
-      optionsByResource.set(`${args.type}::${args.name}`, {
-        protect: args.opts.protect,
-        retainOnDelete: args.opts.retainOnDelete,
-        deleteBeforeReplace: args.opts.deleteBeforeReplace,
-        parent: parent?.__pulumiType ? `${parent.__pulumiType}::${parent.__name}` : undefined,
+  let outputs: Record<string, unknown> | undefined;
+  try {
+    outputs = (await pulumi.runtime.runInPulumiStack(async () => {
+      pulumi.runtime.registerStackTransformation((args: TransformationArgs) => {
+        const parent = args.opts.parent as unknown as { __pulumiType?: string; __name?: string } | undefined;
+        optionsByResource.set(`${args.type}::${args.name}`, {
+          protect: args.opts.protect,
+          retainOnDelete: args.opts.retainOnDelete,
+          deleteBeforeReplace: args.opts.deleteBeforeReplace,
+          parent: parent?.__pulumiType ? `${parent.__pulumiType}::${parent.__name}` : undefined,
+        });
+        return undefined;
       });
-      return undefined;
-    });
-    return options.program();
-  })) as Record<string, unknown> | undefined;
-  await waitForRegistrations();
+      return options.program();
+    })) as Record<string, unknown> | undefined;
+    await waitForRegistrations();
+  } catch (error) {
+    if (unanswered.length > 0) throw new Error(unanswered.join("\n"));
+    throw error;
+  }
+  if (unanswered.length > 0) throw new Error(unanswered.join("\n"));
 
   // Sorted: registration order depends on when each RPC resolves, not on the program.
   const resources = registered

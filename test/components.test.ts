@@ -1,0 +1,195 @@
+/**
+ * Components on their own, under mocks, for the cases the shipped stack files do not cover.
+ * The whole program with the real stacks is tested in program.test.ts.
+ */
+import { describe, expect, test } from "vitest";
+import { ClientHost } from "../components/client-host";
+import { InstanceRoles } from "../components/instance-roles";
+import { LokiBucket } from "../components/loki-bucket";
+import { MonitorHost } from "../components/monitor-host";
+import { clientScrapePorts, Network } from "../components/network";
+import { SshKey } from "../components/ssh-key";
+import { AGENT_PORTS, OPTIONAL_EXPORTER_PORTS } from "../lib/catalog";
+import type { ClientHost as ClientHostSettings } from "../lib/stack-config";
+import { answerCall, type MockedRun, resourcesOfType, runMocked } from "./support/pulumi-mocks";
+import { sampleStackConfig } from "./support/sample-config";
+
+const config = sampleStackConfig();
+
+function runComponents(program: () => Record<string, unknown>): Promise<MockedRun> {
+  return runMocked({ stack: "test", config: {}, secretKeys: [], program: async () => program() });
+}
+
+describe("client scrape ports", () => {
+  const agentPorts = Object.values(AGENT_PORTS).sort((a, b) => a - b);
+
+  test("without optional exporters only the agents are opened", () => {
+    expect(clientScrapePorts([]).map((entry) => entry.port)).toEqual(agentPorts);
+  });
+
+  test("each exporter in use adds its port once, however many clients run it", () => {
+    const ports = clientScrapePorts(["redis", "nginx", "redis", "nginx"]).map((entry) => entry.port);
+    expect(ports).toEqual(
+      [...agentPorts, OPTIONAL_EXPORTER_PORTS.nginx, OPTIONAL_EXPORTER_PORTS.redis].sort((a, b) => a - b),
+    );
+  });
+});
+
+describe("Network", () => {
+  test("with no optional exporters in use, clients accept only the agent ports from the monitor", async () => {
+    const run = await runComponents(() => {
+      new Network("n", {
+        environment: "test",
+        network: config.network,
+        sshCidrs: ["198.51.100.7/32"],
+        grafanaCidrs: [],
+        clientExporters: [],
+      });
+      return {};
+    });
+    const rules = resourcesOfType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+    const fromMonitor = rules.filter((rule) => rule.inputs.referencedSecurityGroupId !== undefined);
+    const clientPorts = fromMonitor
+      .filter((rule) => rule.inputs.fromPort !== 3100)
+      .map((rule) => rule.inputs.fromPort);
+    expect(clientPorts.sort()).toEqual(Object.values(AGENT_PORTS).sort());
+    // No Grafana CIDRs configured: no Grafana rule at all, rather than an open one.
+    expect(rules.filter((rule) => rule.inputs.fromPort === 3000)).toEqual([]);
+  });
+});
+
+describe("LokiBucket", () => {
+  test("a destroyable bucket in dev, with the lifecycle following a short retention", async () => {
+    const run = await runComponents(() => {
+      new LokiBucket("b", { environment: "dev", retentionDays: 7, protectData: false });
+      return {};
+    });
+    const [bucket] = resourcesOfType(run, "aws:s3/bucket:Bucket");
+    expect(bucket?.inputs.forceDestroy).toBe(true);
+    expect(bucket?.protect).toBeFalsy();
+    expect(bucket?.retainOnDelete).toBeFalsy();
+    const [lifecycle] = resourcesOfType(
+      run,
+      "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    );
+    const rules = lifecycle?.inputs.rules as { id: string; expiration?: { days: number } }[];
+    expect(rules.find((rule) => rule.id === "expire-loki-chunks")?.expiration?.days).toBe(8);
+  });
+
+  test("a bucket retention below one day is refused before anything is registered", () => {
+    expect(() => new LokiBucket("b", { environment: "dev", retentionDays: 0, protectData: false })).toThrow(
+      /retention/,
+    );
+  });
+});
+
+describe("InstanceRoles", () => {
+  test("an existing instance profile creates no IAM resource and gives clients none", async () => {
+    let roles: InstanceRoles | undefined;
+    const run = await runComponents(() => {
+      roles = new InstanceRoles("r", {
+        environment: "test",
+        lokiBucketArn: "arn:aws:s3:::bucket",
+        existingInstanceProfile: "LabInstanceProfile",
+      });
+      return { monitorProfile: roles.monitorInstanceProfileName };
+    });
+    expect(run.resources.filter((resource) => resource.type.startsWith("aws:"))).toEqual([]);
+    expect(run.outputs.monitorProfile).toBe("LabInstanceProfile");
+    expect(roles?.clientInstanceProfileName).toBeUndefined();
+    expect(roles?.monitorRoleArn).toBeUndefined();
+  });
+});
+
+describe("SshKey", () => {
+  test("an existing key pair is used by name, and nothing is imported", async () => {
+    const run = await runComponents(() => ({
+      keyName: new SshKey("k", { environment: "test", existingKeyPairName: "ops" }).keyName,
+    }));
+    expect(resourcesOfType(run, "aws:ec2/keyPair:KeyPair")).toEqual([]);
+    expect(run.outputs.keyName).toBe("ops");
+  });
+
+  test("neither or both of a key and a key pair name is a programming error", () => {
+    expect(() => new SshKey("k", { environment: "test" })).toThrow(/exactly one/);
+    expect(
+      () =>
+        new SshKey("k", { environment: "test", publicKey: "ssh-ed25519 AAAA", existingKeyPairName: "ops" }),
+    ).toThrow(/exactly one/);
+  });
+});
+
+describe("hosts", () => {
+  const hostArgs = {
+    subnetId: "subnet-0123456789abcdef0",
+    securityGroupId: "sg-0123456789abcdef0",
+    keyName: "ops",
+  };
+
+  test("an explicit AMI id is used as is, without any image lookup", async () => {
+    const images = { ...config.images, amiId: "ami-0fedcba9876543210" };
+    const run = await runComponents(() => {
+      new MonitorHost("m", {
+        ...hostArgs,
+        environment: "test",
+        settings: config.monitor,
+        images,
+        availabilityZone: "eu-west-1b",
+        instanceProfileName: "profile",
+        protectData: false,
+      });
+      new ClientHost("c", {
+        ...hostArgs,
+        environment: "test",
+        client: config.clients[0] as ClientHostSettings,
+        images,
+      });
+      return {};
+    });
+    expect(run.calls).toEqual([]);
+    const instances = resourcesOfType(run, "aws:ec2/instance:Instance");
+    expect(instances.map((instance) => instance.inputs.ami)).toEqual([images.amiId, images.amiId]);
+  });
+
+  test("the monitor's data volume is created in the zone it is given and is destroyable when data is not protected", async () => {
+    const run = await runComponents(() => {
+      new MonitorHost("m", {
+        ...hostArgs,
+        environment: "test",
+        settings: config.monitor,
+        images: config.images,
+        availabilityZone: "eu-west-1b",
+        instanceProfileName: "profile",
+        protectData: false,
+      });
+      return {};
+    });
+    const [volume] = resourcesOfType(run, "aws:ebs/volume:Volume");
+    expect(volume?.inputs.availabilityZone).toBe("eu-west-1b");
+    expect(volume?.protect).toBeFalsy();
+    expect(volume?.retainOnDelete).toBeFalsy();
+  });
+
+  test("a client without an instance profile gets none, and announces no exporters with an empty tag", async () => {
+    const client: ClientHostSettings = { ...(config.clients[0] as ClientHostSettings), exporters: [] };
+    const run = await runComponents(() => {
+      new ClientHost("c", { ...hostArgs, environment: "test", client, images: config.images });
+      return {};
+    });
+    const [instance] = resourcesOfType(run, "aws:ec2/instance:Instance");
+    expect(instance?.inputs.iamInstanceProfile).toBeUndefined();
+    expect(instance?.inputs.tags).toEqual({
+      Name: client.name,
+      Scrape: "true",
+      Environment: "test",
+      Exporters: "",
+    });
+  });
+});
+
+test("a provider call the mocks do not answer is an error, never an empty answer", () => {
+  expect(() => answerCall("aws:index/getCallerIdentity:getCallerIdentity", {})).toThrow(
+    /un-mocked provider call aws:index\/getCallerIdentity/,
+  );
+  expect(() => answerCall("aws:ec2/getAmi:getAmi", { owners: ["099720109477"] })).toThrow(/exact image name/);
+});
