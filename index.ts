@@ -103,7 +103,7 @@ export const monitorPublicIp = monitor.publicIp;
 export const monitorPrivateIp = monitor.privateIp;
 export const monitorDataVolumeId = monitor.dataVolumeId;
 export const grafanaUrl =
-  config.grafana.rootUrl ?? pulumi.interpolate`http://${monitor.publicIp}:${MONITOR_PORTS.grafana}`;
+  config.grafana.rootUrl ?? pulumi.interpolate`http://${monitor.publicIp}:${MONITOR_PORTS.grafana}/`;
 export const prometheusTunnel = sshTunnel(MONITOR_PORTS.prometheus);
 export const alertmanagerTunnel = sshTunnel(MONITOR_PORTS.alertmanager);
 export const lokiBucketName = lokiBucket.bucketName;
@@ -118,4 +118,6 @@ export const clients = clientHosts.map((host) => ({
   name: host.name,
   instanceId: host.instanceId,
   privateIp: host.privateIp,
+  // For SSH from the admin CIDRs; it changes if the instance is stopped and started.
+  publicIp: host.publicIp,
 }));

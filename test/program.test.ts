@@ -559,7 +559,7 @@ describe.each(stacks)("stack %s", (stack) => {
         monitorInstanceId: monitor.id,
         monitorPublicIp: publicIp,
         monitorPrivateIp: monitor.state.privateIp,
-        grafanaUrl: config.grafana.rootUrl ?? `http://${publicIp}:${MONITOR_PORTS.grafana}`,
+        grafanaUrl: config.grafana.rootUrl ?? `http://${publicIp}:${MONITOR_PORTS.grafana}/`,
         prometheusTunnel: `ssh -N -L 9090:localhost:9090 ${config.access.sshUser}@${publicIp}`,
         alertmanagerTunnel: `ssh -N -L 9093:localhost:9093 ${config.access.sshUser}@${publicIp}`,
         lokiBucketName: bucket.state.bucket,
@@ -572,7 +572,12 @@ describe.each(stacks)("stack %s", (stack) => {
       expect(run.outputs.clients).toEqual(
         config.clients.map((client) => {
           const instance = clientInstance(run, client.name);
-          return { name: client.name, instanceId: instance.id, privateIp: instance.state.privateIp };
+          return {
+            name: client.name,
+            instanceId: instance.id,
+            privateIp: instance.state.privateIp,
+            publicIp: instance.state.publicIp,
+          };
         }),
       );
     });
@@ -648,6 +653,12 @@ describe.each(stacks)("stack %s, variants", (stack) => {
         .map((rule) => describeIngress(rule, roles))
         .sort(),
     ).toEqual(expectedIngress(run.stackConfig));
+  });
+
+  test("a configured Grafana root URL is the Grafana output as given", async () => {
+    const rootUrl = "https://grafana.example.com/";
+    const run = await runProgram(stack, { configOverrides: { [`${PROJECT}:grafanaRootUrl`]: rootUrl } });
+    expect(run.outputs.grafanaUrl).toBe(rootUrl);
   });
 
   test("with a public key instead of a key pair name, one key pair is imported and used by every host", async () => {
