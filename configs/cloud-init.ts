@@ -11,6 +11,7 @@
  * takes security and bug fixes, so hosts built months apart run the same major versions.
  */
 import { stringify } from "yaml";
+import { MONITOR_CONTAINER_USERS } from "./images";
 
 /** Where the monitor's data volume is mounted; every service keeps its state below it. */
 export const DATA_MOUNT_POINT = "/srv/observability";
@@ -27,15 +28,15 @@ export interface DataDirectory {
 }
 
 /**
- * State directories on the data volume, owned by the user each pinned image runs as:
- * Prometheus and Alertmanager run as nobody (65534), Grafana as 472 (group root), Loki as 10001.
+ * State directories on the data volume, one per monitor service, owned by the UID:GID its pinned
+ * image runs as (configs/images.ts, the same users compose runs the containers as).
  */
-export const DATA_DIRECTORIES: readonly DataDirectory[] = [
-  { name: "prometheus", uid: 65534, gid: 65534 },
-  { name: "alertmanager", uid: 65534, gid: 65534 },
-  { name: "grafana", uid: 472, gid: 0 },
-  { name: "loki", uid: 10001, gid: 10001 },
-];
+export const DATA_DIRECTORIES: readonly DataDirectory[] = Object.entries(MONITOR_CONTAINER_USERS).map(
+  ([name, user]) => {
+    const [uid, gid] = user.split(":").map(Number);
+    return { name, uid: uid as number, gid: gid as number };
+  },
+);
 
 /** The path of one service's state directory on the monitor. */
 export function dataDirectoryPath(name: string): string {
