@@ -106,11 +106,6 @@ function serviceDownRule(exporter: OptionalExporter): AlertRule {
   };
 }
 
-/** Alert names per optional exporter, for documentation and tests. */
-export function exporterAlertName(exporter: OptionalExporter): string {
-  return SERVICE_CHECKS[exporter].alert;
-}
-
 export const EXPORTER_GROUP_PREFIX = "exporter-";
 
 /** One group per exporter; by default those some host of the stack enabled. */

@@ -257,7 +257,7 @@ function alertmanagerNotificationsFailing(): AlertRule {
 }
 
 /** Exporter jobs whose own `up` is the signal (Jenkins and node have their own alerts). */
-export function exporterJobs(config: StackConfig): string[] {
+function exporterJobs(config: StackConfig): string[] {
   return [
     JOB_NAMES.process,
     JOB_NAMES.cadvisor,
