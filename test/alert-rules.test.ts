@@ -112,6 +112,23 @@ const configsToCheck: { name: string; config: StackConfig }[] = [
       },
     ),
   },
+  {
+    name: "extreme thresholds (1% CPU, 99.99% inodes, 720h horizon, 1h host down, 5s scrapes)",
+    config: withThresholds(
+      sampleStackConfig({ metrics: { scrapeInterval: "5s", evaluationInterval: "5s", retentionTime: "1d" } }),
+      {
+        hostDownFor: "1h",
+        cpuPercent: 1,
+        cpuFor: "30m",
+        memoryPercent: 1,
+        memoryFor: "45s",
+        diskPercent: 99.9,
+        diskFor: "2h",
+        diskFillHours: 720,
+        inodePercent: 99.99,
+      },
+    ),
+  },
   ...realStacks,
 ];
 
