@@ -25,6 +25,7 @@ import {
   type RecordedResource,
   resourcesOfType,
   runProgram,
+  runRefusedProgram,
   TEST_SECRET_VALUES,
 } from "./support/pulumi-mocks";
 
@@ -653,6 +654,28 @@ describe.each(stacks)("stack %s, variants", (stack) => {
         .map((rule) => describeIngress(rule, roles))
         .sort(),
     ).toEqual(expectedIngress(run.stackConfig));
+  });
+
+  test("bad settings are refused with every problem and its fix, before any resource exists", async () => {
+    const refused = await runRefusedProgram(stack, {
+      configOverrides: {
+        [`${PROJECT}:sshAllowedCidrs`]: JSON.stringify(["0.0.0.0/0"]),
+        [`${PROJECT}:logRetentionDays`]: "0",
+      },
+    });
+    const message = String((refused.error as Error).message);
+    expect(message).toContain(`${PROJECT}:sshAllowedCidrs`);
+    expect(message).toContain(`${PROJECT}:logRetentionDays`);
+    expect(message.match(/pulumi config set/g)?.length).toBeGreaterThanOrEqual(2);
+    expect(refused.registeredTypes).toEqual([]);
+  });
+
+  test("a missing Grafana admin password is refused before any resource exists", async () => {
+    const { grafanaAdminPassword: _omitted, ...otherSecrets } = TEST_SECRET_VALUES;
+    const refused = await runRefusedProgram(stack, { secrets: otherSecrets });
+    expect(String((refused.error as Error).message)).toContain("pulumi config set --secret");
+    expect(String((refused.error as Error).message)).toContain("grafanaAdminPassword");
+    expect(refused.registeredTypes).toEqual([]);
   });
 
   test("a configured Grafana root URL is the Grafana output as given", async () => {

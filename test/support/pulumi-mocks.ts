@@ -301,11 +301,14 @@ export interface ProgramRun extends MockedRun {
 
 export const REPO_ROOT = path.resolve(__dirname, "../..");
 
-/**
- * Runs index.ts for one stack as `pulumi up` would: the stack file's settings (through the same
- * reader the CLI-less tools use), plus test values for the secret settings.
- */
-export async function runProgram(stack: string, options: ProgramRunOptions = {}): Promise<ProgramRun> {
+interface ProgramConfig {
+  readonly config: Record<string, string>;
+  readonly secretKeys: string[];
+  readonly secrets: Partial<Record<SecretSetting, string>>;
+}
+
+/** The stack file's settings (through the same reader the CLI-less tools use), plus test secrets. */
+async function programConfig(stack: string, options: ProgramRunOptions): Promise<ProgramConfig> {
   const { stackConfigMap } = await import("../../lib/stack-files");
   const config: Record<string, string> = { ...stackConfigMap(stack, REPO_ROOT) };
   for (const [key, value] of Object.entries(options.configOverrides ?? {})) {
@@ -320,6 +323,12 @@ export async function runProgram(stack: string, options: ProgramRunOptions = {})
     config[`${PROJECT}:${setting}`] = value;
     secretKeys.push(`${PROJECT}:${setting}`);
   }
+  return { config, secretKeys, secrets };
+}
+
+/** Runs index.ts for one stack as `pulumi up` would. */
+export async function runProgram(stack: string, options: ProgramRunOptions = {}): Promise<ProgramRun> {
+  const { config, secretKeys, secrets } = await programConfig(stack, options);
   const plainConfig = Object.fromEntries(Object.entries(config).filter(([key]) => !secretKeys.includes(key)));
 
   // A fresh copy of the program (and of the config it reads at import time) for every run.
@@ -337,6 +346,49 @@ export async function runProgram(stack: string, options: ProgramRunOptions = {})
   });
   if (!stackConfig) throw new Error(`the program for stack ${stack} did not run`);
   return { ...run, config: plainConfig, secrets, stackConfig };
+}
+
+export interface RefusedProgram {
+  /** What importing the program threw. */
+  readonly error: unknown;
+  /** Resources registered before it threw (there must be none). */
+  readonly registeredTypes: string[];
+}
+
+/**
+ * Imports index.ts for a config that must be refused, outside a stack so that the refusal is the
+ * only error: returns what it threw and every resource registration it made before that.
+ */
+export async function runRefusedProgram(
+  stack: string,
+  options: ProgramRunOptions = {},
+): Promise<RefusedProgram> {
+  const { config, secretKeys } = await programConfig(stack, options);
+  const registeredTypes: string[] = [];
+  vi.resetModules();
+  pulumi.runtime.setAllConfig(config, secretKeys);
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        registeredTypes.push(args.type);
+        return { id: `${args.name}-id`, state: args.inputs };
+      },
+      call: (args) => answerCall(args.token, args.inputs),
+    },
+    PROJECT,
+    stack,
+    false,
+  );
+  try {
+    await import("../../index");
+  } catch (error) {
+    await waitForRegistrations();
+    return { error, registeredTypes };
+  }
+  await waitForRegistrations();
+  throw new Error(
+    `the program accepted the config of stack ${stack}; registered ${registeredTypes.join(", ")}`,
+  );
 }
 
 /** Resources of one type, in registration order. */
