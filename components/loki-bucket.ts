@@ -27,8 +27,11 @@ export class LokiBucket extends pulumi.ComponentResource {
     super("observability:storage:LokiBucket", name, {}, opts);
     const child = { parent: this };
 
+    // The bucket's physical name is derived from this logical name plus a random suffix; S3 allows
+    // only lowercase letters, digits and dashes, while stack names may hold capitals and underscores.
+    const bucketName = name.toLowerCase().replace(/[^a-z0-9-]/g, "-");
     const bucket = new aws.s3.Bucket(
-      name,
+      bucketName,
       {
         // Dev can be torn down with its logs; prod refuses to delete a bucket that holds objects.
         forceDestroy: !args.protectData,

@@ -193,3 +193,12 @@ test("a provider call the mocks do not answer is an error, never an empty answer
   );
   expect(() => answerCall("aws:ec2/getAmi:getAmi", { owners: ["099720109477"] })).toThrow(/exact image name/);
 });
+
+test("the Loki bucket's name is valid for S3 whatever the stack is called", async () => {
+  const run = await runComponents(() => {
+    new LokiBucket("Prod_EU-loki", { environment: "Prod_EU", retentionDays: 30, protectData: true });
+    return {};
+  });
+  const [bucket] = resourcesOfType(run, "aws:s3/bucket:Bucket");
+  expect(bucket?.name).toMatch(/^[a-z0-9][a-z0-9-]*$/);
+});
