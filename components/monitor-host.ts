@@ -92,7 +92,8 @@ export class MonitorHost extends pulumi.ComponentResource {
     const association = new aws.ec2.EipAssociation(
       name,
       { allocationId: elasticIp.allocationId, instanceId: instance.id },
-      child,
+      // An Elastic IP in a VPC refuses a second association: release it before moving it to a replacement.
+      { ...child, deleteBeforeReplace: true },
     );
 
     this.instanceId = instance.id;

@@ -492,6 +492,7 @@ describe.each(stacks)("stack %s", (stack) => {
         allocationId: eip.state.allocationId,
         instanceId: monitorInstance(run).id,
       });
+      expect(only(run, T.eipAssociation).deleteBeforeReplace).toBe(true);
       expect(input<Record<string, string>>(monitorInstance(run), "tags")).toEqual({
         Name: `${stack}-monitor`,
       });
