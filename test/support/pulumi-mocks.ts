@@ -201,8 +201,26 @@ export interface MockedRunOptions {
   readonly program: () => Promise<Record<string, unknown>>;
 }
 
+/**
+ * Mocks only reach resources created through the same @pulumi/pulumi instance that set them; a
+ * second copy (e.g. nested under @pulumi/aws after a version bump) fails with the obscure
+ * "Program run without the Pulumi engine". Say what is wrong instead.
+ */
+function assertSinglePulumiSdk(): void {
+  const ours = require.resolve("@pulumi/pulumi");
+  for (const dependent of ["@pulumi/aws"]) {
+    const theirs = require.resolve("@pulumi/pulumi", { paths: [path.dirname(require.resolve(dependent))] });
+    if (theirs !== ours) {
+      throw new Error(
+        `${dependent} loads its own @pulumi/pulumi (${theirs}); run \`npm dedupe\` so one copy remains`,
+      );
+    }
+  }
+}
+
 /** Runs `program` as the body of a mocked Pulumi stack and records what it registered. */
 export async function runMocked(options: MockedRunOptions): Promise<MockedRun> {
+  assertSinglePulumiSdk();
   const registered: Omit<RecordedResource, keyof RecordedOptions>[] = [];
   const calls: RecordedCall[] = [];
   const optionsByResource = new Map<string, RecordedOptions>();
