@@ -109,9 +109,10 @@ export const alertmanagerTunnel = sshTunnel(MONITOR_PORTS.alertmanager);
 export const lokiBucketName = lokiBucket.bucketName;
 export const lokiBucketArn = lokiBucket.bucketArn;
 export const monitorInstanceProfileName = roles.monitorInstanceProfileName;
-// Not set when stack config names an existing instance profile (no roles are created then).
-export const monitorRoleArn = roles.monitorRoleArn;
-export const clientRoleArn = roles.clientRoleArn;
+// null when stack config names an existing instance profile (no roles are created then); null
+// rather than undefined, which Pulumi would drop with a warning on every run.
+export const monitorRoleArn = roles.monitorRoleArn ?? null;
+export const clientRoleArn = roles.clientRoleArn ?? null;
 export const vpcId = network.vpcId;
 export const subnetId = network.subnetId;
 export const clients = clientHosts.map((host) => ({

@@ -629,8 +629,7 @@ describe.each(stacks)("stack %s, variants", (stack) => {
       expect(client.inputs.iamInstanceProfile, client.name).toBeUndefined();
     }
     expect(run.outputs.monitorInstanceProfileName).toBe("LabInstanceProfile");
-    expect(run.outputs.monitorRoleArn).toBeUndefined();
-    expect(run.outputs.clientRoleArn).toBeUndefined();
+    expect(run.outputs).toMatchObject({ monitorRoleArn: null, clientRoleArn: null });
   });
 
   test("with an existing VPC and subnet no network is created and the data volume follows the subnet's zone", async () => {
