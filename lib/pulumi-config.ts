@@ -3,7 +3,10 @@
  * with parseStackConfig before any resource exists, and hands secrets on as secret Outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { credentialValueProblem } from "../configs/agents/exporter-credentials";
 import {
+  CREDENTIALED_EXPORTERS,
+  EXPORTER_PASSWORD_SETTINGS,
   PROJECT,
   parseStackConfig,
   REGION_KEY,
@@ -12,7 +15,11 @@ import {
   type StackConfig,
 } from "./stack-config";
 
-/** Secret values, as Pulumi secret Outputs; present exactly when `config.secretsSet[key]` is true. */
+/**
+ * Secret values, as Pulumi secret Outputs; present exactly when `config.secretsSet[key]` is true.
+ * Exporter passwords are here too (`postgresExporterPassword`, ...): the deploy hands them with
+ * `config.exporterUsers` to renderExporterSecretFiles inside `pulumi.all(...).apply`.
+ */
 export type StackSecrets = Partial<Record<SecretSetting, pulumi.Output<string>>>;
 
 export interface LoadedStackConfig {
@@ -24,6 +31,25 @@ export interface LoadedStackConfig {
 function configIsSecret(fullKey: string): boolean | undefined {
   const runtime = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
   return typeof runtime.isConfigSecret === "function" ? runtime.isConfigSecret(fullKey) : undefined;
+}
+
+/**
+ * Exporter passwords their credential file cannot carry (a line break, `$` for mysqld_exporter, ...),
+ * found now so `pulumi up` refuses them before any resource exists instead of failing mid-deploy.
+ * The plain value is read here only to be checked; it never leaves this function.
+ */
+function exporterPasswordProblems(
+  secretsSet: ReadonlySet<SecretSetting>,
+): Partial<Record<SecretSetting, string>> {
+  const problems: Partial<Record<SecretSetting, string>> = {};
+  for (const exporter of CREDENTIALED_EXPORTERS) {
+    const setting = EXPORTER_PASSWORD_SETTINGS[exporter];
+    if (!secretsSet.has(setting)) continue;
+    const value = pulumi.runtime.getConfig(`${PROJECT}:${setting}`);
+    const problem = value === undefined ? undefined : credentialValueProblem(exporter, value);
+    if (problem !== undefined) problems[setting] = problem;
+  }
+  return problems;
 }
 
 /**
@@ -62,6 +88,10 @@ export function loadStackConfig(): LoadedStackConfig {
     }
   }
 
-  const config = parseStackConfig(pulumi.getStack(), { values, secretsSet });
+  const config = parseStackConfig(pulumi.getStack(), {
+    values,
+    secretsSet,
+    secretValueProblems: exporterPasswordProblems(secretsSet),
+  });
   return { config, secrets };
 }

@@ -7,8 +7,17 @@
  * it only records which ones are set; their values travel separately as Pulumi secrets.
  */
 
+import { RUNBOOK_BASE_URL } from "../configs/rules/index";
 import { isOptionalExporter, OPTIONAL_EXPORTERS, type OptionalExporter } from "./catalog";
-import { cidrContains, type Ipv4Cidr, isPrivateCidr, PRIVATE_RANGES, parseCidr, parseIpv4 } from "./cidr";
+import {
+  cidrContains,
+  formatIpv4,
+  type Ipv4Cidr,
+  isPrivateCidr,
+  PRIVATE_RANGES,
+  parseCidr,
+  parseIpv4,
+} from "./cidr";
 
 /** Project name in Pulumi.yaml: the namespace of every setting (`observability:logRetentionDays`); the region is `aws:region`. */
 export const PROJECT = "observability";
@@ -23,8 +32,31 @@ export const SECRET_SETTINGS = [
   "heartbeatUrl",
   "grafanaAdminPassword",
   "sshPrivateKey",
+  "postgresExporterPassword",
+  "mysqlExporterPassword",
+  "mongodbExporterPassword",
+  "redisExporterPassword",
 ] as const;
 export type SecretSetting = (typeof SECRET_SETTINGS)[number];
+
+/** Optional exporters that log in to their service, each with one monitoring account per stack. */
+export const CREDENTIALED_EXPORTERS = ["postgres", "mysql", "mongodb", "redis"] as const;
+export type CredentialedExporter = (typeof CREDENTIALED_EXPORTERS)[number];
+
+/** The secret holding each credentialed exporter's password. */
+export const EXPORTER_PASSWORD_SETTINGS: Readonly<Record<CredentialedExporter, SecretSetting>> = {
+  postgres: "postgresExporterPassword",
+  mysql: "mysqlExporterPassword",
+  mongodb: "mongodbExporterPassword",
+  redis: "redisExporterPassword",
+};
+
+/** Exporters whose service always needs a password; Redis may run without `requirepass`. */
+export const PASSWORD_REQUIRED_EXPORTERS: readonly CredentialedExporter[] = ["postgres", "mysql", "mongodb"];
+
+export function isCredentialedExporter(exporter: OptionalExporter): exporter is CredentialedExporter {
+  return (CREDENTIALED_EXPORTERS as readonly string[]).includes(exporter);
+}
 
 export interface InstanceSettings {
   readonly instanceType: string;
@@ -47,7 +79,10 @@ export interface ClientHost extends InstanceSettings {
 /** A host outside AWS: scraped through file SD, agents deployed over SSH. */
 export interface ExternalHost {
   readonly name: string;
-  /** IP address or DNS name Prometheus scrapes and SSH reaches. */
+  /**
+   * IPv4 address Prometheus scrapes and SSH reaches; the monitor admits the host's log pushes to
+   * Loki from `<address>/32`, so it is never a DNS name.
+   */
   readonly address: string;
   readonly sshUser: string;
   readonly exporters: readonly OptionalExporter[];
@@ -124,6 +159,18 @@ export interface AlertingSettings {
   /** True when the Watchdog heartbeat URL secret is set. */
   readonly heartbeat: boolean;
   readonly thresholds: AlertThresholds;
+  /** https URL without trailing slash; every alert's runbook_url is `<runbookBaseUrl>/<Alert>.md`. */
+  readonly runbookBaseUrl: string;
+}
+
+/**
+ * Login names of the exporters' monitoring accounts: one per exporter kind per stack, shared by
+ * every host that enables that exporter (Redis has no user: it authenticates by password only).
+ */
+export interface ExporterUsers {
+  readonly postgres: string;
+  readonly mysql: string;
+  readonly mongodb: string;
 }
 
 export interface GrafanaSettings {
@@ -152,6 +199,7 @@ export interface StackConfig {
   readonly logs: LogSettings;
   readonly alerting: AlertingSettings;
   readonly grafana: GrafanaSettings;
+  readonly exporterUsers: ExporterUsers;
   /** Which secret settings are set (values are never here). */
   readonly secretsSet: Readonly<Record<SecretSetting, boolean>>;
 }
@@ -409,6 +457,13 @@ export const SCALAR_SETTINGS: readonly ScalarSettingSpec[] = [
     "Slack channel for alerts (used when the slackWebhookUrl secret is set).",
   ),
   scalar(
+    "runbookBaseUrl",
+    "string",
+    RUNBOOK_BASE_URL,
+    "https://git.example.com/sre/observability/blob/main/runbooks",
+    "https URL (no trailing slash) where runbooks/<AlertName>.md is browsable; alerts link to it.",
+  ),
+  scalar(
     "grafanaRootUrl",
     "string",
     "",
@@ -421,6 +476,27 @@ export const SCALAR_SETTINGS: readonly ScalarSettingSpec[] = [
     false,
     "true",
     "Protect the Loki bucket and the monitor data volume from deletion (prod).",
+  ),
+  scalar(
+    "postgresExporterUser",
+    "string",
+    "postgres_exporter",
+    "postgres_exporter",
+    "PostgreSQL role the postgres exporter logs in as (one per stack; password: postgresExporterPassword).",
+  ),
+  scalar(
+    "mysqlExporterUser",
+    "string",
+    "exporter",
+    "exporter",
+    "MySQL user the mysqld exporter logs in as (one per stack; password: mysqlExporterPassword).",
+  ),
+  scalar(
+    "mongodbExporterUser",
+    "string",
+    "exporter",
+    "exporter",
+    "MongoDB user the mongodb exporter logs in as (one per stack; password: mongodbExporterPassword).",
   ),
 ];
 
@@ -435,7 +511,7 @@ export const STRUCTURED_SETTINGS: readonly StructuredSettingSpec[] = [
   {
     kind: "structured",
     key: "externalHosts",
-    description: "Hosts outside AWS: list of { name, address, sshUser, exporters? }. Default: none.",
+    description: "Hosts outside AWS: list of { name, address (IPv4), sshUser, exporters? }. Default: none.",
     example: "onprem-1",
   },
   {
@@ -488,6 +564,30 @@ export const SECRET_SETTING_SPECS: readonly SecretSettingSpec[] = [
     key: "sshPrivateKey",
     example: '"$(cat ~/.ssh/id_ed25519)"',
     description: "Private key Pulumi uses to configure hosts over SSH (optional for now).",
+  },
+  {
+    kind: "secret",
+    key: "postgresExporterPassword",
+    example: "<password>",
+    description: "Password of postgresExporterUser; required when a host enables the postgres exporter.",
+  },
+  {
+    kind: "secret",
+    key: "mysqlExporterPassword",
+    example: "<password>",
+    description: "Password of mysqlExporterUser; required when a host enables the mysql exporter.",
+  },
+  {
+    kind: "secret",
+    key: "mongodbExporterPassword",
+    example: "<password>",
+    description: "Password of mongodbExporterUser; required when a host enables the mongodb exporter.",
+  },
+  {
+    kind: "secret",
+    key: "redisExporterPassword",
+    example: "<password>",
+    description: "Redis `requirepass` password; optional (unset: Redis without a password).",
   },
 ];
 
@@ -657,6 +757,12 @@ export interface RawSettings {
   readonly values: Readonly<Record<string, unknown>>;
   /** Secret settings that hold a (secure) value. */
   readonly secretsSet: ReadonlySet<SecretSetting>;
+  /**
+   * Problems with secret values, found by the caller that can read them (the Pulumi entry point;
+   * stack files hold only ciphertext). Reported like every other problem, with the `--secret` fix.
+   * The text must describe the value, never repeat it.
+   */
+  readonly secretValueProblems?: Readonly<Partial<Record<SecretSetting, string>>>;
 }
 
 export interface ParseOptions {
@@ -1128,25 +1234,76 @@ function checkHostName(
 
 /**
  * Addresses an outside host may not have: the monitor would scrape itself (loopback), the instance
- * metadata service or another link-local service (169.254.0.0/16), or nothing at all (0.0.0.0/8).
+ * metadata service or another link-local service (169.254.0.0/16), nothing at all (0.0.0.0/8), or
+ * no single host (multicast 224.0.0.0/4, reserved 240.0.0.0/4 and the broadcast address).
  */
-const UNREACHABLE_RANGES = ["127.0.0.0/8", "169.254.0.0/16", "0.0.0.0/8"];
+const UNREACHABLE_RANGES: ReadonlyArray<readonly [string, string]> = [
+  ["0.0.0.0/8", "unspecified"],
+  ["127.0.0.0/8", "loopback: the monitor would scrape itself"],
+  ["169.254.0.0/16", "link-local: the monitor would reach its own metadata service"],
+  ["224.0.0.0/4", "multicast, not a host"],
+  ["240.0.0.0/4", "reserved or broadcast, not a host"],
+];
 
-function externalAddressProblem(address: string | undefined): string | undefined {
-  if (address === undefined || address === "")
-    return "is required (an IPv4 address or DNS name Prometheus and SSH can reach)";
+interface AddressProblem {
+  readonly problem: string;
+  /** Value for the fix line: the corrected address, or a `<placeholder>` saying what to look up. */
+  readonly suggestion: string;
+}
+
+/**
+ * Why an outside host's address is unusable, or undefined. It must be an IPv4 address: the
+ * monitor admits the host's log pushes to Loki by an ingress rule from `<address>/32`, and a
+ * security group rule takes no DNS name. `vpcCidr` is the stack's own VPC when the stack creates it.
+ */
+function externalAddressProblem(
+  address: string | undefined,
+  vpcCidr: Ipv4Cidr | undefined,
+): AddressProblem | undefined {
+  const lookUp = "<IPv4 address of the host>";
+  if (address === undefined || address === "") {
+    return {
+      problem: "is required (the host's IPv4 address, which Prometheus scrapes, SSH reaches and Loki admits)",
+      suggestion: lookUp,
+    };
+  }
   const ip = parseIpv4(address);
   if (ip === undefined) {
-    if (DNS_NAME_PATTERN.test(address) && !/^[\d.]+$/.test(address) && address.toLowerCase() !== "localhost")
-      return undefined;
-    return `"${address}" is not an IPv4 address or DNS name Prometheus and SSH can reach`;
-  }
-  const host = parseCidr(`${address}/32`);
-  for (const range of UNREACHABLE_RANGES) {
-    const block = parseCidr(range);
-    if (host.ok && block.ok && cidrContains(block.cidr, host.cidr)) {
-      return `"${address}" is in ${range} (loopback, link-local or unspecified): the monitor would scrape itself or its metadata service, not the host`;
+    const slash = address.indexOf("/");
+    const bare = slash === -1 ? undefined : parseIpv4(address.slice(0, slash));
+    if (bare !== undefined) {
+      return {
+        problem: `"${address}" is a CIDR; give the host's single IPv4 address (the ingress rule adds the /32)`,
+        suggestion: formatIpv4(bare),
+      };
     }
+    if (address.includes(":")) {
+      return {
+        problem: `"${address}" is not an IPv4 address; the monitor's ingress rules for outside hosts are IPv4 (<address>/32)`,
+        suggestion: lookUp,
+      };
+    }
+    if (DNS_NAME_PATTERN.test(address) && !/^[\d.]+$/.test(address)) {
+      return {
+        problem: `"${address}" is a DNS name; hosts outside AWS need their IPv4 address, because the monitor admits their log pushes to Loki by an ingress rule from <address>/32 (look it up with: dig +short A ${address})`,
+        suggestion: `<IPv4 address of ${address}>`,
+      };
+    }
+    return { problem: `"${address}" is not an IPv4 address like 192.0.2.10`, suggestion: lookUp };
+  }
+  const host = parseCidr(`${formatIpv4(ip)}/32`);
+  if (!host.ok) return { problem: `"${address}" is not an IPv4 address like 192.0.2.10`, suggestion: lookUp };
+  for (const [range, why] of UNREACHABLE_RANGES) {
+    const block = parseCidr(range);
+    if (block.ok && cidrContains(block.cidr, host.cidr)) {
+      return { problem: `"${address}" is in ${range} (${why})`, suggestion: lookUp };
+    }
+  }
+  if (vpcCidr && cidrContains(vpcCidr, host.cidr)) {
+    return {
+      problem: `"${address}" is inside the stack's own VPC ${vpcCidr.text}: a host outside AWS cannot have it, and traffic to it would stay inside the VPC; use the host's public IPv4 address (or its address over your VPN)`,
+      suggestion: lookUp,
+    };
   }
   return undefined;
 }
@@ -1227,7 +1384,11 @@ function parseClients(
   return ok ? clients : undefined;
 }
 
-function parseExternalHosts(reader: SettingsReader, seen: Map<string, string>): ExternalHost[] | undefined {
+function parseExternalHosts(
+  reader: SettingsReader,
+  seen: Map<string, string>,
+  vpcCidr: Ipv4Cidr | undefined,
+): ExternalHost[] | undefined {
   const raw =
     reader.raw("externalHosts") === undefined ? [] : reader.structured("externalHosts", "array", "onprem-1");
   if (raw === undefined) return undefined;
@@ -1256,10 +1417,14 @@ function parseExternalHosts(reader: SettingsReader, seen: Map<string, string>): 
     reader.unknownFields(path, item, EXTERNAL_HOST_FIELDS, "onprem-1");
     const name = checkHostName(reader, path, item.name, seen);
     const address = typeof item.address === "string" ? item.address.trim() : undefined;
-    const addressProblem = externalAddressProblem(address);
+    const addressProblem = externalAddressProblem(address, vpcCidr);
     const addressOk = addressProblem === undefined;
     if (addressProblem !== undefined) {
-      reader.report(`${path}.address`, addressProblem, pathFix(`${path}.address`, "192.0.2.10"));
+      reader.report(
+        `${path}.address`,
+        addressProblem.problem,
+        pathFix(`${path}.address`, addressProblem.suggestion),
+      );
     }
     const sshUser = typeof item.sshUser === "string" ? item.sshUser : undefined;
     if (sshUser === undefined || !LINUX_USER_PATTERN.test(sshUser)) {
@@ -1779,6 +1944,7 @@ function parseAlerting(
     );
   }
   const thresholds = parseThresholds(reader);
+  const runbookBaseUrl = parseRunbookBaseUrl(reader);
   const slack = secretsSet.has("slackWebhookUrl");
   const pagerduty = secretsSet.has("pagerdutyRoutingKey");
   // Without the stack's secrets we cannot know whether Slack or PagerDuty is on: check only with them.
@@ -1790,14 +1956,43 @@ function parseAlerting(
     );
     return undefined;
   }
-  if (!email.ok || !channelOk || !thresholds) return undefined;
+  if (!email.ok || !channelOk || !thresholds || runbookBaseUrl === undefined) return undefined;
   return {
     ...(email.email ? { email: email.email } : {}),
     ...(slack ? { slack: { channel } } : {}),
     pagerduty,
     heartbeat: secretsSet.has("heartbeatUrl"),
     thresholds,
+    runbookBaseUrl,
   };
+}
+
+/** Where alerts' runbook links point: an https URL without credentials, query, fragment or trailing slash. */
+function parseRunbookBaseUrl(reader: SettingsReader): string | undefined {
+  const text = reader.stringOr("runbookBaseUrl", RUNBOOK_BASE_URL);
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== "https:" || url.username || url.password || url.search || url.hash) {
+    reader.report(
+      "runbookBaseUrl",
+      `"${text}" is not an https URL without credentials, query or fragment (alerts link to <runbookBaseUrl>/<AlertName>.md)`,
+      setFix("runbookBaseUrl", RUNBOOK_BASE_URL),
+    );
+    return undefined;
+  }
+  if (text.endsWith("/")) {
+    reader.report(
+      "runbookBaseUrl",
+      `"${text}" ends with a slash; alerts append /<AlertName>.md themselves`,
+      setFix("runbookBaseUrl", text.replace(/\/+$/, "")),
+    );
+    return undefined;
+  }
+  return text;
 }
 
 const TAG_CHARS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
@@ -1909,6 +2104,133 @@ function parseInstanceProfile(reader: SettingsReader): { ok: boolean; name?: str
   return { ok: true, name };
 }
 
+interface ExporterUserRule {
+  readonly setting: string;
+  readonly fallback: string;
+  readonly pattern: RegExp;
+  readonly rule: string;
+}
+
+/**
+ * Login names each service accepts, kept to characters that every credential file format
+ * (one-line files, my.cnf, env file) carries literally.
+ */
+const EXPORTER_USER_RULES: Readonly<Record<keyof ExporterUsers, ExporterUserRule>> = {
+  postgres: {
+    setting: "postgresExporterUser",
+    fallback: "postgres_exporter",
+    pattern: /^[a-z_][a-z0-9_]{0,62}$/,
+    rule: "1-63 lowercase letters, digits or _, not starting with a digit (PostgreSQL folds unquoted role names to lowercase)",
+  },
+  mysql: {
+    setting: "mysqlExporterUser",
+    fallback: "exporter",
+    pattern: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/,
+    rule: "1-32 letters, digits, _ . or - (MySQL user names are at most 32 characters)",
+  },
+  mongodb: {
+    setting: "mongodbExporterUser",
+    fallback: "exporter",
+    pattern: /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$/,
+    rule: "1-64 letters, digits, _ . @ or -",
+  },
+};
+
+/** For each credentialed exporter, the settings paths of the hosts that enable it. */
+function hostsEnabling(
+  hosts: ReadonlyArray<readonly [string, readonly OptionalExporter[]]>,
+): Map<CredentialedExporter, string[]> {
+  const enabled = new Map<CredentialedExporter, string[]>();
+  for (const [host, exporters] of hosts) {
+    for (const exporter of exporters) {
+      if (!isCredentialedExporter(exporter)) continue;
+      enabled.set(exporter, [...(enabled.get(exporter) ?? []), host]);
+    }
+  }
+  return enabled;
+}
+
+function enabledHosts(
+  clients: readonly ClientHost[],
+  externalHosts: readonly ExternalHost[],
+): Map<CredentialedExporter, string[]> {
+  return hostsEnabling([
+    ...clients.map((host) => [host.name, host.exporters] as const),
+    ...externalHosts.map((host) => [host.name, host.exporters] as const),
+  ]);
+}
+
+/**
+ * The exporters' login names, and a problem for every password a host needs but the stack lacks.
+ * A password no host uses is fine: it stays unused until a host enables that exporter.
+ */
+function parseExporterCredentials(
+  reader: SettingsReader,
+  clients: readonly ClientHost[],
+  externalHosts: readonly ExternalHost[],
+  secretsSet: ReadonlySet<SecretSetting>,
+  requireSecrets: boolean,
+): ExporterUsers | undefined {
+  const users: Partial<Record<keyof ExporterUsers, string>> = {};
+  let ok = true;
+  for (const [kind, rule] of Object.entries(EXPORTER_USER_RULES) as [
+    keyof ExporterUsers,
+    ExporterUserRule,
+  ][]) {
+    const user = reader.stringOr(rule.setting, rule.fallback);
+    if (!rule.pattern.test(user)) {
+      ok = false;
+      reader.report(
+        rule.setting,
+        `"${user}" is not a usable ${kind} user name: ${rule.rule}`,
+        setFix(rule.setting, rule.fallback),
+      );
+    } else {
+      users[kind] = user;
+    }
+  }
+  if (requireSecrets) {
+    const enabled = enabledHosts(clients, externalHosts);
+    for (const exporter of PASSWORD_REQUIRED_EXPORTERS) {
+      const hosts = enabled.get(exporter);
+      const setting = EXPORTER_PASSWORD_SETTINGS[exporter];
+      if (!hosts || secretsSet.has(setting)) continue;
+      const login = exporter === "redis" ? undefined : users[exporter];
+      reader.report(
+        setting,
+        `is required because ${hosts.join(", ")} enable${hosts.length === 1 ? "s" : ""} the ${exporter} exporter, which logs in${login ? ` as ${login}` : ""} with this password`,
+        secretFix(setting),
+      );
+    }
+  }
+  if (!ok || users.postgres === undefined || users.mysql === undefined || users.mongodb === undefined) {
+    return undefined;
+  }
+  return { postgres: users.postgres, mysql: users.mysql, mongodb: users.mongodb };
+}
+
+/**
+ * Reports the problems the caller found in secret values; an exporter password no host uses is
+ * left alone (it is never written anywhere until a host enables that exporter).
+ */
+function checkSecretValues(
+  reader: SettingsReader,
+  problems: RawSettings["secretValueProblems"],
+  clients: readonly ClientHost[],
+  externalHosts: readonly ExternalHost[],
+): void {
+  const enabled = enabledHosts(clients, externalHosts);
+  const unused = new Set<SecretSetting>(
+    CREDENTIALED_EXPORTERS.filter((exporter) => !enabled.has(exporter)).map(
+      (exporter) => EXPORTER_PASSWORD_SETTINGS[exporter],
+    ),
+  );
+  for (const key of SECRET_SETTINGS) {
+    const problem = problems?.[key];
+    if (problem !== undefined && !unused.has(key)) reader.report(key, problem, secretFix(key));
+  }
+}
+
 function checkPlainTextSecrets(reader: SettingsReader, values: Readonly<Record<string, unknown>>): void {
   for (const key of SECRET_SETTINGS) {
     if (values[key] !== undefined && values[key] !== "") {
@@ -1952,10 +2274,11 @@ export function parseStackConfig(
     (e) => setFix("clientInstanceType", e),
   );
   const clientRootVolumeGb = reader.integer("clientRootVolumeGb", 16, 8, 16384);
+  const network = parseNetwork(reader);
   const hostNames = new Map<string, string>();
   const clients = parseClients(reader, clientInstance, clientRootVolumeGb ?? 16, hostNames);
-  const externalHosts = parseExternalHosts(reader, hostNames);
-  const network = parseNetwork(reader);
+  const ownVpc = network?.mode === "create" ? parseCidr(network.vpcCidr) : undefined;
+  const externalHosts = parseExternalHosts(reader, hostNames, ownVpc?.ok ? ownVpc.cidr : undefined);
   const access = parseAccess(reader);
   const profile = parseInstanceProfile(reader);
   const architectures = new Map<string, Architecture>();
@@ -1972,6 +2295,14 @@ export function parseStackConfig(
   );
   const alerting = parseAlerting(reader, secretsSet, requireSecrets);
   const grafana = parseGrafana(reader);
+  const exporterUsers = parseExporterCredentials(
+    reader,
+    clients ?? [],
+    externalHosts ?? [],
+    secretsSet,
+    requireSecrets,
+  );
+  checkSecretValues(reader, settings.secretValueProblems, clients ?? [], externalHosts ?? []);
   const tags = parseTags(reader);
   const protectData = reader.boolean("protectData", false);
   if (requireSecrets && !secretsSet.has("grafanaAdminPassword")) {
@@ -1995,6 +2326,7 @@ export function parseStackConfig(
     clientRootVolumeGb === undefined ||
     !alerting ||
     !grafana ||
+    !exporterUsers ||
     !tags ||
     !profile.ok
   ) {
@@ -2021,6 +2353,7 @@ export function parseStackConfig(
     logs: { retentionDays: logRetentionDays },
     alerting,
     grafana,
+    exporterUsers,
     secretsSet: secretsRecord,
   };
   return deepFreeze(config);
@@ -2030,5 +2363,20 @@ export function parseStackConfig(
 export function missingSecrets(config: StackConfig): SecretSetting[] {
   const needed: SecretSetting[] = ["grafanaAdminPassword"];
   if (config.alerting.email) needed.push("smtpPassword");
+  const enabled = enabledHosts(config.clients, config.externalHosts);
+  for (const exporter of PASSWORD_REQUIRED_EXPORTERS) {
+    if (enabled.has(exporter)) needed.push(EXPORTER_PASSWORD_SETTINGS[exporter]);
+  }
   return needed.filter((key) => !config.secretsSet[key]);
+}
+
+/**
+ * Secret settings of credentialed exporters that some host enables: what the deploy must read to
+ * write the hosts' credential files (Redis included; its password may still be unset).
+ */
+export function exporterSecretsInUse(config: StackConfig): SecretSetting[] {
+  const enabled = enabledHosts(config.clients, config.externalHosts);
+  return CREDENTIALED_EXPORTERS.filter((exporter) => enabled.has(exporter)).map(
+    (exporter) => EXPORTER_PASSWORD_SETTINGS[exporter],
+  );
 }

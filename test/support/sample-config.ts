@@ -68,8 +68,10 @@ export function sampleStackConfig(overrides: Partial<StackConfig> = {}): StackCo
         diskFillHours: 24,
         inodePercent: 90,
       },
+      runbookBaseUrl: "https://github.com/example-org/observability/blob/main/runbooks",
     },
     grafana: {},
+    exporterUsers: { postgres: "postgres_exporter", mysql: "exporter", mongodb: "exporter" },
     secretsSet: {
       smtpPassword: true,
       slackWebhookUrl: true,
@@ -77,6 +79,10 @@ export function sampleStackConfig(overrides: Partial<StackConfig> = {}): StackCo
       heartbeatUrl: true,
       grafanaAdminPassword: true,
       sshPrivateKey: true,
+      postgresExporterPassword: true,
+      mysqlExporterPassword: true,
+      mongodbExporterPassword: true,
+      redisExporterPassword: true,
     },
   };
   return { ...base, ...overrides };
