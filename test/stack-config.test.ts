@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { RUNBOOK_BASE_URL } from "../configs/rules/index";
 import { OPTIONAL_EXPORTERS } from "../lib/catalog";
 import { cidrContains, normaliseCidr, parseCidr } from "../lib/cidr";
 import {
@@ -6,9 +7,11 @@ import {
   INSTANCE_FAMILIES,
   instanceArchitecture,
   MAX_CLIENTS,
+  missingSecrets,
   type ParseOptions,
   parsePrometheusDuration,
   parseStackConfig,
+  SCALAR_SETTINGS,
   SECRET_SETTINGS,
   type SecretSetting,
   type StackConfig,
@@ -561,8 +564,8 @@ describe("parseStackConfig: one problem per kind of bad input", () => {
     expectProblem(
       error,
       "observability:externalHosts[0].address",
-      /IPv4 address or DNS name/,
-      /externalHosts\[0\].address/,
+      /"not an address" is not an IPv4 address/,
+      "pulumi config set --path 'observability:externalHosts[0].address' <IPv4 address of the host>",
     );
     expectProblem(
       error,
@@ -570,22 +573,94 @@ describe("parseStackConfig: one problem per kind of bad input", () => {
       /Linux user name/,
       /externalHosts\[0\].sshUser/,
     );
+    expectProblem(
+      errorFor({ externalHosts: [{ name: "edge-1", sshUser: "deploy" }] }),
+      "observability:externalHosts[0].address",
+      /is required.*IPv4/,
+      /externalHosts\[0\].address/,
+    );
   });
 
-  it("external hosts on loopback or link-local addresses (the metadata service) are refused", () => {
-    for (const address of ["127.0.0.1", "169.254.169.254", "localhost"]) {
-      const error = errorFor({ externalHosts: [{ name: "edge-1", address, sshUser: "deploy" }] });
-      expectProblem(
-        error,
-        "observability:externalHosts[0].address",
-        /loopback|not an IPv4 address or DNS name/,
-        /externalHosts\[0\].address/,
-      );
-    }
-    const ok = parse({
-      externalHosts: [{ name: "edge-1", address: "edge-1.example.com", sshUser: "deploy" }],
+  it("an external host's DNS name is refused: Loki admits it by an ingress rule from <address>/32", () => {
+    const error = errorFor({
+      externalHosts: [
+        { name: "edge-1", address: "192.0.2.10", sshUser: "deploy" },
+        { name: "edge-2", address: "edge-2.example.com", sshUser: "deploy" },
+      ],
     });
-    expect(ok.externalHosts[0]?.address).toBe("edge-1.example.com");
+    expectProblem(
+      error,
+      "observability:externalHosts[1].address",
+      /"edge-2.example.com" is a DNS name.*IPv4 address.*ingress rule from <address>\/32.*dig \+short A edge-2.example.com/,
+      "pulumi config set --path 'observability:externalHosts[1].address' <IPv4 address of edge-2.example.com>",
+    );
+    expect(error.problems).toHaveLength(1);
+  });
+
+  it("an external host given as a CIDR gets its bare address suggested; IPv6 is refused", () => {
+    expectProblem(
+      errorFor({ externalHosts: [{ name: "edge-1", address: "198.51.100.7/32", sshUser: "deploy" }] }),
+      "observability:externalHosts[0].address",
+      /is a CIDR/,
+      "pulumi config set --path 'observability:externalHosts[0].address' 198.51.100.7",
+    );
+    expectProblem(
+      errorFor({ externalHosts: [{ name: "edge-1", address: "2001:db8::5", sshUser: "deploy" }] }),
+      "observability:externalHosts[0].address",
+      /not an IPv4 address.*IPv4/,
+      /externalHosts\[0\].address/,
+    );
+  });
+
+  it.each([
+    ["127.0.0.1", "127.0.0.0/8", /loopback/],
+    ["169.254.169.254", "169.254.0.0/16", /metadata service/],
+    ["0.0.0.0", "0.0.0.0/8", /unspecified/],
+    ["224.0.0.251", "224.0.0.0/4", /multicast/],
+    ["255.255.255.255", "240.0.0.0/4", /broadcast/],
+  ])("an external host at %s (%s) is refused", (address, range, why) => {
+    const problem = expectProblem(
+      errorFor({ externalHosts: [{ name: "edge-1", address, sshUser: "deploy" }] }),
+      "observability:externalHosts[0].address",
+      new RegExp(`"${address.replace(/\./g, "\\.")}" is in ${range.replace(/\./g, "\\.")}`),
+      /externalHosts\[0\].address/,
+    );
+    expect(problem.problem).toMatch(why);
+  });
+
+  it("an external host inside the stack's own VPC is refused; elsewhere, private addresses (VPN) are fine", () => {
+    expectProblem(
+      errorFor({ externalHosts: [{ name: "edge-1", address: "10.42.7.9", sshUser: "deploy" }] }),
+      "observability:externalHosts[0].address",
+      /inside the stack's own VPC 10\.42\.0\.0\/16/,
+      /externalHosts\[0\].address/,
+    );
+    const otherVpc = parse({
+      vpcCidr: "10.50.0.0/16",
+      subnetCidr: "10.50.1.0/24",
+      externalHosts: [{ name: "edge-1", address: "10.42.7.9", sshUser: "deploy" }],
+    });
+    expect(otherVpc.externalHosts[0]?.address).toBe("10.42.7.9");
+    // An existing VPC's range is unknown to the loader: the address is taken as given.
+    const existing = parse({
+      existingVpcId: "vpc-0123456789abcdef0",
+      existingSubnetId: "subnet-0123456789abcdef0",
+      externalHosts: [{ name: "edge-1", address: "10.42.7.9", sshUser: "deploy" }],
+    });
+    expect(existing.externalHosts[0]?.address).toBe("10.42.7.9");
+    const publicAddress = parse({
+      externalHosts: [{ name: "edge-1", address: " 198.51.100.7 ", sshUser: "deploy" }],
+    });
+    expect(publicAddress.externalHosts[0]?.address).toBe("198.51.100.7");
+  });
+
+  it("localhost is refused like any DNS name", () => {
+    expectProblem(
+      errorFor({ externalHosts: [{ name: "edge-1", address: "localhost", sshUser: "deploy" }] }),
+      "observability:externalHosts[0].address",
+      /DNS name/,
+      /externalHosts\[0\].address/,
+    );
   });
 
   it("unknown setting: suggests the closest known key", () => {
@@ -808,6 +883,175 @@ describe("parseStackConfig: one problem per kind of bad input", () => {
     expect(parse({ grafanaRootUrl: "https://grafana.example.com/" }).grafana.rootUrl).toBe(
       "https://grafana.example.com/",
     );
+  });
+});
+
+describe("runbook links", () => {
+  it("default to the rules' own base URL, which the loader imports (an import cycle would leave it undefined)", () => {
+    expect(typeof RUNBOOK_BASE_URL).toBe("string");
+    expect(SCALAR_SETTINGS.find((spec) => spec.key === "runbookBaseUrl")?.default).toBe(RUNBOOK_BASE_URL);
+    expect(parse().alerting.runbookBaseUrl).toBe(RUNBOOK_BASE_URL);
+  });
+
+  it("take any https URL without a trailing slash", () => {
+    const url = "https://git.example.com/sre/observability/-/blob/main/runbooks";
+    expect(parse({ runbookBaseUrl: url }).alerting.runbookBaseUrl).toBe(url);
+  });
+
+  it("refuse a trailing slash, suggesting the URL without it", () => {
+    expectProblem(
+      errorFor({ runbookBaseUrl: "https://git.example.com/runbooks/" }),
+      "observability:runbookBaseUrl",
+      /ends with a slash/,
+      "pulumi config set observability:runbookBaseUrl https://git.example.com/runbooks",
+    );
+  });
+
+  it.each([
+    "http://git.example.com/runbooks",
+    "https://user:token@git.example.com/runbooks",
+    "https://git.example.com/runbooks?ref=main",
+    "runbooks",
+  ])("refuse %s (https only, no credentials or query)", (url) => {
+    expectProblem(
+      errorFor({ runbookBaseUrl: url }),
+      "observability:runbookBaseUrl",
+      /not an https URL/,
+      `pulumi config set observability:runbookBaseUrl ${RUNBOOK_BASE_URL}`,
+    );
+  });
+});
+
+describe("exporter credentials", () => {
+  /** The default stack's secrets, without any exporter password. */
+  const BASE_SECRETS: readonly SecretSetting[] = ["grafanaAdminPassword", "smtpPassword"];
+
+  it("use one login per exporter kind per stack, with defaults and overrides", () => {
+    expect(parse().exporterUsers).toEqual({
+      postgres: "postgres_exporter",
+      mysql: "exporter",
+      mongodb: "exporter",
+    });
+    const custom = parse({
+      postgresExporterUser: "pg_monitor_user",
+      mysqlExporterUser: "mysqld.exporter",
+      mongodbExporterUser: "monitor@ops",
+    });
+    expect(custom.exporterUsers).toEqual({
+      postgres: "pg_monitor_user",
+      mysql: "mysqld.exporter",
+      mongodb: "monitor@ops",
+    });
+  });
+
+  it.each([
+    ["postgres", "postgresExporterPassword", "postgres_exporter"],
+    ["mysql", "mysqlExporterPassword", "exporter"],
+    ["mongodb", "mongodbExporterPassword", "exporter"],
+  ] as const)("a host enabling %s needs %s, naming every such host", (exporter, setting, user) => {
+    const error = errorFor(
+      {
+        clients: [{ name: "db-1", exporters: [exporter] }, { name: "web-1" }],
+        externalHosts: [
+          { name: "onprem-db", address: "198.51.100.7", sshUser: "deploy", exporters: [exporter] },
+        ],
+      },
+      BASE_SECRETS,
+    );
+    expectProblem(
+      error,
+      `observability:${setting}`,
+      new RegExp(
+        `required because db-1, onprem-db enable the ${exporter} exporter, which logs in as ${user}`,
+      ),
+      `pulumi config set --secret observability:${setting} <password>`,
+    );
+    expect(error.problems).toHaveLength(1);
+    const withPassword = parse({ clients: [{ name: "db-1", exporters: [exporter] }] }, [
+      ...BASE_SECRETS,
+      setting,
+    ]);
+    expect(withPassword.secretsSet[setting]).toBe(true);
+  });
+
+  it("Redis may run without a password", () => {
+    const config = parse({ clients: [{ name: "cache-1", exporters: ["redis"] }] }, BASE_SECRETS);
+    expect(config.secretsSet.redisExporterPassword).toBe(false);
+    expect(missingSecrets(config)).toEqual([]);
+  });
+
+  it("a password no host uses is fine, and stays unused", () => {
+    const config = parse({ clients: [{ name: "web-1", exporters: ["nginx"] }] }, [
+      ...BASE_SECRETS,
+      "mysqlExporterPassword",
+    ]);
+    expect(config.secretsSet.mysqlExporterPassword).toBe(true);
+    expect(missingSecrets(config)).toEqual([]);
+  });
+
+  it("without the stack's secrets the passwords are not required, and missingSecrets lists them", () => {
+    const config = parse(
+      {
+        clients: [
+          { name: "db-1", exporters: ["postgres", "redis"] },
+          { name: "db-2", exporters: ["mongodb"] },
+        ],
+      },
+      [],
+      { requireSecrets: false },
+    );
+    expect(missingSecrets(config)).toEqual([
+      "grafanaAdminPassword",
+      "smtpPassword",
+      "postgresExporterPassword",
+      "mongodbExporterPassword",
+    ]);
+  });
+
+  it.each([
+    ["postgresExporterUser", "PgExporter", /lowercase/, "postgres_exporter"],
+    ["postgresExporterUser", "1exporter", /not starting with a digit/, "postgres_exporter"],
+    ["mysqlExporterUser", "e".repeat(33), /at most 32/, "exporter"],
+    ["mysqlExporterUser", "exp$orter", /letters, digits/, "exporter"],
+    ["mongodbExporterUser", "ex porter", /letters, digits/, "exporter"],
+  ])("refuses %s %j", (setting, value, problem, fallback) => {
+    expectProblem(
+      errorFor({ [setting]: value }),
+      `observability:${setting}`,
+      problem,
+      `pulumi config set observability:${setting} ${fallback}`,
+    );
+  });
+
+  it("reports problems the Pulumi entry point found in password values, except for unused passwords", () => {
+    const values = { ...validValues(), clients: [{ name: "db-1", exporters: ["mysql"] }] };
+    const secretsSet = new Set<SecretSetting>([
+      ...BASE_SECRETS,
+      "mysqlExporterPassword",
+      "mongodbExporterPassword",
+    ]);
+    let error: unknown;
+    try {
+      parseStackConfig("dev", {
+        values,
+        secretsSet,
+        secretValueProblems: {
+          mysqlExporterPassword: "contains $ (test)",
+          mongodbExporterPassword: "contains ' (test)",
+        },
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(StackConfigError);
+    expectProblem(
+      error as StackConfigError,
+      "observability:mysqlExporterPassword",
+      /^contains \$ \(test\)$/,
+      "pulumi config set --secret observability:mysqlExporterPassword <password>",
+    );
+    // No host enables mongodb: its password is never written anywhere, so it is not a problem.
+    expect((error as StackConfigError).problems).toHaveLength(1);
   });
 });
 

@@ -118,6 +118,18 @@ describe.each(STACKS)("stack %s", (stack) => {
     for (const problem of problems) expect(problem.fix).toMatch(/^pulumi config set --secret observability:/);
   });
 
+  it("lists, in its header comments, the --secret line for every secret it needs", () => {
+    const text = readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8");
+    const commented = text
+      .split("\n")
+      .filter((line) => line.startsWith("#"))
+      .join("\n");
+    const missing = missingSecrets(loadStackConfigFromFiles(stack, ROOT, { requireSecrets: false }));
+    for (const key of missing) {
+      expect(commented, key).toContain(`pulumi config set --secret observability:${key} `);
+    }
+  });
+
   it("reads the same through the CLI's string config map as from the files", () => {
     // The real program sees every value as the string the CLI hands over; it must parse the same.
     const values: Record<string, unknown> = {};
@@ -355,6 +367,43 @@ describe("loadStackConfig: the real program's view through Pulumi config", () =>
     if (!password) throw new Error("smtpPassword secret missing");
     expect(await (password as unknown as { isSecret: Promise<boolean> }).isSecret).toBe(true);
     expect(JSON.stringify(config)).not.toContain(mock.config["observability:smtpPassword"]);
+  });
+
+  it("refuses an exporter password its credential file cannot carry, without printing it", async () => {
+    // prod's db-1 enables postgres: a line break cannot go into postgres_exporter's one-line file.
+    const mock = mockStackConfig("prod", ROOT);
+    const badPassword = "first-line\nsecond-line-canary";
+    await runAs(
+      "prod",
+      { ...mock.config, "observability:postgresExporterPassword": badPassword },
+      mock.secretKeys,
+    );
+    let error: unknown;
+    try {
+      loadStackConfig();
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(StackConfigError);
+    const problems = (error as StackConfigError).problems;
+    expect(problems.map((p) => p.setting)).toEqual(["observability:postgresExporterPassword"]);
+    expect(problems[0]?.problem).toMatch(/line break/);
+    expect(problems[0]?.fix).toBe(
+      "pulumi config set --secret observability:postgresExporterPassword <password>",
+    );
+    expect((error as StackConfigError).message).not.toContain("second-line-canary");
+  });
+
+  it("leaves a bad password alone when no host enables its exporter", async () => {
+    const mock = mockStackConfig("prod", ROOT);
+    await runAs(
+      "prod",
+      { ...mock.config, "observability:mysqlExporterPassword": "has$dollar" },
+      mock.secretKeys,
+    );
+    const { config, secrets } = loadStackConfig();
+    expect(config.secretsSet.mysqlExporterPassword).toBe(true);
+    expect(secrets.mysqlExporterPassword).toBeDefined();
   });
 
   it("refuses a mistyped key and a secret stored in plain text", async () => {
