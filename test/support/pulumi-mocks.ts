@@ -300,6 +300,11 @@ export const TEST_SECRET_VALUES: Readonly<Record<SecretSetting, string>> = {
   grafanaAdminPassword: "canary-grafana-admin-5b1f0c9e",
   sshPrivateKey:
     "-----BEGIN OPENSSH PRIVATE KEY-----\ncanarySshPrivateKey5b1f0c9e\n-----END OPENSSH PRIVATE KEY-----\n",
+  // Exporter passwords: values every credential file format accepts (no $, quotes, backslashes, spaces).
+  postgresExporterPassword: "canary-postgres-exporter-5b1f0c9e",
+  mysqlExporterPassword: "canary-mysql-exporter-5b1f0c9e",
+  mongodbExporterPassword: "canary-mongodb-exporter-5b1f0c9e",
+  redisExporterPassword: "canary-redis-exporter-5b1f0c9e",
 };
 
 export interface ProgramRunOptions {
