@@ -7,6 +7,8 @@
  * it only records which ones are set; their values travel separately as Pulumi secrets.
  */
 
+// The rules own the default runbook location. configs/rules imports only types from this file;
+// a value import there would make this a cycle (test/stack-config.test.ts "runbook links" catches it).
 import { RUNBOOK_BASE_URL } from "../configs/rules/index";
 import { isOptionalExporter, OPTIONAL_EXPORTERS, type OptionalExporter } from "./catalog";
 import {
@@ -52,7 +54,7 @@ export const EXPORTER_PASSWORD_SETTINGS: Readonly<Record<CredentialedExporter, S
 };
 
 /** Exporters whose service always needs a password; Redis may run without `requirepass`. */
-export const PASSWORD_REQUIRED_EXPORTERS: readonly CredentialedExporter[] = ["postgres", "mysql", "mongodb"];
+const PASSWORD_REQUIRED_EXPORTERS: readonly CredentialedExporter[] = ["postgres", "mysql", "mongodb"];
 
 export function isCredentialedExporter(exporter: OptionalExporter): exporter is CredentialedExporter {
   return (CREDENTIALED_EXPORTERS as readonly string[]).includes(exporter);
@@ -2368,15 +2370,4 @@ export function missingSecrets(config: StackConfig): SecretSetting[] {
     if (enabled.has(exporter)) needed.push(EXPORTER_PASSWORD_SETTINGS[exporter]);
   }
   return needed.filter((key) => !config.secretsSet[key]);
-}
-
-/**
- * Secret settings of credentialed exporters that some host enables: what the deploy must read to
- * write the hosts' credential files (Redis included; its password may still be unset).
- */
-export function exporterSecretsInUse(config: StackConfig): SecretSetting[] {
-  const enabled = enabledHosts(config.clients, config.externalHosts);
-  return CREDENTIALED_EXPORTERS.filter((exporter) => enabled.has(exporter)).map(
-    (exporter) => EXPORTER_PASSWORD_SETTINGS[exporter],
-  );
 }
