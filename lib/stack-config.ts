@@ -9,7 +9,6 @@
 
 // The rules own the default runbook location. configs/rules imports only types from this file;
 // a value import there would make this a cycle (test/stack-config.test.ts "runbook links" catches it).
-import { RUNBOOK_BASE_URL } from "../configs/rules/index";
 import { isOptionalExporter, OPTIONAL_EXPORTERS, type OptionalExporter } from "./catalog";
 import {
   cidrContains,
@@ -223,6 +222,9 @@ export const DEFAULT_UBUNTU_IMAGE_NAMES: Readonly<Record<Architecture, string>> 
   x86_64: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20250610",
   arm64: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-arm64-server-20250610",
 };
+
+/** Where `runbooks/<AlertName>.md` is browsable unless a stack sets runbookBaseUrl (point it at your fork). */
+export const DEFAULT_RUNBOOK_BASE_URL = "https://github.com/example-org/observability/blob/main/runbooks";
 
 export const MAX_CLIENTS = 20;
 export const MAX_EXTERNAL_HOSTS = 50;
@@ -461,7 +463,7 @@ export const SCALAR_SETTINGS: readonly ScalarSettingSpec[] = [
   scalar(
     "runbookBaseUrl",
     "string",
-    RUNBOOK_BASE_URL,
+    DEFAULT_RUNBOOK_BASE_URL,
     "https://git.example.com/sre/observability/blob/main/runbooks",
     "https URL (no trailing slash) where runbooks/<AlertName>.md is browsable; alerts link to it.",
   ),
@@ -1971,7 +1973,7 @@ function parseAlerting(
 
 /** Where alerts' runbook links point: an https URL without credentials, query, fragment or trailing slash. */
 function parseRunbookBaseUrl(reader: SettingsReader): string | undefined {
-  const text = reader.stringOr("runbookBaseUrl", RUNBOOK_BASE_URL);
+  const text = reader.stringOr("runbookBaseUrl", DEFAULT_RUNBOOK_BASE_URL);
   let url: URL | undefined;
   try {
     url = new URL(text);
@@ -1982,7 +1984,7 @@ function parseRunbookBaseUrl(reader: SettingsReader): string | undefined {
     reader.report(
       "runbookBaseUrl",
       `"${text}" is not an https URL without credentials, query or fragment (alerts link to <runbookBaseUrl>/<AlertName>.md)`,
-      setFix("runbookBaseUrl", RUNBOOK_BASE_URL),
+      setFix("runbookBaseUrl", DEFAULT_RUNBOOK_BASE_URL),
     );
     return undefined;
   }

@@ -27,7 +27,6 @@ import {
   type AlertRule,
   allAlertRules,
   buildRuleGroups,
-  RUNBOOK_BASE_URL,
   renderAlertTable,
   renderRuleFiles,
   renderRuleTests,
@@ -331,14 +330,17 @@ describe("rendered rule files", () => {
           ]);
           expect(rule.labels.severity).toBeTruthy();
           expect(Object.keys(rule.annotations).sort()).toEqual(["description", "runbook_url", "summary"]);
-          expect(rule.annotations.runbook_url).toBe(`${RUNBOOK_BASE_URL}/${rule.alert}.md`);
+          expect(rule.annotations.runbook_url).toBe(`${config.alerting.runbookBaseUrl}/${rule.alert}.md`);
         }
       }
     }
   });
 
-  it("take the runbook base URL as an option", () => {
-    const other = renderRuleFiles(config, { runbookBaseUrl: "https://git.example.org/obs/runbooks/" });
+  it("take the runbook base URL from the stack's runbookBaseUrl", () => {
+    const other = renderRuleFiles({
+      ...config,
+      alerting: { ...config.alerting, runbookBaseUrl: "https://git.example.org/obs/runbooks" },
+    });
     expect(other["host.yml"]).toContain(
       "runbook_url: https://git.example.org/obs/runbooks/HostUnreachable.md",
     );

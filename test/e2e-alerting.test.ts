@@ -308,7 +308,7 @@ describe("alerting end to end: node exporter -> Prometheus -> Alertmanager -> em
     // Both labels inhibition keys on reach Alertmanager on the real alert.
     expect(firing.text).toContain(`instance=${MONITOR_INSTANCE}`);
     expect(firing.text).toContain(`environment=${config.stack}`);
-    expect(firing.html).toContain(`href="${runbookUrl(HOST_UNREACHABLE_ALERT)}"`);
+    expect(firing.html).toContain(`href="${runbookUrl(config, HOST_UNREACHABLE_ALERT)}"`);
     expect(firing.html).toContain(`href="${GRAFANA_URL}"`);
 
     await processes.start(nodeExporterSpec);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { RUNBOOK_BASE_URL } from "../configs/rules/index";
 import { OPTIONAL_EXPORTERS } from "../lib/catalog";
 import { cidrContains, normaliseCidr, parseCidr } from "../lib/cidr";
 import {
   type ConfigProblem,
+  DEFAULT_RUNBOOK_BASE_URL,
   INSTANCE_FAMILIES,
   instanceArchitecture,
   MAX_CLIENTS,
@@ -887,10 +887,11 @@ describe("parseStackConfig: one problem per kind of bad input", () => {
 });
 
 describe("runbook links", () => {
-  it("default to the rules' own base URL, which the loader imports (an import cycle would leave it undefined)", () => {
-    expect(typeof RUNBOOK_BASE_URL).toBe("string");
-    expect(SCALAR_SETTINGS.find((spec) => spec.key === "runbookBaseUrl")?.default).toBe(RUNBOOK_BASE_URL);
-    expect(parse().alerting.runbookBaseUrl).toBe(RUNBOOK_BASE_URL);
+  it("default to the repository's runbooks, the same default Pulumi.yaml declares", () => {
+    expect(SCALAR_SETTINGS.find((spec) => spec.key === "runbookBaseUrl")?.default).toBe(
+      DEFAULT_RUNBOOK_BASE_URL,
+    );
+    expect(parse().alerting.runbookBaseUrl).toBe(DEFAULT_RUNBOOK_BASE_URL);
   });
 
   it("take any https URL without a trailing slash", () => {
@@ -917,7 +918,7 @@ describe("runbook links", () => {
       errorFor({ runbookBaseUrl: url }),
       "observability:runbookBaseUrl",
       /not an https URL/,
-      `pulumi config set observability:runbookBaseUrl ${RUNBOOK_BASE_URL}`,
+      `pulumi config set observability:runbookBaseUrl ${DEFAULT_RUNBOOK_BASE_URL}`,
     );
   });
 });

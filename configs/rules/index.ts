@@ -14,17 +14,10 @@ import type { AlertRule, AlertTestCase, RuleGroup } from "./types";
 export type { AlertRule, AlertTestCase, ExpectedAlert, InputSeries, RuleGroup, Severity } from "./types";
 export { SEVERITIES } from "./types";
 
-/** Where `runbooks/<AlertName>.md` is browsable; every alert's runbook_url starts with it. */
-export const RUNBOOK_BASE_URL = "https://github.com/example-org/observability/blob/main/runbooks";
-
 /** Directory (relative to the rule files) that renderRuleTests' files are meant for. */
 export const RULE_TESTS_DIR = "tests";
 /** Step between rule evaluations in the promtool tests; test cases count in these steps. */
 const TEST_EVALUATION_INTERVAL = "1m";
-
-export interface RuleRenderOptions {
-  readonly runbookBaseUrl?: string;
-}
 
 /** Every rule group this stack runs: exporter groups only for exporters some host enabled. */
 export function buildRuleGroups(config: StackConfig): RuleGroup[] {
@@ -36,8 +29,9 @@ export function buildRuleGroups(config: StackConfig): RuleGroup[] {
   ];
 }
 
-export function runbookUrl(alert: string, options: RuleRenderOptions = {}): string {
-  return `${(options.runbookBaseUrl ?? RUNBOOK_BASE_URL).replace(/\/+$/, "")}/${alert}.md`;
+/** `<runbookBaseUrl>/<Alert>.md`: the stack's runbookBaseUrl points at this repository's runbooks/. */
+export function runbookUrl(config: StackConfig, alert: string): string {
+  return `${config.alerting.runbookBaseUrl}/${alert}.md`;
 }
 
 function ruleFileName(group: RuleGroup): string {
@@ -48,7 +42,7 @@ function staticLabels(rule: AlertRule): Record<string, string> {
   return { severity: rule.severity, ...(rule.labels ?? {}) };
 }
 
-function renderRule(rule: AlertRule, options: RuleRenderOptions): Record<string, unknown> {
+function renderRule(config: StackConfig, rule: AlertRule): Record<string, unknown> {
   return {
     alert: rule.name,
     expr: rule.expr,
@@ -57,20 +51,17 @@ function renderRule(rule: AlertRule, options: RuleRenderOptions): Record<string,
     annotations: {
       summary: rule.summary,
       description: rule.description,
-      runbook_url: runbookUrl(rule.name, options),
+      runbook_url: runbookUrl(config, rule.name),
     },
   };
 }
 
 /** Rule files keyed by file name (`host.yml`, ...), for Prometheus' rules directory. */
-export function renderRuleFiles(
-  config: StackConfig,
-  options: RuleRenderOptions = {},
-): Record<string, string> {
+export function renderRuleFiles(config: StackConfig): Record<string, string> {
   const files: Record<string, string> = {};
   for (const group of buildRuleGroups(config)) {
     const document = {
-      groups: [{ name: group.name, rules: group.rules.map((rule) => renderRule(rule, options)) }],
+      groups: [{ name: group.name, rules: group.rules.map((rule) => renderRule(config, rule)) }],
     };
     files[ruleFileName(group)] = stringify(document, { lineWidth: 0 });
   }
@@ -78,9 +69,9 @@ export function renderRuleFiles(
 }
 
 function renderTestCase(
+  config: StackConfig,
   rule: AlertRule,
   testCase: AlertTestCase,
-  options: RuleRenderOptions,
 ): Record<string, unknown> {
   return {
     interval: testCase.interval ?? TEST_EVALUATION_INTERVAL,
@@ -94,7 +85,7 @@ function renderTestCase(
           exp_annotations: {
             summary: rule.summary,
             description: expected.description,
-            runbook_url: runbookUrl(rule.name, options),
+            runbook_url: runbookUrl(config, rule.name),
           },
         })),
       },
@@ -107,17 +98,14 @@ function renderTestCase(
  * names its rule file as `../<group>.yml`. They live in a subdirectory so the rules glob
  * (`rules/*.yml`) never loads them as rule files.
  */
-export function renderRuleTests(
-  config: StackConfig,
-  options: RuleRenderOptions = {},
-): Record<string, string> {
+export function renderRuleTests(config: StackConfig): Record<string, string> {
   const files: Record<string, string> = {};
   for (const group of buildRuleGroups(config)) {
     const document = {
       rule_files: [`../${ruleFileName(group)}`],
       evaluation_interval: TEST_EVALUATION_INTERVAL,
       tests: group.rules.flatMap((rule) =>
-        rule.cases.map((testCase) => renderTestCase(rule, testCase, options)),
+        rule.cases.map((testCase) => renderTestCase(config, rule, testCase)),
       ),
     };
     files[`${RULE_TESTS_DIR}/${ruleFileName(group)}`] = stringify(document, { lineWidth: 0 });
