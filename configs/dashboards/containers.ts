@@ -1,0 +1,163 @@
+/**
+ * Containers: cAdvisor's per-container CPU, memory, network, disk I/O and lifecycle. Only
+ * the labels our cAdvisor keeps are used: `name` (the container name), `image`, `interface`,
+ * and of the container labels only the compose project and service
+ * (CADVISOR_KEPT_CONTAINER_LABELS); per-CPU series are disabled, so there is no `cpu` label.
+ */
+import type { Dashboard } from "@grafana/grafana-foundation-sdk/dashboard";
+import type { StackConfig } from "../../lib/stack-config";
+import { JOB_NAMES } from "../prometheus";
+import {
+  buildDashboard,
+  environmentVariable,
+  labelVariable,
+  PROMETHEUS,
+  panel,
+  row,
+  stat,
+  table,
+  timeseries,
+} from "./common";
+
+export const CONTAINERS_DASHBOARD_UID = "obs-containers";
+
+const CADVISOR = `job="${JOB_NAMES.cadvisor}", environment=~"$environment", instance=~"$instance"`;
+/** Containers only: cAdvisor's machine-level series have no `name`. */
+const CONTAINERS = `${CADVISOR}, name=~"$container"`;
+const SERVICE_LABEL = "container_label_com_docker_compose_service";
+
+export function containersDashboard(_config: StackConfig): Dashboard {
+  return buildDashboard({
+    uid: CONTAINERS_DASHBOARD_UID,
+    title: "Containers",
+    description: "Per-container CPU, memory, network and lifecycle on every host, from cAdvisor.",
+    variables: [
+      environmentVariable(JOB_NAMES.cadvisor),
+      labelVariable(
+        "instance",
+        "instance",
+        "Host",
+        `up{job="${JOB_NAMES.cadvisor}", environment=~"$environment"}`,
+      ),
+      labelVariable(
+        "container",
+        "name",
+        "Container",
+        `container_last_seen{job="${JOB_NAMES.cadvisor}", environment=~"$environment", instance=~"$instance", name!=""}`,
+      ),
+    ],
+    sections: [
+      row("Overview"),
+      panel(
+        stat(
+          "Running containers",
+          [{ expr: `count by (instance) (container_last_seen{${CONTAINERS}})`, legend: "{{instance}}" }],
+          {
+            span: 24,
+          },
+        ),
+      ),
+      row("Resources"),
+      panel(
+        timeseries(
+          "CPU",
+          PROMETHEUS,
+          [
+            {
+              expr: `sum by (instance, name) (rate(container_cpu_usage_seconds_total{${CONTAINERS}}[$__rate_interval]))`,
+              legend: "{{instance}} {{name}}",
+            },
+          ],
+          { unit: "short", min: 0, description: "CPU cores in use (1 = one full core)." },
+        ),
+      ),
+      panel(
+        timeseries(
+          "Memory (working set)",
+          PROMETHEUS,
+          [
+            {
+              expr: `sum by (instance, name) (container_memory_working_set_bytes{${CONTAINERS}})`,
+              legend: "{{instance}} {{name}}",
+            },
+          ],
+          {
+            unit: "bytes",
+            min: 0,
+            description: "What the kernel counts against a memory limit (the OOM killer's view).",
+          },
+        ),
+      ),
+      panel(
+        timeseries(
+          "Network",
+          PROMETHEUS,
+          [
+            {
+              expr: `sum by (instance, name) (rate(container_network_receive_bytes_total{${CONTAINERS}}[$__rate_interval]))`,
+              legend: "{{instance}} {{name}} in",
+            },
+            {
+              expr: `sum by (instance, name) (rate(container_network_transmit_bytes_total{${CONTAINERS}}[$__rate_interval]))`,
+              legend: "{{instance}} {{name}} out",
+            },
+          ],
+          {
+            unit: "Bps",
+            min: 0,
+            description:
+              "Containers on the host network (node exporter) have no interface of their own and show nothing here.",
+          },
+        ),
+      ),
+      panel(
+        timeseries(
+          "Disk I/O",
+          PROMETHEUS,
+          [
+            {
+              expr: `sum by (instance, name) (rate(container_fs_reads_bytes_total{${CONTAINERS}}[$__rate_interval]))`,
+              legend: "{{instance}} {{name}} read",
+            },
+            {
+              expr: `sum by (instance, name) (rate(container_fs_writes_bytes_total{${CONTAINERS}}[$__rate_interval]))`,
+              legend: "{{instance}} {{name}} write",
+            },
+          ],
+          { unit: "Bps", min: 0 },
+        ),
+      ),
+      row("Lifecycle"),
+      panel(
+        table(
+          "Containers: last seen, restarts and OOM kills in the time range",
+          PROMETHEUS,
+          [
+            {
+              expr: `time() - max by (instance, name, ${SERVICE_LABEL}) (max_over_time(container_last_seen{${CONTAINERS}}[$__range]))`,
+              legend: "Last seen (ago)",
+              instant: true,
+            },
+            {
+              expr: `sum by (instance, name, ${SERVICE_LABEL}) (changes(container_start_time_seconds{${CONTAINERS}}[$__range]))`,
+              legend: "Restarts",
+              instant: true,
+            },
+            {
+              expr: `sum by (instance, name, ${SERVICE_LABEL}) (increase(container_oom_events_total{${CONTAINERS}}[$__range]))`,
+              legend: "OOM kills",
+              instant: true,
+            },
+          ],
+          {
+            span: 24,
+            height: 10,
+            merge: true,
+            description:
+              "A container that stopped keeps its last-seen age growing until it leaves the range; ContainerStopped alerts on it. Restarts count start-time changes of the same container.",
+          },
+        ),
+      ),
+    ],
+  });
+}

@@ -1,0 +1,178 @@
+/**
+ * Processes: process-exporter's groups. The daemons named in WATCHED_DAEMONS have groups of
+ * their own; everything else is grouped by command name by the catch-all rule. The first panel
+ * shows only the watched daemons, so a stopped sshd or dockerd stands out.
+ */
+import type { Dashboard } from "@grafana/grafana-foundation-sdk/dashboard";
+import type { StackConfig } from "../../lib/stack-config";
+import { WATCHED_DAEMONS } from "../agents/process-exporter";
+import { JOB_NAMES } from "../prometheus";
+import {
+  buildDashboard,
+  environmentVariable,
+  labelVariable,
+  PROMETHEUS,
+  panel,
+  row,
+  table,
+  timeseries,
+} from "./common";
+
+export const PROCESSES_DASHBOARD_UID = "obs-processes";
+
+const PROCESS = `job="${JOB_NAMES.process}", environment=~"$environment", instance=~"$instance"`;
+const GROUPS = `${PROCESS}, groupname=~"$groupname"`;
+
+/** Regex over `groupname` matching exactly the watched daemons' groups. */
+export function watchedGroupsRegex(): string {
+  return WATCHED_DAEMONS.map((daemon) => daemon.name.replace(/[.*+?^${}()|[\]\\]/g, "\\\\$&")).join("|");
+}
+
+export function processesDashboard(_config: StackConfig): Dashboard {
+  const watched = `${PROCESS}, groupname=~"${watchedGroupsRegex()}"`;
+  return buildDashboard({
+    uid: PROCESSES_DASHBOARD_UID,
+    title: "Processes",
+    description:
+      "Named process groups from process-exporter: watched daemons, CPU, memory, file descriptors.",
+    variables: [
+      environmentVariable(JOB_NAMES.process),
+      labelVariable(
+        "instance",
+        "instance",
+        "Host",
+        `up{job="${JOB_NAMES.process}", environment=~"$environment"}`,
+      ),
+      labelVariable(
+        "groupname",
+        "groupname",
+        "Process group",
+        `namedprocess_namegroup_num_procs{job="${JOB_NAMES.process}", environment=~"$environment", instance=~"$instance"}`,
+      ),
+    ],
+    sections: [
+      row("Watched daemons"),
+      panel(
+        table(
+          "Watched daemons",
+          PROMETHEUS,
+          [
+            {
+              expr: `sum by (instance, groupname) (namedprocess_namegroup_num_procs{${watched}})`,
+              legend: "Processes",
+              instant: true,
+            },
+            {
+              expr: `time() - min by (instance, groupname) (namedprocess_namegroup_oldest_start_time_seconds{${watched}})`,
+              legend: "Running for",
+              instant: true,
+            },
+          ],
+          {
+            span: 24,
+            merge: true,
+            unit: "s",
+            description:
+              "Daemons with a group of their own. A group appears once its daemon has run on the host; 0 processes means it stopped.",
+          },
+        ),
+      ),
+      row("Resources"),
+      panel(
+        timeseries(
+          "CPU by group",
+          PROMETHEUS,
+          [
+            {
+              expr: `sum by (instance, groupname) (rate(namedprocess_namegroup_cpu_seconds_total{${GROUPS}}[$__rate_interval]))`,
+              legend: "{{instance}} {{groupname}}",
+            },
+          ],
+          { unit: "short", min: 0, description: "CPU cores in use (user + system)." },
+        ),
+      ),
+      panel(
+        timeseries(
+          "Resident memory by group",
+          PROMETHEUS,
+          [
+            {
+              expr: `sum by (instance, groupname) (namedprocess_namegroup_memory_bytes{${GROUPS}, memtype="resident"})`,
+              legend: "{{instance}} {{groupname}}",
+            },
+          ],
+          { unit: "bytes", min: 0 },
+        ),
+      ),
+      panel(
+        timeseries(
+          "Processes by group",
+          PROMETHEUS,
+          [
+            {
+              expr: `sum by (instance, groupname) (namedprocess_namegroup_num_procs{${GROUPS}})`,
+              legend: "{{instance}} {{groupname}}",
+            },
+          ],
+          { min: 0 },
+        ),
+      ),
+      panel(
+        timeseries(
+          "Threads by group",
+          PROMETHEUS,
+          [
+            {
+              expr: `sum by (instance, groupname) (namedprocess_namegroup_num_threads{${GROUPS}})`,
+              legend: "{{instance}} {{groupname}}",
+            },
+          ],
+          { min: 0 },
+        ),
+      ),
+      panel(
+        timeseries(
+          "File descriptors: worst use of the limit",
+          PROMETHEUS,
+          [
+            {
+              expr: `max by (instance, groupname) (namedprocess_namegroup_worst_fd_ratio{${GROUPS}})`,
+              legend: "{{instance}} {{groupname}}",
+            },
+          ],
+          { unit: "percentunit", min: 0, max: 1, thresholdLine: 0.8 },
+        ),
+      ),
+      panel(
+        timeseries(
+          "Disk I/O by group",
+          PROMETHEUS,
+          [
+            {
+              expr: `sum by (instance, groupname) (rate(namedprocess_namegroup_read_bytes_total{${GROUPS}}[$__rate_interval]))`,
+              legend: "{{instance}} {{groupname}} read",
+            },
+            {
+              expr: `sum by (instance, groupname) (rate(namedprocess_namegroup_write_bytes_total{${GROUPS}}[$__rate_interval]))`,
+              legend: "{{instance}} {{groupname}} write",
+            },
+          ],
+          { unit: "Bps", min: 0 },
+        ),
+      ),
+      panel(
+        timeseries(
+          "Zombie processes",
+          PROMETHEUS,
+          [
+            {
+              expr: `sum by (instance, groupname) (namedprocess_namegroup_states{${GROUPS}, state="Zombie"}) > 0`,
+              legend: "{{instance}} {{groupname}}",
+            },
+          ],
+          { min: 0, span: 24, description: "Children their parent never reaped." },
+        ),
+      ),
+    ],
+  });
+}
