@@ -4,8 +4,8 @@
  * exporter (configs/prometheus.ts), so `job="<exporter>"` selects them.
  *
  * Metric names come from each exporter's documentation for the pinned image (configs/images.ts);
- * none of these exporters runs here, so test/dashboards.test.ts holds them to the list in
- * EXPORTER_DASHBOARD_METRICS below, and docs/dashboards.md says they were not run.
+ * none of these exporters runs here, so test/dashboards.test.ts holds every name to its
+ * DOCUMENTED_METRICS list, and docs/dashboards.md says they were not run.
  */
 import type { Dashboard } from "@grafana/grafana-foundation-sdk/dashboard";
 import type { OptionalExporter } from "../../lib/catalog";

@@ -51,7 +51,7 @@ export function processesDashboard(_config: StackConfig): Dashboard {
       ),
     ],
     sections: [
-      row("Watched daemons"),
+      row("Daemons"),
       panel(
         table(
           "Watched daemons",

@@ -1,0 +1,727 @@
+/**
+ * The provisioned Grafana dashboards, checked as Grafana and the datasources will read them
+ * (Grafana itself is not available here, so its loading of the JSON is checked structurally):
+ * - JSON shape: fixed unique uids, tag, refresh, time range, unique panel ids and refIds, a grid
+ *   without overlaps, every `$variable` defined, datasources that the provisioning defines;
+ * - every PromQL expression parses with Prometheus' grammar and every LogQL one with Loki's,
+ *   after Grafana's variables are replaced by values of the same shape;
+ * - every metric exists: node_* against Debian's real node exporter run with our flags,
+ *   namedprocess_* against the real process exporter run with our rendered config, the rest
+ *   against the documented lists below; every label is one our configs or the exporter produce;
+ * - optional-exporter dashboards exist exactly for the exporters some host enables;
+ * - the same config gives the same bytes.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parser as logqlParser } from "@grafana/lezer-logql";
+import { parser as promqlParser } from "@prometheus-io/lezer-promql";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import YAML from "yaml";
+import { ALLOY_STREAM_LABELS } from "../configs/agents/alloy";
+import { CADVISOR_DISABLED_METRICS, CADVISOR_KEPT_CONTAINER_LABELS } from "../configs/agents/cadvisor";
+import { nodeExporterFlagsFor } from "../configs/agents/node-exporter";
+import {
+  processExporterService,
+  renderProcessExporterConfig,
+  WATCHED_DAEMONS,
+} from "../configs/agents/process-exporter";
+import { renderDashboards } from "../configs/dashboards";
+import {
+  grafanaDashboardProviderData,
+  grafanaDatasourcesData,
+  renderGrafanaProvisioning,
+} from "../configs/grafana";
+import { enabledExporters, renderPrometheusConfig } from "../configs/prometheus";
+import { OPTIONAL_EXPORTERS } from "../lib/catalog";
+import type { StackConfig } from "../lib/stack-config";
+import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
+import { freePort, getText, ProcessGroup, pollUntil } from "./support/processes";
+import { sampleStackConfig } from "./support/sample-config";
+import { requireTool, TOOLS } from "./support/tools";
+
+const REPO_ROOT = join(__dirname, "..");
+
+// -- Reading the dashboards as Grafana sees them ----------------------------------------------------
+
+interface Target {
+  readonly expr: string;
+  readonly refId: string;
+  readonly legendFormat?: string;
+  readonly datasource?: { type: string; uid: string };
+}
+interface PanelJson {
+  readonly id: number;
+  readonly type: string;
+  readonly title: string;
+  readonly gridPos: { x: number; y: number; w: number; h: number };
+  readonly datasource?: { type: string; uid: string };
+  readonly targets?: Target[];
+  readonly panels?: PanelJson[];
+  readonly options?: Record<string, unknown>;
+  readonly fieldConfig?: { defaults?: { thresholds?: { steps: { value: number | null }[] } } };
+}
+interface VariableJson {
+  readonly name: string;
+  readonly type: string;
+  readonly query?: unknown;
+  readonly datasource?: { type: string; uid: string };
+}
+interface DashboardJson {
+  readonly uid: string;
+  readonly title: string;
+  readonly tags: string[];
+  readonly refresh: string;
+  readonly time: { from: string; to: string };
+  readonly panels: PanelJson[];
+  readonly templating: { list: VariableJson[] };
+}
+
+function parseDashboards(config: StackConfig): Record<string, DashboardJson> {
+  return Object.fromEntries(
+    Object.entries(renderDashboards(config)).map(([file, text]) => [file, JSON.parse(text) as DashboardJson]),
+  );
+}
+
+/** Every panel, rows' nested panels included. */
+function allPanels(dashboard: DashboardJson): PanelJson[] {
+  return dashboard.panels.flatMap((panel) => [panel, ...(panel.panels ?? [])]);
+}
+
+interface Expression {
+  readonly where: string;
+  readonly language: "promql" | "logql";
+  readonly expr: string;
+  readonly legend?: string;
+}
+
+/** `label_values(<selector>, <label>)` split into its parts. */
+function labelValuesQuery(query: string): { selector: string; label: string } {
+  const match = /^label_values\((.*),\s*([a-zA-Z_][a-zA-Z0-9_]*)\)$/.exec(query);
+  if (!match?.[1] || !match[2]) throw new Error(`not a label_values(selector, label) query: ${query}`);
+  return { selector: match[1], label: match[2] };
+}
+
+/** Every query of a dashboard: panel targets and the selectors of label_values variables. */
+function expressions(file: string, dashboard: DashboardJson): Expression[] {
+  const found: Expression[] = [];
+  for (const panel of allPanels(dashboard)) {
+    for (const target of panel.targets ?? []) {
+      const uid = target.datasource?.uid ?? panel.datasource?.uid;
+      found.push({
+        where: `${file} / ${panel.title} / ${target.refId}`,
+        language: uid === "loki" ? "logql" : "promql",
+        expr: target.expr,
+        ...(target.legendFormat !== undefined ? { legend: target.legendFormat } : {}),
+      });
+    }
+  }
+  for (const variable of dashboard.templating.list) {
+    if (variable.type !== "query" || typeof variable.query !== "string") continue;
+    const { selector } = labelValuesQuery(variable.query);
+    found.push({
+      where: `${file} / $${variable.name}`,
+      language: variable.datasource?.uid === "loki" ? "logql" : "promql",
+      expr: selector,
+    });
+  }
+  return found;
+}
+
+/**
+ * Grafana's variables replaced by values of the same shape: durations for the interval and
+ * range variables, a plain word for template variables (they sit inside quoted matchers).
+ */
+function withStandIns(expr: string): string {
+  return expr
+    .replace(/\$__(rate_interval|interval|auto)\b/g, "1m")
+    .replace(/\$__range\b/g, "6h")
+    .replace(/\$\{?([a-zA-Z_][a-zA-Z0-9_]*)\}?/g, "standin");
+}
+
+function errorNodes(language: "promql" | "logql", expr: string): string[] {
+  const parser = language === "promql" ? promqlParser : logqlParser;
+  const errors: string[] = [];
+  parser.parse(expr).iterate({
+    enter: (node) => {
+      if (node.type.isError)
+        errors.push(`error at ${node.from}: ...${expr.slice(node.from, node.from + 30)}`);
+    },
+  });
+  return errors;
+}
+
+/** Metric names and label names (matchers, by/on/ignoring lists) of a PromQL expression. */
+function promqlNames(expr: string): { metrics: string[]; labels: string[] } {
+  const metrics: string[] = [];
+  const labels: string[] = [];
+  promqlParser.parse(expr).iterate({
+    enter: (node) => {
+      if (node.name === "Identifier" && node.node.parent?.name === "VectorSelector") {
+        metrics.push(expr.slice(node.from, node.to));
+      }
+      if (node.name === "LabelName") labels.push(expr.slice(node.from, node.to));
+    },
+  });
+  return { metrics, labels };
+}
+
+/** Stream labels (selector matchers) and grouping labels of a LogQL expression. */
+function logqlLabels(expr: string): { selector: string[]; grouping: string[]; extracted: string[] } {
+  const selector: string[] = [];
+  const grouping: string[] = [];
+  logqlParser.parse(expr).iterate({
+    enter: (node) => {
+      if (node.name !== "Identifier") return;
+      const parent = node.node.parent;
+      if (parent?.name === "Matcher" && parent.parent?.parent?.name === "Selector") {
+        selector.push(expr.slice(node.from, node.to));
+      } else if (parent?.name === "Labels" && parent.parent?.name === "Grouping") {
+        grouping.push(expr.slice(node.from, node.to));
+      }
+    },
+  });
+  // Labels a `regexp` stage extracts with named groups.
+  const extracted = [...expr.matchAll(/\?P<([a-zA-Z_][a-zA-Z0-9_]*)>/g)].map((match) => match[1] ?? "");
+  return { selector, grouping, extracted };
+}
+
+function legendLabels(legend: string | undefined): string[] {
+  return [...(legend ?? "").matchAll(/\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}/g)].map(
+    (match) => match[1] ?? "",
+  );
+}
+
+/** Labels every scraped series carries: job, instance, and what our scrape config adds. */
+function targetLabels(config: StackConfig): Set<string> {
+  const prometheus = YAML.parse(renderPrometheusConfig(config)) as {
+    scrape_configs: {
+      static_configs?: { labels?: Record<string, string> }[];
+      relabel_configs?: { target_label?: string }[];
+    }[];
+  };
+  const labels = new Set(["job", "instance"]);
+  for (const job of prometheus.scrape_configs) {
+    for (const group of job.static_configs ?? [])
+      for (const label of Object.keys(group.labels ?? {})) labels.add(label);
+    for (const rule of job.relabel_configs ?? []) {
+      if (rule.target_label && !rule.target_label.startsWith("__")) labels.add(rule.target_label);
+    }
+  }
+  return labels;
+}
+
+// -- What the exporters we do not run here produce (from their documentation) ------------------------
+
+const CADVISOR_BASE_LABELS = [
+  "id",
+  "name",
+  "image",
+  ...CADVISOR_KEPT_CONTAINER_LABELS.map((label) => `container_label_${label.replace(/[^a-zA-Z0-9]/g, "_")}`),
+];
+
+/** cAdvisor series: the metric kind that gates each (none: always exported) and its own labels. */
+const CADVISOR_METRICS: Readonly<Record<string, { kind?: string; labels: readonly string[] }>> = {
+  container_last_seen: { labels: CADVISOR_BASE_LABELS },
+  container_start_time_seconds: { labels: CADVISOR_BASE_LABELS },
+  container_cpu_usage_seconds_total: { kind: "cpu", labels: [...CADVISOR_BASE_LABELS, "cpu"] },
+  container_memory_working_set_bytes: { kind: "memory", labels: CADVISOR_BASE_LABELS },
+  container_network_receive_bytes_total: { kind: "network", labels: [...CADVISOR_BASE_LABELS, "interface"] },
+  container_network_transmit_bytes_total: { kind: "network", labels: [...CADVISOR_BASE_LABELS, "interface"] },
+  container_fs_reads_bytes_total: { kind: "diskIO", labels: [...CADVISOR_BASE_LABELS, "device"] },
+  container_fs_writes_bytes_total: { kind: "diskIO", labels: [...CADVISOR_BASE_LABELS, "device"] },
+  container_oom_events_total: { kind: "oom_event", labels: CADVISOR_BASE_LABELS },
+};
+
+/**
+ * Series of the monitor's services and the optional exporters, with their own labels: Prometheus
+ * 2.42/3.x and Alertmanager 0.25+ self-metrics (the alert rules use the same), Loki's distributor,
+ * Alloy's loki.write, and each exporter's documented names for the pinned images.
+ */
+const DOCUMENTED_METRICS: Readonly<Record<string, readonly string[]>> = {
+  up: [],
+  ALERTS: ["alertname", "alertstate", "severity"],
+  prometheus_config_last_reload_successful: [],
+  prometheus_rule_evaluation_failures_total: ["rule_group"],
+  prometheus_sd_refresh_failures_total: ["mechanism"],
+  prometheus_tsdb_head_series: [],
+  alertmanager_notifications_total: ["integration"],
+  alertmanager_notifications_failed_total: ["integration", "reason"],
+  loki_distributor_bytes_received_total: ["tenant"],
+  loki_write_sent_bytes_total: ["component_id", "component_path", "host"],
+  loki_write_dropped_entries_total: ["component_id", "component_path", "host", "reason"],
+  nginx_up: [],
+  nginx_http_requests_total: [],
+  nginx_connections_active: [],
+  nginx_connections_reading: [],
+  nginx_connections_writing: [],
+  nginx_connections_waiting: [],
+  nginx_connections_accepted: [],
+  nginx_connections_handled: [],
+  default_jenkins_executors_busy: [],
+  default_jenkins_executors_available: [],
+  default_jenkins_executors_queue_length: [],
+  mongodb_up: [],
+  mongodb_connections: ["state"],
+  mongodb_op_counters_total: ["type"],
+  pg_up: [],
+  pg_stat_database_numbackends: ["datid", "datname"],
+  pg_stat_database_xact_commit: ["datid", "datname"],
+  pg_stat_database_xact_rollback: ["datid", "datname"],
+  pg_database_size_bytes: ["datname"],
+  mysql_up: [],
+  mysql_global_status_threads_connected: [],
+  mysql_global_status_queries: [],
+  mysql_global_status_slow_queries: [],
+  redis_up: [],
+  redis_connected_clients: [],
+  redis_memory_used_bytes: [],
+  redis_commands_processed_total: [],
+  redis_keyspace_hits_total: [],
+  redis_keyspace_misses_total: [],
+};
+
+/** metric name -> label names, from a /metrics page. */
+function exposition(metrics: string): Map<string, Set<string>> {
+  const series = new Map<string, Set<string>>();
+  for (const line of metrics.split("\n")) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})?\s/.exec(line);
+    if (!match?.[1]) continue;
+    const labels = series.get(match[1]) ?? new Set<string>();
+    for (const pair of (match[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="/g)) labels.add(pair[1] ?? "");
+    series.set(match[1], labels);
+  }
+  return series;
+}
+
+// -- Configs under test ---------------------------------------------------------------------------
+
+const ALL_EXPORTERS_CONFIG = sampleStackConfig({
+  externalHosts: [
+    { name: "onprem-all", address: "192.0.2.20", sshUser: "deploy", exporters: [...OPTIONAL_EXPORTERS] },
+  ],
+});
+const NO_EXPORTERS_CONFIG = (() => {
+  const base = sampleStackConfig();
+  return {
+    ...base,
+    clients: base.clients.map((client) => ({ ...client, exporters: [] })),
+    externalHosts: base.externalHosts.map((host) => ({ ...host, exporters: [] })),
+  };
+})();
+const REAL_STACKS = listStackNames(REPO_ROOT).map((stack) => ({
+  name: `stack ${stack}`,
+  config: loadStackConfigFromFiles(stack, REPO_ROOT, { requireSecrets: false }),
+}));
+const CONFIGS = [
+  { name: "sample", config: sampleStackConfig() },
+  { name: "every exporter", config: ALL_EXPORTERS_CONFIG },
+  { name: "no exporter", config: NO_EXPORTERS_CONFIG },
+  ...REAL_STACKS,
+];
+
+// -- Tests ------------------------------------------------------------------------------------------
+
+describe("the expression checkers", () => {
+  it("find parse errors, metric names and labels (so a clean result means something)", () => {
+    expect(errorNodes("promql", withStandIns('rate(x{a=~"$instance"}[$__rate_interval])'))).toEqual([]);
+    expect(errorNodes("promql", "sum by (a (rate(x[5m]))").length).toBeGreaterThan(0);
+    expect(errorNodes("logql", withStandIns('sum(count_over_time({a="b"} [$__auto]))'))).toEqual([]);
+    expect(errorNodes("logql", 'sum(count_over_time({a="b"} [$__auto]))').length).toBeGreaterThan(0);
+    expect(errorNodes("logql", '{a="b" |= "x"').length).toBeGreaterThan(0);
+    expect(
+      promqlNames('sum by (mode) (rate(node_cpu_seconds_total{cpu="0"}[5m])) / on (instance) up'),
+    ).toEqual({
+      metrics: ["node_cpu_seconds_total", "up"],
+      labels: ["mode", "cpu", "instance"],
+    });
+    expect(logqlLabels('sum by (host) (count_over_time({source="file"} | regexp "(?P<ip>x)" [5m]))')).toEqual(
+      {
+        selector: ["source"],
+        grouping: ["host"],
+        extracted: ["ip"],
+      },
+    );
+  });
+});
+
+describe.each(CONFIGS)("dashboards ($name)", ({ config }) => {
+  const dashboards = parseDashboards(config);
+  const entries = Object.entries(dashboards);
+  const datasources = grafanaDatasourcesData(config).datasources;
+
+  it("are the core five plus one per enabled optional exporter", () => {
+    const expected = [
+      "containers.json",
+      "hosts.json",
+      "logs.json",
+      "processes.json",
+      "stack-health.json",
+      ...enabledExporters(config).map((exporter) => `exporter-${exporter}.json`),
+    ].sort();
+    expect(Object.keys(dashboards).sort()).toEqual(expected);
+  });
+
+  it("have fixed, unique uids Grafana accepts, the tag, 1m refresh and a 6h range", () => {
+    const uids = entries.map(([, dashboard]) => dashboard.uid);
+    expect(new Set(uids).size).toBe(uids.length);
+    for (const [file, dashboard] of entries) {
+      expect(dashboard.uid, file).toMatch(/^[a-zA-Z0-9_-]{1,40}$/);
+      expect(dashboard.title.length, file).toBeGreaterThan(0);
+      expect(dashboard.tags, file).toContain("observability");
+      expect(dashboard.refresh, file).toBe("1m");
+      expect(dashboard.time, file).toEqual({ from: "now-6h", to: "now" });
+    }
+    const titles = entries.map(([, dashboard]) => dashboard.title);
+    expect(new Set(titles).size).toBe(titles.length);
+  });
+
+  it("number panels uniquely and give each query of a panel its own refId", () => {
+    for (const [file, dashboard] of entries) {
+      const ids = allPanels(dashboard).map((panel) => panel.id);
+      expect(
+        ids.every((id) => Number.isInteger(id) && id > 0),
+        file,
+      ).toBe(true);
+      expect(new Set(ids).size, file).toBe(ids.length);
+      for (const panel of allPanels(dashboard)) {
+        const refIds = (panel.targets ?? []).map((target) => target.refId);
+        expect(
+          refIds.every((refId) => /^[A-Z]$/.test(refId)),
+          `${file} / ${panel.title}`,
+        ).toBe(true);
+        expect(new Set(refIds).size, `${file} / ${panel.title}`).toBe(refIds.length);
+      }
+    }
+  });
+
+  it("lay panels out on the 24-column grid without overlaps", () => {
+    for (const [file, dashboard] of entries) {
+      const boxes = dashboard.panels.map((panel) => ({ title: panel.title, ...panel.gridPos }));
+      for (const box of boxes) {
+        expect(box.x >= 0 && box.w > 0 && box.h > 0 && box.x + box.w <= 24, `${file} / ${box.title}`).toBe(
+          true,
+        );
+      }
+      for (const [i, a] of boxes.entries()) {
+        for (const b of boxes.slice(i + 1)) {
+          const overlap = a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+          expect(overlap, `${file}: "${a.title}" overlaps "${b.title}"`).toBe(false);
+        }
+      }
+    }
+  });
+
+  it("use only the provisioned datasources, by uid and matching type", () => {
+    const byUid = new Map<string, string>(datasources.map((datasource) => [datasource.uid, datasource.type]));
+    for (const [file, dashboard] of entries) {
+      const refs = [
+        ...allPanels(dashboard).flatMap((panel) => [
+          panel.datasource,
+          ...(panel.targets ?? []).map((target) => target.datasource),
+        ]),
+        ...dashboard.templating.list.map((variable) => variable.datasource),
+      ].filter((ref) => ref !== undefined);
+      expect(refs.length, file).toBeGreaterThan(0);
+      for (const ref of refs) expect(byUid.get(ref.uid), `${file}: ${JSON.stringify(ref)}`).toBe(ref.type);
+      for (const panel of allPanels(dashboard).filter((candidate) => candidate.type !== "row")) {
+        if (panel.type === "alertlist") continue;
+        expect(panel.targets?.length ?? 0, `${file} / ${panel.title} has no query`).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it("refer only to variables they define (or Grafana's own)", () => {
+    for (const [file, dashboard] of entries) {
+      const defined = new Set(dashboard.templating.list.map((variable) => variable.name));
+      for (const expression of expressions(file, dashboard)) {
+        for (const match of expression.expr.matchAll(/\$\{?([a-zA-Z_][a-zA-Z0-9_]*)/g)) {
+          const name = match[1] ?? "";
+          if (name.startsWith("__")) continue;
+          expect(defined.has(name), `${expression.where}: $${name}`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it("have PromQL that Prometheus' grammar parses", () => {
+    const promql = entries.flatMap(([file, dashboard]) =>
+      expressions(file, dashboard).filter((expression) => expression.language === "promql"),
+    );
+    expect(promql.length).toBeGreaterThan(20);
+    for (const expression of promql) {
+      expect(
+        errorNodes("promql", withStandIns(expression.expr)),
+        `${expression.where}: ${expression.expr}`,
+      ).toEqual([]);
+    }
+  });
+
+  it("have LogQL that Loki's grammar parses, on the stream labels Alloy sets", () => {
+    const streamLabels = new Set<string>(ALLOY_STREAM_LABELS);
+    const logql = entries.flatMap(([file, dashboard]) =>
+      expressions(file, dashboard).filter((expression) => expression.language === "logql"),
+    );
+    expect(logql.length).toBeGreaterThan(5);
+    for (const expression of logql) {
+      const expr = withStandIns(expression.expr);
+      expect(errorNodes("logql", expr), `${expression.where}: ${expression.expr}`).toEqual([]);
+      const { selector, grouping, extracted } = logqlLabels(expr);
+      expect(selector.length, `${expression.where} selects no stream`).toBeGreaterThan(0);
+      for (const label of selector)
+        expect(streamLabels.has(label), `${expression.where}: ${label}`).toBe(true);
+      const usable = new Set([...streamLabels, ...extracted]);
+      for (const label of [...grouping, ...legendLabels(expression.legend)]) {
+        expect(usable.has(label), `${expression.where}: ${label}`).toBe(true);
+      }
+    }
+    for (const [file, dashboard] of entries) {
+      for (const variable of dashboard.templating.list) {
+        if (variable.datasource?.uid !== "loki" || typeof variable.query !== "string") continue;
+        expect(streamLabels.has(labelValuesQuery(variable.query).label), `${file} $${variable.name}`).toBe(
+          true,
+        );
+      }
+    }
+  });
+
+  it("select cAdvisor and service metrics that are exported, with their labels", () => {
+    const targets = targetLabels(config);
+    for (const [file, dashboard] of entries) {
+      for (const expression of expressions(file, dashboard).filter(
+        (candidate) => candidate.language === "promql",
+      )) {
+        const { metrics, labels } = promqlNames(withStandIns(expression.expr));
+        if (metrics.some((metric) => metric.startsWith("node_") || metric.startsWith("namedprocess_")))
+          continue;
+        const allowed = new Set(targets);
+        for (const metric of metrics) {
+          const cadvisor = CADVISOR_METRICS[metric];
+          const documented = cadvisor?.labels ?? DOCUMENTED_METRICS[metric];
+          expect(documented, `${expression.where}: unknown metric ${metric}`).toBeDefined();
+          if (cadvisor?.kind) {
+            expect(
+              CADVISOR_DISABLED_METRICS as readonly string[],
+              `${metric} needs ${cadvisor.kind}`,
+            ).not.toContain(cadvisor.kind);
+          }
+          for (const label of documented ?? []) allowed.add(label);
+        }
+        for (const label of [...labels, ...legendLabels(expression.legend)]) {
+          expect(allowed.has(label), `${expression.where}: label ${label}`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it("give the alert list the Prometheus datasource's name (its rules are data source-managed)", () => {
+    const alertLists = entries.flatMap(([, dashboard]) =>
+      allPanels(dashboard).filter((panel) => panel.type === "alertlist"),
+    );
+    expect(alertLists.length).toBe(1);
+    const prometheus = datasources.find((datasource) => datasource.uid === "prometheus");
+    expect(alertLists[0]?.options?.datasource).toBe(prometheus?.name);
+  });
+});
+
+describe("dashboards follow the stack config", () => {
+  it("draw the stack's own alert thresholds and disk-fill horizon", () => {
+    const base = sampleStackConfig();
+    const variant: StackConfig = {
+      ...base,
+      alerting: {
+        ...base.alerting,
+        thresholds: { ...base.alerting.thresholds, cpuPercent: 72.5, diskFillHours: 6 },
+      },
+    };
+    const panelsOf = (config: StackConfig) =>
+      allPanels(parseDashboards(config)["hosts.json"] as DashboardJson);
+    const cpuThreshold = (config: StackConfig) =>
+      panelsOf(config)
+        .find((panel) => panel.title === "CPU busy")
+        ?.fieldConfig?.defaults?.thresholds?.steps.map((step) => step.value);
+    expect(cpuThreshold(base)).toEqual([null, base.alerting.thresholds.cpuPercent]);
+    expect(cpuThreshold(variant)).toEqual([null, 72.5]);
+    const fill = panelsOf(variant).find((panel) => panel.title.startsWith("Free space predicted"));
+    expect(fill?.title).toBe("Free space predicted in 6h");
+    expect(fill?.targets?.[0]?.expr).toContain(", 21600)");
+  });
+
+  it("render the same bytes for the same config, with keys sorted at every level", () => {
+    const first = renderDashboards(sampleStackConfig());
+    const second = renderDashboards(JSON.parse(JSON.stringify(sampleStackConfig())) as StackConfig);
+    expect(second).toEqual(first);
+    const sortedCopy = (value: unknown): unknown =>
+      Array.isArray(value)
+        ? value.map(sortedCopy)
+        : value !== null && typeof value === "object"
+          ? Object.fromEntries(
+              Object.keys(value)
+                .sort()
+                .map((key) => [key, sortedCopy((value as Record<string, unknown>)[key])]),
+            )
+          : value;
+    for (const [file, text] of Object.entries(first)) {
+      expect(text, file).toBe(`${JSON.stringify(sortedCopy(JSON.parse(text)), null, 2)}\n`);
+    }
+  });
+
+  it("emit optional-exporter dashboards only for the exporters some host enables", () => {
+    const files = (config: StackConfig) =>
+      Object.keys(renderDashboards(config)).filter((file) => file.startsWith("exporter-"));
+    expect(files(NO_EXPORTERS_CONFIG)).toEqual([]);
+    expect(files(sampleStackConfig()).sort()).toEqual([
+      "exporter-nginx.json",
+      "exporter-postgres.json",
+      "exporter-redis.json",
+    ]);
+    expect(files(ALL_EXPORTERS_CONFIG).sort()).toEqual(
+      OPTIONAL_EXPORTERS.map((e) => `exporter-${e}.json`).sort(),
+    );
+  });
+
+  it("are read by the provider from the directory the docs tell the deploy to fill", () => {
+    // The monitor's files must put renderDashboards' output at grafana/dashboards/<file>, which
+    // compose mounts at the provider's path.
+    const provider = grafanaDashboardProviderData().providers[0];
+    expect(provider?.options.path).toBe("/etc/grafana/dashboards");
+    expect(
+      YAML.parse(renderGrafanaProvisioning(sampleStackConfig()).dashboardProvider).providers[0].type,
+    ).toBe("file");
+  });
+});
+
+// -- Against the real exporters ---------------------------------------------------------------------
+
+function localVersion(binary: string): string {
+  const result = spawnSync(binary, ["--version"], { encoding: "utf8" });
+  const match = /version (\d+\.\d+\.\d+)/.exec(`${result.stdout}${result.stderr}`);
+  if (!match?.[1]) throw new Error(`cannot read the version of ${binary}: ${result.stdout}${result.stderr}`);
+  return match[1];
+}
+
+/** processExporterService's command with this machine's /proc, a temp config and loopback. */
+function processExporterArgs(configPath: string, port: number): string[] {
+  const here: Record<string, string> = {
+    "--procfs": "/proc",
+    "--config.path": configPath,
+    "--web.listen-address": `127.0.0.1:${port}`,
+  };
+  return (processExporterService().command ?? []).map((arg) => {
+    const [flag = ""] = arg.split("=", 1);
+    const value = here[flag];
+    if (value === undefined) throw new Error(`no local substitute for ${arg}: add one so the test runs it`);
+    return `${flag}=${value}`;
+  });
+}
+
+describe("dashboard metrics against Debian's node exporter and process exporter", () => {
+  const group = new ProcessGroup();
+  const workDir = mkdtempSync(join(tmpdir(), "dashboards-"));
+  let nodeSeries = new Map<string, Set<string>>();
+  let processSeries = new Map<string, Set<string>>();
+  let processMetrics = "";
+
+  const config = ALL_EXPORTERS_CONFIG;
+  const dashboards = parseDashboards(config);
+  const promql = Object.entries(dashboards).flatMap(([file, dashboard]) =>
+    expressions(file, dashboard).filter((expression) => expression.language === "promql"),
+  );
+  const targets = targetLabels(config);
+
+  beforeAll(async () => {
+    const nodeBinary = requireTool(TOOLS.nodeExporter);
+    requireTool(TOOLS.processExporter);
+    const nodePort = await freePort();
+    await group.start({
+      name: "node-exporter",
+      tool: TOOLS.nodeExporter,
+      args: nodeExporterFlagsFor(localVersion(nodeBinary), {
+        rootfs: "/",
+        bindAddress: "127.0.0.1",
+        port: nodePort,
+      }),
+      readyUrl: `http://127.0.0.1:${nodePort}/metrics`,
+    });
+    const nodeMetrics = await pollUntil("node exporter metrics", async () => {
+      const response = await getText(`http://127.0.0.1:${nodePort}/metrics`);
+      return response?.status === 200 && response.body.includes("node_cpu_seconds_total")
+        ? response.body
+        : undefined;
+    });
+    nodeSeries = exposition(nodeMetrics);
+
+    const configPath = join(workDir, "process-exporter.yml");
+    writeFileSync(configPath, renderProcessExporterConfig());
+    const processPort = await freePort();
+    await group.start({
+      name: "process-exporter",
+      tool: TOOLS.processExporter,
+      args: processExporterArgs(configPath, processPort),
+      readyUrl: `http://127.0.0.1:${processPort}/metrics`,
+    });
+    // The node exporter started above is a watched daemon: wait until its group shows.
+    processMetrics = await pollUntil("process exporter groups", async () => {
+      const response = await getText(`http://127.0.0.1:${processPort}/metrics`);
+      return response?.status === 200 && response.body.includes('groupname="node_exporter"')
+        ? response.body
+        : undefined;
+    });
+    processSeries = exposition(processMetrics);
+  });
+
+  afterAll(async () => {
+    await group.stopAll();
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  function checkFamily(prefix: string, series: () => Map<string, Set<string>>): void {
+    const used = promql.filter((expression) =>
+      promqlNames(withStandIns(expression.expr)).metrics.some((metric) => metric.startsWith(prefix)),
+    );
+    expect(used.length, `no dashboard query reads ${prefix}* series`).toBeGreaterThan(2);
+    for (const expression of used) {
+      const { metrics, labels } = promqlNames(withStandIns(expression.expr));
+      const allowed = new Set(targets);
+      for (const metric of metrics) {
+        const exported = metric.startsWith(prefix)
+          ? series().get(metric)
+          : new Set(DOCUMENTED_METRICS[metric] ?? []);
+        expect(exported, `${expression.where}: ${metric} is not exported`).toBeDefined();
+        for (const label of exported ?? []) allowed.add(label);
+      }
+      for (const label of [...labels, ...legendLabels(expression.legend)]) {
+        expect(allowed.has(label), `${expression.where}: label ${label}`).toBe(true);
+      }
+    }
+  }
+
+  it("read only node_* series (and their labels) the node exporter with our flags exposes", () => {
+    checkFamily("node_", () => nodeSeries);
+  });
+
+  it("read only namedprocess_* series (and their labels) the process exporter with our config exposes", () => {
+    checkFamily("namedprocess_", () => processSeries);
+  });
+
+  it("pick exactly the watched daemons' groups in the watched-daemons panel", () => {
+    const panel = allPanels(dashboards["processes.json"] as DashboardJson).find(
+      (candidate) => candidate.title === "Watched daemons",
+    );
+    const quoted = /groupname=~("(?:[^"\\]|\\.)*")/.exec(panel?.targets?.[0]?.expr ?? "")?.[1];
+    expect(quoted).toBeDefined();
+    // PromQL regex matchers are anchored; its double-quoted strings escape like JSON here.
+    const watched = new RegExp(`^(?:${JSON.parse(quoted ?? '""') as string})$`);
+    const groups = [
+      ...processMetrics.matchAll(/^namedprocess_namegroup_num_procs\{groupname="([^"]*)"\}/gm),
+    ].map((match) => match[1] ?? "");
+    const names = new Set(WATCHED_DAEMONS.map((daemon) => daemon.name));
+    expect(groups).toContain("node_exporter");
+    expect(
+      groups.some((name) => !names.has(name)),
+      "the catch-all made no group: nothing to tell apart",
+    ).toBe(true);
+    for (const name of groups) expect(watched.test(name), name).toBe(names.has(name));
+  });
+});
