@@ -12,7 +12,7 @@
  * - the same config gives the same bytes.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parser as logqlParser } from "@grafana/lezer-logql";
@@ -579,6 +579,18 @@ describe("dashboards follow the stack config", () => {
     expect(files(ALL_EXPORTERS_CONFIG).sort()).toEqual(
       OPTIONAL_EXPORTERS.map((e) => `exporter-${e}.json`).sort(),
     );
+  });
+
+  it("are all listed in docs/dashboards.md with their file, uid and title", () => {
+    const docs = readFileSync(join(REPO_ROOT, "docs", "dashboards.md"), "utf8");
+    const rows = docs.split("\n").filter((line) => line.startsWith("| `"));
+    const dashboards = parseDashboards(ALL_EXPORTERS_CONFIG);
+    expect(rows.length).toBe(Object.keys(dashboards).length);
+    for (const [file, dashboard] of Object.entries(dashboards)) {
+      const row = rows.find((line) => line.startsWith(`| \`${file}\` |`));
+      expect(row, file).toBeDefined();
+      expect(row, file).toContain(`| \`${dashboard.uid}\` | ${dashboard.title} |`);
+    }
   });
 
   it("are read by the provider from the directory the docs tell the deploy to fill", () => {

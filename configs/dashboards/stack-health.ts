@@ -44,7 +44,7 @@ export function stackHealthDashboard(_config: StackConfig): Dashboard {
           PROMETHEUS,
           [
             {
-              expr: `sum by (alertname, severity, instance, job) (ALERTS{alertstate="firing", ${ENV}})`,
+              expr: 'sum by (alertname, severity, instance, job) (ALERTS{alertstate="firing"})',
               legend: "Series",
               instant: true,
             },
@@ -53,7 +53,7 @@ export function stackHealthDashboard(_config: StackConfig): Dashboard {
             height: 10,
             hiddenColumns: ["Value"],
             description:
-              "The same alerts read from Prometheus' ALERTS series: works even if the alert list cannot reach the rules API.",
+              "The same alerts from Prometheus' ALERTS series (works even if the alert list cannot reach the rules API). Not filtered by environment: aggregated alerts carry no environment label, and each stack has its own Prometheus.",
           },
         ),
       ),
