@@ -6,8 +6,9 @@
  * - every PromQL expression parses with Prometheus' grammar and every LogQL one with Loki's,
  *   after Grafana's variables are replaced by values of the same shape;
  * - every metric exists: node_* against Debian's real node exporter run with our flags,
- *   namedprocess_* against the real process exporter run with our rendered config, the rest
- *   against the documented lists below; every label is one our configs or the exporter produce;
+ *   namedprocess_* against the real process exporter run with our rendered config, prometheus_*
+ *   and alertmanager_* against Debian's Prometheus and Alertmanager, the rest against the
+ *   documented lists below; every label is one our configs or the exporter produce;
  * - optional-exporter dashboards exist exactly for the exporters some host enables;
  * - the same config gives the same bytes.
  */
@@ -27,6 +28,7 @@ import {
   renderProcessExporterConfig,
   WATCHED_DAEMONS,
 } from "../configs/agents/process-exporter";
+import { alertmanagerFlags } from "../configs/alertmanager";
 import { renderDashboards } from "../configs/dashboards";
 import {
   grafanaDashboardProviderData,
@@ -628,6 +630,36 @@ function processExporterArgs(configPath: string, port: number): string[] {
   });
 }
 
+/**
+ * Every dashboard query reading `<prefix>*` series reads only series the real exporter exposes,
+ * with labels it exposes (or our target labels); other metrics in the same query must be known.
+ */
+function checkFamily(
+  promql: readonly Expression[],
+  targets: ReadonlySet<string>,
+  prefix: string,
+  series: ReadonlyMap<string, ReadonlySet<string>>,
+  minimumQueries = 3,
+): void {
+  const used = promql.filter((expression) =>
+    promqlNames(withStandIns(expression.expr)).metrics.some((metric) => metric.startsWith(prefix)),
+  );
+  expect(used.length, `dashboard queries reading ${prefix}* series`).toBeGreaterThanOrEqual(minimumQueries);
+  for (const expression of used) {
+    const { metrics, labels } = promqlNames(withStandIns(expression.expr));
+    const allowed = new Set(targets);
+    for (const metric of metrics) {
+      const documented = DOCUMENTED_METRICS[metric];
+      const exported = metric.startsWith(prefix) ? series.get(metric) : documented && new Set(documented);
+      expect(exported, `${expression.where}: ${metric} is not exported`).toBeDefined();
+      for (const label of exported ?? []) allowed.add(label);
+    }
+    for (const label of [...labels, ...legendLabels(expression.legend)]) {
+      expect(allowed.has(label), `${expression.where}: label ${label}`).toBe(true);
+    }
+  }
+}
+
 describe("dashboard metrics against Debian's node exporter and process exporter", () => {
   const group = new ProcessGroup();
   const workDir = mkdtempSync(join(tmpdir(), "dashboards-"));
@@ -688,33 +720,12 @@ describe("dashboard metrics against Debian's node exporter and process exporter"
     rmSync(workDir, { recursive: true, force: true });
   });
 
-  function checkFamily(prefix: string, series: () => Map<string, Set<string>>): void {
-    const used = promql.filter((expression) =>
-      promqlNames(withStandIns(expression.expr)).metrics.some((metric) => metric.startsWith(prefix)),
-    );
-    expect(used.length, `no dashboard query reads ${prefix}* series`).toBeGreaterThan(2);
-    for (const expression of used) {
-      const { metrics, labels } = promqlNames(withStandIns(expression.expr));
-      const allowed = new Set(targets);
-      for (const metric of metrics) {
-        const exported = metric.startsWith(prefix)
-          ? series().get(metric)
-          : new Set(DOCUMENTED_METRICS[metric] ?? []);
-        expect(exported, `${expression.where}: ${metric} is not exported`).toBeDefined();
-        for (const label of exported ?? []) allowed.add(label);
-      }
-      for (const label of [...labels, ...legendLabels(expression.legend)]) {
-        expect(allowed.has(label), `${expression.where}: label ${label}`).toBe(true);
-      }
-    }
-  }
-
   it("read only node_* series (and their labels) the node exporter with our flags exposes", () => {
-    checkFamily("node_", () => nodeSeries);
+    checkFamily(promql, targets, "node_", nodeSeries);
   });
 
   it("read only namedprocess_* series (and their labels) the process exporter with our config exposes", () => {
-    checkFamily("namedprocess_", () => processSeries);
+    checkFamily(promql, targets, "namedprocess_", processSeries);
   });
 
   it("pick exactly the watched daemons' groups in the watched-daemons panel", () => {
@@ -735,5 +746,97 @@ describe("dashboard metrics against Debian's node exporter and process exporter"
       "the catch-all made no group: nothing to tell apart",
     ).toBe(true);
     for (const name of groups) expect(watched.test(name), name).toBe(names.has(name));
+  });
+});
+
+describe("stack-health metrics against Debian's Prometheus and Alertmanager", () => {
+  const group = new ProcessGroup();
+  const workDir = mkdtempSync(join(tmpdir(), "dashboards-monitor-"));
+  let prometheusSeries = new Map<string, Set<string>>();
+  let alertmanagerSeries = new Map<string, Set<string>>();
+
+  const config = sampleStackConfig();
+  const promql = Object.entries(parseDashboards(config)).flatMap(([file, dashboard]) =>
+    expressions(file, dashboard).filter((expression) => expression.language === "promql"),
+  );
+  const targets = targetLabels(config);
+
+  beforeAll(async () => {
+    // One rule group (rule evaluation metrics exist per group) and one EC2 SD job (refresh
+    // metrics exist per mechanism) whose API endpoint is a closed loopback port: it fails, and
+    // with fake keys and metadata off the SDK never looks for credentials elsewhere.
+    const closedPort = await freePort();
+    writeFileSync(
+      join(workDir, "rules.yml"),
+      YAML.stringify({ groups: [{ name: "g", rules: [{ record: "r", expr: "vector(1)" }] }] }),
+    );
+    writeFileSync(
+      join(workDir, "prometheus.yml"),
+      YAML.stringify({
+        global: { scrape_interval: "1s", evaluation_interval: "1s" },
+        rule_files: [join(workDir, "rules.yml")],
+        scrape_configs: [
+          {
+            job_name: "ec2",
+            ec2_sd_configs: [
+              { region: "eu-west-1", endpoint: `http://127.0.0.1:${closedPort}`, refresh_interval: "1s" },
+            ],
+          },
+        ],
+      }),
+    );
+    const prometheusPort = await freePort();
+    await group.start({
+      name: "prometheus",
+      tool: TOOLS.prometheus,
+      args: [
+        `--config.file=${join(workDir, "prometheus.yml")}`,
+        `--storage.tsdb.path=${join(workDir, "prometheus-data")}`,
+        `--web.listen-address=127.0.0.1:${prometheusPort}`,
+      ],
+      readyUrl: `http://127.0.0.1:${prometheusPort}/-/ready`,
+      env: { AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_EC2_METADATA_DISABLED: "true" },
+    });
+    prometheusSeries = exposition(
+      await pollUntil("Prometheus rule and SD metrics", async () => {
+        const response = await getText(`http://127.0.0.1:${prometheusPort}/metrics`);
+        const body = response?.status === 200 ? response.body : "";
+        return body.includes("prometheus_rule_evaluation_failures_total{rule_group=") &&
+          body.includes('prometheus_sd_refresh_failures_total{mechanism="ec2"}')
+          ? body
+          : undefined;
+      }),
+    );
+
+    writeFileSync(
+      join(workDir, "alertmanager.yml"),
+      YAML.stringify({ route: { receiver: "none" }, receivers: [{ name: "none" }] }),
+    );
+    const alertmanagerPort = await freePort();
+    await group.start({
+      name: "alertmanager",
+      tool: TOOLS.alertmanager,
+      args: alertmanagerFlags(config, {
+        configFile: join(workDir, "alertmanager.yml"),
+        storagePath: join(workDir, "alertmanager-data"),
+        listenAddress: `127.0.0.1:${alertmanagerPort}`,
+      }),
+      readyUrl: `http://127.0.0.1:${alertmanagerPort}/-/ready`,
+    });
+    const alertmanagerMetrics = await getText(`http://127.0.0.1:${alertmanagerPort}/metrics`);
+    alertmanagerSeries = exposition(alertmanagerMetrics?.body ?? "");
+  });
+
+  afterAll(async () => {
+    await group.stopAll();
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it("read only prometheus_* series (and their labels) Prometheus exposes", () => {
+    checkFamily(promql, targets, "prometheus_", prometheusSeries);
+  });
+
+  it("read only alertmanager_* series (and their labels) Alertmanager exposes", () => {
+    checkFamily(promql, targets, "alertmanager_", alertmanagerSeries, 2);
   });
 });
