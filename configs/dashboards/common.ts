@@ -83,7 +83,9 @@ function lokiTargets(queries: readonly Query[]): LokiQueryBuilder[] {
   return queries.map((query, index) => {
     const target = new LokiQueryBuilder().expr(query.expr).refId(refId(index)).datasource(LOKI);
     if (query.legend !== undefined) target.legendFormat(query.legend);
-    if (query.instant) target.instant(true).range(false);
+    // Grafana's Loki editor reads queryType; instant/range are the older spelling it migrates.
+    if (query.instant) target.queryType("instant").instant(true).range(false);
+    else target.queryType("range");
     return target;
   });
 }
