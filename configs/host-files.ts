@@ -12,6 +12,7 @@ import { MONITOR_LOCAL_LOKI_PUSH_URL, renderAlloyConfig } from "./agents/alloy";
 import { COMPOSE_FILE, renderClientFiles } from "./agents/client-compose";
 import { renderAlertmanagerFiles } from "./alertmanager";
 import { DATA_VOLUME_ID_PLACEHOLDER, renderClientUserData, renderMonitorUserData } from "./cloud-init";
+import { renderDashboards } from "./dashboards";
 import { renderGrafanaProvisioning } from "./grafana";
 import { renderLokiConfig } from "./loki";
 import {
@@ -64,6 +65,8 @@ export function monitorFiles(config: StackConfig, deployInfo: DeployInfo = {}): 
     "loki/loki.yml": renderLokiConfig(config, { storage: "s3", bucketName: deployInfo.lokiBucketName }),
     "grafana/provisioning/datasources/datasources.yml": grafana.datasources,
     "grafana/provisioning/dashboards/provider.yml": grafana.dashboardProvider,
+    // Read by the file provider from GRAFANA_DASHBOARDS_DIR, where compose mounts this directory.
+    ...prefixed("grafana/dashboards", renderDashboards(config)),
     // The monitor's own Alloy, labelled like its metrics (`instance="monitor"`).
     "alloy/config.alloy": renderAlloyConfig({
       host: MONITOR_INSTANCE,

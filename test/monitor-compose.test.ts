@@ -199,6 +199,20 @@ describe("config files the services are started with", () => {
     }
   });
 
+  it("include the dashboards where the dashboard provider looks for them", () => {
+    const provider = YAML.parse(files["grafana/provisioning/dashboards/provider.yml"] as string);
+    const providerPath: string = provider.providers[0].options.path;
+    const dashboards = Object.keys(files).filter(
+      (path) => path.endsWith(".json") && path.startsWith("grafana/"),
+    );
+    expect(dashboards.length).toBeGreaterThan(0);
+    for (const path of dashboards) {
+      const fileName = path.slice(path.lastIndexOf("/") + 1);
+      expect(renderedFileFor("grafana", `${providerPath}/${fileName}`), path).toBe(path);
+      expect(() => JSON.parse(files[path] as string), path).not.toThrow();
+    }
+  });
+
   it("include Grafana's provisioning under the directory Grafana reads it from", () => {
     for (const path of ["datasources/datasources.yml", "dashboards/provider.yml"]) {
       const rendered = renderedFileFor(
