@@ -6,16 +6,29 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ClientHost } from "./components/client-host";
+import {
+  exporterSecretFileSpecs,
+  HostDeployment,
+  monitorSecretFileSpecs,
+  requireSecret,
+  sshConnection,
+  throughJumpHost,
+} from "./components/host-deployment";
 import { InstanceRoles } from "./components/instance-roles";
 import { LokiBucket } from "./components/loki-bucket";
 import { MonitorHost } from "./components/monitor-host";
 import { Network } from "./components/network";
 import { SshKey } from "./components/ssh-key";
+import { DATA_MOUNT_POINT } from "./configs/cloud-init";
+import { AGENTS_DEPLOY_DIR, MONITOR_DEPLOY_DIR } from "./configs/deploy-scripts";
+import { clientFiles, type DeployInfo, monitorFiles } from "./configs/host-files";
 import { MONITOR_PORTS } from "./lib/catalog";
 import { loadStackConfig } from "./lib/pulumi-config";
 
-const { config } = loadStackConfig();
+const { config, secrets } = loadStackConfig();
 const env = config.stack;
+// Checked before any resource exists: without the key nothing can be deployed to the hosts.
+const sshPrivateKey = requireSecret(secrets, "sshPrivateKey");
 
 // Every resource gets the extra tags plus Environment and ManagedBy (ours win over extra tags).
 const provider = new aws.Provider(`${env}-aws`, {
@@ -32,6 +45,7 @@ const network = new Network(
     sshCidrs: config.access.sshCidrs,
     grafanaCidrs: config.access.grafanaCidrs,
     clientExporters: config.clients.flatMap((client) => client.exporters),
+    externalHosts: config.externalHosts,
   },
   withProvider,
 );
@@ -95,6 +109,70 @@ const clientHosts = config.clients.map(
     ),
 );
 
+const grafanaUrlOutput: pulumi.Output<string> = config.grafana.rootUrl
+  ? pulumi.output(config.grafana.rootUrl)
+  : pulumi.interpolate`http://${monitor.publicIp}:${MONITOR_PORTS.grafana}/`;
+
+// Values the rendered files need that exist only once AWS has created the resources.
+const deployInfo: pulumi.Output<DeployInfo> = pulumi
+  .all([lokiBucket.bucketName, monitor.privateIp, grafanaUrlOutput, monitor.dataVolumeId])
+  .apply(([lokiBucketName, monitorPrivateIp, grafanaUrl, dataVolumeId]) => ({
+    lokiBucketName,
+    monitorPrivateIp,
+    grafanaUrl,
+    dataVolumeId,
+  }));
+
+// The monitor through its Elastic IP (stable across instance stop/start and replacement).
+const monitorConnection = sshConnection(monitor.publicIp, config.access.sshUser, sshPrivateKey);
+const monitorDeployment = new HostDeployment(`${env}-deploy-monitor`, {
+  hostName: "monitor",
+  connection: monitorConnection,
+  identity: monitor.instanceId,
+  directory: MONITOR_DEPLOY_DIR,
+  renderFiles: (info) => monitorFiles(config, info),
+  deployInfo,
+  secretFiles: monitorSecretFileSpecs(config, secrets),
+  readiness: { waitForCloudInit: true, requiredMounts: [DATA_MOUNT_POINT] },
+  teardownOnDelete: false,
+  grafanaAdminPassword: requireSecret(secrets, "grafanaAdminPassword"),
+});
+
+// Clients through their private IP, with the monitor as jump host: stable across stop/start, and
+// the clients accept SSH from the monitor's security group only.
+config.clients.forEach((client, index) => {
+  const host = clientHosts[index] as ClientHost;
+  new HostDeployment(`${env}-deploy-${client.name}`, {
+    hostName: client.name,
+    connection: throughJumpHost(host.privateIp, config.access.sshUser, monitorConnection),
+    identity: host.instanceId,
+    directory: AGENTS_DEPLOY_DIR,
+    renderFiles: (info) => clientFiles(config, client, info),
+    deployInfo,
+    secretFiles: exporterSecretFileSpecs(config, client, secrets, AGENTS_DEPLOY_DIR),
+    readiness: { waitForCloudInit: true, requiredMounts: [] },
+    teardownOnDelete: false,
+    after: [monitorDeployment.ready],
+  });
+});
+
+// Hosts outside AWS through the monitor too: it has the private path to them that scraping needs
+// anyway (docs/deploy.md). Removing one from config runs `docker compose down` on it.
+for (const host of config.externalHosts) {
+  new HostDeployment(`${env}-deploy-${host.name}`, {
+    hostName: host.name,
+    connection: throughJumpHost(host.address, host.sshUser, monitorConnection),
+    identity: host.address,
+    directory: AGENTS_DEPLOY_DIR,
+    renderFiles: (info) => clientFiles(config, host, info),
+    deployInfo,
+    secretFiles: exporterSecretFileSpecs(config, host, secrets, AGENTS_DEPLOY_DIR),
+    readiness: { waitForCloudInit: false, requiredMounts: [] },
+    teardownOnDelete: true,
+    after: [monitorDeployment.ready],
+  });
+}
+
 const sshTunnel = (port: number) =>
   pulumi.interpolate`ssh -N -L ${port}:localhost:${port} ${config.access.sshUser}@${monitor.publicIp}`;
 
@@ -102,8 +180,7 @@ export const monitorInstanceId = monitor.instanceId;
 export const monitorPublicIp = monitor.publicIp;
 export const monitorPrivateIp = monitor.privateIp;
 export const monitorDataVolumeId = monitor.dataVolumeId;
-export const grafanaUrl =
-  config.grafana.rootUrl ?? pulumi.interpolate`http://${monitor.publicIp}:${MONITOR_PORTS.grafana}/`;
+export const grafanaUrl = grafanaUrlOutput;
 export const prometheusTunnel = sshTunnel(MONITOR_PORTS.prometheus);
 export const alertmanagerTunnel = sshTunnel(MONITOR_PORTS.alertmanager);
 export const lokiBucketName = lokiBucket.bucketName;
@@ -119,6 +196,8 @@ export const clients = clientHosts.map((host) => ({
   name: host.name,
   instanceId: host.instanceId,
   privateIp: host.privateIp,
-  // For SSH from the admin CIDRs; it changes if the instance is stopped and started.
+  // Its own address for outbound traffic; it changes if the instance is stopped and started.
   publicIp: host.publicIp,
+  // Clients accept SSH from the monitor only: jump through it.
+  ssh: pulumi.interpolate`ssh -J ${config.access.sshUser}@${monitor.publicIp} ${config.access.sshUser}@${host.privateIp}`,
 }));

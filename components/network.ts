@@ -2,13 +2,17 @@
  * The network the observability hosts live in, and their security groups by role.
  *
  * Reachability, from the outside in:
- * - SSH (22) on every host only from the admin CIDRs;
+ * - SSH (22) on the monitor only from the admin CIDRs; on the clients only from the monitor's
+ *   security group (the deploy and operators jump through the monitor: one SSH entry point, and
+ *   clients are reached by their private IP, which survives a stop/start);
  * - Grafana (3000) on the monitor only from the Grafana CIDRs;
- * - Loki's push port (3100) on the monitor only from the clients' security group;
+ * - Loki's push port (3100) on the monitor only from the clients' security group and from each
+ *   host outside AWS (`<address>/32`);
  * - every agent and optional exporter port on the clients only from the monitor's security group;
  * - Prometheus (9090) and Alertmanager (9093) from nowhere: operators reach them through an SSH
  *   tunnel, and the monitor scrapes its own agents over localhost / Docker's network.
- * External (non-AWS) hosts are scraped over their own addresses: the monitor needs only egress.
+ * External (non-AWS) hosts are scraped and reached by SSH over their own addresses: the monitor
+ * needs only egress; admitting the monitor is those hosts' own firewall's job (docs/deploy.md).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -19,7 +23,7 @@ import {
   type OptionalExporter,
   SSH_PORT,
 } from "../lib/catalog";
-import type { NetworkSettings } from "../lib/stack-config";
+import type { ExternalHost, NetworkSettings } from "../lib/stack-config";
 
 export interface NetworkArgs {
   /** Stack name, used in Name tags. */
@@ -29,6 +33,8 @@ export interface NetworkArgs {
   readonly grafanaCidrs: readonly string[];
   /** Optional exporters run by at least one client: only their ports are opened to the monitor. */
   readonly clientExporters: readonly OptionalExporter[];
+  /** Hosts outside AWS: each may push logs to Loki from its IPv4 address. */
+  readonly externalHosts?: readonly Pick<ExternalHost, "name" | "address">[];
 }
 
 /** A port Prometheus scrapes on the clients, with the name used in rule names and descriptions. */
@@ -124,7 +130,8 @@ export class Network extends pulumi.ComponentResource {
       `${name}-monitor`,
       {
         vpcId: this.vpcId,
-        description: "Observability monitor: Grafana and SSH from allowed CIDRs, Loki from clients",
+        description:
+          "Observability monitor: Grafana and SSH from allowed CIDRs, Loki from clients and outside hosts",
         tags: { Name: `${env}-monitor` },
       },
       child,
@@ -133,7 +140,7 @@ export class Network extends pulumi.ComponentResource {
       `${name}-clients`,
       {
         vpcId: this.vpcId,
-        description: "Observability clients: agents scraped by the monitor, SSH from allowed CIDRs",
+        description: "Observability clients: agents scraped by and SSH from the monitor",
         tags: { Name: `${env}-clients` },
       },
       child,
@@ -156,10 +163,16 @@ export class Network extends pulumi.ComponentResource {
       ingress(`${name}-monitor-ssh-${cidrSlug(cidr)}`, monitorGroup.id, SSH_PORT, `SSH from ${cidr}`, {
         cidrIpv4: cidr,
       });
-      ingress(`${name}-clients-ssh-${cidrSlug(cidr)}`, clientGroup.id, SSH_PORT, `SSH from ${cidr}`, {
-        cidrIpv4: cidr,
-      });
     }
+    ingress(
+      `${name}-clients-ssh-from-monitor`,
+      clientGroup.id,
+      SSH_PORT,
+      "SSH through the monitor (jump host)",
+      {
+        referencedSecurityGroupId: monitorGroup.id,
+      },
+    );
     for (const cidr of args.grafanaCidrs) {
       ingress(
         `${name}-monitor-grafana-${cidrSlug(cidr)}`,
@@ -178,6 +191,15 @@ export class Network extends pulumi.ComponentResource {
         referencedSecurityGroupId: clientGroup.id,
       },
     );
+    for (const host of args.externalHosts ?? []) {
+      ingress(
+        `${name}-monitor-loki-from-${host.name}`,
+        monitorGroup.id,
+        MONITOR_PORTS.loki,
+        `Loki push from ${host.name} (outside AWS)`,
+        { cidrIpv4: `${host.address}/32` },
+      );
+    }
     for (const { name: portName, port } of clientScrapePorts(args.clientExporters)) {
       ingress(
         `${name}-clients-${portName}-from-monitor`,

@@ -50,9 +50,15 @@ describe("Network", () => {
     const rules = resourcesOfType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
     const fromMonitor = rules.filter((rule) => rule.inputs.referencedSecurityGroupId !== undefined);
     const clientPorts = fromMonitor
-      .filter((rule) => rule.inputs.fromPort !== 3100)
+      .filter((rule) => rule.inputs.fromPort !== 3100 && rule.inputs.fromPort !== 22)
       .map((rule) => rule.inputs.fromPort);
     expect(clientPorts.sort()).toEqual(Object.values(AGENT_PORTS).sort());
+    // SSH on the clients comes from the monitor (the jump host), never from a CIDR.
+    const ssh = rules.filter((rule) => rule.inputs.fromPort === 22);
+    const sources = ssh.map((rule) =>
+      rule.inputs.cidrIpv4 !== undefined ? `cidr ${rule.inputs.cidrIpv4}` : "monitor group",
+    );
+    expect(sources.sort()).toEqual(["cidr 198.51.100.7/32", "monitor group"]);
     // No Grafana CIDRs configured: no Grafana rule at all, rather than an open one.
     expect(rules.filter((rule) => rule.inputs.fromPort === 3000)).toEqual([]);
   });

@@ -165,7 +165,11 @@ function expectedIngress(config: StackConfig): string[] {
   const rules: string[] = [];
   for (const cidr of config.access.sshCidrs) {
     rules.push(`monitor tcp ${SSH_PORT}-${SSH_PORT} from cidr ${cidr}`);
-    rules.push(`clients tcp ${SSH_PORT}-${SSH_PORT} from cidr ${cidr}`);
+  }
+  // Clients: SSH only through the monitor (the deploy's and operators' jump host).
+  rules.push(`clients tcp ${SSH_PORT}-${SSH_PORT} from group monitor`);
+  for (const host of config.externalHosts) {
+    rules.push(`monitor tcp ${MONITOR_PORTS.loki}-${MONITOR_PORTS.loki} from cidr ${host.address}/32`);
   }
   for (const cidr of config.access.grafanaCidrs) {
     rules.push(`monitor tcp ${MONITOR_PORTS.grafana}-${MONITOR_PORTS.grafana} from cidr ${cidr}`);
@@ -242,7 +246,7 @@ describe.each(stacks)("stack %s", (stack) => {
       expect(actual).toEqual(expectedIngress(config));
     });
 
-    test("nothing but SSH and Grafana is reachable from any CIDR, and never from the whole internet", () => {
+    test("nothing but SSH, Grafana and Loki pushes from hosts outside AWS is reachable from any CIDR, never from the whole internet", () => {
       const internalPorts = new Set<number>([
         MONITOR_PORTS.prometheus,
         MONITOR_PORTS.alertmanager,
@@ -256,7 +260,10 @@ describe.each(stacks)("stack %s", (stack) => {
         expect(fromPort, rule.name).toBe(toPort);
         expect(cidrIpv4, rule.name).not.toBe("0.0.0.0/0");
         expect(cidrIpv6, rule.name).toBeUndefined();
-        if (cidrIpv4 !== undefined) {
+        const externalLokiPush =
+          fromPort === MONITOR_PORTS.loki &&
+          config.externalHosts.some((host) => `${host.address}/32` === cidrIpv4);
+        if (cidrIpv4 !== undefined && !externalLokiPush) {
           expect(internalPorts.has(fromPort as number), `${rule.name} opens ${fromPort} to ${cidrIpv4}`).toBe(
             false,
           );
@@ -538,13 +545,21 @@ describe.each(stacks)("stack %s", (stack) => {
       const usesStackProvider = (reference: string | undefined) =>
         reference?.startsWith(`urn:pulumi:${stack}::${PROJECT}::`) === true &&
         reference.endsWith(`${T.provider}::${provider.name}::${provider.id}`);
-      for (const resource of run.resources.filter((entry) => entry.custom && entry.type !== T.provider)) {
+      const custom = run.resources.filter((entry) => entry.custom && entry.type !== T.provider);
+      for (const resource of custom.filter((entry) => entry.type.startsWith("aws:"))) {
         expect(usesStackProvider(resource.provider), `${resource.name}: ${resource.provider}`).toBe(true);
+      }
+      // The deploy's commands and generated secrets are no AWS resources: default providers.
+      for (const resource of custom.filter((entry) => !entry.type.startsWith("aws:"))) {
+        expect(resource.type, resource.name).toMatch(
+          /^(command:remote:Command|random:index\/randomPassword:RandomPassword)$/,
+        );
+        expect(resource.provider?.includes(T.provider) ?? false, resource.name).toBe(false);
       }
       for (const call of run.calls) expect(usesStackProvider(call.provider), call.token).toBe(true);
     });
 
-    test("every AWS resource belongs to a component", () => {
+    test("every resource belongs to a component", () => {
       for (const resource of run.resources.filter((entry) => entry.custom && entry.type !== T.provider)) {
         expect(resource.parent, resource.name).toMatch(/^observability:[a-z]+:[A-Za-z]+::/);
       }
@@ -579,6 +594,7 @@ describe.each(stacks)("stack %s", (stack) => {
             instanceId: instance.id,
             privateIp: instance.state.privateIp,
             publicIp: instance.state.publicIp,
+            ssh: `ssh -J ${config.access.sshUser}@${publicIp} ${config.access.sshUser}@${instance.state.privateIp}`,
           };
         }),
       );

@@ -141,6 +141,9 @@ function fakeState(
       return { id: `sg-${suffix}`, state: inputs };
     case "aws:ebs/volume:Volume":
       return { id: `vol-${suffix}`, state: inputs };
+    case "random:index/randomPassword:RandomPassword":
+      // Deterministic, so two runs record identical data; the SDK marks `result` secret.
+      return { id: "none", state: { ...inputs, result: `generated-${hashHex(`password:${name}`, 40)}` } };
     default:
       return { id: `${name}-id`, state: inputs };
   }

@@ -1,0 +1,383 @@
+/**
+ * Deploys one host's containers and files over SSH: the monitor, each EC2 client and each host
+ * outside AWS get one HostDeployment, made of @pulumi/command remote Commands:
+ *
+ *   ready                      readiness (SSH, sudo, cloud-init, data volume, Docker + compose);
+ *                              every other step depends on it
+ *   secrets                    secret files from Pulumi secrets (stdin, stderr-only logging)
+ *   <service>                  one per compose service that mounts files: stage, check with the
+ *                              service's own tool, swap, then reload (Prometheus, Alertmanager)
+ *                              or restart (the others)
+ *   file-sd                    the monitor's file SD targets: Prometheus re-reads them, no reload
+ *   compose                    compose.yaml, checked, then `docker compose up -d --remove-orphans --wait`
+ *   recreate-<service>         services reading secret files, recreated when those secrets change
+ *   grafana-admin-password     `grafana cli admin reset-admin-password` when the password changes
+ *   teardown                   hosts outside AWS only: `docker compose down` when the host leaves
+ *
+ * Every step's `triggers` hold the host's identity (instance id, or the outside host's address)
+ * and a sha256 over exactly the files the step installs, so an unchanged `pulumi up` runs nothing
+ * and a changed file re-runs only its own step. Secret values never enter a hash: steps that
+ * depend on secrets carry the secret Outputs themselves, which Pulumi keeps encrypted in state.
+ * docs/deploy.md tells the whole story.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { COMPOSE_FILE } from "../configs/agents/client-compose";
+import { renderExporterSecretFiles } from "../configs/agents/exporter-credentials";
+import { exporterSecretFiles } from "../configs/agents/optional-exporters";
+import {
+  contentHash,
+  DEPLOY_STATE_DIR,
+  type DeployUnit,
+  deployedFiles,
+  inDirectoryAsRoot,
+  planDeploy,
+  type ReadinessInput,
+  RUN_STDIN_AS_ROOT,
+  renderFileUnitScript,
+  renderReadinessScript,
+  renderRecreateCommand,
+  renderSecretFilesScript,
+  renderTeardownCommand,
+  type SecretFile,
+  unitFiles,
+} from "../configs/deploy-scripts";
+import { grafanaAdminPasswordResetCommand } from "../configs/grafana";
+import type { DeployInfo, HostFiles } from "../configs/host-files";
+import { monitorSecretFiles } from "../configs/monitor-compose";
+import type { StackSecrets } from "../lib/pulumi-config";
+import {
+  type ClientHost,
+  EXPORTER_PASSWORD_SETTINGS,
+  type ExternalHost,
+  isCredentialedExporter,
+  type SecretSetting,
+  type StackConfig,
+} from "../lib/stack-config";
+
+// ---------------------------------------------------------------------------------------------
+// The remote Command resource
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Provider plugin the commands run with. The npm package this repository installs
+ * (@pulumi/command "4.5.0", npm's `latest` tag) is a 2021 preview whose SDK drops `logging` and
+ * knows no `proxy`; 1.2.1 is the current release line. RemoteCommand registers the same resource
+ * type with 1.2.1's inputs until package.json pins @pulumi/command 1.2.1, after which
+ * `command.remote.Command` takes the very same arguments.
+ */
+export const COMMAND_PROVIDER_VERSION = "1.2.1";
+export const REMOTE_COMMAND_TYPE = "command:remote:Command";
+
+export type CommandLogging = "stdout" | "stderr" | "stdoutAndStderr" | "none";
+
+/** @pulumi/command 1.x `remote.ConnectionArgs` (the fields used here). */
+export interface RemoteConnection {
+  readonly host: pulumi.Input<string>;
+  readonly user: pulumi.Input<string>;
+  readonly privateKey: pulumi.Input<string>;
+  readonly port?: number;
+  /** Failed dials before giving up; hosts refuse SSH while they boot. */
+  readonly dialErrorLimit?: number;
+  readonly perDialTimeout?: number;
+  /** Jump host the connection goes through. */
+  readonly proxy?: Omit<RemoteConnection, "proxy">;
+}
+
+/** @pulumi/command 1.x `remote.CommandArgs`. */
+export interface RemoteCommandArgs {
+  readonly connection: RemoteConnection;
+  readonly create: pulumi.Input<string>;
+  readonly update?: pulumi.Input<string>;
+  readonly delete?: pulumi.Input<string>;
+  readonly stdin?: pulumi.Input<string>;
+  readonly triggers?: pulumi.Input<unknown>[];
+  /** What goes to the live log; stdout/stderr are kept in state either way, so scripts print no secret. */
+  readonly logging: CommandLogging;
+  readonly addPreviousOutputInEnv?: boolean;
+}
+
+export class RemoteCommand extends pulumi.CustomResource {
+  constructor(name: string, args: RemoteCommandArgs, opts: pulumi.CustomResourceOptions = {}) {
+    super(
+      REMOTE_COMMAND_TYPE,
+      name,
+      { addPreviousOutputInEnv: false, ...args, stdout: undefined, stderr: undefined },
+      { version: COMMAND_PROVIDER_VERSION, ...opts },
+    );
+  }
+}
+
+/** SSH retries while a host boots: up to 30 failed dials of 20 s each. */
+const DIAL = { port: 22, dialErrorLimit: 30, perDialTimeout: 20 } as const;
+
+export function sshConnection(
+  host: pulumi.Input<string>,
+  user: pulumi.Input<string>,
+  privateKey: pulumi.Input<string>,
+): RemoteConnection {
+  return { host, user, privateKey, ...DIAL };
+}
+
+/** A connection to `host` that goes through `jumpHost` (SSH ProxyJump). */
+export function throughJumpHost(
+  host: pulumi.Input<string>,
+  user: pulumi.Input<string>,
+  jumpHost: RemoteConnection,
+): RemoteConnection {
+  const { proxy: _ignored, ...jump } = jumpHost;
+  return { host, user, privateKey: jumpHost.privateKey, ...DIAL, proxy: jump };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secret files
+// ---------------------------------------------------------------------------------------------
+
+/** A secret file and where its value comes from; `generated` makes a RandomPassword for it. */
+export interface SecretFileSpec extends SecretFile {
+  readonly content: pulumi.Input<string> | "generated";
+}
+
+/** The secret's Output; throws with the `pulumi config set` fix line when it is not set. */
+export function requireSecret(secrets: StackSecrets, setting: SecretSetting): pulumi.Output<string> {
+  const value = secrets[setting];
+  if (value === undefined) {
+    throw new Error(
+      `the deploy needs the secret observability:${setting}; set it with: pulumi config set --secret observability:${setting} <value>`,
+    );
+  }
+  return value;
+}
+
+/** The monitor's secret files (Grafana, Alertmanager receivers), from configs/monitor-compose.ts. */
+export function monitorSecretFileSpecs(config: StackConfig, secrets: StackSecrets): SecretFileSpec[] {
+  return monitorSecretFiles(config).map((file) => ({
+    path: file.hostPath,
+    owner: file.owner,
+    mode: "0400",
+    content: file.source === "generated" ? "generated" : requireSecret(secrets, file.source),
+  }));
+}
+
+/** Credential files of a host's optional exporters, under its agents directory. */
+export function exporterSecretFileSpecs(
+  config: StackConfig,
+  host: ClientHost | ExternalHost,
+  secrets: StackSecrets,
+  directory: string,
+): SecretFileSpec[] {
+  const specs: SecretFileSpec[] = [];
+  for (const exporter of [...new Set(host.exporters)].sort()) {
+    if (!isCredentialedExporter(exporter)) continue;
+    const user = exporter === "redis" ? undefined : config.exporterUsers[exporter];
+    // Redis may run without a password: then its file holds an empty map.
+    const password = secrets[EXPORTER_PASSWORD_SETTINGS[exporter]] ?? pulumi.output("");
+    for (const file of exporterSecretFiles(exporter)) {
+      specs.push({
+        path: `${directory}/${file.path}`,
+        owner: `${file.ownerUid}:${file.ownerUid}`,
+        mode: file.mode,
+        content: pulumi.secret(
+          password.apply((value) => {
+            const content = renderExporterSecretFiles(exporter, { user, password: value })[file.path];
+            if (content === undefined) throw new Error(`no content rendered for ${file.path}`);
+            return content;
+          }),
+        ),
+      });
+    }
+  }
+  return specs;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The component
+// ---------------------------------------------------------------------------------------------
+
+export interface HostDeploymentArgs {
+  /** For step descriptions: `monitor`, the client's or outside host's name. */
+  readonly hostName: string;
+  readonly connection: RemoteConnection;
+  /**
+   * Changes exactly when the machine behind the connection is a different one (EC2 instance id;
+   * the address of a host outside AWS): every step then runs again on the new machine.
+   */
+  readonly identity: pulumi.Input<string>;
+  /** Absolute directory holding the compose file and the config files. */
+  readonly directory: string;
+  /** The host's files (configs/host-files.ts); called once without deploy info to plan the steps. */
+  readonly renderFiles: (deployInfo: DeployInfo) => HostFiles;
+  readonly deployInfo: pulumi.Input<DeployInfo>;
+  readonly secretFiles: readonly SecretFileSpec[];
+  readonly readiness: ReadinessInput;
+  /** Hosts outside AWS: `docker compose down` and the files removed when the host leaves the stack. */
+  readonly teardownOnDelete: boolean;
+  /** The monitor: reset Grafana's admin password whenever this secret changes. */
+  readonly grafanaAdminPassword?: pulumi.Input<string>;
+  /** Resources the readiness step waits for (a client waits for its jump host, the monitor). */
+  readonly after?: readonly pulumi.Resource[];
+}
+
+function samePaths(a: readonly string[], b: readonly string[]): boolean {
+  return [...a].sort().join("\n") === [...b].sort().join("\n");
+}
+
+export class HostDeployment extends pulumi.ComponentResource {
+  /** Readiness of this host: anything that needs the host up (e.g. as a jump host) depends on it. */
+  public readonly ready: RemoteCommand;
+  /** The compose step: the host's containers are up once it is done. */
+  public readonly composeUp: RemoteCommand;
+
+  constructor(name: string, args: HostDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("observability:deploy:HostDeployment", name, {}, opts);
+    const child = { parent: this };
+    const { connection, directory, identity } = args;
+
+    // The steps are planned from paths only, which do not depend on deploy-time values.
+    const plan = planDeploy(args.renderFiles({}), directory);
+    const plannedPaths = plan.units.flatMap((unit) => unit.paths);
+    const files = pulumi.output(args.deployInfo).apply((info) => {
+      const rendered = deployedFiles(args.renderFiles(info));
+      if (!samePaths(Object.keys(rendered), plannedPaths)) {
+        throw new Error(`${args.hostName}: the files rendered with deploy info differ from the planned ones`);
+      }
+      return rendered;
+    });
+
+    this.ready = new RemoteCommand(
+      `${name}-ready`,
+      {
+        connection,
+        create: renderReadinessScript(args.readiness),
+        triggers: [identity],
+        logging: "stdoutAndStderr",
+      },
+      { ...child, dependsOn: [...(args.after ?? [])] },
+    );
+
+    // Hosts outside AWS: torn down when they leave the stack. Every other step waits for it, so
+    // when the host is replaced (new address) the old one is torn down before anything is started
+    // on the new one, never after, which could stop what was just started.
+    const teardown = args.teardownOnDelete
+      ? new RemoteCommand(
+          `${name}-teardown`,
+          {
+            connection,
+            create: "true",
+            delete: renderTeardownCommand(
+              directory,
+              args.secretFiles.map((spec) => spec.path).filter((path) => !path.startsWith(`${directory}/`)),
+            ),
+            triggers: [identity],
+            logging: "stdoutAndStderr",
+          },
+          { ...child, dependsOn: [this.ready], deleteBeforeReplace: true },
+        )
+      : undefined;
+    const base: pulumi.Resource = teardown ?? this.ready;
+
+    // Secret files: always a step, so secrets a host no longer needs are deleted from it.
+    const secretContents = args.secretFiles.map((spec) =>
+      spec.content === "generated"
+        ? new random.RandomPassword(
+            `${name}-${spec.path.slice(spec.path.lastIndexOf("/") + 1).replaceAll("_", "-")}`,
+            { length: 48, special: false },
+            child,
+          ).result
+        : pulumi.secret(spec.content),
+    );
+    const secretByPath = new Map(args.secretFiles.map((spec, index) => [spec.path, secretContents[index]]));
+    const secretLayout = args.secretFiles.map(({ path, owner, mode }) => ({ path, owner, mode }));
+    const secrets = new RemoteCommand(
+      `${name}-secrets`,
+      {
+        connection,
+        create: RUN_STDIN_AS_ROOT,
+        stdin: pulumi.secret(
+          pulumi.all(secretContents).apply((values) =>
+            renderSecretFilesScript(
+              args.hostName,
+              `${directory}/${DEPLOY_STATE_DIR}/secrets.manifest`,
+              secretLayout.map((file, index) => ({ ...file, content: values[index] as string })),
+            ),
+          ),
+        ),
+        triggers: [identity, contentHash({ layout: JSON.stringify(secretLayout) }), ...secretContents],
+        logging: "stderr",
+      },
+      { ...child, dependsOn: [base] },
+    );
+
+    const unitStep = (unit: DeployUnit, dependsOn: pulumi.Resource[]) =>
+      new RemoteCommand(
+        `${name}-${unit.name}`,
+        {
+          connection,
+          create: RUN_STDIN_AS_ROOT,
+          stdin: files.apply((all) =>
+            renderFileUnitScript({
+              hostName: args.hostName,
+              directory,
+              project: plan.project,
+              unit,
+              files: unitFiles(unit, all),
+            }),
+          ),
+          triggers: [identity, files.apply((all) => contentHash(unitFiles(unit, all)))],
+          logging: "stdoutAndStderr",
+        },
+        { ...child, dependsOn },
+      );
+
+    const serviceSteps = plan.units
+      .filter((unit) => unit.name !== "compose")
+      .map((unit) => unitStep(unit, [base]));
+    const composeUnit = plan.units.find((unit) => unit.name === "compose");
+    if (!composeUnit) throw new Error(`${args.hostName}: no compose step planned`);
+    // Every file and secret is in place before the first `compose up`.
+    this.composeUp = unitStep(composeUnit, [base, secrets, ...serviceSteps]);
+
+    const recreated = new Map<string, RemoteCommand>();
+    for (const [service, paths] of Object.entries(plan.secretReaders)) {
+      const values = paths.map((path) => {
+        const value = secretByPath.get(path);
+        if (value === undefined) {
+          throw new Error(
+            `${args.hostName}: compose service ${service} reads ${path}, which the deploy does not write`,
+          );
+        }
+        return value;
+      });
+      recreated.set(
+        service,
+        new RemoteCommand(
+          `${name}-recreate-${service}`,
+          {
+            connection,
+            create: renderRecreateCommand(directory, [service]),
+            triggers: [identity, ...values],
+            logging: "stdoutAndStderr",
+          },
+          { ...child, dependsOn: [this.composeUp, secrets] },
+        ),
+      );
+    }
+
+    if (args.grafanaAdminPassword !== undefined) {
+      const grafanaRecreated = recreated.get("grafana");
+      new RemoteCommand(
+        `${name}-grafana-admin-password`,
+        {
+          connection,
+          // The CLI reads the password from the mounted secret file on stdin, inside the container.
+          create: inDirectoryAsRoot(directory, grafanaAdminPasswordResetCommand(COMPOSE_FILE)),
+          triggers: [identity, pulumi.secret(args.grafanaAdminPassword)],
+          logging: "stderr",
+        },
+        { ...child, dependsOn: [this.composeUp, secrets, ...(grafanaRecreated ? [grafanaRecreated] : [])] },
+      );
+    }
+
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,650 @@
+/**
+ * The remote side of the deploy, as pure renderers: which steps a host gets (planned from its
+ * rendered files and compose file), and the shell each step runs. components/host-deployment.ts
+ * turns every step into one @pulumi/command remote Command.
+ *
+ * Every script is built from data with `shellQuote`; nothing from config is pasted into shell
+ * unquoted. File contents travel on the command's stdin inside quoted here-documents (or base64),
+ * so they never reach a command line, and `pulumi preview --diff` shows changed lines as text.
+ * Secret values travel the same way inside a stdin that stays a Pulumi secret; they are written
+ * with shell builtins (`printf`), so they never appear in any process's argv either.
+ */
+import { createHash } from "node:crypto";
+import YAML from "yaml";
+import { MONITOR_PORTS } from "../lib/catalog";
+import { AGENTS_DIR, COMPOSE_FILE } from "./agents/client-compose";
+import { ALERTMANAGER_PATHS } from "./alertmanager";
+import { CLOUD_INIT_FILE, type HostFiles } from "./host-files";
+import { PROMETHEUS_CONFIG_PATH } from "./prometheus";
+
+/** Where the monitor's compose project and config files live (root volume: all of it is re-rendered on deploy). */
+export const MONITOR_DEPLOY_DIR = "/opt/observability/monitor";
+/** Where every client's and outside host's agents live. */
+export const AGENTS_DEPLOY_DIR = AGENTS_DIR;
+/** Bookkeeping inside a deploy directory: per-step manifests and staging copies. */
+export const DEPLOY_STATE_DIR = ".deploy";
+/** The monitor's file SD target files (relative to its deploy dir): a step of their own, no reload. */
+export const FILE_SD_DIR = "prometheus/file_sd";
+
+/** How long `docker compose up --wait` may take before the step fails (first image pulls included). */
+export const COMPOSE_WAIT_TIMEOUT_SECONDS = 600;
+/** Readiness: cloud-init may take a while (packages), then Docker gets this many checks 5 s apart. */
+export const CLOUD_INIT_TIMEOUT_SECONDS = 1200;
+export const DOCKER_READY_ATTEMPTS = 60;
+
+// ---------------------------------------------------------------------------------------------
+// Quoting and hashing
+// ---------------------------------------------------------------------------------------------
+
+const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/**
+ * One shell word that stands for exactly `value` in bash and POSIX sh: left bare when it holds
+ * only characters no shell treats specially, otherwise single-quoted with each `'` as `'\''`.
+ * A NUL byte cannot be carried by any shell word: refused (the message never repeats the value).
+ */
+export function shellQuote(value: string): string {
+  if (value.includes("\0")) throw new Error("a shell word cannot contain a NUL byte");
+  if (SAFE_WORD.test(value)) return value;
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/** A command line from argv, every word quoted. */
+export function shellCommand(argv: readonly string[]): string {
+  return argv.map(shellQuote).join(" ");
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * `sha256:<hex>` over the files sorted by path: the same map gives the same hash whatever the
+ * order it was built in, and any change to a path or a byte of content changes it.
+ */
+export function contentHash(files: Readonly<Record<string, string>>): string {
+  const entries = Object.entries(files).sort(([a], [b]) => compareStrings(a, b));
+  return `sha256:${createHash("sha256").update(JSON.stringify(entries)).digest("hex")}`;
+}
+
+const RELATIVE_PATH = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)*$/;
+
+/** Refuses anything but a plain relative path (no `..`, no leading `/` or `-`, no odd characters). */
+export function assertRelativePath(path: string): string {
+  if (!RELATIVE_PATH.test(path) || path.split("/").some((part) => part === "." || part === "..")) {
+    throw new Error(`deploy path ${JSON.stringify(path)} is not a plain relative path`);
+  }
+  return path;
+}
+
+const ABSOLUTE_PATH = /^(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+$/;
+
+export function assertAbsolutePath(path: string): string {
+  if (!ABSOLUTE_PATH.test(path) || path.split("/").some((part) => part === "." || part === "..")) {
+    throw new Error(`deploy path ${JSON.stringify(path)} is not a plain absolute path`);
+  }
+  return path;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Planning: which steps a host gets
+// ---------------------------------------------------------------------------------------------
+
+export interface ComposeMount {
+  /** Relative to the compose file's directory, without `./`. */
+  readonly source: string;
+  readonly target: string;
+}
+
+export interface ComposeServiceLayout {
+  readonly image: string;
+  /** Bind mounts of files from the deploy directory (`./x:/y`). */
+  readonly mounts: readonly ComposeMount[];
+  /** Loopback ports it publishes (`127.0.0.1:p:p`). */
+  readonly loopbackPorts: readonly number[];
+  /** Host paths of the secret files it reads (compose `secrets:` and `env_file:`), absolute. */
+  readonly secretPaths: readonly string[];
+}
+
+export interface ComposeLayout {
+  readonly project: string;
+  readonly services: Readonly<Record<string, ComposeServiceLayout>>;
+}
+
+interface RawService {
+  image?: unknown;
+  volumes?: unknown;
+  ports?: unknown;
+  secrets?: unknown;
+  env_file?: unknown;
+}
+
+function stringList(value: unknown): string[] {
+  if (value === undefined) return [];
+  if (typeof value === "string") return [value];
+  if (Array.isArray(value)) return value.filter((item): item is string => typeof item === "string");
+  return [];
+}
+
+function relativeToDeployDir(path: string, directory: string): string {
+  return path.startsWith("/") ? path : `${directory}/${path.replace(/^\.\//, "")}`;
+}
+
+/** What the deploy needs to know about a rendered compose file (short volume syntax, as our renderers write). */
+export function composeLayout(composeYaml: string, directory: string): ComposeLayout {
+  const document = YAML.parse(composeYaml) as {
+    name?: unknown;
+    services?: Record<string, RawService>;
+    secrets?: Record<string, { file?: unknown }>;
+  };
+  if (typeof document?.name !== "string" || document.name === "") {
+    throw new Error("the compose file has no project `name`: the deploy finds its containers by it");
+  }
+  const topSecrets = document.secrets ?? {};
+  const services: Record<string, ComposeServiceLayout> = {};
+  for (const [service, raw] of Object.entries(document.services ?? {})) {
+    const mounts: ComposeMount[] = [];
+    for (const volume of stringList(raw.volumes)) {
+      const [source, target] = volume.split(":");
+      if (source?.startsWith("./") && target !== undefined) {
+        mounts.push({ source: assertRelativePath(source.slice(2)), target });
+      }
+    }
+    const loopbackPorts = stringList(raw.ports)
+      .map((port) => /^127\.0\.0\.1:(\d+):(\d+)$/.exec(port))
+      .filter((match): match is RegExpExecArray => match !== null && match[1] === match[2])
+      .map((match) => Number(match[1]));
+    const secretPaths = [
+      ...stringList(raw.secrets).map((name) => {
+        const file = topSecrets[name]?.file;
+        if (typeof file !== "string") throw new Error(`compose secret ${name} has no file`);
+        return relativeToDeployDir(file, directory);
+      }),
+      ...stringList(raw.env_file).map((file) => relativeToDeployDir(file, directory)),
+    ];
+    services[service] = {
+      image: typeof raw.image === "string" ? raw.image : "",
+      mounts,
+      loopbackPorts,
+      secretPaths,
+    };
+  }
+  return { project: document.name, services };
+}
+
+/** A config check run inside the service's own pinned image on the staged files, before the swap. */
+export interface ConfigCheck {
+  readonly entrypoint: string;
+  readonly args: readonly string[];
+}
+
+/** Services whose config is checked by their own tool before it replaces the running one. */
+export const CONFIG_CHECKS: Readonly<Record<string, ConfigCheck>> = {
+  prometheus: { entrypoint: "promtool", args: ["check", "config", PROMETHEUS_CONFIG_PATH] },
+  alertmanager: { entrypoint: "amtool", args: ["check-config", ALERTMANAGER_PATHS.configFile] },
+};
+
+/** Services that re-read their config on `POST /-/reload` (Prometheus needs --web.enable-lifecycle). */
+export const RELOADABLE_SERVICES: Readonly<Record<string, number>> = {
+  prometheus: MONITOR_PORTS.prometheus,
+  alertmanager: MONITOR_PORTS.alertmanager,
+};
+
+export type UnitApply =
+  /** `docker compose up -d --remove-orphans --wait` (the compose unit). */
+  | { readonly kind: "compose-up" }
+  /** `POST http://127.0.0.1:<port>/-/reload`, if the container runs (else compose up starts it). */
+  | { readonly kind: "reload"; readonly service: string; readonly port: number }
+  /** `docker restart`, if the container runs: file bind mounts and most tools need a restart. */
+  | { readonly kind: "restart"; readonly service: string }
+  /** Nothing: Prometheus re-reads file SD files by itself. */
+  | { readonly kind: "none" };
+
+export interface ServiceCheck extends ConfigCheck {
+  readonly image: string;
+  readonly mounts: readonly ComposeMount[];
+}
+
+/** One step that installs a group of files (validate, swap, apply). */
+export interface DeployUnit {
+  /** `compose`, `file-sd` or the compose service the files belong to. */
+  readonly name: string;
+  /** Relative paths of the files it installs, sorted. */
+  readonly paths: readonly string[];
+  /** Directories (relative) the compose file bind-mounts but no file fills: created empty. */
+  readonly emptyMountDirs: readonly string[];
+  readonly check?: ServiceCheck;
+  readonly checkCompose: boolean;
+  readonly apply: UnitApply;
+}
+
+export interface DeployPlan {
+  readonly project: string;
+  readonly units: readonly DeployUnit[];
+  /** Services that read secret files, with those files: recreated when the secrets change. */
+  readonly secretReaders: Readonly<Record<string, readonly string[]>>;
+}
+
+function underMount(path: string, mount: ComposeMount): boolean {
+  return path === mount.source || path.startsWith(`${mount.source}/`);
+}
+
+/** Files the deploy copies: everything rendered except cloud-init user data (it boots EC2 hosts). */
+export function deployedFiles(files: HostFiles): HostFiles {
+  const { [CLOUD_INIT_FILE]: _userData, ...rest } = files;
+  for (const path of Object.keys(rest)) assertRelativePath(path);
+  return rest;
+}
+
+/**
+ * The steps for one host, from its rendered files: a unit per compose service that mounts files
+ * (its own trigger, check and reload/restart), the file SD files on their own, and the compose
+ * file with everything no service mounts. Paths only: contents may still be unknown here.
+ */
+export function planDeploy(files: HostFiles, directory: string): DeployPlan {
+  const deployed = deployedFiles(files);
+  const composeYaml = deployed[COMPOSE_FILE];
+  if (composeYaml === undefined) throw new Error(`the host's files have no ${COMPOSE_FILE}`);
+  const layout = composeLayout(composeYaml, directory);
+  const paths = Object.keys(deployed).sort(compareStrings);
+  const isFileSd = (path: string) => path.startsWith(`${FILE_SD_DIR}/`);
+  const claimed = new Set<string>();
+  const units: DeployUnit[] = [];
+
+  for (const [service, spec] of Object.entries(layout.services).sort(([a], [b]) => compareStrings(a, b))) {
+    if (spec.mounts.length === 0) continue;
+    const own = paths.filter(
+      (path) => path !== COMPOSE_FILE && !isFileSd(path) && spec.mounts.some((m) => underMount(path, m)),
+    );
+    const emptyMountDirs = spec.mounts
+      .map((mount) => mount.source)
+      .filter((source) => !paths.some((path) => underMount(path, { source, target: "" })));
+    for (const path of own) claimed.add(path);
+    const port = RELOADABLE_SERVICES[service];
+    const check = CONFIG_CHECKS[service];
+    // A reload only helps where the service sees new files: directory mounts (a replaced file
+    // under a file bind mount keeps its old inode in the container) on a loopback port.
+    const reloadable =
+      port !== undefined &&
+      spec.loopbackPorts.includes(port) &&
+      own.every((path) => !spec.mounts.some((mount) => mount.source === path));
+    units.push({
+      name: service,
+      paths: own,
+      emptyMountDirs,
+      ...(check ? { check: { ...check, image: spec.image, mounts: spec.mounts } } : {}),
+      checkCompose: false,
+      apply: reloadable ? { kind: "reload", service, port } : { kind: "restart", service },
+    });
+  }
+  const fileSd = paths.filter(isFileSd);
+  if (fileSd.length > 0) {
+    units.push({
+      name: "file-sd",
+      paths: fileSd,
+      emptyMountDirs: [],
+      checkCompose: false,
+      apply: { kind: "none" },
+    });
+  }
+  const rest = paths.filter((path) => !claimed.has(path) && !isFileSd(path));
+  units.push({
+    name: "compose",
+    paths: rest,
+    emptyMountDirs: [],
+    checkCompose: true,
+    apply: { kind: "compose-up" },
+  });
+
+  const secretReaders = Object.fromEntries(
+    Object.entries(layout.services)
+      .filter(([, spec]) => spec.secretPaths.length > 0)
+      .sort(([a], [b]) => compareStrings(a, b))
+      .map(([service, spec]) => [service, [...spec.secretPaths].sort(compareStrings)]),
+  );
+  return { project: layout.project, units, secretReaders };
+}
+
+/** The unit's files out of the host's full file map. */
+export function unitFiles(unit: DeployUnit, files: HostFiles): HostFiles {
+  const selected: HostFiles = {};
+  for (const path of unit.paths) {
+    const content = files[path];
+    if (content === undefined) throw new Error(`planned file ${path} is missing from the rendered files`);
+    selected[path] = content;
+  }
+  return selected;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scripts
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Wraps a bash script read from stdin (`bash -s`): the `{ ... }` group makes bash read the whole
+ * script, here-documents included, before running any of it, and stdin is then closed so that no
+ * command inside can swallow the rest of the script.
+ */
+function stdinScript(title: string, body: readonly string[]): string {
+  return [
+    `# ${title}`,
+    "# Rendered by configs/deploy-scripts.ts; runs as root through `sudo -n bash -s`.",
+    "{",
+    "set -euo pipefail",
+    "exec </dev/null",
+    ...body,
+    "exit 0",
+    "}",
+    "",
+  ].join("\n");
+}
+
+/** The `create` of every step whose script arrives on stdin. */
+export const RUN_STDIN_AS_ROOT = "sudo -n bash -s";
+
+function heredocDelimiter(content: string): string {
+  const digest = createHash("sha256").update(content).digest("hex");
+  for (let length = 12; length <= digest.length; length += 4) {
+    const delimiter = `OBSERVABILITY_EOF_${digest.slice(0, length)}`;
+    if (!content.split("\n").includes(delimiter)) return delimiter;
+  }
+  throw new Error("no here-document delimiter fits this content");
+}
+
+/** Shell lines that write `content` to the file at the (already quoted) `target`, byte for byte. */
+export function writeFileLines(quotedTarget: string, content: string): string[] {
+  // A quoted here-document is copied verbatim (no expansion) and always ends in a newline, so it
+  // carries text that ends in one; anything else goes through base64.
+  if (content.endsWith("\n") && !content.includes("\0") && !content.includes("\r")) {
+    const delimiter = heredocDelimiter(content);
+    return [`cat > ${quotedTarget} <<'${delimiter}'`, `${content}${delimiter}`];
+  }
+  const encoded = Buffer.from(content, "utf8").toString("base64");
+  const lines = encoded.match(/.{1,76}/g) ?? [];
+  const delimiter = heredocDelimiter(lines.join("\n"));
+  return [`base64 -d > ${quotedTarget} <<'${delimiter}'`, ...lines, delimiter];
+}
+
+/** Shell that lists the running containers of one compose service (ids, possibly none). */
+function runningContainers(project: string, service: string): string {
+  return shellCommand([
+    "docker",
+    "ps",
+    "--quiet",
+    "--filter",
+    `label=com.docker.compose.project=${project}`,
+    "--filter",
+    `label=com.docker.compose.service=${service}`,
+    "--filter",
+    "status=running",
+  ]);
+}
+
+function composeCommand(directory: string, composeFile: string, args: readonly string[]): string {
+  return shellCommand(["docker", "compose", "--project-directory", directory, "-f", composeFile, ...args]);
+}
+
+/** The last line of every file unit's script: what makes the running service use the new files. */
+export function applyLines(unit: DeployUnit, directory: string, project: string): string[] {
+  const apply = unit.apply;
+  switch (apply.kind) {
+    case "compose-up":
+      return [
+        composeCommand(directory, `${directory}/${COMPOSE_FILE}`, [
+          "up",
+          "--detach",
+          "--remove-orphans",
+          "--wait",
+          "--wait-timeout",
+          String(COMPOSE_WAIT_TIMEOUT_SECONDS),
+        ]),
+      ];
+    case "reload":
+      return [
+        `# Not running yet (first deploy): compose up starts it with these files.`,
+        `if [ -n "$(${runningContainers(project, apply.service)})" ]; then`,
+        `  ${shellCommand(["curl", "--fail", "--silent", "--show-error", "--max-time", "60", "-X", "POST", `http://127.0.0.1:${apply.port}/-/reload`])}`,
+        `  echo ${shellQuote(`${apply.service} reloaded its configuration`)}`,
+        "fi",
+      ];
+    case "restart":
+      return [
+        `ids="$(${runningContainers(project, apply.service)})"`,
+        `if [ -n "$ids" ]; then docker restart $ids >/dev/null; echo ${shellQuote(`${apply.service} restarted`)}; fi`,
+      ];
+    case "none":
+      return [];
+  }
+}
+
+export interface FileUnitScriptInput {
+  readonly hostName: string;
+  readonly directory: string;
+  readonly project: string;
+  readonly unit: DeployUnit;
+  /** Exactly the unit's files (unitFiles). */
+  readonly files: HostFiles;
+}
+
+/**
+ * stdin of one file unit: stage the files, check them with the service's own tool (and the compose
+ * file with `docker compose config`), move each into place with a rename (a directory-mounted
+ * service never sees half a file), delete files this unit installed last time and no longer
+ * renders, then reload or restart the service.
+ */
+export function renderFileUnitScript(input: FileUnitScriptInput): string {
+  const { unit, directory, project } = input;
+  assertAbsolutePath(directory);
+  const paths = Object.keys(input.files).sort(compareStrings);
+  if (paths.join("\n") !== [...unit.paths].join("\n")) {
+    throw new Error(`unit ${unit.name}: the files given are not the planned ones`);
+  }
+  const stage = `${directory}/${DEPLOY_STATE_DIR}/staging/${unit.name}`;
+  const manifest = `${directory}/${DEPLOY_STATE_DIR}/${unit.name}.manifest`;
+  const body: string[] = [
+    `dir=${shellQuote(directory)}`,
+    `stage=${shellQuote(stage)}`,
+    `manifest=${shellQuote(manifest)}`,
+    'install -d -m 0755 -o 0 -g 0 -- "$dir" "$dir/.deploy"',
+    'rm -rf -- "$stage"',
+    'install -d -m 0700 -o 0 -g 0 -- "$stage"',
+    "",
+    "# Files, staged first.",
+  ];
+  const directories = [...new Set(paths.map((path) => path.split("/").slice(0, -1).join("/")))].filter(
+    (parent) => parent !== "",
+  );
+  for (const parent of directories.sort(compareStrings))
+    body.push(`mkdir -p -- "$stage/"${shellQuote(parent)}`);
+  for (const path of paths) {
+    body.push(...writeFileLines(`"$stage/"${shellQuote(path)}`, input.files[path] as string));
+  }
+  if (unit.check) {
+    const check = unit.check;
+    body.push(
+      "",
+      `# Check the staged files with ${check.entrypoint} from the pinned image, before the swap.`,
+    );
+    const volumes = check.mounts.flatMap((mount) => ["-v", `${mount.source}:${mount.target}:ro`]);
+    const argv = ["docker", "run", "--rm", "--network", "none", "--entrypoint", check.entrypoint];
+    // Mount sources are relative to the staging directory: `-v "$stage/"'prometheus:/etc/prometheus:ro'`.
+    const mountWords = volumes.map((word) => (word === "-v" ? "-v" : `"$stage/"${shellQuote(word)}`));
+    body.push(
+      [...argv.map(shellQuote), ...mountWords, shellQuote(check.image), ...check.args.map(shellQuote)].join(
+        " ",
+      ),
+    );
+  }
+  if (unit.checkCompose) {
+    body.push(
+      "",
+      "# Check the staged compose file against the live directory (secret files, mounts).",
+      `docker compose --project-directory "$dir" -f "$stage/"${shellQuote(COMPOSE_FILE)} config --quiet`,
+    );
+  }
+  body.push("", "# Swap: each file renamed into place.");
+  for (const path of paths) {
+    body.push(
+      `install -D -m 0644 -o 0 -g 0 -- "$stage/"${shellQuote(path)} "$dir/"${shellQuote(`${path}.deploy-new`)}`,
+      `mv -f -- "$dir/"${shellQuote(`${path}.deploy-new`)} "$dir/"${shellQuote(path)}`,
+    );
+  }
+  for (const empty of unit.emptyMountDirs)
+    body.push(`install -d -m 0755 -o 0 -g 0 -- "$dir/"${shellQuote(empty)}`);
+  body.push(
+    "",
+    "# Remove what this step installed last time and no longer renders.",
+    'if [ -f "$manifest" ]; then',
+    "  while IFS= read -r old; do",
+    '    [ -n "$old" ] || continue',
+    `    case "$old" in ${paths.length > 0 ? paths.map(shellQuote).join("|") : "''"}) ;; *) rm -f -- "$dir/$old" ;; esac`,
+    '  done < "$manifest"',
+    "fi",
+    `printf '%s\\n' ${paths.map(shellQuote).join(" ")} > "$manifest.new"`,
+    'mv -f -- "$manifest.new" "$manifest"',
+    'rm -rf -- "$stage"',
+  );
+  const apply = applyLines(unit, directory, project);
+  if (apply.length > 0) body.push("", ...apply);
+  return stdinScript(`${input.hostName}: ${unit.name} files`, body);
+}
+
+export interface SecretFile {
+  /** Absolute host path. */
+  readonly path: string;
+  /** `uid:gid` the reading container runs as. */
+  readonly owner: string;
+  readonly mode: "0400" | "0600";
+}
+
+const OWNER = /^\d+:\d+$/;
+
+/**
+ * stdin of the secrets step (itself a Pulumi secret, run with stderr-only logging). Each file is
+ * created empty with its owner and mode before anything is written to it, then written in place:
+ * compose mounts secret files one by one, and a running container keeps seeing the same inode.
+ * Values are written by the `printf` builtin, never passed to a program. Files this step wrote
+ * last time and no longer needs are deleted. Nothing is echoed.
+ */
+export function renderSecretFilesScript(
+  hostName: string,
+  manifestPath: string,
+  files: ReadonlyArray<SecretFile & { readonly content: string }>,
+): string {
+  assertAbsolutePath(manifestPath);
+  const body: string[] = [
+    "umask 077",
+    `manifest=${shellQuote(manifestPath)}`,
+    'install -d -m 0755 -o 0 -g 0 -- "$(dirname -- "$manifest")"',
+  ];
+  body.push(
+    "put_secret() {",
+    '  local path="$1" owner="$2" mode="$3"',
+    '  install -d -m 0700 -o 0 -g 0 -- "$(dirname -- "$path")"',
+    '  if [ -L "$path" ] || { [ -e "$path" ] && [ ! -f "$path" ]; }; then rm -rf -- "$path"; fi',
+    '  if [ ! -e "$path" ]; then : > "$path"; fi',
+    '  chown -- "$owner" "$path"',
+    '  chmod -- "$mode" "$path"',
+    '  printf \'%s\' "$4" > "$path"',
+    "}",
+  );
+  const sorted = [...files].sort((a, b) => compareStrings(a.path, b.path));
+  for (const file of sorted) {
+    assertAbsolutePath(file.path);
+    if (!OWNER.test(file.owner)) throw new Error(`secret file ${file.path}: owner must be uid:gid`);
+    body.push(`put_secret ${shellQuote(file.path)} ${file.owner} ${file.mode} ${shellQuote(file.content)}`);
+  }
+  const paths = sorted.map((file) => file.path);
+  body.push(
+    'if [ -f "$manifest" ]; then',
+    "  while IFS= read -r old; do",
+    '    [ -n "$old" ] || continue',
+    `    case "$old" in ${paths.length > 0 ? paths.map(shellQuote).join("|") : "''"}) ;; *) rm -f -- "$old" ;; esac`,
+    '  done < "$manifest"',
+    "fi",
+    `printf '%s\\n' ${paths.map(shellQuote).join(" ")} > "$manifest.new"`,
+    'mv -f -- "$manifest.new" "$manifest"',
+  );
+  return stdinScript(`${hostName}: secret files`, body);
+}
+
+export interface ReadinessInput {
+  /** EC2 hosts: wait for cloud-init (it installs Docker). Hosts outside AWS have none to wait for. */
+  readonly waitForCloudInit: boolean;
+  /** Mount points that must be mounted (the monitor's data volume). */
+  readonly requiredMounts: readonly string[];
+}
+
+/**
+ * The readiness step (`create`, plain POSIX sh as the login user): passwordless sudo, cloud-init
+ * done, the data volume mounted, the Docker engine answering and the compose plugin present.
+ * SSH itself is retried by the provider (dialErrorLimit) while the host boots.
+ */
+export function renderReadinessScript(input: ReadinessInput): string {
+  const lines = [
+    "set -eu",
+    `sudo -n true || { echo 'this user needs passwordless sudo to deploy' >&2; exit 1; }`,
+  ];
+  if (input.waitForCloudInit) {
+    lines.push(
+      "status=0",
+      `timeout ${CLOUD_INIT_TIMEOUT_SECONDS} cloud-init status --wait >/dev/null || status=$?`,
+      'case "$status" in',
+      "  0) ;;",
+      "  2) echo 'cloud-init finished with recoverable errors; continuing' >&2 ;;",
+      `  *) echo "cloud-init failed or timed out (exit $status): see /var/log/cloud-init-output.log" >&2; exit 1 ;;`,
+      "esac",
+    );
+  }
+  for (const mount of input.requiredMounts) {
+    assertAbsolutePath(mount);
+    lines.push(
+      `mountpoint -q ${shellQuote(mount)} || { echo ${shellQuote(`${mount} is not mounted: see /var/log/cloud-init-output.log`)} >&2; exit 1; }`,
+    );
+  }
+  lines.push(
+    "attempt=0",
+    "until sudo -n docker info >/dev/null 2>&1 && sudo -n docker compose version >/dev/null 2>&1; do",
+    "  attempt=$((attempt + 1))",
+    `  if [ "$attempt" -ge ${DOCKER_READY_ATTEMPTS} ]; then echo 'the Docker engine or its compose plugin is not ready' >&2; exit 1; fi`,
+    "  sleep 5",
+    "done",
+    "sudo -n docker compose version",
+  );
+  return lines.join("\n");
+}
+
+/** Recreates the services that read secret files, so they read the new values (after the secrets step). */
+export function renderRecreateCommand(directory: string, services: readonly string[]): string {
+  assertAbsolutePath(directory);
+  return `sudo -n ${composeCommand(directory, `${directory}/${COMPOSE_FILE}`, [
+    "up",
+    "--detach",
+    "--no-deps",
+    "--force-recreate",
+    "--wait",
+    "--wait-timeout",
+    String(COMPOSE_WAIT_TIMEOUT_SECONDS),
+    ...services,
+  ])}`;
+}
+
+/**
+ * The delete command of a host outside AWS: its containers, volumes, files and secrets go when it
+ * leaves the stack. (EC2 hosts need none: their instance goes with them.)
+ */
+export function renderTeardownCommand(directory: string, secretPaths: readonly string[]): string {
+  assertAbsolutePath(directory);
+  const compose = `${directory}/${COMPOSE_FILE}`;
+  const lines = [
+    `if [ -f ${shellQuote(compose)} ]; then sudo -n ${composeCommand(directory, compose, ["down", "--remove-orphans", "--volumes"])}; fi`,
+  ];
+  for (const path of secretPaths) lines.push(`sudo -n rm -f -- ${shellQuote(assertAbsolutePath(path))}`);
+  lines.push(`sudo -n rm -rf -- ${shellQuote(directory)}`);
+  return lines.join("\n");
+}
+
+/** Runs a command given as a single string in the deploy directory, as root. */
+export function inDirectoryAsRoot(directory: string, command: string): string {
+  return `cd ${shellQuote(assertAbsolutePath(directory))} && sudo -n ${command}`;
+}
