@@ -447,7 +447,8 @@ export function renderFileUnitScript(input: FileUnitScriptInput): string {
     `manifest=${shellQuote(manifest)}`,
     'install -d -m 0755 -o 0 -g 0 -- "$dir" "$dir/.deploy"',
     'rm -rf -- "$stage"',
-    'install -d -m 0700 -o 0 -g 0 -- "$stage"',
+    // Readable: the check container (e.g. nobody in the Prometheus image) reads the staged files.
+    'install -d -m 0755 -o 0 -g 0 -- "$stage"',
     "",
     "# Files, staged first.",
   ];

@@ -40,6 +40,8 @@ export interface RecordedResource {
   readonly deleteBeforeReplace?: boolean;
   /** `type::name` of the parent resource, when it has one other than the stack. */
   readonly parent?: string;
+  /** `type::name` of each resource in the `dependsOn` option, sorted. */
+  readonly dependsOn?: readonly string[];
 }
 
 export interface RecordedCall {
@@ -181,8 +183,19 @@ interface TransformationArgs {
 
 type RecordedOptions = Pick<
   RecordedResource,
-  "protect" | "retainOnDelete" | "deleteBeforeReplace" | "parent"
+  "protect" | "retainOnDelete" | "deleteBeforeReplace" | "parent" | "dependsOn"
 >;
+
+interface ResourceIdentity {
+  __pulumiType?: string;
+  __name?: string;
+}
+
+/** `type::name` of a resource object the program handed to an option. */
+function resourceKey(resource: unknown): string | undefined {
+  const identity = resource as ResourceIdentity | undefined;
+  return identity?.__pulumiType ? `${identity.__pulumiType}::${identity.__name}` : undefined;
+}
 
 /** The runtime's internal RPC drain; the public API has no way to await every registration. */
 function waitForRegistrations(): Promise<void> {
@@ -268,12 +281,18 @@ export async function runMocked(options: MockedRunOptions): Promise<MockedRun> {
   try {
     outputs = (await pulumi.runtime.runInPulumiStack(async () => {
       pulumi.runtime.registerStackTransformation((args: TransformationArgs) => {
-        const parent = args.opts.parent as unknown as { __pulumiType?: string; __name?: string } | undefined;
+        const dependsOn = args.opts.dependsOn;
+        // Only plain resources or arrays of them are recorded; the program passes nothing else.
+        const dependencies = (Array.isArray(dependsOn) ? dependsOn : dependsOn ? [dependsOn] : [])
+          .map(resourceKey)
+          .filter((key): key is string => key !== undefined)
+          .sort();
         optionsByResource.set(`${args.type}::${args.name}`, {
           protect: args.opts.protect,
           retainOnDelete: args.opts.retainOnDelete,
           deleteBeforeReplace: args.opts.deleteBeforeReplace,
-          parent: parent?.__pulumiType ? `${parent.__pulumiType}::${parent.__name}` : undefined,
+          parent: resourceKey(args.opts.parent),
+          ...(dependencies.length > 0 ? { dependsOn: dependencies } : {}),
         });
         return undefined;
       });

@@ -1,0 +1,810 @@
+/**
+ * The deploy over SSH: the shell renderers (quoting, planning, scripts run for real against a temp
+ * directory with stand-in `docker`/`curl`/`sudo` on PATH), and the whole program under mocks (what
+ * every host's steps are, what they depend on, what their triggers hold, where secrets go).
+ * No SSH and no Docker engine are involved: docs/deploy.md says what was not run here.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { REMOTE_COMMAND_TYPE } from "../components/host-deployment";
+import { COMPOSE_FILE } from "../configs/agents/client-compose";
+import { exporterSecretFiles } from "../configs/agents/optional-exporters";
+import {
+  AGENTS_DEPLOY_DIR,
+  contentHash,
+  FILE_SD_DIR,
+  MONITOR_DEPLOY_DIR,
+  planDeploy,
+  RUN_STDIN_AS_ROOT,
+  renderFileUnitScript,
+  renderReadinessScript,
+  renderSecretFilesScript,
+  renderTeardownCommand,
+  shellQuote,
+  unitFiles,
+} from "../configs/deploy-scripts";
+import { GRAFANA_ADMIN_PASSWORD_RESET } from "../configs/grafana";
+import { CLOUD_INIT_FILE, clientFiles, type HostFiles, monitorFiles } from "../configs/host-files";
+import { monitorSecretFiles } from "../configs/monitor-compose";
+import { renderFileSdTargets } from "../configs/prometheus";
+import { MONITOR_PORTS } from "../lib/catalog";
+import { PROJECT, SECRET_SETTINGS } from "../lib/stack-config";
+import { listStackNames } from "../lib/stack-files";
+import {
+  isSecretValue,
+  type ProgramRun,
+  REPO_ROOT,
+  type RecordedResource,
+  resourcesOfType,
+  runProgram,
+  runRefusedProgram,
+  TEST_SECRET_VALUES,
+} from "./support/pulumi-mocks";
+import { sampleStackConfig } from "./support/sample-config";
+
+const SECRET_VALUE_KEY = "value";
+
+// ---------------------------------------------------------------------------------------------
+// Shell quoting
+// ---------------------------------------------------------------------------------------------
+
+/** Deterministic pseudo-random strings over characters shells care about (no wall clock, no Math.random). */
+function nastyStrings(count: number): string[] {
+  const alphabet = [..."'\"`$\\!*?[]{}()<>|&;#~ \t\n-=%@:,./aZ9", "é", "€", "\u{1F600}", "\r", "\u0001"];
+  let seed = 0x5eed;
+  const next = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed;
+  };
+  const strings: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const length = next() % 24;
+    let text = "";
+    for (let j = 0; j < length; j++) text += alphabet[next() % alphabet.length];
+    strings.push(text);
+  }
+  return strings;
+}
+
+const HAND_PICKED = [
+  "",
+  "plain",
+  "'",
+  "''",
+  "'\\''",
+  "it's",
+  '"double"',
+  "$HOME",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion that must stay literal
+  "${PATH}",
+  "$(id)",
+  "`id`",
+  "a b",
+  " leading and trailing ",
+  "*",
+  "?",
+  "[a-z]",
+  "~",
+  "~root",
+  "-n",
+  "--help",
+  "a\nb",
+  "\n",
+  "tab\there",
+  "back\\slash",
+  "semi;colon && rm -rf /",
+  "#comment",
+  "!history",
+  "{a,b}",
+  "héllo wörld €",
+  "=value",
+];
+
+/** Runs `printf '%s\0' <quoted words>` in the given shell and returns the words it printed. */
+function wordsThroughShell(shell: string, values: readonly string[]): string[] {
+  const script = `printf '%s\\0' ${values.map(shellQuote).join(" ")}`;
+  const output = execFileSync(shell, ["-c", script], { encoding: "utf8" });
+  return output.split("\0").slice(0, -1);
+}
+
+describe("shellQuote", () => {
+  const values = [...HAND_PICKED, ...nastyStrings(300)];
+
+  test.each(["bash", "dash"])("every string comes back byte for byte through %s", (shell) => {
+    expect(wordsThroughShell(shell, values)).toEqual(values);
+  });
+
+  test("each string is one word: nothing expands, splits or globs", () => {
+    for (const value of values) {
+      const quoted = shellQuote(value);
+      // Either bare safe characters or one single-quoted run with '\'' for each quote.
+      expect(quoted === value ? /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) : quoted.startsWith("'")).toBe(true);
+    }
+  });
+
+  test("a NUL byte is refused without repeating the value", () => {
+    expect(() => shellQuote("secret\0value")).toThrow(/NUL/);
+    try {
+      shellQuote("secret\0value");
+    } catch (error) {
+      expect(String((error as Error).message)).not.toContain("secret");
+    }
+  });
+});
+
+describe("contentHash", () => {
+  test("independent of insertion order, sensitive to every path and byte", () => {
+    const files = { "a.yml": "one\n", "b/c.yml": "two\n" };
+    const reordered = { "b/c.yml": "two\n", "a.yml": "one\n" };
+    expect(contentHash(reordered)).toBe(contentHash(files));
+    expect(contentHash({ ...files, "a.yml": "one \n" })).not.toBe(contentHash(files));
+    expect(contentHash({ "a2.yml": "one\n", "b/c.yml": "two\n" })).not.toBe(contentHash(files));
+    expect(contentHash(files)).toMatch(/^sha256:[0-9a-f]{64}$/);
+    // A path/content boundary cannot be shifted to forge the same hash.
+    expect(contentHash({ ab: "c" })).not.toBe(contentHash({ a: "bc" }));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Planning
+// ---------------------------------------------------------------------------------------------
+
+describe("planDeploy", () => {
+  const config = sampleStackConfig();
+  const monitor = monitorFiles(config, { monitorPrivateIp: "10.42.1.10" });
+  const plan = planDeploy(monitor, MONITOR_DEPLOY_DIR);
+  const unit = (name: string) => {
+    const found = plan.units.find((entry) => entry.name === name);
+    if (!found) throw new Error(`no unit ${name}`);
+    return found;
+  };
+
+  test("every deployed file belongs to exactly one step; user data is not deployed", () => {
+    const paths = plan.units.flatMap((entry) => entry.paths);
+    expect(new Set(paths).size).toBe(paths.length);
+    expect(paths.sort()).toEqual(
+      Object.keys(monitor)
+        .filter((path) => path !== CLOUD_INIT_FILE)
+        .sort(),
+    );
+    expect(paths).not.toContain(CLOUD_INIT_FILE);
+  });
+
+  test("file SD targets are their own step, with nothing to reload", () => {
+    expect(unit("file-sd").paths).toEqual(
+      Object.keys(renderFileSdTargets(config))
+        .map((name) => `${FILE_SD_DIR}/${name}`)
+        .sort(),
+    );
+    expect(unit("file-sd").apply).toEqual({ kind: "none" });
+    expect(unit("prometheus").paths.some((path) => path.startsWith(FILE_SD_DIR))).toBe(false);
+  });
+
+  test("Prometheus and Alertmanager are checked with their own tool and reloaded on loopback, never restarted", () => {
+    expect(unit("prometheus").apply).toEqual({
+      kind: "reload",
+      service: "prometheus",
+      port: MONITOR_PORTS.prometheus,
+    });
+    expect(unit("prometheus").check?.entrypoint).toBe("promtool");
+    expect(unit("prometheus").paths).toContain("prometheus/prometheus.yml");
+    expect(unit("alertmanager").apply).toEqual({
+      kind: "reload",
+      service: "alertmanager",
+      port: MONITOR_PORTS.alertmanager,
+    });
+    expect(unit("alertmanager").check?.entrypoint).toBe("amtool");
+  });
+
+  test("services whose config is a single bind-mounted file are restarted (a renamed file keeps its old inode)", () => {
+    expect(unit("alloy").paths).toEqual(["alloy/config.alloy"]);
+    expect(unit("alloy").apply).toEqual({ kind: "restart", service: "alloy" });
+    expect(unit("loki").apply).toEqual({ kind: "restart", service: "loki" });
+  });
+
+  test("the compose step holds the compose file and checks it", () => {
+    expect(unit("compose").paths).toEqual([COMPOSE_FILE]);
+    expect(unit("compose").checkCompose).toBe(true);
+    expect(unit("compose").apply).toEqual({ kind: "compose-up" });
+  });
+
+  test("the services reading secret files are exactly those the monitor's secret files name", () => {
+    const expected: Record<string, string[]> = {};
+    for (const file of monitorSecretFiles(config)) {
+      for (const service of file.services) expected[service] = [...(expected[service] ?? []), file.hostPath];
+    }
+    for (const list of Object.values(expected)) list.sort();
+    expect(plan.secretReaders).toEqual(expected);
+  });
+
+  test("a client's exporter credentials are read from its agents directory", () => {
+    const client = config.clients.find((host) => host.exporters.includes("postgres"));
+    if (!client) throw new Error("the sample config has a postgres client");
+    const clientPlan = planDeploy(clientFiles(config, client), AGENTS_DEPLOY_DIR);
+    expect(clientPlan.secretReaders["postgres-exporter"]).toEqual(
+      exporterSecretFiles("postgres")
+        .map((file) => `${AGENTS_DEPLOY_DIR}/${file.path}`)
+        .sort(),
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Scripts, run for real against a temp directory
+// ---------------------------------------------------------------------------------------------
+
+interface Sandbox {
+  readonly root: string;
+  readonly bin: string;
+  readonly log: string;
+  run(script: string, env?: Record<string, string>): { status: number; stdout: string; stderr: string };
+  calls(): string[];
+}
+
+/**
+ * Stand-ins on PATH: `docker` logs its argv (and, for `docker run`, the files under each `-v`
+ * source) and answers `ps` with a container id when DOCKER_RUNNING is set; `docker run` fails when
+ * CHECK_FAILS is set. `curl` logs its argv. `sudo -n` runs its command.
+ */
+function sandbox(): Sandbox {
+  const root = mkdtempSync(join(tmpdir(), "deploy-test-"));
+  const bin = join(root, "bin");
+  mkdirSync(bin);
+  const log = join(root, "calls.log");
+  writeFileSync(log, "");
+  const stub = (name: string, body: string) => {
+    writeFileSync(join(bin, name), `#!/bin/bash\n${body}\n`);
+    chmodSync(join(bin, name), 0o755);
+  };
+  stub(
+    "docker",
+    `printf '%s\\n' "docker $*" >> "$CALLS"
+if [ "$1" = ps ]; then [ -n "\${DOCKER_RUNNING:-}" ] && echo 0123456789ab; exit 0; fi
+if [ "$1" = run ]; then
+  [ -n "\${CHECK_FAILS:-}" ] && { echo "check failed" >&2; exit 1; }
+  prev=""
+  for arg in "$@"; do
+    if [ "$prev" = -v ]; then src="\${arg%%:*}"; (cd "$src" && find . -type f | sort | sed 's|^|  staged |') >> "$CALLS"; fi
+    prev="$arg"
+  done
+fi
+exit 0`,
+  );
+  stub("curl", `printf '%s\\n' "curl $*" >> "$CALLS"`);
+  stub("sudo", `[ "$1" = -n ] && shift; exec "$@"`);
+  return {
+    root,
+    bin,
+    log,
+    run(script, env = {}) {
+      const result = spawnSync("bash", ["-s"], {
+        input: script,
+        encoding: "utf8",
+        env: { PATH: `${bin}:${process.env.PATH}`, CALLS: log, ...env },
+      });
+      return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+    },
+    calls() {
+      return readFileSync(log, "utf8").split("\n").filter(Boolean);
+    },
+  };
+}
+
+describe("file step scripts", () => {
+  const config = sampleStackConfig();
+  const files = monitorFiles(config, { monitorPrivateIp: "10.42.1.10" });
+  let box: Sandbox;
+  let directory: string;
+
+  beforeAll(() => {
+    box = sandbox();
+    directory = join(box.root, "monitor");
+  });
+  afterAll(() => rmSync(box.root, { recursive: true, force: true }));
+
+  const scriptFor = (unitName: string, hostFiles: HostFiles) => {
+    const plan = planDeploy(hostFiles, directory);
+    const unit = plan.units.find((entry) => entry.name === unitName);
+    if (!unit) throw new Error(`no unit ${unitName}`);
+    return renderFileUnitScript({
+      hostName: "monitor",
+      directory,
+      project: plan.project,
+      unit,
+      files: unitFiles(unit, hostFiles),
+    });
+  };
+
+  test("files land byte for byte after the check ran on the staged copy; a running Prometheus is reloaded", () => {
+    const result = box.run(scriptFor("prometheus", files), { DOCKER_RUNNING: "1" });
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    const plan = planDeploy(files, directory);
+    const paths = plan.units.find((entry) => entry.name === "prometheus")?.paths ?? [];
+    for (const path of paths) {
+      expect(readFileSync(join(directory, path), "utf8"), path).toBe(files[path]);
+      expect(statSync(join(directory, path)).mode & 0o777, path).toBe(0o644);
+    }
+    const calls = box.calls();
+    const check = calls.findIndex((line) => line.startsWith("docker run") && line.includes("promtool"));
+    expect(check).toBeGreaterThanOrEqual(0);
+    expect(calls[check]).toContain(":/etc/prometheus:ro");
+    expect(calls[check]).toContain("--network none");
+    // The check saw the staged prometheus.yml and rules, before the swap.
+    expect(calls).toContain("  staged ./prometheus.yml");
+    expect(calls.some((line) => line.startsWith("  staged ./rules/"))).toBe(true);
+    expect(calls.filter((line) => line.startsWith("curl"))).toEqual([
+      `curl --fail --silent --show-error --max-time 60 -X POST http://127.0.0.1:${MONITOR_PORTS.prometheus}/-/reload`,
+    ]);
+    // Staging is cleaned up.
+    expect(existsSync(join(directory, ".deploy/staging/prometheus"))).toBe(false);
+  });
+
+  test("a failed check leaves the running files untouched and stops before the reload", () => {
+    const before = readFileSync(join(directory, "prometheus/prometheus.yml"), "utf8");
+    writeFileSync(box.log, "");
+    const changed = { ...files, "prometheus/prometheus.yml": "broken: [\n" };
+    const result = box.run(scriptFor("prometheus", changed), { DOCKER_RUNNING: "1", CHECK_FAILS: "1" });
+    expect(result.status).not.toBe(0);
+    expect(readFileSync(join(directory, "prometheus/prometheus.yml"), "utf8")).toBe(before);
+    expect(box.calls().filter((line) => line.startsWith("curl"))).toEqual([]);
+  });
+
+  test("a file no longer rendered is removed; other steps' files (file SD) are left alone", () => {
+    expect(box.run(scriptFor("file-sd", files)).status).toBe(0);
+    const ruleFiles = Object.keys(files).filter((path) => path.startsWith("prometheus/rules/"));
+    const dropped = ruleFiles[0] as string;
+    const { [dropped]: _gone, ...fewer } = files;
+    expect(box.run(scriptFor("prometheus", fewer)).status).toBe(0);
+    expect(existsSync(join(directory, dropped))).toBe(false);
+    for (const path of ruleFiles.slice(1)) expect(existsSync(join(directory, path)), path).toBe(true);
+    for (const path of Object.keys(files).filter((entry) => entry.startsWith(FILE_SD_DIR))) {
+      expect(readFileSync(join(directory, path), "utf8"), path).toBe(files[path]);
+    }
+  });
+
+  test("content that a here-document cannot carry (no final newline, the delimiter itself) still lands exactly", () => {
+    const awkward = {
+      ...files,
+      "alloy/config.alloy": "no final newline",
+    };
+    expect(box.run(scriptFor("alloy", awkward), { DOCKER_RUNNING: "1" }).status).toBe(0);
+    expect(readFileSync(join(directory, "alloy/config.alloy"), "utf8")).toBe("no final newline");
+    const script = scriptFor("alloy", files);
+    const delimiter = /<<'(OBSERVABILITY_EOF_[0-9a-f]+)'/.exec(script)?.[1] as string;
+    const tricky = { ...files, "alloy/config.alloy": `${delimiter}\n$(echo pwned)\n'\n` };
+    expect(box.run(scriptFor("alloy", tricky), { DOCKER_RUNNING: "1" }).status).toBe(0);
+    expect(readFileSync(join(directory, "alloy/config.alloy"), "utf8")).toBe(tricky["alloy/config.alloy"]);
+    expect(box.calls()).toContain(`docker restart 0123456789ab`);
+  });
+
+  test("nothing running yet (first deploy): no reload, no restart; compose up starts it", () => {
+    writeFileSync(box.log, "");
+    expect(box.run(scriptFor("prometheus", files)).status).toBe(0);
+    expect(box.run(scriptFor("loki", files)).status).toBe(0);
+    expect(box.run(scriptFor("compose", files)).status).toBe(0);
+    const calls = box.calls();
+    expect(calls.filter((line) => line.startsWith("curl") || line.startsWith("docker restart"))).toEqual([]);
+    expect(calls).toContain(
+      `docker compose --project-directory ${directory} -f ${directory}/.deploy/staging/compose/compose.yaml config --quiet`,
+    );
+    expect(
+      calls.some((line) => line.includes(`-f ${directory}/compose.yaml up --detach --remove-orphans --wait`)),
+    ).toBe(true);
+  });
+});
+
+describe("secret files script", () => {
+  let box: Sandbox;
+  beforeAll(() => {
+    box = sandbox();
+  });
+  afterAll(() => rmSync(box.root, { recursive: true, force: true }));
+
+  test("owner, mode and exact value; rewritten in place (same inode); stale files removed; nothing printed", () => {
+    if (process.getuid?.() !== 0)
+      throw new Error("this test writes files owned by other users: run it as root");
+    const dir = join(box.root, "secrets");
+    const manifest = join(box.root, "state/secrets.manifest");
+    const nasty = "p'a\"s$s`w\\o r\nd €";
+    const files = [
+      { path: `${dir}/one`, owner: "65534:65534", mode: "0400" as const, content: nasty },
+      { path: `${dir}/two`, owner: "472:0", mode: "0600" as const, content: "second" },
+    ];
+    const first = box.run(renderSecretFilesScript("test", manifest, files));
+    expect(first).toEqual({ status: 0, stdout: "", stderr: "" });
+    const one = statSync(`${dir}/one`);
+    expect(readFileSync(`${dir}/one`, "utf8")).toBe(nasty);
+    expect([one.uid, one.gid, one.mode & 0o777]).toEqual([65534, 65534, 0o400]);
+    const two = statSync(`${dir}/two`);
+    expect([two.uid, two.gid, two.mode & 0o777]).toEqual([472, 0, 0o600]);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+
+    const second = box.run(
+      renderSecretFilesScript("test", manifest, [{ ...files[0], content: "rotated" }] as never),
+    );
+    expect(second).toEqual({ status: 0, stdout: "", stderr: "" });
+    expect(readFileSync(`${dir}/one`, "utf8")).toBe("rotated");
+    expect(statSync(`${dir}/one`).ino).toBe(one.ino);
+    expect(existsSync(`${dir}/two`)).toBe(false);
+  });
+
+  test("the secret value is never a program argument", () => {
+    const script = renderSecretFilesScript("test", "/opt/x/.deploy/secrets.manifest", [
+      { path: "/etc/x/secret", owner: "0:0", mode: "0400", content: "s3cr3t-value" },
+    ]);
+    const lines = script.split("\n").filter((line) => line.includes("s3cr3t-value"));
+    // Only the call of the shell function, which hands it to the printf builtin.
+    expect(lines).toEqual(["put_secret /etc/x/secret 0:0 0400 s3cr3t-value"]);
+    expect(script).toContain(`printf '%s' "$4" > "$path"`);
+  });
+});
+
+describe("readiness script", () => {
+  let box: Sandbox;
+  beforeAll(() => {
+    box = sandbox();
+    const stub = (name: string, body: string) => {
+      writeFileSync(join(box.bin, name), `#!/bin/bash\n${body}\n`);
+      chmodSync(join(box.bin, name), 0o755);
+    };
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
+    stub("cloud-init", 'printf "%s\\n" "cloud-init $*" >> "$CALLS"; exit "${CLOUD_INIT_EXIT:-0}"');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
+    stub("mountpoint", 'printf "%s\\n" "mountpoint $*" >> "$CALLS"; exit "${MOUNTED_EXIT:-0}"');
+    stub("sleep", "exit 0");
+  });
+  afterAll(() => rmSync(box.root, { recursive: true, force: true }));
+
+  const script = renderReadinessScript({ waitForCloudInit: true, requiredMounts: ["/srv/observability"] });
+  const runSh = (env: Record<string, string> = {}) => {
+    const result = spawnSync("sh", ["-c", script], {
+      encoding: "utf8",
+      env: { PATH: `${box.bin}:${process.env.PATH}`, CALLS: box.log, ...env },
+    });
+    return { status: result.status, stderr: result.stderr };
+  };
+
+  test("ready host: cloud-init waited for, data volume checked, Docker and compose asked", () => {
+    writeFileSync(box.log, "");
+    expect(runSh().status).toBe(0);
+    expect(box.calls()).toEqual([
+      "cloud-init status --wait",
+      "mountpoint -q /srv/observability",
+      "docker info",
+      "docker compose version",
+      "docker compose version",
+    ]);
+  });
+
+  test("cloud-init's recoverable errors (exit 2) are a warning, a failure (exit 1) stops the deploy", () => {
+    const warned = runSh({ CLOUD_INIT_EXIT: "2" });
+    expect(warned.status).toBe(0);
+    expect(warned.stderr).toContain("recoverable");
+    const failed = runSh({ CLOUD_INIT_EXIT: "1" });
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toContain("cloud-init-output.log");
+  });
+
+  test("an unmounted data volume stops the deploy", () => {
+    const result = runSh({ MOUNTED_EXIT: "1" });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("/srv/observability is not mounted");
+  });
+
+  test("hosts outside AWS skip cloud-init", () => {
+    expect(renderReadinessScript({ waitForCloudInit: false, requiredMounts: [] })).not.toContain(
+      "cloud-init",
+    );
+  });
+});
+
+test("teardown: compose down with volumes, then the directory goes", () => {
+  const command = renderTeardownCommand(AGENTS_DEPLOY_DIR, []);
+  expect(command).toContain(
+    `docker compose --project-directory ${AGENTS_DEPLOY_DIR} -f ${AGENTS_DEPLOY_DIR}/compose.yaml down --remove-orphans --volumes`,
+  );
+  expect(command.trim().split("\n").at(-1)).toBe(`sudo -n rm -rf -- ${AGENTS_DEPLOY_DIR}`);
+});
+
+// ---------------------------------------------------------------------------------------------
+// The program under mocks
+// ---------------------------------------------------------------------------------------------
+
+const DEPLOY_TYPE = "observability:deploy:HostDeployment";
+
+function commands(run: ProgramRun): RecordedResource[] {
+  return resourcesOfType(run, REMOTE_COMMAND_TYPE);
+}
+
+function commandsOf(run: ProgramRun, deployment: string): RecordedResource[] {
+  return commands(run).filter((command) => command.parent === `${DEPLOY_TYPE}::${deployment}`);
+}
+
+function command(run: ProgramRun, name: string): RecordedResource {
+  const found = commands(run).find((entry) => entry.name === name);
+  if (!found) throw new Error(`no command ${name}; have ${commands(run).map((entry) => entry.name)}`);
+  return found;
+}
+
+function unwrap(value: unknown): unknown {
+  return isSecretValue(value) ? (value as Record<string, unknown>)[SECRET_VALUE_KEY] : value;
+}
+
+/** Every string in a value that is not inside a secret. */
+function plainStrings(value: unknown, found: string[] = []): string[] {
+  if (isSecretValue(value)) return found;
+  if (typeof value === "string") found.push(value);
+  else if (Array.isArray(value)) for (const item of value) plainStrings(item, found);
+  else if (typeof value === "object" && value !== null)
+    for (const item of Object.values(value)) plainStrings(item, found);
+  return found;
+}
+
+const EXTERNAL_HOSTS = [
+  { name: "onprem-1", address: "198.51.100.21", sshUser: "deploy", exporters: ["nginx"] },
+  { name: "onprem-2", address: "198.51.100.22", sshUser: "ops", exporters: ["nginx"] },
+];
+
+function withExternalHosts(hosts: readonly unknown[]) {
+  return { configOverrides: { [`${PROJECT}:externalHosts`]: JSON.stringify(hosts) } };
+}
+
+describe.each(listStackNames(REPO_ROOT))("stack %s deploy", (stack) => {
+  let run: ProgramRun;
+  beforeAll(async () => {
+    run = await runProgram(stack, withExternalHosts(EXTERNAL_HOSTS));
+  });
+
+  const deployments = () => resourcesOfType(run, DEPLOY_TYPE).map((entry) => entry.name);
+
+  test("one deployment per host: the monitor, every client, every host outside AWS", () => {
+    expect(deployments().sort()).toEqual(
+      [
+        "monitor",
+        ...run.stackConfig.clients.map((client) => client.name),
+        ...EXTERNAL_HOSTS.map((host) => host.name),
+      ]
+        .map((name) => `${stack}-deploy-${name}`)
+        .sort(),
+    );
+  });
+
+  test("every host has one readiness step, and every other step waits for it", () => {
+    for (const deployment of deployments()) {
+      const steps = commandsOf(run, deployment);
+      const ready = steps.filter((step) => step.name === `${deployment}-ready`);
+      expect(ready, deployment).toHaveLength(1);
+      const byKey = new Map(steps.map((step) => [`${step.type}::${step.name}`, step]));
+      const reachesReady = (step: RecordedResource, seen = new Set<string>()): boolean =>
+        (step.dependsOn ?? []).some((key) => {
+          if (key === `${REMOTE_COMMAND_TYPE}::${deployment}-ready`) return true;
+          const next = byKey.get(key);
+          if (!next || seen.has(key)) return false;
+          seen.add(key);
+          return reachesReady(next, seen);
+        });
+      for (const step of steps.filter((entry) => entry !== ready[0])) {
+        expect(reachesReady(step), `${step.name} waits for ${deployment}-ready`).toBe(true);
+      }
+    }
+  });
+
+  test("the monitor is reached at its Elastic IP; clients and outside hosts through it as jump host", () => {
+    const eip = resourcesOfType(run, "aws:ec2/eip:Eip")[0]?.state.publicIp;
+    const user = run.stackConfig.access.sshUser;
+    // The private key makes the whole connection a secret in state and diffs.
+    const connectionOf = (name: string) => {
+      const connection = command(run, `${stack}-deploy-${name}-ready`).inputs.connection;
+      expect(isSecretValue(connection), name).toBe(true);
+      return unwrap(connection) as Record<string, unknown>;
+    };
+    const monitorConnection = connectionOf("monitor");
+    expect(monitorConnection).toMatchObject({
+      host: eip,
+      user,
+      port: 22,
+      privateKey: TEST_SECRET_VALUES.sshPrivateKey,
+    });
+    expect(monitorConnection.proxy).toBeUndefined();
+    const instances = resourcesOfType(run, "aws:ec2/instance:Instance");
+    for (const client of run.stackConfig.clients) {
+      const instance = instances.find(
+        (entry) => (entry.inputs.tags as Record<string, string>).Name === client.name,
+      );
+      expect(connectionOf(client.name)).toMatchObject({
+        host: instance?.state.privateIp,
+        user,
+        proxy: { host: eip, user, privateKey: TEST_SECRET_VALUES.sshPrivateKey },
+      });
+    }
+    for (const host of EXTERNAL_HOSTS) {
+      expect(connectionOf(host.name)).toMatchObject({
+        host: host.address,
+        user: host.sshUser,
+        proxy: { host: eip, user },
+      });
+    }
+  });
+
+  test("no secret value in any command's create/delete script, triggers or stdin except inside a secret", () => {
+    for (const step of commands(run)) {
+      const plain = plainStrings(step.inputs);
+      for (const [setting, value] of Object.entries(TEST_SECRET_VALUES)) {
+        expect(
+          plain.filter((text) => text.includes(value)),
+          `${setting} in ${step.name}`,
+        ).toEqual([]);
+      }
+      for (const key of ["create", "delete"]) {
+        expect(isSecretValue(step.inputs[key]), `${step.name}.${key} is plain, readable text`).toBe(false);
+      }
+    }
+  });
+
+  test("steps that carry secrets log stderr at most, and their stdin is a secret", () => {
+    for (const step of commands(run)) {
+      const carriesSecret =
+        JSON.stringify(step.inputs.stdin ?? "").length > 0 && isSecretValue(step.inputs.stdin);
+      if (step.name.endsWith("-secrets") || step.name.endsWith("-grafana-admin-password") || carriesSecret) {
+        expect(["none", "stderr"], step.name).toContain(step.inputs.logging);
+      }
+      if (step.name.endsWith("-secrets")) expect(isSecretValue(step.inputs.stdin), step.name).toBe(true);
+    }
+  });
+
+  test("the monitor's secret files are written with their owner and mode 0400, values from the secrets", () => {
+    const stdin = String(unwrap(command(run, `${stack}-deploy-monitor-secrets`).inputs.stdin));
+    expect(command(run, `${stack}-deploy-monitor-secrets`).inputs.create).toBe(RUN_STDIN_AS_ROOT);
+    for (const file of monitorSecretFiles(run.stackConfig)) {
+      const line = stdin.split("\n").find((entry) => entry.startsWith(`put_secret ${file.hostPath} `));
+      expect(line, file.hostPath).toBeDefined();
+      expect(line?.split(" ").slice(2, 4)).toEqual([file.owner, "0400"]);
+      if (file.source !== "generated") expect(line).toContain(shellQuote(TEST_SECRET_VALUES[file.source]));
+    }
+    // The generated Grafana secret key comes from a RandomPassword, never from config.
+    const generated = resourcesOfType(run, "random:index/randomPassword:RandomPassword");
+    expect(generated.map((entry) => entry.name)).toEqual([`${stack}-deploy-monitor-grafana-secret-key`]);
+  });
+
+  test("Grafana's admin password is reset through the container when the secret changes, never on a command line", () => {
+    const reset = command(run, `${stack}-deploy-monitor-grafana-admin-password`);
+    expect(String(reset.inputs.create)).toContain("reset-admin-password --password-from-stdin");
+    expect(String(reset.inputs.create)).toContain(GRAFANA_ADMIN_PASSWORD_RESET.passwordFile);
+    // The password itself is the trigger, kept encrypted in state: no hash to guess offline.
+    expect(isSecretValue(reset.inputs.triggers)).toBe(true);
+    expect(unwrap(reset.inputs.triggers)).toContain(TEST_SECRET_VALUES.grafanaAdminPassword);
+    expect(reset.dependsOn).toEqual(
+      expect.arrayContaining([
+        `${REMOTE_COMMAND_TYPE}::${stack}-deploy-monitor-compose`,
+        `${REMOTE_COMMAND_TYPE}::${stack}-deploy-monitor-secrets`,
+      ]),
+    );
+  });
+
+  test("the EC2 hosts keep their containers when a step is replaced; outside hosts are torn down when removed", () => {
+    for (const step of commands(run)) {
+      const external = EXTERNAL_HOSTS.some((host) => step.name === `${stack}-deploy-${host.name}-teardown`);
+      if (external) {
+        expect(String(step.inputs.delete)).toContain("down --remove-orphans --volumes");
+        expect(step.deleteBeforeReplace, step.name).toBe(true);
+      } else {
+        expect(step.inputs.delete, step.name).toBeUndefined();
+      }
+    }
+  });
+
+  test("every file step's trigger is the host identity and the hash of exactly its files", () => {
+    const config = run.stackConfig;
+    const monitorInstance = resourcesOfType(run, "aws:ec2/instance:Instance").find(
+      (entry) => (entry.inputs.tags as Record<string, string>).Name === `${stack}-monitor`,
+    );
+    const bucket = resourcesOfType(run, "aws:s3/bucket:Bucket")[0];
+    const files = monitorFiles(config, {
+      lokiBucketName: String(bucket?.state.bucket),
+      monitorPrivateIp: String(monitorInstance?.state.privateIp),
+      grafanaUrl: String(run.outputs.grafanaUrl),
+      dataVolumeId: String(run.outputs.monitorDataVolumeId),
+    });
+    for (const unit of planDeploy(files, MONITOR_DEPLOY_DIR).units) {
+      const step = command(run, `${stack}-deploy-monitor-${unit.name}`);
+      expect(step.inputs.triggers, unit.name).toEqual([
+        monitorInstance?.id,
+        contentHash(unitFiles(unit, files)),
+      ]);
+      expect(step.inputs.create).toBe(RUN_STDIN_AS_ROOT);
+    }
+  });
+});
+
+describe("changes between runs", () => {
+  const stack = "dev";
+
+  function triggersByName(run: ProgramRun): Map<string, string> {
+    return new Map(commands(run).map((step) => [step.name, JSON.stringify(step.inputs.triggers)]));
+  }
+
+  function changedSteps(before: ProgramRun, after: ProgramRun): string[] {
+    const old = triggersByName(before);
+    return [...triggersByName(after).entries()]
+      .filter(([name, triggers]) => old.has(name) && old.get(name) !== triggers)
+      .map(([name]) => name)
+      .sort();
+  }
+
+  test("a second run with the same config changes no trigger", async () => {
+    const first = await runProgram(stack, withExternalHosts(EXTERNAL_HOSTS));
+    const second = await runProgram(stack, withExternalHosts(EXTERNAL_HOSTS));
+    expect(changedSteps(first, second)).toEqual([]);
+    expect([...triggersByName(second).keys()].sort()).toEqual([...triggersByName(first).keys()].sort());
+  });
+
+  test("a changed alert threshold re-runs exactly the steps whose files changed (the rules: a reload), no compose", async () => {
+    const before = await runProgram(stack);
+    const after = await runProgram(stack, {
+      configOverrides: { [`${PROJECT}:alertThresholds`]: JSON.stringify({ cpuPercent: 91 }) },
+    });
+    const oldFiles = monitorFiles(before.stackConfig);
+    const newFiles = monitorFiles(after.stackConfig);
+    const expected = planDeploy(newFiles, MONITOR_DEPLOY_DIR)
+      .units.filter(
+        (unit) => contentHash(unitFiles(unit, newFiles)) !== contentHash(unitFiles(unit, oldFiles)),
+      )
+      .map((unit) => `${stack}-deploy-monitor-${unit.name}`);
+    expect(expected).toContain(`${stack}-deploy-monitor-prometheus`);
+    expect(changedSteps(before, after)).toEqual(expected.sort());
+    expect(changedSteps(before, after).filter((name) => name.endsWith("-compose"))).toEqual([]);
+  });
+
+  test("removing a host outside AWS removes exactly its deployment and rewrites file SD, with no compose run or Prometheus restart", async () => {
+    const before = await runProgram(stack, withExternalHosts(EXTERNAL_HOSTS));
+    const after = await runProgram(stack, withExternalHosts(EXTERNAL_HOSTS.slice(0, 1)));
+    const removed = EXTERNAL_HOSTS[1]?.name as string;
+    const names = (run: ProgramRun) => new Set(run.resources.map((entry) => `${entry.type}::${entry.name}`));
+    const gone = [...names(before)].filter((key) => !names(after).has(key)).sort();
+    expect(
+      gone.every((key) => key.includes(`-${removed}`)),
+      gone.join("\n"),
+    ).toBe(true);
+    expect(gone).toContain(`${REMOTE_COMMAND_TYPE}::${stack}-deploy-${removed}-teardown`);
+    expect(gone).toContain(`${DEPLOY_TYPE}::${stack}-deploy-${removed}`);
+    expect([...names(after)].filter((key) => !names(before).has(key))).toEqual([]);
+
+    const changed = changedSteps(before, after);
+    expect(changed).toContain(`${stack}-deploy-monitor-file-sd`);
+    // The host count also sits in the TooFewTargets rule (Prometheus reloads) and in Loki's
+    // fleet-sized limits; nothing else may change, and no compose step re-runs anywhere.
+    const allowed = ["file-sd", "prometheus", "loki"].map((unit) => `${stack}-deploy-monitor-${unit}`);
+    expect(changed.filter((name) => !allowed.includes(name))).toEqual([]);
+    expect(changed.filter((name) => name.endsWith("-compose"))).toEqual([]);
+    const prometheusUnit = planDeploy(monitorFiles(after.stackConfig), MONITOR_DEPLOY_DIR).units.find(
+      (unit) => unit.name === "prometheus",
+    );
+    expect(prometheusUnit?.apply.kind).toBe("reload");
+  });
+
+  test("the deploy needs the SSH private key: refused with its fix before any resource exists", async () => {
+    const { sshPrivateKey: _omitted, ...others } = TEST_SECRET_VALUES;
+    const refused = await runRefusedProgram(stack, { secrets: others });
+    expect(String((refused.error as Error).message)).toContain(
+      `pulumi config set --secret ${PROJECT}:sshPrivateKey`,
+    );
+    expect(refused.registeredTypes).toEqual([]);
+  });
+
+  test("every secret setting is known to the leak checks", () => {
+    expect(Object.keys(TEST_SECRET_VALUES).sort()).toEqual([...SECRET_SETTINGS].sort());
+  });
+});
