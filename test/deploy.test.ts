@@ -582,6 +582,30 @@ describe.each(listStackNames(REPO_ROOT))("stack %s deploy", (stack) => {
     );
   });
 
+  test("each host outside AWS may push logs to Loki from its own /32, and nothing else is opened for it", () => {
+    const monitorGroup = (
+      resourcesOfType(run, "aws:ec2/instance:Instance").find(
+        (entry) => (entry.inputs.tags as Record<string, string>).Name === `${stack}-monitor`,
+      )?.inputs.vpcSecurityGroupIds as string[]
+    )[0];
+    const fromOutside = resourcesOfType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+      .filter((rule) => EXTERNAL_HOSTS.some((host) => rule.inputs.cidrIpv4 === `${host.address}/32`))
+      .map((rule) => [
+        rule.inputs.securityGroupId,
+        rule.inputs.fromPort,
+        rule.inputs.toPort,
+        rule.inputs.cidrIpv4,
+      ]);
+    expect(fromOutside.sort()).toEqual(
+      EXTERNAL_HOSTS.map((host) => [
+        monitorGroup,
+        MONITOR_PORTS.loki,
+        MONITOR_PORTS.loki,
+        `${host.address}/32`,
+      ]).sort(),
+    );
+  });
+
   test("every host has one readiness step, and every other step waits for it", () => {
     for (const deployment of deployments()) {
       const steps = commandsOf(run, deployment);
