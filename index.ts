@@ -136,6 +136,8 @@ const monitorDeployment = new HostDeployment(`${env}-deploy-monitor`, {
   readiness: { waitForCloudInit: true, requiredMounts: [DATA_MOUNT_POINT] },
   teardownOnDelete: false,
   grafanaAdminPassword: requireSecret(secrets, "grafanaAdminPassword"),
+  // The whole host component: the data volume attachment included, which cloud-init waits for.
+  after: [monitor],
 });
 
 // Clients through their private IP, with the monitor as jump host: stable across stop/start, and

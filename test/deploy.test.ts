@@ -626,6 +626,20 @@ describe.each(listStackNames(REPO_ROOT))("stack %s deploy", (stack) => {
     }
   });
 
+  test("the monitor is set up once its host (data volume attached) exists; the others once the monitor is ready", () => {
+    expect(command(run, `${stack}-deploy-monitor-ready`).dependsOn).toEqual([
+      `observability:hosts:MonitorHost::${stack}-monitor`,
+    ]);
+    for (const name of [
+      ...run.stackConfig.clients.map((client) => client.name),
+      ...EXTERNAL_HOSTS.map((h) => h.name),
+    ]) {
+      expect(command(run, `${stack}-deploy-${name}-ready`).dependsOn, name).toEqual([
+        `${REMOTE_COMMAND_TYPE}::${stack}-deploy-monitor-ready`,
+      ]);
+    }
+  });
+
   test("the monitor is reached at its Elastic IP; clients and outside hosts through it as jump host", () => {
     const eip = resourcesOfType(run, "aws:ec2/eip:Eip")[0]?.state.publicIp;
     const user = run.stackConfig.access.sshUser;
