@@ -583,11 +583,11 @@ describe.each(listStackNames(REPO_ROOT))("stack %s deploy", (stack) => {
   });
 
   test("each host outside AWS may push logs to Loki from its own /32, and nothing else is opened for it", () => {
-    const monitorGroup = (
-      resourcesOfType(run, "aws:ec2/instance:Instance").find(
-        (entry) => (entry.inputs.tags as Record<string, string>).Name === `${stack}-monitor`,
-      )?.inputs.vpcSecurityGroupIds as string[]
-    )[0];
+    const monitorInstance = resourcesOfType(run, "aws:ec2/instance:Instance").find(
+      (entry) => (entry.inputs.tags as Record<string, string>).Name === `${stack}-monitor`,
+    );
+    const monitorGroup = (monitorInstance?.inputs.vpcSecurityGroupIds as string[] | undefined)?.[0];
+    expect(monitorGroup).toBeDefined();
     const fromOutside = resourcesOfType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
       .filter((rule) => EXTERNAL_HOSTS.some((host) => rule.inputs.cidrIpv4 === `${host.address}/32`))
       .map((rule) => [
