@@ -20,6 +20,7 @@
  * depend on secrets carry the secret Outputs themselves, which Pulumi keeps encrypted in state.
  * docs/deploy.md tells the whole story.
  */
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { COMPOSE_FILE } from "../configs/agents/client-compose";
@@ -59,19 +60,10 @@ import {
 // The remote Command resource
 // ---------------------------------------------------------------------------------------------
 
-/**
- * Provider plugin the commands run with. The npm package this repository installs
- * (@pulumi/command "4.5.0", npm's `latest` tag) is a 2021 preview whose SDK drops `logging` and
- * knows no `proxy`; 1.2.1 is the current release line. RemoteCommand registers the same resource
- * type with 1.2.1's inputs until package.json pins @pulumi/command 1.2.1, after which
- * `command.remote.Command` takes the very same arguments.
- */
-export const COMMAND_PROVIDER_VERSION = "1.2.1";
+/** Resource type of `command.remote.Command`, which every deploy step is. */
 export const REMOTE_COMMAND_TYPE = "command:remote:Command";
 
-export type CommandLogging = "stdout" | "stderr" | "stdoutAndStderr" | "none";
-
-/** @pulumi/command 1.x `remote.ConnectionArgs` (the fields used here). */
+/** The `remote.ConnectionArgs` fields used here (hosts, key, retries, jump host). */
 export interface RemoteConnection {
   readonly host: pulumi.Input<string>;
   readonly user: pulumi.Input<string>;
@@ -82,30 +74,6 @@ export interface RemoteConnection {
   readonly perDialTimeout?: number;
   /** Jump host the connection goes through. */
   readonly proxy?: Omit<RemoteConnection, "proxy">;
-}
-
-/** @pulumi/command 1.x `remote.CommandArgs`. */
-export interface RemoteCommandArgs {
-  readonly connection: RemoteConnection;
-  readonly create: pulumi.Input<string>;
-  readonly update?: pulumi.Input<string>;
-  readonly delete?: pulumi.Input<string>;
-  readonly stdin?: pulumi.Input<string>;
-  readonly triggers?: pulumi.Input<unknown>[];
-  /** What goes to the live log; stdout/stderr are kept in state either way, so scripts print no secret. */
-  readonly logging: CommandLogging;
-  readonly addPreviousOutputInEnv?: boolean;
-}
-
-export class RemoteCommand extends pulumi.CustomResource {
-  constructor(name: string, args: RemoteCommandArgs, opts: pulumi.CustomResourceOptions = {}) {
-    super(
-      REMOTE_COMMAND_TYPE,
-      name,
-      { addPreviousOutputInEnv: false, ...args, stdout: undefined, stderr: undefined },
-      { version: COMMAND_PROVIDER_VERSION, ...opts },
-    );
-  }
 }
 
 /** SSH retries while a host boots: up to 30 failed dials of 20 s each. */
@@ -224,9 +192,9 @@ function samePaths(a: readonly string[], b: readonly string[]): boolean {
 
 export class HostDeployment extends pulumi.ComponentResource {
   /** Readiness of this host: anything that needs the host up (e.g. as a jump host) depends on it. */
-  public readonly ready: RemoteCommand;
+  public readonly ready: command.remote.Command;
   /** The compose step: the host's containers are up once it is done. */
-  public readonly composeUp: RemoteCommand;
+  public readonly composeUp: command.remote.Command;
 
   constructor(name: string, args: HostDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("observability:deploy:HostDeployment", name, {}, opts);
@@ -244,7 +212,7 @@ export class HostDeployment extends pulumi.ComponentResource {
       return rendered;
     });
 
-    this.ready = new RemoteCommand(
+    this.ready = new command.remote.Command(
       `${name}-ready`,
       {
         connection,
@@ -259,7 +227,7 @@ export class HostDeployment extends pulumi.ComponentResource {
     // when the host is replaced (new address) the old one is torn down before anything is started
     // on the new one, never after, which could stop what was just started.
     const teardown = args.teardownOnDelete
-      ? new RemoteCommand(
+      ? new command.remote.Command(
           `${name}-teardown`,
           {
             connection,
@@ -288,7 +256,7 @@ export class HostDeployment extends pulumi.ComponentResource {
     );
     const secretByPath = new Map(args.secretFiles.map((spec, index) => [spec.path, secretContents[index]]));
     const secretLayout = args.secretFiles.map(({ path, owner, mode }) => ({ path, owner, mode }));
-    const secrets = new RemoteCommand(
+    const secrets = new command.remote.Command(
       `${name}-secrets`,
       {
         connection,
@@ -309,7 +277,7 @@ export class HostDeployment extends pulumi.ComponentResource {
     );
 
     const unitStep = (unit: DeployUnit, dependsOn: pulumi.Resource[]) =>
-      new RemoteCommand(
+      new command.remote.Command(
         `${name}-${unit.name}`,
         {
           connection,
@@ -337,7 +305,7 @@ export class HostDeployment extends pulumi.ComponentResource {
     // Every file and secret is in place before the first `compose up`.
     this.composeUp = unitStep(composeUnit, [base, secrets, ...serviceSteps]);
 
-    const recreated = new Map<string, RemoteCommand>();
+    const recreated = new Map<string, command.remote.Command>();
     for (const [service, paths] of Object.entries(plan.secretReaders)) {
       const values = paths.map((path) => {
         const value = secretByPath.get(path);
@@ -350,7 +318,7 @@ export class HostDeployment extends pulumi.ComponentResource {
       });
       recreated.set(
         service,
-        new RemoteCommand(
+        new command.remote.Command(
           `${name}-recreate-${service}`,
           {
             connection,
@@ -365,7 +333,7 @@ export class HostDeployment extends pulumi.ComponentResource {
 
     if (args.grafanaAdminPassword !== undefined) {
       const grafanaRecreated = recreated.get("grafana");
-      new RemoteCommand(
+      new command.remote.Command(
         `${name}-grafana-admin-password`,
         {
           connection,
