@@ -567,7 +567,8 @@ export const SECRET_SETTING_SPECS: readonly SecretSettingSpec[] = [
     kind: "secret",
     key: "sshPrivateKey",
     example: '"$(cat ~/.ssh/id_ed25519)"',
-    description: "Private key Pulumi uses to configure hosts over SSH (optional for now).",
+    description:
+      "Required. Private key (matching the hosts' key pair) Pulumi deploys files and containers with over SSH.",
   },
   {
     kind: "secret",
@@ -2316,6 +2317,13 @@ export function parseStackConfig(
       secretFix("grafanaAdminPassword"),
     );
   }
+  if (requireSecrets && !secretsSet.has("sshPrivateKey")) {
+    reader.report(
+      "sshPrivateKey",
+      "is required: every host gets its files and containers over SSH with this key (the private half of the hosts' key pair)",
+      secretFix("sshPrivateKey"),
+    );
+  }
 
   if (
     reader.problems.length > 0 ||
@@ -2365,7 +2373,7 @@ export function parseStackConfig(
 
 /** Secret settings the stack needs but does not have (for the render command's warnings). */
 export function missingSecrets(config: StackConfig): SecretSetting[] {
-  const needed: SecretSetting[] = ["grafanaAdminPassword"];
+  const needed: SecretSetting[] = ["grafanaAdminPassword", "sshPrivateKey"];
   if (config.alerting.email) needed.push("smtpPassword");
   const enabled = enabledHosts(config.clients, config.externalHosts);
   for (const exporter of PASSWORD_REQUIRED_EXPORTERS) {

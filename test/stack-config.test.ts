@@ -190,7 +190,7 @@ describe("parseStackConfig: valid input", () => {
   });
 
   it("turns receivers on exactly when their secrets are set", () => {
-    const emailOnly = parse({}, ["grafanaAdminPassword", "smtpPassword"]);
+    const emailOnly = parse({}, ["grafanaAdminPassword", "sshPrivateKey", "smtpPassword"]);
     expect(emailOnly.alerting.slack).toBeUndefined();
     expect(emailOnly.alerting.pagerduty).toBe(false);
     expect(emailOnly.alerting.heartbeat).toBe(false);
@@ -198,7 +198,11 @@ describe("parseStackConfig: valid input", () => {
     expect(all.alerting.slack).toEqual({ channel: "#ops" });
     expect(all.alerting.pagerduty).toBe(true);
     expect(all.alerting.heartbeat).toBe(true);
-    const slackOnly = parse({ alertEmailTo: [] }, ["grafanaAdminPassword", "slackWebhookUrl"]);
+    const slackOnly = parse({ alertEmailTo: [] }, [
+      "grafanaAdminPassword",
+      "sshPrivateKey",
+      "slackWebhookUrl",
+    ]);
     expect(slackOnly.alerting.email).toBeUndefined();
     expect(slackOnly.secretsSet.slackWebhookUrl).toBe(true);
     expect(slackOnly.secretsSet.smtpPassword).toBe(false);
@@ -925,7 +929,7 @@ describe("runbook links", () => {
 
 describe("exporter credentials", () => {
   /** The default stack's secrets, without any exporter password. */
-  const BASE_SECRETS: readonly SecretSetting[] = ["grafanaAdminPassword", "smtpPassword"];
+  const BASE_SECRETS: readonly SecretSetting[] = ["grafanaAdminPassword", "sshPrivateKey", "smtpPassword"];
 
   it("use one login per exporter kind per stack, with defaults and overrides", () => {
     expect(parse().exporterUsers).toEqual({
@@ -1003,6 +1007,7 @@ describe("exporter credentials", () => {
     );
     expect(missingSecrets(config)).toEqual([
       "grafanaAdminPassword",
+      "sshPrivateKey",
       "smtpPassword",
       "postgresExporterPassword",
       "mongodbExporterPassword",

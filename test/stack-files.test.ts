@@ -266,16 +266,21 @@ describe("docs/configuration.md tells the truth", () => {
 describe("stack file reading", () => {
   it("counts secure values as set secrets and leaves them out of the config map", () => {
     const dir = scratchProject({
-      "Pulumi.s.yaml": `${MINIMAL_STACK}  observability:smtpPassword:\n    secure: v1:AAAA\n  observability:grafanaAdminPassword:\n    secure: v1:BBBB\n`,
+      "Pulumi.s.yaml": `${MINIMAL_STACK}  observability:smtpPassword:\n    secure: v1:AAAA\n  observability:grafanaAdminPassword:\n    secure: v1:BBBB\n  observability:sshPrivateKey:\n    secure: v1:CCCC\n`,
     });
     const settings = readStackSettings("s", dir);
-    expect([...settings.secretsSet].sort()).toEqual(["grafanaAdminPassword", "smtpPassword"]);
+    expect([...settings.secretsSet].sort()).toEqual([
+      "grafanaAdminPassword",
+      "smtpPassword",
+      "sshPrivateKey",
+    ]);
     expect(settings.values).not.toHaveProperty("smtpPassword");
     const map = stackConfigMap("s", dir);
     expect(map).not.toHaveProperty("observability:smtpPassword");
     expect(stackSecretKeys("s", dir)).toEqual([
       "observability:grafanaAdminPassword",
       "observability:smtpPassword",
+      "observability:sshPrivateKey",
     ]);
     expect(loadStackConfigFromFiles("s", dir).secretsSet.smtpPassword).toBe(true);
   });
