@@ -323,16 +323,7 @@ export function labelVariable(
   title: string,
   selector: string,
 ): QueryVariableBuilder {
-  return new QueryVariableBuilder(name)
-    .label(title)
-    .datasource(PROMETHEUS)
-    .query(`label_values(${selector}, ${label})`)
-    .refresh(VariableRefresh.OnTimeRangeChanged)
-    .sort(VariableSort.AlphabeticalAsc)
-    .multi(true)
-    .includeAll(true)
-    .allValue(ALL_VALUES)
-    .current({ text: "All", value: "$__all" });
+  return multiValueLabelVariable(PROMETHEUS, name, label, title, selector);
 }
 
 /** A multi-value Loki stream label variable (`label_values({selector}, label)`). */
@@ -342,9 +333,20 @@ export function lokiLabelVariable(
   title: string,
   selector: string,
 ): QueryVariableBuilder {
+  return multiValueLabelVariable(LOKI, name, label, title, selector);
+}
+
+/** Prometheus and Loki both answer `label_values(selector, label)`; only the datasource differs. */
+function multiValueLabelVariable(
+  datasource: DataSourceRef,
+  name: string,
+  label: string,
+  title: string,
+  selector: string,
+): QueryVariableBuilder {
   return new QueryVariableBuilder(name)
     .label(title)
-    .datasource(LOKI)
+    .datasource(datasource)
     .query(`label_values(${selector}, ${label})`)
     .refresh(VariableRefresh.OnTimeRangeChanged)
     .sort(VariableSort.AlphabeticalAsc)
