@@ -316,6 +316,16 @@ export function environmentVariable(job: string): QueryVariableBuilder {
     .current({ text: "All", value: "$__all" });
 }
 
+/** `$instance` ("Host"): the hosts the scrape job `job` has in the selected environments. */
+export function hostVariable(job: string): QueryVariableBuilder {
+  return labelVariable("instance", "instance", "Host", `up{job="${job}", environment=~"$environment"}`);
+}
+
+/** Label matchers for the series of scrape job `job` on the environments and hosts selected. */
+export function selectedHostsOf(job: string): string {
+  return `job="${job}", environment=~"$environment", instance=~"$instance"`;
+}
+
 /** A multi-value Prometheus label variable, filtered by the variables named in `selector`. */
 export function labelVariable(
   name: string,

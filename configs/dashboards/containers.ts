@@ -10,10 +10,12 @@ import { JOB_NAMES } from "../prometheus";
 import {
   buildDashboard,
   environmentVariable,
+  hostVariable,
   labelVariable,
   PROMETHEUS,
   panel,
   row,
+  selectedHostsOf,
   stat,
   table,
   timeseries,
@@ -21,7 +23,7 @@ import {
 
 export const CONTAINERS_DASHBOARD_UID = "obs-containers";
 
-const CADVISOR = `job="${JOB_NAMES.cadvisor}", environment=~"$environment", instance=~"$instance"`;
+const CADVISOR = selectedHostsOf(JOB_NAMES.cadvisor);
 /** Containers only: cAdvisor's machine-level series have no `name`. */
 const CONTAINERS = `${CADVISOR}, name=~"$container"`;
 const SERVICE_LABEL = "container_label_com_docker_compose_service";
@@ -33,18 +35,8 @@ export function containersDashboard(_config: StackConfig): Dashboard {
     description: "Per-container CPU, memory, network and lifecycle on every host, from cAdvisor.",
     variables: [
       environmentVariable(JOB_NAMES.cadvisor),
-      labelVariable(
-        "instance",
-        "instance",
-        "Host",
-        `up{job="${JOB_NAMES.cadvisor}", environment=~"$environment"}`,
-      ),
-      labelVariable(
-        "container",
-        "name",
-        "Container",
-        `container_last_seen{job="${JOB_NAMES.cadvisor}", environment=~"$environment", instance=~"$instance", name!=""}`,
-      ),
+      hostVariable(JOB_NAMES.cadvisor),
+      labelVariable("container", "name", "Container", `container_last_seen{${CADVISOR}, name!=""}`),
     ],
     sections: [
       row("Overview"),

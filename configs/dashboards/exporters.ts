@@ -15,11 +15,12 @@ import { enabledExporters } from "../prometheus";
 import {
   buildDashboard,
   environmentVariable,
-  labelVariable,
+  hostVariable,
   PROMETHEUS,
   panel,
   type Query,
   row,
+  selectedHostsOf,
   timeseries,
   upDownStat,
 } from "./common";
@@ -187,16 +188,13 @@ export function exporterDashboardUid(exporter: OptionalExporter): string {
 
 export function exporterDashboard(exporter: OptionalExporter): Dashboard {
   const spec = EXPORTER_DASHBOARDS[exporter];
-  const selector = `job="${exporter}", environment=~"$environment", instance=~"$instance"`;
+  const selector = selectedHostsOf(exporter);
   const upMetric = EXPORTER_UP_METRICS[exporter];
   return buildDashboard({
     uid: exporterDashboardUid(exporter),
     title: spec.title,
     description: spec.description,
-    variables: [
-      environmentVariable(exporter),
-      labelVariable("instance", "instance", "Host", `up{job="${exporter}", environment=~"$environment"}`),
-    ],
+    variables: [environmentVariable(exporter), hostVariable(exporter)],
     sections: [
       row("Status"),
       panel(

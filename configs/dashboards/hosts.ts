@@ -8,12 +8,13 @@ import { JOB_NAMES } from "../prometheus";
 import {
   buildDashboard,
   environmentVariable,
+  hostVariable,
   LOKI,
-  labelVariable,
   PROMETHEUS,
   panel,
   problemCountStat,
   row,
+  selectedHostsOf,
   stat,
   timeseries,
   upDownStat,
@@ -22,7 +23,7 @@ import {
 export const HOSTS_DASHBOARD_UID = "obs-hosts";
 
 /** Every node exporter series of the selected hosts. */
-const NODE = `job="${JOB_NAMES.node}", environment=~"$environment", instance=~"$instance"`;
+const NODE = selectedHostsOf(JOB_NAMES.node);
 /** Real filesystems only (the exporter already drops Docker's and the kernel's pseudo ones). */
 const FILESYSTEMS = `${NODE}, fstype!="", mountpoint!=""`;
 
@@ -33,15 +34,7 @@ export function hostsDashboard(config: StackConfig): Dashboard {
     uid: HOSTS_DASHBOARD_UID,
     title: "Hosts overview",
     description: "CPU, memory, disks, network and load of every host, from node exporter.",
-    variables: [
-      environmentVariable(JOB_NAMES.node),
-      labelVariable(
-        "instance",
-        "instance",
-        "Host",
-        `up{job="${JOB_NAMES.node}", environment=~"$environment"}`,
-      ),
-    ],
+    variables: [environmentVariable(JOB_NAMES.node), hostVariable(JOB_NAMES.node)],
     sections: [
       row("Fleet"),
       panel(

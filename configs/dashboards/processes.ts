@@ -10,17 +10,19 @@ import { JOB_NAMES } from "../prometheus";
 import {
   buildDashboard,
   environmentVariable,
+  hostVariable,
   labelVariable,
   PROMETHEUS,
   panel,
   row,
+  selectedHostsOf,
   table,
   timeseries,
 } from "./common";
 
 export const PROCESSES_DASHBOARD_UID = "obs-processes";
 
-const PROCESS = `job="${JOB_NAMES.process}", environment=~"$environment", instance=~"$instance"`;
+const PROCESS = selectedHostsOf(JOB_NAMES.process);
 const GROUPS = `${PROCESS}, groupname=~"$groupname"`;
 
 /** Regex over `groupname` matching exactly the watched daemons' groups. */
@@ -37,17 +39,12 @@ export function processesDashboard(_config: StackConfig): Dashboard {
       "Named process groups from process-exporter: watched daemons, CPU, memory, file descriptors.",
     variables: [
       environmentVariable(JOB_NAMES.process),
-      labelVariable(
-        "instance",
-        "instance",
-        "Host",
-        `up{job="${JOB_NAMES.process}", environment=~"$environment"}`,
-      ),
+      hostVariable(JOB_NAMES.process),
       labelVariable(
         "groupname",
         "groupname",
         "Process group",
-        `namedprocess_namegroup_num_procs{job="${JOB_NAMES.process}", environment=~"$environment", instance=~"$instance"}`,
+        `namedprocess_namegroup_num_procs{${PROCESS}}`,
       ),
     ],
     sections: [
