@@ -32,10 +32,9 @@ import {
   renderRuleTests,
   SEVERITIES,
 } from "../configs/rules";
-import { OPTIONAL_EXPORTERS } from "../lib/catalog";
 import type { AlertThresholds, StackConfig } from "../lib/stack-config";
-import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
 import { sampleStackConfig } from "./support/sample-config";
+import { loadRealStacks, type NamedConfig, sampleConfigs, withEveryExporter } from "./support/stacks";
 import { describeRun, runTool, TOOLS } from "./support/tools";
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML is walked structurally
@@ -73,25 +72,10 @@ function withThresholds(config: StackConfig, thresholds: Partial<AlertThresholds
   };
 }
 
-function withEveryExporter(config: StackConfig): StackConfig {
-  return {
-    ...config,
-    externalHosts: [
-      ...config.externalHosts,
-      { name: "lab-1", address: "198.51.100.7", sshUser: "ops", exporters: [...OPTIONAL_EXPORTERS] },
-    ],
-  };
-}
+const realStacks = loadRealStacks();
 
-const realStacks = listStackNames(REPO_ROOT).map((stack) => ({
-  name: stack,
-  config: loadStackConfigFromFiles(stack, REPO_ROOT, { requireSecrets: false }),
-}));
-
-const configsToCheck: { name: string; config: StackConfig }[] = [
-  { name: "sample", config: sampleStackConfig() },
-  { name: "sample with every exporter", config: withEveryExporter(sampleStackConfig()) },
-  { name: "no clients, no external hosts", config: sampleStackConfig({ clients: [], externalHosts: [] }) },
+const configsToCheck: NamedConfig[] = [
+  ...sampleConfigs(),
   {
     name: "other thresholds (fractional percentages, odd durations, 1m scrapes)",
     config: withThresholds(

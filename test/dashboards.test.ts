@@ -38,9 +38,9 @@ import {
 import { enabledExporters, renderPrometheusConfig } from "../configs/prometheus";
 import { OPTIONAL_EXPORTERS } from "../lib/catalog";
 import type { StackConfig } from "../lib/stack-config";
-import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
 import { freePort, getText, ProcessGroup, pollUntil } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
+import { loadRealStacks } from "./support/stacks";
 import { requireTool, TOOLS } from "./support/tools";
 
 const REPO_ROOT = join(__dirname, "..");
@@ -312,10 +312,7 @@ const NO_EXPORTERS_CONFIG = (() => {
     externalHosts: base.externalHosts.map((host) => ({ ...host, exporters: [] })),
   };
 })();
-const REAL_STACKS = listStackNames(REPO_ROOT).map((stack) => ({
-  name: `stack ${stack}`,
-  config: loadStackConfigFromFiles(stack, REPO_ROOT, { requireSecrets: false }),
-}));
+const REAL_STACKS = loadRealStacks().map(({ name, config }) => ({ name: `stack ${name}`, config }));
 const CONFIGS = [
   { name: "sample", config: sampleStackConfig() },
   { name: "every exporter", config: ALL_EXPORTERS_CONFIG },

@@ -6,7 +6,7 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
 import {
@@ -18,15 +18,13 @@ import {
 } from "../configs/prometheus";
 import { renderRuleFiles } from "../configs/rules";
 import { AGENT_PORTS, MONITOR_PORTS, OPTIONAL_EXPORTER_PORTS, OPTIONAL_EXPORTERS } from "../lib/catalog";
-import type { StackConfig } from "../lib/stack-config";
-import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
 import { sampleStackConfig } from "./support/sample-config";
+import { loadRealStacks, type NamedConfig, sampleConfigs, withEveryExporter } from "./support/stacks";
 import { describeRun, runTool, TOOLS } from "./support/tools";
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML is walked structurally
 type Parsed = any;
 
-const REPO_ROOT = resolve(__dirname, "..");
 const tempDirs: string[] = [];
 afterAll(() => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
@@ -45,27 +43,8 @@ function writeFiles(root: string, files: Record<string, string>): void {
   }
 }
 
-/** A host outside AWS with every optional exporter on, so every exporter job is rendered. */
-function withEveryExporter(config: StackConfig): StackConfig {
-  return {
-    ...config,
-    externalHosts: [
-      ...config.externalHosts,
-      { name: "lab-1", address: "198.51.100.7", sshUser: "ops", exporters: [...OPTIONAL_EXPORTERS] },
-    ],
-  };
-}
-
-const realStacks = listStackNames(REPO_ROOT).map((stack) => ({
-  name: stack,
-  config: loadStackConfigFromFiles(stack, REPO_ROOT, { requireSecrets: false }),
-}));
-const configsToCheck: { name: string; config: StackConfig }[] = [
-  { name: "sample", config: sampleStackConfig() },
-  { name: "sample with every exporter", config: withEveryExporter(sampleStackConfig()) },
-  { name: "no clients, no external hosts", config: sampleStackConfig({ clients: [], externalHosts: [] }) },
-  ...realStacks,
-];
+const realStacks = loadRealStacks();
+const configsToCheck: NamedConfig[] = [...sampleConfigs(), ...realStacks];
 
 it("finds the real stacks (dev and prod at least)", () => {
   expect(realStacks.map((stack) => stack.name)).toEqual(expect.arrayContaining(["dev", "prod"]));
