@@ -4,18 +4,9 @@
  * conventions every alert must follow; the runbooks; and docs/alerts.md kept in step with the
  * rule data.
  */
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import YAML from "yaml";
 import {
   HOST_UNREACHABLE_ALERT,
@@ -35,6 +26,7 @@ import {
 import type { AlertThresholds, StackConfig } from "../lib/stack-config";
 import { sampleStackConfig } from "./support/sample-config";
 import { loadRealStacks, type NamedConfig, sampleConfigs, withEveryExporter } from "./support/stacks";
+import { tempDirMaker, writeFiles } from "./support/temp-files";
 import { describeRun, runTool, TOOLS } from "./support/tools";
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML is walked structurally
@@ -46,23 +38,12 @@ const ALERT_TABLE_PATH = join(REPO_ROOT, "docs", "alerts.md");
 /** The stack whose thresholds docs/alerts.md shows. */
 const DOCUMENTED_STACK = "prod";
 
-const tempDirs: string[] = [];
-afterAll(() => {
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirMaker("alert-rules-");
 
 /** Writes rule files and their tests (under tests/) to a fresh temp dir; returns the paths. */
 function writeRules(ruleFiles: Record<string, string>, testFiles: Record<string, string>) {
-  const dir = mkdtempSync(join(tmpdir(), "alert-rules-"));
-  tempDirs.push(dir);
-  const write = (files: Record<string, string>) =>
-    Object.entries(files).map(([name, content]) => {
-      const path = join(dir, name);
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, content);
-      return path;
-    });
-  return { rulePaths: write(ruleFiles), testPaths: write(testFiles) };
+  const dir = tempDir();
+  return { rulePaths: writeFiles(dir, ruleFiles), testPaths: writeFiles(dir, testFiles) };
 }
 
 function withThresholds(config: StackConfig, thresholds: Partial<AlertThresholds>): StackConfig {

@@ -4,10 +4,8 @@
  * written in, discovery is scoped to this stack, one `instance` per host, only fields that
  * Prometheus 2.42 and 3.x both accept).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import YAML from "yaml";
 import {
   DEFAULT_MONITOR_ADDRESSES,
@@ -20,28 +18,13 @@ import { renderRuleFiles } from "../configs/rules";
 import { AGENT_PORTS, MONITOR_PORTS, OPTIONAL_EXPORTER_PORTS, OPTIONAL_EXPORTERS } from "../lib/catalog";
 import { sampleStackConfig } from "./support/sample-config";
 import { loadRealStacks, type NamedConfig, sampleConfigs, withEveryExporter } from "./support/stacks";
+import { tempDirMaker, writeFiles } from "./support/temp-files";
 import { describeRun, runTool, TOOLS } from "./support/tools";
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML is walked structurally
 type Parsed = any;
 
-const tempDirs: string[] = [];
-afterAll(() => {
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "prometheus-config-"));
-  tempDirs.push(dir);
-  return dir;
-}
-
-function writeFiles(root: string, files: Record<string, string>): void {
-  for (const [name, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, name)), { recursive: true });
-    writeFileSync(join(root, name), content);
-  }
-}
+const tempDir = tempDirMaker("prometheus-config-");
 
 const realStacks = loadRealStacks();
 const configsToCheck: NamedConfig[] = [...sampleConfigs(), ...realStacks];
