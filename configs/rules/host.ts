@@ -64,15 +64,26 @@ function filesystemLabels(instance: string, mountpoint: string, fstype: string):
   return { ...NODE, instance, device, fstype, mountpoint };
 }
 
+/** A filesystem's capacity and what is left of it: bytes (space) or inodes. */
+interface FilesystemMetrics {
+  readonly size: string;
+  readonly free: string;
+}
+const SPACE_METRICS: FilesystemMetrics = {
+  size: "node_filesystem_size_bytes",
+  free: "node_filesystem_avail_bytes",
+};
+const INODE_METRICS: FilesystemMetrics = {
+  size: "node_filesystem_files",
+  free: "node_filesystem_files_free",
+};
+
 /** Filesystem size/available series with a constant used percentage. */
 function filesystemSeries(
   labels: Record<string, string>,
   usedPercent: number,
   samples: number,
-  metrics: { size: string; free: string } = {
-    size: "node_filesystem_size_bytes",
-    free: "node_filesystem_avail_bytes",
-  },
+  metrics: FilesystemMetrics = SPACE_METRICS,
 ): InputSeries[] {
   const size = 100 * GIB;
   const free = ((100 - usedPercent) * size) / 100;
@@ -208,21 +219,33 @@ function highMemory(t: AlertThresholds): AlertRule {
   };
 }
 
-function diskFull(t: AlertThresholds): AlertRule {
+/** Space or inodes: both alerts compare a free count against a size, as 100 * (1 - free / size). */
+interface FilesystemUsageAlert {
+  readonly name: string;
+  /** What the percentage counts, for the alert table's condition ("filesystem used", "inodes used"). */
+  readonly used: string;
+  readonly percent: number;
+  readonly metrics: FilesystemMetrics;
+  readonly summary: string;
+  readonly description: (mountpoint: string, instance: string, value: string) => string;
+  readonly quietCaseName: string;
+  /** Series the quiet case adds before the root filesystem just below the threshold. */
+  readonly ignoredSeries?: (samples: number) => InputSeries[];
+}
+
+/** A real filesystem of any host used above `alert.percent` for `diskFor`. */
+function filesystemUsageRule(t: AlertThresholds, alert: FilesystemUsageAlert): AlertRule {
   const samples = samplesFor(t.diskFor);
   const root = filesystemLabels("web-1", "/", "ext4");
-  const description = (mountpoint: string, instance: string, value: string) =>
-    `Filesystem ${mountpoint} on ${instance} is ${value}% full, above ${t.diskPercent}%.`;
+  const { free, size } = alert.metrics;
   return {
-    name: "HostDiskFull",
-    expr:
-      `100 * (1 - node_filesystem_avail_bytes{${FS_SELECTOR}} / node_filesystem_size_bytes{${FS_SELECTOR}}) ` +
-      `> ${t.diskPercent}`,
+    name: alert.name,
+    expr: `100 * (1 - ${free}{${FS_SELECTOR}} / ${size}{${FS_SELECTOR}}) > ${alert.percent}`,
     for: t.diskFor,
     severity: "warning",
-    condition: `filesystem used > ${t.diskPercent}% (tmpfs/overlay/squashfs excluded)`,
-    summary: "A filesystem is fuller than the threshold.",
-    description: description(
+    condition: `${alert.used} > ${alert.percent}% (tmpfs/overlay/squashfs excluded)`,
+    summary: alert.summary,
+    description: alert.description(
       "{{ $labels.mountpoint }}",
       "{{ $labels.instance }}",
       '{{ $value | printf "%.0f" }}',
@@ -230,24 +253,40 @@ function diskFull(t: AlertThresholds): AlertRule {
     cases: [
       {
         name: "fires just above the threshold",
-        inputSeries: filesystemSeries(root, justAbove(t.diskPercent), samples),
+        inputSeries: filesystemSeries(root, justAbove(alert.percent), samples, alert.metrics),
         evalTime: evalAfter(t.diskFor, 0),
         expectedAlerts: [
-          { labels: root, description: description("/", "web-1", `${justAbove(t.diskPercent)}`) },
+          { labels: root, description: alert.description("/", "web-1", `${justAbove(alert.percent)}`) },
         ],
       },
       {
-        name: "ignores a full tmpfs and a disk just below the threshold",
+        name: alert.quietCaseName,
         inputSeries: [
-          ...filesystemSeries(filesystemLabels("web-1", "/run", "tmpfs"), 100, samples),
-          ...filesystemSeries(filesystemLabels("web-1", "/snap/core", "squashfs"), 100, samples),
-          ...filesystemSeries(root, justBelow(t.diskPercent), samples),
+          ...(alert.ignoredSeries?.(samples) ?? []),
+          ...filesystemSeries(root, justBelow(alert.percent), samples, alert.metrics),
         ],
         evalTime: evalAfter(t.diskFor, 0),
         expectedAlerts: [],
       },
     ],
   };
+}
+
+function diskFull(t: AlertThresholds): AlertRule {
+  return filesystemUsageRule(t, {
+    name: "HostDiskFull",
+    used: "filesystem used",
+    percent: t.diskPercent,
+    metrics: SPACE_METRICS,
+    summary: "A filesystem is fuller than the threshold.",
+    description: (mountpoint, instance, value) =>
+      `Filesystem ${mountpoint} on ${instance} is ${value}% full, above ${t.diskPercent}%.`,
+    quietCaseName: "ignores a full tmpfs and a disk just below the threshold",
+    ignoredSeries: (samples) => [
+      ...filesystemSeries(filesystemLabels("web-1", "/run", "tmpfs"), 100, samples),
+      ...filesystemSeries(filesystemLabels("web-1", "/snap/core", "squashfs"), 100, samples),
+    ],
+  });
 }
 
 function diskWillFill(t: AlertThresholds): AlertRule {
@@ -301,43 +340,17 @@ function diskWillFill(t: AlertThresholds): AlertRule {
 }
 
 function inodesExhausted(t: AlertThresholds): AlertRule {
-  const samples = samplesFor(t.diskFor);
-  const root = filesystemLabels("web-1", "/", "ext4");
-  const inodeMetrics = { size: "node_filesystem_files", free: "node_filesystem_files_free" };
-  const description = (mountpoint: string, instance: string, value: string) =>
-    `Filesystem ${mountpoint} on ${instance} has used ${value}% of its inodes, above ${t.inodePercent}%: ` +
-    "new files fail even with space left.";
-  return {
+  return filesystemUsageRule(t, {
     name: "HostInodesExhausted",
-    expr:
-      `100 * (1 - node_filesystem_files_free{${FS_SELECTOR}} / node_filesystem_files{${FS_SELECTOR}}) ` +
-      `> ${t.inodePercent}`,
-    for: t.diskFor,
-    severity: "warning",
-    condition: `inodes used > ${t.inodePercent}% (tmpfs/overlay/squashfs excluded)`,
+    used: "inodes used",
+    percent: t.inodePercent,
+    metrics: INODE_METRICS,
     summary: "A filesystem is running out of inodes.",
-    description: description(
-      "{{ $labels.mountpoint }}",
-      "{{ $labels.instance }}",
-      '{{ $value | printf "%.0f" }}',
-    ),
-    cases: [
-      {
-        name: "fires just above the threshold",
-        inputSeries: filesystemSeries(root, justAbove(t.inodePercent), samples, inodeMetrics),
-        evalTime: evalAfter(t.diskFor, 0),
-        expectedAlerts: [
-          { labels: root, description: description("/", "web-1", `${justAbove(t.inodePercent)}`) },
-        ],
-      },
-      {
-        name: "stays quiet just below the threshold",
-        inputSeries: filesystemSeries(root, justBelow(t.inodePercent), samples, inodeMetrics),
-        evalTime: evalAfter(t.diskFor, 0),
-        expectedAlerts: [],
-      },
-    ],
-  };
+    description: (mountpoint, instance, value) =>
+      `Filesystem ${mountpoint} on ${instance} has used ${value}% of its inodes, above ${t.inodePercent}%: ` +
+      "new files fail even with space left.",
+    quietCaseName: "stays quiet just below the threshold",
+  });
 }
 
 export function hostRuleGroup(thresholds: AlertThresholds): RuleGroup {
