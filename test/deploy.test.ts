@@ -45,6 +45,7 @@ import { listStackNames } from "../lib/stack-files";
 import {
   isSecretValue,
   type ProgramRun,
+  plainStrings,
   REPO_ROOT,
   type RecordedResource,
   resourcesOfType,
@@ -541,16 +542,6 @@ function command(run: ProgramRun, name: string): RecordedResource {
 
 function unwrap(value: unknown): unknown {
   return isSecretValue(value) ? (value as Record<string, unknown>)[SECRET_VALUE_KEY] : value;
-}
-
-/** Every string in a value that is not inside a secret. */
-function plainStrings(value: unknown, found: string[] = []): string[] {
-  if (isSecretValue(value)) return found;
-  if (typeof value === "string") found.push(value);
-  else if (Array.isArray(value)) for (const item of value) plainStrings(item, found);
-  else if (typeof value === "object" && value !== null)
-    for (const item of Object.values(value)) plainStrings(item, found);
-  return found;
 }
 
 const EXTERNAL_HOSTS = [

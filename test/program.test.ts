@@ -19,8 +19,8 @@ import { CANONICAL_OWNER_ID, PROJECT, SECRET_SETTINGS, type StackConfig } from "
 import { listStackNames } from "../lib/stack-files";
 import {
   FAKE_AVAILABILITY_ZONE,
-  isSecretValue,
   type ProgramRun,
+  plainStrings,
   REPO_ROOT,
   type RecordedResource,
   resourcesOfType,
@@ -181,16 +181,6 @@ function expectedIngress(config: StackConfig): string[] {
   }
   for (const port of clientPorts) rules.push(`clients tcp ${port}-${port} from group monitor`);
   return rules.sort();
-}
-
-/** Every string in a value, except inside values the runtime marked secret. */
-function plainStrings(value: unknown, found: string[] = []): string[] {
-  if (isSecretValue(value)) return found;
-  if (typeof value === "string") found.push(value);
-  else if (Array.isArray(value)) for (const item of value) plainStrings(item, found);
-  else if (typeof value === "object" && value !== null)
-    for (const item of Object.values(value)) plainStrings(item, found);
-  return found;
 }
 
 const stacks = listStackNames(REPO_ROOT);

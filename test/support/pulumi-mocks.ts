@@ -67,6 +67,16 @@ export function isSecretValue(value: unknown): boolean {
   );
 }
 
+/** Every string in a value, except inside values the runtime marked secret. */
+export function plainStrings(value: unknown, found: string[] = []): string[] {
+  if (isSecretValue(value)) return found;
+  if (typeof value === "string") found.push(value);
+  else if (Array.isArray(value)) for (const item of value) plainStrings(item, found);
+  else if (typeof value === "object" && value !== null)
+    for (const item of Object.values(value)) plainStrings(item, found);
+  return found;
+}
+
 /** Deterministic hex derived from a name. */
 function hashHex(text: string, length: number): string {
   return createHash("sha256").update(text).digest("hex").slice(0, length);
