@@ -12,7 +12,6 @@
  * - optional-exporter dashboards exist exactly for the exporters some host enables;
  * - the same config gives the same bytes.
  */
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,12 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { ALLOY_STREAM_LABELS } from "../configs/agents/alloy";
 import { CADVISOR_DISABLED_METRICS, CADVISOR_KEPT_CONTAINER_LABELS } from "../configs/agents/cadvisor";
-import { nodeExporterFlagsFor } from "../configs/agents/node-exporter";
-import {
-  processExporterService,
-  renderProcessExporterConfig,
-  WATCHED_DAEMONS,
-} from "../configs/agents/process-exporter";
+import { renderProcessExporterConfig, WATCHED_DAEMONS } from "../configs/agents/process-exporter";
 import { alertmanagerFlags } from "../configs/alertmanager";
 import { renderDashboards } from "../configs/dashboards";
 import {
@@ -38,6 +32,7 @@ import {
 import { enabledExporters, renderPrometheusConfig } from "../configs/prometheus";
 import { OPTIONAL_EXPORTERS } from "../lib/catalog";
 import type { StackConfig } from "../lib/stack-config";
+import { startNodeExporter, startProcessExporter } from "./support/exporters";
 import { freePort, getText, ProcessGroup, pollUntil } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
 import { loadRealStacks } from "./support/stacks";
@@ -605,28 +600,6 @@ describe("dashboards follow the stack config", () => {
 
 // -- Against the real exporters ---------------------------------------------------------------------
 
-function localVersion(binary: string): string {
-  const result = spawnSync(binary, ["--version"], { encoding: "utf8" });
-  const match = /version (\d+\.\d+\.\d+)/.exec(`${result.stdout}${result.stderr}`);
-  if (!match?.[1]) throw new Error(`cannot read the version of ${binary}: ${result.stdout}${result.stderr}`);
-  return match[1];
-}
-
-/** processExporterService's command with this machine's /proc, a temp config and loopback. */
-function processExporterArgs(configPath: string, port: number): string[] {
-  const here: Record<string, string> = {
-    "--procfs": "/proc",
-    "--config.path": configPath,
-    "--web.listen-address": `127.0.0.1:${port}`,
-  };
-  return (processExporterService().command ?? []).map((arg) => {
-    const [flag = ""] = arg.split("=", 1);
-    const value = here[flag];
-    if (value === undefined) throw new Error(`no local substitute for ${arg}: add one so the test runs it`);
-    return `${flag}=${value}`;
-  });
-}
-
 /**
  * Every dashboard query reading `<prefix>*` series reads only series the real exporter exposes,
  * with labels it exposes (or our target labels); other metrics in the same query must be known.
@@ -672,36 +645,14 @@ describe("dashboard metrics against Debian's node exporter and process exporter"
   const targets = targetLabels(config);
 
   beforeAll(async () => {
-    const nodeBinary = requireTool(TOOLS.nodeExporter);
+    // Both binaries are needed: say so before starting either.
+    requireTool(TOOLS.nodeExporter);
     requireTool(TOOLS.processExporter);
-    const nodePort = await freePort();
-    await group.start({
-      name: "node-exporter",
-      tool: TOOLS.nodeExporter,
-      args: nodeExporterFlagsFor(localVersion(nodeBinary), {
-        rootfs: "/",
-        bindAddress: "127.0.0.1",
-        port: nodePort,
-      }),
-      readyUrl: `http://127.0.0.1:${nodePort}/metrics`,
-    });
-    const nodeMetrics = await pollUntil("node exporter metrics", async () => {
-      const response = await getText(`http://127.0.0.1:${nodePort}/metrics`);
-      return response?.status === 200 && response.body.includes("node_cpu_seconds_total")
-        ? response.body
-        : undefined;
-    });
-    nodeSeries = exposition(nodeMetrics);
+    nodeSeries = exposition((await startNodeExporter(group)).metrics);
 
     const configPath = join(workDir, "process-exporter.yml");
     writeFileSync(configPath, renderProcessExporterConfig());
-    const processPort = await freePort();
-    await group.start({
-      name: "process-exporter",
-      tool: TOOLS.processExporter,
-      args: processExporterArgs(configPath, processPort),
-      readyUrl: `http://127.0.0.1:${processPort}/metrics`,
-    });
+    const processPort = await startProcessExporter(group, configPath);
     // The node exporter started above is a watched daemon: wait until its group shows.
     processMetrics = await pollUntil("process exporter groups", async () => {
       const response = await getText(`http://127.0.0.1:${processPort}/metrics`);

@@ -18,9 +18,9 @@ import {
 import { IMAGES } from "../configs/images";
 import { buildRuleGroups } from "../configs/rules";
 import { AGENT_PORTS } from "../lib/catalog";
-import { freePort, getText, ProcessGroup, pollUntil } from "./support/processes";
+import { startNodeExporter } from "./support/exporters";
+import { ProcessGroup } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
-import { requireTool, TOOLS } from "./support/tools";
 
 /** Metric names (VectorSelector identifiers) in a PromQL expression. */
 function metricNames(expr: string): string[] {
@@ -63,13 +63,6 @@ const DASHBOARD_NODE_METRICS = [
   "node_time_seconds",
   "node_uname_info",
 ];
-
-function localVersion(binary: string): string {
-  const result = spawnSync(binary, ["--version"], { encoding: "utf8" });
-  const match = /version (\d+\.\d+\.\d+)/.exec(`${result.stdout}${result.stderr}`);
-  if (!match?.[1]) throw new Error(`cannot read the version of ${binary}: ${result.stdout}${result.stderr}`);
-  return match[1];
-}
 
 function flagsInHelp(binary: string): Set<string> {
   const result = spawnSync(binary, ["--help"], { encoding: "utf8" });
@@ -125,27 +118,10 @@ describe("Debian's node exporter with the rendered flags", () => {
   const group = new ProcessGroup();
   let binary = "";
   let version = "";
-  let port = 0;
   let metrics = "";
 
   beforeAll(async () => {
-    binary = requireTool(TOOLS.nodeExporter);
-    version = localVersion(binary);
-    port = await freePort();
-    // Here the exporter runs on the host itself, so the root filesystem is `/`.
-    const flags = nodeExporterFlagsFor(version, { rootfs: "/", bindAddress: "127.0.0.1", port });
-    await group.start({
-      name: "node-exporter",
-      tool: TOOLS.nodeExporter,
-      args: flags,
-      readyUrl: `http://127.0.0.1:${port}/metrics`,
-    });
-    metrics = await pollUntil("node exporter metrics", async () => {
-      const response = await getText(`http://127.0.0.1:${port}/metrics`);
-      return response?.status === 200 && response.body.includes("node_cpu_seconds_total")
-        ? response.body
-        : undefined;
-    });
+    ({ binary, version, metrics } = await startNodeExporter(group));
   });
 
   afterAll(async () => {

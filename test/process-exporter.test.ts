@@ -19,8 +19,8 @@ import {
   WATCHED_DAEMONS,
 } from "../configs/agents/process-exporter";
 import { AGENT_PORTS } from "../lib/catalog";
-import { freePort, getText, ProcessGroup, pollUntil } from "./support/processes";
-import { TOOLS } from "./support/tools";
+import { startProcessExporter } from "./support/exporters";
+import { getText, ProcessGroup, pollUntil } from "./support/processes";
 
 describe("process-exporter config", () => {
   it("lists every daemon the brief names, each in a group of its own", () => {
@@ -91,21 +91,6 @@ function numProcsByGroup(metrics: string): Map<string, number> {
   return groups;
 }
 
-/** processExporterService's command, pointed at this machine's /proc, a temp config and loopback. */
-function containerCommandHere(configPath: string, port: number): string[] {
-  const here: Record<string, string> = {
-    "--procfs": "/proc",
-    "--config.path": configPath,
-    "--web.listen-address": `127.0.0.1:${port}`,
-  };
-  return (processExporterService().command ?? []).map((arg) => {
-    const [flag = ""] = arg.split("=", 1);
-    const value = here[flag];
-    if (value === undefined) throw new Error(`no local substitute for ${arg}: add one so the test runs it`);
-    return `${flag}=${value}`;
-  });
-}
-
 describe("Debian's process exporter with the rendered config", () => {
   const group = new ProcessGroup();
   const workDir = mkdtempSync(join(tmpdir(), "process-exporter-"));
@@ -144,15 +129,7 @@ describe("Debian's process exporter with the rendered config", () => {
     );
     expectedCounts.set("jenkins", 1);
 
-    port = await freePort();
-    await group.start({
-      name: "process-exporter",
-      tool: TOOLS.processExporter,
-      // The container's own command line, with its paths and address swapped for this machine's:
-      // proves the flag names and `--flag=value` form work with a real process exporter.
-      args: containerCommandHere(configPath, port),
-      readyUrl: `http://127.0.0.1:${port}/metrics`,
-    });
+    port = await startProcessExporter(group, configPath);
   });
 
   afterAll(async () => {

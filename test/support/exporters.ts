@@ -1,0 +1,77 @@
+/**
+ * Debian's node exporter and process exporter, started on loopback the way the agents' containers
+ * run them, for the tests that check our flags, configs and dashboards against the real binaries.
+ */
+import { spawnSync } from "node:child_process";
+import { nodeExporterFlagsFor } from "../../configs/agents/node-exporter";
+import { processExporterService } from "../../configs/agents/process-exporter";
+import { freePort, getText, type ProcessGroup, pollUntil } from "./processes";
+import { requireTool, TOOLS } from "./tools";
+
+/** The x.y.z an exporter binary reports for `--version`. */
+export function localVersion(binary: string): string {
+  const result = spawnSync(binary, ["--version"], { encoding: "utf8" });
+  const match = /version (\d+\.\d+\.\d+)/.exec(`${result.stdout}${result.stderr}`);
+  if (!match?.[1]) throw new Error(`cannot read the version of ${binary}: ${result.stdout}${result.stderr}`);
+  return match[1];
+}
+
+export interface LocalNodeExporter {
+  readonly binary: string;
+  readonly version: string;
+  readonly port: number;
+  /** The first /metrics page that has CPU series. */
+  readonly metrics: string;
+}
+
+/** Starts the node exporter with the flags we render for its version, and scrapes it once. */
+export async function startNodeExporter(group: ProcessGroup): Promise<LocalNodeExporter> {
+  const binary = requireTool(TOOLS.nodeExporter);
+  const version = localVersion(binary);
+  const port = await freePort();
+  // Here the exporter runs on the host itself, so the root filesystem is `/`.
+  await group.start({
+    name: "node-exporter",
+    tool: TOOLS.nodeExporter,
+    args: nodeExporterFlagsFor(version, { rootfs: "/", bindAddress: "127.0.0.1", port }),
+    readyUrl: `http://127.0.0.1:${port}/metrics`,
+  });
+  const metrics = await pollUntil("node exporter metrics", async () => {
+    const response = await getText(`http://127.0.0.1:${port}/metrics`);
+    return response?.status === 200 && response.body.includes("node_cpu_seconds_total")
+      ? response.body
+      : undefined;
+  });
+  return { binary, version, port, metrics };
+}
+
+/** processExporterService's command, pointed at this machine's /proc, a temp config and loopback. */
+function processExporterArgsHere(configPath: string, port: number): string[] {
+  const here: Record<string, string> = {
+    "--procfs": "/proc",
+    "--config.path": configPath,
+    "--web.listen-address": `127.0.0.1:${port}`,
+  };
+  return (processExporterService().command ?? []).map((arg) => {
+    const [flag = ""] = arg.split("=", 1);
+    const value = here[flag];
+    if (value === undefined) throw new Error(`no local substitute for ${arg}: add one so the test runs it`);
+    return `${flag}=${value}`;
+  });
+}
+
+/**
+ * Starts the process exporter with the container's own command line, its paths and address
+ * swapped for this machine's (so the flag names and `--flag=value` form are proved against the
+ * real binary); returns its port.
+ */
+export async function startProcessExporter(group: ProcessGroup, configPath: string): Promise<number> {
+  const port = await freePort();
+  await group.start({
+    name: "process-exporter",
+    tool: TOOLS.processExporter,
+    args: processExporterArgsHere(configPath, port),
+    readyUrl: `http://127.0.0.1:${port}/metrics`,
+  });
+  return port;
+}
