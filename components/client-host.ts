@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderClientUserData } from "../configs/cloud-init";
 import { DISCOVERY_TAGS } from "../lib/catalog";
 import type { ClientHost as ClientHostSettings, ImageSettings } from "../lib/stack-config";
-import { encryptedRootVolume, METADATA_OPTIONS, pinnedImageId } from "./host-image";
+import { hardenedInstanceArgs } from "./host-image";
 
 export interface ClientHostArgs {
   /** Stack name: the `Environment` tag discovery filters on. */
@@ -43,21 +43,19 @@ export class ClientHost extends pulumi.ComponentResource {
 
     const instance = new aws.ec2.Instance(
       name,
-      {
-        ami: pinnedImageId(args.images, args.client.architecture, child),
-        instanceType: args.client.instanceType,
-        subnetId: args.subnetId,
-        vpcSecurityGroupIds: [args.securityGroupId],
-        // Clients pull packages and images directly and are reached over SSH to deploy agents.
-        associatePublicIpAddress: true,
-        keyName: args.keyName,
-        iamInstanceProfile: args.instanceProfileName,
-        metadataOptions: METADATA_OPTIONS,
-        rootBlockDevice: encryptedRootVolume(args.client.rootVolumeGb),
-        userData: renderClientUserData(),
-        userDataReplaceOnChange: false,
-        tags: discoveryTags(args.environment, args.client),
-      },
+      hardenedInstanceArgs(
+        {
+          images: args.images,
+          host: args.client,
+          subnetId: args.subnetId,
+          securityGroupId: args.securityGroupId,
+          instanceProfileName: args.instanceProfileName,
+          keyName: args.keyName,
+          userData: renderClientUserData(),
+          tags: discoveryTags(args.environment, args.client),
+        },
+        child,
+      ),
       child,
     );
 

@@ -3,7 +3,7 @@
  */
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
-import type { Architecture, ImageSettings } from "../lib/stack-config";
+import type { Architecture, ImageSettings, InstanceSettings } from "../lib/stack-config";
 
 /**
  * The AMI for one architecture. An explicit `amiId` wins; otherwise Canonical's image with the
@@ -51,4 +51,43 @@ export const METADATA_OPTIONS = {
 /** An encrypted gp3 root volume (the account's default EBS key) that goes with the instance. */
 export function encryptedRootVolume(sizeGb: number) {
   return { volumeType: "gp3", volumeSize: sizeGb, encrypted: true, deleteOnTermination: true } as const;
+}
+
+export interface HardenedInstanceArgs {
+  readonly images: ImageSettings;
+  /** The host's instance type, architecture and root volume size from stack config. */
+  readonly host: InstanceSettings & { readonly rootVolumeGb: number };
+  readonly subnetId: pulumi.Input<string>;
+  readonly securityGroupId: pulumi.Input<string>;
+  /** Undefined: no instance profile at all. */
+  readonly instanceProfileName?: pulumi.Input<string>;
+  readonly keyName: pulumi.Input<string>;
+  readonly userData: pulumi.Input<string>;
+  readonly tags: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/**
+ * The instance every host runs on: pinned image, IMDSv2, encrypted root volume, a public address
+ * from the start (hosts pull packages and images directly and are deployed to over SSH; on the
+ * monitor, cloud-init needs it before the Elastic IP takes its place), and user data that only
+ * bootstraps, so a change stops and starts the instance rather than replacing it.
+ */
+export function hardenedInstanceArgs(
+  args: HardenedInstanceArgs,
+  opts: pulumi.InvokeOutputOptions,
+): aws.ec2.InstanceArgs {
+  return {
+    ami: pinnedImageId(args.images, args.host.architecture, opts),
+    instanceType: args.host.instanceType,
+    subnetId: args.subnetId,
+    vpcSecurityGroupIds: [args.securityGroupId],
+    associatePublicIpAddress: true,
+    keyName: args.keyName,
+    iamInstanceProfile: args.instanceProfileName,
+    metadataOptions: METADATA_OPTIONS,
+    rootBlockDevice: encryptedRootVolume(args.host.rootVolumeGb),
+    userData: args.userData,
+    userDataReplaceOnChange: false,
+    tags: args.tags,
+  };
 }

@@ -8,7 +8,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { renderMonitorUserData } from "../configs/cloud-init";
 import type { ImageSettings, MonitorSettings } from "../lib/stack-config";
-import { encryptedRootVolume, METADATA_OPTIONS, pinnedImageId } from "./host-image";
+import { hardenedInstanceArgs } from "./host-image";
 
 /** Device name the data volume is attached as; Nitro instances show it as NVMe, found by volume id. */
 export const DATA_VOLUME_DEVICE = "/dev/sdf";
@@ -54,24 +54,21 @@ export class MonitorHost extends pulumi.ComponentResource {
 
     const instance = new aws.ec2.Instance(
       name,
-      {
-        ami: pinnedImageId(args.images, args.settings.architecture, child),
-        instanceType: args.settings.instanceType,
-        subnetId: args.subnetId,
-        vpcSecurityGroupIds: [args.securityGroupId],
-        // A public address from the start, so cloud-init can install packages before the Elastic IP
-        // is associated (which then takes its place).
-        associatePublicIpAddress: true,
-        keyName: args.keyName,
-        iamInstanceProfile: args.instanceProfileName,
-        metadataOptions: METADATA_OPTIONS,
-        rootBlockDevice: encryptedRootVolume(args.settings.rootVolumeGb),
-        // User data only bootstraps (Docker, data volume); a change stops and starts the instance
-        // rather than replacing it, and the data volume is untouched either way.
-        userData: dataVolume.id.apply((dataVolumeId) => renderMonitorUserData({ dataVolumeId })),
-        userDataReplaceOnChange: false,
-        tags: { Name: hostName },
-      },
+      hardenedInstanceArgs(
+        {
+          images: args.images,
+          host: args.settings,
+          subnetId: args.subnetId,
+          securityGroupId: args.securityGroupId,
+          instanceProfileName: args.instanceProfileName,
+          keyName: args.keyName,
+          // Bootstraps Docker and the data volume; a change stops and starts the instance (no
+          // replacement) and leaves the data volume untouched.
+          userData: dataVolume.id.apply((dataVolumeId) => renderMonitorUserData({ dataVolumeId })),
+          tags: { Name: hostName },
+        },
+        child,
+      ),
       child,
     );
 
