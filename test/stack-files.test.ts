@@ -48,6 +48,18 @@ function scratchProject(stackFiles: Record<string, string>): string {
   return dir;
 }
 
+/** What `load` threw; the test fails unless it threw a StackConfigError. */
+function refusal(load: () => unknown): StackConfigError {
+  let error: unknown;
+  try {
+    load();
+  } catch (caught) {
+    error = caught;
+  }
+  expect(error).toBeInstanceOf(StackConfigError);
+  return error as StackConfigError;
+}
+
 const MINIMAL_STACK = `config:
   aws:region: us-east-2
   observability:sshAllowedCidrs:
@@ -106,14 +118,8 @@ describe.each(STACKS)("stack %s", (stack) => {
     const config = loadStackConfigFromFiles(stack, ROOT, { requireSecrets: false });
     const missing = missingSecrets(config);
     expect(missing).toContain("grafanaAdminPassword");
-    let error: unknown;
-    try {
-      loadStackConfigFromFiles(stack, ROOT);
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(StackConfigError);
-    const problems = (error as StackConfigError).problems;
+    const error = refusal(() => loadStackConfigFromFiles(stack, ROOT));
+    const problems = error.problems;
     expect(problems.map((p) => p.setting).sort()).toEqual(missing.map((k) => `observability:${k}`).sort());
     for (const problem of problems) expect(problem.fix).toMatch(/^pulumi config set --secret observability:/);
   });
@@ -321,14 +327,8 @@ describe("stack file reading", () => {
     const dir = scratchProject({
       "Pulumi.bad.yaml": `${MINIMAL_STACK}  observability:logRetentionDays: "0"\n  observability:scrapeIntervall: 15s\n`,
     });
-    let error: unknown;
-    try {
-      loadStackConfigFromFiles("bad", dir, { requireSecrets: false });
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(StackConfigError);
-    const message = (error as StackConfigError).message;
+    const error = refusal(() => loadStackConfigFromFiles("bad", dir, { requireSecrets: false }));
+    const message = error.message;
     expect(message).toMatch(/^Stack "bad" has 2 configuration problems:/);
     expect(message).toContain("observability:logRetentionDays");
     expect(message).toContain(
@@ -383,20 +383,14 @@ describe("loadStackConfig: the real program's view through Pulumi config", () =>
       { ...mock.config, "observability:postgresExporterPassword": badPassword },
       mock.secretKeys,
     );
-    let error: unknown;
-    try {
-      loadStackConfig();
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(StackConfigError);
-    const problems = (error as StackConfigError).problems;
+    const error = refusal(() => loadStackConfig());
+    const problems = error.problems;
     expect(problems.map((p) => p.setting)).toEqual(["observability:postgresExporterPassword"]);
     expect(problems[0]?.problem).toMatch(/line break/);
     expect(problems[0]?.fix).toBe(
       "pulumi config set --secret observability:postgresExporterPassword <password>",
     );
-    expect((error as StackConfigError).message).not.toContain("second-line-canary");
+    expect(error.message).not.toContain("second-line-canary");
   });
 
   it("leaves a bad password alone when no host enables its exporter", async () => {
@@ -419,19 +413,13 @@ describe("loadStackConfig: the real program's view through Pulumi config", () =>
     };
     const secretKeys = Object.keys(fakeSecrets).filter((key) => key !== "observability:smtpPassword");
     await runAs("dev", config, secretKeys);
-    let error: unknown;
-    try {
-      loadStackConfig();
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(StackConfigError);
-    const problems = (error as StackConfigError).problems;
+    const error = refusal(() => loadStackConfig());
+    const problems = error.problems;
     expect(problems.map((p) => p.setting).sort()).toEqual([
       "observability:logRetentionDay",
       "observability:smtpPassword",
     ]);
-    expect((error as StackConfigError).message).toContain('did you mean "logRetentionDays"');
-    expect((error as StackConfigError).message).not.toContain("test-smtpPassword");
+    expect(error.message).toContain('did you mean "logRetentionDays"');
+    expect(error.message).not.toContain("test-smtpPassword");
   });
 });
