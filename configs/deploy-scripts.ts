@@ -3,13 +3,17 @@
  * rendered files and compose file), and the shell each step runs. components/host-deployment.ts
  * turns every step into one @pulumi/command remote Command.
  *
- * Every script is built from data with `shellQuote`; nothing from config is pasted into shell
- * unquoted. File contents travel on the command's stdin inside quoted here-documents (or base64),
+ * The logic that runs on hosts is plain shell in configs/host-scripts/ (shellchecked, exercised
+ * over real SSH by test/host-scripts.test.ts). A step's script is that file's text followed by a
+ * generated tail holding only data and function calls, every argument through `shellQuote`;
+ * nothing from config is pasted into shell unquoted. File contents travel on the command's stdin inside quoted here-documents (or base64),
  * so they never reach a command line, and `pulumi preview --diff` shows changed lines as text.
  * Secret values travel the same way inside a stdin that stays a Pulumi secret; they are written
  * with shell builtins (`printf`), so they never appear in any process's argv either.
  */
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import YAML from "yaml";
 import { MONITOR_PORTS } from "../lib/catalog";
 import { AGENTS_DIR, COMPOSE_FILE } from "./agents/client-compose";
@@ -315,24 +319,47 @@ export function unitFiles(unit: DeployUnit, files: HostFiles): HostFiles {
   }
   return selected;
 }
+// ---------------------------------------------------------------------------------------------
+// Scripts: a plain library file from configs/host-scripts/ + a tail of data and function calls
+// ---------------------------------------------------------------------------------------------
 
-// ---------------------------------------------------------------------------------------------
-// Scripts
-// ---------------------------------------------------------------------------------------------
+/** The plain shell files the scripts are built from (read once, at render time: still pure). */
+export const HOST_SCRIPTS_DIR = join(__dirname, "host-scripts");
+export const DEPLOY_LIBRARY_FILE = join(HOST_SCRIPTS_DIR, "deploy-lib.sh");
+export const READINESS_LIBRARY_FILE = join(HOST_SCRIPTS_DIR, "readiness.sh");
+
+const libraries = new Map<string, string>();
+
+function library(path: string): string {
+  let text = libraries.get(path);
+  if (text === undefined) {
+    text = readFileSync(path, "utf8");
+    libraries.set(path, text);
+  }
+  return text;
+}
+
+/** A tail line: a function of the library called with every argument quoted. */
+function call(name: string, ...args: readonly string[]): string {
+  return [name, ...args.map(shellQuote)].join(" ");
+}
 
 /**
- * Wraps a bash script read from stdin (`bash -s`): the `{ ... }` group makes bash read the whole
- * script, here-documents included, before running any of it, and stdin is then closed so that no
- * command inside can swallow the rest of the script.
+ * A bash script for `bash -s`: the library, then the tail. The `{ ... }` group makes bash read
+ * the whole script, here-documents included, before running any of it, and stdin is then
+ * closed so that no command inside can swallow the rest of the script.
  */
-function stdinScript(title: string, body: readonly string[]): string {
+function stdinScript(title: string, tail: readonly string[]): string {
   return [
     `# ${title}`,
-    "# Rendered by configs/deploy-scripts.ts; runs as root through `sudo -n bash -s`.",
+    "# Rendered by configs/deploy-scripts.ts: configs/host-scripts/deploy-lib.sh, then the calls for this step.",
+    "# Runs as root through `sudo -n bash -s`.",
     "{",
-    "set -euo pipefail",
+    library(DEPLOY_LIBRARY_FILE).trimEnd(),
+    "",
+    "# ---- this step ----",
     "exec </dev/null",
-    ...body,
+    ...tail,
     "exit 0",
     "}",
     "",
@@ -351,67 +378,31 @@ function heredocDelimiter(content: string): string {
   throw new Error("no here-document delimiter fits this content");
 }
 
-/** Shell lines that write `content` to the file at the (already quoted) `target`, byte for byte. */
-export function writeFileLines(quotedTarget: string, content: string): string[] {
+/** Tail lines that stage `content` as the unit file `path`, byte for byte. */
+export function stageFileLines(path: string, content: string): string[] {
+  assertRelativePath(path);
   // A quoted here-document is copied verbatim (no expansion) and always ends in a newline, so it
   // carries text that ends in one; anything else goes through base64.
   if (content.endsWith("\n") && !content.includes("\0") && !content.includes("\r")) {
     const delimiter = heredocDelimiter(content);
-    return [`cat > ${quotedTarget} <<'${delimiter}'`, `${content}${delimiter}`];
+    return [`${call("stage_file", path)} <<'${delimiter}'`, `${content}${delimiter}`];
   }
   const encoded = Buffer.from(content, "utf8").toString("base64");
   const lines = encoded.match(/.{1,76}/g) ?? [];
   const delimiter = heredocDelimiter(lines.join("\n"));
-  return [`base64 -d > ${quotedTarget} <<'${delimiter}'`, ...lines, delimiter];
+  return [`${call("stage_file_base64", path)} <<'${delimiter}'`, ...lines, delimiter];
 }
 
-/** Shell that lists the running containers of one compose service (ids, possibly none). */
-function runningContainers(project: string, service: string): string {
-  return shellCommand([
-    "docker",
-    "ps",
-    "--quiet",
-    "--filter",
-    `label=com.docker.compose.project=${project}`,
-    "--filter",
-    `label=com.docker.compose.service=${service}`,
-    "--filter",
-    "status=running",
-  ]);
-}
-
-function composeCommand(directory: string, composeFile: string, args: readonly string[]): string {
-  return shellCommand(["docker", "compose", "--project-directory", directory, "-f", composeFile, ...args]);
-}
-
-/** The last line of every file unit's script: what makes the running service use the new files. */
-export function applyLines(unit: DeployUnit, directory: string, project: string): string[] {
+/** The tail line that makes the running service use the swapped-in files (rolled back on failure). */
+export function applyLines(unit: DeployUnit): string[] {
   const apply = unit.apply;
   switch (apply.kind) {
     case "compose-up":
-      return [
-        composeCommand(directory, `${directory}/${COMPOSE_FILE}`, [
-          "up",
-          "--detach",
-          "--remove-orphans",
-          "--wait",
-          "--wait-timeout",
-          String(COMPOSE_WAIT_TIMEOUT_SECONDS),
-        ]),
-      ];
+      return [call("apply_unit", "compose-up", COMPOSE_FILE, String(COMPOSE_WAIT_TIMEOUT_SECONDS))];
     case "reload":
-      return [
-        `# Not running yet (first deploy): compose up starts it with these files.`,
-        `if [ -n "$(${runningContainers(project, apply.service)})" ]; then`,
-        `  ${shellCommand(["curl", "--fail", "--silent", "--show-error", "--max-time", "60", "-X", "POST", `http://127.0.0.1:${apply.port}/-/reload`])}`,
-        `  echo ${shellQuote(`${apply.service} reloaded its configuration`)}`,
-        "fi",
-      ];
+      return [call("apply_unit", "reload", apply.service, String(apply.port))];
     case "restart":
-      return [
-        `ids="$(${runningContainers(project, apply.service)})"`,
-        `if [ -n "$ids" ]; then docker restart $ids >/dev/null; echo ${shellQuote(`${apply.service} restarted`)}; fi`,
-      ];
+      return [call("apply_unit", "restart", apply.service)];
     case "none":
       return [];
   }
@@ -427,87 +418,41 @@ export interface FileUnitScriptInput {
 }
 
 /**
- * stdin of one file unit: stage the files, check them with the service's own tool (and the compose
- * file with `docker compose config`), move each into place with a rename (a directory-mounted
- * service never sees half a file), delete files this unit installed last time and no longer
- * renders, then reload or restart the service.
+ * stdin of one file unit (configs/host-scripts/deploy-lib.sh does the work): stage the files,
+ * check them with the service's own tool (and the compose file with `docker compose config`),
+ * back up the live ones and rename each new one into place, delete files this unit installed
+ * last time and no longer renders, then reload / restart / compose up, restoring the backup and
+ * failing if that does not work.
  */
 export function renderFileUnitScript(input: FileUnitScriptInput): string {
   const { unit, directory, project } = input;
   assertAbsolutePath(directory);
+  assertRelativePath(unit.name);
   const paths = Object.keys(input.files).sort(compareStrings);
   if (paths.join("\n") !== [...unit.paths].join("\n")) {
     throw new Error(`unit ${unit.name}: the files given are not the planned ones`);
   }
-  const stage = `${directory}/${DEPLOY_STATE_DIR}/staging/${unit.name}`;
-  const manifest = `${directory}/${DEPLOY_STATE_DIR}/${unit.name}.manifest`;
-  const body: string[] = [
-    `dir=${shellQuote(directory)}`,
-    `stage=${shellQuote(stage)}`,
-    `manifest=${shellQuote(manifest)}`,
-    'install -d -m 0755 -o 0 -g 0 -- "$dir" "$dir/.deploy"',
-    'rm -rf -- "$stage"',
-    // Readable: the check container (e.g. nobody in the Prometheus image) reads the staged files.
-    'install -d -m 0755 -o 0 -g 0 -- "$stage"',
-    "",
-    "# Files, staged first.",
-  ];
-  const directories = [...new Set(paths.map((path) => path.split("/").slice(0, -1).join("/")))].filter(
-    (parent) => parent !== "",
-  );
-  for (const parent of directories.sort(compareStrings))
-    body.push(`mkdir -p -- "$stage/"${shellQuote(parent)}`);
-  for (const path of paths) {
-    body.push(...writeFileLines(`"$stage/"${shellQuote(path)}`, input.files[path] as string));
-  }
+  const tail: string[] = [call("unit_begin", directory, unit.name, project), ""];
+  for (const path of paths) tail.push(...stageFileLines(path, input.files[path] as string));
   if (unit.check) {
-    const check = unit.check;
-    body.push(
+    const { image, entrypoint, mounts, args } = unit.check;
+    tail.push(
       "",
-      `# Check the staged files with ${check.entrypoint} from the pinned image, before the swap.`,
-    );
-    const volumes = check.mounts.flatMap((mount) => ["-v", `${mount.source}:${mount.target}:ro`]);
-    const argv = ["docker", "run", "--rm", "--network", "none", "--entrypoint", check.entrypoint];
-    // Mount sources are relative to the staging directory: `-v "$stage/"'prometheus:/etc/prometheus:ro'`.
-    const mountWords = volumes.map((word) => (word === "-v" ? "-v" : `"$stage/"${shellQuote(word)}`));
-    body.push(
-      [...argv.map(shellQuote), ...mountWords, shellQuote(check.image), ...check.args.map(shellQuote)].join(
-        " ",
+      call(
+        "check_with_image",
+        image,
+        entrypoint,
+        ...mounts.map((mount) => `${assertRelativePath(mount.source)}:${mount.target}`),
+        "--",
+        ...args,
       ),
     );
   }
-  if (unit.checkCompose) {
-    body.push(
-      "",
-      "# Check the staged compose file against the live directory (secret files, mounts).",
-      `docker compose --project-directory "$dir" -f "$stage/"${shellQuote(COMPOSE_FILE)} config --quiet`,
-    );
-  }
-  body.push("", "# Swap: each file renamed into place.");
-  for (const path of paths) {
-    body.push(
-      `install -D -m 0644 -o 0 -g 0 -- "$stage/"${shellQuote(path)} "$dir/"${shellQuote(`${path}.deploy-new`)}`,
-      `mv -f -- "$dir/"${shellQuote(`${path}.deploy-new`)} "$dir/"${shellQuote(path)}`,
-    );
-  }
-  for (const empty of unit.emptyMountDirs)
-    body.push(`install -d -m 0755 -o 0 -g 0 -- "$dir/"${shellQuote(empty)}`);
-  body.push(
-    "",
-    "# Remove what this step installed last time and no longer renders.",
-    'if [ -f "$manifest" ]; then',
-    "  while IFS= read -r old; do",
-    '    [ -n "$old" ] || continue',
-    `    case "$old" in ${paths.length > 0 ? paths.map(shellQuote).join("|") : "''"}) ;; *) rm -f -- "$dir/$old" ;; esac`,
-    '  done < "$manifest"',
-    "fi",
-    `printf '%s\\n' ${paths.map(shellQuote).join(" ")} > "$manifest.new"`,
-    'mv -f -- "$manifest.new" "$manifest"',
-    'rm -rf -- "$stage"',
-  );
-  const apply = applyLines(unit, directory, project);
-  if (apply.length > 0) body.push("", ...apply);
-  return stdinScript(`${input.hostName}: ${unit.name} files`, body);
+  if (unit.checkCompose) tail.push("", call("check_compose", COMPOSE_FILE));
+  tail.push("", call("swap_in", ...paths));
+  if (unit.emptyMountDirs.length > 0) tail.push(call("make_dirs", ...unit.emptyMountDirs));
+  tail.push(...applyLines(unit), call("unit_done"));
+  return stdinScript(`${input.hostName}: ${unit.name} files`, tail);
 }
 
 export interface SecretFile {
@@ -521,11 +466,10 @@ export interface SecretFile {
 const OWNER = /^\d+:\d+$/;
 
 /**
- * stdin of the secrets step (itself a Pulumi secret, run with stderr-only logging). Each file is
- * created empty with its owner and mode before anything is written to it, then written in place:
- * compose mounts secret files one by one, and a running container keeps seeing the same inode.
- * Values are written by the `printf` builtin, never passed to a program. Files this step wrote
- * last time and no longer needs are deleted. Nothing is echoed.
+ * stdin of the secrets step (itself a Pulumi secret, run with stderr-only logging): one
+ * `put_secret` call per file (owner and mode set while it is empty, then the value written in
+ * place by the `printf` builtin, never passed to a program), then `secrets_done` deletes files
+ * written last time and no longer needed. Nothing is echoed.
  */
 export function renderSecretFilesScript(
   hostName: string,
@@ -533,40 +477,15 @@ export function renderSecretFilesScript(
   files: ReadonlyArray<SecretFile & { readonly content: string }>,
 ): string {
   assertAbsolutePath(manifestPath);
-  const body: string[] = [
-    "umask 077",
-    `manifest=${shellQuote(manifestPath)}`,
-    'install -d -m 0755 -o 0 -g 0 -- "$(dirname -- "$manifest")"',
-  ];
-  body.push(
-    "put_secret() {",
-    '  local path="$1" owner="$2" mode="$3"',
-    '  install -d -m 0700 -o 0 -g 0 -- "$(dirname -- "$path")"',
-    '  if [ -L "$path" ] || { [ -e "$path" ] && [ ! -f "$path" ]; }; then rm -rf -- "$path"; fi',
-    '  if [ ! -e "$path" ]; then : > "$path"; fi',
-    '  chown -- "$owner" "$path"',
-    '  chmod -- "$mode" "$path"',
-    '  printf \'%s\' "$4" > "$path"',
-    "}",
-  );
+  const tail: string[] = [call("secrets_begin", manifestPath)];
   const sorted = [...files].sort((a, b) => compareStrings(a.path, b.path));
   for (const file of sorted) {
     assertAbsolutePath(file.path);
     if (!OWNER.test(file.owner)) throw new Error(`secret file ${file.path}: owner must be uid:gid`);
-    body.push(`put_secret ${shellQuote(file.path)} ${file.owner} ${file.mode} ${shellQuote(file.content)}`);
+    tail.push(call("put_secret", file.path, file.owner, file.mode, file.content));
   }
-  const paths = sorted.map((file) => file.path);
-  body.push(
-    'if [ -f "$manifest" ]; then',
-    "  while IFS= read -r old; do",
-    '    [ -n "$old" ] || continue',
-    `    case "$old" in ${paths.length > 0 ? paths.map(shellQuote).join("|") : "''"}) ;; *) rm -f -- "$old" ;; esac`,
-    '  done < "$manifest"',
-    "fi",
-    `printf '%s\\n' ${paths.map(shellQuote).join(" ")} > "$manifest.new"`,
-    'mv -f -- "$manifest.new" "$manifest"',
-  );
-  return stdinScript(`${hostName}: secret files`, body);
+  tail.push(call("secrets_done", ...sorted.map((file) => file.path)));
+  return stdinScript(`${hostName}: secret files`, tail);
 }
 
 export interface ReadinessInput {
@@ -577,42 +496,28 @@ export interface ReadinessInput {
 }
 
 /**
- * The readiness step (`create`, plain POSIX sh as the login user): passwordless sudo, cloud-init
- * done, the data volume mounted, the Docker engine answering and the compose plugin present.
- * SSH itself is retried by the provider (dialErrorLimit) while the host boots.
+ * The readiness step (`create`, plain POSIX sh as the login user): configs/host-scripts/readiness.sh
+ * then one `host_ready` call. Passwordless sudo, cloud-init done, the data volume mounted, the
+ * Docker engine answering and the compose plugin present. SSH itself is retried by the provider
+ * (dialErrorLimit) while the host boots.
  */
 export function renderReadinessScript(input: ReadinessInput): string {
-  const lines = [
-    "set -eu",
-    `sudo -n true || { echo 'this user needs passwordless sudo to deploy' >&2; exit 1; }`,
-  ];
-  if (input.waitForCloudInit) {
-    lines.push(
-      "status=0",
-      `timeout ${CLOUD_INIT_TIMEOUT_SECONDS} cloud-init status --wait >/dev/null || status=$?`,
-      'case "$status" in',
-      "  0) ;;",
-      "  2) echo 'cloud-init finished with recoverable errors; continuing' >&2 ;;",
-      `  *) echo "cloud-init failed or timed out (exit $status): see /var/log/cloud-init-output.log" >&2; exit 1 ;;`,
-      "esac",
-    );
-  }
-  for (const mount of input.requiredMounts) {
-    assertAbsolutePath(mount);
-    lines.push(
-      `mountpoint -q ${shellQuote(mount)} || { echo ${shellQuote(`${mount} is not mounted: see /var/log/cloud-init-output.log`)} >&2; exit 1; }`,
-    );
-  }
-  lines.push(
-    "attempt=0",
-    "until sudo -n docker info >/dev/null 2>&1 && sudo -n docker compose version >/dev/null 2>&1; do",
-    "  attempt=$((attempt + 1))",
-    `  if [ "$attempt" -ge ${DOCKER_READY_ATTEMPTS} ]; then echo 'the Docker engine or its compose plugin is not ready' >&2; exit 1; fi`,
-    "  sleep 5",
-    "done",
-    "sudo -n docker compose version",
-  );
-  return lines.join("\n");
+  for (const mount of input.requiredMounts) assertAbsolutePath(mount);
+  return [
+    library(READINESS_LIBRARY_FILE).trimEnd(),
+    "",
+    call(
+      "host_ready",
+      String(input.waitForCloudInit ? CLOUD_INIT_TIMEOUT_SECONDS : 0),
+      String(DOCKER_READY_ATTEMPTS),
+      ...input.requiredMounts,
+    ),
+    "",
+  ].join("\n");
+}
+
+function composeCommand(directory: string, composeFile: string, args: readonly string[]): string {
+  return shellCommand(["docker", "compose", "--project-directory", directory, "-f", composeFile, ...args]);
 }
 
 /** Recreates the services that read secret files, so they read the new values (after the secrets step). */

@@ -2,7 +2,8 @@
  * The deploy over SSH: the shell renderers (quoting, planning, scripts run for real against a temp
  * directory with stand-in `docker`/`curl`/`sudo` on PATH), and the whole program under mocks (what
  * every host's steps are, what they depend on, what their triggers hold, where secrets go).
- * No SSH and no Docker engine are involved: docs/deploy.md says what was not run here.
+ * test/host-scripts.test.ts runs the same scripts over a real SSH connection; no Docker engine is
+ * involved anywhere: docs/deploy.md says what was not run here.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import {
@@ -347,7 +348,7 @@ describe("file step scripts", () => {
     expect(calls).toContain("  staged ./prometheus.yml");
     expect(calls.some((line) => line.startsWith("  staged ./rules/"))).toBe(true);
     expect(calls.filter((line) => line.startsWith("curl"))).toEqual([
-      `curl --fail --silent --show-error --max-time 60 -X POST http://127.0.0.1:${MONITOR_PORTS.prometheus}/-/reload`,
+      `curl --fail-with-body --silent --show-error --max-time 60 -X POST http://127.0.0.1:${MONITOR_PORTS.prometheus}/-/reload`,
     ]);
     // Staging is cleaned up.
     expect(existsSync(join(directory, ".deploy/staging/prometheus"))).toBe(false);
@@ -447,9 +448,9 @@ describe("secret files script", () => {
       { path: "/etc/x/secret", owner: "0:0", mode: "0400", content: "s3cr3t-value" },
     ]);
     const lines = script.split("\n").filter((line) => line.includes("s3cr3t-value"));
-    // Only the call of the shell function, which hands it to the printf builtin.
+    // Only the call of the library's shell function, which hands it to the printf builtin
+    // (test/host-scripts.test.ts records every program's argv over SSH and finds no value).
     expect(lines).toEqual(["put_secret /etc/x/secret 0:0 0400 s3cr3t-value"]);
-    expect(script).toContain(`printf '%s' "$4" > "$path"`);
   });
 });
 
@@ -506,9 +507,15 @@ describe("readiness script", () => {
   });
 
   test("hosts outside AWS skip cloud-init", () => {
-    expect(renderReadinessScript({ waitForCloudInit: false, requiredMounts: [] })).not.toContain(
-      "cloud-init",
-    );
+    writeFileSync(box.log, "");
+    const outside = renderReadinessScript({ waitForCloudInit: false, requiredMounts: [] });
+    const result = spawnSync("sh", ["-c", outside], {
+      encoding: "utf8",
+      env: { PATH: `${box.bin}:${process.env.PATH}`, CALLS: box.log, CLOUD_INIT_EXIT: "1" },
+    });
+    expect(result.status).toBe(0);
+    expect(box.calls().filter((line) => line.startsWith("cloud-init"))).toEqual([]);
+    expect(box.calls()).toContain("docker info");
   });
 });
 
