@@ -11,9 +11,11 @@ import {
   HostDeployment,
   monitorSecretFileSpecs,
   requireSecret,
+  type SshCredentials,
   sshConnection,
   throughJumpHost,
 } from "./components/host-deployment";
+import { ImageDigests } from "./components/image-digests";
 import { InstanceRoles } from "./components/instance-roles";
 import { LokiBucket } from "./components/loki-bucket";
 import { MonitorHost } from "./components/monitor-host";
@@ -21,14 +23,17 @@ import { Network } from "./components/network";
 import { SshKey } from "./components/ssh-key";
 import { DATA_MOUNT_POINT } from "./configs/cloud-init";
 import { AGENTS_DEPLOY_DIR, MONITOR_DEPLOY_DIR } from "./configs/deploy-scripts";
-import { clientFiles, type DeployInfo, monitorFiles } from "./configs/host-files";
+import { clientFiles, type DeployInfo, monitorFiles, stackImages } from "./configs/host-files";
 import { MONITOR_PORTS } from "./lib/catalog";
 import { loadStackConfig } from "./lib/pulumi-config";
+import { pinsImageDigests, sshAuthOf } from "./lib/stack-config";
 
 const { config, secrets } = loadStackConfig();
 const env = config.stack;
-// Checked before any resource exists: without the key nothing can be deployed to the hosts.
-const sshPrivateKey = requireSecret(secrets, "sshPrivateKey");
+// Checked before any resource exists: with key login, nothing can be deployed without the key.
+// Agent login carries no key at all: the provider asks the SSH agent (docs/ssh.md).
+const sshCredentials: SshCredentials =
+  sshAuthOf(config) === "agent" ? {} : { privateKey: requireSecret(secrets, "sshPrivateKey") };
 
 // Every resource gets the extra tags plus Environment and ManagedBy (ours win over extra tags).
 const provider = new aws.Provider(`${env}-aws`, {
@@ -113,18 +118,24 @@ const grafanaUrlOutput: pulumi.Output<string> = config.grafana.rootUrl
   ? pulumi.output(config.grafana.rootUrl)
   : pulumi.interpolate`http://${monitor.publicIp}:${MONITOR_PORTS.grafana}/`;
 
-// Values the rendered files need that exist only once AWS has created the resources.
+// Each image's registry digest, so hosts run exactly what preview showed (pinImageDigests).
+const imageDigests = pinsImageDigests(config)
+  ? new ImageDigests(`${env}-images`, { images: stackImages(config) }).digests
+  : pulumi.output(undefined);
+
+// Values the rendered files need that exist only once AWS (and the registries) have answered.
 const deployInfo: pulumi.Output<DeployInfo> = pulumi
-  .all([lokiBucket.bucketName, monitor.privateIp, grafanaUrlOutput, monitor.dataVolumeId])
-  .apply(([lokiBucketName, monitorPrivateIp, grafanaUrl, dataVolumeId]) => ({
+  .all([lokiBucket.bucketName, monitor.privateIp, grafanaUrlOutput, monitor.dataVolumeId, imageDigests])
+  .apply(([lokiBucketName, monitorPrivateIp, grafanaUrl, dataVolumeId, digests]) => ({
     lokiBucketName,
     monitorPrivateIp,
     grafanaUrl,
     dataVolumeId,
+    ...(digests !== undefined ? { imageDigests: digests } : {}),
   }));
 
 // The monitor through its Elastic IP (stable across instance stop/start and replacement).
-const monitorConnection = sshConnection(monitor.publicIp, config.access.sshUser, sshPrivateKey);
+const monitorConnection = sshConnection(monitor.publicIp, config.access.sshUser, sshCredentials);
 const monitorDeployment = new HostDeployment(`${env}-deploy-monitor`, {
   hostName: "monitor",
   connection: monitorConnection,
@@ -141,12 +152,13 @@ const monitorDeployment = new HostDeployment(`${env}-deploy-monitor`, {
 });
 
 // Clients through their private IP, with the monitor as jump host: stable across stop/start, and
-// the clients accept SSH from the monitor's security group only.
+// the clients accept SSH from the monitor's security group only. The jump leg verifies the
+// monitor's pinned host key; each client's own key is pinned by its deployment.
 config.clients.forEach((client, index) => {
   const host = clientHosts[index] as ClientHost;
   new HostDeployment(`${env}-deploy-${client.name}`, {
     hostName: client.name,
-    connection: throughJumpHost(host.privateIp, config.access.sshUser, monitorConnection),
+    connection: throughJumpHost(host.privateIp, config.access.sshUser, monitorDeployment.verifiedConnection),
     identity: host.instanceId,
     directory: AGENTS_DEPLOY_DIR,
     renderFiles: (info) => clientFiles(config, client, info),
@@ -159,11 +171,13 @@ config.clients.forEach((client, index) => {
 });
 
 // Hosts outside AWS through the monitor too: it has the private path to them that scraping needs
-// anyway (docs/deploy.md). Removing one from config runs `docker compose down` on it.
+// anyway (docs/deploy.md). Removing one from config runs `docker compose down` on it. A host key
+// in config is verified from the first connection; without one, trust on first use (docs/ssh.md).
 for (const host of config.externalHosts) {
   new HostDeployment(`${env}-deploy-${host.name}`, {
     hostName: host.name,
-    connection: throughJumpHost(host.address, host.sshUser, monitorConnection),
+    connection: throughJumpHost(host.address, host.sshUser, monitorDeployment.verifiedConnection),
+    ...(host.hostKey !== undefined ? { hostKey: host.hostKey } : {}),
     identity: host.address,
     directory: AGENTS_DEPLOY_DIR,
     renderFiles: (info) => clientFiles(config, host, info),

@@ -4,6 +4,9 @@
  *
  *   ready                      readiness (SSH, sudo, cloud-init, data volume, Docker + compose);
  *                              every other step depends on it
+ *   host-key                   prints the host's ed25519 public key; every later step verifies the
+ *                              host against it (trust on first use; none for an outside host
+ *                              whose key is in config: then every step verifies, `ready` too)
  *   secrets                    secret files from Pulumi secrets (stdin, stderr-only logging)
  *   <service>                  one per compose service that mounts files: stage, check with the
  *                              service's own tool, swap, then reload (Prometheus, Alertmanager)
@@ -18,7 +21,7 @@
  * and a sha256 over exactly the files the step installs, so an unchanged `pulumi up` runs nothing
  * and a changed file re-runs only its own step. Secret values never enter a hash: steps that
  * depend on secrets carry the secret Outputs themselves, which Pulumi keeps encrypted in state.
- * docs/deploy.md tells the whole story.
+ * docs/deploy.md tells the whole story; docs/ssh.md the SSH login and host key trust.
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
@@ -55,6 +58,7 @@ import {
   type SecretSetting,
   type StackConfig,
 } from "../lib/stack-config";
+import { HOST_KEY_READ_COMMAND, hostKeyFromOutput } from "./ssh-key";
 
 // ---------------------------------------------------------------------------------------------
 // The remote Command resource
@@ -63,11 +67,14 @@ import {
 /** Resource type of `command.remote.Command`, which every deploy step is. */
 export const REMOTE_COMMAND_TYPE = "command:remote:Command";
 
-/** The `remote.ConnectionArgs` fields used here (hosts, key, retries, jump host). */
+/** The `remote.ConnectionArgs` fields used here (hosts, key, host key, retries, jump host). */
 export interface RemoteConnection {
   readonly host: pulumi.Input<string>;
   readonly user: pulumi.Input<string>;
-  readonly privateKey: pulumi.Input<string>;
+  /** Absent: the provider logs in with the SSH agent's keys (sshAuth agent). */
+  readonly privateKey?: pulumi.Input<string>;
+  /** The host key the server must present (`<type> <base64>`); absent: not verified. */
+  readonly hostKey?: pulumi.Input<string>;
   readonly port?: number;
   /** Failed dials before giving up; hosts refuse SSH while they boot. */
   readonly dialErrorLimit?: number;
@@ -76,25 +83,55 @@ export interface RemoteConnection {
   readonly proxy?: Omit<RemoteConnection, "proxy">;
 }
 
+/**
+ * How the deploy logs in: the private key from the sshPrivateKey secret, or nothing, and the
+ * provider uses the SSH agent. `agentSocketPath` is deliberately never set: the provider then reads
+ * SSH_AUTH_SOCK on whatever machine runs `pulumi up`, whereas a path written into the inputs would
+ * differ per machine and re-run every deploy step whenever someone else (or CI) runs the update.
+ */
+export interface SshCredentials {
+  readonly privateKey?: pulumi.Input<string>;
+}
+
 /** SSH retries while a host boots: up to 30 failed dials of 20 s each. */
 const DIAL = { port: 22, dialErrorLimit: 30, perDialTimeout: 20 } as const;
 
+/** A direct connection; its host key is not verified until `withHostKey` pins one. */
 export function sshConnection(
   host: pulumi.Input<string>,
   user: pulumi.Input<string>,
-  privateKey: pulumi.Input<string>,
+  credentials: SshCredentials,
 ): RemoteConnection {
-  return { host, user, privateKey, ...DIAL };
+  return {
+    host,
+    user,
+    ...(credentials.privateKey !== undefined ? { privateKey: credentials.privateKey } : {}),
+    ...DIAL,
+  };
 }
 
-/** A connection to `host` that goes through `jumpHost` (SSH ProxyJump). */
+/**
+ * A connection to `host` that goes through `jumpHost` (SSH ProxyJump), with the jump host's own
+ * credentials and pinned host key; the target's host key is not verified until `withHostKey`.
+ */
 export function throughJumpHost(
   host: pulumi.Input<string>,
   user: pulumi.Input<string>,
   jumpHost: RemoteConnection,
 ): RemoteConnection {
   const { proxy: _ignored, ...jump } = jumpHost;
-  return { host, user, privateKey: jumpHost.privateKey, ...DIAL, proxy: jump };
+  return {
+    host,
+    user,
+    ...(jumpHost.privateKey !== undefined ? { privateKey: jumpHost.privateKey } : {}),
+    ...DIAL,
+    proxy: jump,
+  };
+}
+
+/** The same connection, refusing any server that does not present `hostKey`. */
+export function withHostKey(connection: RemoteConnection, hostKey: pulumi.Input<string>): RemoteConnection {
+  return { ...connection, hostKey };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -165,7 +202,13 @@ export function exporterSecretFileSpecs(
 export interface HostDeploymentArgs {
   /** For step descriptions: `monitor`, the client's or outside host's name. */
   readonly hostName: string;
+  /** How to reach the host, without its host key (a jump host in `proxy` carries its own). */
   readonly connection: RemoteConnection;
+  /**
+   * The host's key from stack config (hosts outside AWS): verified from the very first step.
+   * Absent: the `host-key` step reads it right after readiness and later steps verify it.
+   */
+  readonly hostKey?: pulumi.Input<string>;
   /**
    * Changes exactly when the machine behind the connection is a different one (EC2 instance id;
    * the address of a host outside AWS): every step then runs again on the new machine.
@@ -195,11 +238,19 @@ export class HostDeployment extends pulumi.ComponentResource {
   public readonly ready: command.remote.Command;
   /** The compose step: the host's containers are up once it is done. */
   public readonly composeUp: command.remote.Command;
+  /** The host key every step after the first verifies (`<type> <base64>`). */
+  public readonly hostKey: pulumi.Output<string>;
+  /** The connection with that host key pinned: use it as the jump host of other hosts. */
+  public readonly verifiedConnection: RemoteConnection;
 
   constructor(name: string, args: HostDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
     super("observability:deploy:HostDeployment", name, {}, opts);
     const child = { parent: this };
-    const { connection, directory, identity } = args;
+    const { directory, identity } = args;
+    // A configured key is checked from the first connection on; otherwise the first two steps
+    // (readiness, host-key) run unverified and everything after them is pinned.
+    const firstConnection =
+      args.hostKey !== undefined ? withHostKey(args.connection, args.hostKey) : args.connection;
 
     // The steps are planned from paths only, which do not depend on deploy-time values.
     const plan = planDeploy(args.renderFiles({}), directory);
@@ -215,13 +266,35 @@ export class HostDeployment extends pulumi.ComponentResource {
     this.ready = new command.remote.Command(
       `${name}-ready`,
       {
-        connection,
+        connection: firstConnection,
         create: renderReadinessScript(args.readiness),
         triggers: [identity],
         logging: "stdoutAndStderr",
       },
       { ...child, dependsOn: [...(args.after ?? [])] },
     );
+
+    if (args.hostKey !== undefined) {
+      this.hostKey = pulumi.output(args.hostKey);
+    } else {
+      // Trust on first use, pinned in state: re-read only when the machine changes (identity), so
+      // a second `pulumi up` sees the same stored key and the same connections, and runs nothing.
+      // Its stdout is the public key, also logged so it can be compared with the instance's
+      // console output (`aws ec2 get-console-output`) out of band.
+      const readHostKey = new command.remote.Command(
+        `${name}-host-key`,
+        {
+          connection: firstConnection,
+          create: HOST_KEY_READ_COMMAND,
+          triggers: [identity],
+          logging: "stdoutAndStderr",
+        },
+        { ...child, dependsOn: [this.ready] },
+      );
+      this.hostKey = readHostKey.stdout.apply((stdout) => hostKeyFromOutput(args.hostName, stdout));
+    }
+    this.verifiedConnection = withHostKey(args.connection, this.hostKey);
+    const connection = this.verifiedConnection;
 
     // Hosts outside AWS: torn down when they leave the stack. Every other step waits for it, so
     // when the host is replaced (new address) the old one is torn down before anything is started
@@ -346,6 +419,6 @@ export class HostDeployment extends pulumi.ComponentResource {
       );
     }
 
-    this.registerOutputs({});
+    this.registerOutputs({ hostKey: this.hostKey });
   }
 }

@@ -9,7 +9,7 @@
  */
 import type { ClientHost, ExternalHost, StackConfig } from "../lib/stack-config";
 import { MONITOR_LOCAL_LOKI_PUSH_URL, renderAlloyConfig } from "./agents/alloy";
-import { COMPOSE_FILE, renderClientFiles } from "./agents/client-compose";
+import { COMPOSE_FILE, clientComposeFile, renderClientFiles } from "./agents/client-compose";
 import { renderAlertmanagerFiles } from "./alertmanager";
 import { DATA_VOLUME_ID_PLACEHOLDER, renderClientUserData, renderMonitorUserData } from "./cloud-init";
 import { renderDashboards } from "./dashboards";
@@ -19,6 +19,7 @@ import {
   CONTAINER_SECRETS_DIR,
   type DeployInfo,
   MONITOR_PROMETHEUS_ADDRESSES,
+  monitorComposeData,
   renderMonitorCompose,
 } from "./monitor-compose";
 import { MONITOR_INSTANCE, renderFileSdTargets, renderPrometheusConfig } from "./prometheus";
@@ -86,7 +87,10 @@ export function clientFiles(
   host: ClientHost | ExternalHost,
   deployInfo: DeployInfo = {},
 ): HostFiles {
-  const files: HostFiles = renderClientFiles(config, host, { monitorAddress: deployInfo.monitorPrivateIp });
+  const files: HostFiles = renderClientFiles(config, host, {
+    monitorAddress: deployInfo.monitorPrivateIp,
+    imageDigests: deployInfo.imageDigests,
+  });
   if (isClientHost(config, host)) files[CLOUD_INIT_FILE] = renderClientUserData();
   return sortedByPath(files);
 }
@@ -103,4 +107,18 @@ export function stackHostFiles(config: StackConfig, deployInfo: DeployInfo = {})
     hosts[host.name] = clientFiles(config, host, deployInfo);
   }
   return hosts;
+}
+
+/**
+ * Every image some host of the stack runs, sorted and unique: read from the compose files
+ * themselves (without digests), so the list the deploy resolves digests for cannot drift from
+ * what the hosts run.
+ */
+export function stackImages(config: StackConfig): string[] {
+  const images = new Set<string>();
+  for (const service of Object.values(monitorComposeData(config).services)) images.add(service.image);
+  for (const host of [...config.clients, ...config.externalHosts]) {
+    for (const service of Object.values(clientComposeFile(config, host).services)) images.add(service.image);
+  }
+  return [...images].sort();
 }

@@ -51,6 +51,12 @@ export const MONITOR_CONTAINER_USERS = {
   loki: "10001:10001",
 } as const;
 
+/**
+ * Registry digests of the pinned images: image reference (as in IMAGES) -> `sha256:<64 hex>`.
+ * The deploy reads them from the registries (components/image-digests.ts); renderers only take them.
+ */
+export type ImageDigests = Readonly<Record<string, string>>;
+
 const EXACT_VERSION_TAG = /^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/;
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
@@ -67,4 +73,37 @@ export function isPinnedImage(reference: string): boolean {
   const colon = lastPathSegment.lastIndexOf(":");
   if (colon < 0) return false;
   return EXACT_VERSION_TAG.test(lastPathSegment.slice(colon + 1));
+}
+
+/** True for a registry content digest: `sha256:` and 64 lowercase hex digits. */
+export function isImageDigest(value: string): boolean {
+  return DIGEST.test(value);
+}
+
+/**
+ * The reference compose should run: `repo:tag@sha256:...` when digests are given, the tag alone
+ * when not (the render command, or pinImageDigests false). Keeping the tag next to the digest
+ * leaves the version readable; the engine pulls by the digest. A missing or malformed digest
+ * throws: a half-pinned stack would look pinned while one image still floats on its tag.
+ */
+export function pinnedImage(reference: string, digests: ImageDigests | undefined): string {
+  if (digests === undefined) return reference;
+  if (reference.includes("@")) throw new Error(`${reference} is already pinned by digest`);
+  const digest = digests[reference];
+  if (digest === undefined) throw new Error(`no registry digest was resolved for ${reference}`);
+  if (!isImageDigest(digest)) throw new Error(`"${digest}" (for ${reference}) is not a sha256 digest`);
+  return `${reference}@${digest}`;
+}
+
+/** The same services with every `image` pinned by `pinnedImage`; nothing else changes. */
+export function withPinnedImages<Service extends { readonly image: string }>(
+  services: Readonly<Record<string, Service>>,
+  digests: ImageDigests | undefined,
+): Record<string, Service> {
+  return Object.fromEntries(
+    Object.entries(services).map(([name, service]) => [
+      name,
+      { ...service, image: pinnedImage(service.image, digests) },
+    ]),
+  );
 }

@@ -37,7 +37,7 @@ import {
   GRAFANA_SECRET_FILES,
   grafanaEnvironment,
 } from "./grafana";
-import { IMAGES, MONITOR_CONTAINER_USERS } from "./images";
+import { IMAGES, type ImageDigests, MONITOR_CONTAINER_USERS, withPinnedImages } from "./images";
 import { LOKI_CONFIG_DIR, LOKI_DATA_DIR, lokiFlags } from "./loki";
 import { type MonitorServiceAddresses, PROMETHEUS_DATA_PATH, prometheusFlags } from "./prometheus";
 
@@ -66,6 +66,11 @@ export interface DeployInfo {
   readonly grafanaUrl?: string;
   /** EBS id of the monitor's data volume (cloud-init mounts it by id). */
   readonly dataVolumeId?: string;
+  /**
+   * Registry digest of every image the host runs (pinImageDigests): compose files then name
+   * images as `repo:tag@sha256:...`. Unset: tags only (the render command).
+   */
+  readonly imageDigests?: ImageDigests;
 }
 
 export interface MonitorComposeOptions {
@@ -255,19 +260,21 @@ export function monitorComposeData(
     logging: ROTATED_JSON_LOGS,
   };
 
+  const services: Record<string, MonitorComposeService> = {
+    prometheus,
+    alertmanager,
+    loki,
+    grafana,
+    // Same agents as on the clients. cAdvisor stays on loopback and Alloy unpublished:
+    // Prometheus reaches both by name, and Alloy pushes to Loki by name.
+    "node-exporter": nodeExporterService(),
+    cadvisor: cadvisorService({ bindAddress: "127.0.0.1" }),
+    alloy: alloyService({ publishMetricsPort: false }),
+  };
   return {
     name: MONITOR_COMPOSE_PROJECT,
-    services: {
-      prometheus,
-      alertmanager,
-      loki,
-      grafana,
-      // Same agents as on the clients. cAdvisor stays on loopback and Alloy unpublished:
-      // Prometheus reaches both by name, and Alloy pushes to Loki by name.
-      "node-exporter": nodeExporterService(),
-      cadvisor: cadvisorService({ bindAddress: "127.0.0.1" }),
-      alloy: alloyService({ publishMetricsPort: false }),
-    },
+    // The image label keeps the readable tag; only `image` gains the digest.
+    services: withPinnedImages(services, deployInfo.imageDigests),
     volumes: { [ALLOY_DATA_VOLUME]: {} },
     secrets: Object.fromEntries(secretFiles.map((secret) => [secret.name, { file: secret.hostPath }])),
   };

@@ -25,6 +25,13 @@ export const PROJECT = "observability";
 
 export type Architecture = "x86_64" | "arm64";
 
+/**
+ * How Pulumi authenticates over SSH to deploy the hosts: `key` with the sshPrivateKey secret from
+ * stack config, `agent` with whatever key the SSH agent of the machine running `pulumi up` holds.
+ */
+export const SSH_AUTH_MODES = ["key", "agent"] as const;
+export type SshAuth = (typeof SSH_AUTH_MODES)[number];
+
 /** Names of the settings that hold secrets; their values never enter StackConfig. */
 export const SECRET_SETTINGS = [
   "smtpPassword",
@@ -87,6 +94,11 @@ export interface ExternalHost {
   readonly address: string;
   readonly sshUser: string;
   readonly exporters: readonly OptionalExporter[];
+  /**
+   * The host's SSH host key as `<type> <base64>` (comment dropped). When set, every connection to
+   * the host verifies it, the first one included; unset means trust on first use (docs/ssh.md).
+   */
+  readonly hostKey?: string;
 }
 
 export type NetworkSettings =
@@ -103,6 +115,8 @@ export interface AccessSettings {
   readonly sshKeyPairName?: string;
   /** Login user on the AMI (ubuntu). */
   readonly sshUser: string;
+  /** How the deploy authenticates over SSH; unset means `key` (the sshPrivateKey secret). */
+  readonly sshAuth?: SshAuth;
 }
 
 export interface ImageSettings {
@@ -203,6 +217,21 @@ export interface StackConfig {
   readonly exporterUsers: ExporterUsers;
   /** Which secret settings are set (values are never here). */
   readonly secretsSet: Readonly<Record<SecretSetting, boolean>>;
+  /**
+   * Deployed compose files name every image as `repo:tag@sha256:<digest>`, the digest read from
+   * the registry at preview/up time; unset means true. False: tags only (registry unreachable).
+   */
+  readonly pinImageDigests?: boolean;
+}
+
+/** How the deploy authenticates over SSH (`key` when the config does not say). */
+export function sshAuthOf(config: StackConfig): SshAuth {
+  return config.access.sshAuth ?? "key";
+}
+
+/** Whether deployed compose files pin images by registry digest (true when the config does not say). */
+export function pinsImageDigests(config: StackConfig): boolean {
+  return config.pinImageDigests ?? true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -340,6 +369,13 @@ export const SCALAR_SETTINGS: readonly ScalarSettingSpec[] = [
     "Existing EC2 key pair name (exactly one of this and sshPublicKey).",
   ),
   scalar("sshUser", "string", "ubuntu", "ubuntu", "Login user of the AMI."),
+  scalar(
+    "sshAuth",
+    "string",
+    "key",
+    "agent",
+    "How the deploy logs in over SSH: key (the sshPrivateKey secret) or agent (the SSH agent at SSH_AUTH_SOCK of the machine running pulumi).",
+  ),
   scalar(
     "instanceProfileName",
     "string",
@@ -482,6 +518,13 @@ export const SCALAR_SETTINGS: readonly ScalarSettingSpec[] = [
     "Protect the Loki bucket and the monitor data volume from deletion (prod).",
   ),
   scalar(
+    "pinImageDigests",
+    "boolean",
+    true,
+    "false",
+    "Deploy every container image as tag@sha256 digest read from its registry (false: tags only, for registries this machine cannot reach).",
+  ),
+  scalar(
     "postgresExporterUser",
     "string",
     "postgres_exporter",
@@ -515,7 +558,8 @@ export const STRUCTURED_SETTINGS: readonly StructuredSettingSpec[] = [
   {
     kind: "structured",
     key: "externalHosts",
-    description: "Hosts outside AWS: list of { name, address (IPv4), sshUser, exporters? }. Default: none.",
+    description:
+      "Hosts outside AWS: list of { name, address (IPv4), sshUser, exporters?, hostKey? }. Default: none.",
     example: "onprem-1",
   },
   {
@@ -568,7 +612,7 @@ export const SECRET_SETTING_SPECS: readonly SecretSettingSpec[] = [
     key: "sshPrivateKey",
     example: '"$(cat ~/.ssh/id_ed25519)"',
     description:
-      "Required. Private key (matching the hosts' key pair) Pulumi deploys files and containers with over SSH.",
+      "Private key (matching the hosts' key pair) Pulumi deploys files and containers with over SSH; required unless sshAuth is agent.",
   },
   {
     kind: "secret",
@@ -1314,7 +1358,38 @@ function externalAddressProblem(
 }
 
 const CLIENT_FIELDS = ["name", "instanceType", "exporters", "rootVolumeGb"] as const;
-const EXTERNAL_HOST_FIELDS = ["name", "address", "sshUser", "exporters"] as const;
+const EXTERNAL_HOST_FIELDS = ["name", "address", "sshUser", "exporters", "hostKey"] as const;
+
+/** Where the fix line tells the operator to read an outside host's key: on the host itself, not over the network. */
+const HOST_KEY_EXAMPLE = "<contents of /etc/ssh/ssh_host_ed25519_key.pub on the host>";
+
+/**
+ * An outside host's configured SSH host key as `<type> <base64>`, or undefined when unset or
+ * wrong (then reported). The comment part of a `.pub` line is dropped: it is not part of the key.
+ */
+function parseHostKey(reader: SettingsReader, path: string, value: unknown): string | undefined | false {
+  if (value === undefined || value === null || value === "") return undefined;
+  const field = `${path}.hostKey`;
+  if (typeof value !== "string") {
+    reader.report(
+      field,
+      `must be an OpenSSH public key line, got ${describe(value)}`,
+      pathFix(field, HOST_KEY_EXAMPLE),
+    );
+    return false;
+  }
+  const problem = sshPublicKeyProblem(value);
+  if (problem !== undefined) {
+    reader.report(
+      field,
+      `${problem}; it must be the host's own public key (its /etc/ssh/ssh_host_*_key.pub), read on the host or from a source you trust`,
+      pathFix(field, HOST_KEY_EXAMPLE),
+    );
+    return false;
+  }
+  const [type, body] = value.trim().split(/\s+/);
+  return `${type} ${body}`;
+}
 
 function parseClients(
   reader: SettingsReader,
@@ -1440,18 +1515,20 @@ function parseExternalHosts(
       );
     }
     const exporters = parseExporters(reader, `${path}.exporters`, item.exporters);
+    const hostKey = parseHostKey(reader, path, item.hostKey);
     if (
       !name ||
       !addressOk ||
       address === undefined ||
       sshUser === undefined ||
       !LINUX_USER_PATTERN.test(sshUser) ||
-      !exporters
+      !exporters ||
+      hostKey === false
     ) {
       ok = false;
       return;
     }
-    hosts.push({ name, address, sshUser, exporters });
+    hosts.push({ name, address, sshUser, exporters, ...(hostKey !== undefined ? { hostKey } : {}) });
   });
   return ok ? hosts : undefined;
 }
@@ -1645,6 +1722,15 @@ function parseAccess(reader: SettingsReader): AccessSettings | undefined {
     keyOk = false;
     reader.report("sshUser", `"${sshUser}" is not a Linux user name`, setFix("sshUser", "ubuntu"));
   }
+  const sshAuth = reader.stringOr("sshAuth", "key");
+  if (!(SSH_AUTH_MODES as readonly string[]).includes(sshAuth)) {
+    keyOk = false;
+    reader.report(
+      "sshAuth",
+      `"${sshAuth}" is not one of ${SSH_AUTH_MODES.join(", ")} (key: the sshPrivateKey secret; agent: your SSH agent)`,
+      setFix("sshAuth", closestName(sshAuth, SSH_AUTH_MODES) ?? "key"),
+    );
+  }
   if (!sshCidrs || !grafanaCidrs || !keyOk) return undefined;
   return {
     sshCidrs,
@@ -1652,6 +1738,7 @@ function parseAccess(reader: SettingsReader): AccessSettings | undefined {
     ...(sshPublicKey !== undefined ? { sshPublicKey } : {}),
     ...(sshKeyPairName !== undefined ? { sshKeyPairName } : {}),
     sshUser,
+    sshAuth: sshAuth as SshAuth,
   };
 }
 
@@ -2317,13 +2404,8 @@ export function parseStackConfig(
       secretFix("grafanaAdminPassword"),
     );
   }
-  if (requireSecrets && !secretsSet.has("sshPrivateKey")) {
-    reader.report(
-      "sshPrivateKey",
-      "is required: every host gets its files and containers over SSH with this key (the private half of the hosts' key pair)",
-      secretFix("sshPrivateKey"),
-    );
-  }
+  const pinImageDigests = reader.boolean("pinImageDigests", true);
+  checkSshAuthSecret(reader, access?.sshAuth, secretsSet, requireSecrets);
 
   if (
     reader.problems.length > 0 ||
@@ -2367,13 +2449,41 @@ export function parseStackConfig(
     grafana,
     exporterUsers,
     secretsSet: secretsRecord,
+    pinImageDigests,
   };
   return deepFreeze(config);
 }
 
+/**
+ * The SSH key secret must match the login mode: `key` needs it; `agent` must not have it, so a
+ * key nobody uses does not sit in the stack file looking like the one in use.
+ */
+function checkSshAuthSecret(
+  reader: SettingsReader,
+  sshAuth: SshAuth | undefined,
+  secretsSet: ReadonlySet<SecretSetting>,
+  requireSecrets: boolean,
+): void {
+  if (sshAuth === "agent" && secretsSet.has("sshPrivateKey")) {
+    reader.report(
+      "sshPrivateKey",
+      "is set but sshAuth is agent, which logs in with the SSH agent's keys and never uses this secret",
+      `${rmFix("sshPrivateKey")} (or ${setFix("sshAuth", "key")} to deploy with this key)`,
+    );
+  }
+  if (sshAuth !== "agent" && requireSecrets && !secretsSet.has("sshPrivateKey")) {
+    reader.report(
+      "sshPrivateKey",
+      "is required: every host gets its files and containers over SSH with this key (the private half of the hosts' key pair)",
+      `${secretFix("sshPrivateKey")} (or ${setFix("sshAuth", "agent")} to log in with your SSH agent)`,
+    );
+  }
+}
+
 /** Secret settings the stack needs but does not have (for the render command's warnings). */
 export function missingSecrets(config: StackConfig): SecretSetting[] {
-  const needed: SecretSetting[] = ["grafanaAdminPassword", "sshPrivateKey"];
+  const needed: SecretSetting[] = ["grafanaAdminPassword"];
+  if (sshAuthOf(config) === "key") needed.push("sshPrivateKey");
   if (config.alerting.email) needed.push("smtpPassword");
   const enabled = enabledHosts(config.clients, config.externalHosts);
   for (const exporter of PASSWORD_REQUIRED_EXPORTERS) {

@@ -5,6 +5,7 @@
  */
 import { stringify } from "yaml";
 import type { ClientHost, ExternalHost, StackConfig } from "../../lib/stack-config";
+import { type ImageDigests, withPinnedImages } from "../images";
 import { ALLOY_CONFIG_FILE, ALLOY_DATA_VOLUME, alloyService, lokiPushUrl, renderAlloyConfig } from "./alloy";
 import { cadvisorService } from "./cadvisor";
 import type { ComposeFile, ComposeService } from "./compose-types";
@@ -31,6 +32,8 @@ export const COMPOSE_FILE = "compose.yaml";
 export interface ClientComposeOptions extends OptionalExporterOptions {
   /** The monitor's private IP; a placeholder is rendered when unknown (before deployment). */
   readonly monitorAddress?: string;
+  /** Registry digest of every image (image reference -> sha256:...); unset: tags only. */
+  readonly imageDigests?: ImageDigests;
 }
 
 /** The agents every host runs, by compose service name. Reused by the monitor's compose file. */
@@ -72,7 +75,7 @@ export function clientComposeFile(
   );
   return {
     name: AGENTS_COMPOSE_PROJECT,
-    services,
+    services: withPinnedImages(services, options.imageDigests),
     volumes: { [ALLOY_DATA_VOLUME]: {} },
     ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
   };

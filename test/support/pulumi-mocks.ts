@@ -16,6 +16,7 @@ import { createHash } from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
+import { HOST_KEY_READ_COMMAND } from "../../components/ssh-key";
 import { PROJECT, SECRET_SETTINGS, type SecretSetting, type StackConfig } from "../../lib/stack-config";
 
 /** Marker the Pulumi runtime uses for secret values it hands to mocks. */
@@ -80,6 +81,25 @@ export function plainStrings(value: unknown, found: string[] = []): string[] {
 /** Deterministic hex derived from a name. */
 function hashHex(text: string, length: number): string {
   return createHash("sha256").update(text).digest("hex").slice(0, length);
+}
+
+/** The registry digest the mocked getRegistryImage gives an image reference (stable per name). */
+export function fakeImageDigest(image: string): string {
+  return `sha256:${hashHex(`registry-digest:${image}`, 64)}`;
+}
+
+/**
+ * The ed25519 host key (`ssh-ed25519 <base64>`) the mocked host-key step of resource `name`
+ * prints: a well-formed key blob whose 32 key bytes derive from the name.
+ */
+export function fakeHostKey(name: string): string {
+  const field = (bytes: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(bytes.length);
+    return Buffer.concat([length, bytes]);
+  };
+  const key = createHash("sha256").update(`host-key:${name}`).digest();
+  return `ssh-ed25519 ${Buffer.concat([field(Buffer.from("ssh-ed25519")), field(key)]).toString("base64")}`;
 }
 
 function hashByte(text: string, salt: string): number {
@@ -153,6 +173,11 @@ function fakeState(
       return { id: `sg-${suffix}`, state: inputs };
     case "aws:ebs/volume:Volume":
       return { id: `vol-${suffix}`, state: inputs };
+    case "command:remote:Command":
+      // The host-key read prints the host's public key; other steps' output is not used.
+      return inputs.create === HOST_KEY_READ_COMMAND
+        ? { id: `${name}-id`, state: { ...inputs, stdout: `${fakeHostKey(name)}\n`, stderr: "" } }
+        : { id: `${name}-id`, state: inputs };
     case "random:index/randomPassword:RandomPassword":
       // Deterministic, so two runs record identical data; the SDK marks `result` secret.
       return { id: "none", state: { ...inputs, result: `generated-${hashHex(`password:${name}`, 40)}` } };
@@ -180,6 +205,11 @@ export function answerCall(token: string, inputs: Record<string, unknown>): Reco
         vpcId: `vpc-${hashHex(String(inputs.id), 17)}`,
         availabilityZone: FAKE_AVAILABILITY_ZONE,
       };
+    case "docker:index/getRegistryImage:getRegistryImage": {
+      const name = String(inputs.name);
+      if (name.includes("@")) throw new Error(`getRegistryImage mock: ${name} is already pinned by digest`);
+      return { id: name, name, sha256Digest: fakeImageDigest(name), insecureSkipVerify: false };
+    }
     default:
       throw new Error(`un-mocked provider call ${token}(${JSON.stringify(inputs)})`);
   }
