@@ -20,10 +20,10 @@ import { parser as promqlParser } from "@prometheus-io/lezer-promql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { ALLOY_STREAM_LABELS } from "../configs/agents/alloy";
-import { CADVISOR_DISABLED_METRICS, CADVISOR_KEPT_CONTAINER_LABELS } from "../configs/agents/cadvisor";
+import { CADVISOR_DISABLED_METRICS } from "../configs/agents/cadvisor";
 import { renderProcessExporterConfig, WATCHED_DAEMONS } from "../configs/agents/process-exporter";
 import { alertmanagerFlags } from "../configs/alertmanager";
-import { renderDashboards } from "../configs/dashboards";
+import { buildDashboards, dashboardUrls, renderDashboards } from "../configs/dashboards";
 import {
   grafanaDashboardProviderData,
   grafanaDatasourcesData,
@@ -32,6 +32,7 @@ import {
 import { enabledExporters, renderPrometheusConfig } from "../configs/prometheus";
 import { OPTIONAL_EXPORTERS } from "../lib/catalog";
 import type { StackConfig } from "../lib/stack-config";
+import { CADVISOR_METRICS, DOCUMENTED_METRICS } from "./support/documented-metrics";
 import { startNodeExporter, startProcessExporter } from "./support/exporters";
 import { freePort, getText, ProcessGroup, pollUntil } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
@@ -57,11 +58,17 @@ interface PanelJson {
   readonly targets?: Target[];
   readonly panels?: PanelJson[];
   readonly options?: Record<string, unknown>;
-  readonly fieldConfig?: { defaults?: { thresholds?: { steps: { value: number | null }[] } } };
+  readonly fieldConfig?: {
+    defaults?: {
+      thresholds?: { steps: { value: number | null }[] };
+      links?: { title: string; url: string }[];
+    };
+  };
 }
 interface VariableJson {
   readonly name: string;
   readonly type: string;
+  readonly multi?: boolean;
   readonly query?: unknown;
   readonly datasource?: { type: string; uid: string };
 }
@@ -73,6 +80,7 @@ interface DashboardJson {
   readonly time: { from: string; to: string };
   readonly panels: PanelJson[];
   readonly templating: { list: VariableJson[] };
+  readonly links?: { type: string; tags?: string[]; includeVars?: boolean; keepTime?: boolean }[];
 }
 
 function parseDashboards(config: StackConfig): Record<string, DashboardJson> {
@@ -179,8 +187,16 @@ function logqlLabels(expr: string): { selector: string[]; grouping: string[]; ex
       }
     },
   });
-  // Labels a `regexp` stage extracts with named groups.
-  const extracted = [...expr.matchAll(/\?P<([a-zA-Z_][a-zA-Z0-9_]*)>/g)].map((match) => match[1] ?? "");
+  // Labels a `regexp` stage extracts with named groups, and a `pattern` stage with its `<name>`
+  // captures (`<_>` captures nothing).
+  const extracted = [
+    ...[...expr.matchAll(/\?P<([a-zA-Z_][a-zA-Z0-9_]*)>/g)].map((match) => match[1] ?? ""),
+    ...[...expr.matchAll(/\| pattern "([^"]*)"/g)].flatMap((match) =>
+      [...(match[1] ?? "").matchAll(/<([a-zA-Z_][a-zA-Z0-9_]*)>/g)]
+        .map((capture) => capture[1] ?? "")
+        .filter((name) => name !== "_"),
+    ),
+  ];
   return { selector, grouping, extracted };
 }
 
@@ -208,76 +224,6 @@ function targetLabels(config: StackConfig): Set<string> {
   }
   return labels;
 }
-
-// -- What the exporters we do not run here produce (from their documentation) ------------------------
-
-const CADVISOR_BASE_LABELS = [
-  "id",
-  "name",
-  "image",
-  ...CADVISOR_KEPT_CONTAINER_LABELS.map((label) => `container_label_${label.replace(/[^a-zA-Z0-9]/g, "_")}`),
-];
-
-/** cAdvisor series: the metric kind that gates each (none: always exported) and its own labels. */
-const CADVISOR_METRICS: Readonly<Record<string, { kind?: string; labels: readonly string[] }>> = {
-  container_last_seen: { labels: CADVISOR_BASE_LABELS },
-  container_start_time_seconds: { labels: CADVISOR_BASE_LABELS },
-  container_cpu_usage_seconds_total: { kind: "cpu", labels: [...CADVISOR_BASE_LABELS, "cpu"] },
-  container_memory_working_set_bytes: { kind: "memory", labels: CADVISOR_BASE_LABELS },
-  container_network_receive_bytes_total: { kind: "network", labels: [...CADVISOR_BASE_LABELS, "interface"] },
-  container_network_transmit_bytes_total: { kind: "network", labels: [...CADVISOR_BASE_LABELS, "interface"] },
-  container_fs_reads_bytes_total: { kind: "diskIO", labels: [...CADVISOR_BASE_LABELS, "device"] },
-  container_fs_writes_bytes_total: { kind: "diskIO", labels: [...CADVISOR_BASE_LABELS, "device"] },
-  container_oom_events_total: { kind: "oom_event", labels: CADVISOR_BASE_LABELS },
-};
-
-/**
- * Series of the monitor's services and the optional exporters, with their own labels: Prometheus
- * 2.42/3.x and Alertmanager 0.25+ self-metrics (the alert rules use the same), Loki's distributor,
- * Alloy's loki.write, and each exporter's documented names for the pinned images.
- */
-const DOCUMENTED_METRICS: Readonly<Record<string, readonly string[]>> = {
-  up: [],
-  ALERTS: ["alertname", "alertstate", "severity"],
-  prometheus_config_last_reload_successful: [],
-  prometheus_rule_evaluation_failures_total: ["rule_group"],
-  prometheus_sd_refresh_failures_total: ["mechanism"],
-  prometheus_tsdb_head_series: [],
-  alertmanager_notifications_total: ["integration"],
-  alertmanager_notifications_failed_total: ["integration", "reason"],
-  loki_distributor_bytes_received_total: ["tenant"],
-  loki_write_sent_bytes_total: ["component_id", "component_path", "host"],
-  loki_write_dropped_entries_total: ["component_id", "component_path", "host", "reason"],
-  nginx_up: [],
-  nginx_http_requests_total: [],
-  nginx_connections_active: [],
-  nginx_connections_reading: [],
-  nginx_connections_writing: [],
-  nginx_connections_waiting: [],
-  nginx_connections_accepted: [],
-  nginx_connections_handled: [],
-  default_jenkins_executors_busy: [],
-  default_jenkins_executors_available: [],
-  default_jenkins_executors_queue_length: [],
-  mongodb_up: [],
-  mongodb_connections: ["state"],
-  mongodb_op_counters_total: ["type"],
-  pg_up: [],
-  pg_stat_database_numbackends: ["datid", "datname"],
-  pg_stat_database_xact_commit: ["datid", "datname"],
-  pg_stat_database_xact_rollback: ["datid", "datname"],
-  pg_database_size_bytes: ["datname"],
-  mysql_up: [],
-  mysql_global_status_threads_connected: [],
-  mysql_global_status_queries: [],
-  mysql_global_status_slow_queries: [],
-  redis_up: [],
-  redis_connected_clients: [],
-  redis_memory_used_bytes: [],
-  redis_commands_processed_total: [],
-  redis_keyspace_hits_total: [],
-  redis_keyspace_misses_total: [],
-};
 
 /** metric name -> label names, from a /metrics page. */
 function exposition(metrics: string): Map<string, Set<string>> {
@@ -345,12 +291,15 @@ describe.each(CONFIGS)("dashboards ($name)", ({ config }) => {
   const entries = Object.entries(dashboards);
   const datasources = grafanaDatasourcesData(config).datasources;
 
-  it("are the core five plus one per enabled optional exporter", () => {
+  it("are the core eight plus one per enabled optional exporter", () => {
     const expected = [
+      "alerts.json",
       "containers.json",
+      "host-detail.json",
       "hosts.json",
       "logs.json",
       "processes.json",
+      "ssh.json",
       "stack-health.json",
       ...enabledExporters(config).map((exporter) => `exporter-${exporter}.json`),
     ].sort();
@@ -492,7 +441,7 @@ describe.each(CONFIGS)("dashboards ($name)", ({ config }) => {
         const allowed = new Set(targets);
         for (const metric of metrics) {
           const cadvisor = CADVISOR_METRICS[metric];
-          const documented = cadvisor?.labels ?? DOCUMENTED_METRICS[metric];
+          const documented = (cadvisor ?? DOCUMENTED_METRICS[metric])?.labels;
           expect(documented, `${expression.where}: unknown metric ${metric}`).toBeDefined();
           if (cadvisor?.kind) {
             expect(
@@ -519,6 +468,104 @@ describe.each(CONFIGS)("dashboards ($name)", ({ config }) => {
   });
 });
 
+/** Grafana's own interpolations a data link may use (field and row values, the time range). */
+const LINK_BUILTINS =
+  /^__(url_time_range|field\.labels\.[a-zA-Z_][a-zA-Z0-9_]*|data\.fields\.[a-zA-Z_][a-zA-Z0-9_]*)$/;
+
+describe("dashboard links", () => {
+  const dashboards = Object.values(parseDashboards(ALL_EXPORTERS_CONFIG));
+  const byUid = new Map(dashboards.map((dashboard) => [dashboard.uid, dashboard]));
+  const dataLinks = dashboards.flatMap((dashboard) =>
+    allPanels(dashboard).flatMap((panel) =>
+      (panel.fieldConfig?.defaults?.links ?? []).map((link) => ({ dashboard, panel, link })),
+    ),
+  );
+
+  it("give every dashboard a dropdown of all dashboards that keeps time and variables", () => {
+    for (const dashboard of dashboards) {
+      expect(dashboard.links, dashboard.uid).toEqual([
+        expect.objectContaining({
+          type: "dashboards",
+          tags: ["observability"],
+          includeVars: true,
+          keepTime: true,
+        }),
+      ]);
+    }
+  });
+
+  it("link the hosts overview (and the alerts) to the host detail, carrying the host", () => {
+    const toDetail = dataLinks.filter(({ link }) => link.url.startsWith("/d/obs-host-detail?"));
+    const sources = new Set(toDetail.map(({ dashboard }) => dashboard.uid));
+    expect([...sources].sort()).toEqual(["obs-alerts", "obs-hosts"]);
+    const overviewPanels = toDetail.filter(({ dashboard }) => dashboard.uid === "obs-hosts");
+    expect(overviewPanels.length).toBeGreaterThanOrEqual(5);
+    for (const { panel, link } of toDetail) {
+      expect(link.url, panel.title).toMatch(
+        /[?&]var-instance=\$\{__(field\.labels|data\.fields)\.instance(:percentencode)?\}/,
+      );
+    }
+    // The detail picks exactly one host, so the carried one is the one shown.
+    const instance = byUid
+      .get("obs-host-detail")
+      ?.templating.list.find((variable) => variable.name === "instance");
+    expect(instance?.multi).toBe(false);
+  });
+
+  it("point only at dashboards that exist, with variables the target defines and values the source has", () => {
+    expect(dataLinks.length).toBeGreaterThan(0);
+    for (const { dashboard, panel, link } of dataLinks) {
+      const where = `${dashboard.uid} / ${panel.title} / ${link.title}`;
+      const url = new URL(link.url, "http://grafana.invalid");
+      const target = byUid.get(/^\/d\/([^/]+)$/.exec(url.pathname)?.[1] ?? "");
+      expect(target, `${where}: ${link.url}`).toBeDefined();
+      const targetVariables = new Set(target?.templating.list.map((variable) => variable.name));
+      for (const name of [...link.url.matchAll(/[?&]var-([a-zA-Z_][a-zA-Z0-9_]*)=/g)].map(
+        (match) => match[1],
+      )) {
+        expect(targetVariables.has(name ?? ""), `${where}: var-${name}`).toBe(true);
+      }
+      const sourceVariables = new Set(dashboard.templating.list.map((variable) => variable.name));
+      for (const match of link.url.matchAll(/\$\{([^}:]+)(?::[a-z]+)?\}/g)) {
+        const name = match[1] ?? "";
+        expect(sourceVariables.has(name) || LINK_BUILTINS.test(name), `${where}: \${${name}}`).toBe(true);
+      }
+    }
+  });
+});
+
+describe("dashboardUrls", () => {
+  const dashboards = buildDashboards(ALL_EXPORTERS_CONFIG);
+
+  it("gives every rendered dashboard its /d/<uid> URL under Grafana's root, keyed by file name", () => {
+    const urls = dashboardUrls("https://grafana.example.com/", dashboards);
+    expect(Object.keys(urls).sort()).toEqual(
+      Object.keys(renderDashboards(ALL_EXPORTERS_CONFIG))
+        .map((file) => file.replace(/\.json$/, ""))
+        .sort(),
+    );
+    for (const [file, dashboard] of Object.entries(dashboards)) {
+      expect(urls[file.replace(/\.json$/, "")]).toBe(`https://grafana.example.com/d/${dashboard.uid}`);
+    }
+    expect(new Set(Object.values(urls)).size).toBe(Object.keys(urls).length);
+  });
+
+  it("keeps a sub-path and never doubles the slash", () => {
+    expect(dashboardUrls("http://10.0.0.1:3000/grafana", dashboards)["hosts"]).toBe(
+      "http://10.0.0.1:3000/grafana/d/obs-hosts",
+    );
+    expect(dashboardUrls("http://10.0.0.1:3000/grafana//", dashboards)["host-detail"]).toBe(
+      "http://10.0.0.1:3000/grafana/d/obs-host-detail",
+    );
+  });
+
+  it("lists only the exporter dashboards the stack renders", () => {
+    const urls = dashboardUrls("https://g.example", buildDashboards(NO_EXPORTERS_CONFIG));
+    expect(Object.keys(urls).filter((key) => key.startsWith("exporter-"))).toEqual([]);
+    expect(urls["ssh"]).toBe("https://g.example/d/obs-ssh");
+  });
+});
+
 describe("dashboards follow the stack config", () => {
   it("draw the stack's own alert thresholds and disk-fill horizon", () => {
     const base = sampleStackConfig();
@@ -529,15 +576,17 @@ describe("dashboards follow the stack config", () => {
         thresholds: { ...base.alerting.thresholds, cpuPercent: 72.5, diskFillHours: 6 },
       },
     };
-    const panelsOf = (config: StackConfig) =>
-      allPanels(parseDashboards(config)["hosts.json"] as DashboardJson);
+    const panelsOf = (config: StackConfig, file = "hosts.json") =>
+      allPanels(parseDashboards(config)[file] as DashboardJson);
     const cpuThreshold = (config: StackConfig) =>
       panelsOf(config)
         .find((panel) => panel.title === "CPU busy")
         ?.fieldConfig?.defaults?.thresholds?.steps.map((step) => step.value);
     expect(cpuThreshold(base)).toEqual([null, base.alerting.thresholds.cpuPercent]);
     expect(cpuThreshold(variant)).toEqual([null, 72.5]);
-    const fill = panelsOf(variant).find((panel) => panel.title.startsWith("Free space predicted"));
+    const fill = panelsOf(variant, "host-detail.json").find((panel) =>
+      panel.title.startsWith("Free space predicted"),
+    );
     expect(fill?.title).toBe("Free space predicted in 6h");
     expect(fill?.targets?.[0]?.expr).toContain(", 21600)");
   });
@@ -619,7 +668,7 @@ function checkFamily(
     const { metrics, labels } = promqlNames(withStandIns(expression.expr));
     const allowed = new Set(targets);
     for (const metric of metrics) {
-      const documented = DOCUMENTED_METRICS[metric];
+      const documented = DOCUMENTED_METRICS[metric]?.labels;
       const exported = metric.startsWith(prefix) ? series.get(metric) : documented && new Set(documented);
       expect(exported, `${expression.where}: ${metric} is not exported`).toBeDefined();
       for (const label of exported ?? []) allowed.add(label);

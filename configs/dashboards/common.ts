@@ -13,6 +13,9 @@ import {
   type Dashboard,
   DashboardBuilder,
   DashboardCursorSync,
+  type DashboardLink,
+  DashboardLinkBuilder,
+  DashboardLinkType,
   type DataSourceRef,
   MappingType,
   type Panel,
@@ -57,9 +60,53 @@ export interface Query {
   readonly legend?: string;
   /** Evaluate at the end of the range only (tables, stats of "now"). */
   readonly instant?: boolean;
+  /** Tables: the unit of this query's column (the panel unit applies otherwise). */
+  readonly unit?: string;
 }
 
-export type PanelSpan = { readonly span?: number; readonly height?: number; readonly description?: string };
+export type PanelSpan = {
+  readonly span?: number;
+  readonly height?: number;
+  readonly description?: string;
+  /** Data links: what a click on a value opens (e.g. the host detail of that host). */
+  readonly links?: readonly DataLink[];
+};
+
+/** A link on a panel's values; `url` may use Grafana's `${__field.labels.x}` / `${__data.fields.x}`. */
+export interface DataLink {
+  readonly title: string;
+  readonly url: string;
+}
+
+/** Grafana dashboard path by uid; a leading `/` makes Grafana prefix its sub-path (root_url). */
+export function dashboardPath(uid: string): string {
+  return `/d/${uid}`;
+}
+
+/**
+ * URL of dashboard `uid` keeping the time range and passing on the variables named in `carry`
+ * (each must exist in the linking dashboard); `params` are further `var-<name>=<value>` pairs
+ * (values may be Grafana link interpolations).
+ */
+export function dashboardLinkUrl(
+  uid: string,
+  params: Readonly<Record<string, string>> = {},
+  carry: readonly string[] = ["environment"],
+): string {
+  const carried = carry.map((name) => `&\${${name}:queryparam}`);
+  const extra = Object.entries(params).map(([name, value]) => `&var-${name}=${value}`);
+  return `${dashboardPath(uid)}?\${__url_time_range}${carried.join("")}${extra.join("")}`;
+}
+
+/**
+ * The SDK types field data links as DashboardLink; Grafana reads title, url and targetBlank
+ * from them (the other fields are the dashboard-link defaults and are ignored).
+ */
+function dataLinkBuilders(links: readonly DataLink[] | undefined): cog.Builder<DashboardLink>[] {
+  return (links ?? []).map((link) =>
+    new DashboardLinkBuilder(link.title).type(DashboardLinkType.Link).url(link.url).targetBlank(false),
+  );
+}
 
 type AnyPanelBuilder = cog.Builder<Panel>;
 type Section = { readonly row: cog.Builder<RowPanel> } | { readonly panel: AnyPanelBuilder };
@@ -138,6 +185,7 @@ export function timeseries(
     )
     .fillOpacity(options.stacked || options.bars ? 60 : 10);
   if (options.description) panel.description(options.description);
+  if (options.links) panel.dataLinks(dataLinkBuilders(options.links));
   if (options.unit) panel.unit(options.unit);
   if (options.min !== undefined) panel.min(options.min);
   if (options.max !== undefined) panel.max(options.max);
@@ -154,22 +202,26 @@ export function timeseries(
 }
 
 export interface StatOptions extends PanelSpan {
+  /** Prometheus unless said otherwise. */
+  readonly datasource?: DataSourceRef;
   readonly unit?: string;
   readonly mappings?: ValueMapping[];
   readonly thresholds?: ThresholdsConfigBuilder;
 }
 
 export function stat(title: string, queries: readonly Query[], options: StatOptions = {}): StatPanelBuilder {
+  const datasource = options.datasource ?? PROMETHEUS;
   const panel = new StatPanelBuilder()
     .title(title)
-    .datasource(PROMETHEUS)
-    .targets(prometheusTargets(queries))
+    .datasource(datasource)
+    .targets(datasource === LOKI ? lokiTargets(queries) : prometheusTargets(queries))
     .span(options.span ?? 6)
     .height(options.height ?? 4)
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
     .colorMode(common.BigValueColorMode.Background)
     .graphMode(common.BigValueGraphMode.None);
   if (options.description) panel.description(options.description);
+  if (options.links) panel.dataLinks(dataLinkBuilders(options.links));
   if (options.unit) panel.unit(options.unit);
   if (options.mappings) panel.mappings(options.mappings);
   panel.thresholds(options.thresholds ?? thresholdSteps([{ value: null, color: "blue" }]));
@@ -236,14 +288,32 @@ export function table(
     .span(options.span ?? 12)
     .height(options.height ?? 8);
   if (options.description) panel.description(options.description);
+  if (options.links) panel.dataLinks(dataLinkBuilders(options.links));
   if (options.unit) panel.unit(options.unit);
   const excluded = Object.fromEntries(
     ["Time", ...(options.hiddenColumns ?? [])].map((column) => [column, true]),
   );
+  // Grafana names an instant query's value column "Value", or "Value #<refId>" when a panel has
+  // several: the legend becomes the column title, and a query's unit applies to its column.
+  const valueColumn = (index: number) => (queries.length > 1 ? `Value #${refId(index)}` : "Value");
+  const renamed = Object.fromEntries(
+    queries.flatMap((query, index) => (query.legend ? [[valueColumn(index), query.legend]] : [])),
+  );
   panel.transformations([
     ...(options.merge ? [{ id: "merge", options: {} }] : []),
-    { id: "organize", options: { excludeByName: excluded } },
+    { id: "organize", options: { excludeByName: excluded, renameByName: renamed } },
   ]);
+  const unitOverrides = queries.flatMap((query, index) =>
+    query.unit
+      ? [
+          {
+            matcher: { id: "byName", options: query.legend ?? valueColumn(index) },
+            properties: [{ id: "unit", value: query.unit }],
+          },
+        ]
+      : [],
+  );
+  if (unitOverrides.length > 0) panel.overrides(unitOverrides);
   return panel;
 }
 
@@ -321,6 +391,21 @@ export function hostVariable(job: string): QueryVariableBuilder {
   return labelVariable("instance", "instance", "Host", `up{job="${job}", environment=~"$environment"}`);
 }
 
+/**
+ * `$instance` ("Host") picking exactly one host, for per-host detail dashboards: Grafana selects
+ * the first host until one is chosen (or a link passes `var-instance`).
+ */
+export function singleHostVariable(job: string): QueryVariableBuilder {
+  return new QueryVariableBuilder("instance")
+    .label("Host")
+    .datasource(PROMETHEUS)
+    .query(`label_values(up{job="${job}", environment=~"$environment"}, instance)`)
+    .refresh(VariableRefresh.OnTimeRangeChanged)
+    .sort(VariableSort.AlphabeticalAsc)
+    .multi(false)
+    .includeAll(false);
+}
+
 /** Label matchers for the series of scrape job `job` on the environments and hosts selected. */
 export function selectedHostsOf(job: string): string {
   return `job="${job}", environment=~"$environment", instance=~"$instance"`;
@@ -374,13 +459,14 @@ export function customVariable(
   name: string,
   title: string,
   values: readonly string[],
+  allValue: string = ALL_VALUES,
 ): CustomVariableBuilder {
   return new CustomVariableBuilder(name)
     .label(title)
     .values(values.join(","))
     .multi(true)
     .includeAll(true)
-    .allValue(ALL_VALUES)
+    .allValue(allValue)
     .current({ text: "All", value: "$__all" });
 }
 
@@ -396,6 +482,20 @@ export interface DashboardSpec {
   readonly sections: readonly Section[];
 }
 
+/**
+ * Every dashboard's header carries one dropdown of all provisioned dashboards (by the shared
+ * tag), keeping the time range and the variables of the same name (environment, instance).
+ */
+export function dashboardsDropdown(): DashboardLinkBuilder {
+  return new DashboardLinkBuilder("Dashboards")
+    .type(DashboardLinkType.Dashboards)
+    .tags([DASHBOARD_TAG])
+    .asDropdown(true)
+    .includeVars(true)
+    .keepTime(true)
+    .targetBlank(false);
+}
+
 /** Builds the dashboard and numbers its panels (rows included) 1..n in layout order. */
 export function buildDashboard(spec: DashboardSpec): Dashboard {
   const builder = new DashboardBuilder(spec.title)
@@ -408,6 +508,7 @@ export function buildDashboard(spec: DashboardSpec): Dashboard {
     .tooltip(DashboardCursorSync.Crosshair)
     // The file provider refuses UI saves anyway (allowUiUpdates: false): say so in the UI too.
     .readonly()
+    .links([dashboardsDropdown()])
     .variables([...spec.variables]);
   for (const section of spec.sections) {
     if ("row" in section) builder.withRow(section.row);

@@ -32,7 +32,8 @@ export function containersDashboard(_config: StackConfig): Dashboard {
   return buildDashboard({
     uid: CONTAINERS_DASHBOARD_UID,
     title: "Containers",
-    description: "Per-container CPU, memory, network and lifecycle on every host, from cAdvisor.",
+    description:
+      "Per-container CPU and throttling, memory against limits, network, disk I/O and restarts on every host, from cAdvisor.",
     variables: [
       environmentVariable(JOB_NAMES.cadvisor),
       hostVariable(JOB_NAMES.cadvisor),
@@ -65,6 +66,25 @@ export function containersDashboard(_config: StackConfig): Dashboard {
       ),
       panel(
         timeseries(
+          "CPU throttling",
+          PROMETHEUS,
+          [
+            {
+              expr: `sum by (instance, name) (rate(container_cpu_cfs_throttled_periods_total{${CONTAINERS}}[$__rate_interval])) / sum by (instance, name) (rate(container_cpu_cfs_periods_total{${CONTAINERS}}[$__rate_interval]))`,
+              legend: "{{instance}} {{name}}",
+            },
+          ],
+          {
+            unit: "percentunit",
+            min: 0,
+            max: 1,
+            description:
+              "Share of CPU periods in which the container hit its CPU limit and was paused. Only containers with a CPU limit have periods.",
+          },
+        ),
+      ),
+      panel(
+        timeseries(
           "Memory (working set)",
           PROMETHEUS,
           [
@@ -77,6 +97,26 @@ export function containersDashboard(_config: StackConfig): Dashboard {
             unit: "bytes",
             min: 0,
             description: "What the kernel counts against a memory limit (the OOM killer's view).",
+          },
+        ),
+      ),
+      panel(
+        timeseries(
+          "Memory used of limit",
+          PROMETHEUS,
+          [
+            {
+              expr: `sum by (instance, name) (container_memory_working_set_bytes{${CONTAINERS}}) / sum by (instance, name) (container_spec_memory_limit_bytes{${CONTAINERS}} > 0)`,
+              legend: "{{instance}} {{name}}",
+            },
+          ],
+          {
+            unit: "percentunit",
+            min: 0,
+            max: 1,
+            thresholdLine: 0.9,
+            description:
+              "Working set against the container's memory limit; near 100% the OOM killer ends it. Containers without a limit are left out.",
           },
         ),
       ),
@@ -120,6 +160,25 @@ export function containersDashboard(_config: StackConfig): Dashboard {
         ),
       ),
       row("Lifecycle"),
+      panel(
+        timeseries(
+          "Restarts",
+          PROMETHEUS,
+          [
+            {
+              expr: `sum by (instance, name) (changes(container_start_time_seconds{${CONTAINERS}}[$__rate_interval]))`,
+              legend: "{{instance}} {{name}}",
+            },
+          ],
+          {
+            span: 24,
+            min: 0,
+            bars: true,
+            description:
+              "Starts of the same container (its start time changed): a crash loop shows as a steady row of bars.",
+          },
+        ),
+      ),
       panel(
         table(
           "Containers: last seen, restarts and OOM kills in the time range",

@@ -1,12 +1,16 @@
 /**
- * Hosts overview: node exporter on every host (clients, outside hosts and the monitor). The
- * graphs draw the stack's alert thresholds, so what the graph shows and what pages agree.
+ * Hosts overview: the fleet at a glance, from node exporter on every host (clients, outside
+ * hosts and the monitor). Every per-host value links to the host detail dashboard with that host
+ * selected. The graphs draw the stack's alert thresholds, so what the graph shows and what pages
+ * agree.
  */
 import type { Dashboard } from "@grafana/grafana-foundation-sdk/dashboard";
 import type { StackConfig } from "../../lib/stack-config";
 import { JOB_NAMES } from "../prometheus";
 import {
   buildDashboard,
+  type DataLink,
+  dashboardLinkUrl,
   environmentVariable,
   hostVariable,
   LOKI,
@@ -16,32 +20,53 @@ import {
   row,
   selectedHostsOf,
   stat,
+  table,
   timeseries,
   upDownStat,
 } from "./common";
 
 export const HOSTS_DASHBOARD_UID = "obs-hosts";
+export const HOST_DETAIL_DASHBOARD_UID = "obs-host-detail";
 
 /** Every node exporter series of the selected hosts. */
 const NODE = selectedHostsOf(JOB_NAMES.node);
 /** Real filesystems only (the exporter already drops Docker's and the kernel's pseudo ones). */
 const FILESYSTEMS = `${NODE}, fstype!="", mountpoint!=""`;
 
+/**
+ * Opens the host detail of the host a value belongs to (series label or table column), passing
+ * on the linking dashboard's variables named in `carry`.
+ */
+export function hostDetailLinks(
+  source: "series" | "table",
+  carry: readonly string[] = ["environment"],
+): DataLink[] {
+  const host =
+    source === "series"
+      ? `\${__field.labels.instance:percentencode}`
+      : `\${__data.fields.instance:percentencode}`;
+  return [
+    { title: "Host detail", url: dashboardLinkUrl(HOST_DETAIL_DASHBOARD_UID, { instance: host }, carry) },
+  ];
+}
+
 export function hostsDashboard(config: StackConfig): Dashboard {
   const { thresholds } = config.alerting;
-  const fillSeconds = thresholds.diskFillHours * 3600;
+  const seriesLinks = hostDetailLinks("series");
   return buildDashboard({
     uid: HOSTS_DASHBOARD_UID,
     title: "Hosts overview",
-    description: "CPU, memory, disks, network and load of every host, from node exporter.",
+    description:
+      "Every host at a glance from node exporter: up/down, CPU, memory, disks, network and load. Click a host for its detail.",
     variables: [environmentVariable(JOB_NAMES.node), hostVariable(JOB_NAMES.node)],
     sections: [
       row("Fleet"),
       panel(
         upDownStat("Host status", [{ expr: `up{${NODE}}`, legend: "{{instance}}" }], {
-          span: 12,
+          span: 16,
+          links: seriesLinks,
           description:
-            "Whether Prometheus reaches each host's node exporter (HostDown alert after it stays DOWN).",
+            "Whether Prometheus reaches each host's node exporter (HostUnreachable alert after it stays DOWN).",
         }),
       ),
       panel(
@@ -52,10 +77,59 @@ export function hostsDashboard(config: StackConfig): Dashboard {
         ),
       ),
       panel(
-        stat("Uptime", [{ expr: `time() - node_boot_time_seconds{${NODE}}`, legend: "{{instance}}" }], {
-          span: 8,
-          unit: "s",
+        stat("Hosts scraped", [{ expr: `count(up{job="${JOB_NAMES.node}", environment=~"$environment"})` }], {
+          span: 4,
+          description: "Hosts Prometheus discovered; fewer than expected fires TooFewTargets.",
         }),
+      ),
+      panel(
+        table(
+          "Hosts at a glance",
+          PROMETHEUS,
+          [
+            {
+              expr: `time() - max by (instance) (node_boot_time_seconds{${NODE}})`,
+              legend: "Uptime",
+              instant: true,
+              unit: "s",
+            },
+            {
+              expr: `count by (instance) (node_cpu_seconds_total{${NODE}, mode="idle"})`,
+              legend: "CPUs",
+              instant: true,
+            },
+            {
+              expr: `100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{${NODE}, mode="idle"}[$__rate_interval])))`,
+              legend: "CPU busy",
+              instant: true,
+              unit: "percent",
+            },
+            {
+              expr: `100 * (1 - max by (instance) (node_memory_MemAvailable_bytes{${NODE}}) / max by (instance) (node_memory_MemTotal_bytes{${NODE}}))`,
+              legend: "Memory used",
+              instant: true,
+              unit: "percent",
+            },
+            {
+              expr: `max by (instance) (100 * (1 - node_filesystem_avail_bytes{${FILESYSTEMS}} / node_filesystem_size_bytes{${FILESYSTEMS}}))`,
+              legend: "Fullest filesystem",
+              instant: true,
+              unit: "percent",
+            },
+            {
+              expr: `max by (instance) (node_load1{${NODE}}) / count by (instance) (node_cpu_seconds_total{${NODE}, mode="idle"})`,
+              legend: "Load per CPU",
+              instant: true,
+            },
+          ],
+          {
+            span: 24,
+            height: 9,
+            merge: true,
+            links: hostDetailLinks("table"),
+            description: "One row per host, values now. Click a row for the host's detail.",
+          },
+        ),
       ),
       row("CPU and load"),
       panel(
@@ -68,7 +142,7 @@ export function hostsDashboard(config: StackConfig): Dashboard {
               legend: "{{instance}}",
             },
           ],
-          { unit: "percent", min: 0, max: 100, thresholdLine: thresholds.cpuPercent },
+          { unit: "percent", min: 0, max: 100, thresholdLine: thresholds.cpuPercent, links: seriesLinks },
         ),
       ),
       panel(
@@ -81,10 +155,10 @@ export function hostsDashboard(config: StackConfig): Dashboard {
               legend: "{{instance}}",
             },
           ],
-          { min: 0, description: "Above 1 means runnable tasks wait for a CPU." },
+          { min: 0, links: seriesLinks, description: "Above 1 means runnable tasks wait for a CPU." },
         ),
       ),
-      row("Memory"),
+      row("Memory and disks"),
       panel(
         timeseries(
           "Memory used",
@@ -95,64 +169,27 @@ export function hostsDashboard(config: StackConfig): Dashboard {
               legend: "{{instance}}",
             },
           ],
-          { unit: "percent", min: 0, max: 100, thresholdLine: thresholds.memoryPercent },
+          { unit: "percent", min: 0, max: 100, thresholdLine: thresholds.memoryPercent, links: seriesLinks },
         ),
       ),
       panel(
         timeseries(
-          "Swap used",
+          "Fullest filesystem",
           PROMETHEUS,
           [
             {
-              expr: `node_memory_SwapTotal_bytes{${NODE}} - node_memory_SwapFree_bytes{${NODE}}`,
+              expr: `max by (instance) (100 * (1 - node_filesystem_avail_bytes{${FILESYSTEMS}} / node_filesystem_size_bytes{${FILESYSTEMS}}))`,
               legend: "{{instance}}",
             },
           ],
-          { unit: "bytes", min: 0 },
-        ),
-      ),
-      row("Disks"),
-      panel(
-        timeseries(
-          "Filesystem used",
-          PROMETHEUS,
-          [
-            {
-              expr: `100 * (1 - node_filesystem_avail_bytes{${FILESYSTEMS}} / node_filesystem_size_bytes{${FILESYSTEMS}})`,
-              legend: "{{instance}} {{mountpoint}}",
-            },
-          ],
-          { unit: "percent", min: 0, max: 100, thresholdLine: thresholds.diskPercent },
-        ),
-      ),
-      panel(
-        timeseries(
-          `Free space predicted in ${thresholds.diskFillHours}h`,
-          PROMETHEUS,
-          [
-            {
-              expr: `predict_linear(node_filesystem_avail_bytes{${FILESYSTEMS}}[6h], ${fillSeconds})`,
-              legend: "{{instance}} {{mountpoint}}",
-            },
-          ],
           {
-            unit: "bytes",
-            thresholdLine: 0,
-            description: `Linear prediction from the last 6h, as the disk-fill alert makes it: below 0 means the filesystem fills within ${thresholds.diskFillHours}h.`,
+            unit: "percent",
+            min: 0,
+            max: 100,
+            thresholdLine: thresholds.diskPercent,
+            links: seriesLinks,
+            description: "Each host's most used filesystem; the host detail shows them all.",
           },
-        ),
-      ),
-      panel(
-        timeseries(
-          "Inodes used",
-          PROMETHEUS,
-          [
-            {
-              expr: `100 * (1 - node_filesystem_files_free{${FILESYSTEMS}} / node_filesystem_files{${FILESYSTEMS}})`,
-              legend: "{{instance}} {{mountpoint}}",
-            },
-          ],
-          { unit: "percent", min: 0, max: 100, thresholdLine: thresholds.inodePercent },
         ),
       ),
       panel(
@@ -161,83 +198,31 @@ export function hostsDashboard(config: StackConfig): Dashboard {
           PROMETHEUS,
           [
             {
-              expr: `rate(node_disk_read_bytes_total{${NODE}}[$__rate_interval])`,
-              legend: "{{instance}} {{device}} read",
-            },
-            {
-              expr: `rate(node_disk_written_bytes_total{${NODE}}[$__rate_interval])`,
-              legend: "{{instance}} {{device}} write",
+              expr: `sum by (instance) (rate(node_disk_read_bytes_total{${NODE}}[$__rate_interval]) + rate(node_disk_written_bytes_total{${NODE}}[$__rate_interval]))`,
+              legend: "{{instance}}",
             },
           ],
-          { unit: "Bps", min: 0 },
+          { unit: "Bps", min: 0, links: seriesLinks, description: "Bytes read plus written, all disks." },
         ),
       ),
-      panel(
-        timeseries(
-          "Disk busy",
-          PROMETHEUS,
-          [
-            {
-              expr: `100 * rate(node_disk_io_time_seconds_total{${NODE}}[$__rate_interval])`,
-              legend: "{{instance}} {{device}}",
-            },
-          ],
-          { unit: "percent", min: 0, max: 100, span: 24 },
-        ),
-      ),
-      row("Network"),
       panel(
         timeseries(
           "Network traffic",
           PROMETHEUS,
           [
             {
-              expr: `8 * rate(node_network_receive_bytes_total{${NODE}}[$__rate_interval])`,
-              legend: "{{instance}} {{device}} in",
+              expr: `8 * sum by (instance) (rate(node_network_receive_bytes_total{${NODE}}[$__rate_interval]))`,
+              legend: "{{instance}} in",
             },
             {
-              expr: `8 * rate(node_network_transmit_bytes_total{${NODE}}[$__rate_interval])`,
-              legend: "{{instance}} {{device}} out",
+              expr: `8 * sum by (instance) (rate(node_network_transmit_bytes_total{${NODE}}[$__rate_interval]))`,
+              legend: "{{instance}} out",
             },
           ],
-          { unit: "bps", min: 0 },
+          { unit: "bps", min: 0, links: seriesLinks },
         ),
       ),
-      panel(
-        timeseries(
-          "Network errors and drops",
-          PROMETHEUS,
-          [
-            {
-              expr: `rate(node_network_receive_errs_total{${NODE}}[$__rate_interval]) + rate(node_network_receive_drop_total{${NODE}}[$__rate_interval])`,
-              legend: "{{instance}} {{device}} in",
-            },
-            {
-              expr: `rate(node_network_transmit_errs_total{${NODE}}[$__rate_interval]) + rate(node_network_transmit_drop_total{${NODE}}[$__rate_interval])`,
-              legend: "{{instance}} {{device}} out",
-            },
-          ],
-          { unit: "pps", min: 0 },
-        ),
-      ),
-      row("Processes"),
-      panel(
-        timeseries(
-          "Processes by state",
-          PROMETHEUS,
-          [
-            {
-              expr: `sum by (instance, state) (node_processes_state{${NODE}})`,
-              legend: "{{instance}} {{state}}",
-            },
-          ],
-          {
-            min: 0,
-            description:
-              "From the processes collector: zombies (Z) and uninterruptible (D) build-ups show here.",
-          },
-        ),
-      ),
+      row("Logs"),
       panel(
         timeseries(
           "Host log lines",
@@ -251,6 +236,7 @@ export function hostsDashboard(config: StackConfig): Dashboard {
           {
             min: 0,
             bars: true,
+            span: 24,
             description: "Log lines Alloy shipped from each host (Loki `host` = Prometheus `instance`).",
           },
         ),

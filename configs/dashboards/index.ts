@@ -9,12 +9,15 @@
  */
 import type { Dashboard } from "@grafana/grafana-foundation-sdk/dashboard";
 import type { StackConfig } from "../../lib/stack-config";
-import { dashboardJson } from "./common";
+import { alertsDashboard } from "./alerts";
+import { dashboardJson, dashboardPath } from "./common";
 import { containersDashboard } from "./containers";
 import { exporterDashboards } from "./exporters";
+import { hostDetailDashboard } from "./host-detail";
 import { hostsDashboard } from "./hosts";
 import { logsDashboard } from "./logs";
 import { processesDashboard } from "./processes";
+import { sshDashboard } from "./ssh";
 import { stackHealthDashboard } from "./stack-health";
 
 export { DASHBOARD_TAG } from "./common";
@@ -24,9 +27,12 @@ export { exporterDashboardUid } from "./exporters";
 export function buildDashboards(config: StackConfig): Record<string, Dashboard> {
   const dashboards: Record<string, Dashboard> = {
     "hosts.json": hostsDashboard(config),
+    "host-detail.json": hostDetailDashboard(config),
     "containers.json": containersDashboard(config),
     "processes.json": processesDashboard(config),
     "logs.json": logsDashboard(config),
+    "ssh.json": sshDashboard(config),
+    "alerts.json": alertsDashboard(config),
     "stack-health.json": stackHealthDashboard(config),
   };
   for (const { exporter, dashboard } of exporterDashboards(config)) {
@@ -41,5 +47,30 @@ export function renderDashboards(config: StackConfig): Record<string, string> {
     Object.entries(buildDashboards(config))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([file, dashboard]) => [file, dashboardJson(dashboard)]),
+  );
+}
+
+/** `https://grafana.example/` or `https://example.com/grafana` -> no trailing slash. */
+function withoutTrailingSlash(url: string): string {
+  return url.replace(/\/+$/, "");
+}
+
+/**
+ * The URL of every dashboard, keyed by its file name without `.json` (`hosts`, `host-detail`,
+ * `exporter-nginx`, ...): Grafana's `<root>/d/<uid>`, which keeps working when a title changes.
+ * `grafanaBaseUrl` is Grafana's root URL (a sub-path is kept). Pure: a stack output.
+ */
+export function dashboardUrls(
+  grafanaBaseUrl: string,
+  dashboards: Readonly<Record<string, Dashboard>>,
+): Record<string, string> {
+  const base = withoutTrailingSlash(grafanaBaseUrl);
+  return Object.fromEntries(
+    Object.entries(dashboards)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([file, dashboard]) => {
+        if (!dashboard.uid) throw new Error(`dashboard ${file} has no uid: it would have no stable URL`);
+        return [file.replace(/\.json$/, ""), `${base}${dashboardPath(dashboard.uid)}`];
+      }),
   );
 }

@@ -1,6 +1,7 @@
 /**
- * Logs: what Alloy ships to Loki, by the stream labels it sets (ALLOY_STREAM_LABELS): volume by
- * level, source and host, the lines themselves, and SSH logins from auth.log.
+ * Logs explorer: what Alloy ships to Loki, narrowed by the stream labels it sets
+ * (ALLOY_STREAM_LABELS): host, source, container and level, plus a free-text regex. Log rate by
+ * level, source, host and container, the noisiest streams, and the lines themselves.
  */
 import type { Dashboard } from "@grafana/grafana-foundation-sdk/dashboard";
 import type { StackConfig } from "../../lib/stack-config";
@@ -20,54 +21,74 @@ import {
 
 export const LOGS_DASHBOARD_UID = "obs-logs";
 
+/** The values Alloy normalises `level` to (configs/agents/alloy.ts, NORMALISE_LEVEL). */
+export const LOG_LEVELS = ["trace", "debug", "info", "notice", "warn", "error", "critical", "fatal"] as const;
+
+/**
+ * "All" for labels only some streams carry (container: docker only; level: where parsed): an
+ * empty-matching regex also keeps the streams without the label.
+ */
+const ANY_OR_NONE = ".*";
+
 /** The selected streams; `$search` narrows the lines (case-insensitive regex, empty = all). */
-const STREAMS = '{environment=~"$environment", host=~"$host", source=~"$source"}';
+const STREAMS =
+  '{environment=~"$environment", host=~"$host", source=~"$source", container=~"$container", level=~"$level"}';
 const SEARCH = '|~ "(?i)$search"';
-/** sshd's lines in the auth log (sshd-session on newer OpenSSH matches too). */
-const SSH = '{environment=~"$environment", host=~"$host", source="file", filename=~".*/auth.log"} |= "sshd"';
-/** One line per failed attempt: "Failed password for ...", "Failed publickey for invalid user ...". */
-const SSH_FAILED = `${SSH} |~ "Failed [a-z-]+ for "`;
-const SSH_ACCEPTED = `${SSH} |~ "Accepted [a-z-]+ for "`;
 const ERROR_LEVELS = "error|critical|fatal";
+
+const lineRate = (by: string) => `sum by (${by}) (rate(${STREAMS} ${SEARCH} [$__auto]))`;
 
 export function logsDashboard(_config: StackConfig): Dashboard {
   return buildDashboard({
     uid: LOGS_DASHBOARD_UID,
-    title: "Logs",
+    title: "Logs explorer",
     description:
-      "Container, file and journal logs from every host (Loki), log volume by level, and SSH logins.",
+      "Container, file and journal logs from every host (Loki) by host, source, container and level, with log rates.",
     variables: [
       lokiLabelVariable("environment", "environment", "Environment", '{environment=~".+"}'),
       lokiLabelVariable("host", "host", "Host", '{environment=~"$environment"}'),
       customVariable("source", "Source", LOG_SOURCES),
+      lokiLabelVariable(
+        "container",
+        "container",
+        "Container",
+        '{environment=~"$environment", host=~"$host", source="docker"}',
+      ).allValue(ANY_OR_NONE),
+      customVariable("level", "Level", LOG_LEVELS, ANY_OR_NONE),
       textVariable("search", "Search (regex)"),
     ],
     sections: [
-      row("Volume"),
+      row("Log rate"),
       panel(
-        timeseries(
-          "Log lines by level",
-          LOKI,
-          [{ expr: `sum by (level) (count_over_time(${STREAMS} ${SEARCH} [$__auto]))`, legend: "{{level}}" }],
-          {
-            bars: true,
-            stacked: true,
-            min: 0,
-            description: "Lines whose level Alloy could not parse have no level (empty legend).",
-          },
-        ),
+        timeseries("Log rate by level", LOKI, [{ expr: lineRate("level"), legend: "{{level}}" }], {
+          unit: "short",
+          stacked: true,
+          min: 0,
+          description:
+            "Lines per second. Lines whose level Alloy could not parse have no level (empty legend).",
+        }),
+      ),
+      panel(
+        timeseries("Log rate by source", LOKI, [{ expr: lineRate("source"), legend: "{{source}}" }], {
+          unit: "short",
+          stacked: true,
+          min: 0,
+        }),
+      ),
+      panel(
+        timeseries("Log rate by host", LOKI, [{ expr: lineRate("host"), legend: "{{host}}" }], {
+          unit: "short",
+          stacked: true,
+          min: 0,
+          description: "A host whose line vanishes stopped shipping logs (or went quiet).",
+        }),
       ),
       panel(
         timeseries(
-          "Log lines by source",
+          "Log rate by container",
           LOKI,
-          [
-            {
-              expr: `sum by (source) (count_over_time(${STREAMS} ${SEARCH} [$__auto]))`,
-              legend: "{{source}}",
-            },
-          ],
-          { bars: true, stacked: true, min: 0 },
+          [{ expr: lineRate("host, container"), legend: "{{host}} {{container}}" }],
+          { unit: "short", stacked: true, min: 0, description: "Docker streams only have a container." },
         ),
       ),
       panel(
@@ -76,11 +97,11 @@ export function logsDashboard(_config: StackConfig): Dashboard {
           LOKI,
           [
             {
-              expr: `sum by (host) (count_over_time({environment=~"$environment", host=~"$host", source=~"$source", level=~"${ERROR_LEVELS}"} ${SEARCH} [$__auto]))`,
+              expr: `sum by (host) (count_over_time({environment=~"$environment", host=~"$host", source=~"$source", container=~"$container", level=~"${ERROR_LEVELS}"} ${SEARCH} [$__auto]))`,
               legend: "{{host}}",
             },
           ],
-          { bars: true, stacked: true, min: 0 },
+          { bars: true, stacked: true, min: 0, description: "Lines at level error, critical or fatal." },
         ),
       ),
       panel(
@@ -98,37 +119,7 @@ export function logsDashboard(_config: StackConfig): Dashboard {
         ),
       ),
       row("Lines"),
-      panel(logs("Logs", [{ expr: `${STREAMS} ${SEARCH}` }], { height: 14 })),
-      row("SSH logins (auth.log)"),
-      panel(
-        timeseries(
-          "SSH logins",
-          LOKI,
-          [
-            { expr: `sum by (host) (count_over_time(${SSH_FAILED} [$__auto]))`, legend: "{{host}} failed" },
-            {
-              expr: `sum by (host) (count_over_time(${SSH_ACCEPTED} [$__auto]))`,
-              legend: "{{host}} accepted",
-            },
-          ],
-          { bars: true, min: 0 },
-        ),
-      ),
-      panel(
-        table(
-          "Failed SSH logins by source address",
-          LOKI,
-          [
-            {
-              expr: `topk(20, sum by (host, address) (count_over_time(${SSH_FAILED} | regexp "from (?P<address>\\\\S+) port" [$__range])))`,
-              legend: "Failed logins",
-              instant: true,
-            },
-          ],
-          {},
-        ),
-      ),
-      panel(logs("SSH log", [{ expr: `${SSH} ${SEARCH}` }], { height: 10 })),
+      panel(logs("Logs", [{ expr: `${STREAMS} ${SEARCH}` }], { height: 16 })),
     ],
   });
 }

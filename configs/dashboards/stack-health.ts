@@ -1,12 +1,13 @@
 /**
- * Stack health: is the monitoring itself working? Scrape targets by job, rule evaluation,
- * Alertmanager's notifications, Loki's ingestion, each host's Alloy, and the active alerts.
+ * Stack health: is the monitoring itself working? Prometheus (targets, rules, discovery, series),
+ * Alertmanager (notifications), Loki (ingestion, discarded lines), each host's Alloy (up,
+ * component health, bytes sent and dropped) and Grafana (API responses, datasource requests).
+ * The alerts themselves are on the alerts overview.
  */
 import type { Dashboard } from "@grafana/grafana-foundation-sdk/dashboard";
 import type { StackConfig } from "../../lib/stack-config";
 import { JOB_NAMES } from "../prometheus";
 import {
-  alertList,
   buildDashboard,
   environmentVariable,
   LOKI,
@@ -29,34 +30,9 @@ export function stackHealthDashboard(_config: StackConfig): Dashboard {
     uid: STACK_HEALTH_DASHBOARD_UID,
     title: "Stack health",
     description:
-      "Prometheus targets and rules, Alertmanager notifications, Loki ingestion, Alloy on each host, active alerts.",
+      "Prometheus targets and rules, Alertmanager notifications, Loki ingestion, Alloy on each host, Grafana.",
     variables: [environmentVariable(JOB_NAMES.prometheus)],
     sections: [
-      row("Alerts"),
-      panel(
-        alertList("Active alerts", {
-          description: "Firing and pending alerts of the Prometheus rules (data source-managed).",
-        }),
-      ),
-      panel(
-        table(
-          "Firing alerts",
-          PROMETHEUS,
-          [
-            {
-              expr: 'sum by (alertname, severity, instance, job) (ALERTS{alertstate="firing"})',
-              legend: "Series",
-              instant: true,
-            },
-          ],
-          {
-            height: 10,
-            hiddenColumns: ["Value"],
-            description:
-              "The same alerts from Prometheus' ALERTS series (works even if the alert list cannot reach the rules API). Not filtered by environment: aggregated alerts carry no environment label, and each stack has its own Prometheus.",
-          },
-        ),
-      ),
       row("Prometheus"),
       panel(problemCountStat("Targets down", [{ expr: `count(up{${ENV}} == 0) or vector(0)` }], { span: 6 })),
       panel(
@@ -161,6 +137,27 @@ export function stackHealthDashboard(_config: StackConfig): Dashboard {
       ),
       panel(
         timeseries(
+          "Loki lines received and discarded",
+          PROMETHEUS,
+          [
+            {
+              expr: `sum(rate(loki_distributor_lines_received_total{${job(JOB_NAMES.loki)}}[$__rate_interval]))`,
+              legend: "received",
+            },
+            {
+              expr: `sum by (reason) (rate(loki_discarded_samples_total{${job(JOB_NAMES.loki)}}[$__rate_interval]))`,
+              legend: "discarded: {{reason}}",
+            },
+          ],
+          {
+            min: 0,
+            description:
+              "Lines per second; discarded lines (rate limits, too old, too long) are lost logs. Reason names are Loki's.",
+          },
+        ),
+      ),
+      panel(
+        timeseries(
           "Lines received by host",
           LOKI,
           [{ expr: `sum by (host) (count_over_time({${ENV}} [$__auto]))`, legend: "{{host}}" }],
@@ -190,6 +187,55 @@ export function stackHealthDashboard(_config: StackConfig): Dashboard {
             },
           ],
           { min: 0 },
+        ),
+      ),
+      panel(
+        timeseries(
+          "Alloy components by health",
+          PROMETHEUS,
+          [
+            {
+              expr: `sum by (instance, health_type) (alloy_component_controller_running_components{${job(JOB_NAMES.alloy)}})`,
+              legend: "{{instance}} {{health_type}}",
+            },
+          ],
+          {
+            min: 0,
+
+            description:
+              "Alloy's components per health; anything not healthy (unhealthy, exited) means a log source or the push to Loki is broken.",
+          },
+        ),
+      ),
+      row("Grafana"),
+      panel(
+        timeseries(
+          "Grafana API responses by code",
+          PROMETHEUS,
+          [
+            {
+              expr: `sum by (code) (rate(grafana_api_response_status_total{${job(JOB_NAMES.grafana)}}[$__rate_interval]))`,
+              legend: "{{code}}",
+            },
+          ],
+          { unit: "reqps", min: 0, description: "500s here are Grafana failing, not the datasources." },
+        ),
+      ),
+      panel(
+        timeseries(
+          "Grafana datasource requests",
+          PROMETHEUS,
+          [
+            {
+              expr: `sum by (datasource, code) (rate(grafana_datasource_request_total{${job(JOB_NAMES.grafana)}}[$__rate_interval]))`,
+              legend: "{{datasource}} {{code}}",
+            },
+          ],
+          {
+            unit: "reqps",
+            min: 0,
+            description: "Queries Grafana sends to Prometheus, Loki and Alertmanager, by HTTP code.",
+          },
         ),
       ),
       row("Monitor services"),

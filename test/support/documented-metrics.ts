@@ -1,0 +1,182 @@
+/**
+ * Metrics the dashboards read from programs that do not run here (cAdvisor, Loki, Alloy, Grafana,
+ * the optional exporters), with their own labels and where each name is documented for the
+ * version pinned in configs/images.ts. The dashboard tests hold every query to these lists;
+ * series of the programs that do run here (node and process exporter, Prometheus, Alertmanager)
+ * are checked against the real binaries instead, and are listed only where a query of those
+ * programs also reads a metric of this list.
+ */
+import { CADVISOR_KEPT_CONTAINER_LABELS } from "../../configs/agents/cadvisor";
+
+export interface DocumentedMetric {
+  /** The metric's own labels (target labels such as job and instance come from the scrape). */
+  readonly labels: readonly string[];
+  /** Where the name and labels are documented (URL at the pinned tag, or source file). */
+  readonly source: string;
+}
+
+const CADVISOR_DOC = "https://github.com/google/cadvisor/blob/v0.60.5/docs/storage/prometheus.md";
+
+const CADVISOR_BASE_LABELS = [
+  "id",
+  "name",
+  "image",
+  ...CADVISOR_KEPT_CONTAINER_LABELS.map((label) => `container_label_${label.replace(/[^a-zA-Z0-9]/g, "_")}`),
+];
+
+export interface CadvisorMetric extends DocumentedMetric {
+  /** The `--disable_metrics` kind that gates it (none: always exported). */
+  readonly kind?: string;
+}
+
+const cadvisor = (kind: string | undefined, extraLabels: readonly string[] = []): CadvisorMetric => ({
+  ...(kind ? { kind } : {}),
+  labels: [...CADVISOR_BASE_LABELS, ...extraLabels],
+  source: CADVISOR_DOC,
+});
+
+/** cAdvisor v0.60.5 container metrics the containers dashboard reads. */
+export const CADVISOR_METRICS: Readonly<Record<string, CadvisorMetric>> = {
+  container_last_seen: cadvisor(undefined),
+  container_start_time_seconds: cadvisor(undefined),
+  container_spec_memory_limit_bytes: cadvisor(undefined),
+  container_cpu_usage_seconds_total: cadvisor("cpu", ["cpu"]),
+  // The CFS counters belong to the cpu group in cAdvisor's collector (container/prometheus.go).
+  container_cpu_cfs_periods_total: cadvisor("cpu"),
+  container_cpu_cfs_throttled_periods_total: cadvisor("cpu"),
+  container_memory_working_set_bytes: cadvisor("memory"),
+  container_network_receive_bytes_total: cadvisor("network", ["interface"]),
+  container_network_transmit_bytes_total: cadvisor("network", ["interface"]),
+  container_fs_reads_bytes_total: cadvisor("diskIO", ["device"]),
+  container_fs_writes_bytes_total: cadvisor("diskIO", ["device"]),
+  container_oom_events_total: cadvisor("oom_event"),
+};
+
+const PROMETHEUS_ALERTING_DOC =
+  "https://prometheus.io/docs/prometheus/3.14/configuration/alerting_rules/ (ALERTS); rules/alerting.go alertForStateMetricName (ALERTS_FOR_STATE)";
+const LOKI_OBSERVABILITY_DOC = "https://grafana.com/docs/loki/v3.7.x/operations/observability/";
+const LOKI_VALIDATION_DOC = "https://grafana.com/docs/loki/v3.7.x/operations/request-validation-rate-limits/";
+const ALLOY_LOKI_WRITE_DOC =
+  "https://grafana.com/docs/alloy/v1.18/reference/components/loki/loki.write/ (Debug metrics)";
+const ALLOY_CONTROLLER_DOC = "https://grafana.com/docs/alloy/v1.18/troubleshoot/controller_metrics/";
+const GRAFANA_METRICS_SOURCE =
+  "grafana/grafana v12.4.5 pkg/infra/metrics/metrics.go (api_response_status_total) and pkg/infra/httpclient/httpclientprovider/datasource_metrics_middleware.go (datasource_request_total)";
+const PROMETHEUS_SELF = "Prometheus' own /metrics (checked against Debian's binary in the tests)";
+const ALERTMANAGER_SELF = "Alertmanager's own /metrics (checked against Debian's binary in the tests)";
+
+const doc = (source: string, labels: readonly string[] = []): DocumentedMetric => ({ labels, source });
+
+/** Series of the monitor's services and the optional exporters, and their own labels. */
+export const DOCUMENTED_METRICS: Readonly<Record<string, DocumentedMetric>> = {
+  up: doc("https://prometheus.io/docs/concepts/jobs_instances/ (automatically generated series)"),
+  ALERTS: doc(PROMETHEUS_ALERTING_DOC, ["alertname", "alertstate", "severity"]),
+  ALERTS_FOR_STATE: doc(PROMETHEUS_ALERTING_DOC, ["alertname", "severity"]),
+  prometheus_config_last_reload_successful: doc(PROMETHEUS_SELF),
+  prometheus_rule_evaluation_failures_total: doc(PROMETHEUS_SELF, ["rule_group"]),
+  prometheus_sd_refresh_failures_total: doc(PROMETHEUS_SELF, ["mechanism"]),
+  prometheus_tsdb_head_series: doc(PROMETHEUS_SELF),
+  alertmanager_alerts: doc(ALERTMANAGER_SELF, ["state"]),
+  alertmanager_notifications_total: doc(ALERTMANAGER_SELF, ["integration"]),
+  alertmanager_notifications_failed_total: doc(ALERTMANAGER_SELF, ["integration", "reason"]),
+  loki_distributor_bytes_received_total: doc(LOKI_OBSERVABILITY_DOC, ["tenant"]),
+  loki_distributor_lines_received_total: doc(LOKI_OBSERVABILITY_DOC, ["tenant"]),
+  loki_discarded_samples_total: doc(LOKI_VALIDATION_DOC, ["reason", "tenant"]),
+  loki_write_sent_bytes_total: doc(ALLOY_LOKI_WRITE_DOC, ["component_id", "component_path", "host"]),
+  loki_write_dropped_entries_total: doc(ALLOY_LOKI_WRITE_DOC, [
+    "component_id",
+    "component_path",
+    "host",
+    "reason",
+  ]),
+  alloy_component_controller_running_components: doc(ALLOY_CONTROLLER_DOC, ["health_type"]),
+  grafana_api_response_status_total: doc(GRAFANA_METRICS_SOURCE, ["code"]),
+  grafana_datasource_request_total: doc(GRAFANA_METRICS_SOURCE, [
+    "datasource",
+    "datasource_type",
+    "code",
+    "method",
+  ]),
+  nginx_up: doc("https://github.com/nginx/nginx-prometheus-exporter/blob/v1.5.1/README.md#exported-metrics"),
+  ...Object.fromEntries(
+    [
+      "nginx_http_requests_total",
+      "nginx_connections_active",
+      "nginx_connections_reading",
+      "nginx_connections_writing",
+      "nginx_connections_waiting",
+      "nginx_connections_accepted",
+      "nginx_connections_handled",
+    ].map((name) => [
+      name,
+      doc("https://github.com/nginx/nginx-prometheus-exporter/blob/v1.5.1/README.md#exported-metrics"),
+    ]),
+  ),
+  ...Object.fromEntries(
+    [
+      "default_jenkins_executors_busy",
+      "default_jenkins_executors_available",
+      "default_jenkins_executors_queue_length",
+    ].map((name) => [
+      name,
+      doc(
+        "https://github.com/jenkinsci/prometheus-plugin/blob/master/docs/metrics/index.md (default namespace)",
+      ),
+    ]),
+  ),
+  mongodb_up: doc(
+    "https://github.com/percona/mongodb_exporter/blob/v0.48.0/REFERENCE.md (--compatible-mode)",
+  ),
+  mongodb_connections: doc(
+    "https://github.com/percona/mongodb_exporter/blob/v0.48.0/REFERENCE.md (--compatible-mode)",
+    ["state"],
+  ),
+  mongodb_op_counters_total: doc(
+    "https://github.com/percona/mongodb_exporter/blob/v0.48.0/REFERENCE.md (--compatible-mode)",
+    ["type"],
+  ),
+  pg_up: doc(
+    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_database.go (and README)",
+  ),
+  pg_stat_database_numbackends: doc(
+    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_stat_database.go",
+    ["datid", "datname"],
+  ),
+  pg_stat_database_xact_commit: doc(
+    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_stat_database.go",
+    ["datid", "datname"],
+  ),
+  pg_stat_database_xact_rollback: doc(
+    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_stat_database.go",
+    ["datid", "datname"],
+  ),
+  pg_database_size_bytes: doc(
+    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_database.go",
+    ["datname"],
+  ),
+  ...Object.fromEntries(
+    [
+      "mysql_up",
+      "mysql_global_status_threads_connected",
+      "mysql_global_status_queries",
+      "mysql_global_status_slow_queries",
+    ].map((name) => [
+      name,
+      doc(
+        "https://github.com/prometheus/mysqld_exporter/blob/v0.20.0/collector/global_status.go (and exporter.go for mysql_up)",
+      ),
+    ]),
+  ),
+  ...Object.fromEntries(
+    [
+      "redis_up",
+      "redis_connected_clients",
+      "redis_memory_used_bytes",
+      "redis_commands_processed_total",
+      "redis_keyspace_hits_total",
+      "redis_keyspace_misses_total",
+    ].map((name) => [
+      name,
+      doc("https://github.com/oliver006/redis_exporter/blob/v1.90.0/exporter/exporter.go (metric map)"),
+    ]),
+  ),
+};
