@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { nodeExporterFlagsFor } from "../../configs/agents/node-exporter";
 import { processExporterService } from "../../configs/agents/process-exporter";
-import { freePort, getText, type ProcessGroup, pollUntil } from "./processes";
+import { freePort, getText, type ProcessGroup, type ProcessSpec, pollUntil } from "./processes";
 import { requireTool, TOOLS } from "./tools";
 
 /** The x.y.z an exporter binary reports for `--version`. */
@@ -61,17 +61,40 @@ function processExporterArgsHere(configPath: string, port: number): string[] {
 }
 
 /**
+ * The process exporter as a ProcessSpec: the container's own command line with its paths and
+ * address swapped for this machine's. Start it (and start it again after a stop, on the same
+ * port) with `ProcessGroup.start`.
+ */
+export function processExporterSpec(name: string, configPath: string, port: number): ProcessSpec {
+  return {
+    name,
+    tool: TOOLS.processExporter,
+    args: processExporterArgsHere(configPath, port),
+    readyUrl: `http://127.0.0.1:${port}/metrics`,
+  };
+}
+
+/**
+ * The node exporter as a ProcessSpec with the flags we render for the local binary's version,
+ * on the host itself (root filesystem `/`), listening on 127.0.0.1:port.
+ */
+export function nodeExporterSpec(name: string, port: number): ProcessSpec {
+  const version = localVersion(requireTool(TOOLS.nodeExporter));
+  return {
+    name,
+    tool: TOOLS.nodeExporter,
+    args: nodeExporterFlagsFor(version, { rootfs: "/", bindAddress: "127.0.0.1", port }),
+    readyUrl: `http://127.0.0.1:${port}/metrics`,
+  };
+}
+
+/**
  * Starts the process exporter with the container's own command line, its paths and address
  * swapped for this machine's (so the flag names and `--flag=value` form are proved against the
  * real binary); returns its port.
  */
 export async function startProcessExporter(group: ProcessGroup, configPath: string): Promise<number> {
   const port = await freePort();
-  await group.start({
-    name: "process-exporter",
-    tool: TOOLS.processExporter,
-    args: processExporterArgsHere(configPath, port),
-    readyUrl: `http://127.0.0.1:${port}/metrics`,
-  });
+  await group.start(processExporterSpec("process-exporter", configPath, port));
   return port;
 }
