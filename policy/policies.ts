@@ -1,0 +1,71 @@
+/**
+ * The rules of policy/rules.ts as `@pulumi/policy` resource policies, all mandatory. Kept apart from
+ * index.ts (which starts the policy server) so tests can run the exact policies the engine runs.
+ */
+import type { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import {
+  DEFAULT_PUBLIC_INGRESS_PORTS,
+  POLICY_NAMES,
+  POLICY_RULES,
+  type PolicyRule,
+  type RuleContext,
+  ruleApplies,
+  stackFromUrn,
+} from "./rules";
+
+export const POLICY_PACK_NAME = "observability-guardrails";
+
+interface PublicIngressConfig {
+  readonly allowedPublicIngressPorts?: readonly number[];
+}
+
+/**
+ * The engine wraps inputs in a proxy that throws on values unknown during preview. The access-key
+ * scan reads every input, so it looks at the plain object underneath (an unknown is a sentinel
+ * string there, which matches no key pattern); the other rules read only the inputs they judge,
+ * and a throw there is reported by the engine as "can't run during preview" (advisory).
+ */
+function plainInputs(props: Record<string, unknown>): Record<string, unknown> {
+  const target = (props as { __getSpecialProxyTarget?: unknown }).__getSpecialProxyTarget;
+  return typeof target === "object" && target !== null ? (target as Record<string, unknown>) : props;
+}
+
+function contextOf(rule: PolicyRule, args: ResourceValidationArgs): RuleContext {
+  const config =
+    rule.name === POLICY_NAMES.publicIngress
+      ? args.getConfig<PublicIngressConfig>()
+      : ({} as PublicIngressConfig);
+  return {
+    allowedPublicIngressPorts: config.allowedPublicIngressPorts ?? DEFAULT_PUBLIC_INGRESS_PORTS,
+    stack: stackFromUrn(args.urn),
+    ...(args.provider ? { provider: { type: args.provider.type, props: args.provider.props } } : {}),
+  };
+}
+
+function toPolicy(rule: PolicyRule): ResourceValidationPolicy {
+  return {
+    name: rule.name,
+    description: rule.description,
+    enforcementLevel: "mandatory",
+    ...(rule.name === POLICY_NAMES.publicIngress
+      ? {
+          configSchema: {
+            properties: {
+              allowedPublicIngressPorts: {
+                type: "array",
+                items: { type: "integer", minimum: 1, maximum: 65535 },
+                default: [...DEFAULT_PUBLIC_INGRESS_PORTS],
+              },
+            },
+          },
+        }
+      : {}),
+    validateResource: (args, reportViolation) => {
+      if (!ruleApplies(rule, args.type)) return;
+      const props = rule.name === POLICY_NAMES.noAccessKeys ? plainInputs(args.props) : args.props;
+      for (const message of rule.check(args.type, props, contextOf(rule, args))) reportViolation(message);
+    },
+  };
+}
+
+export const POLICIES: readonly ResourceValidationPolicy[] = POLICY_RULES.map(toPolicy);
