@@ -6,6 +6,9 @@
  * service catalogue, never from the components.
  */
 import { beforeAll, describe, expect, test } from "vitest";
+import { REMOTE_COMMAND_TYPE } from "../components/host-deployment";
+import { HOST_KEY_READ_COMMAND } from "../components/ssh-key";
+import { stackImages } from "../configs/host-files";
 import {
   AGENT_PORTS,
   DISCOVERY_TAGS,
@@ -19,6 +22,9 @@ import { CANONICAL_OWNER_ID, PROJECT, SECRET_SETTINGS, type StackConfig } from "
 import { listStackNames } from "../lib/stack-files";
 import {
   FAKE_AVAILABILITY_ZONE,
+  fakeHostKey,
+  fakeImageDigest,
+  isSecretValue,
   type ProgramRun,
   plainStrings,
   REPO_ROOT,
@@ -27,6 +33,7 @@ import {
   runProgram,
   runRefusedProgram,
   TEST_SECRET_VALUES,
+  unwrapSecret,
 } from "./support/pulumi-mocks";
 
 const T = {
@@ -55,6 +62,7 @@ const T = {
   eip: "aws:ec2/eip:Eip",
   eipAssociation: "aws:ec2/eipAssociation:EipAssociation",
   keyPair: "aws:ec2/keyPair:KeyPair",
+  dockerProvider: "pulumi:providers:docker",
 } as const;
 
 const MONITOR_HOST_TYPE = "observability:hosts:MonitorHost";
@@ -539,14 +547,23 @@ describe.each(stacks)("stack %s", (stack) => {
       for (const resource of custom.filter((entry) => entry.type.startsWith("aws:"))) {
         expect(usesStackProvider(resource.provider), `${resource.name}: ${resource.provider}`).toBe(true);
       }
-      // The deploy's commands and generated secrets are no AWS resources: default providers.
+      // The deploy's commands and generated secrets are no AWS resources: default providers. The
+      // registry lookups have their own docker provider, which never pings a Docker engine.
       for (const resource of custom.filter((entry) => !entry.type.startsWith("aws:"))) {
         expect(resource.type, resource.name).toMatch(
-          /^(command:remote:Command|random:index\/randomPassword:RandomPassword)$/,
+          /^(command:remote:Command|random:index\/randomPassword:RandomPassword|pulumi:providers:docker)$/,
         );
         expect(resource.provider?.includes(T.provider) ?? false, resource.name).toBe(false);
       }
-      for (const call of run.calls) expect(usesStackProvider(call.provider), call.token).toBe(true);
+      const docker = only(run, T.dockerProvider);
+      expect(String(input(docker, "disableDockerDaemonCheck"))).toBe("true");
+      expect(input(docker, "host")).toBeUndefined();
+      const usesDockerProvider = (reference: string | undefined) =>
+        reference?.endsWith(`${T.dockerProvider}::${docker.name}::${docker.id}`) === true;
+      for (const call of run.calls) {
+        const expected = call.token.startsWith("docker:") ? usesDockerProvider : usesStackProvider;
+        expect(expected(call.provider), call.token).toBe(true);
+      }
     });
 
     test("every resource belongs to a component", () => {
@@ -699,6 +716,201 @@ describe.each(stacks)("stack %s, variants", (stack) => {
     expect(input(keyPair, "publicKey")).toBe(publicKey);
     for (const instance of resourcesOfType(run, T.instance)) {
       expect(input(instance, "keyName")).toBe(keyPair.state.keyName);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// SSH login, host keys and images pinned by digest
+// ---------------------------------------------------------------------------------------------
+
+const DEPLOYMENT_TYPE = "observability:deploy:HostDeployment";
+
+interface Connection {
+  readonly host?: unknown;
+  readonly user?: unknown;
+  readonly privateKey?: unknown;
+  readonly hostKey?: unknown;
+  readonly agentSocketPath?: unknown;
+  readonly proxy?: Connection;
+}
+
+function remoteCommands(run: ProgramRun): RecordedResource[] {
+  return resourcesOfType(run, REMOTE_COMMAND_TYPE);
+}
+
+/** deployment name -> its commands. */
+function stepsByDeployment(run: ProgramRun): Map<string, RecordedResource[]> {
+  const byDeployment = new Map<string, RecordedResource[]>();
+  for (const deployment of resourcesOfType(run, DEPLOYMENT_TYPE)) {
+    byDeployment.set(
+      deployment.name,
+      remoteCommands(run).filter((step) => step.parent === `${DEPLOYMENT_TYPE}::${deployment.name}`),
+    );
+  }
+  return byDeployment;
+}
+
+function connectionOf(step: RecordedResource): Connection {
+  return unwrapSecret(step.inputs.connection) as Connection;
+}
+
+/** The image references of every `image:` line in a deploy step's script (compose YAML, quoted or not). */
+function imageLines(script: string): string[] {
+  return [...script.matchAll(/^\s*image:\s*"?([^"\s]+)"?\s*$/gm)].map((match) => match[1] as string);
+}
+
+const OUTSIDE_HOSTS = [
+  { name: "onprem-1", address: "198.51.100.21", sshUser: "deploy", exporters: ["nginx"] },
+  { name: "onprem-2", address: "198.51.100.22", sshUser: "ops", exporters: ["postgres"] },
+];
+
+/** A well-formed ed25519 host key line for an outside host, as an operator would paste it. */
+function outsideHostKey(seed: number): string {
+  const field = (bytes: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, bytes.length]), bytes]);
+  const blob = Buffer.concat([field(Buffer.from("ssh-ed25519")), field(Buffer.alloc(32, seed))]);
+  return `ssh-ed25519 ${blob.toString("base64")}`;
+}
+
+describe.each(stacks)("stack %s, SSH and images", (stack) => {
+  const configuredKey = outsideHostKey(42);
+  let run: ProgramRun;
+  beforeAll(async () => {
+    run = await runProgram(stack, {
+      configOverrides: {
+        [`${PROJECT}:externalHosts`]: JSON.stringify([
+          // As pasted from the host's .pub file, comment included: the comment is dropped.
+          { ...OUTSIDE_HOSTS[0], hostKey: `${configuredKey} root@onprem-1` },
+          OUTSIDE_HOSTS[1],
+        ]),
+      },
+    });
+  });
+
+  test("EC2 hosts and outside hosts without a key: readiness, then one host-key read, then every step verifies that key", () => {
+    const monitorKey = fakeHostKey(`${stack}-deploy-monitor-host-key`);
+    const trustOnFirstUse = [
+      "monitor",
+      ...run.stackConfig.clients.map((client) => client.name),
+      OUTSIDE_HOSTS[1]?.name,
+    ].map((host) => `${stack}-deploy-${host}`);
+    const deployments = stepsByDeployment(run);
+    for (const deployment of trustOnFirstUse) {
+      const steps = deployments.get(deployment) ?? [];
+      const ready = steps.find((step) => step.name === `${deployment}-ready`);
+      const readKey = steps.find((step) => step.name === `${deployment}-host-key`);
+      if (!ready || !readKey) throw new Error(`${deployment}: no readiness or host-key step`);
+      expect(readKey.inputs.create, deployment).toBe(HOST_KEY_READ_COMMAND);
+      // Read again exactly when the machine changes: the same identity trigger as readiness.
+      expect(readKey.inputs.triggers, deployment).toEqual(ready.inputs.triggers);
+      expect(readKey.dependsOn, deployment).toEqual([`${REMOTE_COMMAND_TYPE}::${ready.name}`]);
+      const expectedKey = fakeHostKey(readKey.name);
+      for (const step of steps) {
+        const connection = connectionOf(step);
+        const firstContact = step === ready || step === readKey;
+        expect(connection.hostKey, step.name).toBe(firstContact ? undefined : expectedKey);
+        // The jump leg to the monitor is verified on every step, the first ones included.
+        if (deployment !== `${stack}-deploy-monitor`) {
+          expect(connection.proxy?.hostKey, `${step.name} (jump host)`).toBe(monitorKey);
+        }
+      }
+      expect(steps.length, deployment).toBeGreaterThan(3);
+    }
+  });
+
+  test("an outside host with a configured key verifies it from the very first step and has no host-key read", () => {
+    const deployment = `${stack}-deploy-${OUTSIDE_HOSTS[0]?.name}`;
+    const steps = stepsByDeployment(run).get(deployment) ?? [];
+    expect(steps.map((step) => step.name)).toContain(`${deployment}-ready`);
+    expect(steps.map((step) => step.name)).not.toContain(`${deployment}-host-key`);
+    for (const step of steps) {
+      expect(connectionOf(step).hostKey, step.name).toBe(configuredKey);
+      expect(connectionOf(step).proxy?.hostKey, step.name).toBe(
+        fakeHostKey(`${stack}-deploy-monitor-host-key`),
+      );
+    }
+  });
+
+  test("key login: every connection and jump leg carries the private key, only ever inside a secret", () => {
+    for (const step of remoteCommands(run)) {
+      expect(isSecretValue(step.inputs.connection), step.name).toBe(true);
+      const connection = connectionOf(step);
+      expect(connection.privateKey, step.name).toBe(TEST_SECRET_VALUES.sshPrivateKey);
+      expect(connection.agentSocketPath, step.name).toBeUndefined();
+      if (connection.proxy)
+        expect(connection.proxy.privateKey, step.name).toBe(TEST_SECRET_VALUES.sshPrivateKey);
+    }
+  });
+
+  test("every image in every compose file the hosts receive is tag@digest, the digest from the registry lookup", () => {
+    const lookups = run.calls.filter(
+      (call) => call.token === "docker:index/getRegistryImage:getRegistryImage",
+    );
+    const looked = lookups.map((call) => String(call.inputs.name)).sort();
+    expect(looked).toEqual([...new Set(looked)]);
+    expect(looked).toEqual(stackImages(run.stackConfig));
+    const composeSteps = remoteCommands(run).filter((step) => step.name.endsWith("-compose"));
+    expect(composeSteps.map((step) => step.parent).sort()).toEqual(
+      resourcesOfType(run, DEPLOYMENT_TYPE)
+        .map((deployment) => `${DEPLOYMENT_TYPE}::${deployment.name}`)
+        .sort(),
+    );
+    for (const step of composeSteps) {
+      const images = imageLines(String(unwrapSecret(step.inputs.stdin)));
+      expect(images.length, step.name).toBeGreaterThan(3);
+      for (const image of images) {
+        const [tag, digest] = image.split("@");
+        expect(digest, `${step.name}: ${image}`).toBe(fakeImageDigest(String(tag)));
+        expect(looked, step.name).toContain(tag);
+      }
+    }
+  });
+});
+
+describe.each(stacks)("stack %s, SSH and image variants", (stack) => {
+  test("agent login: no private key anywhere, no agent socket path, host keys still pinned", async () => {
+    const { sshPrivateKey: _unused, ...otherSecrets } = TEST_SECRET_VALUES;
+    const run = await runProgram(stack, {
+      configOverrides: { [`${PROJECT}:sshAuth`]: "agent" },
+      secrets: otherSecrets,
+    });
+    const steps = remoteCommands(run);
+    expect(steps.length).toBeGreaterThan(0);
+    for (const step of steps) {
+      // @pulumi/command stores every connection as a secret itself; inside it, no key.
+      const connection = connectionOf(step);
+      expect(Object.keys(connection), step.name).not.toContain("privateKey");
+      expect(Object.keys(connection.proxy ?? {}), step.name).not.toContain("privateKey");
+      // Unset: the provider reads SSH_AUTH_SOCK on whichever machine runs the update.
+      expect(connection.agentSocketPath, step.name).toBeUndefined();
+      if (!step.name.endsWith("-ready") && !step.name.endsWith("-host-key")) {
+        expect(connection.hostKey, step.name).toMatch(/^ssh-ed25519 [A-Za-z0-9+/]+=*$/);
+      }
+    }
+    expect(JSON.stringify(run.resources.map((resource) => resource.inputs))).not.toContain("PRIVATE KEY");
+  });
+
+  test("agent login with the sshPrivateKey secret still set is refused with the fix, before any resource exists", async () => {
+    const refused = await runRefusedProgram(stack, { configOverrides: { [`${PROJECT}:sshAuth`]: "agent" } });
+    const message = String((refused.error as Error).message);
+    expect(message).toContain(`${PROJECT}:sshPrivateKey`);
+    expect(message).toContain(`pulumi config rm ${PROJECT}:sshPrivateKey`);
+    expect(refused.registeredTypes).toEqual([]);
+  });
+
+  test("pinImageDigests false: no registry lookup, no docker provider, and compose files run plain tags", async () => {
+    const run = await runProgram(stack, { configOverrides: { [`${PROJECT}:pinImageDigests`]: "false" } });
+    expect(run.calls.filter((call) => call.token.startsWith("docker:"))).toEqual([]);
+    expect(resourcesOfType(run, T.dockerProvider)).toEqual([]);
+    const composeSteps = remoteCommands(run).filter((step) => step.name.endsWith("-compose"));
+    expect(composeSteps.length).toBe(resourcesOfType(run, DEPLOYMENT_TYPE).length);
+    const images = new Set(stackImages(run.stackConfig));
+    for (const step of composeSteps) {
+      const script = String(unwrapSecret(step.inputs.stdin));
+      expect(script, step.name).not.toContain("@sha256:");
+      const lines = imageLines(script);
+      expect(lines.length, step.name).toBeGreaterThan(3);
+      for (const image of lines) expect(images.has(image), `${step.name}: ${image}`).toBe(true);
     }
   });
 });

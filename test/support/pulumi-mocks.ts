@@ -68,6 +68,11 @@ export function isSecretValue(value: unknown): boolean {
   );
 }
 
+/** The value inside a secret the runtime handed to the mocks; other values as they are. */
+export function unwrapSecret(value: unknown): unknown {
+  return isSecretValue(value) ? (value as Record<string, unknown>).value : value;
+}
+
 /** Every string in a value, except inside values the runtime marked secret. */
 export function plainStrings(value: unknown, found: string[] = []): string[] {
   if (isSecretValue(value)) return found;
