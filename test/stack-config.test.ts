@@ -1113,3 +1113,97 @@ describe("parseStackConfig: many problems at once", () => {
     expect(error.stackName).toBe("dev");
   });
 });
+
+describe("SSH login, outside hosts' host keys and image digests", () => {
+  const WITHOUT_SSH_KEY = ALL_SECRETS.filter((secret) => secret !== "sshPrivateKey");
+  /** A well-formed ed25519 public key blob (the 32 key bytes are a fill byte). */
+  const ed25519 = (fill: number) => {
+    const field = (bytes: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, bytes.length]), bytes]);
+    return `ssh-ed25519 ${Buffer.concat([field(Buffer.from("ssh-ed25519")), field(Buffer.alloc(32, fill))]).toString("base64")}`;
+  };
+  const outsideHost = (extra: Record<string, unknown>) => ({
+    externalHosts: [{ name: "onprem-1", address: "198.51.100.7", sshUser: "deploy", ...extra }],
+  });
+
+  it("logs in with the key secret by default, and refuses a stack without it, naming both ways out", () => {
+    expect(parse().access.sshAuth).toBe("key");
+    const error = errorFor({}, WITHOUT_SSH_KEY);
+    const problem = expectProblem(
+      error,
+      "observability:sshPrivateKey",
+      /is required/,
+      /--secret observability:sshPrivateKey/,
+    );
+    expect(problem.fix).toContain("pulumi config set observability:sshAuth agent");
+  });
+
+  it("agent login needs no key secret, and missingSecrets does not ask for one", () => {
+    const config = parse({ sshAuth: "agent" }, WITHOUT_SSH_KEY);
+    expect(config.access.sshAuth).toBe("agent");
+    const withoutSecrets = parse({ sshAuth: "agent" }, [], { requireSecrets: false });
+    expect(missingSecrets(withoutSecrets)).not.toContain("sshPrivateKey");
+    expect(missingSecrets(parse({}, [], { requireSecrets: false }))).toContain("sshPrivateKey");
+  });
+
+  it("agent login with the key secret still set is refused: remove the secret, or log in with it", () => {
+    const error = errorFor({ sshAuth: "agent" });
+    const problem = expectProblem(
+      error,
+      "observability:sshPrivateKey",
+      /sshAuth is agent/,
+      /^pulumi config rm observability:sshPrivateKey/,
+    );
+    expect(problem.fix).toContain("pulumi config set observability:sshAuth key");
+    // Even without the stack's secrets (render): the combination itself is wrong.
+    expect(() => parse({ sshAuth: "agent" }, ALL_SECRETS, { requireSecrets: false })).toThrow(
+      StackConfigError,
+    );
+  });
+
+  it("an unknown login mode is refused with the closest mode suggested", () => {
+    expectProblem(
+      errorFor({ sshAuth: "agnet" }, WITHOUT_SSH_KEY),
+      "observability:sshAuth",
+      /"agnet" is not one of key, agent/,
+      "pulumi config set observability:sshAuth agent",
+    );
+  });
+
+  it("an outside host's host key is kept as type and key, its comment dropped; unset means trust on first use", () => {
+    const key = ed25519(9);
+    const config = parse(outsideHost({ hostKey: `  ${key} root@onprem-1 ` }));
+    expect(config.externalHosts[0]?.hostKey).toBe(key);
+    expect(parse(outsideHost({})).externalHosts[0]).not.toHaveProperty("hostKey");
+    const rsa = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB";
+    expect(parse(outsideHost({ hostKey: rsa })).externalHosts[0]?.hostKey).toBe(rsa);
+  });
+
+  it.each([
+    ["not a key line", "onprem-1.example.com", /not an OpenSSH public key line/],
+    ["a private key", "-----BEGIN OPENSSH PRIVATE KEY-----", /PRIVATE key/],
+    ["a truncated key", "ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQAB", /does not encode a ssh-ed25519 key/],
+    ["not a string", 42, /must be an OpenSSH public key line/],
+  ])(
+    "an outside host's host key that is %s is refused, the fix reading it on the host",
+    (_label, hostKey, problem) => {
+      expectProblem(
+        errorFor(outsideHost({ hostKey })),
+        "observability:externalHosts[0].hostKey",
+        problem,
+        "pulumi config set --path 'observability:externalHosts[0].hostKey' <contents of /etc/ssh/ssh_host_ed25519_key.pub on the host>",
+      );
+    },
+  );
+
+  it("pins images by digest unless pinImageDigests is false; anything else is refused", () => {
+    expect(parse().pinImageDigests).toBe(true);
+    expect(parse({ pinImageDigests: "false" }).pinImageDigests).toBe(false);
+    expect(parse({ pinImageDigests: false }).pinImageDigests).toBe(false);
+    expectProblem(
+      errorFor({ pinImageDigests: "no" }),
+      "observability:pinImageDigests",
+      /must be true or false/,
+      "pulumi config set observability:pinImageDigests true",
+    );
+  });
+});
