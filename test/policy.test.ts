@@ -3,10 +3,12 @@
  * an engine; the @pulumi/policy adapters the engine calls (config, provider, URN, preview proxy);
  * and the whole pack over every resource of the mocked dev and prod programs, which must pass.
  */
+import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { ReportViolation, ResourceValidationArgs } from "@pulumi/policy";
-import { beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parse } from "yaml";
 import { AGENT_PORTS, MONITOR_PORTS, SSH_PORT } from "../lib/catalog";
 import { listStackNames } from "../lib/stack-files";
@@ -443,6 +445,114 @@ describe("policy/ runs as documented: `pulumi preview --policy-pack policy`", ()
     expect(require.resolve("@pulumi/policy", { paths: [join(REPO_ROOT, "policy")] })).toBe(
       require.resolve("@pulumi/policy"),
     );
+  });
+});
+
+/**
+ * The pack started the way the Node.js language host starts a policy pack for
+ * `pulumi preview --policy-pack policy` (`run-policy-pack <engine> .` in the pack directory: ts-node
+ * compiles index.ts, @pulumi/policy reads policy/package.json and serves the analyzer over gRPC),
+ * then asked over gRPC what the engine asks: which policies it has, and what it makes of a resource.
+ */
+describe("the pack served over gRPC as the CLI runs it", () => {
+  // The gRPC and protobuf packages @pulumi/policy itself talks with.
+  const policyRequire = createRequire(require.resolve("@pulumi/policy"));
+  const grpc = policyRequire("@grpc/grpc-js") as typeof import("@grpc/grpc-js");
+  const { Struct } = policyRequire("google-protobuf/google/protobuf/struct_pb") as {
+    Struct: { fromJavaScript(value: Record<string, unknown>): unknown };
+  };
+  const { Empty } = policyRequire("google-protobuf/google/protobuf/empty_pb") as { Empty: new () => unknown };
+  const analyzerRpc = policyRequire("@pulumi/pulumi/proto/analyzer_grpc_pb.js");
+  const analyzerMessages = policyRequire("@pulumi/pulumi/proto/analyzer_pb.js");
+
+  interface Diagnostic {
+    getPolicyname(): string;
+    getMessage(): string;
+    getEnforcementlevel(): number;
+  }
+  interface AnalyzerClient {
+    getAnalyzerInfo(request: unknown, callback: (error: Error | null, info: AnalyzerInfo) => void): void;
+    analyze(request: unknown, callback: (error: Error | null, response: AnalyzeResponse) => void): void;
+    close(): void;
+  }
+  interface AnalyzerInfo {
+    getName(): string;
+    getPoliciesList(): { getName(): string; getEnforcementlevel(): number }[];
+  }
+  interface AnalyzeResponse {
+    getDiagnosticsList(): Diagnostic[];
+  }
+  /** pulumirpc.EnforcementLevel */
+  const MANDATORY = 1;
+
+  let server: ChildProcess | undefined;
+  let client: AnalyzerClient;
+
+  beforeAll(async () => {
+    const started = spawn(
+      process.execPath,
+      [require.resolve("@pulumi/pulumi/cmd/run-policy-pack"), "127.0.0.1:1", "."],
+      { cwd: join(REPO_ROOT, "policy"), stdio: ["ignore", "pipe", "pipe"] },
+    );
+    server = started;
+    const port = await new Promise<string>((resolve, reject) => {
+      let stdout = "";
+      let stderr = "";
+      started.stdout?.on("data", (chunk: Buffer) => {
+        stdout += chunk.toString();
+        const printed = /^(\d+)\s*$/m.exec(stdout);
+        if (printed?.[1]) resolve(printed[1]);
+      });
+      started.stderr?.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      started.on("exit", (code) =>
+        reject(new Error(`the policy pack exited (${code}) before serving:\n${stderr}`)),
+      );
+    });
+    client = new analyzerRpc.AnalyzerClient(
+      `127.0.0.1:${port}`,
+      grpc.credentials.createInsecure(),
+    ) as AnalyzerClient;
+  }, 120_000);
+
+  afterAll(() => {
+    client?.close();
+    server?.kill();
+  });
+
+  function analyze(type: string, props: Record<string, unknown>): Promise<Diagnostic[]> {
+    const request = new analyzerMessages.AnalyzeRequest();
+    request.setType(type);
+    request.setName("example");
+    request.setUrn(`urn:pulumi:dev::observability::${type}::example`);
+    request.setProperties(Struct.fromJavaScript(props));
+    request.setOptions(new analyzerMessages.AnalyzerResourceOptions());
+    return new Promise((resolve, reject) => {
+      client.analyze(request, (error, response) =>
+        error ? reject(error) : resolve(response.getDiagnosticsList()),
+      );
+    });
+  }
+
+  test("announces every policy, mandatory", async () => {
+    const info = await new Promise<AnalyzerInfo>((resolve, reject) => {
+      client.getAnalyzerInfo(new Empty(), (error, result) => (error ? reject(error) : resolve(result)));
+    });
+    expect(info.getName()).toBe(POLICY_PACK_NAME);
+    expect(info.getPoliciesList().map((policy) => [policy.getName(), policy.getEnforcementlevel()])).toEqual(
+      POLICY_RULES.map((rule) => [rule.name, MANDATORY]),
+    );
+  });
+
+  test("reports a world-open SSH rule as a mandatory violation and passes an office CIDR", async () => {
+    const rule = { ipProtocol: "tcp", fromPort: SSH_PORT, toPort: SSH_PORT };
+    const open = await analyze(T.ingressRule, { ...rule, cidrIpv4: "0.0.0.0/0" });
+    expect(open.map((d) => [d.getPolicyname(), d.getEnforcementlevel()])).toEqual([
+      [POLICY_NAMES.publicIngress, MANDATORY],
+    ]);
+    expect(open[0]?.getMessage()).toContain("admits 0.0.0.0/0 (the whole internet) on tcp port 22");
+    expect(await analyze(T.ingressRule, { ...rule, cidrIpv4: "203.0.113.10/32" })).toEqual([]);
   });
 });
 
