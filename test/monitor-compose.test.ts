@@ -3,13 +3,15 @@
  * secrets, and that the services' configs agree with the names and paths compose gives them.
  * No Docker engine here: `docker compose config` is not run (docs/render.md).
  */
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
+import { COMPOSE_FILE } from "../configs/agents/client-compose";
 import { renderAlertmanagerConfig } from "../configs/alertmanager";
 import { DATA_DIRECTORIES, DATA_MOUNT_POINT } from "../configs/cloud-init";
 import { GRAFANA_DATASOURCE_URLS, renderGrafanaProvisioning } from "../configs/grafana";
-import { monitorFiles } from "../configs/host-files";
-import { IMAGES, isPinnedImage, OPTIONAL_EXPORTER_IMAGES } from "../configs/images";
+import { clientFiles, monitorFiles, stackHostFiles, stackImages } from "../configs/host-files";
+import { IMAGES, isPinnedImage, OPTIONAL_EXPORTER_IMAGES, pinnedImage } from "../configs/images";
 import {
   CONTAINER_SECRETS_DIR,
   DOCKER_HOST_ALIAS,
@@ -20,6 +22,7 @@ import {
   renderMonitorCompose,
 } from "../configs/monitor-compose";
 import { renderPrometheusConfig } from "../configs/prometheus";
+import { OPTIONAL_EXPORTERS } from "../lib/catalog";
 import { sampleStackConfig } from "./support/sample-config";
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML is walked structurally
@@ -299,5 +302,77 @@ describe("names the services use for each other", () => {
         expect(services[host], `${target} is not a compose service`).toBeDefined();
       }
     }
+  });
+});
+
+describe("images pinned by registry digest", () => {
+  /** A digest per reference, derived from it, so a swapped digest would show. */
+  const digestOf = (image: string) => `sha256:${createHash("sha256").update(image).digest("hex")}`;
+  const everyHost = withEveryExporterConfig();
+  const digests = Object.fromEntries(stackImages(everyHost).map((image) => [image, digestOf(image)]));
+
+  function withEveryExporterConfig() {
+    return sampleStackConfig({
+      externalHosts: [
+        { name: "lab-1", address: "198.51.100.7", sshUser: "ops", exporters: [...OPTIONAL_EXPORTERS] },
+      ],
+    });
+  }
+
+  it("pinnedImage keeps the tag for readers and adds the digest compose pulls by", () => {
+    expect(pinnedImage(IMAGES.prometheus, digests)).toBe(
+      `${IMAGES.prometheus}@${digestOf(IMAGES.prometheus)}`,
+    );
+    expect(isPinnedImage(pinnedImage(IMAGES.prometheus, digests))).toBe(true);
+    expect(pinnedImage(IMAGES.prometheus, undefined)).toBe(IMAGES.prometheus);
+  });
+
+  it("a missing, malformed or doubled digest throws instead of leaving one image on its tag", () => {
+    expect(() => pinnedImage(IMAGES.loki, {})).toThrow(
+      /no registry digest was resolved for docker.io\/grafana\/loki/,
+    );
+    expect(() => pinnedImage(IMAGES.loki, { [IMAGES.loki]: "sha256:abc" })).toThrow(/not a sha256 digest/);
+    expect(() => pinnedImage(`${IMAGES.loki}@${digestOf(IMAGES.loki)}`, digests)).toThrow(/already pinned/);
+  });
+
+  it("every compose file of every host runs tag@digest for each of its images, and nothing else changes", () => {
+    const hosts = [
+      {
+        name: "monitor",
+        plain: monitorFiles(everyHost),
+        pinned: monitorFiles(everyHost, { imageDigests: digests }),
+      },
+      ...[...everyHost.clients, ...everyHost.externalHosts].map((host) => ({
+        name: host.name,
+        plain: clientFiles(everyHost, host),
+        pinned: clientFiles(everyHost, host, { imageDigests: digests }),
+      })),
+    ];
+    for (const host of hosts) {
+      const plain: Parsed = YAML.parse(host.plain[COMPOSE_FILE] as string);
+      const pinned: Parsed = YAML.parse(host.pinned[COMPOSE_FILE] as string);
+      for (const [name, service] of Object.entries<Parsed>(pinned.services)) {
+        const tag = plain.services[name].image as string;
+        expect(service.image, `${host.name}/${name}`).toBe(`${tag}@${digestOf(tag)}`);
+        expect({ ...service, image: tag }, `${host.name}/${name}`).toEqual(plain.services[name]);
+      }
+      // Only the compose file depends on digests.
+      for (const path of Object.keys(host.plain).filter((file) => file !== COMPOSE_FILE)) {
+        expect(host.pinned[path], `${host.name}/${path}`).toBe(host.plain[path]);
+      }
+    }
+  });
+
+  it("stackImages lists exactly the images the stack's compose files run, sorted", () => {
+    const used = new Set<string>();
+    for (const files of Object.values(stackHostFiles(everyHost))) {
+      const parsed: Parsed = YAML.parse(files[COMPOSE_FILE] as string);
+      for (const service of Object.values<Parsed>(parsed.services)) used.add(service.image);
+    }
+    expect(stackImages(everyHost)).toEqual([...used].sort());
+    expect(stackImages(everyHost)).toEqual(expect.arrayContaining(Object.values(OPTIONAL_EXPORTER_IMAGES)));
+    // Without optional exporters none of their images is looked up.
+    const plain = stackImages(sampleStackConfig({ clients: [], externalHosts: [] }));
+    for (const image of Object.values(OPTIONAL_EXPORTER_IMAGES)) expect(plain).not.toContain(image);
   });
 });
