@@ -347,7 +347,8 @@ function call(name: string, ...args: readonly string[]): string {
 /**
  * A bash script for `bash -s`: the library, then the tail. The `{ ... }` group makes bash read
  * the whole script, here-documents included, before running any of it, and stdin is then
- * closed so that no command inside can swallow the rest of the script.
+ * closed so that no command inside can swallow the rest of the script (and bash, reading its
+ * next command from the closed stdin, ends with the status of the last call).
  */
 function stdinScript(title: string, tail: readonly string[]): string {
   return [
@@ -360,7 +361,6 @@ function stdinScript(title: string, tail: readonly string[]): string {
     "# ---- this step ----",
     "exec </dev/null",
     ...tail,
-    "exit 0",
     "}",
     "",
   ].join("\n");
@@ -449,7 +449,7 @@ export function renderFileUnitScript(input: FileUnitScriptInput): string {
     );
   }
   if (unit.checkCompose) tail.push("", call("check_compose", COMPOSE_FILE));
-  tail.push("", call("swap_in", ...paths));
+  tail.push("", call("swap_in"));
   if (unit.emptyMountDirs.length > 0) tail.push(call("make_dirs", ...unit.emptyMountDirs));
   tail.push(...applyLines(unit), call("unit_done"));
   return stdinScript(`${input.hostName}: ${unit.name} files`, tail);
@@ -467,9 +467,10 @@ const OWNER = /^\d+:\d+$/;
 
 /**
  * stdin of the secrets step (itself a Pulumi secret, run with stderr-only logging): one
- * `put_secret` call per file (owner and mode set while it is empty, then the value written in
- * place by the `printf` builtin, never passed to a program), then `secrets_done` deletes files
- * written last time and no longer needed. Nothing is echoed.
+ * `put_secret` call per file with the value in a quoted here-document (data the shell never
+ * parses; read by the `read` builtin, written in place by the `printf` builtin, never passed to
+ * a program), then `secrets_done` deletes files written last time and no longer needed.
+ * Nothing is echoed.
  */
 export function renderSecretFilesScript(
   hostName: string,
@@ -482,9 +483,17 @@ export function renderSecretFilesScript(
   for (const file of sorted) {
     assertAbsolutePath(file.path);
     if (!OWNER.test(file.owner)) throw new Error(`secret file ${file.path}: owner must be uid:gid`);
-    tail.push(call("put_secret", file.path, file.owner, file.mode, file.content));
+    if (file.content.includes("\0"))
+      throw new Error(`secret file ${file.path}: a NUL byte cannot be written`);
+    // The here-document adds a final newline, which put_secret takes off again.
+    const delimiter = heredocDelimiter(file.content);
+    tail.push(
+      `${call("put_secret", file.path, file.owner, file.mode)} <<'${delimiter}'`,
+      file.content,
+      delimiter,
+    );
   }
-  tail.push(call("secrets_done", ...sorted.map((file) => file.path)));
+  tail.push(call("secrets_done"));
   return stdinScript(`${hostName}: secret files`, tail);
 }
 

@@ -37,13 +37,20 @@ import {
   unitFiles,
 } from "../configs/deploy-scripts";
 import { GRAFANA_ADMIN_PASSWORD_RESET } from "../configs/grafana";
-import { CLOUD_INIT_FILE, clientFiles, type HostFiles, monitorFiles } from "../configs/host-files";
+import {
+  CLOUD_INIT_FILE,
+  clientFiles,
+  type HostFiles,
+  monitorFiles,
+  stackImages,
+} from "../configs/host-files";
 import { monitorSecretFiles } from "../configs/monitor-compose";
 import { renderFileSdTargets } from "../configs/prometheus";
 import { MONITOR_PORTS } from "../lib/catalog";
-import { PROJECT, SECRET_SETTINGS } from "../lib/stack-config";
+import { PROJECT, pinsImageDigests, SECRET_SETTINGS } from "../lib/stack-config";
 import { listStackNames } from "../lib/stack-files";
 import {
+  fakeImageDigest,
   isSecretValue,
   type ProgramRun,
   plainStrings,
@@ -57,6 +64,16 @@ import {
 import { sampleStackConfig } from "./support/sample-config";
 
 const SECRET_VALUE_KEY = "value";
+
+/** The value a secrets script writes to `path`: the here-document after its put_secret call. */
+function secretValueIn(script: string, path: string): string | undefined {
+  const lines = script.split("\n");
+  const start = lines.findIndex((line) => line.startsWith(`put_secret ${shellQuote(path)} `));
+  const delimiter = /<<'([A-Za-z0-9_]+)'$/.exec(lines[start] ?? "")?.[1];
+  if (start < 0 || delimiter === undefined) return undefined;
+  const end = lines.indexOf(delimiter, start + 1);
+  return lines.slice(start + 1, end).join("\n");
+}
 
 // ---------------------------------------------------------------------------------------------
 // Shell quoting
@@ -448,9 +465,10 @@ describe("secret files script", () => {
       { path: "/etc/x/secret", owner: "0:0", mode: "0400", content: "s3cr3t-value" },
     ]);
     const lines = script.split("\n").filter((line) => line.includes("s3cr3t-value"));
-    // Only the call of the library's shell function, which hands it to the printf builtin
-    // (test/host-scripts.test.ts records every program's argv over SSH and finds no value).
-    expect(lines).toEqual(["put_secret /etc/x/secret 0:0 0400 s3cr3t-value"]);
+    // Only as data: the body of the here-document fed to the library's put_secret, never on a
+    // command line (test/host-scripts.test.ts records every program's argv over SSH and finds no value).
+    expect(lines).toEqual(["s3cr3t-value"]);
+    expect(secretValueIn(script, "/etc/x/secret")).toBe("s3cr3t-value");
   });
 });
 
@@ -708,7 +726,9 @@ describe.each(listStackNames(REPO_ROOT))("stack %s deploy", (stack) => {
       const line = stdin.split("\n").find((entry) => entry.startsWith(`put_secret ${file.hostPath} `));
       expect(line, file.hostPath).toBeDefined();
       expect(line?.split(" ").slice(2, 4)).toEqual([file.owner, "0400"]);
-      if (file.source !== "generated") expect(line).toContain(shellQuote(TEST_SECRET_VALUES[file.source]));
+      if (file.source !== "generated") {
+        expect(secretValueIn(stdin, file.hostPath)).toBe(TEST_SECRET_VALUES[file.source]);
+      }
     }
     // The generated Grafana secret key comes from a RandomPassword, never from config.
     const generated = resourcesOfType(run, "random:index/randomPassword:RandomPassword");
@@ -753,6 +773,14 @@ describe.each(listStackNames(REPO_ROOT))("stack %s deploy", (stack) => {
       monitorPrivateIp: String(monitorInstance?.state.privateIp),
       grafanaUrl: String(run.outputs.grafanaUrl),
       dataVolumeId: String(run.outputs.monitorDataVolumeId),
+      // The program pins every image by the digest its (mocked) registry lookup returns.
+      ...(pinsImageDigests(config)
+        ? {
+            imageDigests: Object.fromEntries(
+              stackImages(config).map((image) => [image, fakeImageDigest(image)]),
+            ),
+          }
+        : {}),
     });
     for (const unit of planDeploy(files, MONITOR_DEPLOY_DIR).units) {
       const step = command(run, `${stack}-deploy-monitor-${unit.name}`);

@@ -6,18 +6,20 @@
 # A file step runs, in this order:
 #
 #   unit_begin DIR UNIT PROJECT     staging dir .deploy/staging/UNIT, emptied
-#   stage_file PATH <<'EOF'         (or stage_file_base64) each file, into staging only
+#   stage_file PATH <<'EOF'         (or stage_file_base64) each file, into staging only:
+#                                   the staged files are all the files the unit installs
 #   check_with_image ... / check_compose FILE
 #                                   the service's own tool on the staged copy; a failure exits
 #                                   here, before anything live is touched
-#   swap_in PATH...                 previous files backed up to .deploy/backup/UNIT, new ones
+#   swap_in                         previous files backed up to .deploy/backup/UNIT, new ones
 #                                   renamed into place, files the unit no longer renders removed
 #   make_dirs DIR...                empty bind-mount sources
 #   apply_unit KIND ARGS...         reload / restart / compose up; on failure the backup is put
 #                                   back, applied again, and the step fails with the tool's message
 #   unit_done                       staging removed (the backup stays until the next swap)
 #
-# The secrets step uses secrets_begin / put_secret / secrets_done. Nothing here prints a secret.
+# The secrets step: secrets_begin MANIFEST, `put_secret PATH OWNER MODE <<'EOF'` per file (the
+# value in the here-document), secrets_done. Nothing here prints a secret or passes it to a program.
 # docs/deploy.md describes the whole deploy.
 set -euo pipefail
 
@@ -28,11 +30,22 @@ DEPLOY_PROJECT=""
 STAGE_DIR=""
 BACKUP_DIR=""
 MANIFEST=""
+# Files staged by this step (stage_file), and secret files written by it (put_secret).
+STAGED_PATHS=()
+SECRET_PATHS=()
 
 # Prints the message on stderr, prefixed with the step, and ends the step with a failure.
 fail() {
   printf '%s: %s\n' "${DEPLOY_UNIT:-deploy}" "$*" >&2
   exit 1
+}
+
+# write_list FILE LINE...: FILE holds the lines, replaced in one rename.
+write_list() {
+  local file="$1"
+  shift
+  if [ "$#" -gt 0 ]; then printf '%s\n' "$@" >"$file.new"; else : >"$file.new"; fi
+  mv -f -- "$file.new" "$file"
 }
 
 # Plain relative paths only: the renderer already refuses anything else; this is the second lock.
@@ -65,6 +78,7 @@ unit_begin() {
 # stage_file PATH: the file's content, byte for byte, from stdin (a quoted here-document).
 stage_file() {
   require_relative_path "$1"
+  STAGED_PATHS+=("$1")
   mkdir -p -- "$(dirname -- "$STAGE_DIR/$1")"
   cat >"$STAGE_DIR/$1"
 }
@@ -72,6 +86,7 @@ stage_file() {
 # stage_file_base64 PATH: the same for content a here-document cannot carry (no final newline, CR).
 stage_file_base64() {
   require_relative_path "$1"
+  STAGED_PATHS+=("$1")
   mkdir -p -- "$(dirname -- "$STAGE_DIR/$1")"
   base64 -d >"$STAGE_DIR/$1"
 }
@@ -121,7 +136,7 @@ previous_paths() {
   fi
 }
 
-# swap_in PATH...: PATH are all the files the unit installs now (already staged).
+# swap_in: the staged files are all the files the unit installs now.
 # 1. Backup: every live file the swap replaces or removes, the list of paths it touches, and the
 #    manifest, under .deploy/backup/UNIT (replacing the previous backup).
 # 2. Each new file is copied next to its target and renamed over it: a service that watches a
@@ -131,8 +146,7 @@ previous_paths() {
 swap_in() {
   local -A wanted=()
   local path
-  for path in "$@"; do
-    require_relative_path "$path"
+  for path in "${STAGED_PATHS[@]}"; do
     wanted["$path"]=1
   done
   local stale=()
@@ -145,7 +159,7 @@ swap_in() {
   install -d -m 0700 -o 0 -g 0 -- "$BACKUP_DIR" "$BACKUP_DIR/files"
   : >"$BACKUP_DIR/touched"
   : >"$BACKUP_DIR/existed"
-  for path in "$@" "${stale[@]}"; do
+  for path in "${STAGED_PATHS[@]}" "${stale[@]}"; do
     printf '%s\n' "$path" >>"$BACKUP_DIR/touched"
     if [ -e "$DEPLOY_DIR/$path" ] || [ -L "$DEPLOY_DIR/$path" ]; then
       mkdir -p -- "$(dirname -- "$BACKUP_DIR/files/$path")"
@@ -155,15 +169,14 @@ swap_in() {
   done
   if [ -f "$MANIFEST" ]; then cp -a -- "$MANIFEST" "$BACKUP_DIR/manifest"; fi
 
-  for path in "$@"; do
+  for path in "${STAGED_PATHS[@]}"; do
     install -D -m 0644 -o 0 -g 0 -- "$STAGE_DIR/$path" "$DEPLOY_DIR/$path.deploy-new"
     mv -f -- "$DEPLOY_DIR/$path.deploy-new" "$DEPLOY_DIR/$path"
   done
   for path in "${stale[@]}"; do
     rm -f -- "$DEPLOY_DIR/$path"
   done
-  if [ "$#" -gt 0 ]; then printf '%s\n' "$@" >"$MANIFEST.new"; else : >"$MANIFEST.new"; fi
-  mv -f -- "$MANIFEST.new" "$MANIFEST"
+  write_list "$MANIFEST" "${STAGED_PATHS[@]}"
 }
 
 # roll_back: the live files of the unit become what the last swap_in found, byte for byte.
@@ -305,11 +318,13 @@ secrets_begin() {
   install -d -m 0755 -o 0 -g 0 -- "$(dirname -- "$MANIFEST")"
 }
 
-# put_secret PATH OWNER MODE VALUE: the file gets its owner and mode while still empty, then the
-# value is written in place by the printf builtin (no program ever has it in its argv). In
-# place: compose mounts secret files one by one, and a running container keeps its inode.
+# put_secret PATH OWNER MODE <<'EOF': the value is the here-document minus its final newline
+# (which a here-document always adds). It is read by the `read` builtin and written by the
+# `printf` builtin: no program ever has it in its argv. The file gets its owner and mode while
+# still empty, then is written in place: compose mounts secret files one by one, and a running
+# container keeps the inode it started with.
 put_secret() {
-  local path="$1" owner="$2" mode="$3"
+  local path="$1" owner="$2" mode="$3" value=""
   case "$path" in
     /*) ;;
     *) fail "secret file path must be absolute" ;;
@@ -321,26 +336,28 @@ put_secret() {
     0400 | 0600) ;;
     *) fail "secret file $path: mode must be 0400 or 0600" ;;
   esac
+  IFS= read -r -d '' value || true
+  value="${value%$'\n'}"
+  SECRET_PATHS+=("$path")
   install -d -m 0700 -o 0 -g 0 -- "$(dirname -- "$path")"
   if [ -L "$path" ] || { [ -e "$path" ] && [ ! -f "$path" ]; }; then rm -rf -- "$path"; fi
   if [ ! -e "$path" ]; then : >"$path"; fi
   chown -- "$owner" "$path"
   chmod -- "$mode" "$path"
-  printf '%s' "$4" >"$path"
+  printf '%s' "$value" >"$path"
 }
 
-# secrets_done PATH...: PATH are all the secret files the host needs now; the ones written last
-# time and no longer needed are deleted.
+# secrets_done: the files put_secret wrote are all the secret files the host needs now; the
+# ones written last time and no longer needed are deleted.
 secrets_done() {
   local -A wanted=()
   local path
-  for path in "$@"; do wanted["$path"]=1; done
+  for path in "${SECRET_PATHS[@]}"; do wanted["$path"]=1; done
   if [ -f "$MANIFEST" ]; then
     while IFS= read -r path; do
       [ -n "$path" ] || continue
       [ -n "${wanted[$path]:-}" ] || rm -f -- "$path"
     done <"$MANIFEST"
   fi
-  if [ "$#" -gt 0 ]; then printf '%s\n' "$@" >"$MANIFEST.new"; else : >"$MANIFEST.new"; fi
-  mv -f -- "$MANIFEST.new" "$MANIFEST"
+  write_list "$MANIFEST" "${SECRET_PATHS[@]}"
 }
