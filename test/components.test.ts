@@ -2,16 +2,20 @@
  * Components on their own, under mocks, for the cases the shipped stack files do not cover.
  * The whole program with the real stacks is tested in program.test.ts.
  */
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, test } from "vitest";
 import { ClientHost } from "../components/client-host";
+import { sshConnection, throughJumpHost, withHostKey } from "../components/host-deployment";
 import { InstanceRoles } from "../components/instance-roles";
 import { LokiBucket } from "../components/loki-bucket";
 import { MonitorHost } from "../components/monitor-host";
 import { clientScrapePorts, Network } from "../components/network";
-import { SshKey } from "../components/ssh-key";
+import { HOST_KEY_READ_COMMAND, hostKeyFromOutput, SshKey } from "../components/ssh-key";
 import { AGENT_PORTS, OPTIONAL_EXPORTER_PORTS } from "../lib/catalog";
 import type { ClientHost as ClientHostSettings } from "../lib/stack-config";
-import { answerCall, type MockedRun, resourcesOfType, runMocked } from "./support/pulumi-mocks";
+import { answerCall, fakeHostKey, type MockedRun, resourcesOfType, runMocked } from "./support/pulumi-mocks";
 import { sampleStackConfig } from "./support/sample-config";
 
 const config = sampleStackConfig();
@@ -207,4 +211,58 @@ test("the Loki bucket's name is valid for S3 whatever the stack is called", asyn
   });
   const [bucket] = resourcesOfType(run, "aws:s3/bucket:Bucket");
   expect(bucket?.name).toMatch(/^[a-z0-9][a-z0-9-]*$/);
+});
+
+describe("SSH connections and host keys", () => {
+  const privateKey = pulumi.secret("key-material");
+
+  test("key login carries the key to the host and the jump leg; agent login carries none and no socket path", () => {
+    const monitor = sshConnection("192.0.2.1", "ubuntu", { privateKey });
+    const client = throughJumpHost("10.42.1.20", "ubuntu", withHostKey(monitor, "ssh-ed25519 AAAA"));
+    expect(client.privateKey).toBe(privateKey);
+    expect(client.proxy).toMatchObject({ host: "192.0.2.1", privateKey, hostKey: "ssh-ed25519 AAAA" });
+    expect(client.hostKey).toBeUndefined();
+
+    const agentMonitor = sshConnection("192.0.2.1", "ubuntu", {});
+    const agentClient = throughJumpHost("10.42.1.20", "ubuntu", agentMonitor);
+    for (const connection of [agentMonitor, agentClient, agentClient.proxy ?? {}]) {
+      expect(Object.keys(connection)).not.toContain("privateKey");
+      expect(Object.keys(connection)).not.toContain("agentSocketPath");
+    }
+  });
+
+  test("the host-key read prints exactly this machine's ed25519 host key, as type and key", () => {
+    const file = "/etc/ssh/ssh_host_ed25519_key.pub";
+    if (!existsSync(file)) {
+      throw new Error(
+        `${file} is missing. Install it with: apt-get update && apt-get install -y openssh-server`,
+      );
+    }
+    const printed = execFileSync("sh", ["-c", HOST_KEY_READ_COMMAND], { encoding: "utf8" });
+    const key = hostKeyFromOutput("this machine", printed);
+    expect(`${key}\n`).toBe(printed);
+    // The same key ssh-keygen reads from the file sshd serves (its fingerprint, comment aside).
+    const fingerprint = (input: string) =>
+      execFileSync("ssh-keygen", ["-l", "-f", "-"], { input, encoding: "utf8" })
+        .split(" ")
+        .slice(0, 2)
+        .join(" ");
+    expect(fingerprint(key)).toBe(fingerprint(readFileSync(file, "utf8")));
+  });
+
+  test("anything but one ed25519 key line is refused, so no step is pinned to garbage", () => {
+    const good = hostKeyFromOutput("h", ` ${fakeHostKey("h")} \n`);
+    expect(good).toMatch(/^ssh-ed25519 [A-Za-z0-9+/]+=*$/);
+    for (const output of [
+      "",
+      "cut: /etc/ssh/ssh_host_ed25519_key.pub: No such file or directory",
+      "ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB",
+      `${good}\n${good}`,
+      "ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQAB",
+    ]) {
+      expect(() => hostKeyFromOutput("web-1", output), JSON.stringify(output)).toThrow(
+        /^web-1: .*cannot be pinned/,
+      );
+    }
+  });
 });
