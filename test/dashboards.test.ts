@@ -624,6 +624,46 @@ describe("dashboards follow the stack config", () => {
     );
   });
 
+  it("list every panel in docs/dashboards.md, in the section of its dashboard, with a question", () => {
+    const docs = readFileSync(join(REPO_ROOT, "docs", "dashboards.md"), "utf8");
+    const sections = docs.split(/^### /m).slice(1);
+    /** Section of a dashboard: its heading names the file (exporter dashboards share one). */
+    const sectionOf = (file: string) =>
+      sections.find((section) =>
+        (section.split("\n")[0] ?? "").includes(
+          file.startsWith("exporter-") ? "`exporter-<name>.json`" : `\`${file}\``,
+        ),
+      );
+    for (const [file, dashboard] of Object.entries(parseDashboards(ALL_EXPORTERS_CONFIG))) {
+      const section = sectionOf(file);
+      expect(section, `docs/dashboards.md has no "### ... (\`${file}\`)" section`).toBeDefined();
+      const rows = new Map(
+        (section ?? "")
+          .split("\n")
+          .filter((line) => line.startsWith("| ") && !line.startsWith("| Panel |"))
+          .map((line) => line.split(" | "))
+          .map(([title = "", answer = ""]) => [title.slice(2), answer.replace(/ \|$/, "")]),
+      );
+      for (const panel of allPanels(dashboard).filter((candidate) => candidate.type !== "row")) {
+        const answer = rows.get(panel.title);
+        expect(answer, `${file}: panel "${panel.title}" is not in its docs table`).toBeDefined();
+        expect(answer?.length ?? 0, `${file}: "${panel.title}" says what it answers`).toBeGreaterThan(10);
+      }
+    }
+  });
+
+  it("give each panel a title of its own within its dashboard (the docs and query keys use them)", () => {
+    for (const [file, dashboard] of Object.entries(parseDashboards(ALL_EXPORTERS_CONFIG))) {
+      const titles = allPanels(dashboard)
+        .filter((panel) => panel.type !== "row")
+        .map((panel) => panel.title);
+      expect(
+        titles.filter((title, index) => titles.indexOf(title) !== index),
+        file,
+      ).toEqual([]);
+    }
+  });
+
   it("are all listed in docs/dashboards.md with their file, uid and title", () => {
     const docs = readFileSync(join(REPO_ROOT, "docs", "dashboards.md"), "utf8");
     const rows = docs.split("\n").filter((line) => line.startsWith("| `"));

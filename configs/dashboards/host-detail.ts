@@ -44,14 +44,18 @@ export function hostDetailDashboard(config: StackConfig): Dashboard {
       panel(stat("CPUs", [{ expr: CPUS }], { span: 3 })),
       panel(stat("Memory", [{ expr: `node_memory_MemTotal_bytes{${NODE}}` }], { span: 3, unit: "bytes" })),
       panel(
-        stat("CPU busy", [{ expr: `100 * (1 - avg(${rate("node_cpu_seconds_total", 'mode="idle"')}))` }], {
-          span: 3,
-          unit: "percent",
-        }),
+        stat(
+          "CPU busy now",
+          [{ expr: `100 * (1 - avg(${rate("node_cpu_seconds_total", 'mode="idle"')}))` }],
+          {
+            span: 3,
+            unit: "percent",
+          },
+        ),
       ),
       panel(
         stat(
-          "Memory used",
+          "Memory used now",
           [
             {
               expr: `100 * (1 - node_memory_MemAvailable_bytes{${NODE}} / node_memory_MemTotal_bytes{${NODE}})`,

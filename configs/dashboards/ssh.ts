@@ -110,7 +110,7 @@ export function sshDashboard(_config: StackConfig): Dashboard {
       ),
       panel(
         timeseries(
-          "Failed attempts by source address",
+          "Failed attempts over time by source address",
           LOKI,
           [
             {
@@ -141,7 +141,7 @@ export function sshDashboard(_config: StackConfig): Dashboard {
       ),
       panel(
         table(
-          "Failed attempts by source address",
+          "Top failing source addresses",
           LOKI,
           [
             {
@@ -169,7 +169,7 @@ export function sshDashboard(_config: StackConfig): Dashboard {
       ),
       panel(
         table(
-          "Unknown users tried",
+          "Unknown user names tried",
           LOKI,
           [
             {

@@ -43,11 +43,16 @@ export function stackHealthDashboard(_config: StackConfig): Dashboard {
         ),
       ),
       panel(
-        table("Targets down", PROMETHEUS, [{ expr: `up{${ENV}} == 0`, legend: "Down", instant: true }], {
-          span: 12,
-          height: 4,
-          hiddenColumns: ["__name__", "Value"],
-        }),
+        table(
+          "Which targets are down",
+          PROMETHEUS,
+          [{ expr: `up{${ENV}} == 0`, legend: "Down", instant: true }],
+          {
+            span: 12,
+            height: 4,
+            hiddenColumns: ["__name__", "Value"],
+          },
+        ),
       ),
       panel(
         timeseries(
@@ -241,7 +246,7 @@ export function stackHealthDashboard(_config: StackConfig): Dashboard {
       row("Monitor services"),
       panel(
         upDownStat(
-          "Monitor services",
+          "Monitor services up",
           [
             {
               expr: `up{job=~"${[JOB_NAMES.prometheus, JOB_NAMES.alertmanager, JOB_NAMES.loki, JOB_NAMES.grafana].join("|")}", ${ENV}}`,
