@@ -45,21 +45,48 @@ export class SshKey extends pulumi.ComponentResource {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Prints the host's ed25519 public key as `<type> <base64>`, nothing else on stdout. The file is
- * world-readable, so no sudo. Ubuntu (and every current OpenSSH) has an ed25519 host key.
+ * Host key types the read step may pin. The ECDSA key is read first on purpose: the SSH client
+ * inside @pulumi/command (Go's x/crypto/ssh) asks servers for ECDSA before ssh-ed25519 unless told
+ * otherwise, and Ubuntu's sshd has both keys; pinning the key the server will actually show keeps
+ * verification working whether or not the provider narrows the negotiation to the pinned key's
+ * type (docs/ssh.md, "Which host key is pinned").
  */
-export const HOST_KEY_READ_COMMAND = "cut -d ' ' -f 1,2 /etc/ssh/ssh_host_ed25519_key.pub";
+export const PINNED_HOST_KEY_TYPES = [
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "ecdsa-sha2-nistp521",
+  "ssh-ed25519",
+] as const;
+
+/**
+ * Shell command printing the host's public key as `<type> <base64>` (comment dropped), nothing
+ * else on stdout: the ECDSA key if the host has one, else the ed25519 key. The files are
+ * world-readable, so no sudo. `directory` is for tests; hosts use /etc/ssh.
+ */
+export function hostKeyReadCommand(directory = "/etc/ssh"): string {
+  return [
+    "for type in ecdsa ed25519; do",
+    `  file=${directory}/ssh_host_\${type}_key.pub`,
+    '  if [ -r "$file" ]; then exec cut -d " " -f 1,2 "$file"; fi',
+    "done",
+    `echo 'no ECDSA or ed25519 host key in ${directory}' >&2`,
+    "exit 1",
+  ].join("\n");
+}
+
+export const HOST_KEY_READ_COMMAND = hostKeyReadCommand();
 
 /**
  * The host key a read step printed, as the connection's `hostKey` wants it; throws (failing the
- * deploy of that host) when the output is not one ed25519 public key line.
+ * deploy of that host) when the output is not one public key line of a pinned type.
  */
 export function hostKeyFromOutput(hostName: string, stdout: string): string {
   const line = stdout.trim();
   const [type, body, ...rest] = line.split(/\s+/);
-  if (type !== "ssh-ed25519" || body === undefined || rest.length > 0 || sshPublicKeyProblem(line)) {
+  const pinnable = (PINNED_HOST_KEY_TYPES as readonly string[]).includes(type ?? "");
+  if (!pinnable || body === undefined || rest.length > 0 || sshPublicKeyProblem(line)) {
     throw new Error(
-      `${hostName}: reading /etc/ssh/ssh_host_ed25519_key.pub did not give one ed25519 public key line; the host's SSH host key cannot be pinned`,
+      `${hostName}: reading the host's SSH host key did not give one ECDSA or ed25519 public key line; the host key cannot be pinned`,
     );
   }
   return `${type} ${body}`;

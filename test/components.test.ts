@@ -2,8 +2,10 @@
  * Components on their own, under mocks, for the cases the shipped stack files do not cover.
  * The whole program with the real stacks is tested in program.test.ts.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, test } from "vitest";
 import { ClientHost } from "../components/client-host";
@@ -12,13 +14,20 @@ import { InstanceRoles } from "../components/instance-roles";
 import { LokiBucket } from "../components/loki-bucket";
 import { MonitorHost } from "../components/monitor-host";
 import { clientScrapePorts, Network } from "../components/network";
-import { HOST_KEY_READ_COMMAND, hostKeyFromOutput, SshKey } from "../components/ssh-key";
+import { HOST_KEY_READ_COMMAND, hostKeyFromOutput, hostKeyReadCommand, SshKey } from "../components/ssh-key";
 import { AGENT_PORTS, OPTIONAL_EXPORTER_PORTS } from "../lib/catalog";
 import type { ClientHost as ClientHostSettings } from "../lib/stack-config";
 import { answerCall, fakeHostKey, type MockedRun, resourcesOfType, runMocked } from "./support/pulumi-mocks";
 import { sampleStackConfig } from "./support/sample-config";
 
 const config = sampleStackConfig();
+
+/** A well-formed ed25519 public key line whose key bytes derive from `seed`. */
+function fakeEd25519(seed: string): string {
+  const field = (bytes: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, bytes.length]), bytes]);
+  const key = Buffer.alloc(32, seed);
+  return `ssh-ed25519 ${Buffer.concat([field(Buffer.from("ssh-ed25519")), field(key)]).toString("base64")}`;
+}
 
 function runComponents(program: () => Record<string, unknown>): Promise<MockedRun> {
   return runMocked({ stack: "test", config: {}, secretKeys: [], program: async () => program() });
@@ -231,8 +240,14 @@ describe("SSH connections and host keys", () => {
     }
   });
 
-  test("the host-key read prints exactly this machine's ed25519 host key, as type and key", () => {
-    const file = "/etc/ssh/ssh_host_ed25519_key.pub";
+  const fingerprint = (publicKeyLine: string) =>
+    execFileSync("ssh-keygen", ["-l", "-f", "-"], { input: publicKeyLine, encoding: "utf8" })
+      .split(" ")
+      .slice(0, 2)
+      .join(" ");
+
+  test("the host-key read prints this machine's ECDSA host key (what Go's SSH client is shown first), as type and key", () => {
+    const file = "/etc/ssh/ssh_host_ecdsa_key.pub";
     if (!existsSync(file)) {
       throw new Error(
         `${file} is missing. Install it with: apt-get update && apt-get install -y openssh-server`,
@@ -241,21 +256,36 @@ describe("SSH connections and host keys", () => {
     const printed = execFileSync("sh", ["-c", HOST_KEY_READ_COMMAND], { encoding: "utf8" });
     const key = hostKeyFromOutput("this machine", printed);
     expect(`${key}\n`).toBe(printed);
-    // The same key ssh-keygen reads from the file sshd serves (its fingerprint, comment aside).
-    const fingerprint = (input: string) =>
-      execFileSync("ssh-keygen", ["-l", "-f", "-"], { input, encoding: "utf8" })
-        .split(" ")
-        .slice(0, 2)
-        .join(" ");
+    expect(key.startsWith("ecdsa-sha2-")).toBe(true);
+    // The same key ssh-keygen reads from the file sshd serves (compared by fingerprint).
     expect(fingerprint(key)).toBe(fingerprint(readFileSync(file, "utf8")));
   });
 
-  test("anything but one ed25519 key line is refused, so no step is pinned to garbage", () => {
+  test("without an ECDSA key the ed25519 key is read; without either the read fails and says why", () => {
+    const directory = mkdtempSync(join(tmpdir(), "host-keys-"));
+    try {
+      const ed25519 = `${fakeEd25519("k")} root@host`;
+      writeFileSync(join(directory, "ssh_host_ed25519_key.pub"), `${ed25519}\n`);
+      writeFileSync(join(directory, "ssh_host_rsa_key.pub"), "ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB root@host\n");
+      const printed = execFileSync("sh", ["-c", hostKeyReadCommand(directory)], { encoding: "utf8" });
+      expect(hostKeyFromOutput("h", printed)).toBe(ed25519.split(" ").slice(0, 2).join(" "));
+      rmSync(join(directory, "ssh_host_ed25519_key.pub"));
+      const failed = spawnSync("sh", ["-c", hostKeyReadCommand(directory)], { encoding: "utf8" });
+      expect(failed.status).toBe(1);
+      expect(failed.stdout).toBe("");
+      expect(failed.stderr).toContain(`no ECDSA or ed25519 host key in ${directory}`);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
+  test("anything but one ECDSA or ed25519 key line is refused, so no step is pinned to garbage", () => {
     const good = hostKeyFromOutput("h", ` ${fakeHostKey("h")} \n`);
-    expect(good).toMatch(/^ssh-ed25519 [A-Za-z0-9+/]+=*$/);
+    expect(good).toBe(fakeHostKey("h"));
+    expect(hostKeyFromOutput("h", fakeEd25519("e"))).toBe(fakeEd25519("e"));
     for (const output of [
       "",
-      "cut: /etc/ssh/ssh_host_ed25519_key.pub: No such file or directory",
+      "cut: /etc/ssh/ssh_host_ecdsa_key.pub: No such file or directory",
       "ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB",
       `${good}\n${good}`,
       "ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQAB",

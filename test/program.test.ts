@@ -884,7 +884,7 @@ describe.each(stacks)("stack %s, SSH and image variants", (stack) => {
       // Unset: the provider reads SSH_AUTH_SOCK on whichever machine runs the update.
       expect(connection.agentSocketPath, step.name).toBeUndefined();
       if (!step.name.endsWith("-ready") && !step.name.endsWith("-host-key")) {
-        expect(connection.hostKey, step.name).toMatch(/^ssh-ed25519 [A-Za-z0-9+/]+=*$/);
+        expect(connection.hostKey, step.name).toMatch(/^ecdsa-sha2-nistp256 [A-Za-z0-9+/]+=*$/);
       }
     }
     expect(JSON.stringify(run.resources.map((resource) => resource.inputs))).not.toContain("PRIVATE KEY");

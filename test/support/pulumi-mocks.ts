@@ -94,8 +94,9 @@ export function fakeImageDigest(image: string): string {
 }
 
 /**
- * The ed25519 host key (`ssh-ed25519 <base64>`) the mocked host-key step of resource `name`
- * prints: a well-formed key blob whose 32 key bytes derive from the name.
+ * The host key (`ecdsa-sha2-nistp256 <base64>`, the type an Ubuntu host's read step prints) the
+ * mocked host-key step of resource `name` prints: a well-formed key blob whose point derives
+ * from the name.
  */
 export function fakeHostKey(name: string): string {
   const field = (bytes: Buffer) => {
@@ -103,8 +104,15 @@ export function fakeHostKey(name: string): string {
     length.writeUInt32BE(bytes.length);
     return Buffer.concat([length, bytes]);
   };
-  const key = createHash("sha256").update(`host-key:${name}`).digest();
-  return `ssh-ed25519 ${Buffer.concat([field(Buffer.from("ssh-ed25519")), field(key)]).toString("base64")}`;
+  const seed = createHash("sha512").update(`host-key:${name}`).digest();
+  // An uncompressed point: 0x04 then 64 bytes (never checked to lie on the curve here).
+  const point = Buffer.concat([Buffer.from([4]), seed]);
+  const blob = Buffer.concat([
+    field(Buffer.from("ecdsa-sha2-nistp256")),
+    field(Buffer.from("nistp256")),
+    field(point),
+  ]);
+  return `ecdsa-sha2-nistp256 ${blob.toString("base64")}`;
 }
 
 function hashByte(text: string, salt: string): number {
