@@ -20,7 +20,7 @@ import {
   rmSync,
   statSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { COMPOSE_FILE } from "../configs/agents/client-compose";
@@ -215,9 +215,10 @@ describe("shellcheck", () => {
         if (result.status !== 0 || result.report !== "") dirty.push(`${script.name}:\n${result.report}`);
       }
     };
-    await Promise.all(Array.from({ length: 6 }, worker));
+    await Promise.all(Array.from({ length: Math.max(2, availableParallelism()) }, worker));
     expect(dirty).toEqual([]);
-  });
+    // ~40 distinct scripts of up to 150 kB (dashboards): shellcheck needs a while on a small runner.
+  }, 600_000);
 
   test("a step's stdin is the plain library file, unchanged, then only calls of its functions", () => {
     const library = readFileSync(DEPLOY_LIBRARY_FILE, "utf8").trimEnd();
@@ -353,7 +354,7 @@ describe("file steps over SSH", () => {
 
       const calls = standIns.calls();
       const swapped = (path: string) =>
-        calls.indexOf(`mv -f -- ${directory}/${path}.deploy-new ${directory}/${path}`);
+        calls.indexOf(`mv -fT -- ${directory}/${path}.deploy-new ${directory}/${path}`);
       for (const path of unit.paths) expect(swapped(path), `${path} renamed into place`).toBeGreaterThan(-1);
       if (unit.check) {
         const check = calls.findIndex(
@@ -502,6 +503,56 @@ describe("file steps over SSH", () => {
     for (const path of unitOf(files, "file-sd").paths)
       expect(readFileSync(join(directory, path), "utf8")).toBe(files[path]);
     expect(standIns.calls().filter((line) => line.startsWith("curl"))).toHaveLength(1);
+    standIns.clear("running");
+  });
+
+  test("a swap that cannot complete puts every previous file back and applies nothing", () => {
+    standIns.set("running");
+    // The last deploy dropped this rule file; something now occupies its path with a directory,
+    // so renaming the new file over it fails halfway through the swap.
+    const dropped = ruleFiles[0] as string;
+    mkdirSync(join(directory, dropped));
+    const before = snapshot(directory, [`${DEPLOY_STATE_DIR}/backup`]);
+    // prometheus.yml sorts before the rule files: it is renamed in before the swap breaks.
+    const changed = {
+      ...files,
+      "prometheus/prometheus.yml": `${files["prometheus/prometheus.yml"]}# changed\n`,
+    };
+    standIns.resetCalls();
+    const result = runStep(scriptFor(changed, "prometheus"));
+    expect(result.status, describeRun(result)).toBe(1);
+    expect(result.stderr).toContain(`could not swap in ${dropped}; the previous files were restored`);
+    expect(standIns.calls()).toContain(
+      `mv -fT -- ${directory}/prometheus/prometheus.yml.deploy-new ${directory}/prometheus/prometheus.yml`,
+    );
+    expect(snapshot(directory, [`${DEPLOY_STATE_DIR}/backup`])).toEqual(before);
+    expect(standIns.calls().filter((line) => line.startsWith("curl"))).toEqual([]);
+    rmSync(join(directory, dropped), { recursive: true });
+    standIns.clear("running");
+  });
+
+  test("a failing restart restores the previous files and restarts with them", () => {
+    standIns.set("running");
+    const message =
+      "Error response from daemon: Cannot restart container 0123456789ab: failed to create task";
+    standIns.set("fail-restart", `${message}\n`);
+    const loki = unitOf(files, "loki");
+    expect(loki.apply.kind).toBe("restart");
+    const live = () =>
+      Object.fromEntries(Object.entries(snapshot(directory)).filter(([path]) => loki.paths.includes(path)));
+    const before = live();
+    const changed = { ...files };
+    for (const path of loki.paths) changed[path] = `${files[path]}# changed\n`;
+    standIns.resetCalls();
+    const result = runStep(scriptFor(changed, "loki"));
+    expect(result.status, describeRun(result)).toBe(1);
+    expect(result.stderr).toContain(message);
+    expect(result.stderr).toContain("the previous files are back in place and applied");
+    expect(live()).toEqual(before);
+    expect(standIns.calls().filter((line) => line.startsWith("docker restart"))).toEqual([
+      "docker restart 0123456789ab",
+      "docker restart 0123456789ab",
+    ]);
     standIns.clear("running");
   });
 });

@@ -44,8 +44,12 @@ fail() {
 write_list() {
   local file="$1"
   shift
-  if [ "$#" -gt 0 ]; then printf '%s\n' "$@" >"$file.new"; else : >"$file.new"; fi
-  mv -f -- "$file.new" "$file"
+  if [ "$#" -gt 0 ]; then
+    printf '%s\n' "$@" >"$file.new" || return
+  else
+    : >"$file.new" || return
+  fi
+  mv -fT -- "$file.new" "$file"
 }
 
 # Plain relative paths only: the renderer already refuses anything else; this is the second lock.
@@ -169,14 +173,29 @@ swap_in() {
   done
   if [ -f "$MANIFEST" ]; then cp -a -- "$MANIFEST" "$BACKUP_DIR/manifest"; fi
 
+  # From here on live files change: a failure (disk full, ...) puts the backup back first.
+  local broken=""
   for path in "${STAGED_PATHS[@]}"; do
-    install -D -m 0644 -o 0 -g 0 -- "$STAGE_DIR/$path" "$DEPLOY_DIR/$path.deploy-new"
-    mv -f -- "$DEPLOY_DIR/$path.deploy-new" "$DEPLOY_DIR/$path"
+    if ! { install -D -T -m 0644 -o 0 -g 0 -- "$STAGE_DIR/$path" "$DEPLOY_DIR/$path.deploy-new" &&
+      mv -fT -- "$DEPLOY_DIR/$path.deploy-new" "$DEPLOY_DIR/$path"; }; then
+      broken="$path"
+      rm -f -- "$DEPLOY_DIR/$path.deploy-new" || true
+      break
+    fi
   done
-  for path in "${stale[@]}"; do
-    rm -f -- "$DEPLOY_DIR/$path"
-  done
-  write_list "$MANIFEST" "${STAGED_PATHS[@]}"
+  if [ -z "$broken" ]; then
+    for path in "${stale[@]}"; do
+      if ! rm -f -- "$DEPLOY_DIR/$path"; then
+        broken="$path"
+        break
+      fi
+    done
+  fi
+  if [ -z "$broken" ] && ! write_list "$MANIFEST" "${STAGED_PATHS[@]}"; then broken="$MANIFEST"; fi
+  if [ -n "$broken" ]; then
+    roll_back || fail "could not swap in $broken, nor restore every previous file from $BACKUP_DIR: fix by hand"
+    fail "could not swap in $broken; the previous files were restored and nothing was applied"
+  fi
 }
 
 # roll_back: the live files of the unit become what the last swap_in found, byte for byte.
@@ -185,14 +204,14 @@ roll_back() {
   local path failed=0
   local -A existed=()
   while IFS= read -r path; do
-    [ -n "$path" ] && existed["$path"]=1
+    if [ -n "$path" ]; then existed["$path"]=1; fi
   done <"$BACKUP_DIR/existed"
   while IFS= read -r path; do
     [ -n "$path" ] || continue
     if [ -n "${existed[$path]:-}" ]; then
       if ! { mkdir -p -- "$(dirname -- "$DEPLOY_DIR/$path")" &&
         cp -a -- "$BACKUP_DIR/files/$path" "$DEPLOY_DIR/$path.deploy-old" &&
-        mv -f -- "$DEPLOY_DIR/$path.deploy-old" "$DEPLOY_DIR/$path"; }; then
+        mv -fT -- "$DEPLOY_DIR/$path.deploy-old" "$DEPLOY_DIR/$path"; }; then
         failed=1
       fi
     else
