@@ -30,13 +30,16 @@ import YAML from "yaml";
 import { renderProcessExporterConfig } from "../configs/agents/process-exporter";
 import { alertmanagerFlags } from "../configs/alertmanager";
 import { renderDashboards } from "../configs/dashboards";
+import { ACCEPTED, FAILED, INVALID_USER } from "../configs/dashboards/ssh";
 import { grafanaDatasourcesData } from "../configs/grafana";
 import { renderFileSdTargets, renderPrometheusConfig } from "../configs/prometheus";
 import { renderRuleFiles } from "../configs/rules";
 import type { StackConfig } from "../lib/stack-config";
+import { asAuthLogLines, sshdLogFor } from "./support/auth-log";
 import { CADVISOR_METRICS, DOCUMENTED_METRICS } from "./support/documented-metrics";
 import { startNodeExporter, startProcessExporter } from "./support/exporters";
 import { type FakeEc2, startFakeEc2 } from "./support/fake-ec2";
+import { runLogPipeline } from "./support/logql-pipeline";
 import { freePort, getJson, ProcessGroup, pollUntil } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
 import { requireTool, TOOLS } from "./support/tools";
@@ -397,5 +400,61 @@ describe("dashboard queries against a real Prometheus scraping real exporters", 
         expect(await seriesOf(file, query), query.key).toBe(0);
       }
     }
+  });
+});
+
+describe("the SSH audit dashboard's parsers on real sshd lines", () => {
+  const workDir = mkdtempSync(join(tmpdir(), "dashboard-sshd-"));
+  let authLog: string[] = [];
+
+  beforeAll(async () => {
+    // What the test does is what the parsers must find: one key login as root, two wrong
+    // passwords for a user that does not exist, one wrong password for root.
+    const messages = await sshdLogFor(workDir, [
+      { kind: "key", user: "root" },
+      { kind: "password", user: "nosuchuser", attempts: 2 },
+      { kind: "password", user: "root", attempts: 1 },
+    ]);
+    authLog = asAuthLogLines(messages, "web-1");
+  }, 120_000);
+
+  afterAll(() => {
+    rmSync(workDir, { recursive: true, force: true });
+  });
+
+  const extracted = (query: string, labels: readonly string[]) =>
+    runLogPipeline(query, authLog).map((entry) =>
+      Object.fromEntries(labels.map((label) => [label, entry.labels[label]])),
+    );
+
+  it("are read by a pipeline emulation that follows Loki's rules and refuses stages it does not know", () => {
+    const lines = ["a x=1 b", "no match here"];
+    expect(runLogPipeline('{a="b"} | pattern "a x=<v> <_>"', lines)).toEqual([
+      { line: "a x=1 b", labels: { v: "1" } },
+      // A line the pattern does not match flows on without labels, as in Loki.
+      { line: "no match here", labels: {} },
+    ]);
+    expect(runLogPipeline('{a="b"} | regexp "x=(?P<v>\\\\d+)" | v=~"1"', lines)).toHaveLength(1);
+    expect(() => runLogPipeline('{a="b"} | json', lines)).toThrow(/unsupported/);
+  });
+
+  it("find the one successful login with its user, source address and method (pattern parser)", () => {
+    expect(extracted(ACCEPTED, ["method", "user", "address"])).toEqual([
+      { method: "publickey", user: "root", address: "127.0.0.1" },
+    ]);
+  });
+
+  it("count one failure per wrong password, with the user tried and the source (regexp parser)", () => {
+    expect(extracted(FAILED, ["method", "user", "address"])).toEqual([
+      { method: "password", user: "nosuchuser", address: "127.0.0.1" },
+      { method: "password", user: "nosuchuser", address: "127.0.0.1" },
+      { method: "password", user: "root", address: "127.0.0.1" },
+    ]);
+  });
+
+  it("find the user name that does not exist, once per connection", () => {
+    expect(extracted(INVALID_USER, ["user", "address"])).toEqual([
+      { user: "nosuchuser", address: "127.0.0.1" },
+    ]);
   });
 });
