@@ -6,14 +6,16 @@
  *   <out>/<client>/...       agents compose file, Alloy and process-exporter configs, user data
  *   <out>/<outside host>/... the same agents for hosts outside AWS
  *
- * Values known only after `pulumi up` are placeholders (`<... known after pulumi up>`). Secret
- * values are never read (the stack file holds them encrypted) and never written. Same stack file,
- * same bytes: nothing in the output depends on time or on the machine.
+ * Values known only after `pulumi up` are placeholders (`<... known after pulumi up>`). Images are
+ * shown by tag: no registry is contacted, while `pulumi up` deploys them as `tag@sha256:<digest>`
+ * (pinImageDigests, docs/ssh.md). Secret values are never read (the stack file holds them
+ * encrypted) and never written. Same stack file, same bytes: nothing in the output depends on
+ * time, the network or the machine.
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { type HostFiles, stackHostFiles } from "../configs/host-files";
-import { PROJECT, StackConfigError } from "../lib/stack-config";
+import { PROJECT, pinsImageDigests, StackConfigError } from "../lib/stack-config";
 import { listStackNames, loadStackConfigFromFiles, missingSecrets } from "../lib/stack-files";
 
 /** Written into every render; its presence is what allows a later render to replace the directory. */
@@ -143,6 +145,9 @@ export function main(argv: readonly string[]): number {
         `Rendered stack "${args.stack}" into ${args.out}: ${written.length} files for ${perHost.join(", ")}.`,
         ...written.map((path) => `  ${path}`),
         "Values known only after `pulumi up` (bucket name, monitor private IP, Grafana URL, data volume id) are placeholders.",
+        pinsImageDigests(config)
+          ? "Images are shown by tag; `pulumi up` deploys each as tag@sha256:<digest> read from its registry (docs/ssh.md)."
+          : "Images are deployed by tag (pinImageDigests is false).",
         "",
       ].join("\n"),
     );

@@ -121,6 +121,16 @@ describe("render over the repository's stacks", () => {
         }
       });
 
+      it("shows images by tag without contacting a registry, and says the deploy pins digests", () => {
+        const composeFiles = [...readTree(first)].filter(([path]) => path.endsWith("/compose.yaml"));
+        for (const [path, bytes] of composeFiles) {
+          const services = YAML.parse(bytes.toString("utf8")).services as Record<string, { image: string }>;
+          for (const service of Object.values(services)) expect(service.image, path).not.toContain("@");
+        }
+        expect(config.pinImageDigests).toBe(true);
+        expect(firstRun.stdout).toContain("deploys each as tag@sha256:<digest>");
+      });
+
       it("shows values known only after deployment as placeholders", () => {
         const loki = readFileSync(join(first, "monitor/loki/loki.yml"), "utf8");
         expect(YAML.parse(loki).common.storage.s3.bucketnames).toBe(LOKI_BUCKET_PLACEHOLDER);
