@@ -1,19 +1,45 @@
 /**
- * `npm run bench`: how long loading and rendering a stack takes, and how much lands on each host.
- * Prints figures only; nothing here is asserted (tests never assert on time).
+ * `npm run bench`: prints one table of what the program and the alerting pipeline cost.
+ * Figures only; nothing here is asserted (tests never assert on time). bench/RESULTS.md keeps a
+ * measured copy and explains what the figures mean for sizing the monitor.
  *
- * Figures: config load (stack files -> validated StackConfig) and full render (every host's files)
- * per stack, as the median and p95 of repeated runs after a warm-up, plus file count and bytes per host.
+ * Sections (all by default; `npm run bench -- program pipeline` picks some):
+ * - render:   config load and full render per stack (median / p95 of repeated runs);
+ * - program:  index.ts under Pulumi mocks for 1, 10, 100 and 500 clients, each in a fresh vitest
+ *             worker (bench/program-scale.run.ts): wall time, peak memory, resources, longest
+ *             dependency chain;
+ * - pipeline: host stop -> FIRING mail minus `for`, recovery -> RESOLVED mail, with the real
+ *             Prometheus and Alertmanager (bench/alert-pipeline.ts);
+ * - series:   series per client host from the real exporters, Prometheus bytes per series, and
+ *             the monitor's Prometheus memory at 10, 100 and 500 hosts (bench/series.ts).
  */
-
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { stackHostFiles } from "../configs/host-files";
 import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
+import { measureAlertPipeline } from "./alert-pipeline";
+import type { ProgramScaleFigures } from "./program-figures";
+import { measureSeries } from "./series";
 
 const ROOT = join(__dirname, "..");
+const SECTIONS = ["render", "program", "pipeline", "series"] as const;
+type Section = (typeof SECTIONS)[number];
+
+const CLIENT_COUNTS = [1, 10, 100, 500];
+const PIPELINE_RUNS = 4;
+const FLEETS = { small: 5, large: 40 };
+const FLEET_SCRAPE_SECONDS = 20;
+const SIZING_HOSTS = [10, 100, 500];
+
 const WARMUP_RUNS = 5;
 const MEASURED_RUNS = 50;
+
+type Row = [benchmark: string, item: string, figure: string];
+const rows: Row[] = [];
+const add = (benchmark: string, item: string, figure: string) => rows.push([benchmark, item, figure]);
 
 function percentile(sorted: readonly number[], fraction: number): number {
   const index = Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1);
@@ -32,22 +58,186 @@ function timeRuns(work: () => void): { median: number; p95: number } {
   return { median: percentile(samples, 0.5), p95: percentile(samples, 0.95) };
 }
 
-const ms = (value: number) => `${value.toFixed(2)} ms`;
+const ms = (value: number) => `${value.toFixed(1)} ms`;
+const seconds = (value: number) => `${value.toFixed(2)} s`;
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+const spread = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return `min ${seconds(sorted[0] ?? Number.NaN)}, median ${seconds(percentile(sorted, 0.5))}, max ${seconds(sorted.at(-1) ?? Number.NaN)} (${values.map((value) => value.toFixed(2)).join(", ")})`;
+};
 
-console.log(`node ${process.version}, ${MEASURED_RUNS} runs after ${WARMUP_RUNS} warm-up runs\n`);
-for (const stack of listStackNames(ROOT)) {
-  const load = () => loadStackConfigFromFiles(stack, ROOT, { requireSecrets: false });
-  const config = load();
-  const loadTime = timeRuns(load);
-  const renderTime = timeRuns(() => stackHostFiles(config));
-  console.log(`stack ${stack}`);
-  console.log(`  config load   median ${ms(loadTime.median)}  p95 ${ms(loadTime.p95)}`);
-  console.log(`  render all    median ${ms(renderTime.median)}  p95 ${ms(renderTime.p95)}`);
-  for (const [host, files] of Object.entries(stackHostFiles(config))) {
-    const bytes = Object.values(files).reduce((total, content) => total + Buffer.byteLength(content), 0);
-    console.log(
-      `  ${host.padEnd(12)} ${String(Object.keys(files).length).padStart(3)} files ${String(bytes).padStart(8)} bytes`,
+function benchRender(): void {
+  for (const stack of listStackNames(ROOT)) {
+    const load = () => loadStackConfigFromFiles(stack, ROOT, { requireSecrets: false });
+    const config = load();
+    const loadTime = timeRuns(load);
+    const renderTime = timeRuns(() => stackHostFiles(config));
+    const hosts = stackHostFiles(config);
+    const bytes = Object.values(hosts)
+      .flatMap((files) => Object.values(files))
+      .reduce((total, content) => total + Buffer.byteLength(content), 0);
+    add("render", `${stack}: config load`, `median ${ms(loadTime.median)}, p95 ${ms(loadTime.p95)}`);
+    add(
+      "render",
+      `${stack}: render every host's files`,
+      `median ${ms(renderTime.median)}, p95 ${ms(renderTime.p95)}; ${Object.keys(hosts).length} hosts, ${bytes} bytes`,
     );
   }
-  console.log("");
 }
+
+function runProgramScale(clients: number): ProgramScaleFigures {
+  const dir = mkdtempSync(join(tmpdir(), "bench-program-"));
+  const out = join(dir, "figures.json");
+  try {
+    const result = spawnSync(
+      process.execPath,
+      [
+        join(ROOT, "node_modules/vitest/vitest.mjs"),
+        "run",
+        "--config",
+        join(ROOT, "bench/vitest.config.mts"),
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, BENCH_CLIENTS: String(clients), BENCH_OUT: out },
+        encoding: "utf8",
+        timeout: 900_000,
+      },
+    );
+    if (result.status !== 0) {
+      throw new Error(`program run with ${clients} clients failed:\n${result.stdout}\n${result.stderr}`);
+    }
+    return JSON.parse(readFileSync(out, "utf8")) as ProgramScaleFigures;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function benchProgram(): void {
+  const results = CLIENT_COUNTS.map(runProgramScale);
+  for (const figures of results) {
+    add(
+      "program (mocks, prod stack)",
+      `${figures.clients} clients`,
+      `cold ${seconds(figures.coldMs / 1000)}, warm ${seconds(figures.warmMs / 1000)}; peak RSS ${figures.peakRssMb.toFixed(0)} MiB, peak heap ${figures.peakHeapMb.toFixed(0)} MiB; ${figures.resources} resources (${figures.customResources} custom); longest chain ${figures.longestChain}`,
+    );
+  }
+  const first = results[0];
+  const last = results.at(-1);
+  if (first && last && results.length > 1) {
+    const perClient = (value: (figures: ProgramScaleFigures) => number) =>
+      (value(last) - value(first)) / (last.clients - first.clients);
+    add(
+      "program (mocks, prod stack)",
+      `growth per client (${first.clients} -> ${last.clients})`,
+      `${(perClient((f) => f.warmMs)).toFixed(0)} ms, ${perClient((f) => f.peakRssMb).toFixed(1)} MiB RSS, ${perClient((f) => f.resources).toFixed(1)} resources, ${perClient((f) => f.longestChain).toFixed(3)} chain links`,
+    );
+    add("program (mocks, prod stack)", `longest chain at ${last.clients} clients`, last.chain.join(" -> "));
+  }
+}
+
+async function benchPipeline(): Promise<void> {
+  const figures = await measureAlertPipeline(PIPELINE_RUNS);
+  const timing = `scrape ${figures.scrapeSeconds}s, evaluation ${figures.evaluationSeconds}s, group_wait ${figures.groupWaitSeconds}s, group_interval ${figures.groupIntervalSeconds}s, for ${figures.forSeconds}s`;
+  add("alert pipeline (real binaries)", "timing (rendered durations / 60)", timing);
+  add(
+    "alert pipeline (real binaries)",
+    `host stop -> FIRING mail, minus for (${figures.runs} runs)`,
+    spread(figures.detectionSeconds),
+  );
+  add(
+    "alert pipeline (real binaries)",
+    "  floor: scrape + evaluation + group_wait",
+    seconds(figures.scrapeSeconds + figures.evaluationSeconds + figures.groupWaitSeconds),
+  );
+  add(
+    "alert pipeline (real binaries)",
+    `host back -> RESOLVED mail (${figures.runs} runs)`,
+    spread(figures.recoverySeconds),
+  );
+  add(
+    "alert pipeline (real binaries)",
+    "  floor: scrape + evaluation + group_interval",
+    seconds(figures.scrapeSeconds + figures.evaluationSeconds + figures.groupIntervalSeconds),
+  );
+}
+
+async function benchSeries(): Promise<void> {
+  const figures = await measureSeries(FLEETS.small, FLEETS.large, FLEET_SCRAPE_SECONDS);
+  add("series", "node exporter (rendered flags), this machine", `${figures.nodeExporterSeries} series`);
+  add(
+    "series",
+    "process exporter (rendered config), this machine",
+    `${figures.processExporterSeries} series in ${figures.processGroups} process groups`,
+  );
+  add(
+    "series",
+    "per client host (node + process + 4 targets x 5 scrape series)",
+    `${figures.seriesPerHost} series (cAdvisor and Alloy not counted: no binaries here)`,
+  );
+  for (const fleet of figures.fleets) {
+    add(
+      "series",
+      `Prometheus 2.42 scraping ${fleet.hosts} hosts (${fleet.scrapeInterval} scrape, ${figures.scrapeSeconds}s)`,
+      `${fleet.headSeries} head series, ${mib(fleet.residentBytes)} resident`,
+    );
+  }
+  add(
+    "series",
+    "Prometheus bytes per head series (difference of the two)",
+    `${figures.bytesPerSeries.toFixed(0)} bytes (rule of thumb: ~3 kB)`,
+  );
+  for (const hosts of SIZING_HOSTS) {
+    const series = hosts * figures.seriesPerHost;
+    add(
+      "series",
+      `monitor Prometheus estimate, ${hosts} hosts`,
+      `${series} series -> ${mib(figures.fixedBytes + series * figures.bytesPerSeries)} (fixed ${mib(figures.fixedBytes)} + series x bytes per series)`,
+    );
+  }
+}
+
+function printTable(): void {
+  const header: Row = ["benchmark", "case", "figure"];
+  const widths = [0, 1].map((column) =>
+    Math.max(...[header, ...rows].map((row) => row[column]?.length ?? 0)),
+  );
+  const line = (row: Row) =>
+    `| ${row[0].padEnd(widths[0] ?? 0)} | ${row[1].padEnd(widths[1] ?? 0)} | ${row[2]} |`;
+  console.log(line(header));
+  console.log(`|${"-".repeat((widths[0] ?? 0) + 2)}|${"-".repeat((widths[1] ?? 0) + 2)}|---|`);
+  for (const row of rows) console.log(line(row));
+}
+
+function describeMachine(): string {
+  let commit = "unknown commit";
+  try {
+    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+  } catch {
+    // Not a git checkout: the figures still print.
+  }
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  return `commit ${commit}; node ${process.version}; ${cpus().length} x ${cpu}; ${mib(totalmem())} RAM`;
+}
+
+async function main(): Promise<void> {
+  const requested = process.argv
+    .slice(2)
+    .filter((arg): arg is Section => (SECTIONS as readonly string[]).includes(arg));
+  const sections: readonly Section[] = requested.length > 0 ? requested : SECTIONS;
+  const started = performance.now();
+  console.error(`bench: ${sections.join(", ")} (the full set takes about 8 minutes)`);
+  if (sections.includes("render")) benchRender();
+  if (sections.includes("program")) benchProgram();
+  if (sections.includes("pipeline")) await benchPipeline();
+  if (sections.includes("series")) await benchSeries();
+  console.log(describeMachine());
+  console.log("");
+  printTable();
+  console.log(`\nbench took ${seconds((performance.now() - started) / 1000)}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -18,6 +18,8 @@ export interface ReceivedMail {
   /** Credentials the client authenticated with, when it did. */
   readonly auth?: { readonly username: string; readonly password: string };
   readonly parsed: ParsedMail;
+  /** Date.now() when the sink had it: for benchmarks, never for test assertions. */
+  readonly receivedAt: number;
 }
 
 export interface SmtpSink {
@@ -60,6 +62,7 @@ function newServer(mails: ReceivedMail[]): SMTPServer {
             html: typeof parsed.html === "string" ? parsed.html : "",
             auth: user,
             parsed,
+            receivedAt: Date.now(),
           });
           callback();
         })
