@@ -515,9 +515,36 @@ export function buildDashboard(spec: DashboardSpec): Dashboard {
     else builder.withPanel(section.panel);
   }
   const dashboard = builder.build();
+  layOut(dashboard.panels ?? []);
   let nextId = 1;
   for (const item of dashboard.panels ?? []) item.id = nextId++;
   return dashboard;
+}
+
+/**
+ * Places panels left to right on Grafana's 24-column grid, a panel that does not fit starting a
+ * new line below the tallest of the current one, and every row on a line of its own. (The SDK's
+ * own placement lets a full-width panel after a half-width one run off the grid.)
+ */
+function layOut(panels: NonNullable<Dashboard["panels"]>): void {
+  const columns = 24;
+  let x = 0;
+  let y = 0;
+  let lineHeight = 0;
+  const newLine = () => {
+    y += lineHeight;
+    x = 0;
+    lineHeight = 0;
+  };
+  for (const item of panels) {
+    const grid = item.gridPos ?? { x: 0, y: 0, w: columns, h: 8 };
+    const width = Math.min(grid.w, columns);
+    if (item.type === "row" || x + width > columns) newLine();
+    item.gridPos = { ...grid, x, y, w: width };
+    x += width;
+    lineHeight = Math.max(lineHeight, grid.h);
+    if (item.type === "row") newLine();
+  }
 }
 
 /** Recursively sorts object keys so the bytes depend on content only, never on build order. */

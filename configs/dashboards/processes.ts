@@ -74,6 +74,38 @@ export function processesDashboard(_config: StackConfig): Dashboard {
           },
         ),
       ),
+      row("Top groups"),
+      panel(
+        table(
+          "Top groups now",
+          PROMETHEUS,
+          [
+            {
+              expr: `topk(10, sum by (instance, groupname) (rate(namedprocess_namegroup_cpu_seconds_total{${GROUPS}}[$__rate_interval])))`,
+              legend: "CPU cores",
+              instant: true,
+            },
+            {
+              expr: `topk(10, sum by (instance, groupname) (namedprocess_namegroup_memory_bytes{${GROUPS}, memtype="resident"}))`,
+              legend: "Resident memory",
+              instant: true,
+              unit: "bytes",
+            },
+            {
+              expr: `topk(10, sum by (instance, groupname) (namedprocess_namegroup_open_filedesc{${GROUPS}}))`,
+              legend: "Open files",
+              instant: true,
+            },
+          ],
+          {
+            span: 24,
+            height: 9,
+            merge: true,
+            description:
+              "The ten groups using the most CPU, memory and open files right now; a group outside one top ten has a blank there.",
+          },
+        ),
+      ),
       row("Resources"),
       panel(
         timeseries(
@@ -129,6 +161,19 @@ export function processesDashboard(_config: StackConfig): Dashboard {
       ),
       panel(
         timeseries(
+          "Open files by group",
+          PROMETHEUS,
+          [
+            {
+              expr: `sum by (instance, groupname) (namedprocess_namegroup_open_filedesc{${GROUPS}})`,
+              legend: "{{instance}} {{groupname}}",
+            },
+          ],
+          { min: 0, description: "File descriptors held (files, sockets, pipes); a steady climb is a leak." },
+        ),
+      ),
+      panel(
+        timeseries(
           "File descriptors: worst use of the limit",
           PROMETHEUS,
           [
@@ -167,7 +212,7 @@ export function processesDashboard(_config: StackConfig): Dashboard {
               legend: "{{instance}} {{groupname}}",
             },
           ],
-          { min: 0, span: 24, description: "Children their parent never reaped." },
+          { min: 0, description: "Children their parent never reaped." },
         ),
       ),
     ],
