@@ -154,9 +154,9 @@ const monitorDeployment = new HostDeployment(`${env}-deploy-monitor`, {
 // Clients through their private IP, with the monitor as jump host: stable across stop/start, and
 // the clients accept SSH from the monitor's security group only. The jump leg verifies the
 // monitor's pinned host key; each client's own key is pinned by its deployment.
-config.clients.forEach((client, index) => {
+const clientDeployments = config.clients.map((client, index) => {
   const host = clientHosts[index] as ClientHost;
-  new HostDeployment(`${env}-deploy-${client.name}`, {
+  return new HostDeployment(`${env}-deploy-${client.name}`, {
     hostName: client.name,
     connection: throughJumpHost(host.privateIp, config.access.sshUser, monitorDeployment.verifiedConnection),
     identity: host.instanceId,
@@ -173,26 +173,41 @@ config.clients.forEach((client, index) => {
 // Hosts outside AWS through the monitor too: it has the private path to them that scraping needs
 // anyway (docs/deploy.md). Removing one from config runs `docker compose down` on it. A host key
 // in config is verified from the first connection; without one, trust on first use (docs/ssh.md).
-for (const host of config.externalHosts) {
-  new HostDeployment(`${env}-deploy-${host.name}`, {
-    hostName: host.name,
-    connection: throughJumpHost(host.address, host.sshUser, monitorDeployment.verifiedConnection),
-    ...(host.hostKey !== undefined ? { hostKey: host.hostKey } : {}),
-    identity: host.address,
-    directory: AGENTS_DEPLOY_DIR,
-    renderFiles: (info) => clientFiles(config, host, info),
-    deployInfo,
-    secretFiles: exporterSecretFileSpecs(config, host, secrets, AGENTS_DEPLOY_DIR),
-    readiness: { waitForCloudInit: false, requiredMounts: [] },
-    teardownOnDelete: true,
-    after: [monitorDeployment.ready],
-  });
-}
+const externalDeployments = config.externalHosts.map(
+  (host) =>
+    new HostDeployment(`${env}-deploy-${host.name}`, {
+      hostName: host.name,
+      connection: throughJumpHost(host.address, host.sshUser, monitorDeployment.verifiedConnection),
+      ...(host.hostKey !== undefined ? { hostKey: host.hostKey } : {}),
+      identity: host.address,
+      directory: AGENTS_DEPLOY_DIR,
+      renderFiles: (info) => clientFiles(config, host, info),
+      deployInfo,
+      secretFiles: exporterSecretFileSpecs(config, host, secrets, AGENTS_DEPLOY_DIR),
+      readiness: { waitForCloudInit: false, requiredMounts: [] },
+      teardownOnDelete: true,
+      after: [monitorDeployment.ready],
+    }),
+);
+
+// One known_hosts line per host, with the key the deploy pinned: operators reach the hosts with
+// the same verification (`pulumi stack output sshKnownHosts >> ~/.ssh/known_hosts`).
+const knownHostsLines = [
+  pulumi.interpolate`${monitor.publicIp} ${monitorDeployment.hostKey}`,
+  ...clientDeployments.map(
+    (deployment, index) =>
+      pulumi.interpolate`${(clientHosts[index] as ClientHost).privateIp} ${deployment.hostKey}`,
+  ),
+  ...externalDeployments.map(
+    (deployment, index) => pulumi.interpolate`${config.externalHosts[index]?.address} ${deployment.hostKey}`,
+  ),
+];
 
 const sshTunnel = (port: number) =>
   pulumi.interpolate`ssh -N -L ${port}:localhost:${port} ${config.access.sshUser}@${monitor.publicIp}`;
 
 export const monitorInstanceId = monitor.instanceId;
+export const sshKnownHosts = pulumi.all(knownHostsLines).apply((lines) => `${lines.join("\n")}\n`);
 export const monitorPublicIp = monitor.publicIp;
 export const monitorPrivateIp = monitor.privateIp;
 export const monitorDataVolumeId = monitor.dataVolumeId;

@@ -831,6 +831,22 @@ describe.each(stacks)("stack %s, SSH and images", (stack) => {
     }
   });
 
+  test("sshKnownHosts gives operators one known_hosts line per host with the key the deploy verifies", () => {
+    const eip = String(only(run, T.eip).state.publicIp);
+    expect(run.outputs.sshKnownHosts).toBe(
+      [
+        `${eip} ${fakeHostKey(`${stack}-deploy-monitor-host-key`)}`,
+        ...run.stackConfig.clients.map(
+          (client) =>
+            `${clientInstance(run, client.name).state.privateIp} ${fakeHostKey(`${stack}-deploy-${client.name}-host-key`)}`,
+        ),
+        `${OUTSIDE_HOSTS[0]?.address} ${configuredKey}`,
+        `${OUTSIDE_HOSTS[1]?.address} ${fakeHostKey(`${stack}-deploy-${OUTSIDE_HOSTS[1]?.name}-host-key`)}`,
+        "",
+      ].join("\n"),
+    );
+  });
+
   test("key login: every connection and jump leg carries the private key, only ever inside a secret", () => {
     for (const step of remoteCommands(run)) {
       expect(isSecretValue(step.inputs.connection), step.name).toBe(true);
