@@ -19,7 +19,10 @@ import { freePort, pollUntil } from "./processes";
 const SSHD = "/usr/sbin/sshd";
 const SSH = "/usr/bin/ssh";
 const SSH_KEYGEN = "/usr/bin/ssh-keygen";
-/** sshd's privilege separation directory (Debian's unit creates it; a container may not have it). */
+/**
+ * sshd's privilege separation directory (Debian's unit creates it; a container may not have it).
+ * Created when missing and left in place: another test run's sshd may be using it right now.
+ */
 const PRIVSEP_DIR = "/run/sshd";
 
 /** How long one ssh invocation may take before the test gives up on it. */
@@ -150,8 +153,7 @@ export async function startSshServer(options: SshServerOptions): Promise<SshServ
   const config = join(dir, "sshd_config");
   writeFileSync(config, sshdConfig({ port, dir, hostKey, authorizedKeys, sessionWrapper: wrapper }));
 
-  const createdPrivsepDir = !existsSync(PRIVSEP_DIR);
-  if (createdPrivsepDir) mkdirSync(PRIVSEP_DIR, { recursive: true, mode: 0o755 });
+  mkdirSync(PRIVSEP_DIR, { recursive: true, mode: 0o755 });
 
   const logPath = join(dir, "sshd.log");
   const logFd = openSync(logPath, "a");
@@ -211,7 +213,6 @@ export async function startSshServer(options: SshServerOptions): Promise<SshServ
         child.kill("SIGKILL");
       });
     }
-    if (createdPrivsepDir) spawnSync("rmdir", [PRIVSEP_DIR]);
   };
 
   try {
