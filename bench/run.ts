@@ -147,7 +147,7 @@ async function benchPipeline(): Promise<void> {
   );
   add(
     "alert pipeline (real binaries)",
-    "  floor: scrape + evaluation + group_wait",
+    "  bound from config: scrape + evaluation + group_wait",
     seconds(figures.scrapeSeconds + figures.evaluationSeconds + figures.groupWaitSeconds),
   );
   add(
@@ -157,7 +157,7 @@ async function benchPipeline(): Promise<void> {
   );
   add(
     "alert pipeline (real binaries)",
-    "  floor: scrape + evaluation + group_interval",
+    "  bound from config: scrape + evaluation + group_interval",
     seconds(figures.scrapeSeconds + figures.evaluationSeconds + figures.groupIntervalSeconds),
   );
 }

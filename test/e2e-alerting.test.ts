@@ -23,7 +23,7 @@ import {
   WEBHOOK_PATHS,
   waitForUp,
 } from "./support/e2e-stack";
-import { pollUntil } from "./support/processes";
+import { pollUntil, postJson } from "./support/processes";
 import type { ReceivedMail } from "./support/smtp-sink";
 import type { PagerdutyPayload, SlackPayload, WebhookPayload } from "./support/webhook-sink";
 
@@ -311,5 +311,34 @@ describe("alerting end to end: exporters -> Prometheus -> Alertmanager -> email,
     // A good config again: the alert resolves.
     expect(await stack.reloadPrometheus(good)).toBe(200);
     await waitForMail(RELOAD_ALERT, "RESOLVED");
+  });
+
+  it("mutes a warning by its critical twin on the same host (alerts posted to the API)", async () => {
+    // No rule raises both severities of one alert yet, so the twins are posted.
+    const alertname = "E2ePostedTwin";
+    const posted = [
+      { instance: "posted-1", severity: "critical" },
+      { instance: "posted-1", severity: "warning" },
+      { instance: "posted-2", severity: "warning" },
+    ].map((labels) => ({
+      labels: { alertname, environment: "e2e", ...labels },
+      annotations: { summary: `${alertname} on ${labels.instance}.` },
+    }));
+    await postJson(`${stack.alertmanagerUrl}/api/v2/alerts`, posted);
+    const states = await pollUntil("Alertmanager to hold the posted twins", async () => {
+      const held = (await stack.alertmanagerAlerts()).filter((alert) => alert.labels.alertname === alertname);
+      if (held.length < posted.length) return undefined;
+      return Object.fromEntries(
+        held.map((alert) => [
+          `${alert.labels.instance}/${alert.labels.severity}`,
+          alert.status.inhibitedBy.length > 0,
+        ]),
+      );
+    });
+    expect(states).toEqual({
+      "posted-1/critical": false,
+      "posted-1/warning": true,
+      "posted-2/warning": false,
+    });
   });
 });
