@@ -41,7 +41,7 @@ import {
   renderTeardownCommand,
   unitFiles,
 } from "../configs/deploy-scripts";
-import { grafanaAdminPasswordResetCommand } from "../configs/grafana";
+import { GRAFANA_ADMIN_PASSWORD_RESET, grafanaAdminPasswordResetCommand } from "../configs/grafana";
 import { type HostFiles, MONITOR_HOST, monitorFiles, stackHostFiles } from "../configs/host-files";
 import { monitorSecretFiles } from "../configs/monitor-compose";
 import { type HostStandIns, installHostStandIns } from "./support/host-stand-ins";
@@ -259,18 +259,6 @@ let root: string;
 let standIns: HostStandIns;
 let server: SshServer | undefined;
 
-beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), "host-scripts-"));
-  standIns = installHostStandIns(join(root, "stand-ins"));
-  mkdirSync(join(root, "sshd"));
-  server = await startSshServer({ dir: join(root, "sshd"), sessionPath: [standIns.bin] });
-});
-
-afterAll(async () => {
-  await server?.stop();
-  if (root) rmSync(root, { recursive: true, force: true });
-});
-
 function ssh(): SshServer {
   if (!server) throw new Error("the test sshd did not start");
   return server;
@@ -305,342 +293,408 @@ function describeRun(result: SshResult): string {
   return `exit ${result.status}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
 }
 
-describe("file steps over SSH", () => {
-  const config = sampleStackConfig();
-  const files = monitorFiles(config, DEPLOY_INFO);
-  let directory: string;
-
-  beforeAll(() => {
-    directory = join(root, "monitor");
+describe("over SSH", () => {
+  // The server and stand-ins serve every test below; the shellcheck tests above need neither.
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), "host-scripts-"));
+    standIns = installHostStandIns(join(root, "stand-ins"));
+    mkdirSync(join(root, "sshd"));
+    server = await startSshServer({ dir: join(root, "sshd"), sessionPath: [standIns.bin] });
   });
 
-  const unitOf = (hostFiles: HostFiles, name: string): DeployUnit => {
-    const found = planDeploy(hostFiles, directory).units.find((unit) => unit.name === name);
-    if (!found) throw new Error(`no unit ${name}`);
-    return found;
-  };
-  const scriptFor = (hostFiles: HostFiles, name: string) => {
-    const plan = planDeploy(hostFiles, directory);
-    const unit = unitOf(hostFiles, name);
-    return renderFileUnitScript({
-      hostName: "monitor",
-      directory,
-      project: plan.project,
-      unit,
-      files: unitFiles(unit, hostFiles),
-    });
-  };
-  const manifest = (unit: string) =>
-    readFileSync(join(directory, DEPLOY_STATE_DIR, `${unit}.manifest`), "utf8")
-      .split("\n")
-      .filter(Boolean);
-  const ruleFiles = Object.keys(files)
-    .filter((path) => path.startsWith("prometheus/rules/"))
-    .sort();
-
-  test("first deploy: each step stages, checks the staged copy, swaps its files in and writes its manifest", () => {
-    const plan = planDeploy(files, directory);
-    for (const unit of plan.units) {
-      standIns.resetCalls();
-      const result = runStep(scriptFor(files, unit.name));
-      expect(result.status, `${unit.name}: ${describeRun(result)}`).toBe(0);
-      expect(result.stderr, unit.name).toBe("");
-      for (const path of unit.paths) {
-        expect(readFileSync(join(directory, path), "utf8"), path).toBe(files[path]);
-        expect(statSync(join(directory, path)).mode & 0o777, path).toBe(0o644);
-      }
-      expect(manifest(unit.name), unit.name).toEqual(unit.paths);
-      expect(existsSync(join(directory, DEPLOY_STATE_DIR, "staging", unit.name)), unit.name).toBe(false);
-
-      const calls = standIns.calls();
-      const swapped = (path: string) =>
-        calls.indexOf(`mv -fT -- ${directory}/${path}.deploy-new ${directory}/${path}`);
-      for (const path of unit.paths) expect(swapped(path), `${path} renamed into place`).toBeGreaterThan(-1);
-      if (unit.check) {
-        const check = calls.findIndex(
-          (line) =>
-            line.startsWith("docker run --rm --network none") && line.includes(unit.check?.entrypoint ?? "?"),
-        );
-        expect(check, unit.name).toBeGreaterThan(-1);
-        // The check ran on the staged copy, before any file was renamed into place.
-        expect(calls[check]).toContain(`${directory}/${DEPLOY_STATE_DIR}/staging/${unit.name}/`);
-        for (const path of unit.paths) expect(check, path).toBeLessThan(swapped(path));
-      }
-      if (unit.checkCompose) {
-        const check = calls.indexOf(
-          `docker compose --project-directory ${directory} -f ${directory}/${DEPLOY_STATE_DIR}/staging/compose/${COMPOSE_FILE} config --quiet`,
-        );
-        expect(check).toBeGreaterThan(-1);
-        expect(check).toBeLessThan(swapped(COMPOSE_FILE));
-        const up = calls.findIndex((line) =>
-          line.startsWith(
-            `docker compose --project-directory ${directory} -f ${directory}/${COMPOSE_FILE} up --detach --remove-orphans --wait`,
-          ),
-        );
-        expect(up).toBeGreaterThan(swapped(COMPOSE_FILE));
-      }
-      // Nothing runs yet: no reload, no restart (compose up starts the services).
-      expect(calls.filter((line) => line.startsWith("curl") || line.startsWith("docker restart"))).toEqual(
-        [],
-      );
-    }
-    const prometheus = unitOf(files, "prometheus");
-    expect(prometheus.check?.entrypoint).toBe("promtool");
-    expect(standIns.calls().length).toBeGreaterThan(0);
+  afterAll(async () => {
+    await server?.stop();
+    if (root) rmSync(root, { recursive: true, force: true });
   });
 
-  test("the check sees the whole staged unit (prometheus.yml and its rule files)", () => {
-    standIns.resetCalls();
-    const result = runStep(scriptFor(files, "prometheus"));
-    expect(result.status, describeRun(result)).toBe(0);
-    const staged = standIns.calls().filter((line) => line.startsWith("  staged "));
-    expect(staged).toContain("  staged ./prometheus.yml");
-    for (const path of ruleFiles) expect(staged).toContain(`  staged ./${path.slice("prometheus/".length)}`);
-  });
-
-  test("a failing check fails the step with the tool's message and leaves every previous file byte-identical", () => {
-    standIns.set("running");
-    const message =
-      "FAILED: parsing YAML file /etc/prometheus/prometheus.yml: yaml: line 3: mapping values are not allowed";
-    standIns.set("fail-check", `Checking /etc/prometheus/prometheus.yml\n${message}\n`);
-    const before = snapshot(directory);
-    standIns.resetCalls();
-    const broken = { ...files, "prometheus/prometheus.yml": "global:\n  scrape_interval: : 15s\n" };
-    const result = runStep(scriptFor(broken, "prometheus"));
-    expect(result.status, describeRun(result)).toBe(1);
-    expect(result.stderr).toContain(message);
-    expect(result.stderr).toContain("promtool rejected the new files");
-    expect(result.stderr).toContain("nothing was changed on this host");
-    expect(snapshot(directory)).toEqual(before);
-    const calls = standIns.calls();
-    expect(calls.filter((line) => line.startsWith("curl"))).toEqual([]);
-    expect(calls.filter((line) => line.includes(".deploy-new"))).toEqual([]);
-    // The rejected copy stays in staging for a look.
-    expect(
-      readFileSync(join(directory, DEPLOY_STATE_DIR, "staging/prometheus/prometheus/prometheus.yml"), "utf8"),
-    ).toBe(broken["prometheus/prometheus.yml"]);
-    standIns.clear("running");
-  });
-
-  test("a failing compose check leaves the previous compose file and starts nothing", () => {
-    standIns.set(
-      "fail-compose-config",
-      'service "prometheus" refers to undefined secret smtp_password: invalid compose project\n',
-    );
-    const before = snapshot(directory);
-    standIns.resetCalls();
-    const changed = { ...files, [COMPOSE_FILE]: `${files[COMPOSE_FILE]}# changed\n` };
-    const result = runStep(scriptFor(changed, "compose"));
-    expect(result.status, describeRun(result)).toBe(1);
-    expect(result.stderr).toContain("refers to undefined secret smtp_password");
-    expect(snapshot(directory)).toEqual(before);
-    expect(standIns.calls().filter((line) => line.includes(" up "))).toEqual([]);
-  });
-
-  test("a failing reload restores the previous files, reloads them, and fails with the service's answer", () => {
-    standIns.set("running");
-    const answer =
-      "failed to reload config: one or more errors occurred while applying the new configuration";
-    standIns.set("fail-reload", `${answer}\n`);
-    const unitPaths = [...unitOf(files, "prometheus").paths, `${DEPLOY_STATE_DIR}/prometheus.manifest`];
-    const live = () =>
-      Object.fromEntries(Object.entries(snapshot(directory)).filter(([path]) => unitPaths.includes(path)));
-    const before = live();
-    const dropped = ruleFiles[0] as string;
-    const { [dropped]: _gone, ...fewer } = files;
-    const changed = {
-      ...fewer,
-      "prometheus/prometheus.yml": `${files["prometheus/prometheus.yml"]}# changed\n`,
-    };
-    standIns.resetCalls();
-    const result = runStep(scriptFor(changed, "prometheus"));
-    expect(result.status, describeRun(result)).toBe(1);
-    expect(result.stderr).toContain(answer);
-    expect(result.stderr).toContain("the previous files are back in place and applied");
-    // Same bytes, modes and owners as before the step, the dropped rule file included.
-    expect(live()).toEqual(before);
-    expect(Object.keys(before)).toContain(dropped);
-    expect(manifest("prometheus")).toEqual(unitOf(files, "prometheus").paths);
-    const reloads = standIns.calls().filter((line) => line.startsWith("curl"));
-    expect(reloads).toEqual([
-      `curl --fail-with-body --silent --show-error --max-time 60 -X POST http://127.0.0.1:9090/-/reload`,
-      `curl --fail-with-body --silent --show-error --max-time 60 -X POST http://127.0.0.1:9090/-/reload`,
-    ]);
-    standIns.clear("running");
-  });
-
-  test("a failing compose up restores the previous compose file and brings that one up again", () => {
-    const message = "dependency failed to start: container monitor-prometheus-1 is unhealthy";
-    standIns.set("fail-compose-up", `${message}\n`);
-    const before = readFileSync(join(directory, COMPOSE_FILE), "utf8");
-    const changed = { ...files, [COMPOSE_FILE]: `${files[COMPOSE_FILE]}# changed\n` };
-    standIns.resetCalls();
-    const result = runStep(scriptFor(changed, "compose"));
-    expect(result.status, describeRun(result)).toBe(1);
-    expect(result.stderr).toContain(message);
-    expect(result.stderr).toContain("the previous files are back in place and applied");
-    expect(readFileSync(join(directory, COMPOSE_FILE), "utf8")).toBe(before);
-    expect(standIns.calls().filter((line) => line.includes(" up --detach"))).toHaveLength(2);
-  });
-
-  test("a file no longer rendered is removed by the next deploy; the previous files stay in the backup", () => {
-    standIns.set("running");
-    const dropped = ruleFiles[0] as string;
-    const { [dropped]: _gone, ...fewer } = files;
-    standIns.resetCalls();
-    const result = runStep(scriptFor(fewer, "prometheus"));
-    expect(result.status, describeRun(result)).toBe(0);
-    expect(result.stdout).toContain("prometheus reloaded its configuration");
-    expect(existsSync(join(directory, dropped))).toBe(false);
-    for (const path of ruleFiles.slice(1))
-      expect(readFileSync(join(directory, path), "utf8"), path).toBe(files[path]);
-    expect(manifest("prometheus")).not.toContain(dropped);
-    expect(manifest("prometheus")).toEqual(unitOf(fewer, "prometheus").paths);
-    expect(readFileSync(join(directory, DEPLOY_STATE_DIR, "backup/prometheus/files", dropped), "utf8")).toBe(
-      files[dropped],
-    );
-    // Other steps' files under the same directory (file SD) are left alone.
-    for (const path of unitOf(files, "file-sd").paths)
-      expect(readFileSync(join(directory, path), "utf8")).toBe(files[path]);
-    expect(standIns.calls().filter((line) => line.startsWith("curl"))).toHaveLength(1);
-    standIns.clear("running");
-  });
-
-  test("a swap that cannot complete puts every previous file back and applies nothing", () => {
-    standIns.set("running");
-    // The last deploy dropped this rule file; something now occupies its path with a directory,
-    // so renaming the new file over it fails halfway through the swap.
-    const dropped = ruleFiles[0] as string;
-    mkdirSync(join(directory, dropped));
-    const before = snapshot(directory, [`${DEPLOY_STATE_DIR}/backup`]);
-    // prometheus.yml sorts before the rule files: it is renamed in before the swap breaks.
-    const changed = {
-      ...files,
-      "prometheus/prometheus.yml": `${files["prometheus/prometheus.yml"]}# changed\n`,
-    };
-    standIns.resetCalls();
-    const result = runStep(scriptFor(changed, "prometheus"));
-    expect(result.status, describeRun(result)).toBe(1);
-    expect(result.stderr).toContain(`could not swap in ${dropped}; the previous files were restored`);
-    expect(standIns.calls()).toContain(
-      `mv -fT -- ${directory}/prometheus/prometheus.yml.deploy-new ${directory}/prometheus/prometheus.yml`,
-    );
-    expect(snapshot(directory, [`${DEPLOY_STATE_DIR}/backup`])).toEqual(before);
-    expect(standIns.calls().filter((line) => line.startsWith("curl"))).toEqual([]);
-    rmSync(join(directory, dropped), { recursive: true });
-    standIns.clear("running");
-  });
-
-  test("a failing restart restores the previous files and restarts with them", () => {
-    standIns.set("running");
-    const message =
-      "Error response from daemon: Cannot restart container 0123456789ab: failed to create task";
-    standIns.set("fail-restart", `${message}\n`);
-    const loki = unitOf(files, "loki");
-    expect(loki.apply.kind).toBe("restart");
-    const live = () =>
-      Object.fromEntries(Object.entries(snapshot(directory)).filter(([path]) => loki.paths.includes(path)));
-    const before = live();
-    const changed = { ...files };
-    for (const path of loki.paths) changed[path] = `${files[path]}# changed\n`;
-    standIns.resetCalls();
-    const result = runStep(scriptFor(changed, "loki"));
-    expect(result.status, describeRun(result)).toBe(1);
-    expect(result.stderr).toContain(message);
-    expect(result.stderr).toContain("the previous files are back in place and applied");
-    expect(live()).toEqual(before);
-    expect(standIns.calls().filter((line) => line.startsWith("docker restart"))).toEqual([
-      "docker restart 0123456789ab",
-      "docker restart 0123456789ab",
-    ]);
-    standIns.clear("running");
-  });
-});
-
-describe("secret files over SSH", () => {
-  test("land with their owner and mode 0400; values never in any program's argv nor in ssh's output", () => {
+  describe("file steps over SSH", () => {
     const config = sampleStackConfig();
-    const secretsDir = join(root, "etc-secrets");
-    const specs = monitorSecretFiles(config);
-    expect(specs.length).toBeGreaterThan(1);
-    const files = specs.map((file, index) => ({
-      path: join(secretsDir, file.name),
-      owner: file.owner,
-      mode: "0400" as const,
-      content: `SECRET-${index}-it's "a" $(value) \`with\` \\ ; & | * ? newline\nand more €`,
-    }));
-    const manifest = join(root, "monitor-secrets-state", DEPLOY_STATE_DIR, "secrets.manifest");
-    standIns.resetCalls();
-    const result = runStep(renderSecretFilesScript("monitor", manifest, files));
-    expect(result, describeRun(result)).toEqual({ status: 0, stdout: "", stderr: "" });
-    for (const file of files) {
-      const stat = statSync(file.path);
-      expect(`${stat.uid}:${stat.gid}`, file.path).toBe(file.owner);
-      expect(stat.mode & 0o777, file.path).toBe(0o400);
-      expect(readFileSync(file.path, "utf8")).toBe(file.content);
-    }
-    expect(statSync(secretsDir).mode & 0o777).toBe(0o700);
-    const log = standIns.callLog();
-    // The programs that did run are recorded (the log is not trivially empty)...
-    expect(log).toContain(`chown -- ${files[0]?.owner} ${files[0]?.path}`);
-    // ...and no value, nor any recognisable part of one, is in it.
-    for (const file of files) {
-      for (const fragment of [file.content, ...file.content.split("\n"), file.content.slice(0, 9)]) {
-        expect(log.includes(fragment), fragment).toBe(false);
+    const files = monitorFiles(config, DEPLOY_INFO);
+    let directory: string;
+
+    beforeAll(() => {
+      directory = join(root, "monitor");
+    });
+
+    const unitOf = (hostFiles: HostFiles, name: string): DeployUnit => {
+      const found = planDeploy(hostFiles, directory).units.find((unit) => unit.name === name);
+      if (!found) throw new Error(`no unit ${name}`);
+      return found;
+    };
+    const scriptFor = (hostFiles: HostFiles, name: string) => {
+      const plan = planDeploy(hostFiles, directory);
+      const unit = unitOf(hostFiles, name);
+      return renderFileUnitScript({
+        hostName: "monitor",
+        directory,
+        project: plan.project,
+        unit,
+        files: unitFiles(unit, hostFiles),
+      });
+    };
+    const manifest = (unit: string) =>
+      readFileSync(join(directory, DEPLOY_STATE_DIR, `${unit}.manifest`), "utf8")
+        .split("\n")
+        .filter(Boolean);
+    const ruleFiles = Object.keys(files)
+      .filter((path) => path.startsWith("prometheus/rules/"))
+      .sort();
+
+    test("first deploy: each step stages, checks the staged copy, swaps its files in and writes its manifest", () => {
+      const plan = planDeploy(files, directory);
+      for (const unit of plan.units) {
+        standIns.resetCalls();
+        const result = runStep(scriptFor(files, unit.name));
+        expect(result.status, `${unit.name}: ${describeRun(result)}`).toBe(0);
+        expect(result.stderr, unit.name).toBe("");
+        for (const path of unit.paths) {
+          expect(readFileSync(join(directory, path), "utf8"), path).toBe(files[path]);
+          expect(statSync(join(directory, path)).mode & 0o777, path).toBe(0o644);
+        }
+        expect(manifest(unit.name), unit.name).toEqual(unit.paths);
+        expect(existsSync(join(directory, DEPLOY_STATE_DIR, "staging", unit.name)), unit.name).toBe(false);
+
+        const calls = standIns.calls();
+        const swapped = (path: string) =>
+          calls.indexOf(`mv -fT -- ${directory}/${path}.deploy-new ${directory}/${path}`);
+        for (const path of unit.paths)
+          expect(swapped(path), `${path} renamed into place`).toBeGreaterThan(-1);
+        if (unit.check) {
+          const check = calls.findIndex(
+            (line) =>
+              line.startsWith("docker run --rm --network none") &&
+              line.includes(unit.check?.entrypoint ?? "?"),
+          );
+          expect(check, unit.name).toBeGreaterThan(-1);
+          // The check ran on the staged copy, before any file was renamed into place.
+          expect(calls[check]).toContain(`${directory}/${DEPLOY_STATE_DIR}/staging/${unit.name}/`);
+          for (const path of unit.paths) expect(check, path).toBeLessThan(swapped(path));
+        }
+        if (unit.checkCompose) {
+          const check = calls.indexOf(
+            `docker compose --project-directory ${directory} -f ${directory}/${DEPLOY_STATE_DIR}/staging/compose/${COMPOSE_FILE} config --quiet`,
+          );
+          expect(check).toBeGreaterThan(-1);
+          expect(check).toBeLessThan(swapped(COMPOSE_FILE));
+          const up = calls.findIndex((line) =>
+            line.startsWith(
+              `docker compose --project-directory ${directory} -f ${directory}/${COMPOSE_FILE} up --detach --remove-orphans --wait`,
+            ),
+          );
+          expect(up).toBeGreaterThan(swapped(COMPOSE_FILE));
+        }
+        // Nothing runs yet: no reload, no restart (compose up starts the services).
+        expect(calls.filter((line) => line.startsWith("curl") || line.startsWith("docker restart"))).toEqual(
+          [],
+        );
       }
-    }
+      const prometheus = unitOf(files, "prometheus");
+      expect(prometheus.check?.entrypoint).toBe("promtool");
+      expect(standIns.calls().length).toBeGreaterThan(0);
+    });
 
-    // A rotated value is written in place (same inode); a file no longer needed is removed.
-    const [first, second] = files as [(typeof files)[number], (typeof files)[number]];
-    const inode = statSync(first.path).ino;
-    const rotated = runStep(
-      renderSecretFilesScript("monitor", manifest, [{ ...first, content: "rotated value" }]),
-    );
-    expect(rotated, describeRun(rotated)).toEqual({ status: 0, stdout: "", stderr: "" });
-    expect(readFileSync(first.path, "utf8")).toBe("rotated value");
-    expect(statSync(first.path).ino).toBe(inode);
-    expect(existsSync(second.path)).toBe(false);
+    test("the check sees the whole staged unit (prometheus.yml and its rule files)", () => {
+      standIns.resetCalls();
+      const result = runStep(scriptFor(files, "prometheus"));
+      expect(result.status, describeRun(result)).toBe(0);
+      const staged = standIns.calls().filter((line) => line.startsWith("  staged "));
+      expect(staged).toContain("  staged ./prometheus.yml");
+      for (const path of ruleFiles)
+        expect(staged).toContain(`  staged ./${path.slice("prometheus/".length)}`);
+    });
+
+    test("a failing check fails the step with the tool's message and leaves every previous file byte-identical", () => {
+      standIns.set("running");
+      const message =
+        "FAILED: parsing YAML file /etc/prometheus/prometheus.yml: yaml: line 3: mapping values are not allowed";
+      standIns.set("fail-check", `Checking /etc/prometheus/prometheus.yml\n${message}\n`);
+      const before = snapshot(directory);
+      standIns.resetCalls();
+      const broken = { ...files, "prometheus/prometheus.yml": "global:\n  scrape_interval: : 15s\n" };
+      const result = runStep(scriptFor(broken, "prometheus"));
+      expect(result.status, describeRun(result)).toBe(1);
+      expect(result.stderr).toContain(message);
+      expect(result.stderr).toContain("promtool rejected the new files");
+      expect(result.stderr).toContain("nothing was changed on this host");
+      expect(snapshot(directory)).toEqual(before);
+      const calls = standIns.calls();
+      expect(calls.filter((line) => line.startsWith("curl"))).toEqual([]);
+      expect(calls.filter((line) => line.includes(".deploy-new"))).toEqual([]);
+      // The rejected copy stays in staging for a look.
+      expect(
+        readFileSync(
+          join(directory, DEPLOY_STATE_DIR, "staging/prometheus/prometheus/prometheus.yml"),
+          "utf8",
+        ),
+      ).toBe(broken["prometheus/prometheus.yml"]);
+      standIns.clear("running");
+    });
+
+    test("a failing compose check leaves the previous compose file and starts nothing", () => {
+      standIns.set(
+        "fail-compose-config",
+        'service "prometheus" refers to undefined secret smtp_password: invalid compose project\n',
+      );
+      const before = snapshot(directory);
+      standIns.resetCalls();
+      const changed = { ...files, [COMPOSE_FILE]: `${files[COMPOSE_FILE]}# changed\n` };
+      const result = runStep(scriptFor(changed, "compose"));
+      expect(result.status, describeRun(result)).toBe(1);
+      expect(result.stderr).toContain("refers to undefined secret smtp_password");
+      expect(snapshot(directory)).toEqual(before);
+      expect(standIns.calls().filter((line) => line.includes(" up "))).toEqual([]);
+    });
+
+    test("a failing reload restores the previous files, reloads them, and fails with the service's answer", () => {
+      standIns.set("running");
+      const answer =
+        "failed to reload config: one or more errors occurred while applying the new configuration";
+      standIns.set("fail-reload", `${answer}\n`);
+      const unitPaths = [...unitOf(files, "prometheus").paths, `${DEPLOY_STATE_DIR}/prometheus.manifest`];
+      const live = () =>
+        Object.fromEntries(Object.entries(snapshot(directory)).filter(([path]) => unitPaths.includes(path)));
+      const before = live();
+      const dropped = ruleFiles[0] as string;
+      const { [dropped]: _gone, ...fewer } = files;
+      const changed = {
+        ...fewer,
+        "prometheus/prometheus.yml": `${files["prometheus/prometheus.yml"]}# changed\n`,
+      };
+      standIns.resetCalls();
+      const result = runStep(scriptFor(changed, "prometheus"));
+      expect(result.status, describeRun(result)).toBe(1);
+      expect(result.stderr).toContain(answer);
+      expect(result.stderr).toContain("the previous files are back in place and applied");
+      // Same bytes, modes and owners as before the step, the dropped rule file included.
+      expect(live()).toEqual(before);
+      expect(Object.keys(before)).toContain(dropped);
+      expect(manifest("prometheus")).toEqual(unitOf(files, "prometheus").paths);
+      const reloads = standIns.calls().filter((line) => line.startsWith("curl"));
+      expect(reloads).toEqual([
+        `curl --fail-with-body --silent --show-error --max-time 60 -X POST http://127.0.0.1:9090/-/reload`,
+        `curl --fail-with-body --silent --show-error --max-time 60 -X POST http://127.0.0.1:9090/-/reload`,
+      ]);
+      standIns.clear("running");
+    });
+
+    test("a failing compose up restores the previous compose file and brings that one up again", () => {
+      const message = "dependency failed to start: container monitor-prometheus-1 is unhealthy";
+      standIns.set("fail-compose-up", `${message}\n`);
+      const before = readFileSync(join(directory, COMPOSE_FILE), "utf8");
+      const changed = { ...files, [COMPOSE_FILE]: `${files[COMPOSE_FILE]}# changed\n` };
+      standIns.resetCalls();
+      const result = runStep(scriptFor(changed, "compose"));
+      expect(result.status, describeRun(result)).toBe(1);
+      expect(result.stderr).toContain(message);
+      expect(result.stderr).toContain("the previous files are back in place and applied");
+      expect(readFileSync(join(directory, COMPOSE_FILE), "utf8")).toBe(before);
+      expect(standIns.calls().filter((line) => line.includes(" up --detach"))).toHaveLength(2);
+    });
+
+    test("a file no longer rendered is removed by the next deploy; the previous files stay in the backup", () => {
+      standIns.set("running");
+      const dropped = ruleFiles[0] as string;
+      const { [dropped]: _gone, ...fewer } = files;
+      standIns.resetCalls();
+      const result = runStep(scriptFor(fewer, "prometheus"));
+      expect(result.status, describeRun(result)).toBe(0);
+      expect(result.stdout).toContain("prometheus reloaded its configuration");
+      expect(existsSync(join(directory, dropped))).toBe(false);
+      for (const path of ruleFiles.slice(1))
+        expect(readFileSync(join(directory, path), "utf8"), path).toBe(files[path]);
+      expect(manifest("prometheus")).not.toContain(dropped);
+      expect(manifest("prometheus")).toEqual(unitOf(fewer, "prometheus").paths);
+      expect(
+        readFileSync(join(directory, DEPLOY_STATE_DIR, "backup/prometheus/files", dropped), "utf8"),
+      ).toBe(files[dropped]);
+      // Other steps' files under the same directory (file SD) are left alone.
+      for (const path of unitOf(files, "file-sd").paths)
+        expect(readFileSync(join(directory, path), "utf8")).toBe(files[path]);
+      expect(standIns.calls().filter((line) => line.startsWith("curl"))).toHaveLength(1);
+      standIns.clear("running");
+    });
+
+    test("a swap that cannot complete puts every previous file back and applies nothing", () => {
+      standIns.set("running");
+      // The last deploy dropped this rule file; something now occupies its path with a directory,
+      // so renaming the new file over it fails halfway through the swap.
+      const dropped = ruleFiles[0] as string;
+      mkdirSync(join(directory, dropped));
+      const before = snapshot(directory, [`${DEPLOY_STATE_DIR}/backup`]);
+      // prometheus.yml sorts before the rule files: it is renamed in before the swap breaks.
+      const changed = {
+        ...files,
+        "prometheus/prometheus.yml": `${files["prometheus/prometheus.yml"]}# changed\n`,
+      };
+      standIns.resetCalls();
+      const result = runStep(scriptFor(changed, "prometheus"));
+      expect(result.status, describeRun(result)).toBe(1);
+      expect(result.stderr).toContain(`could not swap in ${dropped}; the previous files were restored`);
+      expect(standIns.calls()).toContain(
+        `mv -fT -- ${directory}/prometheus/prometheus.yml.deploy-new ${directory}/prometheus/prometheus.yml`,
+      );
+      expect(snapshot(directory, [`${DEPLOY_STATE_DIR}/backup`])).toEqual(before);
+      expect(standIns.calls().filter((line) => line.startsWith("curl"))).toEqual([]);
+      rmSync(join(directory, dropped), { recursive: true });
+      standIns.clear("running");
+    });
+
+    test("a failing restart restores the previous files and restarts with them", () => {
+      standIns.set("running");
+      const message =
+        "Error response from daemon: Cannot restart container 0123456789ab: failed to create task";
+      standIns.set("fail-restart", `${message}\n`);
+      const loki = unitOf(files, "loki");
+      expect(loki.apply.kind).toBe("restart");
+      const live = () =>
+        Object.fromEntries(Object.entries(snapshot(directory)).filter(([path]) => loki.paths.includes(path)));
+      const before = live();
+      const changed = { ...files };
+      for (const path of loki.paths) changed[path] = `${files[path]}# changed\n`;
+      standIns.resetCalls();
+      const result = runStep(scriptFor(changed, "loki"));
+      expect(result.status, describeRun(result)).toBe(1);
+      expect(result.stderr).toContain(message);
+      expect(result.stderr).toContain("the previous files are back in place and applied");
+      expect(live()).toEqual(before);
+      expect(standIns.calls().filter((line) => line.startsWith("docker restart"))).toEqual([
+        "docker restart 0123456789ab",
+        "docker restart 0123456789ab",
+      ]);
+      standIns.clear("running");
+    });
   });
-});
 
-describe("readiness over SSH", () => {
-  const ec2 = renderReadinessScript({ waitForCloudInit: true, requiredMounts: [] });
+  describe("secret files over SSH", () => {
+    test("land with their owner and mode 0400; values never in any program's argv nor in ssh's output", () => {
+      const config = sampleStackConfig();
+      const secretsDir = join(root, "etc-secrets");
+      const specs = monitorSecretFiles(config);
+      expect(specs.length).toBeGreaterThan(1);
+      const files = specs.map((file, index) => ({
+        path: join(secretsDir, file.name),
+        owner: file.owner,
+        mode: "0400" as const,
+        content: `SECRET-${index}-it's "a" $(value) \`with\` \\ ; & | * ? newline\nand more €`,
+      }));
+      const manifest = join(root, "monitor-secrets-state", DEPLOY_STATE_DIR, "secrets.manifest");
+      standIns.resetCalls();
+      const result = runStep(renderSecretFilesScript("monitor", manifest, files));
+      expect(result, describeRun(result)).toEqual({ status: 0, stdout: "", stderr: "" });
+      for (const file of files) {
+        const stat = statSync(file.path);
+        expect(`${stat.uid}:${stat.gid}`, file.path).toBe(file.owner);
+        expect(stat.mode & 0o777, file.path).toBe(0o400);
+        expect(readFileSync(file.path, "utf8")).toBe(file.content);
+      }
+      expect(statSync(secretsDir).mode & 0o777).toBe(0o700);
+      const log = standIns.callLog();
+      // The programs that did run are recorded (the log is not trivially empty)...
+      expect(log).toContain(`chown -- ${files[0]?.owner} ${files[0]?.path}`);
+      // ...and no value, nor any recognisable part of one, is in it.
+      for (const file of files) {
+        for (const fragment of [file.content, ...file.content.split("\n"), file.content.slice(0, 9)]) {
+          expect(log.includes(fragment), fragment).toBe(false);
+        }
+      }
 
-  test("fails clearly, after its bounded retries, while Docker is not answering", () => {
-    standIns.set("docker-down");
-    standIns.resetCalls();
-    const result = ssh().run(ec2);
-    standIns.clear("docker-down");
-    expect(result.status, describeRun(result)).toBe(1);
-    expect(result.stderr).toContain(
-      "the Docker engine or its compose plugin is not answering after 60 tries",
-    );
-    expect(result.stderr).toContain("Cannot connect to the Docker daemon");
-    expect(standIns.calls().filter((line) => line === "sleep 5")).toHaveLength(59);
+      // A rotated value is written in place (same inode); a file no longer needed is removed.
+      const [first, second] = files as [(typeof files)[number], (typeof files)[number]];
+      const inode = statSync(first.path).ino;
+      const rotated = runStep(
+        renderSecretFilesScript("monitor", manifest, [{ ...first, content: "rotated value" }]),
+      );
+      expect(rotated, describeRun(rotated)).toEqual({ status: 0, stdout: "", stderr: "" });
+      expect(readFileSync(first.path, "utf8")).toBe("rotated value");
+      expect(statSync(first.path).ino).toBe(inode);
+      expect(existsSync(second.path)).toBe(false);
+    });
   });
 
-  test("passes once Docker and compose answer, after cloud-init", () => {
-    standIns.resetCalls();
-    const result = ssh().run(ec2);
-    expect(result.status, describeRun(result)).toBe(0);
-    expect(result.stdout).toContain("Docker Compose version");
-    const calls = standIns.calls().filter((line) => !line.startsWith("sudo") && !line.startsWith("timeout"));
-    expect(calls.indexOf("cloud-init status --wait")).toBeLessThan(calls.indexOf("docker info"));
+  describe("readiness over SSH", () => {
+    const ec2 = renderReadinessScript({ waitForCloudInit: true, requiredMounts: [] });
+
+    test("fails clearly, after its bounded retries, while Docker is not answering", () => {
+      standIns.set("docker-down");
+      standIns.resetCalls();
+      const result = ssh().run(ec2);
+      standIns.clear("docker-down");
+      expect(result.status, describeRun(result)).toBe(1);
+      expect(result.stderr).toContain(
+        "the Docker engine or its compose plugin is not answering after 60 tries",
+      );
+      expect(result.stderr).toContain("Cannot connect to the Docker daemon");
+      expect(standIns.calls().filter((line) => line === "sleep 5")).toHaveLength(59);
+    });
+
+    test("passes once Docker and compose answer, after cloud-init", () => {
+      standIns.resetCalls();
+      const result = ssh().run(ec2);
+      expect(result.status, describeRun(result)).toBe(0);
+      expect(result.stdout).toContain("Docker Compose version");
+      const calls = standIns
+        .calls()
+        .filter((line) => !line.startsWith("sudo") && !line.startsWith("timeout"));
+      expect(calls.indexOf("cloud-init status --wait")).toBeLessThan(calls.indexOf("docker info"));
+    });
+
+    test("a failed cloud-init or an unmounted data volume stops it with the log to read", () => {
+      standIns.set("cloud-init-exit", "1");
+      const cloudInit = ssh().run(ec2);
+      standIns.clear("cloud-init-exit");
+      expect(cloudInit.status).toBe(1);
+      expect(cloudInit.stderr).toContain("cloud-init failed (exit 1): see /var/log/cloud-init-output.log");
+
+      const notMounted = join(root, "not-a-mount-point");
+      mkdirSync(notMounted);
+      const result = ssh().run(
+        renderReadinessScript({ waitForCloudInit: false, requiredMounts: [notMounted] }),
+      );
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain(`${notMounted} is not mounted`);
+    });
   });
 
-  test("a failed cloud-init or an unmounted data volume stops it with the log to read", () => {
-    standIns.set("cloud-init-exit", "1");
-    const cloudInit = ssh().run(ec2);
-    standIns.clear("cloud-init-exit");
-    expect(cloudInit.status).toBe(1);
-    expect(cloudInit.stderr).toContain("cloud-init failed (exit 1): see /var/log/cloud-init-output.log");
+  describe("recreate, Grafana password reset and teardown over SSH", () => {
+    test("run as the login user's commands: compose recreate and exec, then teardown removes containers, files and secrets", () => {
+      const directory = join(root, "agents");
+      const files = monitorFiles(sampleStackConfig(), DEPLOY_INFO);
+      const plan = planDeploy(files, directory);
+      const compose = plan.units.find((unit) => unit.name === "compose") as DeployUnit;
+      const deployed = runStep(
+        renderFileUnitScript({
+          hostName: "outside",
+          directory,
+          project: plan.project,
+          unit: compose,
+          files: unitFiles(compose, files),
+        }),
+      );
+      expect(deployed.status, describeRun(deployed)).toBe(0);
+      const secretFile = join(root, "outside-secrets", "exporter.env");
+      const secrets = runStep(
+        renderSecretFilesScript("outside", join(directory, DEPLOY_STATE_DIR, "secrets.manifest"), [
+          { path: secretFile, owner: "65534:65534", mode: "0400", content: "DSN=postgres://u:p@db/x" },
+        ]),
+      );
+      expect(secrets.status, describeRun(secrets)).toBe(0);
 
-    const notMounted = join(root, "not-a-mount-point");
-    mkdirSync(notMounted);
-    const result = ssh().run(
-      renderReadinessScript({ waitForCloudInit: false, requiredMounts: [notMounted] }),
-    );
-    expect(result.status).toBe(1);
-    expect(result.stderr).toContain(`${notMounted} is not mounted`);
+      standIns.resetCalls();
+      const recreate = ssh().run(renderRecreateCommand(directory, ["alertmanager"]));
+      expect(recreate.status, describeRun(recreate)).toBe(0);
+      const reset = ssh().run(inDirectoryAsRoot(directory, grafanaAdminPasswordResetCommand(COMPOSE_FILE)));
+      expect(reset.status, describeRun(reset)).toBe(0);
+      const teardown = ssh().run(renderTeardownCommand(directory, [secretFile]));
+      expect(teardown.status, describeRun(teardown)).toBe(0);
+
+      const dockerCalls = standIns.calls().filter((line) => line.startsWith("docker "));
+      expect(dockerCalls).toEqual([
+        `docker compose --project-directory ${directory} -f ${directory}/${COMPOSE_FILE} up --detach --no-deps --force-recreate --wait --wait-timeout 600 alertmanager`,
+        `docker compose -f ${COMPOSE_FILE} exec -T grafana sh -c ${GRAFANA_ADMIN_PASSWORD_RESET.containerArgs[2]}`,
+        `docker compose --project-directory ${directory} -f ${directory}/${COMPOSE_FILE} down --remove-orphans --volumes`,
+      ]);
+      expect(existsSync(directory)).toBe(false);
+      expect(existsSync(secretFile)).toBe(false);
+    });
   });
 });
