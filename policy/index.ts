@@ -4,11 +4,11 @@
  * live in policies.ts and rules.ts.
  */
 import { PolicyPack } from "@pulumi/policy";
-import { POLICIES, POLICY_PACK_NAME } from "./policies";
+import { POLICIES, POLICY_PACK_NAME, STACK_POLICIES } from "./policies";
 
 new PolicyPack(POLICY_PACK_NAME, {
   description:
     "Guardrails of the observability stack: network exposure, IMDSv2, encryption, S3, no static keys, tags.",
   enforcementLevel: "mandatory",
-  policies: [...POLICIES],
+  policies: [...POLICIES, ...STACK_POLICIES],
 });

@@ -2,14 +2,22 @@
  * The rules of policy/rules.ts as `@pulumi/policy` resource policies, all mandatory. Kept apart from
  * index.ts (which starts the policy server) so tests can run the exact policies the engine runs.
  */
-import type { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import type {
+  PolicyResource,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  StackValidationPolicy,
+} from "@pulumi/policy";
 import {
+  BUCKET_LOCKDOWN_POLICY,
+  bucketLockdownViolations,
   DEFAULT_PUBLIC_INGRESS_PORTS,
   POLICY_NAMES,
   POLICY_RULES,
   type PolicyRule,
   type RuleContext,
   ruleApplies,
+  type StackResource,
   stackFromUrn,
 } from "./rules";
 
@@ -25,9 +33,9 @@ interface PublicIngressConfig {
  * string there, which matches no key pattern); the other rules read only the inputs they judge,
  * and a throw there is reported by the engine as "can't run during preview" (advisory).
  */
-function plainInputs(props: Record<string, unknown>): Record<string, unknown> {
+function plainInputs<T extends object>(props: T): T {
   const target = (props as { __getSpecialProxyTarget?: unknown }).__getSpecialProxyTarget;
-  return typeof target === "object" && target !== null ? (target as Record<string, unknown>) : props;
+  return typeof target === "object" && target !== null ? (target as T) : props;
 }
 
 function contextOf(rule: PolicyRule, args: ResourceValidationArgs): RuleContext {
@@ -69,3 +77,28 @@ function toPolicy(rule: PolicyRule): ResourceValidationPolicy {
 }
 
 export const POLICIES: readonly ResourceValidationPolicy[] = POLICY_RULES.map(toPolicy);
+
+/** A resource of the whole stack, read without tripping over values unknown during preview. */
+function stackResource(resource: PolicyResource): StackResource {
+  const dependencies = plainInputs(resource.propertyDependencies ?? {});
+  return {
+    type: resource.type,
+    urn: resource.urn,
+    props: plainInputs(resource.props),
+    propertyDependencies: Object.fromEntries(
+      Object.entries(dependencies).map(([input, sources]) => [input, sources.map((source) => source.urn)]),
+    ),
+  };
+}
+
+export const STACK_POLICIES: readonly StackValidationPolicy[] = [
+  {
+    ...BUCKET_LOCKDOWN_POLICY,
+    enforcementLevel: "mandatory",
+    validateStack: (args, reportViolation) => {
+      for (const violation of bucketLockdownViolations(args.resources.map(stackResource))) {
+        reportViolation(violation.message, violation.urn);
+      }
+    },
+  },
+];

@@ -499,6 +499,62 @@ export function checkResource(type: string, props: Props, context: RuleContext):
   );
 }
 
+// ---------------------------------------------------------------------------------------------
+// Stack policy: every bucket has its public access block, default encryption and TLS-only policy
+// ---------------------------------------------------------------------------------------------
+
+export const BUCKET_LOCKDOWN_POLICY = {
+  name: "s3-buckets-locked-down",
+  description:
+    "Every S3 bucket has a public access block, a default encryption configuration and a bucket policy of its own.",
+} as const;
+
+/** A resource as a stack policy sees it: its outputs and what each input was computed from. */
+export interface StackResource {
+  readonly type: string;
+  readonly urn: string;
+  readonly props: Props;
+  /** Input name -> URNs of the resources the value came from (the engine's propertyDependencies). */
+  readonly propertyDependencies?: Readonly<Record<string, readonly string[]>>;
+}
+
+export interface StackViolation {
+  readonly urn: string;
+  readonly message: string;
+}
+
+const BUCKET_COMPANIONS: readonly { readonly types: readonly string[]; readonly what: string }[] = [
+  { types: [RESOURCE_TYPES.publicAccessBlock], what: "public access block (aws.s3.BucketPublicAccessBlock)" },
+  {
+    types: [RESOURCE_TYPES.encryption, RESOURCE_TYPES.encryptionV2],
+    what: "default encryption (aws.s3.BucketServerSideEncryptionConfiguration)",
+  },
+  { types: [RESOURCE_TYPES.bucketPolicy], what: "bucket policy (aws.s3.BucketPolicy, TLS only)" },
+];
+
+/**
+ * Whether `companion` configures `bucket`: its `bucket` input was computed from the bucket (known
+ * even during a preview, before the bucket has a name), or names it.
+ */
+function configures(companion: StackResource, bucket: StackResource): boolean {
+  if (companion.propertyDependencies?.bucket?.includes(bucket.urn)) return true;
+  const target = companion.props.bucket;
+  return typeof target === "string" && (target === bucket.props.bucket || target === bucket.props.id);
+}
+
+/** For each bucket of the stack, the companions it lacks. */
+export function bucketLockdownViolations(resources: readonly StackResource[]): StackViolation[] {
+  const buckets = resources.filter(
+    (resource) => resource.type === RESOURCE_TYPES.bucket || resource.type === RESOURCE_TYPES.bucketV2,
+  );
+  return buckets.flatMap((bucket) =>
+    BUCKET_COMPANIONS.filter(
+      ({ types }) =>
+        !resources.some((resource) => types.includes(resource.type) && configures(resource, bucket)),
+    ).map(({ what }) => ({ urn: bucket.urn, message: `bucket has no ${what}` })),
+  );
+}
+
 /** `urn:pulumi:<stack>::<project>::<type>::<name>` -> `<stack>`. */
 export function stackFromUrn(urn: string): string | undefined {
   return /^urn:pulumi:([^:]+)::/.exec(urn)?.[1];

@@ -12,8 +12,10 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parse } from "yaml";
 import { AGENT_PORTS, MONITOR_PORTS, SSH_PORT } from "../lib/catalog";
 import { listStackNames } from "../lib/stack-files";
-import { POLICIES, POLICY_PACK_NAME } from "../policy/policies";
+import { POLICIES, POLICY_PACK_NAME, STACK_POLICIES } from "../policy/policies";
 import {
+  BUCKET_LOCKDOWN_POLICY,
+  bucketLockdownViolations,
   checkResource,
   DEFAULT_PUBLIC_INGRESS_PORTS,
   POLICY_NAMES,
@@ -21,6 +23,7 @@ import {
   type ProviderDescription,
   type RuleContext,
   ruleApplies,
+  type StackResource,
   stackFromUrn,
   RESOURCE_TYPES as T,
 } from "../policy/rules";
@@ -331,6 +334,49 @@ describe(POLICY_NAMES.environmentTag, () => {
   });
 });
 
+describe(BUCKET_LOCKDOWN_POLICY.name, () => {
+  const bucketUrn = `urn:pulumi:dev::observability::observability:storage:LokiBucket$${T.bucket}::dev-loki`;
+  const bucket: StackResource = { type: T.bucket, urn: bucketUrn, props: { bucket: "dev-loki-1a2b3c4" } };
+  /** A companion whose `bucket` input was computed from the bucket, as the engine records it. */
+  const companion = (type: string): StackResource => ({
+    type,
+    urn: `urn:pulumi:dev::observability::${type}::companion`,
+    props: {},
+    propertyDependencies: { bucket: [bucketUrn] },
+  });
+  const lockedDown = [
+    bucket,
+    companion(T.publicAccessBlock),
+    companion(T.encryption),
+    companion(T.bucketPolicy),
+  ];
+
+  test("passes a bucket with its public access block, encryption and policy", () => {
+    expect(bucketLockdownViolations(lockedDown)).toEqual([]);
+  });
+
+  test("passes companions that name the bucket instead of depending on it", () => {
+    const named = lockedDown.map((resource) =>
+      resource === bucket
+        ? resource
+        : { ...resource, propertyDependencies: {}, props: { bucket: "dev-loki-1a2b3c4" } },
+    );
+    expect(bucketLockdownViolations(named)).toEqual([]);
+  });
+
+  test("fails a bucket without a TLS policy, and one whose companions configure another bucket", () => {
+    expect(
+      bucketLockdownViolations(lockedDown.filter((resource) => resource.type !== T.bucketPolicy)),
+    ).toEqual([{ urn: bucketUrn, message: "bucket has no bucket policy (aws.s3.BucketPolicy, TLS only)" }]);
+    const other = { ...bucket, urn: `${bucketUrn}-other`, props: { bucket: "other" } };
+    expect(bucketLockdownViolations([...lockedDown, other]).map((violation) => violation.urn)).toEqual([
+      other.urn,
+      other.urn,
+      other.urn,
+    ]);
+  });
+});
+
 describe("the pack as the engine runs it", () => {
   interface Reported {
     readonly policy: string;
@@ -371,8 +417,10 @@ describe("the pack as the engine runs it", () => {
   test("every rule is a mandatory policy of the pack, once", () => {
     expect(POLICY_PACK_NAME).toMatch(/^[a-zA-Z0-9._-]+$/);
     expect(POLICIES.map((policy) => policy.name)).toEqual(POLICY_RULES.map((rule) => rule.name));
-    expect(new Set(POLICIES.map((policy) => policy.name)).size).toBe(POLICIES.length);
-    for (const policy of POLICIES) expect(policy.enforcementLevel, policy.name).toBe("mandatory");
+    expect(STACK_POLICIES.map((policy) => policy.name)).toEqual([BUCKET_LOCKDOWN_POLICY.name]);
+    const all = [...POLICIES, ...STACK_POLICIES];
+    expect(new Set(all.map((policy) => policy.name)).size).toBe(all.length);
+    for (const policy of all) expect(policy.enforcementLevel, policy.name).toBe("mandatory");
   });
 
   test("the public-ingress policy reads its allowed ports from the pack config", () => {
@@ -541,7 +589,10 @@ describe("the pack served over gRPC as the CLI runs it", () => {
     });
     expect(info.getName()).toBe(POLICY_PACK_NAME);
     expect(info.getPoliciesList().map((policy) => [policy.getName(), policy.getEnforcementlevel()])).toEqual(
-      POLICY_RULES.map((rule) => [rule.name, MANDATORY]),
+      [...POLICY_RULES.map((rule) => rule.name), BUCKET_LOCKDOWN_POLICY.name].map((policy) => [
+        policy,
+        MANDATORY,
+      ]),
     );
   });
 
@@ -583,6 +634,20 @@ describe.each(listStackNames(REPO_ROOT))("stack %s under mocks", (stack) => {
       }).map((violation) => `${resource.type}::${resource.name}: [${violation.policy}] ${violation.message}`),
     );
     expect(violations).toEqual([]);
+  });
+
+  test("every bucket of the program has its public access block, encryption and TLS-only policy", () => {
+    const resources: StackResource[] = run.resources.map((resource) => ({
+      type: resource.type,
+      urn: `urn:pulumi:${stack}::observability::${resource.type}::${resource.name}`,
+      props: { ...resource.state, id: resource.id },
+    }));
+    expect(resources.filter((resource) => resource.type === T.bucket).length).toBeGreaterThan(0);
+    expect(bucketLockdownViolations(resources)).toEqual([]);
+    const withoutPolicy = resources.filter((resource) => resource.type !== T.bucketPolicy);
+    expect(bucketLockdownViolations(withoutPolicy).map((violation) => violation.message)).toEqual([
+      "bucket has no bucket policy (aws.s3.BucketPolicy, TLS only)",
+    ]);
   });
 
   test("every policy found resources of its kind to judge (the pass above means something)", () => {
