@@ -67,8 +67,15 @@ require_relative_path() {
 
 # unit_begin DIR UNIT PROJECT: starts a file step with an empty staging directory.
 unit_begin() {
-  DEPLOY_DIR="$1"
   DEPLOY_UNIT="$2"
+  case "$1" in
+    /?*) ;;
+    *) fail "the deploy directory must be an absolute path" ;;
+  esac
+  case "$2" in
+    '' | . | .. | *[!A-Za-z0-9_.-]*) fail "refusing the step name '$2'" ;;
+  esac
+  DEPLOY_DIR="$1"
   DEPLOY_PROJECT="$3"
   STAGE_DIR="$DEPLOY_DIR/.deploy/staging/$DEPLOY_UNIT"
   BACKUP_DIR="$DEPLOY_DIR/.deploy/backup/$DEPLOY_UNIT"
