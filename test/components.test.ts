@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, test } from "vitest";
 import { ClientHost } from "../components/client-host";
 import { sshConnection, throughJumpHost, withHostKey } from "../components/host-deployment";
+import { ImageDigests } from "../components/image-digests";
 import { InstanceRoles } from "../components/instance-roles";
 import { LokiBucket } from "../components/loki-bucket";
 import { MonitorHost } from "../components/monitor-host";
@@ -17,7 +18,14 @@ import { clientScrapePorts, Network } from "../components/network";
 import { HOST_KEY_READ_COMMAND, hostKeyFromOutput, hostKeyReadCommand, SshKey } from "../components/ssh-key";
 import { AGENT_PORTS, OPTIONAL_EXPORTER_PORTS } from "../lib/catalog";
 import type { ClientHost as ClientHostSettings } from "../lib/stack-config";
-import { answerCall, fakeHostKey, type MockedRun, resourcesOfType, runMocked } from "./support/pulumi-mocks";
+import {
+  answerCall,
+  fakeHostKey,
+  fakeImageDigest,
+  type MockedRun,
+  resourcesOfType,
+  runMocked,
+} from "./support/pulumi-mocks";
 import { sampleStackConfig } from "./support/sample-config";
 
 const config = sampleStackConfig();
@@ -294,5 +302,25 @@ describe("SSH connections and host keys", () => {
         /^web-1: .*cannot be pinned/,
       );
     }
+  });
+});
+
+describe("ImageDigests", () => {
+  test("looks each image up once, through its own daemon-less docker provider, and maps it to its digest", async () => {
+    const images = ["docker.io/prom/prometheus:v3.14.0", "ghcr.io/google/cadvisor:v0.60.5"];
+    const run = await runComponents(() => ({
+      digests: new ImageDigests("images", { images: [images[1] as string, ...images] }).digests,
+    }));
+    const lookups = run.calls.filter(
+      (call) => call.token === "docker:index/getRegistryImage:getRegistryImage",
+    );
+    expect(lookups.map((call) => call.inputs.name).sort()).toEqual(images);
+    const providers = resourcesOfType(run, "pulumi:providers:docker");
+    expect(providers).toHaveLength(1);
+    for (const call of lookups)
+      expect(call.provider).toContain(`pulumi:providers:docker::${providers[0]?.name}`);
+    expect(run.outputs.digests).toEqual(
+      Object.fromEntries(images.map((image) => [image, fakeImageDigest(image)])),
+    );
   });
 });
