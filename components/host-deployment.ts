@@ -4,9 +4,9 @@
  *
  *   ready                      readiness (SSH, sudo, cloud-init, data volume, Docker + compose);
  *                              every other step depends on it
- *   host-key                   prints the host's ed25519 public key; every later step verifies the
- *                              host against it (trust on first use; none for an outside host
- *                              whose key is in config: then every step verifies, `ready` too)
+ *   host-key                   prints the host's public key (ECDSA, else ed25519); every later step
+ *                              verifies the host against it (trust on first use; none for an
+ *                              outside host whose key is in config: every step verifies it then)
  *   secrets                    secret files from Pulumi secrets (stdin, stderr-only logging)
  *   <service>                  one per compose service that mounts files: stage, check with the
  *                              service's own tool, swap, then reload (Prometheus, Alertmanager)
@@ -238,7 +238,7 @@ export class HostDeployment extends pulumi.ComponentResource {
   public readonly ready: command.remote.Command;
   /** The compose step: the host's containers are up once it is done. */
   public readonly composeUp: command.remote.Command;
-  /** The host key every step after the first verifies (`<type> <base64>`). */
+  /** The host key every step after the first two verifies (`<type> <base64>`). */
   public readonly hostKey: pulumi.Output<string>;
   /** The connection with that host key pinned: use it as the jump host of other hosts. */
   public readonly verifiedConnection: RemoteConnection;

@@ -1361,7 +1361,7 @@ const CLIENT_FIELDS = ["name", "instanceType", "exporters", "rootVolumeGb"] as c
 const EXTERNAL_HOST_FIELDS = ["name", "address", "sshUser", "exporters", "hostKey"] as const;
 
 /** Where the fix line tells the operator to read an outside host's key: on the host itself, not over the network. */
-const HOST_KEY_EXAMPLE = "<contents of /etc/ssh/ssh_host_ed25519_key.pub on the host>";
+const HOST_KEY_EXAMPLE = "<contents of /etc/ssh/ssh_host_ecdsa_key.pub on the host>";
 
 /**
  * An outside host's configured SSH host key as `<type> <base64>`, or undefined when unset or

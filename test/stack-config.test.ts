@@ -1190,7 +1190,7 @@ describe("SSH login, outside hosts' host keys and image digests", () => {
         errorFor(outsideHost({ hostKey })),
         "observability:externalHosts[0].hostKey",
         problem,
-        "pulumi config set --path 'observability:externalHosts[0].hostKey' <contents of /etc/ssh/ssh_host_ed25519_key.pub on the host>",
+        "pulumi config set --path 'observability:externalHosts[0].hostKey' <contents of /etc/ssh/ssh_host_ecdsa_key.pub on the host>",
       );
     },
   );
