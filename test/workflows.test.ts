@@ -222,6 +222,15 @@ describe("security properties", () => {
     }
   });
 
+  test("Dependabot keeps the pinned action SHAs current", () => {
+    const config = parse(readFileSync(join(WORKFLOW_DIR, "..", "dependabot.yml"), "utf8")) as {
+      updates: { "package-ecosystem": string; directory: string }[];
+    };
+    expect(config.updates).toContainEqual(
+      expect.objectContaining({ "package-ecosystem": "github-actions", directory: "/" }),
+    );
+  });
+
   test("checkouts keep no token on disk", () => {
     for (const { workflow, id, job } of allJobs) {
       for (const step of stepsOf(job).filter((s) => usesAction(s, "actions/checkout"))) {
