@@ -207,13 +207,13 @@ const sshTunnel = (port: number) =>
   pulumi.interpolate`ssh -N -L ${port}:localhost:${port} ${config.access.sshUser}@${monitor.publicIp}`;
 
 export const monitorInstanceId = monitor.instanceId;
-export const sshKnownHosts = pulumi.all(knownHostsLines).apply((lines) => `${lines.join("\n")}\n`);
 export const monitorPublicIp = monitor.publicIp;
 export const monitorPrivateIp = monitor.privateIp;
 export const monitorDataVolumeId = monitor.dataVolumeId;
 export const grafanaUrl = grafanaUrlOutput;
 export const prometheusTunnel = sshTunnel(MONITOR_PORTS.prometheus);
 export const alertmanagerTunnel = sshTunnel(MONITOR_PORTS.alertmanager);
+export const sshKnownHosts = pulumi.all(knownHostsLines).apply((lines) => `${lines.join("\n")}\n`);
 export const lokiBucketName = lokiBucket.bucketName;
 export const lokiBucketArn = lokiBucket.bucketArn;
 export const monitorInstanceProfileName = roles.monitorInstanceProfileName;
