@@ -23,9 +23,33 @@ import {
 
 export const POLICY_PACK_NAME = "observability-guardrails";
 
-interface PublicIngressConfig {
+/** What a policy's `getConfig()` may hold (each policy sees only its own part of the pack config). */
+interface PackConfig {
   readonly allowedPublicIngressPorts?: readonly number[];
+  readonly allowedAccessKeyIds?: readonly string[];
 }
+
+/** Config each configurable policy accepts, with its default. */
+const CONFIG_SCHEMAS: Readonly<Record<string, ResourceValidationPolicy["configSchema"]>> = {
+  [POLICY_NAMES.publicIngress]: {
+    properties: {
+      allowedPublicIngressPorts: {
+        type: "array",
+        items: { type: "integer", minimum: 1, maximum: 65535 },
+        default: [...DEFAULT_PUBLIC_INGRESS_PORTS],
+      },
+    },
+  },
+  [POLICY_NAMES.noAccessKeys]: {
+    properties: {
+      allowedAccessKeyIds: {
+        type: "array",
+        items: { type: "string", pattern: "^(AKIA|ASIA)[A-Z0-9]{16}$" },
+        default: [],
+      },
+    },
+  },
+};
 
 /**
  * The engine wraps inputs in a proxy that throws on values unknown during preview. The access-key
@@ -39,12 +63,10 @@ function plainInputs<T extends object>(props: T): T {
 }
 
 function contextOf(rule: PolicyRule, args: ResourceValidationArgs): RuleContext {
-  const config =
-    rule.name === POLICY_NAMES.publicIngress
-      ? args.getConfig<PublicIngressConfig>()
-      : ({} as PublicIngressConfig);
+  const config: PackConfig = rule.name in CONFIG_SCHEMAS ? args.getConfig<PackConfig>() : {};
   return {
     allowedPublicIngressPorts: config.allowedPublicIngressPorts ?? DEFAULT_PUBLIC_INGRESS_PORTS,
+    allowedAccessKeyIds: config.allowedAccessKeyIds ?? [],
     stack: stackFromUrn(args.urn),
     ...(args.provider ? { provider: { type: args.provider.type, props: args.provider.props } } : {}),
   };
@@ -55,19 +77,7 @@ function toPolicy(rule: PolicyRule): ResourceValidationPolicy {
     name: rule.name,
     description: rule.description,
     enforcementLevel: "mandatory",
-    ...(rule.name === POLICY_NAMES.publicIngress
-      ? {
-          configSchema: {
-            properties: {
-              allowedPublicIngressPorts: {
-                type: "array",
-                items: { type: "integer", minimum: 1, maximum: 65535 },
-                default: [...DEFAULT_PUBLIC_INGRESS_PORTS],
-              },
-            },
-          },
-        }
-      : {}),
+    ...(CONFIG_SCHEMAS[rule.name] ? { configSchema: CONFIG_SCHEMAS[rule.name] } : {}),
     validateResource: (args, reportViolation) => {
       if (!ruleApplies(rule, args.type)) return;
       const props = rule.name === POLICY_NAMES.noAccessKeys ? plainInputs(args.props) : args.props;

@@ -20,6 +20,11 @@ export interface RuleContext {
    * `allowedPublicIngressPorts` config, DEFAULT_PUBLIC_INGRESS_PORTS unless a stack passes its own.
    */
   readonly allowedPublicIngressPorts: readonly number[];
+  /**
+   * Access key ids accepted in inputs (the pack's `allowedAccessKeyIds` config, default none): an
+   * Amazon SES SMTP user name is an access key id, and Alertmanager's config carries it in plain text.
+   */
+  readonly allowedAccessKeyIds?: readonly string[];
   /** Stack name (from the URN): the value every instance's Environment tag must carry. */
   readonly stack?: string;
   readonly provider?: ProviderDescription;
@@ -350,7 +355,7 @@ function bucketPolicyViolations(_type: string, props: Props): string[] {
 // ---------------------------------------------------------------------------------------------
 
 /** Long-term (AKIA) and temporary (ASIA) access key ids. */
-const ACCESS_KEY_ID = /(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])/;
+const ACCESS_KEY_IDS = /(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])/g;
 /** Credentials-file and environment spellings, e.g. `aws_secret_access_key = ...`, `AWS_SECRET_ACCESS_KEY=...`. */
 const SECRET_KEY_ASSIGNMENT = /aws_(?:secret_access_key|session_token)\s*[=:]/i;
 /** Input names (lowercase, letters and digits only) that hold AWS credentials. */
@@ -366,7 +371,10 @@ const CREDENTIAL_FIELDS = new Set([
   "token",
 ]);
 
-function credentialViolations(type: string, props: Props): string[] {
+function credentialViolations(type: string, props: Props, context: RuleContext): string[] {
+  const allowedKeyIds = new Set(context.allowedAccessKeyIds ?? []);
+  const hasUnlistedKeyId = (text: string) =>
+    [...text.matchAll(ACCESS_KEY_IDS)].some(([keyId]) => !allowedKeyIds.has(keyId));
   const messages: string[] = [];
   const visit = (value: unknown, path: string, key: string | undefined) => {
     if (typeof value === "string") {
@@ -378,9 +386,9 @@ function credentialViolations(type: string, props: Props): string[] {
         (normalizedKey !== "token" || type.startsWith("pulumi:providers:aws"));
       if (credentialField && value.trim() !== "") {
         messages.push(`${path} holds AWS credentials; use an instance profile or OIDC role instead`);
-      } else if (ACCESS_KEY_ID.test(value)) {
+      } else if (hasUnlistedKeyId(value)) {
         messages.push(
-          `${path} contains an AWS access key id (AKIA/ASIA...); never put keys in resource inputs`,
+          `${path} contains an AWS access key id (AKIA/ASIA...); never put keys in resource inputs (an SES SMTP user name is one: list it in allowedAccessKeyIds to accept it)`,
         );
       } else if (SECRET_KEY_ASSIGNMENT.test(value)) {
         messages.push(

@@ -277,11 +277,11 @@ describe(POLICY_NAMES.noAccessKeys, () => {
   test("fails a key id anywhere, a credentials-file line, and credential fields", () => {
     const userData = { userData: `#!/bin/sh\nexport KEY=${fakeKeyId}\n` };
     expect(messagesOf(POLICY_NAMES.noAccessKeys, T.instance, userData)).toEqual([
-      "userData contains an AWS access key id (AKIA/ASIA...); never put keys in resource inputs",
+      "userData contains an AWS access key id (AKIA/ASIA...); never put keys in resource inputs (an SES SMTP user name is one: list it in allowedAccessKeyIds to accept it)",
     ]);
     const nested = { environment: { list: ["x", `id=${fakeSessionKeyId}`] } };
     expect(messagesOf(POLICY_NAMES.noAccessKeys, "command:remote:Command", nested)).toEqual([
-      "environment.list[1] contains an AWS access key id (AKIA/ASIA...); never put keys in resource inputs",
+      "environment.list[1] contains an AWS access key id (AKIA/ASIA...); never put keys in resource inputs (an SES SMTP user name is one: list it in allowedAccessKeyIds to accept it)",
     ]);
     const credentialsFile = { content: "[default]\naws_secret_access_key = abc\n" };
     expect(messagesOf(POLICY_NAMES.noAccessKeys, "command:remote:CopyToRemote", credentialsFile)).toEqual([
@@ -293,6 +293,16 @@ describe(POLICY_NAMES.noAccessKeys, () => {
       "secretKey holds AWS credentials; use an instance profile or OIDC role instead",
       "token holds AWS credentials; use an instance profile or OIDC role instead",
     ]);
+  });
+
+  test("accepts exactly the key ids the pack config lists (an SES SMTP user name)", () => {
+    const smtpConfig = { content: `smtp_auth_username: ${fakeKeyId}\n` };
+    const accepted: RuleContext = { ...NO_PORTS, allowedAccessKeyIds: [fakeKeyId] };
+    expect(messagesOf(POLICY_NAMES.noAccessKeys, "command:remote:Command", smtpConfig, accepted)).toEqual([]);
+    const another = { content: `${smtpConfig.content}id=${fakeSessionKeyId}\n` };
+    expect(messagesOf(POLICY_NAMES.noAccessKeys, "command:remote:Command", another, accepted)).toHaveLength(
+      1,
+    );
   });
 
   test("never repeats the key in its message", () => {
@@ -432,6 +442,15 @@ describe("the pack as the engine runs it", () => {
     expect(runPack(T.ingressRule, world443, { config })).toEqual([]);
   });
 
+  test("the access-key policy reads the accepted key ids from the pack config", () => {
+    const keyId = ["AKIA", "X".repeat(16)].join("");
+    const props = { content: `smtp_auth_username: ${keyId}` };
+    const policies = (config?: Record<string, unknown>) =>
+      runPack("command:remote:Command", props, config ? { config } : {}).map((entry) => entry.policy);
+    expect(policies()).toEqual([POLICY_NAMES.noAccessKeys]);
+    expect(policies({ [POLICY_NAMES.noAccessKeys]: { allowedAccessKeyIds: [keyId] } })).toEqual([]);
+  });
+
   test("the Environment tag is checked against the stack in the URN and the provider's default tags", () => {
     const untagged = { ...HARDENED_INSTANCE, tags: { Name: "prod-monitor" } };
     const provider: ProviderDescription = {
@@ -465,13 +484,14 @@ describe("the pack as the engine runs it", () => {
         type: "random:index/randomPassword:RandomPassword",
         props: proxied,
         urn: "urn:pulumi:dev::p::t::n",
+        getConfig: () => ({}),
       } as never,
       (message) => {
         messages.push(message);
       },
     );
     expect(messages).toEqual([
-      "userData contains an AWS access key id (AKIA/ASIA...); never put keys in resource inputs",
+      "userData contains an AWS access key id (AKIA/ASIA...); never put keys in resource inputs (an SES SMTP user name is one: list it in allowedAccessKeyIds to accept it)",
     ]);
   });
 });
