@@ -1,10 +1,8 @@
 /** What one program-scale run (bench/program-scale.run.ts) reports to bench/run.ts. */
 export interface ProgramScaleFigures {
   readonly clients: number;
-  /** First run in a fresh process: module loading included. */
-  readonly coldMs: number;
-  /** A second run in the same process. */
-  readonly warmMs: number;
+  /** One run in a fresh process, loading the program's modules included (about 3 s of it). */
+  readonly wallMs: number;
   readonly peakRssMb: number;
   readonly peakHeapMb: number;
   readonly resources: number;
