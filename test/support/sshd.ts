@@ -132,6 +132,9 @@ function sessionWrapper(sessionPath: readonly string[]): string {
 /** Starts sshd on a free loopback port and waits (bounded) until a key login works. */
 export async function startSshServer(options: SshServerOptions): Promise<SshServer> {
   requireOpenSsh();
+  if (process.getuid?.() !== 0) {
+    throw new Error("the SSH deploy tests log in as root and write root-owned files: run them as root");
+  }
   for (const dir of options.sessionPath) {
     if (dir.includes("'") || dir.includes(":")) throw new Error(`unusable PATH entry ${dir}`);
   }
