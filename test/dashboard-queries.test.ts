@@ -88,6 +88,7 @@ interface PanelJson {
   readonly title: string;
   readonly targets?: TargetJson[];
   readonly datasource?: { uid: string };
+  readonly transformations?: { id: string }[];
 }
 interface VariableJson {
   readonly name: string;
@@ -369,6 +370,31 @@ describe("dashboard queries against a real Prometheus scraping real exporters", 
       if ((await seriesOf(file, query)) === 0) empty.push(`${query.key}: ${query.expr}`);
     }
     expect(empty, "queries that returned no series").toEqual([]);
+  });
+
+  it("merge table queries into rows: every query of a merged table returns the same labels", async () => {
+    let merged = 0;
+    for (const file of DASHBOARDS_UNDER_TEST) {
+      const values = resolved.get(file) ?? {};
+      for (const panel of dashboards[file]?.panels ?? []) {
+        if (!panel.transformations?.some((transformation) => transformation.id === "merge")) continue;
+        if ((panel.datasource?.uid ?? "") !== "prometheus") continue;
+        merged += 1;
+        const labelSets = new Set<string>();
+        for (const target of panel.targets ?? []) {
+          const result = (await instantQuery(substitute(target.expr, values))).result;
+          for (const series of result) {
+            labelSets.add(
+              // __name__ included: Grafana makes it a column, and rows with different names never join.
+              Object.keys(series.metric).sort().join(","),
+            );
+          }
+        }
+        // Grafana's merge joins rows on equal label values: one label set means one row per key.
+        expect([...labelSets], `${file} / ${panel.title}`).toHaveLength(1);
+      }
+    }
+    expect(merged).toBeGreaterThanOrEqual(4);
   });
 
   it("lists as no-data-here only existing queries that read a documented metric nothing here produces", async () => {

@@ -174,19 +174,19 @@ export function hostDetailDashboard(config: StackConfig): Dashboard {
           PROMETHEUS,
           [
             {
-              expr: `node_filesystem_size_bytes{${FILESYSTEMS}}`,
+              expr: `max by (mountpoint, device, fstype) (node_filesystem_size_bytes{${FILESYSTEMS}})`,
               legend: "Size",
               instant: true,
               unit: "bytes",
             },
             {
-              expr: `node_filesystem_avail_bytes{${FILESYSTEMS}}`,
+              expr: `max by (mountpoint, device, fstype) (node_filesystem_avail_bytes{${FILESYSTEMS}})`,
               legend: "Available",
               instant: true,
               unit: "bytes",
             },
             {
-              expr: `100 * (1 - node_filesystem_avail_bytes{${FILESYSTEMS}} / node_filesystem_size_bytes{${FILESYSTEMS}})`,
+              expr: `max by (mountpoint, device, fstype) (100 * (1 - node_filesystem_avail_bytes{${FILESYSTEMS}} / node_filesystem_size_bytes{${FILESYSTEMS}}))`,
               legend: "Used",
               instant: true,
               unit: "percent",
@@ -195,8 +195,9 @@ export function hostDetailDashboard(config: StackConfig): Dashboard {
           {
             span: 24,
             height: 6,
+            // One row per filesystem: the three queries keep the same labels, so they merge.
             merge: true,
-            hiddenColumns: ["__name__", "job", "environment", "instance", "host_type", "availability_zone"],
+            description: "Every real filesystem of the host, now.",
           },
         ),
       ),
