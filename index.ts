@@ -22,6 +22,7 @@ import { MonitorHost } from "./components/monitor-host";
 import { Network } from "./components/network";
 import { SshKey } from "./components/ssh-key";
 import { DATA_MOUNT_POINT } from "./configs/cloud-init";
+import { buildDashboards, dashboardUrls } from "./configs/dashboards";
 import { AGENTS_DEPLOY_DIR, MONITOR_DEPLOY_DIR } from "./configs/deploy-scripts";
 import { clientFiles, type DeployInfo, monitorFiles, stackImages } from "./configs/host-files";
 import { MONITOR_PORTS } from "./lib/catalog";
@@ -211,6 +212,8 @@ export const monitorPublicIp = monitor.publicIp;
 export const monitorPrivateIp = monitor.privateIp;
 export const monitorDataVolumeId = monitor.dataVolumeId;
 export const grafanaUrl = grafanaUrlOutput;
+/** Every provisioned dashboard's URL by key (`hosts`, `host-detail`, `exporter-nginx`, ...), for links from other tools. */
+export const dashboards = grafanaUrlOutput.apply((url) => dashboardUrls(url, buildDashboards(config)));
 export const prometheusTunnel = sshTunnel(MONITOR_PORTS.prometheus);
 export const alertmanagerTunnel = sshTunnel(MONITOR_PORTS.alertmanager);
 export const sshKnownHosts = pulumi.all(knownHostsLines).apply((lines) => `${lines.join("\n")}\n`);

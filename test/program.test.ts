@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, test } from "vitest";
 import { REMOTE_COMMAND_TYPE } from "../components/host-deployment";
 import { HOST_KEY_READ_COMMAND } from "../components/ssh-key";
-import { stackImages } from "../configs/host-files";
+import { monitorFiles, stackImages } from "../configs/host-files";
 import {
   AGENT_PORTS,
   DISCOVERY_TAGS,
@@ -604,6 +604,22 @@ describe.each(stacks)("stack %s", (stack) => {
             ssh: `ssh -J ${config.access.sshUser}@${publicIp} ${config.access.sshUser}@${instance.state.privateIp}`,
           };
         }),
+      );
+    });
+
+    test("give a URL for every dashboard the monitor provisions, by its uid under grafanaUrl", () => {
+      const grafanaUrl = String(run.outputs.grafanaUrl);
+      const provisioned = Object.entries(monitorFiles(config))
+        .filter(([path]) => path.startsWith("grafana/dashboards/") && path.endsWith(".json"))
+        .map(([path, content]) => [
+          path.slice(path.lastIndexOf("/") + 1, -".json".length),
+          JSON.parse(content).uid,
+        ]);
+      expect(provisioned.length).toBeGreaterThan(5);
+      expect(run.outputs.dashboards).toEqual(
+        Object.fromEntries(
+          provisioned.map(([key, uid]) => [key, `${grafanaUrl.replace(/\/$/, "")}/d/${uid}`]),
+        ),
       );
     });
 
