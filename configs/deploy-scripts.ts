@@ -15,7 +15,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import YAML from "yaml";
-import { MONITOR_PORTS } from "../lib/catalog";
+import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
 import { AGENTS_DIR, COMPOSE_FILE } from "./agents/client-compose";
 import { ALERTMANAGER_PATHS } from "./alertmanager";
 import { CLOUD_INIT_FILE, type HostFiles } from "./host-files";
@@ -104,7 +104,10 @@ export interface ComposeServiceLayout {
   readonly image: string;
   /** Bind mounts of files from the deploy directory (`./x:/y`). */
   readonly mounts: readonly ComposeMount[];
-  /** Loopback ports it publishes (`127.0.0.1:p:p`). */
+  /**
+   * Ports the host's loopback reaches: published as `127.0.0.1:p:p` or `0.0.0.0:p:p` (all
+   * interfaces include loopback), on the same port inside and out.
+   */
   readonly loopbackPorts: readonly number[];
   /** Host paths of the secret files it reads (compose `secrets:` and `env_file:`), absolute. */
   readonly secretPaths: readonly string[];
@@ -155,7 +158,7 @@ export function composeLayout(composeYaml: string, directory: string): ComposeLa
       }
     }
     const loopbackPorts = stringList(raw.ports)
-      .map((port) => /^127\.0\.0\.1:(\d+):(\d+)$/.exec(port))
+      .map((port) => /^(?:127\.0\.0\.1|0\.0\.0\.0):(\d+):(\d+)$/.exec(port))
       .filter((match): match is RegExpExecArray => match !== null && match[1] === match[2])
       .map((match) => Number(match[1]));
     const secretPaths = [
@@ -188,10 +191,15 @@ export const CONFIG_CHECKS: Readonly<Record<string, ConfigCheck>> = {
   alertmanager: { entrypoint: "amtool", args: ["check-config", ALERTMANAGER_PATHS.configFile] },
 };
 
-/** Services that re-read their config on `POST /-/reload` (Prometheus needs --web.enable-lifecycle). */
+/**
+ * Services that re-read their config on `POST /-/reload` and answer non-2xx when it is rejected
+ * (then they keep running the last valid config, and the deploy rolls the files back).
+ * Prometheus needs --web.enable-lifecycle; Alloy serves it on its HTTP port.
+ */
 export const RELOADABLE_SERVICES: Readonly<Record<string, number>> = {
   prometheus: MONITOR_PORTS.prometheus,
   alertmanager: MONITOR_PORTS.alertmanager,
+  alloy: AGENT_PORTS.alloy,
 };
 
 export type UnitApply =
@@ -199,7 +207,7 @@ export type UnitApply =
   | { readonly kind: "compose-up" }
   /** `POST http://127.0.0.1:<port>/-/reload`, if the container runs (else compose up starts it). */
   | { readonly kind: "reload"; readonly service: string; readonly port: number }
-  /** `docker restart`, if the container runs: file bind mounts and most tools need a restart. */
+  /** `docker restart`, if the container runs: for services that cannot reload (Loki's main config). */
   | { readonly kind: "restart"; readonly service: string }
   /** Nothing: Prometheus re-reads file SD files by itself. */
   | { readonly kind: "none" };
@@ -267,7 +275,8 @@ export function planDeploy(files: HostFiles, directory: string): DeployPlan {
     const port = RELOADABLE_SERVICES[service];
     const check = CONFIG_CHECKS[service];
     // A reload only helps where the service sees new files: directory mounts (a replaced file
-    // under a file bind mount keeps its old inode in the container) on a loopback port.
+    // under a file bind mount keeps its old inode in the container) on a port the host's
+    // loopback reaches.
     const reloadable =
       port !== undefined &&
       spec.loopbackPorts.includes(port) &&

@@ -6,6 +6,7 @@
  *   Grafana       0.0.0.0:3000       the SG admits only grafanaCidrs;
  *   Prometheus    127.0.0.1:9090     SSH tunnel only, never on a routable interface;
  *   Alertmanager  127.0.0.1:9093     SSH tunnel only;
+ *   Alloy         127.0.0.1:12345    for the deploy's `POST /-/reload` (Prometheus scrapes it by name);
  *   Loki          <private IP>:3100  where the clients' Alloy pushes; bound to the VPC address
  *                                    so even a wrong SG rule cannot put it on the internet
  *                                    (an EC2 instance never holds its public IP on an interface,
@@ -19,8 +20,9 @@
 import YAML from "yaml";
 import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
 import type { SecretSetting, StackConfig } from "../lib/stack-config";
-import { ALLOY_DATA_VOLUME, alloyService } from "./agents/alloy";
+import { ALLOY_DATA_VOLUME } from "./agents/alloy";
 import { cadvisorService } from "./agents/cadvisor";
+import { alloyAgentService } from "./agents/client-compose";
 import { type ComposeService, IMAGE_LABEL, ROTATED_JSON_LOGS } from "./agents/compose-types";
 import { nodeExporterService } from "./agents/node-exporter";
 import {
@@ -265,11 +267,12 @@ export function monitorComposeData(
     alertmanager,
     loki,
     grafana,
-    // Same agents as on the clients. cAdvisor stays on loopback and Alloy unpublished:
-    // Prometheus reaches both by name, and Alloy pushes to Loki by name.
+    // Same agents as on the clients. cAdvisor and Alloy stay on loopback: Prometheus reaches
+    // both by name, Alloy pushes to Loki by name, and the deploy POSTs Alloy's /-/reload on
+    // 127.0.0.1 when its config changes.
     "node-exporter": nodeExporterService(),
     cadvisor: cadvisorService({ bindAddress: "127.0.0.1" }),
-    alloy: alloyService({ publishMetricsPort: false }),
+    alloy: alloyAgentService({ bindAddress: "127.0.0.1" }),
   };
   return {
     name: MONITOR_COMPOSE_PROJECT,

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { ALLOY_CONFIG_FILE } from "../configs/agents/alloy";
+import { ALLOY_CONFIG_FILE, ALLOY_CONFIG_PATH, alloyFlags } from "../configs/agents/alloy";
 import {
   CADVISOR_DISABLED_METRICS,
   CADVISOR_KEPT_CONTAINER_LABELS,
@@ -179,13 +179,19 @@ describe("client compose file", () => {
     expect(files[ALLOY_CONFIG_FILE]).toContain(`host = "${host.name}"`);
     expect(files[ALLOY_CONFIG_FILE]).toContain(`environment = "${config.stack}"`);
     expect(files[ALLOY_CONFIG_FILE]).toContain("http://10.42.1.5:3100/loki/api/v1/push");
-    // Files a service mounts from the compose directory are among the files rendered.
+    // Files and directories a service mounts from the compose directory are filled by the files rendered.
     const compose = parse(files[COMPOSE_FILE] ?? "") as ComposeFile;
     const relativeMounts = Object.values(compose.services)
       .flatMap((service) => service.volumes ?? [])
       .filter((volume) => volume.startsWith("./"))
-      .map((volume) => volume.slice(2).split(":")[0]);
-    for (const mount of relativeMounts) expect(Object.keys(files)).toContain(mount);
+      .map((volume) => volume.slice(2).split(":")[0] as string);
+    expect(relativeMounts.length).toBeGreaterThan(0);
+    for (const mount of relativeMounts) {
+      expect(
+        Object.keys(files).some((path) => path === mount || path.startsWith(`${mount}/`)),
+        mount,
+      ).toBe(true);
+    }
   });
 
   it("lets hosts outside AWS bind the agents to one address", () => {
@@ -198,6 +204,21 @@ describe("client compose file", () => {
     expect(compose.services["node-exporter"]?.command).toContain(
       `--web.listen-address=10.8.0.2:${AGENT_PORTS.nodeExporter}`,
     );
+  });
+
+  it("mounts Alloy's config directory, so a config renamed into place is seen by a reload", () => {
+    const config = sampleStackConfig();
+    const compose = composeOf(config, config.clients[0] as ClientHost);
+    const volumes = compose.services.alloy?.volumes ?? [];
+    const [directory] = ALLOY_CONFIG_FILE.split("/");
+    expect(volumes).toContain(
+      `./${directory}:${ALLOY_CONFIG_PATH.slice(0, ALLOY_CONFIG_PATH.lastIndexOf("/"))}:ro`,
+    );
+    expect(volumes.some((volume) => volume.startsWith(`./${ALLOY_CONFIG_FILE}:`))).toBe(false);
+    // The file Alloy loads is still the one the deploy writes, seen through the directory mount.
+    expect(compose.services.alloy?.command).toEqual(alloyFlags());
+    expect(alloyFlags()).toContain(ALLOY_CONFIG_PATH);
+    expect(compose.services.alloy?.ports).toEqual([`0.0.0.0:${AGENT_PORTS.alloy}:${AGENT_PORTS.alloy}`]);
   });
 
   it("exports the agent services for the monitor's compose file", () => {

@@ -24,6 +24,7 @@ import { COMPOSE_FILE } from "../configs/agents/client-compose";
 import { exporterSecretFiles } from "../configs/agents/optional-exporters";
 import {
   AGENTS_DEPLOY_DIR,
+  composeLayout,
   contentHash,
   FILE_SD_DIR,
   MONITOR_DEPLOY_DIR,
@@ -46,7 +47,7 @@ import {
 } from "../configs/host-files";
 import { monitorSecretFiles } from "../configs/monitor-compose";
 import { renderFileSdTargets } from "../configs/prometheus";
-import { MONITOR_PORTS } from "../lib/catalog";
+import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
 import { PROJECT, pinsImageDigests, SECRET_SETTINGS } from "../lib/stack-config";
 import { listStackNames } from "../lib/stack-files";
 import {
@@ -227,10 +228,46 @@ describe("planDeploy", () => {
     expect(unit("alertmanager").check?.entrypoint).toBe("amtool");
   });
 
-  test("services whose config is a single bind-mounted file are restarted (a renamed file keeps its old inode)", () => {
+  test("Alloy, its config directory mounted and its port on loopback, is reloaded; Loki's main config restarts it", () => {
     expect(unit("alloy").paths).toEqual(["alloy/config.alloy"]);
-    expect(unit("alloy").apply).toEqual({ kind: "restart", service: "alloy" });
+    expect(unit("alloy").apply).toEqual({ kind: "reload", service: "alloy", port: AGENT_PORTS.alloy });
     expect(unit("loki").apply).toEqual({ kind: "restart", service: "loki" });
+  });
+
+  test("a client's Alloy, published on all interfaces, is reloaded through loopback too", () => {
+    const client = config.clients[0];
+    if (!client) throw new Error("the sample config has a client");
+    const clientUnit = planDeploy(clientFiles(config, client), AGENTS_DEPLOY_DIR).units.find(
+      (entry) => entry.name === "alloy",
+    );
+    expect(clientUnit?.apply).toEqual({ kind: "reload", service: "alloy", port: AGENT_PORTS.alloy });
+  });
+
+  test("only a port published on 127.0.0.1 or 0.0.0.0 counts as reachable from loopback", () => {
+    const composeWith = (ports: string[]) =>
+      `name: p\nservices:\n  s:\n    image: i\n    ports: ${JSON.stringify(ports)}\n`;
+    expect(
+      composeLayout(composeWith(["127.0.0.1:1:1", "0.0.0.0:2:2"]), "/d").services.s?.loopbackPorts,
+    ).toEqual([1, 2]);
+    expect(
+      composeLayout(composeWith(["10.0.0.5:3:3", "4:4", "127.0.0.1:5:6", "0.0.0.0:7:8"]), "/d").services.s
+        ?.loopbackPorts,
+    ).toEqual([]);
+  });
+
+  test("a reloadable service whose config is a single bind-mounted file is restarted (a renamed file keeps its old inode)", () => {
+    const withFileMount = {
+      ...monitor,
+      [COMPOSE_FILE]: (monitor[COMPOSE_FILE] as string).replace(
+        '"./alloy:/etc/alloy:ro"',
+        '"./alloy/config.alloy:/etc/alloy/config.alloy:ro"',
+      ),
+    };
+    expect(withFileMount[COMPOSE_FILE]).not.toBe(monitor[COMPOSE_FILE]);
+    const fileMounted = planDeploy(withFileMount, MONITOR_DEPLOY_DIR).units.find(
+      (entry) => entry.name === "alloy",
+    );
+    expect(fileMounted?.apply).toEqual({ kind: "restart", service: "alloy" });
   });
 
   test("the compose step holds the compose file and checks it", () => {
@@ -406,7 +443,10 @@ describe("file step scripts", () => {
     const tricky = { ...files, "alloy/config.alloy": `${delimiter}\n$(echo pwned)\n'\n` };
     expect(box.run(scriptFor("alloy", tricky), { DOCKER_RUNNING: "1" }).status).toBe(0);
     expect(readFileSync(join(directory, "alloy/config.alloy"), "utf8")).toBe(tricky["alloy/config.alloy"]);
-    expect(box.calls()).toContain(`docker restart 0123456789ab`);
+    expect(box.calls()).toContain(
+      `curl --fail-with-body --silent --show-error --max-time 60 -X POST http://127.0.0.1:${AGENT_PORTS.alloy}/-/reload`,
+    );
+    expect(box.calls().filter((line) => line.startsWith("docker restart"))).toEqual([]);
   });
 
   test("nothing running yet (first deploy): no reload, no restart; compose up starts it", () => {

@@ -44,6 +44,7 @@ import {
 import { GRAFANA_ADMIN_PASSWORD_RESET, grafanaAdminPasswordResetCommand } from "../configs/grafana";
 import { type HostFiles, MONITOR_HOST, monitorFiles, stackHostFiles } from "../configs/host-files";
 import { monitorSecretFiles } from "../configs/monitor-compose";
+import { AGENT_PORTS } from "../lib/catalog";
 import { type HostStandIns, installHostStandIns } from "./support/host-stand-ins";
 import { sampleStackConfig } from "./support/sample-config";
 import { type SshResult, type SshServer, startSshServer } from "./support/sshd";
@@ -474,6 +475,29 @@ describe("over SSH", () => {
         `curl --fail-with-body --silent --show-error --max-time 60 -X POST http://127.0.0.1:9090/-/reload`,
         `curl --fail-with-body --silent --show-error --max-time 60 -X POST http://127.0.0.1:9090/-/reload`,
       ]);
+      standIns.clear("running");
+    });
+
+    test("a config Alloy rejects on reload is rolled back: the previous config.alloy is restored and reloaded", () => {
+      standIns.set("running");
+      const answer = "error during the initial load: /etc/alloy/config.alloy:3:1: unrecognized block name";
+      standIns.set("fail-reload", `${answer}\n`);
+      const alloy = unitOf(files, "alloy");
+      expect(alloy.apply).toEqual({ kind: "reload", service: "alloy", port: AGENT_PORTS.alloy });
+      const unitPaths = [...alloy.paths, `${DEPLOY_STATE_DIR}/alloy.manifest`];
+      const live = () =>
+        Object.fromEntries(Object.entries(snapshot(directory)).filter(([path]) => unitPaths.includes(path)));
+      const before = live();
+      const changed = { ...files, "alloy/config.alloy": 'not.a_component "x" {\n' };
+      standIns.resetCalls();
+      const result = runStep(scriptFor(changed, "alloy"));
+      expect(result.status, describeRun(result)).toBe(1);
+      expect(result.stderr).toContain(answer);
+      expect(result.stderr).toContain("the previous files are back in place and applied");
+      expect(live()).toEqual(before);
+      const reload = `curl --fail-with-body --silent --show-error --max-time 60 -X POST http://127.0.0.1:${AGENT_PORTS.alloy}/-/reload`;
+      expect(standIns.calls().filter((line) => line.startsWith("curl"))).toEqual([reload, reload]);
+      expect(standIns.calls().filter((line) => line.startsWith("docker restart"))).toEqual([]);
       standIns.clear("running");
     });
 

@@ -22,7 +22,7 @@ import {
   renderMonitorCompose,
 } from "../configs/monitor-compose";
 import { renderPrometheusConfig } from "../configs/prometheus";
-import { OPTIONAL_EXPORTERS } from "../lib/catalog";
+import { AGENT_PORTS, OPTIONAL_EXPORTERS } from "../lib/catalog";
 import { sampleStackConfig } from "./support/sample-config";
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML is walked structurally
@@ -138,6 +138,14 @@ describe("monitor compose file", () => {
       expect(configMounts.length, name).toBeGreaterThan(0);
       for (const volume of configMounts) expect(volume.endsWith(":ro"), volume).toBe(true);
     }
+  });
+
+  it("publishes the monitor's Alloy on loopback only, for the deploy's reload, and mounts its config directory", () => {
+    expect(services.alloy.ports).toEqual([`127.0.0.1:${AGENT_PORTS.alloy}:${AGENT_PORTS.alloy}`]);
+    expect(services.alloy.volumes).toContain("./alloy:/etc/alloy:ro");
+    expect(
+      (services.alloy.volumes as string[]).some((volume) => volume.startsWith("./alloy/config.alloy:")),
+    ).toBe(false);
   });
 
   it("restarts every service and rotates every container log", () => {

@@ -32,6 +32,9 @@ host_ready() {
     esac
   fi
 
+  # Config changes reach Prometheus, Alertmanager and Alloy as `curl -X POST .../-/reload`.
+  command -v curl >/dev/null 2>&1 || not_ready "curl is missing: the deploy reloads services with it (apt-get install -y curl)"
+
   for mount_point in "$@"; do
     mountpoint -q "$mount_point" || not_ready "$mount_point is not mounted: see /var/log/cloud-init-output.log"
   done
