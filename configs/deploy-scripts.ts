@@ -18,7 +18,7 @@ import YAML from "yaml";
 import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
 import { AGENTS_DIR, COMPOSE_FILE } from "./agents/client-compose";
 import { ALERTMANAGER_PATHS } from "./alertmanager";
-import { CLOUD_INIT_FILE, type HostFiles } from "./host-files";
+import { CLOUD_INIT_FILE, type HostFiles, MONITOR_LOKI_RUNTIME_DIR } from "./host-files";
 import { PROMETHEUS_CONFIG_PATH } from "./prometheus";
 
 /** Where the monitor's compose project and config files live (root volume: all of it is re-rendered on deploy). */
@@ -29,6 +29,18 @@ export const AGENTS_DEPLOY_DIR = AGENTS_DIR;
 export const DEPLOY_STATE_DIR = ".deploy";
 /** The monitor's file SD target files (relative to its deploy dir): a step of their own, no reload. */
 export const FILE_SD_DIR = "prometheus/file_sd";
+/** Loki's runtime overrides (relative to the monitor's deploy dir): a step of their own, no restart. */
+export const LOKI_RUNTIME_DIR = MONITOR_LOKI_RUNTIME_DIR;
+
+/**
+ * Directories whose files the service re-reads by itself (Prometheus watches file SD files, Loki
+ * polls its runtime config): each is a step of its own that only swaps files in, so a change there
+ * (adding or removing a host) never reloads or restarts anything.
+ */
+export const SELF_WATCHED_DIRS: Readonly<Record<string, string>> = {
+  "file-sd": FILE_SD_DIR,
+  "loki-runtime": LOKI_RUNTIME_DIR,
+};
 
 /** How long `docker compose up --wait` may take before the step fails (first image pulls included). */
 export const COMPOSE_WAIT_TIMEOUT_SECONDS = 600;
@@ -209,7 +221,7 @@ export type UnitApply =
   | { readonly kind: "reload"; readonly service: string; readonly port: number }
   /** `docker restart`, if the container runs: for services that cannot reload (Loki's main config). */
   | { readonly kind: "restart"; readonly service: string }
-  /** Nothing: Prometheus re-reads file SD files by itself. */
+  /** Nothing: the service re-reads these files by itself (file SD, Loki's runtime config). */
   | { readonly kind: "none" };
 
 export interface ServiceCheck extends ConfigCheck {
@@ -219,7 +231,7 @@ export interface ServiceCheck extends ConfigCheck {
 
 /** One step that installs a group of files (validate, swap, apply). */
 export interface DeployUnit {
-  /** `compose`, `file-sd` or the compose service the files belong to. */
+  /** `compose`, a SELF_WATCHED_DIRS step (`file-sd`, `loki-runtime`) or the compose service the files belong to. */
   readonly name: string;
   /** Relative paths of the files it installs, sorted. */
   readonly paths: readonly string[];
@@ -250,7 +262,7 @@ export function deployedFiles(files: HostFiles): HostFiles {
 
 /**
  * The steps for one host, from its rendered files: a unit per compose service that mounts files
- * (its own trigger, check and reload/restart), the file SD files on their own, and the compose
+ * (its own trigger, check and reload/restart), each SELF_WATCHED_DIRS directory on its own, and the compose
  * file with everything no service mounts. Paths only: contents may still be unknown here.
  */
 export function planDeploy(files: HostFiles, directory: string): DeployPlan {
@@ -259,14 +271,16 @@ export function planDeploy(files: HostFiles, directory: string): DeployPlan {
   if (composeYaml === undefined) throw new Error(`the host's files have no ${COMPOSE_FILE}`);
   const layout = composeLayout(composeYaml, directory);
   const paths = Object.keys(deployed).sort(compareStrings);
-  const isFileSd = (path: string) => path.startsWith(`${FILE_SD_DIR}/`);
+  const watchedDirs = Object.entries(SELF_WATCHED_DIRS);
+  const isSelfWatched = (path: string) =>
+    watchedDirs.some(([, directory]) => path.startsWith(`${directory}/`));
   const claimed = new Set<string>();
   const units: DeployUnit[] = [];
 
   for (const [service, spec] of Object.entries(layout.services).sort(([a], [b]) => compareStrings(a, b))) {
     if (spec.mounts.length === 0) continue;
     const own = paths.filter(
-      (path) => path !== COMPOSE_FILE && !isFileSd(path) && spec.mounts.some((m) => underMount(path, m)),
+      (path) => path !== COMPOSE_FILE && !isSelfWatched(path) && spec.mounts.some((m) => underMount(path, m)),
     );
     const emptyMountDirs = spec.mounts
       .map((mount) => mount.source)
@@ -290,17 +304,12 @@ export function planDeploy(files: HostFiles, directory: string): DeployPlan {
       apply: reloadable ? { kind: "reload", service, port } : { kind: "restart", service },
     });
   }
-  const fileSd = paths.filter(isFileSd);
-  if (fileSd.length > 0) {
-    units.push({
-      name: "file-sd",
-      paths: fileSd,
-      emptyMountDirs: [],
-      checkCompose: false,
-      apply: { kind: "none" },
-    });
+  for (const [name, directory] of watchedDirs) {
+    const watched = paths.filter((path) => path.startsWith(`${directory}/`));
+    if (watched.length === 0) continue;
+    units.push({ name, paths: watched, emptyMountDirs: [], checkCompose: false, apply: { kind: "none" } });
   }
-  const rest = paths.filter((path) => !claimed.has(path) && !isFileSd(path));
+  const rest = paths.filter((path) => !claimed.has(path) && !isSelfWatched(path));
   units.push({
     name: "compose",
     paths: rest,

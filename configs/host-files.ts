@@ -14,7 +14,12 @@ import { renderAlertmanagerFiles } from "./alertmanager";
 import { DATA_VOLUME_ID_PLACEHOLDER, renderClientUserData, renderMonitorUserData } from "./cloud-init";
 import { renderDashboards } from "./dashboards";
 import { renderGrafanaProvisioning } from "./grafana";
-import { renderLokiConfig } from "./loki";
+import {
+  LOKI_RUNTIME_FILE_NAME,
+  LOKI_RUNTIME_SUBDIR,
+  renderLokiConfig,
+  renderLokiRuntimeConfig,
+} from "./loki";
 import {
   CONTAINER_SECRETS_DIR,
   type DeployInfo,
@@ -35,6 +40,12 @@ export const MONITOR_HOST = "monitor";
 
 /** Cloud-init user data, included so reviewers see exactly what boots each EC2 host. */
 export const CLOUD_INIT_FILE = "cloud-init.yaml";
+
+/**
+ * Loki's runtime overrides on the monitor (under `loki/`, which compose mounts at /etc/loki): a
+ * directory of its own, so the deploy installs it as its own step, without a Loki restart.
+ */
+export const MONITOR_LOKI_RUNTIME_DIR = `loki/${LOKI_RUNTIME_SUBDIR}`;
 
 function prefixed(prefix: string, files: Record<string, string>): HostFiles {
   return Object.fromEntries(Object.entries(files).map(([path, content]) => [`${prefix}/${path}`, content]));
@@ -64,6 +75,7 @@ export function monitorFiles(config: StackConfig, deployInfo: DeployInfo = {}): 
       }),
     ),
     "loki/loki.yml": renderLokiConfig(config, { storage: "s3", bucketName: deployInfo.lokiBucketName }),
+    [`${MONITOR_LOKI_RUNTIME_DIR}/${LOKI_RUNTIME_FILE_NAME}`]: renderLokiRuntimeConfig(config),
     "grafana/provisioning/datasources/datasources.yml": grafana.datasources,
     "grafana/provisioning/dashboards/provider.yml": grafana.dashboardProvider,
     // Read by the file provider from GRAFANA_DASHBOARDS_DIR, where compose mounts this directory.

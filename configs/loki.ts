@@ -17,7 +17,7 @@
  */
 import YAML from "yaml";
 import { MONITOR_PORTS } from "../lib/catalog";
-import { LOKI_INDEX_PREFIX, lokiRetentionPeriod } from "../lib/retention";
+import { LOKI_INDEX_PREFIX, LOKI_TENANT, lokiRetentionPeriod } from "../lib/retention";
 import type { StackConfig } from "../lib/stack-config";
 import { LOKI_VERSION } from "./images";
 
@@ -25,6 +25,18 @@ import { LOKI_VERSION } from "./images";
 export const LOKI_CONFIG_DIR = "/etc/loki";
 export const LOKI_CONFIG_PATH = `${LOKI_CONFIG_DIR}/loki.yml`;
 export const LOKI_DATA_DIR = "/loki";
+
+/**
+ * Loki's runtime configuration: a file Loki re-reads every LOKI_RUNTIME_RELOAD_PERIOD, holding the
+ * limits sized by host count (lokiLimits) as overrides for our tenant. It sits in its own
+ * subdirectory of the config directory, which compose mounts as a directory, so a file renamed
+ * into place is seen; the deploy installs it as a step of its own that needs no restart, and
+ * loki.yml itself never depends on how many hosts there are.
+ */
+export const LOKI_RUNTIME_SUBDIR = "runtime";
+export const LOKI_RUNTIME_FILE_NAME = "overrides.yaml";
+export const LOKI_RUNTIME_CONFIG_PATH = `${LOKI_CONFIG_DIR}/${LOKI_RUNTIME_SUBDIR}/${LOKI_RUNTIME_FILE_NAME}`;
+export const LOKI_RUNTIME_RELOAD_PERIOD = "10s";
 
 /** Shown in rendered files when the bucket is created later by `pulumi up`. */
 export const LOKI_BUCKET_PLACEHOLDER = "<loki-bucket-name: known after pulumi up>";
@@ -69,8 +81,14 @@ export interface LokiLimits {
   readonly maxGlobalStreamsPerUser: number;
 }
 
+/** The floors alone: what loki.yml gives every tenant before the runtime overrides apply. */
+export const LOKI_BASE_LIMITS: LokiLimits = limitsFor(0);
+
 export function lokiLimits(config: StackConfig): LokiLimits {
-  const hosts = loggingHostCount(config);
+  return limitsFor(loggingHostCount(config));
+}
+
+function limitsFor(hosts: number): LokiLimits {
   const ingestionRateMb = Math.max(MIN_INGESTION_MB, hosts * INGESTION_MB_PER_HOST);
   return {
     ingestionRateMb,
@@ -103,7 +121,6 @@ function storageBlock(config: StackConfig, storage: LokiStorage, bucketName: str
 /** The config as data, for tests and for callers that want to inspect it. */
 export function lokiConfigData(config: StackConfig, options: LokiOptions = {}) {
   const storage = options.storage ?? "s3";
-  const limits = lokiLimits(config);
   return {
     // Single tenant behind the VPC; only the clients' security group reaches the push port.
     auth_enabled: false,
@@ -153,11 +170,15 @@ export function lokiConfigData(config: StackConfig, options: LokiOptions = {}) {
       storage: { type: "local", local: { directory: `${LOKI_DATA_DIR}/rules` } },
       rule_path: `${LOKI_DATA_DIR}/rules-temp`,
     },
+    // Re-read while Loki runs: the fleet-sized limits for our tenant (lokiRuntimeConfigData).
+    runtime_config: { file: LOKI_RUNTIME_CONFIG_PATH, period: LOKI_RUNTIME_RELOAD_PERIOD },
+    // Defaults for every tenant: the floors only, so this file does not change with the host
+    // count; the runtime overrides raise them, and fields they leave out keep these values.
     limits_config: {
       retention_period: lokiRetentionPeriod(config.logs.retentionDays),
-      ingestion_rate_mb: limits.ingestionRateMb,
-      ingestion_burst_size_mb: limits.ingestionBurstSizeMb,
-      max_global_streams_per_user: limits.maxGlobalStreamsPerUser,
+      ingestion_rate_mb: LOKI_BASE_LIMITS.ingestionRateMb,
+      ingestion_burst_size_mb: LOKI_BASE_LIMITS.ingestionBurstSizeMb,
+      max_global_streams_per_user: LOKI_BASE_LIMITS.maxGlobalStreamsPerUser,
       reject_old_samples: true,
       reject_old_samples_max_age: "168h",
       allow_structured_metadata: true,
@@ -173,6 +194,26 @@ export function lokiConfigData(config: StackConfig, options: LokiOptions = {}) {
 export function renderLokiConfig(config: StackConfig, options: LokiOptions = {}): string {
   const document = new YAML.Document(lokiConfigData(config, options));
   document.commentBefore = ` Loki ${LOKI_VERSION} single binary for stack "${config.stack}". Rendered by configs/loki.ts; edit the code, not this file.`;
+  return document.toString({ lineWidth: 0 });
+}
+
+/** The runtime configuration as data: the fleet-sized limits as overrides for our one tenant. */
+export function lokiRuntimeConfigData(config: StackConfig) {
+  const limits = lokiLimits(config);
+  return {
+    overrides: {
+      [LOKI_TENANT]: {
+        ingestion_rate_mb: limits.ingestionRateMb,
+        ingestion_burst_size_mb: limits.ingestionBurstSizeMb,
+        max_global_streams_per_user: limits.maxGlobalStreamsPerUser,
+      },
+    },
+  };
+}
+
+export function renderLokiRuntimeConfig(config: StackConfig): string {
+  const document = new YAML.Document(lokiRuntimeConfigData(config));
+  document.commentBefore = ` Loki runtime overrides for stack "${config.stack}" (${loggingHostCount(config)} hosts sending logs), re-read every ${LOKI_RUNTIME_RELOAD_PERIOD}. Rendered by configs/loki.ts; edit the code, not this file.`;
   return document.toString({ lineWidth: 0 });
 }
 

@@ -234,7 +234,8 @@ export function monitorComposeData(
     ports: [`${lokiBindAddress}:${MONITOR_PORTS.loki}:${MONITOR_PORTS.loki}`],
     volumes: [
       // The directory, not the file: a file bind mount keeps the old inode when the deploy
-      // replaces loki.yml, and Loki would restart with the stale config.
+      // replaces loki.yml, and Loki would restart with the stale config. It also shows Loki each
+      // new runtime/overrides.yaml, which it re-reads without a restart.
       `${CONFIG_DIRS.loki}:${LOKI_CONFIG_DIR}:ro`,
       `${dataDirectoryPath("loki")}:${LOKI_DATA_DIR}`,
     ],

@@ -27,6 +27,7 @@ import {
   composeLayout,
   contentHash,
   FILE_SD_DIR,
+  LOKI_RUNTIME_DIR,
   MONITOR_DEPLOY_DIR,
   planDeploy,
   RUN_STDIN_AS_ROOT,
@@ -45,6 +46,7 @@ import {
   monitorFiles,
   stackImages,
 } from "../configs/host-files";
+import { LOKI_RUNTIME_CONFIG_PATH, LOKI_RUNTIME_FILE_NAME } from "../configs/loki";
 import { monitorSecretFiles } from "../configs/monitor-compose";
 import { renderFileSdTargets } from "../configs/prometheus";
 import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
@@ -210,6 +212,21 @@ describe("planDeploy", () => {
     );
     expect(unit("file-sd").apply).toEqual({ kind: "none" });
     expect(unit("prometheus").paths.some((path) => path.startsWith(FILE_SD_DIR))).toBe(false);
+  });
+
+  test("Loki's runtime overrides are their own step, with nothing to restart; loki.yml stays with the loki step", () => {
+    expect(unit("loki-runtime").paths).toEqual([`${LOKI_RUNTIME_DIR}/${LOKI_RUNTIME_FILE_NAME}`]);
+    expect(unit("loki-runtime").apply).toEqual({ kind: "none" });
+    expect(unit("loki").paths).toEqual(["loki/loki.yml"]);
+    // Loki sees the file where its config points, through the directory the compose file mounts.
+    const lokiMount = composeLayout(
+      monitor[COMPOSE_FILE] as string,
+      MONITOR_DEPLOY_DIR,
+    ).services.loki?.mounts.find((mount) => LOKI_RUNTIME_DIR.startsWith(`${mount.source}/`));
+    expect(lokiMount).toBeDefined();
+    expect(
+      `${lokiMount?.target}${LOKI_RUNTIME_DIR.slice(lokiMount?.source.length)}/${LOKI_RUNTIME_FILE_NAME}`,
+    ).toBe(LOKI_RUNTIME_CONFIG_PATH);
   });
 
   test("Prometheus and Alertmanager are checked with their own tool and reloaded on loopback, never restarted", () => {
@@ -872,7 +889,7 @@ describe("changes between runs", () => {
     expect(changedSteps(before, after).filter((name) => name.endsWith("-compose"))).toEqual([]);
   });
 
-  test("removing a host outside AWS removes exactly its deployment and rewrites file SD, with no compose run or Prometheus restart", async () => {
+  test("removing a host outside AWS removes exactly its deployment and rewrites file SD and Loki's runtime overrides, with no compose run and no restart", async () => {
     const before = await runProgram(stack, withExternalHosts(EXTERNAL_HOSTS));
     const after = await runProgram(stack, withExternalHosts(EXTERNAL_HOSTS.slice(0, 1)));
     const removed = EXTERNAL_HOSTS[1]?.name as string;
@@ -888,15 +905,27 @@ describe("changes between runs", () => {
 
     const changed = changedSteps(before, after);
     expect(changed).toContain(`${stack}-deploy-monitor-file-sd`);
-    // The host count also sits in the TooFewTargets rule (Prometheus reloads) and in Loki's
-    // fleet-sized limits; nothing else may change, and no compose step re-runs anywhere.
-    const allowed = ["file-sd", "prometheus", "loki"].map((unit) => `${stack}-deploy-monitor-${unit}`);
+    // Loki's fleet-sized limits change in its runtime file only, which Loki re-reads by itself.
+    expect(changed).toContain(`${stack}-deploy-monitor-loki-runtime`);
+    expect(changed).not.toContain(`${stack}-deploy-monitor-loki`);
+    // The host count also sits in the TooFewTargets rule (Prometheus reloads); nothing else may
+    // change, and no compose step re-runs anywhere.
+    const allowed = ["file-sd", "loki-runtime", "prometheus"].map(
+      (unit) => `${stack}-deploy-monitor-${unit}`,
+    );
     expect(changed.filter((name) => !allowed.includes(name))).toEqual([]);
     expect(changed.filter((name) => name.endsWith("-compose"))).toEqual([]);
-    const prometheusUnit = planDeploy(monitorFiles(after.stackConfig), MONITOR_DEPLOY_DIR).units.find(
-      (unit) => unit.name === "prometheus",
-    );
-    expect(prometheusUnit?.apply.kind).toBe("reload");
+    const units = planDeploy(monitorFiles(after.stackConfig), MONITOR_DEPLOY_DIR).units;
+    const applyOf = (name: string) => units.find((unit) => unit.name === name)?.apply.kind;
+    expect(applyOf("prometheus")).toBe("reload");
+    expect(applyOf("file-sd")).toBe("none");
+    expect(applyOf("loki-runtime")).toBe("none");
+    // So no step that runs restarts anything.
+    const restarting = units
+      .filter((unit) => unit.apply.kind === "restart")
+      .map((unit) => `${stack}-deploy-monitor-${unit.name}`);
+    expect(restarting.length).toBeGreaterThan(0);
+    expect(changed.filter((name) => restarting.includes(name))).toEqual([]);
   });
 
   test("the deploy needs the SSH private key: refused with its fix before any resource exists", async () => {

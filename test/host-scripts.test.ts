@@ -538,6 +538,25 @@ describe("over SSH", () => {
       standIns.clear("running");
     });
 
+    test("new Loki runtime overrides are swapped in with the service running: no reload, no restart; loki.yml untouched", () => {
+      standIns.set("running");
+      const runtime = unitOf(files, "loki-runtime");
+      const [path] = runtime.paths as [string];
+      const lokiYml = readFileSync(join(directory, "loki/loki.yml"), "utf8");
+      const changed = { ...files, [path]: `${files[path]}# one more host\n` };
+      standIns.resetCalls();
+      const result = runStep(scriptFor(changed, "loki-runtime"));
+      expect(result.status, describeRun(result)).toBe(0);
+      expect(readFileSync(join(directory, path), "utf8")).toBe(changed[path]);
+      expect(readFileSync(join(directory, "loki/loki.yml"), "utf8")).toBe(lokiYml);
+      expect(
+        standIns.calls().filter((line) => line.startsWith("curl") || line.startsWith("docker restart")),
+      ).toEqual([]);
+      // Back to the rendered file for the tests after this one.
+      expect(runStep(scriptFor(files, "loki-runtime")).status).toBe(0);
+      standIns.clear("running");
+    });
+
     test("a swap that cannot complete puts every previous file back and applies nothing", () => {
       standIns.set("running");
       // The last deploy dropped this rule file; something now occupies its path with a directory,

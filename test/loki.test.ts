@@ -6,7 +6,17 @@
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { IMAGES, LOKI_VERSION } from "../configs/images";
-import { LOKI_BUCKET_PLACEHOLDER, LOKI_DATA_DIR, lokiFlags, renderLokiConfig } from "../configs/loki";
+import {
+  LOKI_BUCKET_PLACEHOLDER,
+  LOKI_CONFIG_DIR,
+  LOKI_DATA_DIR,
+  LOKI_RUNTIME_CONFIG_PATH,
+  LOKI_RUNTIME_FILE_NAME,
+  LOKI_RUNTIME_SUBDIR,
+  lokiFlags,
+  renderLokiConfig,
+  renderLokiRuntimeConfig,
+} from "../configs/loki";
 import { LOKI_INDEX_PREFIX, lokiLifecyclePlan, lokiRetentionPeriod } from "../lib/retention";
 import type { ClientHost } from "../lib/stack-config";
 import { sampleStackConfig } from "./support/sample-config";
@@ -125,17 +135,60 @@ describe("renderLokiConfig (S3)", () => {
     );
   });
 
-  it("sizes ingestion and stream limits with the fleet", () => {
-    const small = parse(renderLokiConfig(sampleStackConfig({ clients: [], externalHosts: [] })));
+  it("does not change with the number of hosts: the fleet-sized limits live in the runtime file", () => {
     const manyClients = Array.from({ length: 40 }, (_, index) => client(`app-${index}`));
-    const large = parse(renderLokiConfig(sampleStackConfig({ clients: manyClients })));
-    expect(large.limits_config.ingestion_rate_mb).toBeGreaterThan(small.limits_config.ingestion_rate_mb);
-    expect(large.limits_config.max_global_streams_per_user).toBeGreaterThan(
-      small.limits_config.max_global_streams_per_user,
+    const none = renderLokiConfig(sampleStackConfig({ clients: [], externalHosts: [] }));
+    expect(renderLokiConfig(sampleStackConfig({ clients: manyClients }))).toBe(none);
+    // Stock Loki's own defaults (4 MB/s, 5000 streams) for every tenant until the overrides apply.
+    expect(parse(none).limits_config.ingestion_rate_mb).toBe(4);
+    expect(parse(none).limits_config.max_global_streams_per_user).toBe(5000);
+  });
+
+  it("re-reads the runtime file from its own directory under the mounted config directory", () => {
+    expect(loki.runtime_config.file).toBe(LOKI_RUNTIME_CONFIG_PATH);
+    expect(LOKI_RUNTIME_CONFIG_PATH).toBe(
+      `${LOKI_CONFIG_DIR}/${LOKI_RUNTIME_SUBDIR}/${LOKI_RUNTIME_FILE_NAME}`,
     );
+    expect(LOKI_RUNTIME_SUBDIR).not.toContain("/");
+    expect(seconds(loki.runtime_config.period)).toBeGreaterThan(0);
+    expect(seconds(loki.runtime_config.period)).toBeLessThanOrEqual(60);
+  });
+});
+
+describe("renderLokiRuntimeConfig", () => {
+  const runtimeOf = (config: ReturnType<typeof sampleStackConfig>) => parse(renderLokiRuntimeConfig(config));
+  const tenantOf = (config: ReturnType<typeof sampleStackConfig>) =>
+    runtimeOf(config).overrides[LOKI_NO_AUTH_TENANT];
+
+  it("holds overrides for Loki's no-auth tenant only, in Loki's per-tenant limit fields", () => {
+    const runtime = runtimeOf(sampleStackConfig());
+    expect(Object.keys(runtime)).toEqual(["overrides"]);
+    expect(Object.keys(runtime.overrides)).toEqual([LOKI_NO_AUTH_TENANT]);
+    expect(Object.keys(runtime.overrides[LOKI_NO_AUTH_TENANT]).sort()).toEqual([
+      "ingestion_burst_size_mb",
+      "ingestion_rate_mb",
+      "max_global_streams_per_user",
+    ]);
+  });
+
+  it("caps streams and lets bursts exceed the rate", () => {
+    const tenant = tenantOf(sampleStackConfig());
+    expect(tenant.max_global_streams_per_user).toBeGreaterThan(0);
+    expect(tenant.ingestion_burst_size_mb).toBeGreaterThanOrEqual(tenant.ingestion_rate_mb);
+  });
+
+  it("sizes ingestion and stream limits with the fleet", () => {
+    const small = tenantOf(sampleStackConfig({ clients: [], externalHosts: [] }));
+    const manyClients = Array.from({ length: 40 }, (_, index) => client(`app-${index}`));
+    const large = tenantOf(sampleStackConfig({ clients: manyClients, externalHosts: [] }));
+    expect(large.ingestion_rate_mb).toBeGreaterThan(small.ingestion_rate_mb);
+    expect(large.max_global_streams_per_user).toBeGreaterThan(small.max_global_streams_per_user);
+    // 41 hosts (the monitor too): 1 MB/s and 500 streams each.
+    expect(large.ingestion_rate_mb).toBe(41);
+    expect(large.max_global_streams_per_user).toBe(41 * 500);
     // Never below stock Loki (4 MB/s, 5000 streams) for a one-host fleet.
-    expect(small.limits_config.ingestion_rate_mb).toBeGreaterThanOrEqual(4);
-    expect(small.limits_config.max_global_streams_per_user).toBeGreaterThanOrEqual(5000);
+    expect(small.ingestion_rate_mb).toBeGreaterThanOrEqual(4);
+    expect(small.max_global_streams_per_user).toBeGreaterThanOrEqual(5000);
   });
 });
 

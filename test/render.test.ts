@@ -90,6 +90,7 @@ describe("render over the repository's stacks", () => {
           "monitor/prometheus/prometheus.yml",
           "monitor/alertmanager/alertmanager.yml",
           "monitor/loki/loki.yml",
+          "monitor/loki/runtime/overrides.yaml",
           "monitor/grafana/provisioning/datasources/datasources.yml",
           "monitor/grafana/provisioning/dashboards/provider.yml",
         ]) {
