@@ -12,6 +12,7 @@
  *                              service's own tool, swap, then reload (Prometheus, Alertmanager)
  *                              or restart (the others)
  *   file-sd                    the monitor's file SD targets: Prometheus re-reads them, no reload
+ *   loki-runtime               the monitor's Loki runtime overrides: Loki re-reads them, no restart
  *   compose                    compose.yaml, checked, then `docker compose up -d --remove-orphans --wait`
  *   recreate-<service>         services reading secret files, recreated when those secrets change
  *   grafana-admin-password     `grafana cli admin reset-admin-password` when the password changes

@@ -20,9 +20,8 @@
 import YAML from "yaml";
 import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
 import type { SecretSetting, StackConfig } from "../lib/stack-config";
-import { ALLOY_DATA_VOLUME } from "./agents/alloy";
+import { ALLOY_DATA_VOLUME, alloyService } from "./agents/alloy";
 import { cadvisorService } from "./agents/cadvisor";
-import { alloyAgentService } from "./agents/client-compose";
 import { type ComposeService, IMAGE_LABEL, ROTATED_JSON_LOGS } from "./agents/compose-types";
 import { nodeExporterService } from "./agents/node-exporter";
 import {
@@ -273,7 +272,7 @@ export function monitorComposeData(
     // 127.0.0.1 when its config changes.
     "node-exporter": nodeExporterService(),
     cadvisor: cadvisorService({ bindAddress: "127.0.0.1" }),
-    alloy: alloyAgentService({ bindAddress: "127.0.0.1" }),
+    alloy: alloyService({ bindAddress: "127.0.0.1" }),
   };
   return {
     name: MONITOR_COMPOSE_PROJECT,

@@ -80,6 +80,9 @@ export const ALLOY_STORAGE_PATH = "/var/lib/alloy/data";
 export const ALLOY_CONFIG_PATH = "/etc/alloy/config.alloy";
 /** Relative to the agents' compose directory. */
 export const ALLOY_CONFIG_FILE = "alloy/config.alloy";
+/** Alloy's config directory: relative to the compose file (`alloy`) and in the container (`/etc/alloy`). */
+export const ALLOY_CONFIG_DIR = ALLOY_CONFIG_FILE.slice(0, ALLOY_CONFIG_FILE.lastIndexOf("/"));
+export const ALLOY_CONTAINER_CONFIG_DIR = ALLOY_CONFIG_PATH.slice(0, ALLOY_CONFIG_PATH.lastIndexOf("/"));
 
 /** Upper-case level words as many daemons print them: `[ERROR]`, `WARN:`, ` INFO `. */
 const BRACKETED_LEVEL =
@@ -249,8 +252,10 @@ export function alloyService(options: AlloyServiceOptions = {}): ComposeService 
     ...(publish
       ? { ports: [publishedPort(AGENT_PORTS.alloy, options.bindAddress ?? DEFAULT_BIND_ADDRESS)] }
       : {}),
+    // The config *directory*: the deploy renames a new config.alloy into place, which a file bind
+    // mount would hide (it keeps the old inode); through a directory mount `POST /-/reload` sees it.
     volumes: [
-      `./${ALLOY_CONFIG_FILE}:${ALLOY_CONFIG_PATH}:ro`,
+      `./${ALLOY_CONFIG_DIR}:${ALLOY_CONTAINER_CONFIG_DIR}:ro`,
       `${ALLOY_DATA_VOLUME}:${ALLOY_STORAGE_PATH}`,
       "/var/run/docker.sock:/var/run/docker.sock:ro",
       "/var/log:/var/log:ro",

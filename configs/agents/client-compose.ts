@@ -6,15 +6,7 @@
 import { stringify } from "yaml";
 import type { ClientHost, ExternalHost, StackConfig } from "../../lib/stack-config";
 import { type ImageDigests, withPinnedImages } from "../images";
-import {
-  ALLOY_CONFIG_FILE,
-  ALLOY_CONFIG_PATH,
-  ALLOY_DATA_VOLUME,
-  type AlloyServiceOptions,
-  alloyService,
-  lokiPushUrl,
-  renderAlloyConfig,
-} from "./alloy";
+import { ALLOY_CONFIG_FILE, ALLOY_DATA_VOLUME, alloyService, lokiPushUrl, renderAlloyConfig } from "./alloy";
 import { cadvisorService } from "./cadvisor";
 import type { ComposeFile, ComposeService } from "./compose-types";
 import { nodeExporterService } from "./node-exporter";
@@ -44,35 +36,6 @@ export interface ClientComposeOptions extends OptionalExporterOptions {
   readonly imageDigests?: ImageDigests;
 }
 
-function parentDirectory(path: string): string {
-  return path.slice(0, path.lastIndexOf("/"));
-}
-
-/** Alloy's config directory: relative to the compose file (`alloy`) and in the container (`/etc/alloy`). */
-export const ALLOY_CONFIG_DIR = parentDirectory(ALLOY_CONFIG_FILE);
-export const ALLOY_CONTAINER_CONFIG_DIR = parentDirectory(ALLOY_CONFIG_PATH);
-
-/**
- * Alloy as every host runs it: its config *directory* bind-mounted instead of the single file.
- * The deploy renames a new config.alloy into place; a file bind mount would keep showing the old
- * inode, while a directory mount shows the new file, so `POST /-/reload` picks it up without a
- * restart (the command still names /etc/alloy/config.alloy).
- */
-export function alloyAgentService(options: AlloyServiceOptions = {}): ComposeService {
-  const service = alloyService(options);
-  const fileMount = `./${ALLOY_CONFIG_FILE}:${ALLOY_CONFIG_PATH}:ro`;
-  const volumes = service.volumes ?? [];
-  if (!volumes.includes(fileMount)) {
-    throw new Error(`alloyService no longer mounts ${fileMount}: update alloyAgentService`);
-  }
-  return {
-    ...service,
-    volumes: volumes.map((volume) =>
-      volume === fileMount ? `./${ALLOY_CONFIG_DIR}:${ALLOY_CONTAINER_CONFIG_DIR}:ro` : volume,
-    ),
-  };
-}
-
 /** The agents every host runs, by compose service name. Reused by the monitor's compose file. */
 export function agentServices(
   options: { readonly bindAddress?: string } = {},
@@ -81,7 +44,7 @@ export function agentServices(
     "node-exporter": nodeExporterService(options),
     "process-exporter": processExporterService(options),
     cadvisor: cadvisorService(options),
-    alloy: alloyAgentService(options),
+    alloy: alloyService(options),
   };
 }
 
