@@ -9,7 +9,8 @@
  * filter names are refused with EC2's InvalidParameterValue error rather than ignored.
  * Signatures are not checked (any credentials are accepted).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
+import { readRequestBody } from "./processes";
 
 export type InstanceStateName =
   | "pending"
@@ -201,15 +202,6 @@ export interface FakeEc2 {
   close(): Promise<void>;
 }
 
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    request.on("error", reject);
-  });
-}
-
 /** Starts the fake on a free loopback port. */
 export async function startFakeEc2(instances: readonly FakeInstance[], region: string): Promise<FakeEc2> {
   const requests: RecordedRequest[] = [];
@@ -221,7 +213,7 @@ export async function startFakeEc2(instances: readonly FakeInstance[], region: s
     void (async () => {
       const url = new URL(request.url ?? "/", "http://127.0.0.1");
       const params =
-        request.method === "POST" ? new URLSearchParams(await readBody(request)) : url.searchParams;
+        request.method === "POST" ? new URLSearchParams(await readRequestBody(request)) : url.searchParams;
       const action = params.get("Action") ?? "";
       try {
         const filters = parseFilters(params);

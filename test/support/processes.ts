@@ -4,6 +4,7 @@
  * started them (call `stopAll` in afterAll, which runs even when a test failed).
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import type { IncomingMessage } from "node:http";
 import { createServer } from "node:net";
 import { requireTool, type ToolSpec } from "./tools";
 
@@ -82,6 +83,16 @@ export async function postJson(url: string, body: unknown): Promise<void> {
     signal: AbortSignal.timeout(5_000),
   });
   if (!response.ok) throw new Error(`POST ${url} answered ${response.status}: ${await response.text()}`);
+}
+
+/** The whole body of a request to one of the tests' own loopback servers, as UTF-8. */
+export function readRequestBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    request.on("error", reject);
+  });
 }
 
 /** Tests talk to loopback only. */

@@ -4,8 +4,9 @@
  * Watchdog heartbeat (generic webhook). Each receiver gets its own path, so a test reads which
  * channel got what: `sink.posts("/slack")`.
  */
-import { createServer, type IncomingMessage } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { readRequestBody } from "./processes";
 
 export interface WebhookPost {
   readonly path: string;
@@ -47,15 +48,6 @@ export interface WebhookSink {
   close(): Promise<void>;
 }
 
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    request.on("error", reject);
-  });
-}
-
 function parseJson(body: string): unknown {
   try {
     return JSON.parse(body);
@@ -67,7 +59,7 @@ function parseJson(body: string): unknown {
 export function startWebhookSink(): Promise<WebhookSink> {
   const all: WebhookPost[] = [];
   const server = createServer((request, response) => {
-    readBody(request)
+    readRequestBody(request)
       .then((body) => {
         if (request.method === "POST") {
           const path = new URL(request.url ?? "/", "http://127.0.0.1").pathname;
