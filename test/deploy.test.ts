@@ -31,7 +31,6 @@ import {
   MONITOR_DEPLOY_DIR,
   planDeploy,
   RUN_STDIN_AS_ROOT,
-  renderFileUnitScript,
   renderReadinessScript,
   renderSecretFilesScript,
   renderTeardownCommand,
@@ -52,6 +51,7 @@ import { renderFileSdTargets } from "../configs/prometheus";
 import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
 import { PROJECT, pinsImageDigests, SECRET_SETTINGS } from "../lib/stack-config";
 import { listStackNames } from "../lib/stack-files";
+import { fileStepScript } from "./support/deploy-steps";
 import {
   fakeImageDigest,
   isSecretValue,
@@ -387,18 +387,8 @@ describe("file step scripts", () => {
   });
   afterAll(() => rmSync(box.root, { recursive: true, force: true }));
 
-  const scriptFor = (unitName: string, hostFiles: HostFiles) => {
-    const plan = planDeploy(hostFiles, directory);
-    const unit = plan.units.find((entry) => entry.name === unitName);
-    if (!unit) throw new Error(`no unit ${unitName}`);
-    return renderFileUnitScript({
-      hostName: "monitor",
-      directory,
-      project: plan.project,
-      unit,
-      files: unitFiles(unit, hostFiles),
-    });
-  };
+  const scriptFor = (unitName: string, hostFiles: HostFiles) =>
+    fileStepScript(hostFiles, directory, unitName);
 
   test("files land byte for byte after the check ran on the staged copy; a running Prometheus is reloaded", () => {
     const result = box.run(scriptFor("prometheus", files), { DOCKER_RUNNING: "1" });

@@ -45,6 +45,7 @@ import { GRAFANA_ADMIN_PASSWORD_RESET, grafanaAdminPasswordResetCommand } from "
 import { type HostFiles, MONITOR_HOST, monitorFiles, stackHostFiles } from "../configs/host-files";
 import { monitorSecretFiles } from "../configs/monitor-compose";
 import { AGENT_PORTS } from "../lib/catalog";
+import { fileStepScript, plannedStep } from "./support/deploy-steps";
 import { type HostStandIns, installHostStandIns } from "./support/host-stand-ins";
 import { sampleStackConfig } from "./support/sample-config";
 import { type SshResult, type SshServer, startSshServer } from "./support/sshd";
@@ -317,22 +318,9 @@ describe("over SSH", () => {
       directory = join(root, "monitor");
     });
 
-    const unitOf = (hostFiles: HostFiles, name: string): DeployUnit => {
-      const found = planDeploy(hostFiles, directory).units.find((unit) => unit.name === name);
-      if (!found) throw new Error(`no unit ${name}`);
-      return found;
-    };
-    const scriptFor = (hostFiles: HostFiles, name: string) => {
-      const plan = planDeploy(hostFiles, directory);
-      const unit = unitOf(hostFiles, name);
-      return renderFileUnitScript({
-        hostName: "monitor",
-        directory,
-        project: plan.project,
-        unit,
-        files: unitFiles(unit, hostFiles),
-      });
-    };
+    const unitOf = (hostFiles: HostFiles, name: string): DeployUnit =>
+      plannedStep(hostFiles, directory, name).unit;
+    const scriptFor = (hostFiles: HostFiles, name: string) => fileStepScript(hostFiles, directory, name);
     const manifest = (unit: string) =>
       readFileSync(join(directory, DEPLOY_STATE_DIR, `${unit}.manifest`), "utf8")
         .split("\n")
