@@ -24,8 +24,6 @@ export const IMAGES = {
   alloy: "docker.io/grafana/alloy:v1.18.1",
 } as const;
 
-export type ImageName = keyof typeof IMAGES;
-
 /**
  * Images of the optional exporters. Jenkins has none: it serves its own metrics through the
  * Prometheus plugin, so nothing extra runs on a Jenkins host.

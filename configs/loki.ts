@@ -221,8 +221,3 @@ export function renderLokiRuntimeConfig(config: StackConfig): string {
 export function lokiFlags(): string[] {
   return [`-config.file=${LOKI_CONFIG_PATH}`, "-target=all"];
 }
-
-/** Same binary, checking the config and exiting: for validating a new file before swapping it in. */
-export function lokiVerifyFlags(): string[] {
-  return [...lokiFlags(), "-verify-config=true"];
-}
