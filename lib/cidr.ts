@@ -95,11 +95,6 @@ export function cidrContains(outer: Ipv4Cidr, inner: Ipv4Cidr): boolean {
   return inner.network - (inner.network % blockSize(outer.prefix)) === outer.network;
 }
 
-/** True when the two blocks share at least one address. */
-export function cidrsOverlap(a: Ipv4Cidr, b: Ipv4Cidr): boolean {
-  return cidrContains(a, b) || cidrContains(b, a);
-}
-
 /** Private ranges AWS accepts for a VPC: RFC 1918 plus the shared address space 100.64.0.0/10. */
 export const PRIVATE_RANGES: readonly string[] = [
   "10.0.0.0/8",

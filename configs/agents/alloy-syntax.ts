@@ -87,10 +87,6 @@ export class AlloySyntaxError extends Error {
   override name = "AlloySyntaxError";
 }
 
-export function isIdentifier(text: string): boolean {
-  return IDENTIFIER.test(text);
-}
-
 function requireIdentifier(text: string, what: string): void {
   if (!IDENTIFIER.test(text))
     throw new AlloySyntaxError(`${what} ${JSON.stringify(text)} is not a valid identifier`);
