@@ -9,7 +9,7 @@ RUN printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 0755 /usr/sbi
   && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     docker.io openssh-server sudo curl iproute2 procps util-linux ca-certificates >/dev/null \
   && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \
-  && useradd --create-home --shell /bin/bash deploy \
+  && useradd --create-home --shell /bin/bash --password '*' deploy \
   && echo 'deploy ALL=(ALL) NOPASSWD:ALL' >/etc/sudoers.d/deploy && chmod 0440 /etc/sudoers.d/deploy \
   && rm -f /etc/ssh/ssh_host_* && mkdir -p /run/sshd
 COPY docker-compose /usr/libexec/docker/cli-plugins/docker-compose
