@@ -102,6 +102,7 @@ export function clientFiles(
   const files: HostFiles = renderClientFiles(config, host, {
     monitorAddress: deployInfo.monitorPrivateIp,
     imageDigests: deployInfo.imageDigests,
+    images: deployInfo.images,
   });
   if (isClientHost(config, host)) files[CLOUD_INIT_FILE] = renderClientUserData();
   return sortedByPath(files);

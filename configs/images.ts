@@ -7,6 +7,7 @@
  * projects' release notes / registry update PRs (Aug 2026); see docs/render.md.
  */
 import type { OptionalExporter } from "../lib/catalog";
+import { IMAGE_LABEL } from "./agents/compose-types";
 
 /** The Loki release configs/loki.ts is written for (storage client choice depends on it). */
 export const LOKI_VERSION = "3.7.4";
@@ -91,6 +92,28 @@ export function pinnedImage(reference: string, digests: ImageDigests | undefined
   if (digest === undefined) throw new Error(`no registry digest was resolved for ${reference}`);
   if (!isImageDigest(digest)) throw new Error(`"${digest}" (for ${reference}) is not a sha256 digest`);
   return `${reference}@${digest}`;
+}
+
+/**
+ * Images to run instead of the pinned ones: pinned reference (as in IMAGES) -> the image to run.
+ * For a stack on images built elsewhere (the tests' locally built images): the replacement keeps
+ * its own name, so nothing that is not the upstream image runs under the upstream tag.
+ */
+export type ImageMap = Readonly<Record<string, string>>;
+
+/** The same services with every mapped `image` (and its image label) replaced; the rest unchanged. */
+export function withMappedImages<
+  Service extends { readonly image: string; readonly labels?: Readonly<Record<string, string>> },
+>(services: Readonly<Record<string, Service>>, images: ImageMap | undefined): Record<string, Service> {
+  if (images === undefined) return { ...services };
+  return Object.fromEntries(
+    Object.entries(services).map(([name, service]) => {
+      const image = images[service.image];
+      if (image === undefined) return [name, service];
+      const labels = service.labels ? { ...service.labels, [IMAGE_LABEL]: image } : undefined;
+      return [name, { ...service, image, ...(labels ? { labels } : {}) }];
+    }),
+  );
 }
 
 /** The same services with every `image` pinned by `pinnedImage`; nothing else changes. */

@@ -38,7 +38,14 @@ import {
   GRAFANA_SECRET_FILES,
   grafanaEnvironment,
 } from "./grafana";
-import { IMAGES, type ImageDigests, MONITOR_CONTAINER_USERS, withPinnedImages } from "./images";
+import {
+  IMAGES,
+  type ImageDigests,
+  type ImageMap,
+  MONITOR_CONTAINER_USERS,
+  withMappedImages,
+  withPinnedImages,
+} from "./images";
 import { LOKI_CONFIG_DIR, LOKI_DATA_DIR, lokiFlags } from "./loki";
 import { type MonitorServiceAddresses, PROMETHEUS_DATA_PATH, prometheusFlags } from "./prometheus";
 
@@ -72,6 +79,8 @@ export interface DeployInfo {
    * images as `repo:tag@sha256:...`. Unset: tags only (the render command).
    */
   readonly imageDigests?: ImageDigests;
+  /** Images to run instead of the pinned ones (a stack on locally built images); see ImageMap. */
+  readonly images?: ImageMap;
 }
 
 export interface MonitorComposeOptions {
@@ -277,7 +286,7 @@ export function monitorComposeData(
   return {
     name: MONITOR_COMPOSE_PROJECT,
     // The image label keeps the readable tag; only `image` gains the digest.
-    services: withPinnedImages(services, deployInfo.imageDigests),
+    services: withPinnedImages(withMappedImages(services, deployInfo.images), deployInfo.imageDigests),
     volumes: { [ALLOY_DATA_VOLUME]: {} },
     secrets: Object.fromEntries(secretFiles.map((secret) => [secret.name, { file: secret.hostPath }])),
   };

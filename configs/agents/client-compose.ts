@@ -5,7 +5,7 @@
  */
 import { stringify } from "yaml";
 import type { ClientHost, ExternalHost, StackConfig } from "../../lib/stack-config";
-import { type ImageDigests, withPinnedImages } from "../images";
+import { type ImageDigests, type ImageMap, withMappedImages, withPinnedImages } from "../images";
 import { ALLOY_CONFIG_FILE, ALLOY_DATA_VOLUME, alloyService, lokiPushUrl, renderAlloyConfig } from "./alloy";
 import { cadvisorService } from "./cadvisor";
 import type { ComposeFile, ComposeService } from "./compose-types";
@@ -34,6 +34,8 @@ export interface ClientComposeOptions extends OptionalExporterOptions {
   readonly monitorAddress?: string;
   /** Registry digest of every image (image reference -> sha256:...); unset: tags only. */
   readonly imageDigests?: ImageDigests;
+  /** Images to run instead of the pinned ones; see ImageMap. */
+  readonly images?: ImageMap;
 }
 
 /** The agents every host runs, by compose service name. Reused by the monitor's compose file. */
@@ -75,7 +77,7 @@ export function clientComposeFile(
   );
   return {
     name: AGENTS_COMPOSE_PROJECT,
-    services: withPinnedImages(services, options.imageDigests),
+    services: withPinnedImages(withMappedImages(services, options.images), options.imageDigests),
     volumes: { [ALLOY_DATA_VOLUME]: {} },
     ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
   };
