@@ -384,3 +384,33 @@ describe("images pinned by registry digest", () => {
     for (const image of Object.values(OPTIONAL_EXPORTER_IMAGES)) expect(plain).not.toContain(image);
   });
 });
+
+describe("image map (DeployInfo.images)", () => {
+  const config = sampleStackConfig();
+  const images = {
+    [IMAGES.prometheus]: "obs-test/prometheus:3.5.0-sid",
+    [IMAGES.nodeExporter]: "obs-test/node-exporter:1.11.0-sid",
+  };
+
+  it("runs the mapped images under their own names, image label included; everything else stays pinned", () => {
+    const monitor = YAML.parse(monitorFiles(config, { images })[COMPOSE_FILE] as string);
+    expect(monitor.services.prometheus.image).toBe("obs-test/prometheus:3.5.0-sid");
+    expect(monitor.services.prometheus.labels["observability.image"]).toBe("obs-test/prometheus:3.5.0-sid");
+    expect(monitor.services["node-exporter"].image).toBe("obs-test/node-exporter:1.11.0-sid");
+    expect(monitor.services.alertmanager.image).toBe(IMAGES.alertmanager);
+    const [host] = config.externalHosts;
+    if (!host) throw new Error("the sample config has an outside host");
+    const client = YAML.parse(clientFiles(config, host, { images })[COMPOSE_FILE] as string);
+    expect(client.services["node-exporter"].image).toBe("obs-test/node-exporter:1.11.0-sid");
+    expect(client.services.alloy.image).toBe(IMAGES.alloy);
+  });
+
+  it("refuses to pin a mapped image by a registry digest it does not have", () => {
+    const digests = Object.fromEntries(
+      stackImages(config).map((image) => [image, `sha256:${"a".repeat(64)}`]),
+    );
+    expect(() => monitorFiles(config, { images, imageDigests: digests })).toThrow(
+      "no registry digest was resolved for obs-test/prometheus:3.5.0-sid",
+    );
+  });
+});
