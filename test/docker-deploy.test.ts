@@ -47,6 +47,7 @@ import {
   type SshResult,
   startTestHost,
   type TestHost,
+  type TestNetwork,
 } from "./support/docker-hosts";
 import { pollUntil } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
@@ -102,8 +103,13 @@ interface Deployed {
   readonly triggers: Record<string, string>;
 }
 
-/** Every step of one host, in HostDeployment's order, with the scripts the deploy renders. */
-function deployHost(
+/**
+ * Every step of one host, with the scripts the deploy renders, in HostDeployment's dependency
+ * order: readiness, host key, then the secrets and every service step in parallel, compose once
+ * all are done, then the recreate steps in parallel and the Grafana password reset after Grafana's
+ * recreate. `onReady` runs once readiness passed (clients start then, behind their jump host).
+ */
+async function deployHost(
   host: TestHost,
   hostName: string,
   directory: string,
@@ -111,47 +117,50 @@ function deployHost(
   secrets: Parameters<typeof renderSecretFilesScript>[2],
   readiness: Parameters<typeof renderReadinessScript>[0],
   grafanaReset: boolean,
-): Deployed {
+  onReady: () => void = () => {},
+): Promise<Deployed> {
   const steps: Record<string, SshResult> = {};
   const triggers: Record<string, string> = {};
-  steps.ready = expectOk("ready", host.ssh(renderReadinessScript(readiness)));
-  steps["host-key"] = expectOk("host-key", host.ssh(HOST_KEY_READ_COMMAND));
-  expect(hostKeyFromOutput(hostName, steps["host-key"].stdout)).toBe(host.hostKey);
-  steps.secrets = expectOk(
-    "secrets",
-    host.ssh(
+  const step = async (name: string, command: string, stdin?: string) => {
+    steps[name] = expectOk(name, await host.sshAsync(command, stdin));
+    return steps[name] as SshResult;
+  };
+  await step("ready", renderReadinessScript(readiness));
+  onReady();
+  const key = await step("host-key", HOST_KEY_READ_COMMAND);
+  expect(hostKeyFromOutput(hostName, key.stdout)).toBe(host.hostKey);
+  const plan = planDeploy(files, directory);
+  const unitStep = (unit: (typeof plan.units)[number]) => {
+    const own = unitFiles(unit, files);
+    triggers[unit.name] = contentHash(own);
+    return step(
+      unit.name,
+      RUN_STDIN_AS_ROOT,
+      renderFileUnitScript({ hostName, directory, project: plan.project, unit, files: own }),
+    );
+  };
+  await Promise.all([
+    step(
+      "secrets",
       RUN_STDIN_AS_ROOT,
       renderSecretFilesScript(hostName, `${directory}/${DEPLOY_STATE_DIR}/secrets.manifest`, secrets),
     ),
+    ...plan.units.filter((unit) => unit.name !== "compose").map(unitStep),
+  ]);
+  const compose = plan.units.find((unit) => unit.name === "compose");
+  if (!compose) throw new Error(`${hostName}: no compose step`);
+  await unitStep(compose);
+  await Promise.all(
+    Object.keys(plan.secretReaders).map(async (service) => {
+      await step(`recreate-${service}`, renderRecreateCommand(directory, [service]));
+      if (service === "grafana" && grafanaReset) {
+        await step(
+          "grafana-admin-password",
+          inDirectoryAsRoot(directory, grafanaAdminPasswordResetCommand(COMPOSE_FILE)),
+        );
+      }
+    }),
   );
-  const plan = planDeploy(files, directory);
-  const ordered = [
-    ...plan.units.filter((unit) => unit.name !== "compose"),
-    ...plan.units.filter((unit) => unit.name === "compose"),
-  ];
-  for (const unit of ordered) {
-    const own = unitFiles(unit, files);
-    triggers[unit.name] = contentHash(own);
-    steps[unit.name] = expectOk(
-      unit.name,
-      host.ssh(
-        RUN_STDIN_AS_ROOT,
-        renderFileUnitScript({ hostName, directory, project: plan.project, unit, files: own }),
-      ),
-    );
-  }
-  for (const service of Object.keys(plan.secretReaders)) {
-    steps[`recreate-${service}`] = expectOk(
-      `recreate-${service}`,
-      host.ssh(renderRecreateCommand(directory, [service])),
-    );
-  }
-  if (grafanaReset) {
-    steps["grafana-admin-password"] = expectOk(
-      "grafana-admin-password",
-      host.ssh(inDirectoryAsRoot(directory, grafanaAdminPasswordResetCommand(COMPOSE_FILE))),
-    );
-  }
   return { steps, triggers };
 }
 
@@ -204,7 +213,7 @@ function promQuery(
 
 let engine: DockerEngine;
 let root: string;
-let network: string | undefined;
+let network: TestNetwork | undefined;
 const hostContainers: string[] = [];
 let monitor: TestHost;
 let client: TestHost;
@@ -229,39 +238,44 @@ beforeAll(async () => {
   engine = dockerEngine();
   root = mkdtempSync(join(tmpdir(), "docker-deploy-"));
   const suffix = randomBytes(4).toString("hex");
-  network = createTestNetwork(engine, `obs-test-deploy-${suffix}`);
+  const testNetwork = createTestNetwork(engine, `obs-test-deploy-${suffix}`);
+  network = testNetwork;
   const monitorName = `obs-test-monitor-${suffix}`;
-  hostContainers.push(monitorName);
-  mkdirSync(join(root, "monitor"));
-  monitor = await startTestHost(engine, network, monitorName, join(root, "monitor"), {
-    addressPool: MONITOR_POOL,
-    ipForward: true,
-    // The data volume: a mount point, as readiness requires on the monitor.
-    runArgs: ["-v", "/srv/observability"],
-    images: [
-      engine.images.prometheus,
-      engine.images.alertmanager,
-      engine.images.nodeExporter,
-      engine.images.grafana,
-      engine.images.loki,
-      engine.images.alloy,
-      engine.images.cadvisor,
-    ],
-  });
   const clientName = `obs-test-client-${suffix}`;
-  hostContainers.push(clientName);
+  hostContainers.push(monitorName, clientName);
+  mkdirSync(join(root, "monitor"));
   mkdirSync(join(root, "client"));
-  client = await startTestHost(engine, network, clientName, join(root, "client"), {
-    addressPool: CLIENT_POOL,
-    // Replies to the monitor's Prometheus (on the monitor's compose network) go back through it.
-    routes: [`${MONITOR_POOL} via ${monitor.address}`],
-    images: [
-      engine.images.nodeExporter,
-      engine.images.processExporter,
-      engine.images.alloy,
-      engine.images.cadvisor,
-    ],
-  });
+  const monitorAddress = testNetwork.address(10);
+  [monitor, client] = await Promise.all([
+    startTestHost(engine, testNetwork, monitorName, join(root, "monitor"), {
+      address: monitorAddress,
+      addressPool: MONITOR_POOL,
+      ipForward: true,
+      // The data volume: a mount point, as readiness requires on the monitor.
+      runArgs: ["-v", "/srv/observability"],
+      images: [
+        engine.images.prometheus,
+        engine.images.alertmanager,
+        engine.images.nodeExporter,
+        engine.images.grafana,
+        engine.images.loki,
+        engine.images.alloy,
+        engine.images.cadvisor,
+      ],
+    }),
+    startTestHost(engine, testNetwork, clientName, join(root, "client"), {
+      address: testNetwork.address(11),
+      addressPool: CLIENT_POOL,
+      // Replies to the monitor's Prometheus (on the monitor's compose network) go back through it.
+      routes: [`${MONITOR_POOL} via ${monitorAddress}`],
+      images: [
+        engine.images.nodeExporter,
+        engine.images.processExporter,
+        engine.images.alloy,
+        engine.images.cadvisor,
+      ],
+    }),
+  ]);
   config = deployConfig(monitor.address, client.address);
   deployInfo = {
     monitorPrivateIp: monitor.address,
@@ -278,7 +292,9 @@ beforeAll(async () => {
       ),
     );
   }
-  monitorDeploy = deployHost(
+  // The client deploys once the monitor (its jump host) passed readiness, alongside the monitor's steps.
+  let clientDeploy: Promise<Deployed> | undefined;
+  monitorDeploy = await deployHost(
     monitor,
     "monitor",
     MONITOR_DEPLOY_DIR,
@@ -286,16 +302,19 @@ beforeAll(async () => {
     monitorSecrets(),
     { waitForCloudInit: false, requiredMounts: ["/srv/observability"] },
     true,
+    () => {
+      clientDeploy = deployHost(
+        client,
+        CLIENT_NAME,
+        AGENTS_DEPLOY_DIR,
+        forThisMachine(clientFiles(config, config.externalHosts[0] as ExternalHost, deployInfo)),
+        [],
+        { waitForCloudInit: false, requiredMounts: [] },
+        false,
+      );
+    },
   );
-  deployHost(
-    client,
-    CLIENT_NAME,
-    AGENTS_DEPLOY_DIR,
-    forThisMachine(clientFiles(config, config.externalHosts[0] as ExternalHost, deployInfo)),
-    [],
-    { waitForCloudInit: false, requiredMounts: [] },
-    false,
-  );
+  await clientDeploy;
 }, 900_000);
 
 afterAll(() => {

@@ -22,7 +22,7 @@ const PASSWORD = `local-${randomBytes(9).toString("hex")}`;
 
 let engine: DockerEngine;
 let root: string;
-let network: string | undefined;
+let network: TestNetwork | undefined;
 let host: TestHost;
 let hostContainer: string | undefined;
 let stackDir: string;
@@ -58,9 +58,11 @@ beforeAll(async () => {
   mkdirSync(join(root, "engine"));
   mkdirSync(join(root, "host"));
   const suffix = randomBytes(4).toString("hex");
-  network = createTestNetwork(engine, `obs-test-local-${suffix}`);
+  const testNetwork = createTestNetwork(engine, `obs-test-local-${suffix}`);
+  network = testNetwork;
   hostContainer = `obs-test-laptop-${suffix}`;
-  host = await startTestHost(engine, network, hostContainer, join(root, "host"), {
+  host = await startTestHost(engine, testNetwork, hostContainer, join(root, "host"), {
+    address: testNetwork.address(10),
     addressPool: "10.79.0.0/16",
     runArgs: [
       "-e",

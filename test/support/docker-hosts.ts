@@ -9,7 +9,7 @@
  * seccomp and system paths, all devices, and /dev/kmsg. A host has no default route (host-init):
  * its containers reach only the other test hosts.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DockerEngine } from "./docker-engine";
@@ -30,11 +30,15 @@ export interface TestHost {
   readonly hostKey: string;
   /** Runs `command` over SSH as `deploy`, with `stdin`, as a deploy step does. */
   ssh(command: string, stdin?: string): SshResult;
+  /** The same without blocking: steps Pulumi runs in parallel run in parallel here. */
+  sshAsync(command: string, stdin?: string): Promise<SshResult>;
   /** `docker exec` into the host container (as root), for looking around. */
   exec(args: readonly string[], input?: string): SshResult;
 }
 
 export interface TestHostOptions {
+  /** Its address on the test network (`testNetworkAddress`), so hosts can name each other before they start. */
+  readonly address: string;
   /** Address pool of the host engine's compose networks. */
   readonly addressPool: string;
   /** Forward between its compose networks and the test network (a monitor scraping clients). */
@@ -97,16 +101,59 @@ const SSHD_CONFIG = [
   "",
 ].join("\n");
 
+export interface TestNetwork {
+  readonly name: string;
+  /** The n-th address of its subnet (the engine picked a subnet no route on the machine uses). */
+  address(n: number): string;
+}
+
 /** The test network hosts join: a bridge network of the test engine, removed by `removeTestHosts`. */
-export function createTestNetwork(engine: DockerEngine, name: string): string {
+export function createTestNetwork(engine: DockerEngine, name: string): TestNetwork {
   engine.docker(["network", "create", "--label", "obs-test=1", name]);
-  return name;
+  const subnet = engine
+    .docker(["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}}{{end}}", name])
+    .trim();
+  const match = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(subnet);
+  if (!match || Number(match[5]) > 24) throw new Error(`unexpected subnet ${subnet} for ${name}`);
+  const base = match.slice(1, 5).map(Number) as [number, number, number, number];
+  return {
+    name,
+    address: (n) => `${base[0]}.${base[1]}.${base[2]}.${base[3] + n}`,
+  };
+}
+
+function runAsync(
+  program: string,
+  args: readonly string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<SshResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, [...args], {
+      env: options.env ?? process.env,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs);
+    child.on("error", reject);
+    child.on("close", (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? "");
+  });
 }
 
 /** Starts one test host and waits (bounded) until a key login works and its engine answers. */
 export async function startTestHost(
   engine: DockerEngine,
-  network: string,
+  network: TestNetwork,
   name: string,
   dir: string,
   options: TestHostOptions,
@@ -138,7 +185,9 @@ export async function startTestHost(
       "--label",
       "obs-test=1",
       "--network",
-      network,
+      network.name,
+      "--ip",
+      options.address,
       ...CONTAINER_FLAGS,
       ...env,
       "-v",
@@ -152,9 +201,7 @@ export async function startTestHost(
       engine.images.host,
     ])
     .trim();
-  const address = engine
-    .docker(["inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", container])
-    .trim();
+  const { address } = options;
   const knownHosts = join(sshDir, "known_hosts");
   writeFileSync(knownHosts, `${address} ${hostKey}\n`);
   const clientArgs = [
@@ -188,12 +235,14 @@ export async function startTestHost(
     if (result.error) throw result.error;
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
   };
+  const sshAsync = (command: string, stdin = ""): Promise<SshResult> =>
+    runAsync("/usr/bin/ssh", [...clientArgs, command], { input: stdin, timeoutMs: 900_000 });
   const exec = (args: readonly string[], input?: string): SshResult =>
     engine.tryDocker(["exec", ...(input !== undefined ? ["-i"] : []), container, ...args], { input });
   try {
     await pollUntil(
       `${name}: SSH login and its Docker engine`,
-      () => (ssh("sudo -n docker info >/dev/null").status === 0 ? true : undefined),
+      async () => ((await sshAsync("sudo -n docker info >/dev/null")).status === 0 ? true : undefined),
       { attempts: 60, intervalMs: 500 },
     );
   } catch (error) {
@@ -201,19 +250,26 @@ export async function startTestHost(
     throw new Error(`${(error as Error).message}\n${logs.stdout}${logs.stderr}`);
   }
   if (options.images.length > 0) {
-    const saved = spawnSync("/usr/bin/docker", ["save", ...options.images], {
-      env: { ...process.env, ...engine.env },
-      maxBuffer: 2 * 1024 * 1024 * 1024,
-      timeout: 300_000,
-    });
-    if (saved.status !== 0) throw new Error(`docker save failed: ${saved.stderr}`);
-    engine.docker(["exec", "-i", container, "docker", "load", "--quiet"], { input: saved.stdout });
+    // The host's engine gets the images as a registry pull would give them: whole, by name.
+    const load = await runAsync(
+      "bash",
+      [
+        "-c",
+        'set -o pipefail; /usr/bin/docker save "${@:2}" | /usr/bin/docker exec -i "$1" docker load --quiet',
+        "load",
+        container,
+        ...options.images,
+      ],
+      { env: { ...process.env, ...engine.env }, timeoutMs: 600_000 },
+    );
+    if (load.status !== 0)
+      throw new Error(`loading images into ${name} failed:\n${load.stdout}${load.stderr}`);
   }
-  return { name, container, address, hostKey, ssh, exec };
+  return { name, container, address, hostKey, ssh, sshAsync, exec };
 }
 
 /** Removes every host container, its volumes, and the test network. */
-export function removeTestHosts(engine: DockerEngine, hosts: readonly string[], network?: string): void {
+export function removeTestHosts(engine: DockerEngine, hosts: readonly string[], network?: TestNetwork): void {
   if (hosts.length > 0) engine.tryDocker(["rm", "--force", "--volumes", ...hosts]);
-  if (network) engine.tryDocker(["network", "rm", network]);
+  if (network) engine.tryDocker(["network", "rm", network.name]);
 }
