@@ -13,7 +13,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { COMPOSE_FILE } from "../configs/agents/client-compose";
 import { type DockerEngine, dockerEngine, testImageMap } from "./support/docker-engine";
-import { createTestNetwork, removeTestHosts, startTestHost, type TestHost } from "./support/docker-hosts";
+import {
+  createTestNetwork,
+  removeTestHosts,
+  startTestHost,
+  type TestHost,
+  type TestNetwork,
+} from "./support/docker-hosts";
 import { pollUntil } from "./support/processes";
 import { composeForThisMachine } from "./support/this-machine";
 

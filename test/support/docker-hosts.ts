@@ -109,10 +109,14 @@ export interface TestNetwork {
 
 /** The test network hosts join: a bridge network of the test engine, removed by `removeTestHosts`. */
 export function createTestNetwork(engine: DockerEngine, name: string): TestNetwork {
-  engine.docker(["network", "create", "--label", "obs-test=1", name]);
+  // The engine picks a subnet that no route on the machine uses; fixed addresses need it given
+  // explicitly, so the network is made again with that subnet.
+  engine.docker(["network", "create", name]);
   const subnet = engine
     .docker(["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}}{{end}}", name])
     .trim();
+  engine.docker(["network", "rm", name]);
+  engine.docker(["network", "create", "--label", "obs-test=1", "--subnet", subnet, name]);
   const match = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(subnet);
   if (!match || Number(match[5]) > 24) throw new Error(`unexpected subnet ${subnet} for ${name}`);
   const base = match.slice(1, 5).map(Number) as [number, number, number, number];
