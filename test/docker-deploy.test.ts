@@ -2,7 +2,8 @@
  * The whole deploy against real Docker: a monitor and a client, each a test host (Debian, sshd,
  * sudo, its own Docker engine with compose v2; test/support/docker-hosts.ts) on the test engine
  * (.ci/docker-engine). Every step runs the script the deploy renders (configs/deploy-scripts.ts),
- * in the order components/host-deployment.ts runs them, over real SSH as the login user.
+ * in components/host-deployment.ts' dependency order, over real SSH as the login user
+ * (test/support/docker-deploy.ts).
  *
  * Real here: sshd, sudo, Docker and compose (`config`, `up --wait` with the rendered health
  * checks, `restart`, `exec`), Prometheus and promtool, Alertmanager and amtool, node and process
@@ -14,312 +15,51 @@
  * outside AWS). One change is made to them, in test/support/this-machine.ts, and nowhere else.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { HOST_KEY_READ_COMMAND, hostKeyFromOutput } from "../components/ssh-key";
-import { COMPOSE_FILE } from "../configs/agents/client-compose";
 import { DATA_DIRECTORIES, dataDirectoryPath } from "../configs/cloud-init";
 import {
-  AGENTS_DEPLOY_DIR,
   contentHash,
-  DEPLOY_STATE_DIR,
-  inDirectoryAsRoot,
   MONITOR_DEPLOY_DIR,
   planDeploy,
   RUN_STDIN_AS_ROOT,
   renderFileUnitScript,
-  renderReadinessScript,
-  renderRecreateCommand,
-  renderSecretFilesScript,
   unitFiles,
 } from "../configs/deploy-scripts";
-import { grafanaAdminPasswordResetCommand } from "../configs/grafana";
-import { clientFiles, type DeployInfo, type HostFiles, monitorFiles } from "../configs/host-files";
 import { MONITOR_CONTAINER_USERS } from "../configs/images";
-import { monitorSecretFiles } from "../configs/monitor-compose";
-import type { ExternalHost, StackConfig } from "../lib/stack-config";
-import { type DockerEngine, dockerEngine, testImageMap } from "./support/docker-engine";
+import type { StackConfig } from "../lib/stack-config";
 import {
-  createTestNetwork,
-  removeTestHosts,
-  type SshResult,
-  startTestHost,
-  type TestHost,
-  type TestNetwork,
-} from "./support/docker-hosts";
+  CLIENT_NAME,
+  type ContainerState,
+  containers,
+  type DeployedStack,
+  deployMonitorAndClient,
+  expectOk,
+  hostGet,
+  promQuery,
+} from "./support/docker-deploy";
+import { dockerEngine } from "./support/docker-engine";
+import type { TestHost } from "./support/docker-hosts";
 import { pollUntil } from "./support/processes";
-import { sampleStackConfig } from "./support/sample-config";
-import { composeForThisMachine } from "./support/this-machine";
 
-const MONITOR_POOL = "10.77.0.0/16";
-const CLIENT_POOL = "10.78.0.0/16";
-const CLIENT_NAME = "client-1";
 const GRAFANA_ADMIN_PASSWORD = `grafana-${randomBytes(9).toString("hex")}`;
 
-/** The rendered files with test/support/this-machine.ts' one change to the compose file. */
-function forThisMachine(files: HostFiles): HostFiles {
-  return { ...files, [COMPOSE_FILE]: composeForThisMachine(files[COMPOSE_FILE] as string) };
-}
-
-function deployConfig(monitorAddress: string, clientAddress: string): StackConfig {
-  const base = sampleStackConfig({ stack: "docker" });
-  const client: ExternalHost = {
-    name: CLIENT_NAME,
-    address: clientAddress,
-    sshUser: "deploy",
-    exporters: [],
-  };
-  return {
-    ...base,
-    clients: [],
-    externalHosts: [client],
-    metrics: { scrapeInterval: "5s", evaluationInterval: "5s", retentionTime: "1d" },
-    alerting: {
-      ...base.alerting,
-      // Mail goes to the monitor test host itself (nothing listens): no traffic leaves the run.
-      email: {
-        to: ["oncall@example.com"],
-        from: "am@example.com",
-        smarthost: `${monitorAddress}:25`,
-        requireTls: false,
-        username: "alertmanager",
-      },
-      slack: undefined,
-      pagerduty: false,
-      heartbeat: false,
-    },
-  };
-}
-
-function expectOk(step: string, result: SshResult): SshResult {
-  expect(result.status, `${step}: exit ${result.status}\n${result.stdout}\n${result.stderr}`).toBe(0);
-  return result;
-}
-
-interface Deployed {
-  readonly steps: Record<string, SshResult>;
-  readonly triggers: Record<string, string>;
-}
-
-/**
- * Every step of one host, with the scripts the deploy renders, in HostDeployment's dependency
- * order: readiness, host key, then the secrets and every service step in parallel, compose once
- * all are done, then the recreate steps in parallel and the Grafana password reset after Grafana's
- * recreate. `onReady` runs once readiness passed (clients start then, behind their jump host).
- */
-async function deployHost(
-  host: TestHost,
-  hostName: string,
-  directory: string,
-  files: HostFiles,
-  secrets: Parameters<typeof renderSecretFilesScript>[2],
-  readiness: Parameters<typeof renderReadinessScript>[0],
-  grafanaReset: boolean,
-  onReady: () => void = () => {},
-): Promise<Deployed> {
-  const steps: Record<string, SshResult> = {};
-  const triggers: Record<string, string> = {};
-  const step = async (name: string, command: string, stdin?: string) => {
-    steps[name] = expectOk(name, await host.sshAsync(command, stdin));
-    return steps[name] as SshResult;
-  };
-  await step("ready", renderReadinessScript(readiness));
-  onReady();
-  const key = await step("host-key", HOST_KEY_READ_COMMAND);
-  expect(hostKeyFromOutput(hostName, key.stdout)).toBe(host.hostKey);
-  const plan = planDeploy(files, directory);
-  const unitStep = (unit: (typeof plan.units)[number]) => {
-    const own = unitFiles(unit, files);
-    triggers[unit.name] = contentHash(own);
-    return step(
-      unit.name,
-      RUN_STDIN_AS_ROOT,
-      renderFileUnitScript({ hostName, directory, project: plan.project, unit, files: own }),
-    );
-  };
-  await Promise.all([
-    step(
-      "secrets",
-      RUN_STDIN_AS_ROOT,
-      renderSecretFilesScript(hostName, `${directory}/${DEPLOY_STATE_DIR}/secrets.manifest`, secrets),
-    ),
-    ...plan.units.filter((unit) => unit.name !== "compose").map(unitStep),
-  ]);
-  const compose = plan.units.find((unit) => unit.name === "compose");
-  if (!compose) throw new Error(`${hostName}: no compose step`);
-  await unitStep(compose);
-  await Promise.all(
-    Object.keys(plan.secretReaders).map(async (service) => {
-      await step(`recreate-${service}`, renderRecreateCommand(directory, [service]));
-      if (service === "grafana" && grafanaReset) {
-        await step(
-          "grafana-admin-password",
-          inDirectoryAsRoot(directory, grafanaAdminPasswordResetCommand(COMPOSE_FILE)),
-        );
-      }
-    }),
-  );
-  return { steps, triggers };
-}
-
-interface ContainerState {
-  readonly id: string;
-  readonly startedAt: string;
-  readonly health: string;
-  readonly user: string;
-}
-
-function containers(host: TestHost): Record<string, ContainerState> {
-  const ids = expectOk("docker ps", host.exec(["docker", "ps", "-aq"]))
-    .stdout.split("\n")
-    .filter(Boolean);
-  const inspected = JSON.parse(
-    expectOk("docker inspect", host.exec(["docker", "inspect", ...ids])).stdout,
-  ) as Array<{
-    Id: string;
-    Name: string;
-    Config: { User: string };
-    State: { StartedAt: string; Status: string; Health?: { Status: string } };
-  }>;
-  return Object.fromEntries(
-    inspected.map((c) => [
-      c.Name.replace(/^\//, ""),
-      {
-        id: c.Id,
-        startedAt: c.State.StartedAt,
-        health: c.State.Health?.Status ?? c.State.Status,
-        user: c.Config.User,
-      },
-    ]),
-  );
-}
-
-/** GET on the host's own loopback (Prometheus is published on 127.0.0.1 only), as an operator's tunnel would. */
-function hostGet(host: TestHost, url: string): string {
-  return expectOk(`GET ${url}`, host.ssh(`curl --fail --silent --show-error --max-time 10 '${url}'`)).stdout;
-}
-
-function promQuery(
-  host: TestHost,
-  query: string,
-): Array<{ metric: Record<string, string>; value: [number, string] }> {
-  const body = JSON.parse(
-    hostGet(host, `http://127.0.0.1:9090/api/v1/query?query=${encodeURIComponent(query)}`),
-  );
-  return body.data.result;
-}
-
-let engine: DockerEngine;
-let root: string;
-let network: TestNetwork | undefined;
-const hostContainers: string[] = [];
+let stack: DeployedStack | undefined;
 let monitor: TestHost;
-let client: TestHost;
 let config: StackConfig;
-let deployInfo: DeployInfo;
-let monitorDeploy: Deployed;
 
-const monitorSecrets = () =>
-  monitorSecretFiles(config).map((file) => ({
-    path: file.hostPath,
-    owner: file.owner,
-    mode: "0400" as const,
-    content:
-      file.name === "grafana_admin_password"
-        ? GRAFANA_ADMIN_PASSWORD
-        : `test-${file.name}-${randomBytes(6).toString("hex")}`,
-  }));
-
-const renderedMonitor = (c: StackConfig) => forThisMachine(monitorFiles(c, deployInfo));
+function deployed(): DeployedStack {
+  if (!stack) throw new Error("the deploy did not complete");
+  return stack;
+}
 
 beforeAll(async () => {
-  engine = dockerEngine();
-  root = mkdtempSync(join(tmpdir(), "docker-deploy-"));
-  const suffix = randomBytes(4).toString("hex");
-  const testNetwork = createTestNetwork(engine, `obs-test-deploy-${suffix}`);
-  network = testNetwork;
-  const monitorName = `obs-test-monitor-${suffix}`;
-  const clientName = `obs-test-client-${suffix}`;
-  hostContainers.push(monitorName, clientName);
-  mkdirSync(join(root, "monitor"));
-  mkdirSync(join(root, "client"));
-  const monitorAddress = testNetwork.address(10);
-  [monitor, client] = await Promise.all([
-    startTestHost(engine, testNetwork, monitorName, join(root, "monitor"), {
-      address: monitorAddress,
-      addressPool: MONITOR_POOL,
-      ipForward: true,
-      // The data volume: a mount point, as readiness requires on the monitor.
-      runArgs: ["-v", "/srv/observability"],
-      images: [
-        engine.images.prometheus,
-        engine.images.alertmanager,
-        engine.images.nodeExporter,
-        engine.images.grafana,
-        engine.images.loki,
-        engine.images.alloy,
-        engine.images.cadvisor,
-      ],
-    }),
-    startTestHost(engine, testNetwork, clientName, join(root, "client"), {
-      address: testNetwork.address(11),
-      addressPool: CLIENT_POOL,
-      // Replies to the monitor's Prometheus (on the monitor's compose network) go back through it.
-      routes: [`${MONITOR_POOL} via ${monitorAddress}`],
-      images: [
-        engine.images.nodeExporter,
-        engine.images.processExporter,
-        engine.images.alloy,
-        engine.images.cadvisor,
-      ],
-    }),
-  ]);
-  config = deployConfig(monitor.address, client.address);
-  deployInfo = {
-    monitorPrivateIp: monitor.address,
-    grafanaUrl: `http://${monitor.address}:3000/`,
-    lokiBucketName: "obs-docker-test",
-    images: testImageMap(engine.images),
-  };
-  // What the monitor's cloud-init does once the data volume is mounted (configs/cloud-init.ts).
-  for (const directory of DATA_DIRECTORIES) {
-    expectOk(
-      "data directories",
-      monitor.ssh(
-        `sudo -n install -d -m 0750 -o ${directory.uid} -g ${directory.gid} ${dataDirectoryPath(directory.name)}`,
-      ),
-    );
-  }
-  // The client deploys once the monitor (its jump host) passed readiness, alongside the monitor's steps.
-  let clientDeploy: Promise<Deployed> | undefined;
-  monitorDeploy = await deployHost(
-    monitor,
-    "monitor",
-    MONITOR_DEPLOY_DIR,
-    renderedMonitor(config),
-    monitorSecrets(),
-    { waitForCloudInit: false, requiredMounts: ["/srv/observability"] },
-    true,
-    () => {
-      clientDeploy = deployHost(
-        client,
-        CLIENT_NAME,
-        AGENTS_DEPLOY_DIR,
-        forThisMachine(clientFiles(config, config.externalHosts[0] as ExternalHost, deployInfo)),
-        [],
-        { waitForCloudInit: false, requiredMounts: [] },
-        false,
-      );
-    },
-  );
-  await clientDeploy;
+  stack = await deployMonitorAndClient(dockerEngine(), GRAFANA_ADMIN_PASSWORD);
+  monitor = stack.monitor;
+  config = stack.config;
 }, 900_000);
 
 afterAll(() => {
-  if (engine) removeTestHosts(engine, hostContainers, network);
-  if (root) rmSync(root, { recursive: true, force: true });
+  stack?.stop();
 });
 
 describe("the deploy on test hosts with a real Docker engine", () => {
@@ -332,20 +72,20 @@ describe("the deploy on test hosts with a real Docker engine", () => {
       expect(onMonitor[name]?.health, name).toBe("healthy");
     for (const name of ["loki", "alloy", "cadvisor", "node-exporter"])
       expect(onMonitor[name]?.health, name).toBe("running");
-    const onClient = containers(client);
+    const onClient = containers(deployed().client);
     expect(Object.keys(onClient).sort()).toEqual(["alloy", "cadvisor", "node-exporter", "process-exporter"]);
     for (const state of Object.values(onClient)) expect(state.health).toBe("running");
     const images = expectOk("images", monitor.exec(["docker", "ps", "--format", "{{.Image}}"])).stdout;
-    expect(images).toContain(engine.images.prometheus);
+    expect(images).toContain(deployed().engine.images.prometheus);
     expect(images).not.toContain("docker.io/");
   });
 
   test("the in-image promtool and amtool checked the staged files before they were swapped in", () => {
-    expect(monitorDeploy.steps.prometheus?.stdout).toMatch(
+    expect(deployed().monitorDeploy.steps.prometheus?.stdout).toMatch(
       /SUCCESS: .*prometheus\.yml is valid prometheus config file syntax/,
     );
-    expect(monitorDeploy.steps.prometheus?.stdout).toMatch(/SUCCESS: \d+ rules found/);
-    expect(monitorDeploy.steps.alertmanager?.stdout).toMatch(
+    expect(deployed().monitorDeploy.steps.prometheus?.stdout).toMatch(/SUCCESS: \d+ rules found/);
+    expect(deployed().monitorDeploy.steps.alertmanager?.stdout).toMatch(
       /Checking '\/etc\/alertmanager\/alertmanager\.yml'\s+SUCCESS/,
     );
   });
@@ -410,7 +150,7 @@ describe("the deploy on test hosts with a real Docker engine", () => {
         hostGet(monitor, `http://${monitor.address}:3000/standin`),
     );
     expect(grafana.uid).toBe(472);
-    const files = renderedMonitor(config);
+    const files = deployed().renderedMonitor(config);
     const dashboards = Object.keys(files).filter((path) => path.startsWith("grafana/dashboards/"));
     const seen = (grafana.files as Array<{ path: string; readable: boolean }>).map((file) => file.path);
     for (const path of dashboards)
@@ -441,7 +181,7 @@ describe("the deploy on test hosts with a real Docker engine", () => {
         ...config,
         alerting: { ...config.alerting, thresholds: { ...config.alerting.thresholds, cpuPercent: 87 } },
       };
-      const files = renderedMonitor(changed);
+      const files = deployed().renderedMonitor(changed);
       const plan = planDeploy(files, MONITOR_DEPLOY_DIR);
       const unit = plan.units.find((entry) => entry.name === "prometheus");
       if (!unit) throw new Error("no prometheus step");
@@ -469,7 +209,7 @@ describe("the deploy on test hosts with a real Docker engine", () => {
 
     test("a broken rule file is refused by the in-image promtool: nothing swapped, the running rules still served", () => {
       const before = containers(monitor).prometheus as ContainerState;
-      const files = renderedMonitor(config);
+      const files = deployed().renderedMonitor(config);
       const ruleFile = Object.keys(files).find((path) => path.startsWith("prometheus/rules/")) as string;
       const live = expectOk("cat", monitor.exec(["cat", `${MONITOR_DEPLOY_DIR}/${ruleFile}`])).stdout;
       const broken = {
@@ -501,15 +241,15 @@ describe("the deploy on test hosts with a real Docker engine", () => {
     });
 
     test("a second deploy with no change: the same triggers (Pulumi runs no step), and compose up recreates nothing", () => {
-      const files = renderedMonitor(config);
+      const files = deployed().renderedMonitor(config);
       const plan = planDeploy(files, MONITOR_DEPLOY_DIR);
       const again = Object.fromEntries(
         plan.units.map((unit) => [unit.name, contentHash(unitFiles(unit, files))]),
       );
-      expect(Object.keys(again).sort()).toEqual(Object.keys(monitorDeploy.triggers).sort());
+      expect(Object.keys(again).sort()).toEqual(Object.keys(deployed().monitorDeploy.triggers).sort());
       // The threshold changed above is in the rule files and drawn in dashboards: only those two steps differ.
       for (const name of Object.keys(again).filter((name) => name !== "prometheus" && name !== "grafana")) {
-        expect(again[name], name).toBe(monitorDeploy.triggers[name]);
+        expect(again[name], name).toBe(deployed().monitorDeploy.triggers[name]);
       }
       const before = containers(monitor);
       const compose = plan.units.find((unit) => unit.name === "compose");

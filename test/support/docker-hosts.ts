@@ -259,7 +259,7 @@ export async function startTestHost(
       "bash",
       [
         "-c",
-        'set -o pipefail; /usr/bin/docker save "${@:2}" | /usr/bin/docker exec -i "$1" docker load --quiet',
+        'set -o pipefail; container="$1"; shift; /usr/bin/docker save "$@" | /usr/bin/docker exec -i "$container" docker load --quiet',
         "load",
         container,
         ...options.images,
