@@ -11,7 +11,10 @@
  * - pipeline: host stop -> FIRING mail minus `for`, recovery -> RESOLVED mail, with the real
  *             Prometheus and Alertmanager (bench/alert-pipeline.ts);
  * - series:   series per client host from the real exporters, Prometheus bytes per series, and
- *             the monitor's Prometheus memory at 10, 100 and 500 hosts (bench/series.ts).
+ *             the monitor's Prometheus memory at 10, 100 and 500 hosts (bench/series.ts);
+ * - docker:   the deploy of a monitor and one client on test hosts with real Docker engines: first
+ *             deploy, every step again with nothing changed, containers' memory at idle
+ *             (bench/docker-deploy.ts; needs `bash .ci/docker-engine start`).
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -21,11 +24,12 @@ import { performance } from "node:perf_hooks";
 import { stackHostFiles } from "../configs/host-files";
 import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
 import { measureAlertPipeline } from "./alert-pipeline";
+import { measureDockerDeploy } from "./docker-deploy";
 import type { ProgramScaleFigures } from "./program-figures";
 import { measureSeries } from "./series";
 
 const ROOT = join(__dirname, "..");
-const SECTIONS = ["render", "program", "pipeline", "series"] as const;
+const SECTIONS = ["render", "program", "pipeline", "series", "docker"] as const;
 type Section = (typeof SECTIONS)[number];
 
 const CLIENT_COUNTS = [1, 10, 100, 500];
@@ -33,6 +37,7 @@ const PIPELINE_RUNS = 4;
 const FLEETS = { small: 5, large: 40 };
 const FLEET_SCRAPE_SECONDS = 20;
 const SIZING_HOSTS = [10, 100, 500];
+const DOCKER_IDLE_SECONDS = 60;
 
 const WARMUP_RUNS = 5;
 const MEASURED_RUNS = 50;
@@ -197,6 +202,28 @@ async function benchSeries(): Promise<void> {
   }
 }
 
+async function benchDocker(): Promise<void> {
+  const figures = await measureDockerDeploy(DOCKER_IDLE_SECONDS);
+  const section = "deploy on real Docker (test hosts)";
+  add(
+    section,
+    "first deploy, monitor + 1 client (every step, both hosts)",
+    seconds(figures.firstDeploySeconds),
+  );
+  add(section, "every step again, nothing changed (no recreate)", seconds(figures.redeploySeconds));
+  const byHost = new Map<string, number>();
+  for (const entry of figures.memory) {
+    add(
+      section,
+      `memory at idle (${figures.idleSeconds}s): ${entry.host} ${entry.container} (${entry.image})`,
+      mib(entry.mebibytes * 1024 * 1024),
+    );
+    byHost.set(entry.host, (byHost.get(entry.host) ?? 0) + entry.mebibytes);
+  }
+  for (const [host, total] of byHost)
+    add(section, `memory at idle: ${host}, all containers`, mib(total * 1024 * 1024));
+}
+
 function printTable(): void {
   const header: Row = ["benchmark", "case", "figure"];
   const widths = [0, 1].map((column) =>
@@ -231,6 +258,7 @@ async function main(): Promise<void> {
   if (sections.includes("program")) benchProgram();
   if (sections.includes("pipeline")) await benchPipeline();
   if (sections.includes("series")) await benchSeries();
+  if (sections.includes("docker")) await benchDocker();
   console.log(describeMachine());
   console.log("");
   printTable();

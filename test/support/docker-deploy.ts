@@ -98,6 +98,7 @@ export interface Deployed {
  * order: readiness, host key, then the secrets and every service step in parallel, compose once
  * all are done, then the recreate steps in parallel and the Grafana password reset after Grafana's
  * recreate. `onReady` runs once readiness passed (clients start then, behind their jump host).
+ * `secretDependents` false: no recreate or password reset (a deploy where no secret changed).
  */
 export async function deployHost(
   host: TestHost,
@@ -108,6 +109,7 @@ export async function deployHost(
   readiness: Parameters<typeof renderReadinessScript>[0],
   grafanaReset: boolean,
   onReady: () => void = () => {},
+  secretDependents = true,
 ): Promise<Deployed> {
   const steps: Record<string, SshResult> = {};
   const triggers: Record<string, string> = {};
@@ -144,6 +146,8 @@ export async function deployHost(
   const compose = plan.units.find((unit) => unit.name === "compose");
   if (!compose) throw new Error(`${hostName}: no compose step`);
   await unitStep(compose);
+  // Recreate and password reset run when a secret changed (always, on the first deploy).
+  if (!secretDependents) return { steps, triggers };
   await Promise.all(
     Object.keys(plan.secretReaders).map(async (service) => {
       await step(`recreate-${service}`, renderRecreateCommand(directory, [service]));
@@ -229,6 +233,11 @@ export interface DeployedStack {
   readonly deploySeconds: number;
   /** The monitor's files for a config, as deployed (test images, this machine's one change). */
   renderedMonitor(config: StackConfig): HostFiles;
+  /**
+   * Runs every step of both hosts again with the same files and secrets (no secret changed: no
+   * recreate, no password reset), as `--target-replace` of every step would; returns its wall time.
+   */
+  redeploySeconds(): Promise<number>;
   /** Removes the hosts (their engines, containers and volumes with them), the network and the temp dir. */
   stop(): void;
 }
@@ -301,30 +310,38 @@ export async function deployMonitorAndClient(
         ),
       );
     }
+    const secrets = monitorSecrets(config, grafanaAdminPassword);
     // The client deploys once the monitor (its jump host) passed readiness, alongside the monitor's steps.
-    let clientDeploy: Promise<Deployed> | undefined;
+    const deployBoth = async (secretDependents: boolean): Promise<Deployed> => {
+      let clientDeploy: Promise<Deployed> | undefined;
+      const monitorDeployed = await deployHost(
+        monitor,
+        "monitor",
+        MONITOR_DEPLOY_DIR,
+        forThisMachine(monitorFiles(config, deployInfo)),
+        secrets,
+        { waitForCloudInit: false, requiredMounts: ["/srv/observability"] },
+        secretDependents,
+        () => {
+          clientDeploy = deployHost(
+            client,
+            CLIENT_NAME,
+            AGENTS_DEPLOY_DIR,
+            forThisMachine(clientFiles(config, config.externalHosts[0] as ExternalHost, deployInfo)),
+            [],
+            { waitForCloudInit: false, requiredMounts: [] },
+            false,
+            () => {},
+            secretDependents,
+          );
+        },
+        secretDependents,
+      );
+      await clientDeploy;
+      return monitorDeployed;
+    };
     const started = performance.now();
-    const monitorDeploy = await deployHost(
-      monitor,
-      "monitor",
-      MONITOR_DEPLOY_DIR,
-      forThisMachine(monitorFiles(config, deployInfo)),
-      monitorSecrets(config, grafanaAdminPassword),
-      { waitForCloudInit: false, requiredMounts: ["/srv/observability"] },
-      true,
-      () => {
-        clientDeploy = deployHost(
-          client,
-          CLIENT_NAME,
-          AGENTS_DEPLOY_DIR,
-          forThisMachine(clientFiles(config, config.externalHosts[0] as ExternalHost, deployInfo)),
-          [],
-          { waitForCloudInit: false, requiredMounts: [] },
-          false,
-        );
-      },
-    );
-    await clientDeploy;
+    const monitorDeploy = await deployBoth(true);
     const deploySeconds = (performance.now() - started) / 1000;
     return {
       engine,
@@ -335,6 +352,11 @@ export async function deployMonitorAndClient(
       monitorDeploy,
       deploySeconds,
       renderedMonitor: (changed: StackConfig) => forThisMachine(monitorFiles(changed, deployInfo)),
+      async redeploySeconds() {
+        const again = performance.now();
+        await deployBoth(false);
+        return (performance.now() - again) / 1000;
+      },
       stop,
     };
   } catch (error) {
