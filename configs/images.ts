@@ -26,6 +26,14 @@ export const IMAGES = {
 } as const;
 
 /**
+ * Images only the local stack runs (`npm run local`): a mail catcher that receives Alertmanager's
+ * mail on the operator's machine and shows it at http://127.0.0.1:8025.
+ */
+export const LOCAL_STACK_IMAGES = {
+  mailCatcher: "docker.io/axllent/mailpit:v1.31.3",
+} as const;
+
+/**
  * Images of the optional exporters. Jenkins has none: it serves its own metrics through the
  * Prometheus plugin, so nothing extra runs on a Jenkins host.
  */

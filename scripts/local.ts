@@ -12,9 +12,10 @@
  *     host network, so that nothing listens on the machine's other interfaces;
  *   - secret files under DIR/secrets (the directory 0700; the files 0444, since containers run
  *     as their own users and cannot be given the files' ownership without root).
+ *   - a mail catcher (Mailpit, http://127.0.0.1:8025): Alertmanager's email receiver sends there,
+ *     so FIRING and RESOLVED mails can be read locally; nothing is sent off the machine.
  * Grafana's admin password: OBSERVABILITY_LOCAL_GRAFANA_PASSWORD, else generated once and kept in
- * DIR/secrets/grafana_admin_password (never printed). Alerts show in Alertmanager and on the
- * Alerts dashboard; none is sent anywhere.
+ * DIR/secrets/grafana_admin_password (never printed).
  *
  * `--images FILE`: a JSON image map (configs/images.ts ImageMap), for running on images built
  * elsewhere (the tests' obs-test/ images). `--keep-files`: `up` uses the files already in DIR.
@@ -25,8 +26,9 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { dirname, join, resolve } from "node:path";
 import { parse, stringify } from "yaml";
 import { COMPOSE_FILE } from "../configs/agents/client-compose";
+import { IMAGE_LABEL, ROTATED_JSON_LOGS } from "../configs/agents/compose-types";
 import { CLOUD_INIT_FILE, monitorFiles } from "../configs/host-files";
-import type { ImageMap } from "../configs/images";
+import { type ImageMap, LOCAL_STACK_IMAGES } from "../configs/images";
 import { renderLokiConfig } from "../configs/loki";
 import { MONITOR_SECRETS_DIR, monitorSecretFiles } from "../configs/monitor-compose";
 import { renderPrometheusConfig } from "../configs/prometheus";
@@ -39,7 +41,10 @@ const LOCAL_ADDRESS = "127.0.0.1";
 const WAIT_SECONDS = 300;
 const PASSWORD_ENV = "OBSERVABILITY_LOCAL_GRAFANA_PASSWORD";
 
-/** The dev stack's settings for one machine: no hosts to scrape but itself, no notifications. */
+/** Compose service name of the mail catcher. */
+const MAIL_CATCHER = "mailpit";
+
+/** The dev stack's settings for one machine: no hosts to scrape but itself, mail to the catcher. */
 export function localStackConfig(): StackConfig {
   const dev = loadStackConfigFromFiles("dev", ROOT, { requireSecrets: false });
   return {
@@ -47,7 +52,20 @@ export function localStackConfig(): StackConfig {
     stack: "local",
     clients: [],
     externalHosts: [],
-    alerting: { ...dev.alerting, email: undefined, slack: undefined, pagerduty: false, heartbeat: false },
+    alerting: {
+      ...dev.alerting,
+      // The mail catcher advertises no AUTH, so Alertmanager sends without logging in.
+      email: {
+        to: ["oncall@localhost"],
+        from: "alertmanager@localhost",
+        smarthost: `${MAIL_CATCHER}:1025`,
+        username: "local",
+        requireTls: false,
+      },
+      slack: undefined,
+      pagerduty: false,
+      heartbeat: false,
+    },
     grafana: { ...dev.grafana, rootUrl: `http://${LOCAL_ADDRESS}:3000/` },
   };
 }
@@ -85,6 +103,15 @@ export function localFiles(config: StackConfig, images: ImageMap | undefined): R
     delete service.extra_hosts;
   }
   compose.volumes = volumes;
+  const mailCatcher = images?.[LOCAL_STACK_IMAGES.mailCatcher] ?? LOCAL_STACK_IMAGES.mailCatcher;
+  compose.services[MAIL_CATCHER] = {
+    image: mailCatcher,
+    container_name: MAIL_CATCHER,
+    restart: "unless-stopped",
+    ports: [`${LOCAL_ADDRESS}:8025:8025`],
+    labels: { [IMAGE_LABEL]: mailCatcher },
+    logging: ROTATED_JSON_LOGS,
+  };
   for (const secret of Object.values(compose.secrets ?? {})) {
     secret.file = `./secrets/${secret.file.slice(MONITOR_SECRETS_DIR.length + 1)}`;
   }
@@ -188,7 +215,8 @@ function main(): number {
           "",
           `Grafana:      http://${LOCAL_ADDRESS}:3000  (user admin; password: cat ${join(dir, "secrets", "grafana_admin_password")})`,
           `Prometheus:   http://${LOCAL_ADDRESS}:9090`,
-          `Alertmanager: http://${LOCAL_ADDRESS}:9093  (alerts are shown, not sent)`,
+          `Alertmanager: http://${LOCAL_ADDRESS}:9093`,
+          `Alert mail:   http://${LOCAL_ADDRESS}:8025  (the mail catcher; nothing leaves this machine)`,
           `Stop: npm run local -- down${dir === DEFAULT_DIR ? "" : ` --dir ${dir}`}`,
         ].join("\n"),
       );

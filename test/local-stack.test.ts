@@ -87,6 +87,7 @@ beforeAll(async () => {
       engine.images.loki,
       engine.images.alloy,
       engine.images.cadvisor,
+      engine.images.mailpit,
     ],
   });
   hostEnv = {
@@ -128,7 +129,16 @@ describe("npm run local", () => {
       .split("\n")
       .filter(Boolean);
     expect(states.map((line) => line.split(" ")[0]).sort()).toEqual(
-      ["alertmanager", "alloy", "cadvisor", "grafana", "loki", "node-exporter", "prometheus"].sort(),
+      [
+        "alertmanager",
+        "alloy",
+        "cadvisor",
+        "grafana",
+        "loki",
+        "mailpit",
+        "node-exporter",
+        "prometheus",
+      ].sort(),
     );
     for (const name of ["prometheus", "alertmanager", "grafana"]) {
       expect(
@@ -143,7 +153,7 @@ describe("npm run local", () => {
       "docker inspect -f '{{json .HostConfig.PortBindings}}' $(docker ps -q)",
     ]);
     const hostIps = [...allBindings.matchAll(/"HostIp":"([^"]*)"/g)].map((match) => match[1]);
-    expect(hostIps.length).toBeGreaterThanOrEqual(6);
+    expect(hostIps.length).toBeGreaterThanOrEqual(7);
     expect(new Set(hostIps)).toEqual(new Set(["127.0.0.1"]));
     expect(
       onHost(["docker", "inspect", "-f", "{{.HostConfig.NetworkMode}}", "node-exporter"]).trim(),
@@ -169,6 +179,40 @@ describe("npm run local", () => {
     expect(seen.filter((path) => path.startsWith("/etc/grafana/dashboards/")).length).toBeGreaterThan(3);
     expect(seen).toContain("/etc/grafana/provisioning/datasources/datasources.yml");
     expect(grafana.uid).toBe(472);
+  });
+
+  test("an alert reaches the local mail catcher through the rendered Alertmanager routes, by real SMTP", async () => {
+    const alert = [
+      {
+        labels: { alertname: "LocalStackMailCheck", severity: "warning", instance: "monitor" },
+        annotations: { summary: "A check of the local mail path." },
+      },
+    ];
+    onHost([
+      "curl",
+      "--fail",
+      "-s",
+      "-X",
+      "POST",
+      "-H",
+      "Content-Type: application/json",
+      "-d",
+      JSON.stringify(alert),
+      "http://127.0.0.1:9093/api/v2/alerts",
+    ]);
+    const messages = await pollUntil(
+      "the alert mail in the mail catcher",
+      () => {
+        const body = JSON.parse(onHost(["curl", "-s", "http://127.0.0.1:8025/api/v1/messages"]));
+        const found = (body.messages as Array<{ Subject: string; To: string }>).filter((message) =>
+          message.Subject.includes("LocalStackMailCheck"),
+        );
+        return found.length > 0 ? found : undefined;
+      },
+      { attempts: 120, intervalMs: 1_000 },
+    );
+    expect(messages[0]?.Subject).toContain("FIRING");
+    expect(messages[0]?.To).toContain("oncall@localhost");
   });
 
   test("down removes the containers; the state volumes stay for the next up", () => {

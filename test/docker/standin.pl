@@ -30,12 +30,13 @@ sub loki_port {
 }
 
 my %ports = (
+  mailpit  => sub { 8025 },
   grafana  => sub { $ENV{GF_SERVER_HTTP_PORT} // 3000 },
   loki     => \&loki_port,
   alloy    => sub { my $a = flag('server.http.listen-addr') // ':12345'; $a =~ /:(\d+)$/ ? $1 : 12345 },
   cadvisor => sub { flag('port') // 8080 },
 );
-my %ready = (grafana => '/api/health', loki => '/ready', alloy => '/-/ready', cadvisor => '/healthz');
+my %ready = (mailpit => '/readyz', grafana => '/api/health', loki => '/ready', alloy => '/-/ready', cadvisor => '/healthz');
 die "unknown STANDIN_SERVICE $service\n" unless $ports{$service};
 my $port = $ports{$service}->();
 
@@ -74,6 +75,63 @@ sub described {
     join(',', @groups), join(',', map { json_string($_) } sort keys %ENV), $reloads, $started, files_under());
 }
 
+# The mail catcher (Mailpit's ports): SMTP on 1025 keeps each message's headers; HTTP on 8025
+# answers /readyz and lists them at /api/v1/messages (total, and each message's Subject and To).
+sub mail_catcher {
+  my @messages;
+  my $smtp = IO::Socket::INET->new(LocalAddr => '0.0.0.0', LocalPort => 1025, Listen => 16, ReuseAddr => 1)
+    or die "mailpit stand-in: cannot listen on 1025: $!\n";
+  my $http = IO::Socket::INET->new(LocalAddr => '0.0.0.0', LocalPort => 8025, Listen => 16, ReuseAddr => 1)
+    or die "mailpit stand-in: cannot listen on 8025: $!\n";
+  require IO::Select;
+  my $select = IO::Select->new($smtp, $http);
+  print STDERR "mailpit stand-in: SMTP on :1025, HTTP on :8025\n";
+  while (my @ready = $select->can_read) {
+    for my $listener (@ready) {
+      my $client = $listener->accept or next;
+      eval {
+        local $SIG{ALRM} = sub { die "timeout\n" };
+        alarm 10;
+        if ($listener == $smtp) {
+          print $client "220 mailpit stand-in\r\n";
+          my ($data, @headers, $in_headers) = (0);
+          while (my $line = <$client>) {
+            if ($data) {
+              if ($line =~ /^\.\r?\n$/) {
+                my ($subject) = map { /^Subject:\s*(.*?)\r?$/i ? $1 : () } @headers;
+                my ($to) = map { /^To:\s*(.*?)\r?$/i ? $1 : () } @headers;
+                push @messages, { subject => $subject // '', to => $to // '' };
+                $data = 0;
+                print $client "250 stored\r\n";
+              } elsif ($in_headers) {
+                if ($line =~ /^\r?\n$/) { $in_headers = 0 } else { push @headers, $line }
+              }
+              next;
+            }
+            if ($line =~ /^(EHLO|HELO)/i) { print $client "250-mailpit stand-in\r\n250 8BITMIME\r\n" }
+            elsif ($line =~ /^DATA/i) { print $client "354 go on\r\n"; ($data, $in_headers, @headers) = (1, 1) }
+            elsif ($line =~ /^QUIT/i) { print $client "221 bye\r\n"; last }
+            else { print $client "250 ok\r\n" }
+          }
+        } else {
+          my $request = <$client> // '';
+          while (my $line = <$client>) { last if $line =~ /^\r?\n$/ }
+          my (undef, $path) = split ' ', $request;
+          $path = ($path // '') =~ s/\?.*//r;
+          if ($path eq '/readyz') { respond($client, '200 OK', 'text/plain', "ok\n") }
+          elsif ($path eq '/api/v1/messages') {
+            my $list = join(',', map { sprintf('{"Subject":%s,"To":%s}', json_string($_->{subject}), json_string($_->{to})) } @messages);
+            respond($client, '200 OK', 'application/json', sprintf('{"total":%d,"messages":[%s]}', scalar @messages, $list));
+          } else { respond($client, '404 Not Found', 'text/plain', "not served by the mailpit stand-in\n") }
+        }
+        alarm 0;
+      };
+      close $client;
+    }
+  }
+  exit 0;
+}
+
 sub respond {
   my ($client, $status, $type, $body) = @_;
   print $client "HTTP/1.1 $status\r\nContent-Type: $type\r\nContent-Length: " . length($body)
@@ -82,6 +140,7 @@ sub respond {
 
 $SIG{TERM} = $SIG{INT} = sub { exit 0 };
 $SIG{PIPE} = 'IGNORE';
+mail_catcher() if $service eq 'mailpit';
 my $server = IO::Socket::INET->new(LocalAddr => '0.0.0.0', LocalPort => $port, Listen => 16, ReuseAddr => 1)
   or die "$service stand-in: cannot listen on $port: $!\n";
 print STDERR "$service stand-in listening on :$port as uid $<\n";

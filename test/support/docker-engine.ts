@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { IMAGES, type ImageMap } from "../../configs/images";
+import { IMAGES, type ImageMap, LOCAL_STACK_IMAGES } from "../../configs/images";
 
 const REPO = join(__dirname, "..", "..");
 const ENGINE_SCRIPT = join(REPO, ".ci", "docker-engine");
@@ -24,6 +24,7 @@ export interface TestImages {
   readonly loki: string;
   readonly alloy: string;
   readonly cadvisor: string;
+  readonly mailpit: string;
   readonly host: string;
 }
 
@@ -103,5 +104,6 @@ export function testImageMap(images: TestImages): ImageMap {
     [IMAGES.loki]: images.loki,
     [IMAGES.alloy]: images.alloy,
     [IMAGES.cadvisor]: images.cadvisor,
+    [LOCAL_STACK_IMAGES.mailCatcher]: images.mailpit,
   };
 }
