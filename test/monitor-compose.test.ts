@@ -1,7 +1,8 @@
 /**
  * The monitor's compose file, parsed back: pinned images, what is published where, volumes,
  * secrets, and that the services' configs agree with the names and paths compose gives them.
- * No Docker engine here: `docker compose config` is not run (docs/render.md).
+ * Structural checks of the rendered compose files; `docker compose config` and `up` run against a
+ * real engine in test/docker-deploy.test.ts.
  */
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
