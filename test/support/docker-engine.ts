@@ -47,7 +47,8 @@ export function dockerEngine(): DockerEngine {
       `${DOCKER_CLI} is missing. Start the test engine (it installs docker.io): ${START_ENGINE}`,
     );
   }
-  const result = spawnSync("bash", [ENGINE_SCRIPT, "env"], { encoding: "utf8", timeout: 30_000 });
+  // `env` waits (at most 900 s) for a start still running in the background (.ci/run's).
+  const result = spawnSync("bash", [ENGINE_SCRIPT, "env"], { encoding: "utf8", timeout: 960_000 });
   if (result.status !== 0) {
     throw new Error(
       `the test Docker engine is not running (${result.stderr.trim()}). Start it with: ${START_ENGINE}`,
