@@ -18,6 +18,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { EXPORTER_SETTINGS } from "../configs/exporters";
 import { stackHostFiles } from "../configs/host-files";
 import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
 import { measureAlertPipeline } from "./alert-pipeline";
@@ -68,7 +69,8 @@ const spread = (values: readonly number[]) => {
 
 function benchRender(): void {
   for (const stack of listStackNames(ROOT)) {
-    const load = () => loadStackConfigFromFiles(stack, ROOT, { requireSecrets: false });
+    const load = () =>
+      loadStackConfigFromFiles(stack, ROOT, { requireSecrets: false, exporters: EXPORTER_SETTINGS });
     const config = load();
     const loadTime = timeRuns(load);
     const renderTime = timeRuns(() => stackHostFiles(config));

@@ -104,6 +104,7 @@ function fleetConfig(hosts: number): StackConfig {
     address: "192.0.2.10",
     sshUser: "deploy",
     exporters: [],
+    exporterSettings: {},
   }));
   return { ...base, externalHosts };
 }

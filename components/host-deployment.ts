@@ -47,18 +47,13 @@ import {
   type SecretFile,
   unitFiles,
 } from "../configs/deploy-scripts";
+import { exporterRecord } from "../configs/exporters";
 import { grafanaAdminPasswordResetCommand } from "../configs/grafana";
 import type { DeployInfo, HostFiles } from "../configs/host-files";
 import { monitorSecretFiles } from "../configs/monitor-compose";
+import { isOptionalExporter } from "../lib/catalog";
 import type { StackSecrets } from "../lib/pulumi-config";
-import {
-  type ClientHost,
-  EXPORTER_PASSWORD_SETTINGS,
-  type ExternalHost,
-  isCredentialedExporter,
-  type SecretSetting,
-  type StackConfig,
-} from "../lib/stack-config";
+import type { ClientHost, ExternalHost, SecretSetting, StackConfig } from "../lib/stack-config";
 import { HOST_KEY_READ_COMMAND, hostKeyFromOutput } from "./ssh-key";
 
 // ---------------------------------------------------------------------------------------------
@@ -174,10 +169,11 @@ export function exporterSecretFileSpecs(
 ): SecretFileSpec[] {
   const specs: SecretFileSpec[] = [];
   for (const exporter of [...new Set(host.exporters)].sort()) {
-    if (!isCredentialedExporter(exporter)) continue;
-    const user = exporter === "redis" ? undefined : config.exporterUsers[exporter];
+    const credentials = exporterRecord(exporter).settings.credentials;
+    if (!credentials || !isOptionalExporter(exporter)) continue;
+    const user = config.exporterUsers[exporter];
     // Redis may run without a password: then its file holds an empty map.
-    const password = secrets[EXPORTER_PASSWORD_SETTINGS[exporter]] ?? pulumi.output("");
+    const password = secrets[credentials.password.key] ?? pulumi.output("");
     for (const file of exporterSecretFiles(exporter)) {
       specs.push({
         path: `${directory}/${file.path}`,

@@ -12,6 +12,7 @@ import { stringify } from "yaml";
 import {
   AGENT_PORTS,
   DISCOVERY_TAGS,
+  isOptionalExporter,
   MONITOR_PORTS,
   OPTIONAL_EXPORTER_PORTS,
   OPTIONAL_EXPORTERS,
@@ -85,7 +86,7 @@ interface ScrapeJobSpec {
 export function enabledExporters(config: StackConfig): OptionalExporter[] {
   const enabled = new Set<OptionalExporter>();
   for (const host of [...config.clients, ...config.externalHosts]) {
-    for (const exporter of host.exporters) enabled.add(exporter);
+    for (const exporter of host.exporters) if (isOptionalExporter(exporter)) enabled.add(exporter);
   }
   return OPTIONAL_EXPORTERS.filter((exporter) => enabled.has(exporter));
 }

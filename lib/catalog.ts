@@ -50,3 +50,25 @@ export const DISCOVERY_TAGS = {
   /** Comma-separated optional exporters, e.g. `nginx,redis`; empty when none. */
   exporters: "Exporters",
 } as const;
+
+/** Where `runbooks/<AlertName>.md` is browsable unless a stack sets runbookBaseUrl (point it at your fork). */
+export const DEFAULT_RUNBOOK_BASE_URL = "https://github.com/example-org/observability/blob/main/runbooks";
+
+/**
+ * The window alert rules take rates over (`rate(x[5m])`): the scrape interval must leave several
+ * samples in it, so the settings reader bounds scrapeInterval by it.
+ */
+export const RULE_RATE_WINDOW_MS = 5 * 60 * 1000;
+
+/** Host names the product uses itself, with why: a host named so would collide with its resources. */
+export const RESERVED_HOST_NAMES: Readonly<Record<string, string>> = {
+  monitor: "it is the monitor host's own name",
+  clients:
+    "it names the rule that admits every EC2 client's log push (<stack>-network-monitor-loki-from-clients)",
+};
+
+/**
+ * Series one host adds to Prometheus with the agents every host runs (node exporter, process
+ * exporter, cAdvisor, Alloy): measured about 1,065 (bench/RESULTS.md), rounded up for sizing.
+ */
+export const SERIES_PER_HOST_ESTIMATE = 1100;

@@ -45,6 +45,12 @@ function blockSize(prefix: number): number {
  */
 export function parseCidr(text: string): CidrParseResult {
   const trimmed = text.trim();
+  if (trimmed.includes(":")) {
+    return {
+      ok: false,
+      problem: `"${text}" is an IPv6 ${trimmed.includes("/") ? "CIDR" : "address"}; these rules take IPv4 CIDRs only`,
+    };
+  }
   const slash = trimmed.indexOf("/");
   if (slash === -1) {
     const address = parseIpv4(trimmed);

@@ -35,6 +35,7 @@ import { containerRuleGroup } from "../configs/rules/containers";
 import { exporterRuleGroups } from "../configs/rules/exporters";
 import {
   AGENT_PORTS,
+  isOptionalExporter,
   MONITOR_PORTS,
   OPTIONAL_EXPORTER_PORTS,
   OPTIONAL_EXPORTERS,
@@ -43,6 +44,7 @@ import {
 import type { ClientHost, ExternalHost, StackConfig } from "../lib/stack-config";
 import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
 import { sampleStackConfig } from "./support/sample-config";
+import { WITHOUT_SECRETS } from "./support/stack-files";
 
 const ROOT = join(__dirname, "..");
 
@@ -66,6 +68,7 @@ const ALL_EXPORTERS_HOST: ExternalHost = {
   address: "192.0.2.50",
   sshUser: "deploy",
   exporters: [...OPTIONAL_EXPORTERS],
+  exporterSettings: {},
 };
 
 /** Every host of the sample config and of each stack file in the repository. */
@@ -73,7 +76,7 @@ function hostsToCheck(): { label: string; config: StackConfig; host: ClientHost 
   const sample = sampleStackConfig();
   const configs: { label: string; config: StackConfig }[] = [{ label: "sample", config: sample }];
   for (const stack of listStackNames(ROOT)) {
-    configs.push({ label: stack, config: loadStackConfigFromFiles(stack, ROOT, { requireSecrets: false }) });
+    configs.push({ label: stack, config: loadStackConfigFromFiles(stack, ROOT, WITHOUT_SECRETS) });
   }
   return [
     ...configs.flatMap(({ label, config }) =>
@@ -105,7 +108,10 @@ describe("client compose file", () => {
         "process-exporter",
         "cadvisor",
         "alloy",
-        ...c.host.exporters.filter(runsContainer).map((exporter) => `${exporter}-exporter`),
+        ...c.host.exporters
+          .filter(isOptionalExporter)
+          .filter(runsContainer)
+          .map((exporter) => `${exporter}-exporter`),
       ];
       expect(Object.keys(compose.services).sort()).toEqual([...new Set(expected)].sort());
     },
@@ -132,7 +138,10 @@ describe("client compose file", () => {
       expect(new Set(ports).size).toBe(ports.length);
       const catalogue = new Set<number>([
         ...Object.values(AGENT_PORTS),
-        ...c.host.exporters.filter(runsContainer).map((e) => OPTIONAL_EXPORTER_PORTS[e]),
+        ...c.host.exporters
+          .filter(isOptionalExporter)
+          .filter(runsContainer)
+          .map((e) => OPTIONAL_EXPORTER_PORTS[e]),
       ]);
       expect(new Set(ports)).toEqual(catalogue);
       expect(hostPorts(services.cadvisor as ComposeService)).toEqual([AGENT_PORTS.cadvisor]);

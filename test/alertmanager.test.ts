@@ -31,6 +31,7 @@ import { allAlertRules } from "../configs/rules";
 import type { StackConfig } from "../lib/stack-config";
 import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
 import { sampleStackConfig } from "./support/sample-config";
+import { WITHOUT_SECRETS } from "./support/stack-files";
 import { describeRun, runTool, TOOLS } from "./support/tools";
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML is walked generically in these tests.
@@ -68,7 +69,7 @@ const VARIANTS: Record<string, StackConfig> = {
   ...Object.fromEntries(
     REAL_STACKS.map((stack) => [
       `stack ${stack}`,
-      loadStackConfigFromFiles(stack, REPO_ROOT, { requireSecrets: false }),
+      loadStackConfigFromFiles(stack, REPO_ROOT, WITHOUT_SECRETS),
     ]),
   ),
 };

@@ -242,7 +242,13 @@ function exposition(metrics: string): Map<string, Set<string>> {
 
 const ALL_EXPORTERS_CONFIG = sampleStackConfig({
   externalHosts: [
-    { name: "onprem-all", address: "192.0.2.20", sshUser: "deploy", exporters: [...OPTIONAL_EXPORTERS] },
+    {
+      name: "onprem-all",
+      address: "192.0.2.20",
+      sshUser: "deploy",
+      exporters: [...OPTIONAL_EXPORTERS],
+      exporterSettings: {},
+    },
   ],
 });
 const NO_EXPORTERS_CONFIG = (() => {

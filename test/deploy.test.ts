@@ -49,7 +49,7 @@ import { LOKI_RUNTIME_CONFIG_PATH, LOKI_RUNTIME_FILE_NAME } from "../configs/lok
 import { monitorSecretFiles } from "../configs/monitor-compose";
 import { renderFileSdTargets } from "../configs/prometheus";
 import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
-import { PROJECT, pinsImageDigests, SECRET_SETTINGS } from "../lib/stack-config";
+import { PROJECT } from "../lib/stack-config";
 import { listStackNames } from "../lib/stack-files";
 import { fileStepScript } from "./support/deploy-steps";
 import {
@@ -65,6 +65,7 @@ import {
   TEST_SECRET_VALUES,
 } from "./support/pulumi-mocks";
 import { sampleStackConfig } from "./support/sample-config";
+import { SECRET_SETTINGS } from "./support/stack-files";
 
 const SECRET_VALUE_KEY = "value";
 
@@ -617,8 +618,14 @@ function unwrap(value: unknown): unknown {
 }
 
 const EXTERNAL_HOSTS = [
-  { name: "onprem-1", address: "198.51.100.21", sshUser: "deploy", exporters: ["nginx"] },
-  { name: "onprem-2", address: "198.51.100.22", sshUser: "ops", exporters: ["nginx"] },
+  {
+    name: "onprem-1",
+    address: "198.51.100.21",
+    sshUser: "deploy",
+    exporters: ["nginx"],
+    exporterSettings: {},
+  },
+  { name: "onprem-2", address: "198.51.100.22", sshUser: "ops", exporters: ["nginx"], exporterSettings: {} },
 ];
 
 function withExternalHosts(hosts: readonly unknown[]) {
@@ -821,7 +828,7 @@ describe.each(listStackNames(REPO_ROOT))("stack %s deploy", (stack) => {
       grafanaUrl: String(run.outputs.grafanaUrl),
       dataVolumeId: String(run.outputs.monitorDataVolumeId),
       // The program pins every image by the digest its (mocked) registry lookup returns.
-      ...(pinsImageDigests(config)
+      ...(config.pinImageDigests
         ? {
             imageDigests: Object.fromEntries(
               stackImages(config).map((image) => [image, fakeImageDigest(image)]),

@@ -100,7 +100,15 @@ function stackConfig(): StackConfig {
   const base = sampleStackConfig({ stack: STACK, region: REGION });
   return {
     ...base,
-    externalHosts: [{ name: "onprem-1", address: EXTERNAL_ADDRESS, sshUser: "deploy", exporters: ["redis"] }],
+    externalHosts: [
+      {
+        name: "onprem-1",
+        address: EXTERNAL_ADDRESS,
+        sshUser: "deploy",
+        exporters: ["redis"],
+        exporterSettings: {},
+      },
+    ],
   };
 }
 

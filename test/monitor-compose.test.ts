@@ -322,7 +322,13 @@ describe("images pinned by registry digest", () => {
   function withEveryExporterConfig() {
     return sampleStackConfig({
       externalHosts: [
-        { name: "lab-1", address: "198.51.100.7", sshUser: "ops", exporters: [...OPTIONAL_EXPORTERS] },
+        {
+          name: "lab-1",
+          address: "198.51.100.7",
+          sshUser: "ops",
+          exporters: [...OPTIONAL_EXPORTERS],
+          exporterSettings: {},
+        },
       ],
     });
   }

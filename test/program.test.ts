@@ -12,13 +12,14 @@ import { monitorFiles, stackImages } from "../configs/host-files";
 import {
   AGENT_PORTS,
   DISCOVERY_TAGS,
+  isOptionalExporter,
   MONITOR_PORTS,
   OPTIONAL_EXPORTER_PORTS,
   OPTIONAL_EXPORTERS,
   SSH_PORT,
 } from "../lib/catalog";
 import { LOKI_INDEX_PREFIX, LOKI_TENANT, lokiLifecyclePlan } from "../lib/retention";
-import { CANONICAL_OWNER_ID, PROJECT, SECRET_SETTINGS, type StackConfig } from "../lib/stack-config";
+import { CANONICAL_OWNER_ID, PROJECT, type StackConfig } from "../lib/stack-config";
 import { listStackNames } from "../lib/stack-files";
 import {
   FAKE_AVAILABILITY_ZONE,
@@ -35,6 +36,7 @@ import {
   TEST_SECRET_VALUES,
   unwrapSecret,
 } from "./support/pulumi-mocks";
+import { SECRET_SETTINGS } from "./support/stack-files";
 
 const T = {
   provider: "pulumi:providers:aws",
@@ -185,7 +187,8 @@ function expectedIngress(config: StackConfig): string[] {
   rules.push(`monitor tcp ${MONITOR_PORTS.loki}-${MONITOR_PORTS.loki} from group clients`);
   const clientPorts = new Set<number>(Object.values(AGENT_PORTS));
   for (const client of config.clients) {
-    for (const exporter of client.exporters) clientPorts.add(OPTIONAL_EXPORTER_PORTS[exporter]);
+    for (const exporter of client.exporters.filter(isOptionalExporter))
+      clientPorts.add(OPTIONAL_EXPORTER_PORTS[exporter]);
   }
   for (const port of clientPorts) rules.push(`clients tcp ${port}-${port} from group monitor`);
   return rules.sort();
@@ -777,8 +780,20 @@ function imageLines(script: string): string[] {
 }
 
 const OUTSIDE_HOSTS = [
-  { name: "onprem-1", address: "198.51.100.21", sshUser: "deploy", exporters: ["nginx"] },
-  { name: "onprem-2", address: "198.51.100.22", sshUser: "ops", exporters: ["postgres"] },
+  {
+    name: "onprem-1",
+    address: "198.51.100.21",
+    sshUser: "deploy",
+    exporters: ["nginx"],
+    exporterSettings: {},
+  },
+  {
+    name: "onprem-2",
+    address: "198.51.100.22",
+    sshUser: "ops",
+    exporters: ["postgres"],
+    exporterSettings: {},
+  },
 ];
 
 /** A well-formed ed25519 host key line for an outside host, as an operator would paste it. */

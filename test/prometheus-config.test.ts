@@ -332,8 +332,14 @@ describe("renderPrometheusConfig structure", () => {
 describe("renderFileSdTargets", () => {
   const config = sampleStackConfig({
     externalHosts: [
-      { name: "onprem-1", address: "192.0.2.10", sshUser: "deploy", exporters: ["mysql"] },
-      { name: "onprem-2", address: "2001:db8::5", sshUser: "deploy", exporters: [] },
+      {
+        name: "onprem-1",
+        address: "192.0.2.10",
+        sshUser: "deploy",
+        exporters: ["mysql"],
+        exporterSettings: {},
+      },
+      { name: "onprem-2", address: "2001:db8::5", sshUser: "deploy", exporters: [], exporterSettings: {} },
     ],
   });
   const files = renderFileSdTargets(config);

@@ -17,6 +17,7 @@ import {
   type StackConfig,
   StackConfigError,
 } from "../lib/stack-config";
+import { WITHOUT_SECRETS } from "./support/stack-files";
 
 /** A small valid stack: the minimum a user must set, plus email alerting. */
 function validValues(): Record<string, unknown> {
@@ -418,7 +419,7 @@ describe("parseStackConfig: one problem per kind of bad input", () => {
       /required when alertEmailTo is set/,
       "pulumi config set --secret observability:smtpPassword <smtp-password>",
     );
-    expect(parse({}, ["grafanaAdminPassword"], { requireSecrets: false }).alerting.email?.to).toEqual([
+    expect(parse({}, ["grafanaAdminPassword"], WITHOUT_SECRETS).alerting.email?.to).toEqual([
       "oncall@example.com",
     ]);
   });
@@ -1003,7 +1004,7 @@ describe("exporter credentials", () => {
         ],
       },
       [],
-      { requireSecrets: false },
+      WITHOUT_SECRETS,
     );
     expect(missingSecrets(config)).toEqual([
       "grafanaAdminPassword",
@@ -1140,9 +1141,9 @@ describe("SSH login, outside hosts' host keys and image digests", () => {
   it("agent login needs no key secret, and missingSecrets does not ask for one", () => {
     const config = parse({ sshAuth: "agent" }, WITHOUT_SSH_KEY);
     expect(config.access.sshAuth).toBe("agent");
-    const withoutSecrets = parse({ sshAuth: "agent" }, [], { requireSecrets: false });
+    const withoutSecrets = parse({ sshAuth: "agent" }, [], WITHOUT_SECRETS);
     expect(missingSecrets(withoutSecrets)).not.toContain("sshPrivateKey");
-    expect(missingSecrets(parse({}, [], { requireSecrets: false }))).toContain("sshPrivateKey");
+    expect(missingSecrets(parse({}, [], WITHOUT_SECRETS))).toContain("sshPrivateKey");
   });
 
   it("agent login with the key secret still set is refused: remove the secret, or log in with it", () => {
@@ -1155,9 +1156,7 @@ describe("SSH login, outside hosts' host keys and image digests", () => {
     );
     expect(problem.fix).toContain("pulumi config set observability:sshAuth key");
     // Even without the stack's secrets (render): the combination itself is wrong.
-    expect(() => parse({ sshAuth: "agent" }, ALL_SECRETS, { requireSecrets: false })).toThrow(
-      StackConfigError,
-    );
+    expect(() => parse({ sshAuth: "agent" }, ALL_SECRETS, WITHOUT_SECRETS)).toThrow(StackConfigError);
   });
 
   it("an unknown login mode is refused with the closest mode suggested", () => {

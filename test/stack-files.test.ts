@@ -25,6 +25,7 @@ import {
   stackConfigMap,
   stackSecretKeys,
 } from "../lib/stack-files";
+import { WITHOUT_SECRETS } from "./support/stack-files";
 
 const ROOT = resolve(__dirname, "..");
 const STACKS = listStackNames(ROOT);
@@ -95,7 +96,7 @@ describe("stack discovery", () => {
 
 describe.each(STACKS)("stack %s", (stack) => {
   it("parses without its secrets (requireSecrets: false)", () => {
-    const config = loadStackConfigFromFiles(stack, ROOT, { requireSecrets: false });
+    const config = loadStackConfigFromFiles(stack, ROOT, WITHOUT_SECRETS);
     expect(config.stack).toBe(stack);
     expect(config.project).toBe("observability");
   });
@@ -115,7 +116,7 @@ describe.each(STACKS)("stack %s", (stack) => {
   });
 
   it("without secrets, fails only on the missing secrets, each with a --secret fix", () => {
-    const config = loadStackConfigFromFiles(stack, ROOT, { requireSecrets: false });
+    const config = loadStackConfigFromFiles(stack, ROOT, WITHOUT_SECRETS);
     const missing = missingSecrets(config);
     expect(missing).toContain("grafanaAdminPassword");
     const error = refusal(() => loadStackConfigFromFiles(stack, ROOT));
@@ -130,7 +131,7 @@ describe.each(STACKS)("stack %s", (stack) => {
       .split("\n")
       .filter((line) => line.startsWith("#"))
       .join("\n");
-    const missing = missingSecrets(loadStackConfigFromFiles(stack, ROOT, { requireSecrets: false }));
+    const missing = missingSecrets(loadStackConfigFromFiles(stack, ROOT, WITHOUT_SECRETS));
     for (const key of missing) {
       expect(commented, key).toContain(`pulumi config set --secret observability:${key} `);
     }
@@ -142,14 +143,14 @@ describe.each(STACKS)("stack %s", (stack) => {
     for (const [key, value] of Object.entries(stackConfigMap(stack, ROOT))) {
       values[key.startsWith("observability:") ? key.slice("observability:".length) : key] = value;
     }
-    const fromMap = parseStackConfig(stack, { values, secretsSet: new Set() }, { requireSecrets: false });
-    expect(fromMap).toEqual(loadStackConfigFromFiles(stack, ROOT, { requireSecrets: false }));
+    const fromMap = parseStackConfig(stack, { values, secretsSet: new Set() }, WITHOUT_SECRETS);
+    expect(fromMap).toEqual(loadStackConfigFromFiles(stack, ROOT, WITHOUT_SECRETS));
   });
 });
 
 describe("dev and prod differ the way environments do", () => {
-  const dev = loadStackConfigFromFiles("dev", ROOT, { requireSecrets: false });
-  const prod = loadStackConfigFromFiles("prod", ROOT, { requireSecrets: false });
+  const dev = loadStackConfigFromFiles("dev", ROOT, WITHOUT_SECRETS);
+  const prod = loadStackConfigFromFiles("prod", ROOT, WITHOUT_SECRETS);
 
   it("prod protects its data, dev stays destroyable", () => {
     expect(prod.protectData).toBe(true);
@@ -214,7 +215,7 @@ describe("Pulumi.yaml and the loader stay in step", () => {
     expect(Object.keys(withProjectDefaults.values).length).toBeGreaterThan(
       Object.keys(stackOnly).length + 10,
     );
-    const options = { requireSecrets: false };
+    const options = WITHOUT_SECRETS;
     expect(parseStackConfig("minimal", withProjectDefaults, options)).toEqual(
       parseStackConfig("minimal", { values: stackOnly, secretsSet: new Set() }, options),
     );
@@ -327,7 +328,7 @@ describe("stack file reading", () => {
     const dir = scratchProject({
       "Pulumi.bad.yaml": `${MINIMAL_STACK}  observability:logRetentionDays: "0"\n  observability:scrapeIntervall: 15s\n`,
     });
-    const error = refusal(() => loadStackConfigFromFiles("bad", dir, { requireSecrets: false }));
+    const error = refusal(() => loadStackConfigFromFiles("bad", dir, WITHOUT_SECRETS));
     const message = error.message;
     expect(message).toMatch(/^Stack "bad" has 2 configuration problems:/);
     expect(message).toContain("observability:logRetentionDays");

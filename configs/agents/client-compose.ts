@@ -4,6 +4,7 @@
  * containers mount. The same for EC2 clients and hosts outside AWS.
  */
 import { stringify } from "yaml";
+import { isOptionalExporter } from "../../lib/catalog";
 import type { ClientHost, ExternalHost, StackConfig } from "../../lib/stack-config";
 import { type ImageDigests, withPinnedImages } from "../images";
 import { ALLOY_CONFIG_FILE, ALLOY_DATA_VOLUME, alloyService, lokiPushUrl, renderAlloyConfig } from "./alloy";
@@ -54,7 +55,7 @@ function compareStrings(a: string, b: string): number {
 
 /** The host's optional exporters that run a container, sorted so output does not depend on input order. */
 function containerExporters(host: ClientHost | ExternalHost): ContainerExporter[] {
-  return [...new Set(host.exporters)].filter(runsContainer).sort(compareStrings);
+  return [...new Set(host.exporters)].filter(isOptionalExporter).filter(runsContainer).sort(compareStrings);
 }
 
 export function clientComposeFile(

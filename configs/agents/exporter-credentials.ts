@@ -8,13 +8,16 @@
  * messages never repeat the value itself.
  */
 import type { OptionalExporter } from "../../lib/catalog";
-import {
-  type CredentialedExporter,
-  EXPORTER_PASSWORD_SETTINGS,
-  isCredentialedExporter,
-  PROJECT,
-} from "../../lib/stack-config";
+import { PROJECT } from "../../lib/stack-config";
+import { exporterRecord } from "../exporters";
 import { exporterSecretFiles } from "./optional-exporters";
+
+/** Optional exporters that log in to their service, each with one monitoring account per stack. */
+type CredentialedExporter = Extract<OptionalExporter, "postgres" | "mysql" | "mongodb" | "redis">;
+
+function isCredentialedExporter(exporter: OptionalExporter): exporter is CredentialedExporter {
+  return exporterRecord(exporter).settings.credentials !== undefined;
+}
 
 export interface ExporterCredentials {
   /** Login name (postgres, mysql, mongodb); Redis authenticates by password only and ignores it. */
@@ -28,13 +31,6 @@ export const MYSQL_PORT = 3306;
 
 /** The Redis URI the exporter scrapes (its REDIS_ADDR); the password file is keyed by it. */
 export const REDIS_URI = "redis://127.0.0.1:6379";
-
-/** Settings that hold each exporter's login name (Redis has none). */
-const USER_SETTINGS: Readonly<Record<Exclude<CredentialedExporter, "redis">, string>> = {
-  postgres: "postgresExporterUser",
-  mysql: "mysqlExporterUser",
-  mongodb: "mongodbExporterUser",
-};
 
 export type CredentialField = "user" | "password";
 
@@ -54,54 +50,18 @@ export class ExporterCredentialsError extends Error {
   }
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
-/** go-ini replaces `%(name)s` in a value with the value of key `name` (its "recursive values"). */
-const INI_VALUE_REFERENCE = /%\([^)]+\)s/;
-
 /**
  * Why `value` (a user or password) cannot go into `exporter`'s credential file, or undefined. The text
  * describes the value without repeating it, so it is safe in logs and error output.
  */
 export function credentialValueProblem(exporter: CredentialedExporter, value: string): string | undefined {
-  if (CONTROL_CHARACTERS.test(value)) {
-    return "contains a line break or another control character; the credential file holds one value per line";
-  }
-  switch (exporter) {
-    case "postgres":
-      // postgres_exporter applies strings.TrimSpace to DATA_SOURCE_USER_FILE and DATA_SOURCE_PASS_FILE.
-      if (value !== value.trim()) {
-        return "starts or ends with a space; postgres_exporter trims whitespace from its credential files";
-      }
-      return undefined;
-    case "mysql":
-      // mysqld_exporter maps every my.cnf value through os.ExpandEnv, which has no escape for `$`.
-      if (value.includes("$")) {
-        return "contains $; mysqld_exporter expands $NAME in every my.cnf value as an environment variable, with no way to escape it";
-      }
-      if (INI_VALUE_REFERENCE.test(value)) {
-        return "contains %(...)s; mysqld_exporter's INI reader replaces it with another key's value";
-      }
-      return undefined;
-    case "mongodb":
-      // Compose reads single-quoted env-file values literally except for `\'`, and older
-      // releases differ on backslashes: with neither character the value reads back unchanged.
-      if (value.includes("'") || value.includes("\\")) {
-        return "contains ' or \\; the env file docker compose reads for the mongodb exporter cannot carry them literally";
-      }
-      return undefined;
-    case "redis":
-      // JSON.stringify escapes anything; only control characters (refused above) are left out.
-      return undefined;
-  }
+  return exporterRecord(exporter).settings.credentials?.passwordProblem(value);
 }
 
 function settingName(exporter: CredentialedExporter, field: CredentialField): string {
-  const key =
-    field === "password" || exporter === "redis"
-      ? EXPORTER_PASSWORD_SETTINGS[exporter]
-      : USER_SETTINGS[exporter];
-  return `${PROJECT}:${key}`;
+  const credentials = exporterRecord(exporter).settings.credentials;
+  const key = field === "user" ? credentials?.user?.key : credentials?.password.key;
+  return `${PROJECT}:${key ?? credentials?.password.key}`;
 }
 
 /** Every problem with these credentials for this exporter (empty when they can be written). */

@@ -56,7 +56,7 @@ export function scaledDuration(duration: string): string {
 }
 
 function externalHost(name: string, address: string): ExternalHost {
-  return { name, address, sshUser: "deploy", exporters: [] };
+  return { name, address, sshUser: "deploy", exporters: [], exporterSettings: {} };
 }
 
 /**

@@ -7,6 +7,7 @@ import { OPTIONAL_EXPORTERS } from "../../lib/catalog";
 import type { StackConfig } from "../../lib/stack-config";
 import { listStackNames, loadStackConfigFromFiles } from "../../lib/stack-files";
 import { sampleStackConfig } from "./sample-config";
+import { WITHOUT_SECRETS } from "./stack-files";
 
 export interface NamedConfig {
   readonly name: string;
@@ -21,7 +22,13 @@ export function withEveryExporter(config: StackConfig): StackConfig {
     ...config,
     externalHosts: [
       ...config.externalHosts,
-      { name: "lab-1", address: "198.51.100.7", sshUser: "ops", exporters: [...OPTIONAL_EXPORTERS] },
+      {
+        name: "lab-1",
+        address: "198.51.100.7",
+        sshUser: "ops",
+        exporters: [...OPTIONAL_EXPORTERS],
+        exporterSettings: {},
+      },
     ],
   };
 }
@@ -39,6 +46,6 @@ export function sampleConfigs(): NamedConfig[] {
 export function loadRealStacks(): NamedConfig[] {
   return listStackNames(REPO_ROOT).map((stack) => ({
     name: stack,
-    config: loadStackConfigFromFiles(stack, REPO_ROOT, { requireSecrets: false }),
+    config: loadStackConfigFromFiles(stack, REPO_ROOT, WITHOUT_SECRETS),
   }));
 }
