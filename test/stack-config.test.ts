@@ -1,22 +1,27 @@
 import { describe, expect, it } from "vitest";
-import { OPTIONAL_EXPORTERS } from "../lib/catalog";
+import { EXPORTER_SETTINGS } from "../configs/exporters";
+import { DEFAULT_RUNBOOK_BASE_URL, OPTIONAL_EXPORTERS } from "../lib/catalog";
 import { cidrContains, normaliseCidr, parseCidr } from "../lib/cidr";
 import {
+  CORE_SETTINGS,
   type ConfigProblem,
-  DEFAULT_RUNBOOK_BASE_URL,
   INSTANCE_FAMILIES,
   instanceArchitecture,
   MAX_CLIENTS,
-  missingSecrets,
-  type ParseOptions,
+  missingSecrets as missingSecretsOf,
   parsePrometheusDuration,
   parseStackConfig,
-  SCALAR_SETTINGS,
-  SECRET_SETTINGS,
+  type ReadOptions,
   type SecretSetting,
   type StackConfig,
   StackConfigError,
 } from "../lib/stack-config";
+import { SECRET_SETTINGS } from "./support/stack-files";
+
+type ParseOptions = Partial<ReadOptions>;
+const SCALAR_SETTINGS = CORE_SETTINGS;
+const missingSecrets = (config: StackConfig) => missingSecretsOf(config, EXPORTER_SETTINGS);
+
 import { WITHOUT_SECRETS } from "./support/stack-files";
 
 /** A small valid stack: the minimum a user must set, plus email alerting. */
@@ -42,7 +47,11 @@ function parse(
 ): StackConfig {
   const values = { ...validValues(), ...overrides };
   for (const [key, value] of Object.entries(overrides)) if (value === undefined) delete values[key];
-  return parseStackConfig("dev", { values, secretsSet: new Set(secrets) }, options);
+  return parseStackConfig(
+    "dev",
+    { values, secretsSet: new Set(secrets) },
+    { exporters: EXPORTER_SETTINGS, ...options },
+  );
 }
 
 function errorFor(
@@ -893,9 +902,8 @@ describe("parseStackConfig: one problem per kind of bad input", () => {
 
 describe("runbook links", () => {
   it("default to the repository's runbooks, the same default Pulumi.yaml declares", () => {
-    expect(SCALAR_SETTINGS.find((spec) => spec.key === "runbookBaseUrl")?.default).toBe(
-      DEFAULT_RUNBOOK_BASE_URL,
-    );
+    const spec = SCALAR_SETTINGS.find((candidate) => candidate.key === "runbookBaseUrl");
+    expect(spec?.type === "string" ? spec.default : undefined).toBe(DEFAULT_RUNBOOK_BASE_URL);
     expect(parse().alerting.runbookBaseUrl).toBe(DEFAULT_RUNBOOK_BASE_URL);
   });
 
@@ -1039,14 +1047,15 @@ describe("exporter credentials", () => {
     ]);
     let error: unknown;
     try {
-      parseStackConfig("dev", {
-        values,
-        secretsSet,
-        secretValueProblems: {
-          mysqlExporterPassword: "contains $ (test)",
-          mongodbExporterPassword: "contains ' (test)",
+      parseStackConfig(
+        "dev",
+        {
+          values,
+          secretsSet,
+          secretValues: { mysqlExporterPassword: "a$b", mongodbExporterPassword: "a'b" },
         },
-      });
+        { exporters: EXPORTER_SETTINGS },
+      );
     } catch (caught) {
       error = caught;
     }
@@ -1054,8 +1063,8 @@ describe("exporter credentials", () => {
     expectProblem(
       error as StackConfigError,
       "observability:mysqlExporterPassword",
-      /^contains \$ \(test\)$/,
-      "pulumi config set --secret observability:mysqlExporterPassword <password>",
+      /^contains \$; mysqld_exporter expands/,
+      "pulumi config set --secret observability:mysqlExporterPassword",
     );
     // No host enables mongodb: its password is never written anywhere, so it is not a problem.
     expect((error as StackConfigError).problems).toHaveLength(1);
