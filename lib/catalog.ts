@@ -58,6 +58,7 @@ export const DEFAULT_RUNBOOK_BASE_URL = "https://github.com/example-org/observab
  * The window alert rules take rates over (`rate(x[5m])`): the scrape interval must leave several
  * samples in it, so the settings reader bounds scrapeInterval by it.
  */
+export const RULE_RATE_WINDOW = "5m";
 export const RULE_RATE_WINDOW_MS = 5 * 60 * 1000;
 
 /** Host names the product uses itself, with why: a host named so would collide with its resources. */

@@ -623,9 +623,8 @@ const EXTERNAL_HOSTS = [
     address: "198.51.100.21",
     sshUser: "deploy",
     exporters: ["nginx"],
-    exporterSettings: {},
   },
-  { name: "onprem-2", address: "198.51.100.22", sshUser: "ops", exporters: ["nginx"], exporterSettings: {} },
+  { name: "onprem-2", address: "198.51.100.22", sshUser: "ops", exporters: ["nginx"] },
 ];
 
 function withExternalHosts(hosts: readonly unknown[]) {

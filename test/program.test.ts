@@ -785,14 +785,12 @@ const OUTSIDE_HOSTS = [
     address: "198.51.100.21",
     sshUser: "deploy",
     exporters: ["nginx"],
-    exporterSettings: {},
   },
   {
     name: "onprem-2",
     address: "198.51.100.22",
     sshUser: "ops",
     exporters: ["postgres"],
-    exporterSettings: {},
   },
 ];
 

@@ -4,6 +4,7 @@
  * are all expected hosts scraped, and the Watchdog that proves the whole pipeline works.
  * Metric names used here exist in both Prometheus 2.42 and 3.x and in Alertmanager 0.25+.
  */
+import { RULE_RATE_WINDOW } from "../../lib/catalog";
 import type { StackConfig } from "../../lib/stack-config";
 import { enabledExporters, expectedNodeTargets, JOB_NAMES, MONITOR_INSTANCE } from "../prometheus";
 import { formatDuration, minutesCovering } from "./duration";
@@ -177,7 +178,7 @@ function ruleEvaluationFailures(): AlertRule {
   ];
   return {
     name: "PrometheusRuleEvaluationFailures",
-    expr: `sum by (instance, rule_group) (increase(prometheus_rule_evaluation_failures_total{job="${JOB_NAMES.prometheus}"}[5m])) > 0`,
+    expr: `sum by (instance, rule_group) (increase(prometheus_rule_evaluation_failures_total{job="${JOB_NAMES.prometheus}"}[${RULE_RATE_WINDOW}])) > 0`,
     for: forDuration,
     severity: "critical",
     condition: "rule evaluation failures in every 5m window",
@@ -223,8 +224,8 @@ function alertmanagerNotificationsFailing(): AlertRule {
   return {
     name: "AlertmanagerNotificationsFailing",
     expr:
-      `sum by (instance, integration) (rate(alertmanager_notifications_failed_total{job="${JOB_NAMES.alertmanager}"}[5m])) ` +
-      `/ sum by (instance, integration) (rate(alertmanager_notifications_total{job="${JOB_NAMES.alertmanager}"}[5m])) > 0.01`,
+      `sum by (instance, integration) (rate(alertmanager_notifications_failed_total{job="${JOB_NAMES.alertmanager}"}[${RULE_RATE_WINDOW}])) ` +
+      `/ sum by (instance, integration) (rate(alertmanager_notifications_total{job="${JOB_NAMES.alertmanager}"}[${RULE_RATE_WINDOW}])) > 0.01`,
     for: forDuration,
     severity: "warning",
     condition: "> 1% of notifications to one integration fail (5m)",
