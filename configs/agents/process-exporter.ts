@@ -2,8 +2,8 @@
  * Process exporter: per-daemon CPU, memory, file descriptors and counts.
  *
  * process-exporter gives each process to the FIRST rule that matches it, so the named daemons
- * come first and a single catch-all, grouping everything else by command name, comes last. (The
- * seed's config had the catch-all first, so every process landed in it and no daemon had a group.)
+ * come first and a single catch-all, grouping everything else by command name, comes last (a
+ * catch-all first would take every process and leave no daemon a group of its own).
  */
 import { stringify } from "yaml";
 import { AGENT_PORTS } from "../../lib/catalog";

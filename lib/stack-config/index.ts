@@ -8,6 +8,13 @@ export type {
   ExporterSettingsSpec,
 } from "./exporter-settings";
 export {
+  ALERT_THRESHOLD_FIELDS,
+  CLIENT_FIELDS,
+  DEFAULT_ALERT_THRESHOLDS,
+  EXTERNAL_HOST_FIELDS,
+  type FieldSpec,
+} from "./fields";
+export {
   missingSecrets,
   parseStackConfig,
   type RawSettings,
@@ -24,15 +31,10 @@ export {
   StackConfigError,
 } from "./problems";
 export {
-  ALERT_THRESHOLD_FIELDS,
   CANONICAL_OWNER_ID,
-  CLIENT_FIELDS,
   CORE_SETTINGS,
-  DEFAULT_ALERT_THRESHOLDS,
   DEFAULT_CLIENT_NAME,
   DEFAULT_UBUNTU_IMAGE_NAMES,
-  EXTERNAL_HOST_FIELDS,
-  type FieldSpec,
   MAX_CLIENTS,
   MAX_EXTERNAL_HOSTS,
   qualifiedKey,

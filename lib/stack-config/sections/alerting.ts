@@ -1,12 +1,13 @@
 /** Where alerts go (email, Slack, PagerDuty, heartbeat), their thresholds and their runbook links. */
-import { pathRmCommand, pathSetCommand, secretSetCommand, setCommand } from "../problems";
-import type { SettingsReader } from "../reader";
+
 import {
   ALERT_THRESHOLD_FIELDS,
   DEFAULT_ALERT_THRESHOLDS,
   MAX_THRESHOLD_FOR,
   MIN_THRESHOLD_FOR,
-} from "../settings";
+} from "../fields";
+import { pathRmCommand, pathSetCommand, secretSetCommand, setCommand } from "../problems";
+import type { SettingsReader } from "../reader";
 import type { AlertingSettings, AlertThresholds, EmailSettings } from "../types";
 import {
   DNS_NAME_PATTERN,

@@ -5,16 +5,10 @@
 import { RESERVED_HOST_NAMES } from "../../catalog";
 import { cidrContains, formatIpv4, type Ipv4Cidr, parseCidr, parseIpv4 } from "../../cidr";
 import type { ExporterSettingsSpec } from "../exporter-settings";
+import { CLIENT_FIELDS, EXTERNAL_HOST_FIELDS, type FieldSpec } from "../fields";
 import { type ConfigCommand, pathRmCommand, pathSetCommand, setCommand } from "../problems";
 import type { SettingsReader } from "../reader";
-import {
-  CLIENT_FIELDS,
-  DEFAULT_CLIENT_NAME,
-  EXTERNAL_HOST_FIELDS,
-  type FieldSpec,
-  MAX_CLIENTS,
-  MAX_EXTERNAL_HOSTS,
-} from "../settings";
+import { DEFAULT_CLIENT_NAME, MAX_CLIENTS, MAX_EXTERNAL_HOSTS } from "../settings";
 import type { ClientHost, ExternalHost, InstanceSettings, MonitorSettings, ScrapedHost } from "../types";
 import {
   closestName,
