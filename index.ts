@@ -24,12 +24,13 @@ import { SshKey } from "./components/ssh-key";
 import { DATA_MOUNT_POINT } from "./configs/cloud-init";
 import { buildDashboards, dashboardUrls } from "./configs/dashboards";
 import { AGENTS_DEPLOY_DIR, MONITOR_DEPLOY_DIR } from "./configs/deploy-scripts";
+import { EXPORTER_SETTINGS } from "./configs/exporters";
 import { clientFiles, type DeployInfo, monitorFiles, stackImages } from "./configs/host-files";
 import { MONITOR_PORTS } from "./lib/catalog";
 import { loadStackConfig } from "./lib/pulumi-config";
 import { pinsImageDigests, sshAuthOf } from "./lib/stack-config";
 
-const { config, secrets } = loadStackConfig();
+const { config, secrets } = loadStackConfig(EXPORTER_SETTINGS);
 const env = config.stack;
 // Checked before any resource exists: with key login, nothing can be deployed without the key.
 // Agent login carries no key at all: the provider asks the SSH agent (docs/ssh.md).

@@ -1,7 +1,7 @@
 /**
- * The one catalogue of what runs on the hosts: ports, pinned images and the optional exporters.
+ * The catalogue of the stack's own services and agents: their ports and the discovery tags.
  * Security groups, Prometheus scrape jobs and compose files all read from here, so a port
- * changes in one place.
+ * changes in one place. Each optional exporter's port is in its record (configs/exporters/).
  */
 
 /** Optional exporters a host can switch on in stack config; announced by its `Exporters` tag. */
@@ -29,16 +29,6 @@ export const AGENT_PORTS = {
   cadvisor: 8089,
   alloy: 12345,
 } as const;
-
-/** Metrics port of each optional exporter (Jenkins serves its own, through the Prometheus plugin). */
-export const OPTIONAL_EXPORTER_PORTS: Readonly<Record<OptionalExporter, number>> = {
-  nginx: 9113,
-  jenkins: 8080,
-  mongodb: 9216,
-  postgres: 9187,
-  mysql: 9104,
-  redis: 9121,
-};
 
 export const SSH_PORT = 22;
 

@@ -3,10 +3,7 @@
  * with parseStackConfig before any resource exists, and hands secrets on as secret Outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { credentialValueProblem } from "../configs/agents/exporter-credentials";
 import {
-  CREDENTIALED_EXPORTERS,
-  EXPORTER_PASSWORD_SETTINGS,
   PROJECT,
   parseStackConfig,
   REGION_KEY,
@@ -14,11 +11,12 @@ import {
   type SecretSetting,
   type StackConfig,
 } from "./stack-config";
+import type { ExporterSettingsSpec } from "./stack-config/exporter-settings";
 
 /**
  * Secret values, as Pulumi secret Outputs; present exactly when `config.secretsSet[key]` is true.
  * Exporter passwords are here too (`postgresExporterPassword`, ...): the deploy hands them with
- * `config.exporterUsers` to renderExporterSecretFiles inside `pulumi.all(...).apply`.
+ * `config.exporterUsers` to renderExporterCredentialFiles inside `pulumi.all(...).apply`.
  */
 export type StackSecrets = Partial<Record<SecretSetting, pulumi.Output<string>>>;
 
@@ -39,14 +37,15 @@ function configIsSecret(fullKey: string): boolean | undefined {
  * The plain value is read here only to be checked; it never leaves this function.
  */
 function exporterPasswordProblems(
+  exporters: readonly ExporterSettingsSpec[],
   secretsSet: ReadonlySet<SecretSetting>,
 ): Partial<Record<SecretSetting, string>> {
   const problems: Partial<Record<SecretSetting, string>> = {};
-  for (const exporter of CREDENTIALED_EXPORTERS) {
-    const setting = EXPORTER_PASSWORD_SETTINGS[exporter];
-    if (!secretsSet.has(setting)) continue;
+  for (const credentials of exporters.flatMap((exporter) => exporter.credentials ?? [])) {
+    const setting = SECRET_SETTINGS.find((name) => name === credentials.password.key);
+    if (setting === undefined || !secretsSet.has(setting)) continue;
     const value = pulumi.runtime.getConfig(`${PROJECT}:${setting}`);
-    const problem = value === undefined ? undefined : credentialValueProblem(exporter, value);
+    const problem = value === undefined ? undefined : credentials.passwordProblem(value);
     if (problem !== undefined) problems[setting] = problem;
   }
   return problems;
@@ -55,9 +54,10 @@ function exporterPasswordProblems(
 /**
  * Reads every `observability:` setting and `aws:region`, then validates. Values are passed as the
  * raw strings Pulumi holds (not `getObject`), so malformed JSON is reported by our loader with
- * its fix line instead of Pulumi's bare parse error. Throws StackConfigError on bad input.
+ * its fix line instead of Pulumi's bare parse error. `exporters` are the optional exporters'
+ * settings (EXPORTER_SETTINGS of configs/exporters). Throws StackConfigError on bad input.
  */
-export function loadStackConfig(): LoadedStackConfig {
+export function loadStackConfig(exporters: readonly ExporterSettingsSpec[]): LoadedStackConfig {
   const projectConfig = new pulumi.Config(PROJECT);
   const awsConfig = new pulumi.Config("aws");
   const prefix = `${PROJECT}:`;
@@ -91,7 +91,7 @@ export function loadStackConfig(): LoadedStackConfig {
   const config = parseStackConfig(pulumi.getStack(), {
     values,
     secretsSet,
-    secretValueProblems: exporterPasswordProblems(secretsSet),
+    secretValueProblems: exporterPasswordProblems(exporters, secretsSet),
   });
   return { config, secrets };
 }

@@ -438,7 +438,8 @@ export async function runProgram(stack: string, options: ProgramRunOptions = {})
     secretKeys,
     program: async () => {
       const program = (await import("../../index")) as Record<string, unknown>;
-      stackConfig = (await import("../../lib/pulumi-config")).loadStackConfig().config;
+      const { EXPORTER_SETTINGS } = await import("../../configs/exporters");
+      stackConfig = (await import("../../lib/pulumi-config")).loadStackConfig(EXPORTER_SETTINGS).config;
       return Object.fromEntries(Object.entries(program).filter(([key]) => key !== "default"));
     },
   });
