@@ -27,12 +27,12 @@ function exporterDashboardUid(record: ExporterRecord): string {
 }
 
 /** File name under the dashboards directory, and key of the `dashboards` output (without `.json`). */
-export function exporterDashboardFile(record: ExporterRecord): string {
+function exporterDashboardFile(record: ExporterRecord): string {
   return `exporter-${record.name}.json`;
 }
 
 /** Title of the status panel: the service's own endpoint, or the exporter's view of the service. */
-export function exporterStatusPanelTitle(record: ExporterRecord): string {
+function exporterStatusPanelTitle(record: ExporterRecord): string {
   return record.upMetric === "up"
     ? `${record.title} (metrics endpoint)`
     : `${record.title} reachable by its exporter`;

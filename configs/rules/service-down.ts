@@ -33,7 +33,7 @@ export interface ServiceDownSpec {
 }
 
 /** `nginx_up` for an exporter's gauge, `up{job="jenkins"}` for a service's own endpoint. */
-export function serviceUpSignal(exporter: ServiceDownExporter): string {
+function serviceUpSignal(exporter: ServiceDownExporter): string {
   return exporter.upMetric === "up" ? `up{job="${exporter.name}"}` : exporter.upMetric;
 }
 
