@@ -42,7 +42,7 @@ export class ExporterCredentialsError extends Error {
 }
 
 /** Every problem with these values for this exporter's files (empty when they can be written). */
-export function exporterCredentialProblems(record: ExporterRecord, values: CredentialValues): string[] {
+function exporterCredentialProblems(record: ExporterRecord, values: CredentialValues): string[] {
   const spec = record.settings.credentials;
   if (!spec) return [];
   const fields: { field: keyof CredentialValues; setting: string; required: boolean }[] = [

@@ -17,7 +17,6 @@ export {
   type CredentialValues,
   ExporterCredentialsError,
   exporterCredentialFiles,
-  exporterCredentialProblems,
   renderExporterCredentialFiles,
 } from "./credentials";
 export type { ExporterCredentialFile, ExporterRecord } from "./types";
