@@ -16,13 +16,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import {
-  AGENT_PORTS,
-  isOptionalExporter,
-  MONITOR_PORTS,
-  OPTIONAL_EXPORTER_PORTS,
-  SSH_PORT,
-} from "../lib/catalog";
+import { exporterRecord } from "../configs/exporters";
+import { AGENT_PORTS, MONITOR_PORTS, SSH_PORT } from "../lib/catalog";
 import type { ExternalHost, NetworkSettings } from "../lib/stack-config";
 
 export interface NetworkArgs {
@@ -47,8 +42,8 @@ export interface ScrapePort {
 export function clientScrapePorts(clientExporters: readonly string[]): ScrapePort[] {
   const byPort = new Map<number, string>();
   for (const [name, port] of Object.entries(AGENT_PORTS)) byPort.set(port, name);
-  for (const exporter of [...new Set(clientExporters)].filter(isOptionalExporter).sort()) {
-    byPort.set(OPTIONAL_EXPORTER_PORTS[exporter], exporter);
+  for (const exporter of [...new Set(clientExporters)].sort()) {
+    byPort.set(exporterRecord(exporter).port, exporter);
   }
   return [...byPort.entries()].sort(([a], [b]) => a - b).map(([port, name]) => ({ name, port }));
 }

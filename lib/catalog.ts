@@ -1,16 +1,8 @@
 /**
- * The one catalogue of what runs on the hosts: ports, pinned images and the optional exporters.
+ * The catalogue of the stack's own services and agents: their ports and the discovery tags.
  * Security groups, Prometheus scrape jobs and compose files all read from here, so a port
- * changes in one place.
+ * changes in one place. Each optional exporter's port is in its record (configs/exporters/).
  */
-
-/** Optional exporters a host can switch on in stack config; announced by its `Exporters` tag. */
-export const OPTIONAL_EXPORTERS = ["nginx", "jenkins", "mongodb", "postgres", "mysql", "redis"] as const;
-export type OptionalExporter = (typeof OPTIONAL_EXPORTERS)[number];
-
-export function isOptionalExporter(value: string): value is OptionalExporter {
-  return (OPTIONAL_EXPORTERS as readonly string[]).includes(value);
-}
 
 /** Ports on the monitor host. Only Grafana and SSH are ever reachable from outside the VPC. */
 export const MONITOR_PORTS = {
@@ -29,16 +21,6 @@ export const AGENT_PORTS = {
   cadvisor: 8089,
   alloy: 12345,
 } as const;
-
-/** Metrics port of each optional exporter (Jenkins serves its own, through the Prometheus plugin). */
-export const OPTIONAL_EXPORTER_PORTS: Readonly<Record<OptionalExporter, number>> = {
-  nginx: 9113,
-  jenkins: 8080,
-  mongodb: 9216,
-  postgres: 9187,
-  mysql: 9104,
-  redis: 9121,
-};
 
 export const SSH_PORT = 22;
 

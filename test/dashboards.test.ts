@@ -24,19 +24,19 @@ import { CADVISOR_DISABLED_METRICS } from "../configs/agents/cadvisor";
 import { renderProcessExporterConfig, WATCHED_DAEMONS } from "../configs/agents/process-exporter";
 import { alertmanagerFlags } from "../configs/alertmanager";
 import { buildDashboards, dashboardUrls, renderDashboards } from "../configs/dashboards";
+import { EXPORTERS, enabledExporters } from "../configs/exporters";
 import {
   grafanaDashboardProviderData,
   grafanaDatasourcesData,
   renderGrafanaProvisioning,
 } from "../configs/grafana";
-import { enabledExporters, renderPrometheusConfig } from "../configs/prometheus";
-import { OPTIONAL_EXPORTERS } from "../lib/catalog";
+import { renderPrometheusConfig } from "../configs/prometheus";
 import type { StackConfig } from "../lib/stack-config";
 import { CADVISOR_METRICS, DOCUMENTED_METRICS } from "./support/documented-metrics";
 import { startNodeExporter, startProcessExporter } from "./support/exporters";
 import { freePort, getText, ProcessGroup, pollUntil } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
-import { loadRealStacks } from "./support/stacks";
+import { loadRealStacks, withEveryExporter } from "./support/stacks";
 import { requireTool, TOOLS } from "./support/tools";
 
 const REPO_ROOT = join(__dirname, "..");
@@ -240,17 +240,7 @@ function exposition(metrics: string): Map<string, Set<string>> {
 
 // -- Configs under test ---------------------------------------------------------------------------
 
-const ALL_EXPORTERS_CONFIG = sampleStackConfig({
-  externalHosts: [
-    {
-      name: "onprem-all",
-      address: "192.0.2.20",
-      sshUser: "deploy",
-      exporters: [...OPTIONAL_EXPORTERS],
-      exporterSettings: {},
-    },
-  ],
-});
+const ALL_EXPORTERS_CONFIG = withEveryExporter(sampleStackConfig({ externalHosts: [] }));
 const NO_EXPORTERS_CONFIG = (() => {
   const base = sampleStackConfig();
   return {
@@ -307,7 +297,7 @@ describe.each(CONFIGS)("dashboards ($name)", ({ config }) => {
       "processes.json",
       "ssh.json",
       "stack-health.json",
-      ...enabledExporters(config).map((exporter) => `exporter-${exporter}.json`),
+      ...enabledExporters(config).map((record) => `exporter-${record.name}.json`),
     ].sort();
     expect(Object.keys(dashboards).sort()).toEqual(expected);
   });
@@ -626,7 +616,7 @@ describe("dashboards follow the stack config", () => {
       "exporter-redis.json",
     ]);
     expect(files(ALL_EXPORTERS_CONFIG).sort()).toEqual(
-      OPTIONAL_EXPORTERS.map((e) => `exporter-${e}.json`).sort(),
+      EXPORTERS.map((record) => `exporter-${record.name}.json`).sort(),
     );
   });
 

@@ -21,7 +21,6 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { REMOTE_COMMAND_TYPE } from "../components/host-deployment";
 import { COMPOSE_FILE } from "../configs/agents/client-compose";
-import { exporterSecretFiles } from "../configs/agents/optional-exporters";
 import {
   AGENTS_DEPLOY_DIR,
   composeLayout,
@@ -37,6 +36,7 @@ import {
   shellQuote,
   unitFiles,
 } from "../configs/deploy-scripts";
+import { exporterCredentialFiles, exporterRecord } from "../configs/exporters";
 import { GRAFANA_ADMIN_PASSWORD_RESET } from "../configs/grafana";
 import {
   CLOUD_INIT_FILE,
@@ -308,7 +308,7 @@ describe("planDeploy", () => {
     if (!client) throw new Error("the sample config has a postgres client");
     const clientPlan = planDeploy(clientFiles(config, client), AGENTS_DEPLOY_DIR);
     expect(clientPlan.secretReaders["postgres-exporter"]).toEqual(
-      exporterSecretFiles("postgres")
+      exporterCredentialFiles(exporterRecord("postgres"))
         .map((file) => `${AGENTS_DEPLOY_DIR}/${file.path}`)
         .sort(),
     );

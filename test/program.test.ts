@@ -8,16 +8,9 @@
 import { beforeAll, describe, expect, test } from "vitest";
 import { REMOTE_COMMAND_TYPE } from "../components/host-deployment";
 import { HOST_KEY_READ_COMMAND } from "../components/ssh-key";
+import { EXPORTERS, exporterRecord } from "../configs/exporters";
 import { monitorFiles, stackImages } from "../configs/host-files";
-import {
-  AGENT_PORTS,
-  DISCOVERY_TAGS,
-  isOptionalExporter,
-  MONITOR_PORTS,
-  OPTIONAL_EXPORTER_PORTS,
-  OPTIONAL_EXPORTERS,
-  SSH_PORT,
-} from "../lib/catalog";
+import { AGENT_PORTS, DISCOVERY_TAGS, MONITOR_PORTS, SSH_PORT } from "../lib/catalog";
 import { LOKI_INDEX_PREFIX, LOKI_TENANT, lokiLifecyclePlan } from "../lib/retention";
 import { CANONICAL_OWNER_ID, PROJECT, type StackConfig } from "../lib/stack-config";
 import { listStackNames } from "../lib/stack-files";
@@ -187,8 +180,7 @@ function expectedIngress(config: StackConfig): string[] {
   rules.push(`monitor tcp ${MONITOR_PORTS.loki}-${MONITOR_PORTS.loki} from group clients`);
   const clientPorts = new Set<number>(Object.values(AGENT_PORTS));
   for (const client of config.clients) {
-    for (const exporter of client.exporters.filter(isOptionalExporter))
-      clientPorts.add(OPTIONAL_EXPORTER_PORTS[exporter]);
+    for (const exporter of client.exporters) clientPorts.add(exporterRecord(exporter).port);
   }
   for (const port of clientPorts) rules.push(`clients tcp ${port}-${port} from group monitor`);
   return rules.sort();
@@ -253,7 +245,7 @@ describe.each(stacks)("stack %s", (stack) => {
         MONITOR_PORTS.alertmanager,
         MONITOR_PORTS.loki,
         ...Object.values(AGENT_PORTS),
-        ...OPTIONAL_EXPORTERS.map((exporter) => OPTIONAL_EXPORTER_PORTS[exporter]),
+        ...EXPORTERS.map((record) => record.port),
       ]);
       for (const rule of resourcesOfType(run, T.ingress)) {
         const { fromPort, toPort, cidrIpv4, cidrIpv6, ipProtocol } = rule.inputs as Record<string, unknown>;

@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
+import { EXPORTERS, exporterRecord } from "../configs/exporters";
 import {
   DEFAULT_MONITOR_ADDRESSES,
   exportersTagRegex,
@@ -15,7 +16,7 @@ import {
   renderPrometheusConfig,
 } from "../configs/prometheus";
 import { renderRuleFiles } from "../configs/rules";
-import { AGENT_PORTS, MONITOR_PORTS, OPTIONAL_EXPORTER_PORTS, OPTIONAL_EXPORTERS } from "../lib/catalog";
+import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
 import { sampleStackConfig } from "./support/sample-config";
 import { loadRealStacks, type NamedConfig, sampleConfigs, withEveryExporter } from "./support/stacks";
 import { tempDirMaker, writeFiles } from "./support/temp-files";
@@ -175,7 +176,7 @@ describe("renderPrometheusConfig structure", () => {
     ["process", AGENT_PORTS.processExporter],
     ["cadvisor", AGENT_PORTS.cadvisor],
     ["alloy", AGENT_PORTS.alloy],
-    ...OPTIONAL_EXPORTERS.map((exporter): [string, number] => [exporter, OPTIONAL_EXPORTER_PORTS[exporter]]),
+    ...EXPORTERS.map((record): [string, number] => [record.name, record.port]),
   ];
 
   it("uses only fields Prometheus 2.42 and 3.x both accept", () => {
@@ -280,10 +281,15 @@ describe("renderPrometheusConfig structure", () => {
     for (const job of document.scrape_configs.filter((entry: Parsed) => entry.job_name !== "jenkins")) {
       expect(job.metrics_path, job.job_name).toBeUndefined();
     }
+    for (const record of EXPORTERS) {
+      expect(jobByName(document, record.name).metrics_path ?? "/metrics", record.name).toBe(
+        record.metricsPath,
+      );
+    }
   });
 
   it("scrapes an optional exporter only on EC2 hosts whose Exporters tag lists it", () => {
-    for (const exporter of OPTIONAL_EXPORTERS) {
+    for (const exporter of EXPORTERS.map((record) => record.name)) {
       const keep = jobByName(document, exporter).relabel_configs.find(
         (rule: Parsed) => rule.action === "keep",
       );
@@ -310,7 +316,8 @@ describe("renderPrometheusConfig structure", () => {
     const plain = YAML.parse(renderPrometheusConfig(sampleStackConfig()));
     const jobNames: string[] = plain.scrape_configs.map((job: Parsed) => job.job_name);
     // Sample: web-1 nginx, db-1 postgres + redis.
-    expect(jobNames.filter((job) => (OPTIONAL_EXPORTERS as readonly string[]).includes(job)).sort()).toEqual([
+    const exporterNames = EXPORTERS.map((record) => record.name);
+    expect(jobNames.filter((job) => exporterNames.includes(job)).sort()).toEqual([
       "nginx",
       "postgres",
       "redis",
@@ -359,7 +366,7 @@ describe("renderFileSdTargets", () => {
   it("lists an optional exporter only for the hosts that enabled it", () => {
     expect(parsed("mysql.json")).toEqual([
       {
-        targets: [`192.0.2.10:${OPTIONAL_EXPORTER_PORTS.mysql}`],
+        targets: [`192.0.2.10:${exporterRecord("mysql").port}`],
         labels: { instance: "onprem-1", host_type: "external" },
       },
     ]);

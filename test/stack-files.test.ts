@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { afterEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { EXPORTER_SETTINGS } from "../configs/exporters";
 import { loadStackConfig } from "../lib/pulumi-config";
 import {
   ALL_SETTINGS,
@@ -363,7 +364,7 @@ describe("loadStackConfig: the real program's view through Pulumi config", () =>
   it.each(STACKS)("reads stack %s as the files give it, with secrets as secret Outputs", async (stack) => {
     const mock = mockStackConfig(stack, ROOT);
     await runAs(stack, mock.config, mock.secretKeys);
-    const { config, secrets } = loadStackConfig();
+    const { config, secrets } = loadStackConfig(EXPORTER_SETTINGS);
     const settings = readStackSettings(stack, ROOT);
     expect(config).toEqual(
       parseStackConfig(stack, { values: settings.values, secretsSet: new Set(SECRET_SETTINGS) }),
@@ -384,7 +385,7 @@ describe("loadStackConfig: the real program's view through Pulumi config", () =>
       { ...mock.config, "observability:postgresExporterPassword": badPassword },
       mock.secretKeys,
     );
-    const error = refusal(() => loadStackConfig());
+    const error = refusal(() => loadStackConfig(EXPORTER_SETTINGS));
     const problems = error.problems;
     expect(problems.map((p) => p.setting)).toEqual(["observability:postgresExporterPassword"]);
     expect(problems[0]?.problem).toMatch(/line break/);
@@ -401,7 +402,7 @@ describe("loadStackConfig: the real program's view through Pulumi config", () =>
       { ...mock.config, "observability:mysqlExporterPassword": "has$dollar" },
       mock.secretKeys,
     );
-    const { config, secrets } = loadStackConfig();
+    const { config, secrets } = loadStackConfig(EXPORTER_SETTINGS);
     expect(config.secretsSet.mysqlExporterPassword).toBe(true);
     expect(secrets.mysqlExporterPassword).toBeDefined();
   });
@@ -414,7 +415,7 @@ describe("loadStackConfig: the real program's view through Pulumi config", () =>
     };
     const secretKeys = Object.keys(fakeSecrets).filter((key) => key !== "observability:smtpPassword");
     await runAs("dev", config, secretKeys);
-    const error = refusal(() => loadStackConfig());
+    const error = refusal(() => loadStackConfig(EXPORTER_SETTINGS));
     const problems = error.problems;
     expect(problems.map((p) => p.setting).sort()).toEqual([
       "observability:logRetentionDay",

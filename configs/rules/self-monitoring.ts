@@ -6,7 +6,8 @@
  */
 import { RULE_RATE_WINDOW } from "../../lib/catalog";
 import type { StackConfig } from "../../lib/stack-config";
-import { enabledExporters, expectedNodeTargets, JOB_NAMES, MONITOR_INSTANCE } from "../prometheus";
+import { EXPORTERS, enabledExporters } from "../exporters";
+import { expectedNodeTargets, JOB_NAMES, MONITOR_INSTANCE } from "../prometheus";
 import { formatDuration, minutesCovering } from "./duration";
 import type { AlertRule, AlertTestCase, InputSeries, RuleGroup } from "./types";
 import { seriesSelector } from "./types";
@@ -257,14 +258,24 @@ function alertmanagerNotificationsFailing(): AlertRule {
   };
 }
 
-/** Exporter jobs whose own `up` is the signal (Jenkins and node have their own alerts). */
+/**
+ * Exporter jobs whose own `up` is the signal. Node has HostUnreachable; a service serving its own
+ * metrics (no exporter container) has its service-down alert on that `up`.
+ */
 function exporterJobs(config: StackConfig): string[] {
   return [
     JOB_NAMES.process,
     JOB_NAMES.cadvisor,
-    ...enabledExporters(config).filter((exporter) => exporter !== "jenkins"),
+    ...enabledExporters(config)
+      .filter((record) => record.container !== undefined)
+      .map((record) => record.name),
   ];
 }
+
+/** The services that serve their own metrics, for the condition in words. */
+const SELF_SERVED = EXPORTERS.filter((record) => record.container === undefined).map(
+  (record) => record.title,
+);
 
 function exporterDown(config: StackConfig): AlertRule {
   const jobs = exporterJobs(config);
@@ -276,7 +287,7 @@ function exporterDown(config: StackConfig): AlertRule {
     expr: `up{job=~"${jobs.join("|")}"} == 0`,
     for: SERVICE_DOWN_FOR,
     severity: "warning",
-    condition: "`up == 0` for process, cadvisor and each enabled optional exporter but Jenkins",
+    condition: `\`up == 0\` for process, cadvisor and each enabled optional exporter${SELF_SERVED.length > 0 ? ` but ${SELF_SERVED.join(", ")}` : ""}`,
     summary: "An exporter does not answer Prometheus' scrapes.",
     description: description("{{ $labels.job }}", "{{ $labels.instance }}"),
     cases: [

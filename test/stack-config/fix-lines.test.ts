@@ -80,7 +80,7 @@ function answer(key: string): string {
   if (/allowedAccountIds/.test(key)) return "123456789012";
   if (/tags/.test(key)) return "typed";
   const fieldSpec = [...CLIENT_FIELDS, ...EXTERNAL_HOST_FIELDS].find((spec) => spec.key === field);
-  if (fieldSpec) return fieldSpec.example;
+  if (fieldSpec?.example) return fieldSpec.example;
   const name = key.startsWith(`${PROJECT}:`) ? key.slice(PROJECT.length + 1) : key;
   const spec = table.find((candidate) => candidate.key === name);
   if (spec) return spec.type === "secret" ? "typed-secret-value" : spec.example;
