@@ -146,7 +146,7 @@ export function requireSecret(secrets: StackSecrets, setting: SecretSetting): pu
   const value = secrets[setting];
   if (value === undefined) {
     throw new Error(
-      `the deploy needs the secret observability:${setting}; set it with: pulumi config set --secret observability:${setting} <value>`,
+      `the deploy needs the secret observability:${setting}; set it with: pulumi config set --secret observability:${setting}`,
     );
   }
   return value;

@@ -84,17 +84,6 @@ export function parseCidr(text: string): CidrParseResult {
   return { ok: true, cidr: { network, prefix, text: `${formatIpv4(network)}/${prefix}` } };
 }
 
-/** The network a (possibly host-bit-carrying) CIDR belongs to, e.g. `10.0.0.1/16` -> `10.0.0.0/16`. */
-export function normaliseCidr(text: string): string | undefined {
-  const slash = text.indexOf("/");
-  if (slash === -1) return undefined;
-  const address = parseIpv4(text.slice(0, slash));
-  const prefixText = text.slice(slash + 1);
-  if (address === undefined || !/^\d{1,2}$/.test(prefixText) || Number(prefixText) > 32) return undefined;
-  const prefix = Number(prefixText);
-  return `${formatIpv4(address - (address % blockSize(prefix)))}/${prefix}`;
-}
-
 /** True when every address of `inner` is inside `outer`. */
 export function cidrContains(outer: Ipv4Cidr, inner: Ipv4Cidr): boolean {
   if (inner.prefix < outer.prefix) return false;

@@ -28,6 +28,9 @@ function configIsSecret(fullKey: string): boolean | undefined {
   return typeof runtime.isConfigSecret === "function" ? runtime.isConfigSecret(fullKey) : undefined;
 }
 
+/** Stands in for an encrypted value the reader must never see. */
+const ENCRYPTED = "<encrypted>";
+
 /** Secrets whose value the reader checks against a format's limits (the exporters' passwords). */
 function checkedSecretKeys(exporters: readonly ExporterSettingsSpec[]): string[] {
   return exporters.flatMap((exporter) => (exporter.credentials ? [exporter.credentials.password.key] : []));
@@ -48,12 +51,16 @@ export function loadStackConfig(exporters: readonly ExporterSettingsSpec[]): Loa
   const secretsSet = new Set<string>();
   const secretValues: Record<string, string> = {};
 
+  const secureKeys = new Set<string>();
   for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig()).sort(([a], [b]) =>
     a < b ? -1 : 1,
   )) {
     const name = fullKey.startsWith(`${PROJECT}:`) ? fullKey.slice(PROJECT.length + 1) : undefined;
+    const encrypted = configIsSecret(fullKey) === true;
     if (name === undefined || !secretNames.includes(name)) {
-      values[fullKey] = value;
+      // An encrypted value of anything but a secret setting is reported by the reader, never shown.
+      if (encrypted) secureKeys.add(fullKey);
+      values[fullKey] = encrypted ? ENCRYPTED : value;
       continue;
     }
     const secret = projectConfig.getSecret(name);
@@ -71,7 +78,7 @@ export function loadStackConfig(exporters: readonly ExporterSettingsSpec[]): Loa
 
   const { config, warnings } = readStackConfig(
     pulumi.getStack(),
-    { values, secretsSet, secretValues },
+    { values, secretsSet, secretValues, secureKeys },
     { exporters },
   );
   for (const warning of warnings) {

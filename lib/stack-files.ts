@@ -143,18 +143,19 @@ export function readStackConfigFromFiles(
   const { values, secure } = readStackFile(stack, rootDir);
   const secrets = secretKeys(settingsTable(options.exporters));
   const secretsSet = new Set<string>();
+  const secureKeys = new Set<string>();
   const prefix = `${PROJECT}:`;
   for (const key of secure) {
     const name = key.slice(prefix.length);
     if (key.startsWith(prefix) && secrets.includes(name)) {
       secretsSet.add(name);
     } else {
-      throw new Error(
-        `Pulumi.${stack}.yaml: ${key} is encrypted but is not a secret setting; store it in plain text (pulumi config set ${key} <value>)`,
-      );
+      // Not a secret setting: the reader reports it (a known setting stored encrypted, or an unknown key).
+      secureKeys.add(key);
+      values[key] = "<encrypted>";
     }
   }
-  return readStackConfig(stack, { values, secretsSet }, options);
+  return readStackConfig(stack, { values, secretsSet, secureKeys }, options);
 }
 
 export function loadStackConfigFromFiles(stack: string, rootDir: string, options: ReadOptions): StackConfig {

@@ -166,12 +166,21 @@ describe("reading a stack's files", () => {
     });
   });
 
-  it("refuses an encrypted value of a setting that is not a secret, naming the file and key", () => {
+  it("refuses an encrypted value of a setting that is not a secret, once, with a fix that stores it in plain text", () => {
     for (const key of [P("sshUser"), "aws:region"]) {
       const dir = scratchProject({ "Pulumi.e.yaml": stackFile({ [key]: SECURE("DDDD") }) });
-      expect(() => readStackConfigFromFiles("e", dir, WITHOUT_SECRETS)).toThrow(
-        `Pulumi.e.yaml: ${key} is encrypted but is not a secret setting`,
-      );
+      let error: unknown;
+      try {
+        readStackConfigFromFiles("e", dir, WITHOUT_SECRETS);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(StackConfigError);
+      const problems = (error as StackConfigError).problems.filter((p) => p.setting === key);
+      expect(problems.map((p) => p.problem)).toEqual([
+        expect.stringMatching(/is stored encrypted but is not a secret/),
+      ]);
+      expect(problems[0]?.fix).toBe(`pulumi config rm ${key} && pulumi config set ${key}`);
     }
   });
 

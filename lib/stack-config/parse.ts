@@ -45,6 +45,11 @@ export interface RawSettings {
    * only: they never enter the config, and problems describe them without repeating them.
    */
   readonly secretValues?: Readonly<Record<string, string>>;
+  /**
+   * Fully qualified keys stored encrypted that are not secret settings (their value, if any, is
+   * never shown or written back into a fix line).
+   */
+  readonly secureKeys?: ReadonlySet<string>;
 }
 
 export interface ReadOptions {
@@ -85,7 +90,7 @@ export function readStackConfig(
   const values = projectRelative(settings.values);
   const reader = new SettingsReader(values, table);
 
-  checkKeys(reader, settings.values);
+  checkKeys(reader, { values: settings.values, secureKeys: settings.secureKeys ?? new Set() });
   // A secret given in plain text is reported once (as plain text), not again as missing.
   const plainText = plainTextSecrets(reader, values);
   checkPlainTextSecrets(reader, plainText);

@@ -71,8 +71,11 @@ function commandText(command: ConfigCommand): string {
   const words = ["pulumi", "config", command.op];
   if (command.path) words.push("--path");
   if (command.op === "set" && command.secret) words.push("--secret");
-  words.push(shellWord(qualify(command.key)));
-  if (command.op === "set" && command.value !== undefined) words.push(shellWord(command.value));
+  const positional = [qualify(command.key)];
+  if (command.op === "set" && command.value !== undefined) positional.push(command.value);
+  // The CLI would read a value starting with "-" as a flag: "--" ends the flags.
+  if (positional.some((word) => word.startsWith("-"))) words.push("--");
+  words.push(...positional.map(shellWord));
   return words.join(" ");
 }
 

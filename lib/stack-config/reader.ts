@@ -7,9 +7,11 @@ import {
   type ConfigProblem,
   type ConfigWarning,
   fixLine,
+  mapKeyPath,
   pathRmCommand,
   pathSetCommand,
   qualify,
+  rmCommand,
   setCommand,
   writeValueCommands,
 } from "./problems";
@@ -25,6 +27,8 @@ export interface Duration {
 export class SettingsReader {
   readonly problems: ConfigProblem[] = [];
   readonly warnings: ConfigWarning[] = [];
+  /** Keys whose value had the wrong type (reported once; later checks skip them). */
+  private readonly wrongType = new Set<string>();
 
   /**
    * @param values setting values by key: project keys without namespace (`scrapeInterval`),
@@ -43,6 +47,31 @@ export class SettingsReader {
     this.warnings.push({ setting: qualify(setting), warning, ...(fix ? { fix: fixLine(fix) } : {}) });
   }
 
+  /** True when the key's value had the wrong type: already reported, so say nothing more of it. */
+  invalid(key: string): boolean {
+    return this.wrongType.has(key);
+  }
+
+  /** Marks a key whose value cannot be used (reported elsewhere): every read of it gives undefined. */
+  markInvalid(key: string): void {
+    this.wrongType.add(key);
+  }
+
+  /**
+   * Visits the items of a list and files each item's problems as a block, last item first: the
+   * fixes of one list, pasted in the order printed, then find their item where the line says,
+   * since removing an item shifts only those after it.
+   */
+  eachLastFirst<T>(items: readonly T[], visit: (item: T, index: number) => void): void {
+    const blocks: ConfigProblem[][] = [];
+    items.forEach((item, index) => {
+      const before = this.problems.length;
+      visit(item, index);
+      blocks.push(this.problems.splice(before));
+    });
+    for (const block of blocks.reverse()) this.problems.push(...block);
+  }
+
   spec(key: string): SettingSpec {
     return settingSpec(this.table, key);
   }
@@ -54,26 +83,44 @@ export class SettingsReader {
 
   /** Raw value, with "" and null treated as unset (Pulumi.yaml declares optional strings as ""). */
   raw(key: string): unknown {
+    if (this.wrongType.has(key)) return undefined;
     const value = this.values[key];
     return value === "" || value === null ? undefined : value;
   }
 
   /** A string setting: the trimmed value, else the table's default (undefined when it has none). */
   string(key: string): string | undefined {
+    if (this.wrongType.has(key)) return undefined;
     const spec = this.spec(key);
     const value = this.raw(key);
-    if (value === undefined) return spec.type === "string" ? spec.default : undefined;
+    if (value === undefined) {
+      return spec.type === "string" || spec.type === "choice" || spec.type === "duration"
+        ? spec.default
+        : undefined;
+    }
     if (typeof value === "string") return value.trim();
     if (typeof value === "number" || typeof value === "boolean") return String(value);
-    this.report(key, `must be a string, got ${describe(value)}`, [setCommand(key, spec.example)]);
+    this.wrongType.add(key);
+    this.report(key, `must be a string, got ${describe(value)}`, [setCommand(key)]);
     return undefined;
+  }
+
+  /**
+   * A string setting the situation requires: reported as required (with `why`) when unset; a
+   * value of the wrong type is reported once, as such.
+   */
+  requiredString(key: string, why: string): string | undefined {
+    const value = this.string(key);
+    if (value === undefined && !this.invalid(key)) this.report(key, `is required ${why}`, [setCommand(key)]);
+    return value;
   }
 
   /** One of the table's choices; a typo gets the closest choice as its fix. */
   choice(key: string): string | undefined {
     const spec = this.spec(key);
     if (spec.type !== "choice") throw new Error(`${key} is not a choice setting`);
-    const text = this.string(key) ?? spec.default;
+    const text = this.string(key);
+    if (text === undefined) return undefined;
     if (spec.choices.includes(text)) return text;
     const suggestion = closestName(text, spec.choices);
     this.report(
@@ -90,7 +137,8 @@ export class SettingsReader {
     if (value === undefined) return spec.default;
     const parsed = typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
     if (typeof parsed !== "number" || !Number.isInteger(parsed)) {
-      this.report(key, `must be a whole number, got ${describe(value)}`, [setCommand(key, spec.example)]);
+      this.wrongType.add(key);
+      this.report(key, `must be a whole number, got ${describe(value)}`, [setCommand(key)]);
       return undefined;
     }
     if (parsed < spec.min || parsed > spec.max) {
@@ -110,13 +158,15 @@ export class SettingsReader {
     if (value === undefined) return fallback;
     if (typeof value === "boolean") return value;
     if (value === "true" || value === "false") return value === "true";
+    this.wrongType.add(key);
     this.report(key, `must be true or false, got ${describe(value)}`, [setCommand(key, String(fallback))]);
     return undefined;
   }
 
   duration(key: string): Duration | undefined {
     const spec = this.spec(key) as DurationSetting;
-    const text = this.string(key) ?? spec.default;
+    const text = this.string(key);
+    if (text === undefined) return undefined;
     const ms = parsePrometheusDuration(text);
     if (ms === undefined) {
       this.report(
@@ -140,27 +190,40 @@ export class SettingsReader {
 
   /**
    * A structured value: accepts parsed data or the JSON text Pulumi stores. Undefined when unset
-   * or wrong (then reported).
+   * or wrong (then reported). A plain string where a list is expected becomes the list's first
+   * item in the fix (`itemField` names the field it goes into, for lists of maps), so the typed
+   * value is kept.
    */
-  structured(key: string, expect: "array" | "object"): unknown {
+  structured(key: string, expect: "array" | "object", itemField?: string): unknown {
     let value = this.raw(key);
     if (value === undefined) return undefined;
-    const example = this.spec(key).example;
     const shape = expect === "array" ? "a list" : "a map";
-    const fix = [
-      pathRmCommand(key),
-      pathSetCommand(expect === "array" ? `${key}[0]` : `${key}.key`, example),
-    ];
+    const keepTyped = (text: string): ConfigCommand[] =>
+      expect === "array"
+        ? [rmCommand(key), pathSetCommand(itemField ? `${key}[0].${itemField}` : `${key}[0]`, text)]
+        : [rmCommand(key)];
+    const howTo =
+      expect === "array"
+        ? ""
+        : ` (set each entry with: pulumi config set --path '${qualify(key)}.<name>' <value>)`;
     if (typeof value === "string") {
+      const text = value;
       try {
-        value = JSON.parse(value);
+        value = JSON.parse(text);
       } catch {
-        this.report(key, `must be ${shape}, got the plain string ${describe(value)}`, fix);
+        this.wrongType.add(key);
+        this.report(key, `must be ${shape}, got the plain string ${describe(text)}${howTo}`, keepTyped(text));
         return undefined;
       }
     }
     if (expect === "array" ? !Array.isArray(value) : !isPlainObject(value)) {
-      this.report(key, `must be ${shape}, got ${describe(value)}`, fix);
+      this.wrongType.add(key);
+      const typed = typeof value === "number" || typeof value === "boolean" ? String(value) : undefined;
+      this.report(
+        key,
+        `must be ${shape}, got ${describe(value)}${howTo}`,
+        typed !== undefined ? keepTyped(typed) : [rmCommand(key)],
+      );
       return undefined;
     }
     return value;
@@ -169,19 +232,16 @@ export class SettingsReader {
   /** A list of non-empty strings, trimmed; [] when unset. */
   list(key: string): string[] | undefined {
     const value = this.structured(key, "array");
-    if (value === undefined) return this.raw(key) === undefined ? [] : undefined;
-    const example = this.spec(key).example;
+    if (value === undefined) return this.invalid(key) || this.raw(key) !== undefined ? undefined : [];
     const items: string[] = [];
     let ok = true;
-    (value as unknown[]).forEach((item, index) => {
+    this.eachLastFirst(value as unknown[], (item, index) => {
       const path = `${key}[${index}]`;
       if ((typeof item === "string" && item.trim() !== "") || typeof item === "number") {
         items.push(String(item).trim());
       } else {
         ok = false;
-        this.report(path, `must be a non-empty string, got ${describe(item)}`, [
-          pathSetCommand(path, example),
-        ]);
+        this.report(path, `must be a non-empty string, got ${describe(item)}`, [pathSetCommand(path)]);
       }
     });
     return ok ? items : undefined;
@@ -198,10 +258,11 @@ export class SettingsReader {
       ok = false;
       const suggestion = closestName(field, known);
       const movable = suggestion !== undefined && !Object.hasOwn(item, suggestion);
-      const fix: ConfigCommand[] = [pathRmCommand(`${path}.${field}`)];
+      const fieldPath = mapKeyPath(path, field);
+      const fix: ConfigCommand[] = [pathRmCommand(fieldPath)];
       if (movable) fix.push(...writeValueCommands(`${path}.${suggestion}`, value));
       this.report(
-        `${path}.${field}`,
+        fieldPath,
         `is not a known field${suggestion ? ` (did you mean "${suggestion}"?)` : ""}; known fields: ${known.join(", ")}`,
         fix,
       );

@@ -217,6 +217,27 @@ export function webUrlProblem(text: string, protocols: readonly ("http:" | "http
   return undefined;
 }
 
+/** Domains reserved for documentation and tests (RFC 2606, RFC 6761): nobody receives mail there. */
+const DOCUMENTATION_DOMAIN = /(^|[.@/])(example\.(com|net|org)|[^./@]+\.(example|test|invalid))(?=$|[:/])/i;
+/** The organisation the repository's own examples point at. */
+const EXAMPLE_ORGANISATION = /\/example-org\//i;
+/** IPv4 ranges reserved for documentation (RFC 5737). */
+const DOCUMENTATION_NETWORKS = /^(192\.0\.2|198\.51\.100|203\.0\.113)\./;
+
+/**
+ * Why a value looks like a documentation placeholder left in a stack file (an example.com
+ * address, an RFC 5737 network), or undefined.
+ */
+export function documentationPlaceholder(text: string): string | undefined {
+  const lowered = text.trim().toLowerCase();
+  if (DOCUMENTATION_DOMAIN.test(lowered)) return "is a documentation placeholder (a reserved example domain)";
+  if (EXAMPLE_ORGANISATION.test(lowered))
+    return "is a documentation placeholder (the example-org repository)";
+  if (DOCUMENTATION_NETWORKS.test(lowered))
+    return "is a documentation placeholder (an RFC 5737 example network)";
+  return undefined;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Generic helpers
 // ---------------------------------------------------------------------------------------------

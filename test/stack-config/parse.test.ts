@@ -185,14 +185,35 @@ describe("the result", () => {
     expect(config.existingInstanceProfile).toBe("LabInstanceProfile");
   });
 
-  it("comes with the reading's warnings, none for a plain stack", () => {
+  it("comes with the reading's warnings: documentation placeholders, each with a pasteable fix", () => {
     const reading = readStackConfig(
       "dev",
       { values: validValues(), secretsSet: new Set(SECRET_SETTINGS) },
       WITH_SECRETS,
     );
     expect(reading.config).toEqual(parse());
-    expect(reading.warnings).toEqual([]);
+    expect(reading.warnings.map((w) => w.setting).sort()).toEqual(
+      ["alertEmailTo[0]", "grafanaAllowedCidrs[0]", "runbookBaseUrl", "smtpFrom", "sshAllowedCidrs[0]"].map(
+        (key) => `${PROJECT}:${key}`,
+      ),
+    );
+    for (const warning of reading.warnings) expect(warning.warning).toMatch(/documentation placeholder/);
+    const real = readStackConfig(
+      "dev",
+      {
+        values: {
+          ...validValues(),
+          sshAllowedCidrs: ["81.2.69.160/32"],
+          grafanaAllowedCidrs: ["81.2.69.0/24"],
+          alertEmailTo: ["oncall@acme.io"],
+          smtpFrom: "alertmanager@acme.io",
+          runbookBaseUrl: "https://git.acme.io/sre/runbooks",
+        },
+        secretsSet: new Set(SECRET_SETTINGS),
+      },
+      WITH_SECRETS,
+    );
+    expect(real.warnings).toEqual([]);
   });
 });
 

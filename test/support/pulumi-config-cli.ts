@@ -151,8 +151,14 @@ export function applyConfigCommand(
   const [group, op, ...rest] = argv;
   if (group !== "config" || (op !== "set" && op !== "rm"))
     throw new Error(`not a config command: ${argv.join(" ")}`);
-  const flags = rest.filter((word) => word.startsWith("--"));
-  const words = rest.filter((word) => !word.startsWith("--"));
+  // As the CLI's flag parser: every word starting with "-" is a flag, until a "--".
+  const end = rest.indexOf("--");
+  const before = end === -1 ? rest : rest.slice(0, end);
+  const flags = before.filter((word) => word.startsWith("-"));
+  const words = [
+    ...before.filter((word) => !word.startsWith("-")),
+    ...(end === -1 ? [] : rest.slice(end + 1)),
+  ];
   const unknown = flags.filter((flag) => flag !== "--path" && flag !== "--secret");
   if (unknown.length > 0) throw new Error(`unknown flag ${unknown.join(", ")}`);
   const usePath = flags.includes("--path");

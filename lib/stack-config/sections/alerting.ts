@@ -12,6 +12,7 @@ import type { AlertingSettings, AlertThresholds, EmailSettings } from "../types"
 import {
   DNS_NAME_PATTERN,
   describe,
+  documentationPlaceholder,
   EMAIL_PATTERN,
   formatDuration,
   parsePrometheusDuration,
@@ -39,7 +40,7 @@ function parseEmail(
   if (to === undefined) return { ok: false, requested: true };
   let ok = true;
   const seen = new Set<string>();
-  to.forEach((address, index) => {
+  reader.eachLastFirst(to, (address, index) => {
     const path = `alertEmailTo[${index}]`;
     if (!EMAIL_PATTERN.test(address)) {
       ok = false;
@@ -52,49 +53,37 @@ function parseEmail(
   });
   if (to.length === 0) return { ok, requested: false };
 
-  const smarthost = reader.string("smtpSmarthost");
-  let port: number | undefined;
-  if (smarthost === undefined) {
-    ok = false;
-    reader.report("smtpSmarthost", "is required when alertEmailTo is set (the SMTP relay, host:port)", [
-      setCommand("smtpSmarthost"),
-    ]);
-  } else {
-    const match = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(smarthost);
-    port = match ? Number(match[2]) : undefined;
-    if (
-      !match ||
-      !DNS_NAME_PATTERN.test(match[1] as string) ||
-      port === undefined ||
-      port < 1 ||
-      port > 65535
-    ) {
-      ok = false;
-      reader.report(
-        "smtpSmarthost",
-        `"${smarthost}" must be host:port, e.g. ${reader.spec("smtpSmarthost").example}`,
-        [setCommand("smtpSmarthost")],
-      );
-    }
-  }
-  const from = reader.string("smtpFrom");
-  if (from === undefined || !EMAIL_PATTERN.test(from)) {
-    ok = false;
+  const smarthost = reader.requiredString(
+    "smtpSmarthost",
+    "when alertEmailTo is set (the SMTP relay, host:port)",
+  );
+  const match = smarthost === undefined ? undefined : /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(smarthost);
+  const port = match ? Number(match[2]) : undefined;
+  if (
+    smarthost !== undefined &&
+    (!match || !DNS_NAME_PATTERN.test(match[1] as string) || !port || port > 65535)
+  ) {
     reader.report(
-      "smtpFrom",
-      from === undefined
-        ? "is required when alertEmailTo is set (the sender address)"
-        : `"${from}" is not an email address`,
-      [setCommand("smtpFrom")],
+      "smtpSmarthost",
+      `"${smarthost}" must be host:port, e.g. ${reader.spec("smtpSmarthost").example}`,
+      [setCommand("smtpSmarthost")],
     );
   }
-  const username = reader.string("smtpUsername");
-  if (username === undefined) {
-    ok = false;
-    reader.report("smtpUsername", "is required when alertEmailTo is set (SMTP authentication user)", [
-      setCommand("smtpUsername"),
-    ]);
+  const from = reader.requiredString("smtpFrom", "when alertEmailTo is set (the sender address)");
+  if (from !== undefined && !EMAIL_PATTERN.test(from)) {
+    reader.report("smtpFrom", `"${from}" is not an email address`, [setCommand("smtpFrom")]);
   }
+  const username = reader.requiredString(
+    "smtpUsername",
+    "when alertEmailTo is set (SMTP authentication user)",
+  );
+  ok = ok && smarthost !== undefined && port !== undefined && from !== undefined && EMAIL_PATTERN.test(from);
+  ok = ok && username !== undefined;
+  warnPlaceholders(reader, [
+    ...to.map((address, index) => [`alertEmailTo[${index}]`, address] as const),
+    ["smtpFrom", from],
+    ["smtpSmarthost", smarthost],
+  ]);
   if (requireSecrets && !secretsSet.has("smtpPassword")) {
     ok = false;
     reader.report(
@@ -122,6 +111,24 @@ function parseEmail(
     return { ok: false, requested: true };
   }
   return { ok: true, requested: true, email: { to, from, smarthost, username, requireTls } };
+}
+
+/**
+ * Warns about documentation placeholders left where alerts go: an example.com recipient or
+ * sender, the example repository's runbooks. The stack still works; nobody gets the alerts.
+ */
+function warnPlaceholders(
+  reader: SettingsReader,
+  entries: ReadonlyArray<readonly [string, string | undefined]>,
+  consequence = "alerts would reach nobody",
+): void {
+  for (const [setting, value] of entries) {
+    const why = value === undefined ? undefined : documentationPlaceholder(value);
+    if (why !== undefined) {
+      const fix = setting.includes("[") ? pathSetCommand(setting) : setCommand(setting);
+      reader.warn(setting, `"${value}" ${why}: ${consequence}`, [fix]);
+    }
+  }
 }
 
 function numberValue(value: unknown): number | undefined {
@@ -214,7 +221,8 @@ function parseThresholds(
 
 /** Where alerts' runbook links point: an https URL without credentials, query, fragment or trailing slash. */
 function parseRunbookBaseUrl(reader: SettingsReader): string | undefined {
-  const text = reader.string("runbookBaseUrl") as string;
+  const text = reader.string("runbookBaseUrl");
+  if (text === undefined) return undefined;
   const problem = webUrlProblem(text, ["https:"]);
   if (problem !== undefined) {
     reader.report("runbookBaseUrl", `"${text}" ${problem} (alerts link to <runbookBaseUrl>/<AlertName>.md)`, [
@@ -222,6 +230,7 @@ function parseRunbookBaseUrl(reader: SettingsReader): string | undefined {
     ]);
     return undefined;
   }
+  warnPlaceholders(reader, [["runbookBaseUrl", text]], "every alert's runbook link would lead nowhere");
   if (text.endsWith("/")) {
     reader.report("runbookBaseUrl", `"${text}" ends with a slash; alerts append /<AlertName>.md themselves`, [
       setCommand("runbookBaseUrl", text.replace(/\/+$/, "")),
@@ -238,9 +247,9 @@ export function parseAlerting(
   scrapeIntervalMs: number | undefined,
 ): AlertingSettings | undefined {
   const email = parseEmail(reader, secretsSet, requireSecrets);
-  const channel = reader.string("slackChannel") as string;
-  const channelOk = SLACK_CHANNEL.test(channel);
-  if (!channelOk) {
+  const channel = reader.string("slackChannel");
+  const channelOk = channel !== undefined && SLACK_CHANNEL.test(channel);
+  if (channel !== undefined && !channelOk) {
     const cleaned = `#${channel
       .replace(/^#/, "")
       .toLowerCase()
@@ -273,7 +282,7 @@ export function parseAlerting(
   if (!email.ok || !channelOk || !thresholds || runbookBaseUrl === undefined) return undefined;
   return {
     ...(email.email ? { email: email.email } : {}),
-    ...(slack ? { slack: { channel } } : {}),
+    ...(slack && channel !== undefined ? { slack: { channel } } : {}),
     pagerduty,
     heartbeat: secretsSet.has("heartbeatUrl"),
     thresholds,

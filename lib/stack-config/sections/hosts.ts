@@ -38,19 +38,21 @@ function parseInstance(
 }
 
 export function parseMonitor(reader: SettingsReader): MonitorSettings | undefined {
-  const instanceType = reader.string("monitorInstanceType") as string;
-  const instance = parseInstance(reader, "monitorInstanceType", instanceType, (value) =>
-    setCommand("monitorInstanceType", value),
-  );
-  if (instance) {
-    const info = parseInstanceType(instanceType);
-    if (typeof info !== "string" && sizeRank(info.size) < sizeRank("medium")) {
-      reader.report(
-        "monitorInstanceType",
-        `"${instanceType}" is too small for Prometheus, Loki, Grafana and Alertmanager together (medium or larger)`,
-        [setCommand("monitorInstanceType", `${info.family}.medium`)],
-      );
-    }
+  const instanceType = reader.string("monitorInstanceType");
+  let instance =
+    instanceType === undefined
+      ? undefined
+      : parseInstance(reader, "monitorInstanceType", instanceType, (value) =>
+          setCommand("monitorInstanceType", value),
+        );
+  const info = instanceType === undefined ? undefined : parseInstanceType(instanceType);
+  if (instance && typeof info === "object" && sizeRank(info.size) < sizeRank("medium")) {
+    instance = undefined;
+    reader.report(
+      "monitorInstanceType",
+      `"${instanceType}" is too small for Prometheus, Loki, Grafana and Alertmanager together (medium or larger)`,
+      [setCommand("monitorInstanceType", `${info.family}.medium`)],
+    );
   }
   const rootVolumeGb = reader.integer("monitorRootVolumeGb");
   const dataVolumeGb = reader.integer("monitorDataVolumeGb");
@@ -78,13 +80,13 @@ function parseExporterList(
   if (!Array.isArray(list)) {
     reader.report(path, `must be a list of exporters (${names.join(", ")}), got ${describe(value)}`, [
       pathRmCommand(path),
-      pathSetCommand(`${path}[0]`, names[0]),
     ]);
     return undefined;
   }
   const listed: string[] = [];
   let ok = true;
-  list.forEach((item, index) => {
+  const items: unknown[] = list;
+  reader.eachLastFirst(items, (item, index) => {
     const itemPath = `${path}[${index}]`;
     if (typeof item !== "string" || !names.includes(item)) {
       ok = false;
@@ -133,12 +135,11 @@ function parseExporterFields(
         settings[field.key] = field.default;
         continue;
       }
-      const problem = typeof value === "string" ? field.problem(value.trim()) : `must be a string`;
+      const problem =
+        typeof value === "string" ? field.problem(value.trim()) : `must be a string, got ${describe(value)}`;
       if (problem !== undefined) {
         ok = false;
-        reader.report(fieldPath, `${problem}, got ${describe(value)}`, [
-          pathSetCommand(fieldPath, field.default),
-        ]);
+        reader.report(fieldPath, problem, [pathSetCommand(fieldPath, field.default)]);
         continue;
       }
       settings[field.key] = (value as string).trim();
@@ -198,7 +199,7 @@ function hostEntries(
 ): unknown[] | undefined {
   if (!reader.has(key)) return whenUnset;
   if (reader.raw(key) === undefined) return [];
-  const raw = reader.structured(key, "array");
+  const raw = reader.structured(key, "array", "name");
   if (raw === undefined) return undefined;
   const items = raw as unknown[];
   if (items.length > max) {
@@ -241,25 +242,30 @@ export function parseClients(
   exporters: readonly ExporterSettingsSpec[],
   seen: SeenNames,
 ): ClientHost[] | undefined {
-  const defaultInstance = parseInstance(
-    reader,
-    "clientInstanceType",
-    reader.string("clientInstanceType") as string,
-    (value) => setCommand("clientInstanceType", value),
-  );
+  const clientInstanceType = reader.string("clientInstanceType");
+  const defaultInstance =
+    clientInstanceType === undefined
+      ? undefined
+      : parseInstance(reader, "clientInstanceType", clientInstanceType, (value) =>
+          setCommand("clientInstanceType", value),
+        );
   const defaultRootVolumeGb = reader.integer("clientRootVolumeGb");
   const items = hostEntries(reader, "clients", MAX_CLIENTS, [{ name: DEFAULT_CLIENT_NAME }]);
   if (items === undefined) return undefined;
   const known = fieldKeys(CLIENT_FIELDS, exporters);
   const clients: ClientHost[] = [];
   let ok = defaultInstance !== undefined && defaultRootVolumeGb !== undefined;
-  items.forEach((item, index) => {
+  reader.eachLastFirst(items, (item, index) => {
     const path = `clients[${index}]`;
     if (!isPlainObject(item)) {
       ok = false;
+      // Removing the entry shifts the hosts after it: the fix appends the host at the end instead.
       reader.report(path, `must be a map like { name: web-1 }, got ${describe(item)}`, [
         pathRmCommand(path),
-        pathSetCommand(`${path}.name`, typeof item === "string" ? suggestedHostName(item) : undefined),
+        pathSetCommand(
+          `clients[${items.length - 1}].name`,
+          typeof item === "string" ? suggestedHostName(item) : undefined,
+        ),
       ]);
       return;
     }
@@ -412,7 +418,7 @@ export function parseExternalHosts(
   const addresses = new Map<string, string>();
   const hosts: ExternalHost[] = [];
   let ok = true;
-  items.forEach((item, index) => {
+  reader.eachLastFirst(items, (item, index) => {
     const path = `externalHosts[${index}]`;
     if (!isPlainObject(item)) {
       ok = false;

@@ -3,10 +3,11 @@ import { cidrContains, type Ipv4Cidr, isPrivateCidr, PRIVATE_RANGES, parseCidr }
 import { pathRmCommand, pathSetCommand, rmCommand, setCommand } from "../problems";
 import type { SettingsReader } from "../reader";
 import type { AccessSettings, NetworkSettings, SshAuth } from "../types";
-import { isAwsId, LINUX_USER_PATTERN, sshPublicKeyProblem } from "../values";
+import { documentationPlaceholder, isAwsId, LINUX_USER_PATTERN, sshPublicKeyProblem } from "../values";
 
 function parseCidrSetting(reader: SettingsReader, key: string): Ipv4Cidr | undefined {
-  const text = reader.string(key) as string;
+  const text = reader.string(key);
+  if (text === undefined) return undefined;
   const example = reader.spec(key).example;
   const parsed = parseCidr(text);
   if (!parsed.ok) {
@@ -89,7 +90,7 @@ function parseAllowedCidrs(reader: SettingsReader, key: keyof typeof ALLOW_LISTS
   }
   const cidrs: string[] = [];
   let ok = true;
-  list.forEach((text, index) => {
+  reader.eachLastFirst(list, (text, index) => {
     const path = `${key}[${index}]`;
     const parsed = parseCidr(text);
     if (!parsed.ok) {
@@ -117,6 +118,12 @@ function parseAllowedCidrs(reader: SettingsReader, key: keyof typeof ALLOW_LISTS
         pathRmCommand(path),
       ]);
       return;
+    }
+    const placeholder = documentationPlaceholder(cidr.text);
+    if (placeholder !== undefined) {
+      reader.warn(path, `"${text}" ${placeholder}: ${service} will refuse you from anywhere else`, [
+        pathSetCommand(path),
+      ]);
     }
     cidrs.push(cidr.text);
   });
@@ -159,13 +166,16 @@ export function parseAccess(reader: SettingsReader): AccessSettings | undefined 
       [setCommand("sshKeyPairName")],
     );
   }
-  const sshUser = reader.string("sshUser") as string;
-  if (!LINUX_USER_PATTERN.test(sshUser)) {
+  const sshUser = reader.string("sshUser");
+  if (sshUser === undefined) {
+    keyOk = false;
+  } else if (!LINUX_USER_PATTERN.test(sshUser)) {
     keyOk = false;
     reader.report("sshUser", `"${sshUser}" is not a Linux user name`, [setCommand("sshUser", "ubuntu")]);
   }
   const sshAuth = reader.choice("sshAuth") as SshAuth | undefined;
-  if (!sshCidrs || !grafanaCidrs || !keyOk || sshAuth === undefined) return undefined;
+  if (!sshCidrs || !grafanaCidrs || !keyOk || sshUser === undefined || sshAuth === undefined)
+    return undefined;
   return {
     sshCidrs,
     grafanaCidrs,

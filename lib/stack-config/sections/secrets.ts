@@ -23,7 +23,9 @@ export function plainTextSecrets(
   reader: SettingsReader,
   values: Readonly<Record<string, unknown>>,
 ): string[] {
-  return secretKeys(reader.table).filter((key) => values[key] !== undefined && values[key] !== "");
+  return secretKeys(reader.table).filter(
+    (key) => values[key] !== undefined && values[key] !== null && values[key] !== "",
+  );
 }
 
 /** For each exporter, the hosts that enable it. */
@@ -57,8 +59,10 @@ export function parseExporterCredentials(
     if (!credentials) continue;
     if (credentials.user) {
       const { key, pattern, rule } = credentials.user;
-      const user = reader.string(key) as string;
-      if (pattern.test(user)) {
+      const user = reader.string(key);
+      if (user === undefined) {
+        ok = false;
+      } else if (pattern.test(user)) {
         users[exporter.name] = user;
       } else {
         ok = false;
@@ -128,7 +132,7 @@ export function checkCoreSecrets(
   if (sshAuth === "key" && requireSecrets && !secretsSet.has("sshPrivateKey")) {
     reader.report(
       "sshPrivateKey",
-      'is required: every host gets its files and containers over SSH with this key, the private half of the hosts\' key pair (paste it with: pulumi config set --secret observability:sshPrivateKey "$(cat ~/.ssh/id_ed25519)"; or set sshAuth to agent to log in with your SSH agent)',
+      "is required: every host gets its files and containers over SSH with this key, the private half of the hosts' key pair (paste it with: pulumi config set --secret observability:sshPrivateKey < ~/.ssh/id_ed25519; or set sshAuth to agent to log in with your SSH agent)",
       [secretSetCommand("sshPrivateKey")],
     );
   }

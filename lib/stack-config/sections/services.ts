@@ -21,6 +21,7 @@ const AWS_REGIONS: readonly string[] = Object.values(Region);
 
 export function parseRegion(reader: SettingsReader): string | undefined {
   const region = reader.string("aws:region");
+  if (region === undefined && reader.invalid("aws:region")) return undefined;
   if (region === undefined) {
     reader.report("aws:region", "is required (the AWS region to deploy into)", [setCommand("aws:region")]);
     return undefined;
@@ -90,7 +91,11 @@ export function parseImages(
     ["ubuntuImageNameX86", "x86_64", "amd64"],
     ["ubuntuImageNameArm", "arm64", "arm64"],
   ] as const) {
-    const name = reader.string(key) as string;
+    const name = reader.string(key);
+    if (name === undefined) {
+      ok = false;
+      continue;
+    }
     const match = IMAGE_NAME_PATTERN.exec(name);
     if (!match || match[3] !== label) {
       ok = false;

@@ -12,14 +12,18 @@ import { pasteFix, pulumiInvocations } from "../../support/pulumi-config-cli";
 const TABLE = settingsTable(EXPORTER_SETTINGS);
 const P = (key: string) => `${PROJECT}:${key}`;
 
-function keyProblems(values: Record<string, unknown>): ConfigProblem[] {
+function keyProblems(values: Record<string, unknown>, secureKeys: readonly string[] = []): ConfigProblem[] {
   const reader = new SettingsReader({}, TABLE);
-  checkKeys(reader, values);
+  checkKeys(reader, { values, secureKeys: new Set(secureKeys) });
   return reader.problems;
 }
 
-function onlyProblem(values: Record<string, unknown>, setting: string): ConfigProblem {
-  const problems = keyProblems(values);
+function onlyProblem(
+  values: Record<string, unknown>,
+  setting: string,
+  secureKeys: readonly string[] = [],
+): ConfigProblem {
+  const problems = keyProblems(values, secureKeys);
   expect(problems, JSON.stringify(problems)).toHaveLength(1);
   expect(problems[0]?.setting).toBe(setting);
   return problems[0] as ConfigProblem;
@@ -121,12 +125,22 @@ describe("other namespaces", () => {
     });
   });
 
-  it("misspelt are only removed when the key meant is set, or not a setting at all", () => {
+  it("misspelt are only removed when the key meant holds a value of its own, or is not a setting at all", () => {
     const set = onlyProblem(
-      { "Observability:scrapeInterval": "20s", scrapeInterval: "30s" },
+      { "Observability:scrapeInterval": "20s", scrapeInterval: "15s" },
       "Observability:scrapeInterval",
     );
     expect(argv(set.fix)).toEqual([["config", "rm", "Observability:scrapeInterval"]]);
+    // Pulumi.yaml's default is what every stack holds for an unset setting: the typed value wins over it.
+    const overDefault = onlyProblem(
+      { "Observability:scrapeInterval": "20s", scrapeInterval: "30s" },
+      "Observability:scrapeInterval",
+    );
+    expect(
+      pasted({ "Observability:scrapeInterval": "20s", [P("scrapeInterval")]: "30s" }, overDefault.fix),
+    ).toEqual({
+      [P("scrapeInterval")]: "20s",
+    });
     const unknown = onlyProblem({ "observabilty:nothing": "1" }, "observabilty:nothing");
     expect(argv(unknown.fix)).toEqual([["config", "rm", "observabilty:nothing"]]);
     const provider = onlyProblem({ "awss:region": "eu-west-1" }, "awss:region");
@@ -139,6 +153,41 @@ describe("other namespaces", () => {
       'is in namespace "grafana", which this program does not read, so the value would be ignored; its settings are observability:<setting> and aws:region, aws:profile, aws:allowedAccountIds',
     );
     expect(argv(found.fix)).toEqual([["config", "rm", "grafana:adminUser"]]);
+  });
+});
+
+describe("secrets and encrypted values under a wrong key", () => {
+  it("are moved by prompting for them, never by writing the value into the line", () => {
+    const secret = onlyProblem(
+      { [P("heartbeatUrI")]: "https://hb.example.net/SECRET-TOKEN" },
+      P("heartbeatUrI"),
+    );
+    expect(secret.fix).not.toContain("SECRET-TOKEN");
+    expect(argv(secret.fix)).toEqual([
+      ["config", "rm", P("heartbeatUrI")],
+      ["config", "set", "--secret", P("heartbeatUrl")],
+    ]);
+    const encrypted = onlyProblem(
+      { "Observability:smtpUsername": "<encrypted>" },
+      "Observability:smtpUsername",
+      ["Observability:smtpUsername"],
+    );
+    expect(encrypted.fix).toBe(
+      "pulumi config rm Observability:smtpUsername && pulumi config set observability:smtpUsername",
+    );
+  });
+
+  it("a setting that is not a secret but is stored encrypted is refused: tools without the secrets cannot read it", () => {
+    const reader = new SettingsReader({}, TABLE);
+    checkKeys(reader, {
+      values: { [P("smtpUsername")]: "<encrypted>" },
+      secureKeys: new Set([P("smtpUsername")]),
+    });
+    expect(reader.problems.map((p) => p.setting)).toEqual([P("smtpUsername")]);
+    expect(argv(reader.problems[0]?.fix ?? "")).toEqual([
+      ["config", "rm", P("smtpUsername")],
+      ["config", "set", P("smtpUsername")],
+    ]);
   });
 });
 
