@@ -53,7 +53,7 @@ export function checkKeys(reader: SettingsReader, { values, secureKeys }: KeysIn
   const bySetting = new Map(reader.table.map((spec) => [spec.key, spec]));
   const projectKeys = reader.table.filter((spec) => !spec.key.includes(":")).map((spec) => spec.key);
   const awsKeys = reader.table.filter((spec) => spec.key.startsWith("aws:")).map((spec) => spec.key);
-  const valueOf = (setting: string) => values[setting] ?? values[`${PROJECT}:${setting}`];
+  const settingValue = (setting: string) => values[setting] ?? values[`${PROJECT}:${setting}`];
 
   /**
    * Moves a value to the right setting: removes the wrong key and writes the value there, unless
@@ -62,7 +62,7 @@ export function checkKeys(reader: SettingsReader, { values, secureKeys }: KeysIn
    */
   const moveTo = (from: string, setting: string, value: unknown): { fix: ConfigCommand[]; note: string } => {
     const spec = bySetting.get(setting);
-    if (spec && !isDefault(spec, valueOf(setting))) {
+    if (spec && !isDefault(spec, settingValue(setting))) {
       return { fix: [rmCommand(from)], note: `; ${setting} is set too, so this one is only removed` };
     }
     const target = setting.includes(":") ? setting : `${PROJECT}:${setting}`;
