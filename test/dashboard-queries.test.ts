@@ -40,6 +40,7 @@ import { CADVISOR_METRICS, DOCUMENTED_METRICS } from "./support/documented-metri
 import { startNodeExporter, startProcessExporter } from "./support/exporters";
 import { type FakeEc2, startFakeEc2 } from "./support/fake-ec2";
 import { runLogPipeline } from "./support/logql-pipeline";
+import { retentionForLocalPrometheus } from "./support/loopback";
 import { freePort, getJson, ProcessGroup, pollUntil } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
 import { requireTool, TOOLS } from "./support/tools";
@@ -224,8 +225,7 @@ describe("dashboard queries against a real Prometheus scraping real exporters", 
     const fileSdDir = join(prometheusDir, "file_sd");
     mkdirSync(rulesDir, { recursive: true });
     mkdirSync(fileSdDir, { recursive: true });
-    writeFileSync(
-      join(prometheusDir, "prometheus.yml"),
+    const local = retentionForLocalPrometheus(
       renderPrometheusConfig(config, {
         prometheus: `127.0.0.1:${prometheusPort}`,
         alertmanager: `127.0.0.1:${alertmanagerPort}`,
@@ -239,6 +239,7 @@ describe("dashboard queries against a real Prometheus scraping real exporters", 
         ec2Endpoint: fakeEc2.url,
       }),
     );
+    writeFileSync(join(prometheusDir, "prometheus.yml"), local.prometheusYml);
     for (const [name, content] of Object.entries(renderRuleFiles(config))) {
       writeFileSync(join(rulesDir, name), content);
     }
@@ -261,6 +262,7 @@ describe("dashboard queries against a real Prometheus scraping real exporters", 
         `--config.file=${join(prometheusDir, "prometheus.yml")}`,
         `--storage.tsdb.path=${join(prometheusDir, "data")}`,
         `--web.listen-address=127.0.0.1:${prometheusPort}`,
+        ...local.flags,
       ],
       readyUrl: `${prometheusUrl}/-/ready`,
       // EC2 SD must never reach for instance metadata or AWS from a test.

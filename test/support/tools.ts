@@ -231,7 +231,9 @@ export interface ToolVersion {
 
 /** The installed version of a package of the machine's own Debian. */
 function installedPackageVersion(aptPackage: string): string | undefined {
-  const result = spawnSync("dpkg-query", ["-W", "-f=${Version}", aptPackage], { encoding: "utf8" });
+  // dpkg-query's own field syntax, not a JavaScript placeholder.
+  const format = ["-f=$", "{Version}"].join("");
+  const result = spawnSync("dpkg-query", ["-W", format, aptPackage], { encoding: "utf8" });
   return result.status === 0 && result.stdout !== "" ? result.stdout : undefined;
 }
 
