@@ -25,7 +25,7 @@ const CADVISOR_BASE_LABELS = [
 ];
 
 export interface CadvisorMetric extends DocumentedMetric {
-  /** The `--disable_metrics` kind that gates it (none: always exported). */
+  /** The metric kind (`--enable_metrics`) that gates it (none: always exported). */
   readonly kind?: string;
 }
 
