@@ -1,0 +1,31 @@
+/** PostgreSQL, through postgres_exporter logging in as a pg_monitor role. */
+import { oneLineValueProblem } from "./credential-values";
+import type { ExporterRecord } from "./types";
+
+export const postgres: ExporterRecord = {
+  name: "postgres",
+  settings: {
+    name: "postgres",
+    credentials: {
+      user: {
+        key: "postgresExporterUser",
+        default: "postgres_exporter",
+        description:
+          "PostgreSQL role the postgres exporter logs in as (one per stack; password: postgresExporterPassword).",
+        pattern: /^[a-z_][a-z0-9_]{0,62}$/,
+        rule: "1-63 lowercase letters, digits or _, not starting with a digit (PostgreSQL folds unquoted role names to lowercase)",
+      },
+      password: {
+        key: "postgresExporterPassword",
+        required: true,
+        description: "Password of postgresExporterUser; required when a host enables the postgres exporter.",
+      },
+      passwordProblem: (value) =>
+        oneLineValueProblem(value) ??
+        // postgres_exporter applies strings.TrimSpace to DATA_SOURCE_USER_FILE and DATA_SOURCE_PASS_FILE.
+        (value !== value.trim()
+          ? "starts or ends with a space; postgres_exporter trims whitespace from its credential files"
+          : undefined),
+    },
+  },
+};
