@@ -69,9 +69,11 @@ export function credentialValueProblem(exporter: CredentialedExporter, value: st
   }
   switch (exporter) {
     case "postgres":
-      // postgres_exporter applies strings.TrimSpace to DATA_SOURCE_USER_FILE and DATA_SOURCE_PASS_FILE.
-      if (value !== value.trim()) {
-        return "starts or ends with a space; postgres_exporter trims whitespace from its credential files";
+      // postgres_exporter trims its credential files, and splits the connection string it builds
+      // from them on spaces (exporter/util.go parseFingerprint, 0.19 to 0.20.1): with a space
+      // anywhere every scrape fails and pg_up stays 0 while PostgreSQL runs.
+      if (/\s/.test(value)) {
+        return "contains a space; postgres_exporter splits its connection string on spaces and then never connects";
       }
       return undefined;
     case "mysql":

@@ -281,3 +281,101 @@ export function pointAtLoopback(
   );
   return { files, prometheusArgs, alertmanagerArgs };
 }
+
+/** What a rendered exporter service is run with here. */
+export interface ExporterPlan {
+  /** Where the exporter listens here (its rendered `--web.listen-address` is the host's port). */
+  readonly listen: string;
+  /** Each service address the rendered settings name (as docs/clients.md puts it) -> where it runs here. */
+  readonly services: Readonly<Record<string, string>>;
+  /** Directory holding the compose secrets here, one file per secret name (compose's /run/secrets). */
+  readonly secretsDir: string;
+}
+
+/** The parts of a rendered compose service an exporter run needs. */
+export interface RenderedExporterService {
+  readonly command?: readonly string[];
+  readonly environment?: Readonly<Record<string, string>>;
+  readonly secrets?: readonly string[];
+}
+
+export interface LocalExporter {
+  readonly args: string[];
+  readonly env: Record<string, string>;
+  /** Secret files to write here: absolute path -> content. */
+  readonly secretFiles: Record<string, string>;
+}
+
+const COMPOSE_SECRETS_DIR = "/run/secrets/";
+const LISTEN_FLAG = "--web.listen-address";
+
+/**
+ * One optional exporter's rendered compose service and credential files, for a run on this
+ * machine. Only: its listen address; the service address it reads (in flags, environment and
+ * credential files: a URI, `host:port`, or a my.cnf `host`/`port` pair) moves to where the test
+ * runs that service; `/run/secrets/<name>` becomes `secretsDir/<name>`. Every flag, variable and
+ * credential is otherwise as rendered, and every address in `services` must be found somewhere,
+ * so the rendered defaults are proved to be where the docs put the service.
+ */
+export function pointExporterAtLoopback(
+  service: RenderedExporterService,
+  secretContents: Readonly<Record<string, string>>,
+  plan: ExporterPlan,
+): LocalExporter {
+  const used = new Set<string>();
+  const moveAddresses = (value: string): string => {
+    let moved = value;
+    for (const [rendered, here] of Object.entries(plan.services)) {
+      if (!moved.includes(rendered)) continue;
+      moved = moved.split(rendered).join(loopbackOnly(here, `service ${rendered}`));
+      used.add(rendered);
+    }
+    return moved;
+  };
+  const moveValue = (value: string): string =>
+    value.startsWith(COMPOSE_SECRETS_DIR)
+      ? join(plan.secretsDir, value.slice(COMPOSE_SECRETS_DIR.length))
+      : moveAddresses(value);
+
+  let listened = false;
+  const args = (service.command ?? []).map((arg) => {
+    const equals = arg.indexOf("=");
+    if (equals < 0) return arg;
+    const flag = arg.slice(0, equals);
+    if (flag === LISTEN_FLAG) {
+      listened = true;
+      return `${flag}=${loopbackOnly(plan.listen, "exporter listen address")}`;
+    }
+    return `${flag}=${moveValue(arg.slice(equals + 1))}`;
+  });
+  if (!listened) throw new Error(`rendered command lacks ${LISTEN_FLAG}`);
+  const env = Object.fromEntries(
+    Object.entries(service.environment ?? {}).map(([name, value]) => [name, moveValue(value)]),
+  );
+  const secretFiles: Record<string, string> = {};
+  for (const name of service.secrets ?? []) {
+    const content = required(secretContents[name], `the content of secret ${name}`);
+    secretFiles[join(plan.secretsDir, name)] = moveAddresses(moveIniHostPort(content, plan.services, used));
+  }
+  const unused = Object.keys(plan.services).filter((address) => !used.has(address));
+  if (unused.length > 0) throw new Error(`the rendered exporter settings never name ${unused.join(", ")}`);
+  return { args, env, secretFiles };
+}
+
+/** A my.cnf's `host = H` / `port = P` lines, when H:P is a service address to move. */
+function moveIniHostPort(
+  content: string,
+  services: Readonly<Record<string, string>>,
+  used: Set<string>,
+): string {
+  const value = (key: string) => new RegExp(`^${key}\\s*=\\s*(\\S+)\\s*$`, "m").exec(content)?.[1];
+  const host = value("host");
+  const port = value("port");
+  const here = host && port ? services[`${host}:${port}`] : undefined;
+  if (here === undefined) return content;
+  used.add(`${host}:${port}`);
+  const [hereHost, herePort] = loopbackOnly(here, "my.cnf service").split(":");
+  return content
+    .replace(/^host(\s*=\s*)\S+\s*$/m, `host$1${hereHost}`)
+    .replace(/^port(\s*=\s*)\S+\s*$/m, `port$1${herePort}`);
+}

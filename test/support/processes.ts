@@ -114,6 +114,8 @@ export interface ProcessSpec {
   readonly cwd?: string;
   /** Extra environment variables (merged over this process's environment). */
   readonly env?: Readonly<Record<string, string>>;
+  /** The signal that stops it cleanly (default SIGTERM). */
+  readonly stopSignal?: NodeJS.Signals;
   /** Runs as this user (when the tests run as root; a service that refuses root needs one). */
   readonly user?: { readonly uid: number; readonly gid: number };
 }
@@ -165,10 +167,10 @@ export class RunningProcess {
     });
   }
 
-  /** SIGTERM, then SIGKILL if it has not exited after a bounded wait. */
+  /** Its stop signal (SIGTERM by default), then SIGKILL if it has not exited after a bounded wait. */
   async stop(): Promise<void> {
     if (this.exited) return;
-    this.child.kill("SIGTERM");
+    this.child.kill(this.spec.stopSignal ?? "SIGTERM");
     const stopped = await Promise.race([this.exitPromise.then(() => true), sleep(5_000).then(() => false)]);
     if (!stopped) {
       this.child.kill("SIGKILL");
