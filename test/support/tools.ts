@@ -28,9 +28,9 @@ export interface ToolSpec {
   /** Arguments that print its version. */
   readonly versionArgs?: readonly string[];
   /**
-   * Debian's Alertmanager and amtool read their default notification templates from a fixed
-   * path, /usr/share/prometheus/alertmanager, which holds bookworm's 0.25 templates or nothing:
-   * they must see sid's there (see `commandFor`).
+   * Debian's Alertmanager reads its default notification templates from a fixed path,
+   * /usr/share/prometheus/alertmanager, which holds bookworm's 0.25 templates or nothing: it must
+   * see sid's there (see `commandFor`). Debian's amtool has none and reads no such path.
    */
   readonly readsDebianTemplates?: boolean;
 }
@@ -64,7 +64,7 @@ function aptTool(name: string, binary: string, aptPackage: string, versionArgs: 
 export const TOOLS = {
   promtool: sidTool("promtool", "promtool", "promtool"),
   prometheus: sidTool("prometheus", "prometheus", "prometheus"),
-  amtool: sidTool("amtool", "amtool", "prometheus-alertmanager", { readsDebianTemplates: true }),
+  amtool: sidTool("amtool", "amtool", "prometheus-alertmanager"),
   alertmanager: sidTool("alertmanager", "prometheus-alertmanager", "prometheus-alertmanager", {
     readsDebianTemplates: true,
   }),
@@ -136,14 +136,20 @@ function sidTemplatesInPlace(): boolean {
  * Sets up /usr/share as sid's usr/share laid over the machine's, then runs the program; both in a
  * private mount namespace, so nothing outside this one process sees the change.
  */
-const OVERLAY_SHARE = 'mount -t overlay overlay -o "lowerdir=$0:/usr/share" /usr/share && exec "$@"';
+const OVERLAY_SHARE = [
+  'mount -t overlay overlay -o "lowerdir=$0:/usr/share" /usr/share || {',
+  '  echo "cannot lay sid\'s templates over /usr/share: copy $0/prometheus/alertmanager/*.tmpl to /usr/share/prometheus/alertmanager (.ci/run does where no package owns it)" >&2',
+  "  exit 1",
+  "}",
+  'exec "$@"',
+].join("\n");
 
 /**
- * The command line that runs `tool` with `args`. Alertmanager and amtool run in a private mount
- * namespace where /usr/share/prometheus/alertmanager shows sid's templates (unless they are there
- * already): without 0.33's `default.tmpl` (0.25's lacks `slack.default.color`) every default Slack
- * field renders empty, and without any, Alertmanager refuses its config. `unshare` and `sh` exec
- * in place, so the process started is the program itself and signals reach it.
+ * The command line that runs `tool` with `args`. Alertmanager runs in a private mount namespace
+ * where /usr/share/prometheus/alertmanager shows sid's templates (unless they are there already):
+ * without 0.33's `default.tmpl` (0.25's lacks `slack.default.color`) every default Slack field
+ * renders empty, and without any, Alertmanager refuses its config. `unshare` and `sh` exec in
+ * place, so the process started is the program itself and signals reach it.
  */
 export function commandFor(tool: ToolSpec, args: readonly string[]): { file: string; args: string[] } {
   const binary = requireTool(tool);
