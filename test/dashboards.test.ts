@@ -7,7 +7,7 @@
  *   after Grafana's variables are replaced by values of the same shape;
  * - every metric exists: node_* against Debian's real node exporter run with our flags,
  *   namedprocess_* against the real process exporter run with our rendered config, prometheus_*
- *   and alertmanager_* against Debian's Prometheus and Alertmanager, the rest against the
+ *   and alertmanager_* against the real Prometheus and Alertmanager, the rest against the
  *   documented lists below; every label is one our configs or the exporter produce;
  * - optional-exporter dashboards exist exactly for the exporters some host enables;
  * - the same config gives the same bytes.

@@ -1,7 +1,7 @@
 /**
  * Alerts reach people, end to end, with the real binaries on 127.0.0.1: the monitor's rendered
  * prometheus.yml, rule files, file SD targets, alertmanager.yml and templates (changed only by
- * `pointAtLoopback`: addresses, paths, durations / 60) run in Debian's Prometheus and
+ * `pointAtLoopback`: addresses, paths, durations / 60) run in Debian sid's Prometheus and
  * Alertmanager; two hosts are real node + process exporters, a third serves node_* series the
  * test sets; mail goes to an SMTP sink, Slack, PagerDuty and the heartbeat to a webhook sink.
  *
