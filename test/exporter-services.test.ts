@@ -11,7 +11,7 @@
  * is back; every query of the exporter's dashboard returns data. MongoDB and Jenkins have no
  * Debian package here and keep structural tests only (docs/clients.md).
  */
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -32,14 +32,7 @@ import {
 } from "./support/loopback";
 import { freePort, ProcessGroup, pollUntil, type RunningProcess } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
-import {
-  type RealService,
-  startMariadb,
-  startNginx,
-  startPostgres,
-  startRedis,
-  UNPRIVILEGED,
-} from "./support/services";
+import { type RealService, startMariadb, startNginx, startPostgres, startRedis } from "./support/services";
 import { TOOLS, type ToolSpec } from "./support/tools";
 
 const EXPORTERS = ["nginx", "postgres", "mysql", "redis"] as const;
@@ -201,7 +194,6 @@ describe("optional exporters against real services", () => {
       for (const [path, content] of Object.entries(local.secretFiles)) {
         // As compose's secrets are: read-only, readable by the exporter's user alone.
         writeFileSync(path, content, { mode: 0o400 });
-        if (process.getuid?.() === 0) chownSync(path, UNPRIVILEGED.uid, UNPRIVILEGED.gid);
       }
       exporters.set(
         exporter,
@@ -212,7 +204,6 @@ describe("optional exporters against real services", () => {
           env: local.env,
           cwd: dirname(secretsDir),
           readyUrl: `http://${listen}/metrics`,
-          user: UNPRIVILEGED,
         }),
       );
       exporterTargets[exporter] = listen;

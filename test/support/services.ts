@@ -50,10 +50,13 @@ function ownedDirectory(path: string): string {
   return path;
 }
 
-/** Runs a setup program to completion as the service's user; throws with its output on failure. */
-function runAsService(binary: string, args: readonly string[], input?: string): string {
+/**
+ * Runs a setup program to completion as the service's user, in `cwd` (a directory that user can
+ * enter: the checkout may not be); throws with its output on failure.
+ */
+function runAsService(binary: string, args: readonly string[], cwd: string): string {
   const result = spawnSync(binary, [...args], {
-    input,
+    cwd,
     encoding: "utf8",
     timeout: 60_000,
     env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
@@ -130,6 +133,7 @@ export async function startNginx(group: ProcessGroup, dir: string): Promise<Real
     tool: SERVICES.nginx,
     args: ["-p", home, "-c", configFile, "-e", "stderr"],
     readyUrl: `http://127.0.0.1:${port}/stub_status`,
+    cwd: home,
     user: UNPRIVILEGED,
   };
   await group.start(spec);
@@ -146,18 +150,22 @@ export async function startPostgres(
   const sockets = ownedDirectory(join(dir, "run"));
   const port = await freePort();
   // Password logins over TCP, as Debian's default pg_hba.conf has them; the socket lets the test in.
-  runAsService(requireTool(SERVICE_HELPERS.initdb), [
-    "-D",
-    data,
-    "-U",
-    "postgres",
-    "--auth-host=scram-sha-256",
-    "--auth-local=trust",
-    "--locale=C",
-    "-E",
-    "UTF8",
-    "--no-sync",
-  ]);
+  runAsService(
+    requireTool(SERVICE_HELPERS.initdb),
+    [
+      "-D",
+      data,
+      "-U",
+      "postgres",
+      "--auth-host=scram-sha-256",
+      "--auth-local=trust",
+      "--locale=C",
+      "-E",
+      "UTF8",
+      "--no-sync",
+    ],
+    dir,
+  );
   const psql = requireTool(SERVICE_HELPERS.psql);
   const asSuperuser = [
     "-h",
@@ -191,6 +199,7 @@ export async function startPostgres(
     // SIGINT is PostgreSQL's fast shutdown (what `pg_ctl stop` does); SIGTERM waits for every client.
     stopSignal: "SIGINT",
     env: { LC_ALL: "C" },
+    cwd: dir,
     user: UNPRIVILEGED,
   };
   await group.start(spec, { attempts: 240 });
@@ -206,12 +215,11 @@ export async function startMariadb(group: ProcessGroup, dir: string, password: s
   const socket = join(sockets, "mysqld.sock");
   const port = await freePort();
   // The OS user running the client logs in as the same MariaDB user through the socket.
-  runAsService(requireTool(SERVICE_HELPERS.mariadbInstallDb), [
-    "--no-defaults",
-    `--datadir=${data}`,
-    "--auth-root-authentication-method=socket",
-    "--skip-test-db",
-  ]);
+  runAsService(
+    requireTool(SERVICE_HELPERS.mariadbInstallDb),
+    ["--no-defaults", `--datadir=${data}`, "--auth-root-authentication-method=socket", "--skip-test-db"],
+    dir,
+  );
   const client = requireTool(SERVICE_HELPERS.mariadbClient);
   const asAdministrator = [
     "--no-defaults",
@@ -233,6 +241,7 @@ export async function startMariadb(group: ProcessGroup, dir: string, password: s
     ],
     readyUrl: `mysql://127.0.0.1:${port}`,
     readyProbe: () => succeeds(client, [...asAdministrator, "-e", "SELECT 1"]),
+    cwd: dir,
     user: UNPRIVILEGED,
   };
   await group.start(spec, { attempts: 240 });
@@ -257,6 +266,7 @@ export async function startRedis(group: ProcessGroup, dir: string, password: str
     args: [configFile],
     readyUrl: `redis://127.0.0.1:${port}`,
     readyProbe: () => portAnswers(port),
+    cwd: home,
     user: UNPRIVILEGED,
   };
   await group.start(spec);
