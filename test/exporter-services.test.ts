@@ -11,7 +11,7 @@
  * is back; every query of the exporter's dashboard returns data. MongoDB and Jenkins have no
  * Debian package here and keep structural tests only (docs/clients.md).
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,7 +33,7 @@ import {
 import { freePort, ProcessGroup, pollUntil, type RunningProcess } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
 import { type RealService, startMariadb, startNginx, startPostgres, startRedis } from "./support/services";
-import { TOOLS, type ToolSpec } from "./support/tools";
+import { requireTool, SERVICE_HELPERS, SERVICES, TOOLS, type ToolSpec } from "./support/tools";
 
 const EXPORTERS = ["nginx", "postgres", "mysql", "redis"] as const;
 type ServiceExporter = (typeof EXPORTERS)[number];
@@ -142,7 +142,11 @@ describe("optional exporters against real services", () => {
   }
 
   beforeAll(async () => {
-    for (const tool of [TOOLS.prometheus, ...Object.values(EXPORTER_TOOLS)]) expect(tool.binary).toBeTruthy();
+    // Every program first, so a missing one fails with the command that provides it.
+    for (const tool of [TOOLS.prometheus, ...Object.values(EXPORTER_TOOLS), ...Object.values(SERVICES)]) {
+      requireTool(tool);
+    }
+    for (const tool of Object.values(SERVICE_HELPERS)) requireTool(tool);
     chmodSync(workDir, 0o755);
     // The services, as docs/clients.md sets them up.
     const [nginx, postgres, mysql, redis] = await Promise.all([
@@ -286,6 +290,11 @@ describe("optional exporters against real services", () => {
     await group.stopAll();
     await Promise.allSettled([fakeEc2?.close(), ...stubs.map((stub) => stub.close())]);
     rmSync(workDir, { recursive: true, force: true });
+  });
+
+  it("docs/clients.md puts each service where the rendered settings look for it", () => {
+    const docs = readFileSync(join(__dirname, "..", "docs", "clients.md"), "utf8");
+    for (const address of Object.values(DOCUMENTED_ADDRESS)) expect(docs).toContain(address);
   });
 
   it.each(EXPORTERS)(

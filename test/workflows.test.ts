@@ -255,7 +255,7 @@ describe("tests on every push and pull request", () => {
     expect(deployTest?.uses).toBe("./.github/workflows/test.yml");
   });
 
-  test("run .ci/run on Node 20 in Debian bookworm (the promtool/amtool versions the tests expect)", () => {
+  test("run .ci/run on Node 20 in Debian bookworm (the release whose packages .ci/run installs)", () => {
     const jobs = Object.values(workflow.jobs);
     expect(jobs).toHaveLength(1);
     const job = jobs[0] as Job;
