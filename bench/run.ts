@@ -21,6 +21,7 @@ import { performance } from "node:perf_hooks";
 import { EXPORTER_SETTINGS } from "../configs/exporters";
 import { stackHostFiles } from "../configs/host-files";
 import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
+import { reportedVersion, TOOLS } from "../test/support/tools";
 import { measureAlertPipeline } from "./alert-pipeline";
 import type { ProgramScaleFigures } from "./program-figures";
 import { measureSeries } from "./series";
@@ -180,7 +181,7 @@ async function benchSeries(): Promise<void> {
   for (const fleet of figures.fleets) {
     add(
       "series",
-      `Prometheus 2.42 scraping ${fleet.hosts} hosts (${fleet.scrapeInterval} scrape, ${figures.scrapeSeconds}s)`,
+      `Prometheus ${reportedVersion(TOOLS.prometheus) ?? "(unknown version)"} scraping ${fleet.hosts} hosts (${fleet.scrapeInterval} scrape, ${figures.scrapeSeconds}s)`,
       `${fleet.headSeries} head series, ${mib(fleet.residentBytes)} resident`,
     );
   }

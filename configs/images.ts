@@ -9,7 +9,7 @@
  */
 
 /** The Loki release configs/loki.ts is written for (storage client choice depends on it). */
-export const LOKI_VERSION = "3.7.4";
+export const LOKI_VERSION = "3.7.6";
 
 /** Services on the monitor and agents on every host. */
 export const IMAGES = {

@@ -201,6 +201,18 @@ function resolveAddresses(overrides: Partial<MonitorServiceAddresses>): MonitorS
   return { ...DEFAULT_MONITOR_ADDRESSES, ...overrides };
 }
 
+/**
+ * Metric retention, in prometheus.yml (`storage.tsdb.retention`, valid since Prometheus 3.8, which
+ * deprecated the `--storage.tsdb.retention.*` flags). Prometheus applies a changed value on
+ * reload, without a restart. The values use the flags' formats (a duration, a size like 40GB).
+ */
+export function retentionSettings(config: StackConfig): { time: string; size?: string } {
+  return {
+    time: config.metrics.retentionTime,
+    ...(config.metrics.retentionSize ? { size: config.metrics.retentionSize } : {}),
+  };
+}
+
 /** The full prometheus.yml. */
 export function renderPrometheusConfig(
   config: StackConfig,
@@ -214,6 +226,7 @@ export function renderPrometheusConfig(
       // Attached to every alert and to anything federated or remote-written from here.
       external_labels: { environment: config.stack },
     },
+    storage: { tsdb: { retention: retentionSettings(config) } },
     alerting: {
       alertmanagers: [{ static_configs: [{ targets: [resolved.alertmanager] }] }],
     },
@@ -266,16 +279,9 @@ export function remoteWriteSources(_config: StackConfig): string[] {
   return [];
 }
 
-/** Command-line flags of the Prometheus container (valid for 2.42 and 3.x). */
+/** Command-line flags of the Prometheus container. Retention is in prometheus.yml (retentionSettings). */
 export function prometheusFlags(config: StackConfig): string[] {
-  const flags = [
-    `--config.file=${PROMETHEUS_CONFIG_PATH}`,
-    `--storage.tsdb.path=${PROMETHEUS_DATA_PATH}`,
-    `--storage.tsdb.retention.time=${config.metrics.retentionTime}`,
-  ];
-  if (config.metrics.retentionSize) {
-    flags.push(`--storage.tsdb.retention.size=${config.metrics.retentionSize}`);
-  }
+  const flags = [`--config.file=${PROMETHEUS_CONFIG_PATH}`, `--storage.tsdb.path=${PROMETHEUS_DATA_PATH}`];
   // POST /-/reload applies a new config or rule file without a restart.
   flags.push("--web.enable-lifecycle");
   if (remoteWriteSources(config).length > 0) flags.push("--web.enable-remote-write-receiver");

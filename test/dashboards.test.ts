@@ -7,7 +7,7 @@
  *   after Grafana's variables are replaced by values of the same shape;
  * - every metric exists: node_* against Debian's real node exporter run with our flags,
  *   namedprocess_* against the real process exporter run with our rendered config, prometheus_*
- *   and alertmanager_* against Debian's Prometheus and Alertmanager, the rest against the
+ *   and alertmanager_* against the real Prometheus and Alertmanager, the rest against the
  *   documented lists below; every label is one our configs or the exporter produce;
  * - optional-exporter dashboards exist exactly for the exporters some host enables;
  * - the same config gives the same bytes.
@@ -20,7 +20,7 @@ import { parser as promqlParser } from "@prometheus-io/lezer-promql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { ALLOY_STREAM_LABELS } from "../configs/agents/alloy";
-import { CADVISOR_DISABLED_METRICS } from "../configs/agents/cadvisor";
+import { CADVISOR_ENABLED_METRICS } from "../configs/agents/cadvisor";
 import { renderProcessExporterConfig, WATCHED_DAEMONS } from "../configs/agents/process-exporter";
 import { alertmanagerFlags } from "../configs/alertmanager";
 import { buildDashboards, dashboardUrls, renderDashboards } from "../configs/dashboards";
@@ -441,9 +441,9 @@ describe.each(CONFIGS)("dashboards ($name)", ({ config }) => {
           expect(documented, `${expression.where}: unknown metric ${metric}`).toBeDefined();
           if (cadvisor?.kind) {
             expect(
-              CADVISOR_DISABLED_METRICS as readonly string[],
+              CADVISOR_ENABLED_METRICS as readonly string[],
               `${metric} needs ${cadvisor.kind}`,
-            ).not.toContain(cadvisor.kind);
+            ).toContain(cadvisor.kind);
           }
           for (const label of documented ?? []) allowed.add(label);
         }

@@ -23,6 +23,7 @@ import {
   parseFilters,
   startFakeEc2,
 } from "./support/fake-ec2";
+import { retentionForLocalPrometheus } from "./support/loopback";
 import { freePort, getJson, ProcessGroup, pollUntil } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
 import { TOOLS } from "./support/tools";
@@ -197,8 +198,7 @@ describe("Prometheus EC2 and file discovery with the rendered scrape config", ()
       writeFileSync(join(fileSdDir, file), content);
     }
     const configPath = join(workDir, "prometheus.yml");
-    writeFileSync(
-      configPath,
+    const local = retentionForLocalPrometheus(
       renderPrometheusConfig(config, {
         ec2Endpoint: fake.url,
         prometheus: `127.0.0.1:${port}`,
@@ -212,6 +212,7 @@ describe("Prometheus EC2 and file discovery with the rendered scrape config", ()
         fileSdDir,
       }),
     );
+    writeFileSync(configPath, local.prometheusYml);
     await group.start({
       name: "prometheus",
       tool: TOOLS.prometheus,
@@ -219,6 +220,7 @@ describe("Prometheus EC2 and file discovery with the rendered scrape config", ()
         `--config.file=${configPath}`,
         `--storage.tsdb.path=${join(workDir, "data")}`,
         `--web.listen-address=127.0.0.1:${port}`,
+        ...local.flags,
       ],
       readyUrl: `${prometheusUrl}/-/ready`,
       env: {

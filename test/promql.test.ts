@@ -93,9 +93,8 @@ describe.each([
   });
 
   it("select only metrics their sources are known to expose", () => {
-    // Prometheus / Alertmanager self-metrics (present in Prometheus 2.42 and 3.x, Alertmanager
-    // 0.25+) and the documented metrics of programs that do not run here, such as the optional
-    // exporters' health gauges. A misspelt name would give a rule that
+    // Prometheus / Alertmanager self-metrics (present in Prometheus 3.x and Alertmanager 0.3x)
+    // and the optional exporters' health gauges. A misspelt name would give a rule that
     // never fires, which promtool cannot see. node_* names are checked against the real node
     // exporter below.
     const known = new Set([

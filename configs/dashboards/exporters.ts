@@ -3,9 +3,10 @@
  * facet: is the service up (the gauge its alert uses) and the record's key series. Scrape jobs
  * are named after the exporter (configs/prometheus.ts), so `job="<exporter>"` selects them.
  *
- * Metric names come from each exporter's documentation for the pinned image; none of these
- * exporters runs here, so test/dashboards.test.ts holds every name to its DOCUMENTED_METRICS
- * list, and docs/dashboards.md says they were not run.
+ * Metric names come from each exporter's documentation for the pinned image (its record);
+ * test/dashboards.test.ts holds every name to its DOCUMENTED_METRICS list, and
+ * test/exporter-services.test.ts runs the nginx, PostgreSQL, MySQL and Redis dashboards' queries
+ * against those exporters reading real services (MongoDB and Jenkins do not run here).
  */
 import type { Dashboard } from "@grafana/grafana-foundation-sdk/dashboard";
 import type { StackConfig } from "../../lib/stack-config";

@@ -50,9 +50,11 @@ export const postgres: ExporterRecord = {
       },
       passwordProblem: (value) =>
         oneLineValueProblem(value) ??
-        // postgres_exporter applies strings.TrimSpace to DATA_SOURCE_USER_FILE and DATA_SOURCE_PASS_FILE.
-        (value !== value.trim()
-          ? "starts or ends with a space; postgres_exporter trims whitespace from its credential files"
+        // postgres_exporter trims its credential files, and splits the connection string it builds
+        // from them on spaces (exporter/util.go parseFingerprint, 0.19 to 0.20.1): with a space
+        // anywhere every scrape fails and pg_up stays 0 while PostgreSQL runs.
+        (/\s/.test(value)
+          ? "contains a space; postgres_exporter splits its connection string on spaces and then never connects"
           : undefined),
     },
   },

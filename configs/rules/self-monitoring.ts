@@ -2,7 +2,8 @@
  * Alerts on the monitoring stack itself: is Prometheus loading its config, discovering targets
  * and evaluating rules, can Alertmanager deliver, are Loki, Alloy, Grafana and the exporters up,
  * are all expected hosts scraped, and the Watchdog that proves the whole pipeline works.
- * Metric names used here exist in both Prometheus 2.42 and 3.x and in Alertmanager 0.25+.
+ * Metric names used here exist in Prometheus 3.x and Alertmanager 0.3x (the tests read them from
+ * the real binaries).
  */
 import { RULE_RATE_WINDOW } from "../../lib/catalog";
 import type { StackConfig } from "../../lib/stack-config";

@@ -286,20 +286,25 @@ const AWKWARD_PASSWORDS = [
 ];
 
 describe("postgres: one line each, read back with strings.TrimSpace", () => {
-  it.each([...AWKWARD_PASSWORDS, "$HOME and 'it''s' \\ too"])("round-trips %j", (password) => {
+  // No spaces: postgres_exporter cannot connect with one (test/exporter-services.test.ts runs it).
+  const withoutSpaces = AWKWARD_PASSWORDS.map((password) => password.replace(/ /g, "_"));
+  it.each([...withoutSpaces, "$HOME_and_'it''s'_\\_too"])("round-trips %j", (password) => {
     const credentials = { user: "postgres_exporter", password };
     expect(fileNamed("postgres", "postgres_exporter_password", credentials).trim()).toBe(password);
     expect(fileNamed("postgres", "postgres_exporter_user", credentials).trim()).toBe("postgres_exporter");
     expect(fileNamed("postgres", "postgres_exporter_password", credentials).split("\n")).toHaveLength(2);
   });
 
-  it.each([" leading", "trailing ", "two\nlines", "carriage\rreturn"])("refuses %j", (password) => {
-    const error = refusal("postgres", { user: "postgres_exporter", password });
-    expect(error.message).toMatch(
-      /observability:postgresExporterPassword (starts or ends with a space|contains a line break)/,
-    );
-    expect(error.message).not.toContain(password.trim());
-  });
+  it.each([" leading", "trailing ", "in side", "two\nlines", "carriage\rreturn"])(
+    "refuses %j",
+    (password) => {
+      const error = refusal("postgres", { user: "postgres_exporter", password });
+      expect(error.message).toMatch(
+        /observability:postgresExporterPassword (contains a space|contains a line break)/,
+      );
+      expect(error.message).not.toContain(password.trim());
+    },
+  );
 });
 
 describe("mysql: my.cnf [client] read back as mysqld_exporter does", () => {
