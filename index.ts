@@ -24,21 +24,22 @@ import { SshKey } from "./components/ssh-key";
 import { DATA_MOUNT_POINT } from "./configs/cloud-init";
 import { buildDashboards, dashboardUrls } from "./configs/dashboards";
 import { AGENTS_DEPLOY_DIR, MONITOR_DEPLOY_DIR } from "./configs/deploy-scripts";
+import { EXPORTER_SETTINGS } from "./configs/exporters";
 import { clientFiles, type DeployInfo, monitorFiles, stackImages } from "./configs/host-files";
 import { MONITOR_PORTS } from "./lib/catalog";
 import { loadStackConfig } from "./lib/pulumi-config";
-import { pinsImageDigests, sshAuthOf } from "./lib/stack-config";
 
-const { config, secrets } = loadStackConfig();
+const { config, secrets } = loadStackConfig(EXPORTER_SETTINGS);
 const env = config.stack;
 // Checked before any resource exists: with key login, nothing can be deployed without the key.
 // Agent login carries no key at all: the provider asks the SSH agent (docs/ssh.md).
 const sshCredentials: SshCredentials =
-  sshAuthOf(config) === "agent" ? {} : { privateKey: requireSecret(secrets, "sshPrivateKey") };
+  config.access.sshAuth === "agent" ? {} : { privateKey: requireSecret(secrets, "sshPrivateKey") };
 
 // Every resource gets the extra tags plus Environment and ManagedBy (ours win over extra tags).
 const provider = new aws.Provider(`${env}-aws`, {
   region: config.region,
+  ...config.aws,
   defaultTags: { tags: { ...config.tags, Environment: env, ManagedBy: "pulumi" } },
 });
 const withProvider = { providers: [provider] };
@@ -120,7 +121,7 @@ const grafanaUrlOutput: pulumi.Output<string> = config.grafana.rootUrl
   : pulumi.interpolate`http://${monitor.publicIp}:${MONITOR_PORTS.grafana}/`;
 
 // Each image's registry digest, so hosts run exactly what preview showed (pinImageDigests).
-const imageDigests = pinsImageDigests(config)
+const imageDigests = config.pinImageDigests
   ? new ImageDigests(`${env}-images`, { images: stackImages(config) }).digests
   : pulumi.output(undefined);
 

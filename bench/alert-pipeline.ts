@@ -10,7 +10,8 @@
  */
 import { HOST_UNREACHABLE_ALERT } from "../configs/alertmanager";
 import { durationSeconds } from "../configs/rules/duration";
-import { E2eStack, REAL_HOSTS, scaledDuration, TIME_SCALE, waitForUp } from "../test/support/e2e-stack";
+import { E2eStack, REAL_HOSTS, waitForUp } from "../test/support/e2e-stack";
+import { scaledDuration, TIME_SCALE } from "../test/support/loopback";
 import { pollUntil } from "../test/support/processes";
 import type { ReceivedMail } from "../test/support/smtp-sink";
 

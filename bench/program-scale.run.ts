@@ -30,8 +30,8 @@ vi.mock("../lib/pulumi-config", async (importOriginal) => {
   };
   return {
     ...original,
-    loadStackConfig: () => {
-      const loaded = original.loadStackConfig();
+    loadStackConfig: (...args: Parameters<typeof original.loadStackConfig>) => {
+      const loaded = original.loadStackConfig(...args);
       return { ...loaded, config: withClients(loaded.config) };
     },
   };

@@ -21,8 +21,10 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { EXPORTER_SETTINGS } from "../configs/exporters";
 import { stackHostFiles } from "../configs/host-files";
 import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
+import { reportedVersion, TOOLS } from "../test/support/tools";
 import { measureAlertPipeline } from "./alert-pipeline";
 import { measureDockerDeploy } from "./docker-deploy";
 import type { ProgramScaleFigures } from "./program-figures";
@@ -73,7 +75,8 @@ const spread = (values: readonly number[]) => {
 
 function benchRender(): void {
   for (const stack of listStackNames(ROOT)) {
-    const load = () => loadStackConfigFromFiles(stack, ROOT, { requireSecrets: false });
+    const load = () =>
+      loadStackConfigFromFiles(stack, ROOT, { requireSecrets: false, exporters: EXPORTER_SETTINGS });
     const config = load();
     const loadTime = timeRuns(load);
     const renderTime = timeRuns(() => stackHostFiles(config));
@@ -183,7 +186,7 @@ async function benchSeries(): Promise<void> {
   for (const fleet of figures.fleets) {
     add(
       "series",
-      `Prometheus 2.42 scraping ${fleet.hosts} hosts (${fleet.scrapeInterval} scrape, ${figures.scrapeSeconds}s)`,
+      `Prometheus ${reportedVersion(TOOLS.prometheus) ?? "(unknown version)"} scraping ${fleet.hosts} hosts (${fleet.scrapeInterval} scrape, ${figures.scrapeSeconds}s)`,
       `${fleet.headSeries} head series, ${mib(fleet.residentBytes)} resident`,
     );
   }

@@ -21,8 +21,9 @@ import { renderProcessExporterConfig } from "../configs/agents/process-exporter"
 import { monitorFiles } from "../configs/host-files";
 import { JOB_NAMES } from "../configs/prometheus";
 import type { ExternalHost, StackConfig } from "../lib/stack-config";
-import { e2eStackConfig, GRAFANA_URL, pointAtLoopback } from "../test/support/e2e-stack";
+import { e2eStackConfig, GRAFANA_URL } from "../test/support/e2e-stack";
 import { nodeExporterSpec, processExporterSpec } from "../test/support/exporters";
+import { pointAtLoopback } from "../test/support/loopback";
 import { freePort, getJson, getText, ProcessGroup, pollUntil } from "../test/support/processes";
 import { TOOLS } from "../test/support/tools";
 
@@ -104,6 +105,7 @@ function fleetConfig(hosts: number): StackConfig {
     address: "192.0.2.10",
     sshUser: "deploy",
     exporters: [],
+    exporterSettings: {},
   }));
   return { ...base, externalHosts };
 }
@@ -148,7 +150,6 @@ async function measureFleet(
       ec2Endpoint: `http://${empty}`,
       smtpSmarthost: "127.0.0.1:1",
       pagerdutyUrl: `http://${empty}/`,
-      heartbeatUrl: `http://${empty}/`,
     });
     for (const [path, content] of Object.entries(loopback.files)) {
       const target = join(dir, path);

@@ -28,8 +28,6 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { COMPOSE_FILE } from "../configs/agents/client-compose";
-import { renderExporterSecretFiles } from "../configs/agents/exporter-credentials";
-import { exporterSecretFiles } from "../configs/agents/optional-exporters";
 import {
   contentHash,
   DEPLOY_STATE_DIR,
@@ -47,18 +45,17 @@ import {
   type SecretFile,
   unitFiles,
 } from "../configs/deploy-scripts";
+import {
+  exporterCredentialFiles,
+  exporterUser,
+  hostExporters,
+  renderExporterCredentialFiles,
+} from "../configs/exporters";
 import { grafanaAdminPasswordResetCommand } from "../configs/grafana";
 import type { DeployInfo, HostFiles } from "../configs/host-files";
 import { monitorSecretFiles } from "../configs/monitor-compose";
 import type { StackSecrets } from "../lib/pulumi-config";
-import {
-  type ClientHost,
-  EXPORTER_PASSWORD_SETTINGS,
-  type ExternalHost,
-  isCredentialedExporter,
-  type SecretSetting,
-  type StackConfig,
-} from "../lib/stack-config";
+import type { ClientHost, ExternalHost, SecretSetting, StackConfig } from "../lib/stack-config";
 import { HOST_KEY_READ_COMMAND, hostKeyFromOutput } from "./ssh-key";
 
 // ---------------------------------------------------------------------------------------------
@@ -149,7 +146,7 @@ export function requireSecret(secrets: StackSecrets, setting: SecretSetting): pu
   const value = secrets[setting];
   if (value === undefined) {
     throw new Error(
-      `the deploy needs the secret observability:${setting}; set it with: pulumi config set --secret observability:${setting} <value>`,
+      `the deploy needs the secret observability:${setting}; set it with: pulumi config set --secret observability:${setting}`,
     );
   }
   return value;
@@ -173,19 +170,21 @@ export function exporterSecretFileSpecs(
   directory: string,
 ): SecretFileSpec[] {
   const specs: SecretFileSpec[] = [];
-  for (const exporter of [...new Set(host.exporters)].sort()) {
-    if (!isCredentialedExporter(exporter)) continue;
-    const user = exporter === "redis" ? undefined : config.exporterUsers[exporter];
-    // Redis may run without a password: then its file holds an empty map.
-    const password = secrets[EXPORTER_PASSWORD_SETTINGS[exporter]] ?? pulumi.output("");
-    for (const file of exporterSecretFiles(exporter)) {
+  const secretsByName: Readonly<Record<string, pulumi.Output<string> | undefined>> = { ...secrets };
+  for (const record of hostExporters(host)) {
+    const credentials = record.settings.credentials;
+    if (!credentials) continue;
+    const user = exporterUser(config, record);
+    // An optional password left unset (Redis without requirepass) is written as none.
+    const password = secretsByName[credentials.password.key] ?? pulumi.output("");
+    for (const file of exporterCredentialFiles(record)) {
       specs.push({
         path: `${directory}/${file.path}`,
         owner: `${file.ownerUid}:${file.ownerUid}`,
         mode: file.mode,
         content: pulumi.secret(
           password.apply((value) => {
-            const content = renderExporterSecretFiles(exporter, { user, password: value })[file.path];
+            const content = renderExporterCredentialFiles(record, { user, password: value })[file.path];
             if (content === undefined) throw new Error(`no content rendered for ${file.path}`);
             return content;
           }),

@@ -16,13 +16,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import {
-  AGENT_PORTS,
-  MONITOR_PORTS,
-  OPTIONAL_EXPORTER_PORTS,
-  type OptionalExporter,
-  SSH_PORT,
-} from "../lib/catalog";
+import { exporterRecord } from "../configs/exporters";
+import { AGENT_PORTS, MONITOR_PORTS, SSH_PORT } from "../lib/catalog";
 import type { ExternalHost, NetworkSettings } from "../lib/stack-config";
 
 export interface NetworkArgs {
@@ -32,7 +27,7 @@ export interface NetworkArgs {
   readonly sshCidrs: readonly string[];
   readonly grafanaCidrs: readonly string[];
   /** Optional exporters run by at least one client: only their ports are opened to the monitor. */
-  readonly clientExporters: readonly OptionalExporter[];
+  readonly clientExporters: readonly string[];
   /** Hosts outside AWS: each may push logs to Loki from its IPv4 address. */
   readonly externalHosts?: readonly Pick<ExternalHost, "name" | "address">[];
 }
@@ -44,11 +39,11 @@ export interface ScrapePort {
 }
 
 /** Agent ports plus the ports of the optional exporters in use, sorted by port, without duplicates. */
-export function clientScrapePorts(clientExporters: readonly OptionalExporter[]): ScrapePort[] {
+export function clientScrapePorts(clientExporters: readonly string[]): ScrapePort[] {
   const byPort = new Map<number, string>();
   for (const [name, port] of Object.entries(AGENT_PORTS)) byPort.set(port, name);
   for (const exporter of [...new Set(clientExporters)].sort()) {
-    byPort.set(OPTIONAL_EXPORTER_PORTS[exporter], exporter);
+    byPort.set(exporterRecord(exporter).port, exporter);
   }
   return [...byPort.entries()].sort(([a], [b]) => a - b).map(([port, name]) => ({ name, port }));
 }

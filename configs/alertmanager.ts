@@ -52,7 +52,7 @@ export const ALERTMANAGER_PATHS = {
 
 /**
  * `url_file` on webhook receivers (the heartbeat) exists since Alertmanager 0.26; the image the
- * deploy pins must be at least this version. Debian's amtool 0.25 cannot parse that one field.
+ * deploy pins must be at least this version.
  */
 export const MINIMUM_ALERTMANAGER_VERSION = "0.26.0";
 

@@ -5,7 +5,7 @@
  *
  * Values known only after `pulumi up` (bucket name, monitor private IP, Grafana URL, data volume
  * id) come in `DeployInfo`; without it every such value is a clear placeholder. Secret values are
- * never here: the deploy writes them separately (monitorSecretFiles, exporterSecretFiles).
+ * never here: the deploy writes them separately (monitorSecretFiles, exporterCredentialFiles).
  */
 import type { ClientHost, ExternalHost, StackConfig } from "../lib/stack-config";
 import { MONITOR_LOCAL_LOKI_PUSH_URL, renderAlloyConfig } from "./agents/alloy";

@@ -1,16 +1,16 @@
 /**
- * Every container image the stack runs, pinned to an exact release.
+ * The container images of the monitor's services and of the agents on every host, pinned to an
+ * exact release (each optional exporter's image is in its record, configs/exporters/<name>.ts).
  *
  * One place to bump versions: compose files (monitor and clients) read from here, and the Loki
  * config is written for LOKI_VERSION. Fully qualified references (registry included) so a
  * mirror or a changed default registry never swaps what runs. Tags were checked against the
  * projects' release notes / registry update PRs (Aug 2026); see docs/render.md.
  */
-import type { OptionalExporter } from "../lib/catalog";
 import { IMAGE_LABEL } from "./agents/compose-types";
 
 /** The Loki release configs/loki.ts is written for (storage client choice depends on it). */
-export const LOKI_VERSION = "3.7.4";
+export const LOKI_VERSION = "3.7.6";
 
 /** Services on the monitor and agents on every host. */
 export const IMAGES = {
@@ -32,18 +32,6 @@ export const IMAGES = {
 export const LOCAL_STACK_IMAGES = {
   mailCatcher: "docker.io/axllent/mailpit:v1.31.3",
 } as const;
-
-/**
- * Images of the optional exporters. Jenkins has none: it serves its own metrics through the
- * Prometheus plugin, so nothing extra runs on a Jenkins host.
- */
-export const OPTIONAL_EXPORTER_IMAGES: Readonly<Record<Exclude<OptionalExporter, "jenkins">, string>> = {
-  nginx: "docker.io/nginx/nginx-prometheus-exporter:1.5.1",
-  mongodb: "docker.io/percona/mongodb_exporter:0.48.0",
-  postgres: "docker.io/prometheuscommunity/postgres-exporter:v0.20.1",
-  mysql: "docker.io/prom/mysqld-exporter:v0.20.0",
-  redis: "docker.io/oliver006/redis_exporter:v1.90.0",
-};
 
 /**
  * The UID:GID each monitor image runs as. Compose sets `user:` to these so the bind-mounted data

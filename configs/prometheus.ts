@@ -9,15 +9,9 @@
  * one host carries the same `instance` label, which inhibition in Alertmanager relies on.
  */
 import { stringify } from "yaml";
-import {
-  AGENT_PORTS,
-  DISCOVERY_TAGS,
-  MONITOR_PORTS,
-  OPTIONAL_EXPORTER_PORTS,
-  OPTIONAL_EXPORTERS,
-  type OptionalExporter,
-} from "../lib/catalog";
+import { AGENT_PORTS, DISCOVERY_TAGS, MONITOR_PORTS } from "../lib/catalog";
 import type { ExternalHost, StackConfig } from "../lib/stack-config";
+import { enabledExporters } from "./exporters";
 
 /** Job names; alert rules select on them, so they live in one place. */
 export const JOB_NAMES = {
@@ -70,6 +64,9 @@ export const PROMETHEUS_DATA_PATH = "/prometheus";
 /** EC2 SD re-lists instances this often; each job makes its own DescribeInstances calls. */
 export const EC2_REFRESH_INTERVAL = "60s";
 
+/** Prometheus' default metrics path: left out of the rendered job. */
+const DEFAULT_METRICS_PATH = "/metrics";
+
 /** How a scrape job finds its targets and who runs the exporter. */
 interface ScrapeJobSpec {
   readonly job: string;
@@ -78,16 +75,7 @@ interface ScrapeJobSpec {
   /** Static address of the monitor's own instance of this agent, if it runs one. */
   readonly monitorAddress?: string;
   /** Set for optional exporters: only hosts that enabled it are scraped. */
-  readonly optionalExporter?: OptionalExporter;
-}
-
-/** Optional exporters some client or external host switched on, in catalogue order. */
-export function enabledExporters(config: StackConfig): OptionalExporter[] {
-  const enabled = new Set<OptionalExporter>();
-  for (const host of [...config.clients, ...config.externalHosts]) {
-    for (const exporter of host.exporters) enabled.add(exporter);
-  }
-  return OPTIONAL_EXPORTERS.filter((exporter) => enabled.has(exporter));
+  readonly optionalExporter?: string;
 }
 
 /** Hosts `up{job="node"}` should count: every client, every external host and the monitor. */
@@ -104,18 +92,17 @@ function hostJobs(config: StackConfig, addresses: MonitorServiceAddresses): Scra
     { job: JOB_NAMES.cadvisor, port: AGENT_PORTS.cadvisor, monitorAddress: addresses.cadvisor },
     { job: JOB_NAMES.alloy, port: AGENT_PORTS.alloy, monitorAddress: addresses.alloy },
   ];
-  const exporterJobs: ScrapeJobSpec[] = enabledExporters(config).map((exporter) => ({
-    job: exporter,
-    port: OPTIONAL_EXPORTER_PORTS[exporter],
-    optionalExporter: exporter,
-    // Jenkins' Prometheus plugin serves its metrics under /prometheus.
-    ...(exporter === "jenkins" ? { metricsPath: "/prometheus" } : {}),
+  const exporterJobs: ScrapeJobSpec[] = enabledExporters(config).map((record) => ({
+    job: record.name,
+    port: record.port,
+    optionalExporter: record.name,
+    ...(record.metricsPath !== DEFAULT_METRICS_PATH ? { metricsPath: record.metricsPath } : {}),
   }));
   return [...agentJobs, ...exporterJobs];
 }
 
 /** Regex over the `Exporters` tag (comma list, e.g. `nginx,redis`) that matches one exporter. */
-export function exportersTagRegex(exporter: OptionalExporter): string {
+export function exportersTagRegex(exporter: string): string {
   return `(.*,)?${exporter}(,.*)?`;
 }
 
@@ -214,6 +201,18 @@ function resolveAddresses(overrides: Partial<MonitorServiceAddresses>): MonitorS
   return { ...DEFAULT_MONITOR_ADDRESSES, ...overrides };
 }
 
+/**
+ * Metric retention, in prometheus.yml (`storage.tsdb.retention`, valid since Prometheus 3.8, which
+ * deprecated the `--storage.tsdb.retention.*` flags). Prometheus applies a changed value on
+ * reload, without a restart. The values use the flags' formats (a duration, a size like 40GB).
+ */
+export function retentionSettings(config: StackConfig): { time: string; size?: string } {
+  return {
+    time: config.metrics.retentionTime,
+    ...(config.metrics.retentionSize ? { size: config.metrics.retentionSize } : {}),
+  };
+}
+
 /** The full prometheus.yml. */
 export function renderPrometheusConfig(
   config: StackConfig,
@@ -227,6 +226,7 @@ export function renderPrometheusConfig(
       // Attached to every alert and to anything federated or remote-written from here.
       external_labels: { environment: config.stack },
     },
+    storage: { tsdb: { retention: retentionSettings(config) } },
     alerting: {
       alertmanagers: [{ static_configs: [{ targets: [resolved.alertmanager] }] }],
     },
@@ -256,7 +256,9 @@ export function renderFileSdTargets(config: StackConfig): Record<string, string>
   const files: Record<string, string> = {};
   for (const spec of hostJobs(config, DEFAULT_MONITOR_ADDRESSES)) {
     const hosts = config.externalHosts.filter(
-      (host) => spec.optionalExporter === undefined || host.exporters.includes(spec.optionalExporter),
+      (host) =>
+        spec.optionalExporter === undefined ||
+        (host.exporters as readonly string[]).includes(spec.optionalExporter),
     );
     const groups = hosts.map((host) => ({
       targets: [scrapeAddress(host, spec.port)],
@@ -277,16 +279,9 @@ export function remoteWriteSources(_config: StackConfig): string[] {
   return [];
 }
 
-/** Command-line flags of the Prometheus container (valid for 2.42 and 3.x). */
+/** Command-line flags of the Prometheus container. Retention is in prometheus.yml (retentionSettings). */
 export function prometheusFlags(config: StackConfig): string[] {
-  const flags = [
-    `--config.file=${PROMETHEUS_CONFIG_PATH}`,
-    `--storage.tsdb.path=${PROMETHEUS_DATA_PATH}`,
-    `--storage.tsdb.retention.time=${config.metrics.retentionTime}`,
-  ];
-  if (config.metrics.retentionSize) {
-    flags.push(`--storage.tsdb.retention.size=${config.metrics.retentionSize}`);
-  }
+  const flags = [`--config.file=${PROMETHEUS_CONFIG_PATH}`, `--storage.tsdb.path=${PROMETHEUS_DATA_PATH}`];
   // POST /-/reload applies a new config or rule file without a restart.
   flags.push("--web.enable-lifecycle");
   if (remoteWriteSources(config).length > 0) flags.push("--web.enable-remote-write-receiver");

@@ -1,16 +1,8 @@
 /**
- * The one catalogue of what runs on the hosts: ports, pinned images and the optional exporters.
+ * The catalogue of the stack's own services and agents: their ports and the discovery tags.
  * Security groups, Prometheus scrape jobs and compose files all read from here, so a port
- * changes in one place.
+ * changes in one place. Each optional exporter's port is in its record (configs/exporters/).
  */
-
-/** Optional exporters a host can switch on in stack config; announced by its `Exporters` tag. */
-export const OPTIONAL_EXPORTERS = ["nginx", "jenkins", "mongodb", "postgres", "mysql", "redis"] as const;
-export type OptionalExporter = (typeof OPTIONAL_EXPORTERS)[number];
-
-export function isOptionalExporter(value: string): value is OptionalExporter {
-  return (OPTIONAL_EXPORTERS as readonly string[]).includes(value);
-}
 
 /** Ports on the monitor host. Only Grafana and SSH are ever reachable from outside the VPC. */
 export const MONITOR_PORTS = {
@@ -30,16 +22,6 @@ export const AGENT_PORTS = {
   alloy: 12345,
 } as const;
 
-/** Metrics port of each optional exporter (Jenkins serves its own, through the Prometheus plugin). */
-export const OPTIONAL_EXPORTER_PORTS: Readonly<Record<OptionalExporter, number>> = {
-  nginx: 9113,
-  jenkins: 8080,
-  mongodb: 9216,
-  postgres: 9187,
-  mysql: 9104,
-  redis: 9121,
-};
-
 export const SSH_PORT = 22;
 
 /** EC2 tags Prometheus discovery keys on. */
@@ -50,3 +32,26 @@ export const DISCOVERY_TAGS = {
   /** Comma-separated optional exporters, e.g. `nginx,redis`; empty when none. */
   exporters: "Exporters",
 } as const;
+
+/** Where `runbooks/<AlertName>.md` is browsable unless a stack sets runbookBaseUrl (point it at your fork). */
+export const DEFAULT_RUNBOOK_BASE_URL = "https://github.com/example-org/observability/blob/main/runbooks";
+
+/**
+ * The window alert rules take rates over (`rate(x[5m])`): the scrape interval must leave several
+ * samples in it, so the settings reader bounds scrapeInterval by it.
+ */
+export const RULE_RATE_WINDOW = "5m";
+export const RULE_RATE_WINDOW_MS = 5 * 60 * 1000;
+
+/** Host names the product uses itself, with why: a host named so would collide with its resources. */
+export const RESERVED_HOST_NAMES: Readonly<Record<string, string>> = {
+  monitor: "it is the monitor host's own name",
+  clients:
+    "it names the rule that admits every EC2 client's log push (<stack>-network-monitor-loki-from-clients)",
+};
+
+/**
+ * Series one host adds to Prometheus with the agents every host runs (node exporter, process
+ * exporter, cAdvisor, Alloy): measured about 1,065 (bench/RESULTS.md), rounded up for sizing.
+ */
+export const SERIES_PER_HOST_ESTIMATE = 1100;

@@ -45,6 +45,12 @@ function blockSize(prefix: number): number {
  */
 export function parseCidr(text: string): CidrParseResult {
   const trimmed = text.trim();
+  if (trimmed.includes(":")) {
+    return {
+      ok: false,
+      problem: `"${text}" is an IPv6 ${trimmed.includes("/") ? "CIDR" : "address"}; these rules take IPv4 CIDRs only`,
+    };
+  }
   const slash = trimmed.indexOf("/");
   if (slash === -1) {
     const address = parseIpv4(trimmed);
@@ -76,17 +82,6 @@ export function parseCidr(text: string): CidrParseResult {
     };
   }
   return { ok: true, cidr: { network, prefix, text: `${formatIpv4(network)}/${prefix}` } };
-}
-
-/** The network a (possibly host-bit-carrying) CIDR belongs to, e.g. `10.0.0.1/16` -> `10.0.0.0/16`. */
-export function normaliseCidr(text: string): string | undefined {
-  const slash = text.indexOf("/");
-  if (slash === -1) return undefined;
-  const address = parseIpv4(text.slice(0, slash));
-  const prefixText = text.slice(slash + 1);
-  if (address === undefined || !/^\d{1,2}$/.test(prefixText) || Number(prefixText) > 32) return undefined;
-  const prefix = Number(prefixText);
-  return `${formatIpv4(address - (address % blockSize(prefix)))}/${prefix}`;
 }
 
 /** True when every address of `inner` is inside `outer`. */

@@ -1,25 +1,20 @@
 /**
- * The real program's config entry point: reads the stack's settings through Pulumi, validates them
- * with parseStackConfig before any resource exists, and hands secrets on as secret Outputs.
+ * The real program's config entry point: reads every key of the stack's config through Pulumi,
+ * validates it with readStackConfig before any resource exists, logs the warnings, and hands
+ * secrets on as secret Outputs.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { credentialValueProblem } from "../configs/agents/exporter-credentials";
 import {
-  CREDENTIALED_EXPORTERS,
-  EXPORTER_PASSWORD_SETTINGS,
+  type ExporterSettingsSpec,
   PROJECT,
-  parseStackConfig,
-  REGION_KEY,
-  SECRET_SETTINGS,
+  readStackConfig,
   type SecretSetting,
   type StackConfig,
+  secretKeys,
+  settingsTable,
 } from "./stack-config";
 
-/**
- * Secret values, as Pulumi secret Outputs; present exactly when `config.secretsSet[key]` is true.
- * Exporter passwords are here too (`postgresExporterPassword`, ...): the deploy hands them with
- * `config.exporterUsers` to renderExporterSecretFiles inside `pulumi.all(...).apply`.
- */
+/** Secret values, as Pulumi secret Outputs; present exactly when `config.secretsSet[key]` is true. */
 export type StackSecrets = Partial<Record<SecretSetting, pulumi.Output<string>>>;
 
 export interface LoadedStackConfig {
@@ -33,65 +28,61 @@ function configIsSecret(fullKey: string): boolean | undefined {
   return typeof runtime.isConfigSecret === "function" ? runtime.isConfigSecret(fullKey) : undefined;
 }
 
-/**
- * Exporter passwords their credential file cannot carry (a line break, `$` for mysqld_exporter, ...),
- * found now so `pulumi up` refuses them before any resource exists instead of failing mid-deploy.
- * The plain value is read here only to be checked; it never leaves this function.
- */
-function exporterPasswordProblems(
-  secretsSet: ReadonlySet<SecretSetting>,
-): Partial<Record<SecretSetting, string>> {
-  const problems: Partial<Record<SecretSetting, string>> = {};
-  for (const exporter of CREDENTIALED_EXPORTERS) {
-    const setting = EXPORTER_PASSWORD_SETTINGS[exporter];
-    if (!secretsSet.has(setting)) continue;
-    const value = pulumi.runtime.getConfig(`${PROJECT}:${setting}`);
-    const problem = value === undefined ? undefined : credentialValueProblem(exporter, value);
-    if (problem !== undefined) problems[setting] = problem;
-  }
-  return problems;
+/** Stands in for an encrypted value the reader must never see. */
+const ENCRYPTED = "<encrypted>";
+
+/** Secrets whose value the reader checks against a format's limits (the exporters' passwords). */
+function checkedSecretKeys(exporters: readonly ExporterSettingsSpec[]): string[] {
+  return exporters.flatMap((exporter) => (exporter.credentials ? [exporter.credentials.password.key] : []));
 }
 
 /**
- * Reads every `observability:` setting and `aws:region`, then validates. Values are passed as the
- * raw strings Pulumi holds (not `getObject`), so malformed JSON is reported by our loader with
- * its fix line instead of Pulumi's bare parse error. Throws StackConfigError on bad input.
+ * Reads every key of the stack's config (every namespace, so a mistyped one is reported), then
+ * validates. Values are passed as the raw strings Pulumi holds (not `getObject`), so malformed
+ * JSON is reported with its fix line instead of Pulumi's bare parse error. Throws
+ * StackConfigError on bad input.
  */
-export function loadStackConfig(): LoadedStackConfig {
+export function loadStackConfig(exporters: readonly ExporterSettingsSpec[]): LoadedStackConfig {
   const projectConfig = new pulumi.Config(PROJECT);
-  const awsConfig = new pulumi.Config("aws");
-  const prefix = `${PROJECT}:`;
+  const secretNames = secretKeys(settingsTable(exporters));
+  const checked = checkedSecretKeys(exporters);
   const values: Record<string, unknown> = {};
   const secrets: StackSecrets = {};
-  const secretsSet = new Set<SecretSetting>();
+  const secretsSet = new Set<string>();
+  const secretValues: Record<string, string> = {};
 
-  const region = awsConfig.get("region");
-  if (region !== undefined) values[REGION_KEY] = region;
-
-  // allConfig lists every key, so unknown (mistyped) settings reach the loader and are reported.
-  for (const fullKey of Object.keys(pulumi.runtime.allConfig()).sort()) {
-    if (!fullKey.startsWith(prefix)) continue;
-    const name = fullKey.slice(prefix.length);
-    if ((SECRET_SETTINGS as readonly string[]).includes(name)) {
-      const secretName = name as SecretSetting;
-      const value = projectConfig.getSecret(secretName);
-      if (value === undefined) continue;
-      if (configIsSecret(fullKey) === false) {
-        // Stored in plain text: the loader reports it (and the value stays out of StackConfig).
-        values[name] = "<plain text>";
-        continue;
-      }
-      secretsSet.add(secretName);
-      secrets[secretName] = value;
-    } else {
-      values[name] = projectConfig.get(name);
+  const secureKeys = new Set<string>();
+  for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig()).sort(([a], [b]) =>
+    a < b ? -1 : 1,
+  )) {
+    const name = fullKey.startsWith(`${PROJECT}:`) ? fullKey.slice(PROJECT.length + 1) : undefined;
+    const encrypted = configIsSecret(fullKey) === true;
+    if (name === undefined || !secretNames.includes(name)) {
+      // An encrypted value of anything but a secret setting is reported by the reader, never shown.
+      if (encrypted) secureKeys.add(fullKey);
+      values[fullKey] = encrypted ? ENCRYPTED : value;
+      continue;
     }
+    const secret = projectConfig.getSecret(name);
+    if (secret === undefined) continue;
+    if (configIsSecret(fullKey) === false) {
+      // Stored in plain text: the reader reports it (and the value stays out of StackConfig).
+      values[fullKey] = "<plain text>";
+      continue;
+    }
+    secretsSet.add(name);
+    secrets[name] = secret;
+    // Read in plain only to be checked; it never leaves the reader.
+    if (checked.includes(name)) secretValues[name] = value;
   }
 
-  const config = parseStackConfig(pulumi.getStack(), {
-    values,
-    secretsSet,
-    secretValueProblems: exporterPasswordProblems(secretsSet),
-  });
+  const { config, warnings } = readStackConfig(
+    pulumi.getStack(),
+    { values, secretsSet, secretValues, secureKeys },
+    { exporters },
+  );
+  for (const warning of warnings) {
+    pulumi.log.warn(`${warning.setting}: ${warning.warning}.${warning.fix ? ` Fix: ${warning.fix}` : ""}`);
+  }
   return { config, secrets };
 }

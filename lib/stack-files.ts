@@ -7,16 +7,14 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import {
-  type ParseOptions,
   PROJECT,
-  parseStackConfig,
-  type RawSettings,
-  SECRET_SETTINGS,
-  type SecretSetting,
+  type ReadOptions,
+  readStackConfig,
   type StackConfig,
+  type StackConfigReading,
+  secretKeys,
+  settingsTable,
 } from "./stack-config";
-
-export { missingSecrets } from "./stack-config";
 
 export const PROJECT_FILE = "Pulumi.yaml";
 const STACK_FILE_PATTERN = /^Pulumi\.([A-Za-z0-9._-]+)\.yaml$/;
@@ -31,18 +29,19 @@ function isSecure(value: unknown): boolean {
   return isMap(value) && Object.keys(value).length === 1 && typeof value.secure === "string";
 }
 
-function isSecretSetting(name: string): name is SecretSetting {
-  return (SECRET_SETTINGS as readonly string[]).includes(name);
-}
-
 function readYamlMap(path: string): YamlMap {
-  const document: unknown = parse(readFileSync(path, "utf8"));
+  let document: unknown;
+  try {
+    document = parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new Error(`${path} is not valid YAML: ${(error as Error).message}`);
+  }
   if (document === null || document === undefined) return {};
   if (!isMap(document)) throw new Error(`${path} must hold a YAML map`);
   return document;
 }
 
-export function readProjectFile(rootDir: string): YamlMap {
+function readProjectFile(rootDir: string): YamlMap {
   const project = readYamlMap(join(rootDir, PROJECT_FILE));
   if (project.name !== PROJECT) {
     throw new Error(
@@ -75,7 +74,7 @@ function qualify(key: string): string {
  * Values Pulumi.yaml supplies before the stack file: a declared `default`, a `value`, or a plain
  * value (Pulumi allows non-object values directly). Keys are fully qualified.
  */
-export function projectConfigValues(rootDir: string): Record<string, unknown> {
+function projectConfigValues(rootDir: string): Record<string, unknown> {
   const config = readProjectFile(rootDir).config;
   const values: Record<string, unknown> = {};
   if (config === undefined || config === null) return values;
@@ -118,95 +117,47 @@ function readStackFileConfig(stack: string, rootDir: string): StackFileConfig {
   return { plain, secure };
 }
 
-/**
- * The stack's settings as the loader takes them: Pulumi.yaml defaults overlaid with the stack
- * file. Secure values of secret settings count as set; a secure value of any other setting cannot
- * be read without the passphrase, so it is refused here.
- */
-export function readStackSettings(stack: string, rootDir: string): RawSettings {
-  const merged = { ...projectConfigValues(rootDir) };
+/** What a stack's files hold, as the Pulumi CLI would hand it to the program. */
+export interface StackFileValues {
+  /** Fully qualified key -> value: Pulumi.yaml defaults overlaid with the stack file's plain values. */
+  readonly values: Record<string, unknown>;
+  /** Fully qualified keys the stack file holds as `{ secure: ... }` (their values cannot be read here). */
+  readonly secure: readonly string[];
+}
+
+export function readStackFile(stack: string, rootDir: string): StackFileValues {
   const { plain, secure } = readStackFileConfig(stack, rootDir);
-  Object.assign(merged, plain);
-  const secretsSet = new Set<SecretSetting>();
+  return { values: { ...projectConfigValues(rootDir), ...plain }, secure: [...secure].sort() };
+}
+
+/**
+ * Reads and validates a stack's config from its files. Secure values of secret settings count as
+ * set; a secure value of any other setting cannot be read without the stack's secrets provider, so
+ * it is refused. Throws StackConfigError on bad input.
+ */
+export function readStackConfigFromFiles(
+  stack: string,
+  rootDir: string,
+  options: ReadOptions,
+): StackConfigReading {
+  const { values, secure } = readStackFile(stack, rootDir);
+  const secrets = secretKeys(settingsTable(options.exporters));
+  const secretsSet = new Set<string>();
+  const secureKeys = new Set<string>();
   const prefix = `${PROJECT}:`;
   for (const key of secure) {
     const name = key.slice(prefix.length);
-    if (key.startsWith(prefix) && isSecretSetting(name)) {
+    if (key.startsWith(prefix) && secrets.includes(name)) {
       secretsSet.add(name);
-      delete merged[key];
-    } else if (key.startsWith(prefix)) {
-      throw new Error(
-        `Pulumi.${stack}.yaml: ${key} is encrypted but is not a secret setting; store it in plain text (pulumi config set ${key} <value>)`,
-      );
+    } else {
+      // Not a secret setting: the reader reports it (a known setting stored encrypted, or an unknown key).
+      secureKeys.add(key);
+      values[key] = "<encrypted>";
     }
   }
-  const values: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(merged)) {
-    values[key.startsWith(prefix) ? key.slice(prefix.length) : key] = value;
-  }
-  return { values, secretsSet };
+  return readStackConfig(stack, { values, secretsSet, secureKeys }, options);
 }
 
-/** How the Pulumi CLI hands a config value to the program: strings as is, the rest as JSON. */
-function configString(value: unknown): string {
-  if (typeof value === "string") return value;
-  if (typeof value === "number" || typeof value === "boolean") return String(value);
-  return JSON.stringify(value);
-}
-
-/**
- * Fully qualified key -> string, as the Pulumi CLI would pass the stack's config to the program
- * (for `pulumi.runtime.setAllConfig` under mocks). Secure values are left out; add test values
- * for them with `stackSecretKeys`.
- */
-export function stackConfigMap(stack: string, rootDir: string): Record<string, string> {
-  const merged = { ...projectConfigValues(rootDir), ...readStackFileConfig(stack, rootDir).plain };
-  const map: Record<string, string> = {};
-  for (const key of Object.keys(merged).sort()) {
-    const value = merged[key];
-    if (value !== undefined && value !== null) map[key] = configString(value);
-  }
-  return map;
-}
-
-/** Fully qualified keys the stack file holds as `{ secure: ... }`. */
-export function stackSecretKeys(stack: string, rootDir: string): string[] {
-  return [...readStackFileConfig(stack, rootDir).secure].sort();
-}
-
-export interface MockStackConfig {
-  /** For `pulumi.runtime.setAllConfig(config, secretKeys)`. */
-  readonly config: Record<string, string>;
-  readonly secretKeys: string[];
-}
-
-/**
- * What the Pulumi CLI would hand the program for this stack, with test values standing in for the
- * secrets (the files' secure values cannot be decrypted here). Every secret setting gets a value
- * unless `secretValues` is given, in which case exactly those are set.
- */
-export function mockStackConfig(
-  stack: string,
-  rootDir: string,
-  secretValues?: Partial<Record<SecretSetting, string>>,
-): MockStackConfig {
-  const secrets =
-    secretValues ?? Object.fromEntries(SECRET_SETTINGS.map((key) => [key, `test-${key}-value`] as const));
-  const config = { ...stackConfigMap(stack, rootDir) };
-  const secretKeys: string[] = [];
-  for (const [key, value] of Object.entries(secrets)) {
-    if (value === undefined) continue;
-    config[`${PROJECT}:${key}`] = value;
-    secretKeys.push(`${PROJECT}:${key}`);
-  }
-  return { config, secretKeys: secretKeys.sort() };
-}
-
-/** Reads and validates a stack's config from its files; throws StackConfigError on bad input. */
-export function loadStackConfigFromFiles(
-  stack: string,
-  rootDir: string,
-  options: ParseOptions = {},
-): StackConfig {
-  return parseStackConfig(stack, readStackSettings(stack, rootDir), options);
+export function loadStackConfigFromFiles(stack: string, rootDir: string, options: ReadOptions): StackConfig {
+  return readStackConfigFromFiles(stack, rootDir, options).config;
 }

@@ -41,7 +41,7 @@ export interface PolicyRule {
 
 /**
  * The stack opens no port to the whole internet: SSH and Grafana accept only `sshAllowedCidrs` and
- * `grafanaAllowedCidrs`, which the config loader refuses to set to 0.0.0.0/0 (lib/stack-config.ts),
+ * `grafanaAllowedCidrs`, which the config loader refuses to set to 0.0.0.0/0 (lib/stack-config/),
  * and every other port is reachable from inside the VPC only (components/network.ts). A stack that
  * fronts Grafana with a public HTTPS endpoint passes its own list (docs/ci.md, "Policy pack").
  */

@@ -27,6 +27,7 @@ import { dirname, join, resolve } from "node:path";
 import { parse, stringify } from "yaml";
 import { COMPOSE_FILE } from "../configs/agents/client-compose";
 import { IMAGE_LABEL, ROTATED_JSON_LOGS } from "../configs/agents/compose-types";
+import { EXPORTER_SETTINGS } from "../configs/exporters";
 import { CLOUD_INIT_FILE, monitorFiles } from "../configs/host-files";
 import { type ImageMap, LOCAL_STACK_IMAGES } from "../configs/images";
 import { renderLokiConfig } from "../configs/loki";
@@ -46,7 +47,7 @@ const MAIL_CATCHER = "mailpit";
 
 /** The dev stack's settings for one machine: no hosts to scrape but itself, mail to the catcher. */
 export function localStackConfig(): StackConfig {
-  const dev = loadStackConfigFromFiles("dev", ROOT, { requireSecrets: false });
+  const dev = loadStackConfigFromFiles("dev", ROOT, { requireSecrets: false, exporters: EXPORTER_SETTINGS });
   return {
     ...dev,
     stack: "local",

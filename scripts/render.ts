@@ -14,9 +14,10 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { EXPORTER_SETTINGS } from "../configs/exporters";
 import { type HostFiles, stackHostFiles } from "../configs/host-files";
-import { PROJECT, pinsImageDigests, StackConfigError } from "../lib/stack-config";
-import { listStackNames, loadStackConfigFromFiles, missingSecrets } from "../lib/stack-files";
+import { missingSecrets, PROJECT, StackConfigError } from "../lib/stack-config";
+import { listStackNames, readStackConfigFromFiles } from "../lib/stack-files";
 
 /** Written into every render; its presence is what allows a later render to replace the directory. */
 export const RENDER_MANIFEST = ".render-manifest.json";
@@ -96,13 +97,11 @@ function writeHostFiles(out: string, hosts: Record<string, HostFiles>): string[]
 }
 
 function secretWarning(stack: string, missing: readonly string[]): string {
-  const commands = missing.map(
-    (key) => `  pulumi config set --secret ${PROJECT}:${key} <value> --stack ${stack}`,
-  );
+  const commands = missing.map((key) => `  pulumi config set --secret ${PROJECT}:${key} --stack ${stack}`);
   return [
     `warning: stack "${stack}" lacks ${missing.length === 1 ? "a secret" : "secrets"} it needs: ${missing.join(", ")}.`,
     "The files render anyway (secrets are never part of them), but `pulumi up` will refuse",
-    "until they are set:",
+    "until they are set (each command prompts for the value):",
     ...commands,
   ].join("\n");
 }
@@ -125,8 +124,16 @@ export function main(argv: readonly string[]): number {
       );
       return 1;
     }
-    const config = loadStackConfigFromFiles(args.stack, args.root, { requireSecrets: false });
-    const missing = missingSecrets(config);
+    const { config, warnings } = readStackConfigFromFiles(args.stack, args.root, {
+      requireSecrets: false,
+      exporters: EXPORTER_SETTINGS,
+    });
+    for (const warning of warnings) {
+      process.stderr.write(
+        `warning: ${warning.setting}: ${warning.warning}.${warning.fix ? ` Fix: ${warning.fix}` : ""}\n`,
+      );
+    }
+    const missing = missingSecrets(config, EXPORTER_SETTINGS);
     if (missing.length > 0) process.stderr.write(`${secretWarning(args.stack, missing)}\n`);
 
     const hosts = stackHostFiles(config);
@@ -145,7 +152,7 @@ export function main(argv: readonly string[]): number {
         `Rendered stack "${args.stack}" into ${args.out}: ${written.length} files for ${perHost.join(", ")}.`,
         ...written.map((path) => `  ${path}`),
         "Values known only after `pulumi up` (bucket name, monitor private IP, Grafana URL, data volume id) are placeholders.",
-        pinsImageDigests(config)
+        config.pinImageDigests
           ? "Images are shown by tag; `pulumi up` deploys each as tag@sha256:<digest> read from its registry (docs/ssh.md)."
           : "Images are deployed by tag (pinImageDigests is false).",
         "",

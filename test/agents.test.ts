@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { ALLOY_CONFIG_FILE, ALLOY_CONFIG_PATH, alloyFlags } from "../configs/agents/alloy";
 import {
-  CADVISOR_DISABLED_METRICS,
+  CADVISOR_ENABLED_METRICS,
   CADVISOR_KEPT_CONTAINER_LABELS,
   cadvisorFlags,
 } from "../configs/agents/cadvisor";
@@ -21,28 +21,27 @@ import {
 } from "../configs/agents/client-compose";
 import type { ComposeFile, ComposeService } from "../configs/agents/compose-types";
 import {
-  DEFAULT_NGINX_STATUS_URL,
-  EXPORTER_METRICS_PATHS,
-  EXPORTER_UP_METRICS,
-  exporterSecretFiles,
-  optionalExporterService,
+  type ContainerExporter,
+  exporterService,
+  exporterServiceName,
   runsContainer,
 } from "../configs/agents/optional-exporters";
 import { PROCESS_EXPORTER_CONFIG_FILE } from "../configs/agents/process-exporter";
-import { isPinnedImage } from "../configs/images";
-import { renderPrometheusConfig } from "../configs/prometheus";
-import { containerRuleGroup } from "../configs/rules/containers";
-import { exporterRuleGroups } from "../configs/rules/exporters";
 import {
-  AGENT_PORTS,
-  MONITOR_PORTS,
-  OPTIONAL_EXPORTER_PORTS,
-  OPTIONAL_EXPORTERS,
-  type OptionalExporter,
-} from "../lib/catalog";
+  EXPORTERS,
+  exporterCredentialFiles,
+  exporterHostSettings,
+  exporterRecord,
+  hostExporters,
+} from "../configs/exporters";
+import { isPinnedImage } from "../configs/images";
+import { containerRuleGroup } from "../configs/rules/containers";
+import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
 import type { ClientHost, ExternalHost, StackConfig } from "../lib/stack-config";
 import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
 import { sampleStackConfig } from "./support/sample-config";
+import { WITHOUT_SECRETS } from "./support/stack-files";
+import { withEveryExporter } from "./support/stacks";
 
 const ROOT = join(__dirname, "..");
 
@@ -61,19 +60,12 @@ function hostPorts(service: ComposeService): number[] {
   return [...published, ...listening];
 }
 
-const ALL_EXPORTERS_HOST: ExternalHost = {
-  name: "everything-1",
-  address: "192.0.2.50",
-  sshUser: "deploy",
-  exporters: [...OPTIONAL_EXPORTERS],
-};
-
 /** Every host of the sample config and of each stack file in the repository. */
 function hostsToCheck(): { label: string; config: StackConfig; host: ClientHost | ExternalHost }[] {
   const sample = sampleStackConfig();
   const configs: { label: string; config: StackConfig }[] = [{ label: "sample", config: sample }];
   for (const stack of listStackNames(ROOT)) {
-    configs.push({ label: stack, config: loadStackConfigFromFiles(stack, ROOT, { requireSecrets: false }) });
+    configs.push({ label: stack, config: loadStackConfigFromFiles(stack, ROOT, WITHOUT_SECRETS) });
   }
   return [
     ...configs.flatMap(({ label, config }) =>
@@ -83,8 +75,15 @@ function hostsToCheck(): { label: string; config: StackConfig; host: ClientHost 
         host,
       })),
     ),
-    { label: "sample/all-exporters", config: sample, host: ALL_EXPORTERS_HOST },
+    { label: "sample/all-exporters", config: sample, host: everyExporterHost() },
   ];
+}
+
+/** The host withEveryExporter adds: every optional exporter on. */
+function everyExporterHost(): ExternalHost {
+  const host = withEveryExporter(sampleStackConfig()).externalHosts.at(-1);
+  if (!host) throw new Error("withEveryExporter adds no host");
+  return host;
 }
 
 describe("client compose file", () => {
@@ -105,7 +104,7 @@ describe("client compose file", () => {
         "process-exporter",
         "cadvisor",
         "alloy",
-        ...c.host.exporters.filter(runsContainer).map((exporter) => `${exporter}-exporter`),
+        ...hostExporters(c.host).filter(runsContainer).map(exporterServiceName),
       ];
       expect(Object.keys(compose.services).sort()).toEqual([...new Set(expected)].sort());
     },
@@ -132,7 +131,9 @@ describe("client compose file", () => {
       expect(new Set(ports).size).toBe(ports.length);
       const catalogue = new Set<number>([
         ...Object.values(AGENT_PORTS),
-        ...c.host.exporters.filter(runsContainer).map((e) => OPTIONAL_EXPORTER_PORTS[e]),
+        ...hostExporters(c.host)
+          .filter(runsContainer)
+          .map((record) => record.port),
       ]);
       expect(new Set(ports)).toEqual(catalogue);
       expect(hostPorts(services.cadvisor as ComposeService)).toEqual([AGENT_PORTS.cadvisor]);
@@ -231,26 +232,38 @@ describe("client compose file", () => {
   });
 });
 
-describe("optional exporters", () => {
-  const containerExporters = OPTIONAL_EXPORTERS.filter(runsContainer);
+describe("optional exporters' compose services", () => {
+  const containerExporters = EXPORTERS.filter(runsContainer);
+  const serviceOf = (record: ContainerExporter) =>
+    exporterService(record, { hostSettings: exporterHostSettings(record, everyExporterHost()) });
 
-  it("runs no container for Jenkins, whose plugin serves metrics itself", () => {
-    expect(runsContainer("jenkins")).toBe(false);
-    expect(exporterSecretFiles("jenkins")).toEqual([]);
-    expect(EXPORTER_UP_METRICS.jenkins).toBe("up");
+  it("runs no container for an exporter whose service serves its own metrics", () => {
+    const selfServed = EXPORTERS.filter((record) => !runsContainer(record));
+    expect(selfServed.map((record) => record.name)).toEqual(["jenkins"]);
+    for (const record of selfServed) {
+      expect(exporterCredentialFiles(record)).toEqual([]);
+      expect(record.upMetric).toBe("up");
+    }
   });
 
-  it.each(containerExporters)("%s: host network, listening on its catalogue port", (exporter) => {
-    const service = optionalExporterService(exporter);
-    expect(service.network_mode).toBe("host");
-    expect(service.command).toContain(`--web.listen-address=0.0.0.0:${OPTIONAL_EXPORTER_PORTS[exporter]}`);
-  });
+  it.each(containerExporters.map((record) => [record.name, record] as const))(
+    "%s: host network, listening on its record's port, on the bind address",
+    (_, record) => {
+      const service = serviceOf(record);
+      expect(service.network_mode).toBe("host");
+      expect(service.container_name).toBe(`${record.name}-exporter`);
+      expect(service.command).toContain(`--web.listen-address=0.0.0.0:${record.port}`);
+      const bound = exporterService(record, { bindAddress: "10.8.0.2", hostSettings: {} });
+      expect(bound.command).toContain(`--web.listen-address=10.8.0.2:${record.port}`);
+      expect(bound.command).not.toContain(`--web.listen-address=0.0.0.0:${record.port}`);
+    },
+  );
 
-  it.each(containerExporters)(
+  it.each(containerExporters.map((record) => [record.name, record] as const))(
     "%s: every credential file it needs is listed for the deploy, owner-readable only",
-    (exporter) => {
-      const service = optionalExporterService(exporter);
-      const files = exporterSecretFiles(exporter);
+    (_, record) => {
+      const service = serviceOf(record);
+      const files = exporterCredentialFiles(record);
       const referenced = [
         ...(service.secrets ?? []),
         ...(service.env_file ?? []).map((f) => f.replace(/^\.\//, "")),
@@ -261,38 +274,35 @@ describe("optional exporters", () => {
       for (const file of files) {
         expect(file.mode === "0400" || file.mode === "0600").toBe(true);
         expect(file.path.startsWith("secrets/")).toBe(true);
+        // The Docker engine reads an env file as root; a mounted secret keeps its owner, the image's user.
+        if (file.delivery === "env-file") expect(file.ownerUid).toBe(0);
+        else expect(file.ownerUid).toBeGreaterThan(0);
       }
     },
   );
 
   it("reads database credentials from files where the exporter supports it", () => {
-    const postgres = optionalExporterService("postgres");
+    const service = (name: string) => serviceOf(exporterRecord(name) as ContainerExporter);
+    const postgres = service("postgres");
     expect(postgres.environment?.DATA_SOURCE_PASS_FILE).toBe("/run/secrets/postgres_exporter_password");
     expect(postgres.environment?.DATA_SOURCE_URI).not.toMatch(/@/);
-    expect(optionalExporterService("mysql").command).toContain(
-      "--config.my-cnf=/run/secrets/mysqld_exporter_my_cnf",
-    );
-    expect(optionalExporterService("redis").environment?.REDIS_PASSWORD_FILE).toBe(
-      "/run/secrets/redis_exporter_passwords",
-    );
+    expect(service("mysql").command).toContain("--config.my-cnf=/run/secrets/mysqld_exporter_my_cnf");
+    expect(service("redis").environment?.REDIS_PASSWORD_FILE).toBe("/run/secrets/redis_exporter_passwords");
     // percona/mongodb_exporter reads credentials from the environment only: an env_file, never inline.
-    const mongodb = optionalExporterService("mongodb");
+    const mongodb = service("mongodb");
     expect(mongodb.env_file).toEqual(["./secrets/mongodb-exporter.env"]);
     expect(mongodb.environment?.MONGODB_URI).not.toMatch(/@/);
   });
 
-  it("points the nginx exporter at stub_status on the host, configurable", () => {
-    expect(optionalExporterService("nginx").command).toContain(
-      `--nginx.scrape-uri=${DEFAULT_NGINX_STATUS_URL}`,
-    );
+  it("points the nginx exporter at the host's stub_status URL, its record's default unless set", () => {
+    const nginx = exporterRecord("nginx") as ContainerExporter;
+    const field = nginx.settings.hostFields?.find((candidate) => candidate.key === "nginxStatusUrl");
+    expect(field?.default).toBe("http://127.0.0.1:8080/stub_status");
+    expect(exporterHostSettings(nginx, everyExporterHost())).toEqual({ nginxStatusUrl: field?.default });
+    expect(serviceOf(nginx).command).toContain(`--nginx.scrape-uri=${field?.default}`);
     expect(
-      optionalExporterService("nginx", { nginxStatusUrl: "http://127.0.0.1:81/status" }).command,
+      exporterService(nginx, { hostSettings: { nginxStatusUrl: "http://127.0.0.1:81/status" } }).command,
     ).toContain("--nginx.scrape-uri=http://127.0.0.1:81/status");
-  });
-
-  it("names an up metric for every exporter's alert", () => {
-    const exporters: OptionalExporter[] = [...OPTIONAL_EXPORTERS];
-    for (const exporter of exporters) expect(EXPORTER_UP_METRICS[exporter]).toMatch(/^[a-z_]+$/);
   });
 });
 
@@ -325,14 +335,21 @@ describe("cAdvisor", () => {
 
   it("listens on its own port, Docker containers only", () => {
     expect(cadvisorFlags()).toContain(`--port=${AGENT_PORTS.cadvisor}`);
-    expect(AGENT_PORTS.cadvisor).not.toBe(OPTIONAL_EXPORTER_PORTS.jenkins);
+    for (const record of EXPORTERS) expect(AGENT_PORTS.cadvisor, record.name).not.toBe(record.port);
     expect(cadvisorFlags()).toContain("--docker_only=true");
   });
 
-  it("disables only metric kinds cAdvisor knows, and keeps CPU, memory, network, disk and OOM", () => {
-    for (const kind of CADVISOR_DISABLED_METRICS) expect(METRIC_KINDS).toContain(kind);
-    for (const kept of ["cpu", "memory", "network", "disk", "diskIO", "oom_event"]) {
-      expect(CADVISOR_DISABLED_METRICS as readonly string[]).not.toContain(kept);
+  it("collects exactly the kinds it names: CPU, memory, network, disk, disk I/O and OOM events", () => {
+    const flags = cadvisorFlags();
+    expect(flags).toContain("--enable_metrics=cpu,memory,network,disk,diskIO,oom_event");
+    for (const kind of CADVISOR_ENABLED_METRICS) expect(METRIC_KINDS).toContain(kind);
+    // --enable_metrics overrides --disable_metrics; both would only confuse the reader.
+    expect(flags.filter((flag) => flag.startsWith("--disable_metrics"))).toEqual([]);
+    // The kinds cAdvisor v0.60.5 leaves off by default (cmd/cadvisor.go ignoreMetrics) stay off.
+    const defaultOff = ["memory_numa", "tcp", "udp", "advtcp", "sched", "process", "hugetlb"];
+    const alsoDefaultOff = ["referenced_memory", "cpu_topology", "resctrl", "cpuset"];
+    for (const kind of [...defaultOff, ...alsoDefaultOff]) {
+      expect(CADVISOR_ENABLED_METRICS as readonly string[]).not.toContain(kind);
     }
   });
 
@@ -346,30 +363,5 @@ describe("cAdvisor", () => {
       (label) => `container_label_${label.replace(/[^a-z0-9]/g, "_")}`,
     );
     for (const label of used) expect(kept).toContain(label);
-  });
-});
-
-describe("optional exporters and the monitor's side agree", () => {
-  const config = sampleStackConfig({ externalHosts: [ALL_EXPORTERS_HOST] });
-
-  it("alerts on the up metric each exporter really exposes", () => {
-    for (const group of exporterRuleGroups(config)) {
-      const exporter = group.name.replace(/^exporter-/, "") as OptionalExporter;
-      for (const rule of group.rules)
-        expect(rule.expr, exporter).toMatch(new RegExp(`^${EXPORTER_UP_METRICS[exporter]}\\{`));
-    }
-    expect(exporterRuleGroups(config).length).toBe(OPTIONAL_EXPORTERS.length);
-  });
-
-  it("scrapes each exporter on its port and metrics path", () => {
-    const prometheus = parse(renderPrometheusConfig(config)) as {
-      scrape_configs: { job_name: string; metrics_path?: string; ec2_sd_configs?: { port: number }[] }[];
-    };
-    for (const exporter of OPTIONAL_EXPORTERS) {
-      const job = prometheus.scrape_configs.find((scrape) => scrape.job_name === exporter);
-      expect(job, exporter).toBeDefined();
-      expect(job?.metrics_path ?? "/metrics", exporter).toBe(EXPORTER_METRICS_PATHS[exporter]);
-      expect(job?.ec2_sd_configs?.[0]?.port, exporter).toBe(OPTIONAL_EXPORTER_PORTS[exporter]);
-    }
   });
 });

@@ -322,7 +322,14 @@ describe("rendered rule files", () => {
     ]);
     const bare = sampleStackConfig({
       clients: [
-        { name: "app-1", instanceType: "t3.micro", architecture: "x86_64", rootVolumeGb: 16, exporters: [] },
+        {
+          name: "app-1",
+          instanceType: "t3.micro",
+          architecture: "x86_64",
+          rootVolumeGb: 16,
+          exporters: [],
+          exporterSettings: {},
+        },
       ],
       externalHosts: [],
     });

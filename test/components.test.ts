@@ -16,7 +16,8 @@ import { LokiBucket } from "../components/loki-bucket";
 import { MonitorHost } from "../components/monitor-host";
 import { clientScrapePorts, Network } from "../components/network";
 import { HOST_KEY_READ_COMMAND, hostKeyFromOutput, hostKeyReadCommand, SshKey } from "../components/ssh-key";
-import { AGENT_PORTS, OPTIONAL_EXPORTER_PORTS } from "../lib/catalog";
+import { exporterRecord } from "../configs/exporters";
+import { AGENT_PORTS } from "../lib/catalog";
 import type { ClientHost as ClientHostSettings } from "../lib/stack-config";
 import {
   answerCall,
@@ -51,7 +52,7 @@ describe("client scrape ports", () => {
   test("each exporter in use adds its port once, however many clients run it", () => {
     const ports = clientScrapePorts(["redis", "nginx", "redis", "nginx"]).map((entry) => entry.port);
     expect(ports).toEqual(
-      [...agentPorts, OPTIONAL_EXPORTER_PORTS.nginx, OPTIONAL_EXPORTER_PORTS.redis].sort((a, b) => a - b),
+      [...agentPorts, exporterRecord("nginx").port, exporterRecord("redis").port].sort((a, b) => a - b),
     );
   });
 });

@@ -2,21 +2,17 @@
  * Every PromQL query of the hosts overview, host detail, processes, alerts and stack-health
  * dashboards, run the way Grafana would run it against real data:
  *
- * - Debian's Prometheus runs on 127.0.0.1 with OUR rendered prometheus.yml, rule files and file
- *   SD targets (only the addresses are pointed at loopback; EC2 discovery asks a fake EC2 API that
- *   has no instances), so every series carries the job/instance/environment/host_type labels our
- *   relabelling gives it. It scrapes Debian's node exporter (as the monitor's static target and
+ * - Debian sid's Prometheus (test/support/tools.ts) runs on 127.0.0.1 with OUR rendered
+ *   prometheus.yml, rule files and file SD targets (only the addresses are pointed at loopback,
+ *   and retention handed over as test/support/loopback.ts does; EC2 discovery asks a fake EC2 API
+ *   that has no instances), so every series carries the job/instance/environment/host_type labels
+ *   our relabelling gives it. It scrapes the node exporter (as the monitor's static target and
  *   as the outside host `onprem-1` from file SD), the process exporter with our rendered config
  *   (file SD), a real Alertmanager and itself. Loki, Grafana, cAdvisor and Alloy targets point at a
  *   closed port: their `up` is 0, as it would be if they were down.
- * - Each dashboard's variables are resolved in order through the HTTP API the way Grafana does
- *   on load: `label_values(selector, label)` through /api/v1/label/<label>/values with the
- *   earlier variables substituted, "All" (the default) as the variable's allValue, a
- *   single-value variable as its first value; `$__interval`, `$__rate_interval` (Grafana's rule:
- *   max(interval + scrape interval, 4 x scrape interval), the scrape interval being the
- *   provisioned datasource's timeInterval) and `$__range` as Grafana computes them.
- * - Each target runs as Grafana sends it (instant or range query) and must return at least one
- *   series. The few that cannot here by nature are listed in NO_DATA_HERE with the reason; each
+ * - Each dashboard's variables are resolved and its targets run as Grafana does
+ *   (test/support/grafana-queries.ts), with the provisioned datasource's scrape interval; each
+ *   target must return at least one series. The few that cannot here by nature are listed in NO_DATA_HERE with the reason; each
  *   must read a metric that no program here produces and that the documented-metrics list names
  *   with its source (test/dashboards.test.ts holds those names and labels).
  */
@@ -24,23 +20,30 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parser as promqlParser } from "@prometheus-io/lezer-promql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { renderProcessExporterConfig } from "../configs/agents/process-exporter";
 import { alertmanagerFlags } from "../configs/alertmanager";
 import { renderDashboards } from "../configs/dashboards";
 import { ACCEPTED, FAILED, INVALID_USER } from "../configs/dashboards/ssh";
-import { grafanaDatasourcesData } from "../configs/grafana";
 import { renderFileSdTargets, renderPrometheusConfig } from "../configs/prometheus";
 import { renderRuleFiles } from "../configs/rules";
-import type { StackConfig } from "../lib/stack-config";
 import { asAuthLogLines, sshdLogFor } from "./support/auth-log";
 import { CADVISOR_METRICS, DOCUMENTED_METRICS } from "./support/documented-metrics";
 import { startNodeExporter, startProcessExporter } from "./support/exporters";
 import { type FakeEc2, startFakeEc2 } from "./support/fake-ec2";
+import {
+  type DashboardJson,
+  datasourceScrapeSeconds,
+  GrafanaQueries,
+  metricNames,
+  type PromQuery,
+  promQueries,
+  substitute,
+} from "./support/grafana-queries";
 import { runLogPipeline } from "./support/logql-pipeline";
-import { freePort, getJson, ProcessGroup, pollUntil } from "./support/processes";
+import { retentionForLocalPrometheus } from "./support/loopback";
+import { freePort, ProcessGroup, pollUntil } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
 import { requireTool, TOOLS } from "./support/tools";
 
@@ -73,95 +76,6 @@ const NO_DATA_HERE: Readonly<Record<string, string>> = {
 
 /** Short on purpose: a few scrapes make every rate() answer, and the test waits for no more. */
 const SCRAPE_INTERVAL = "1s";
-/** What Grafana would pick as $__interval for a short range on a normal-width panel. */
-const INTERVAL_SECONDS = 5;
-/** The dashboard range the queries run over (Grafana's $__range). */
-const RANGE_SECONDS = 60;
-
-interface TargetJson {
-  readonly expr: string;
-  readonly refId: string;
-  readonly instant?: boolean;
-  readonly datasource?: { uid: string };
-}
-interface PanelJson {
-  readonly title: string;
-  readonly targets?: TargetJson[];
-  readonly datasource?: { uid: string };
-  readonly transformations?: { id: string }[];
-}
-interface VariableJson {
-  readonly name: string;
-  readonly type: string;
-  readonly query?: unknown;
-  readonly multi?: boolean;
-  readonly includeAll?: boolean;
-  readonly allValue?: string;
-  readonly current?: { value?: string | string[] };
-  readonly datasource?: { uid: string };
-}
-interface DashboardJson {
-  readonly panels: PanelJson[];
-  readonly templating: { list: VariableJson[] };
-}
-
-interface PromQuery {
-  readonly key: string;
-  readonly expr: string;
-  readonly instant: boolean;
-}
-
-function scrapeSeconds(config: StackConfig): number {
-  const prometheus = grafanaDatasourcesData(config).datasources.find(
-    (source) => source.type === "prometheus",
-  );
-  const interval = (prometheus?.jsonData as { timeInterval?: string } | undefined)?.timeInterval ?? "";
-  const match = /^(\d+)s$/.exec(interval);
-  if (!match?.[1]) throw new Error(`this test expects a seconds timeInterval, got ${interval}`);
-  return Number(match[1]);
-}
-
-/** Grafana's built-in interval variables for this test's range and scrape interval. */
-function builtins(config: StackConfig): Record<string, string> {
-  const scrape = scrapeSeconds(config);
-  const interval = Math.max(INTERVAL_SECONDS, scrape);
-  return {
-    __rate_interval: `${Math.max(interval + scrape, 4 * scrape)}s`,
-    __interval: `${interval}s`,
-    __range: `${RANGE_SECONDS}s`,
-  };
-}
-
-/** Replaces `$name` / `${name}` by the values given; any variable left over is an error. */
-function substitute(expr: string, values: Readonly<Record<string, string>>): string {
-  return expr.replace(/\$\{?([a-zA-Z_][a-zA-Z0-9_]*)\}?/g, (whole, name: string) => {
-    const value = values[name];
-    if (value === undefined) throw new Error(`no value for ${whole} in ${expr}`);
-    return value;
-  });
-}
-
-function metricNames(expr: string): string[] {
-  const names: string[] = [];
-  promqlParser.parse(expr).iterate({
-    enter: (node) => {
-      if (node.name === "Identifier" && node.node.parent?.name === "VectorSelector") {
-        names.push(expr.slice(node.from, node.to));
-      }
-    },
-  });
-  return names;
-}
-
-interface ApiResult<T> {
-  readonly status: string;
-  readonly data: T;
-}
-interface QueryData {
-  readonly resultType: string;
-  readonly result: { metric: Record<string, string> }[];
-}
-
 describe("dashboard queries against a real Prometheus scraping real exporters", () => {
   const group = new ProcessGroup();
   const workDir = mkdtempSync(join(tmpdir(), "dashboard-queries-"));
@@ -172,17 +86,17 @@ describe("dashboard queries against a real Prometheus scraping real exporters", 
     Object.entries(renderDashboards(config)).map(([file, text]) => [file, JSON.parse(text) as DashboardJson]),
   );
   let prometheusUrl = "";
+  let grafana: GrafanaQueries | undefined;
   let fakeEc2: FakeEc2 | undefined;
   let zombieParent: ChildProcess | undefined;
   /** Variable values per dashboard, as Grafana resolves them on load. */
   const resolved = new Map<string, Record<string, string>>();
 
-  const api = async <T>(path: string, params: Record<string, string>): Promise<T> => {
-    const response = await getJson<ApiResult<T>>(`${prometheusUrl}${path}?${new URLSearchParams(params)}`);
-    if (response.status !== "success") throw new Error(`${path} answered ${JSON.stringify(response)}`);
-    return response.data;
+  const queries = (): GrafanaQueries => {
+    if (grafana === undefined) throw new Error("Prometheus did not start");
+    return grafana;
   };
-  const instantQuery = (expr: string) => api<QueryData>("/api/v1/query", { query: expr });
+  const instantQuery = (expr: string) => queries().instantQuery(expr);
 
   beforeAll(async () => {
     for (const tool of [TOOLS.prometheus, TOOLS.alertmanager, TOOLS.nodeExporter, TOOLS.processExporter]) {
@@ -224,8 +138,7 @@ describe("dashboard queries against a real Prometheus scraping real exporters", 
     const fileSdDir = join(prometheusDir, "file_sd");
     mkdirSync(rulesDir, { recursive: true });
     mkdirSync(fileSdDir, { recursive: true });
-    writeFileSync(
-      join(prometheusDir, "prometheus.yml"),
+    const local = retentionForLocalPrometheus(
       renderPrometheusConfig(config, {
         prometheus: `127.0.0.1:${prometheusPort}`,
         alertmanager: `127.0.0.1:${alertmanagerPort}`,
@@ -239,6 +152,7 @@ describe("dashboard queries against a real Prometheus scraping real exporters", 
         ec2Endpoint: fakeEc2.url,
       }),
     );
+    writeFileSync(join(prometheusDir, "prometheus.yml"), local.prometheusYml);
     for (const [name, content] of Object.entries(renderRuleFiles(config))) {
       writeFileSync(join(rulesDir, name), content);
     }
@@ -254,6 +168,7 @@ describe("dashboard queries against a real Prometheus scraping real exporters", 
       writeFileSync(join(fileSdDir, name), JSON.stringify(moved));
     }
     prometheusUrl = `http://127.0.0.1:${prometheusPort}`;
+    grafana = new GrafanaQueries(prometheusUrl, datasourceScrapeSeconds(config));
     await group.start({
       name: "prometheus",
       tool: TOOLS.prometheus,
@@ -261,6 +176,7 @@ describe("dashboard queries against a real Prometheus scraping real exporters", 
         `--config.file=${join(prometheusDir, "prometheus.yml")}`,
         `--storage.tsdb.path=${join(prometheusDir, "data")}`,
         `--web.listen-address=127.0.0.1:${prometheusPort}`,
+        ...local.flags,
       ],
       readyUrl: `${prometheusUrl}/-/ready`,
       // EC2 SD must never reach for instance metadata or AWS from a test.
@@ -291,35 +207,9 @@ describe("dashboard queries against a real Prometheus scraping real exporters", 
 
     // Variables, in order, as Grafana resolves them when the dashboard opens.
     for (const file of DASHBOARDS_UNDER_TEST) {
-      const values: Record<string, string> = { ...builtins(config) };
-      for (const variable of dashboards[file]?.templating.list ?? []) {
-        values[variable.name] = await resolveVariable(file, variable, values);
-      }
-      resolved.set(file, values);
+      resolved.set(file, await queries().resolveVariables(file, dashboards[file] as DashboardJson));
     }
   }, 90_000);
-
-  async function resolveVariable(
-    file: string,
-    variable: VariableJson,
-    values: Readonly<Record<string, string>>,
-  ): Promise<string> {
-    const all = variable.current?.value === "$__all";
-    if (variable.type === "custom" || variable.type === "textbox") {
-      if (variable.type === "textbox") return "";
-      if (!all || variable.allValue === undefined) throw new Error(`${file} $${variable.name}: no default`);
-      return variable.allValue;
-    }
-    const match = /^label_values\((.*),\s*([a-zA-Z_][a-zA-Z0-9_]*)\)$/.exec(String(variable.query));
-    if (!match?.[1] || !match[2])
-      throw new Error(`${file} $${variable.name}: unexpected query ${variable.query}`);
-    const options = await api<string[]>(`/api/v1/label/${match[2]}/values`, {
-      "match[]": substitute(match[1], values),
-    });
-    if (options.length === 0) throw new Error(`${file} $${variable.name}: ${variable.query} found no values`);
-    if (all && variable.includeAll && variable.allValue !== undefined) return variable.allValue;
-    return options[0] as string;
-  }
 
   afterAll(async () => {
     zombieParent?.kill("SIGKILL");
@@ -328,32 +218,13 @@ describe("dashboard queries against a real Prometheus scraping real exporters", 
     rmSync(workDir, { recursive: true, force: true });
   });
 
-  function promQueries(file: string): PromQuery[] {
+  function promQueriesOf(file: string): PromQuery[] {
     const dashboard = dashboards[file];
     if (!dashboard) throw new Error(`${file} is not rendered`);
-    return dashboard.panels.flatMap((panel) =>
-      (panel.targets ?? [])
-        .filter((target) => (target.datasource?.uid ?? panel.datasource?.uid) === "prometheus")
-        .map((target) => ({
-          key: `${file} / ${panel.title} / ${target.refId}`,
-          expr: target.expr,
-          instant: target.instant === true,
-        })),
-    );
+    return promQueries(file, dashboard);
   }
 
-  async function seriesOf(file: string, query: PromQuery): Promise<number> {
-    const expr = substitute(query.expr, resolved.get(file) ?? {});
-    if (query.instant) return (await instantQuery(expr)).result.length;
-    const end = Date.now() / 1000;
-    const data = await api<QueryData>("/api/v1/query_range", {
-      query: expr,
-      start: String(end - RANGE_SECONDS),
-      end: String(end),
-      step: builtins(config).__interval ?? "5s",
-    });
-    return data.result.length;
-  }
+  const seriesOf = (file: string, query: PromQuery) => queries().seriesOf(query, resolved.get(file) ?? {});
 
   it("resolves every variable of the dashboards to values Prometheus has", () => {
     expect(resolved.get("host-detail.json")?.instance).toMatch(/^(monitor|onprem-1)$/);
@@ -362,10 +233,10 @@ describe("dashboard queries against a real Prometheus scraping real exporters", 
   });
 
   it.each(DASHBOARDS_UNDER_TEST)("%s: every PromQL query returns at least one series", async (file) => {
-    const queries = promQueries(file);
-    expect(queries.length).toBeGreaterThan(0);
+    const fileQueries = promQueriesOf(file);
+    expect(fileQueries.length).toBeGreaterThan(0);
     const empty: string[] = [];
-    for (const query of queries) {
+    for (const query of fileQueries) {
       if (NO_DATA_HERE[query.key] !== undefined) continue;
       if ((await seriesOf(file, query)) === 0) empty.push(`${query.key}: ${query.expr}`);
     }
@@ -399,9 +270,9 @@ describe("dashboard queries against a real Prometheus scraping real exporters", 
 
   it("lists as no-data-here only existing queries that read a documented metric nothing here produces", async () => {
     const byKey = new Map(
-      DASHBOARDS_UNDER_TEST.flatMap((file) => promQueries(file).map((query) => [query.key, query])),
+      DASHBOARDS_UNDER_TEST.flatMap((file) => promQueriesOf(file).map((query) => [query.key, query])),
     );
-    const produced = new Set(await api<string[]>("/api/v1/label/__name__/values", {}));
+    const produced = new Set(await queries().api<string[]>("/api/v1/label/__name__/values", {}));
     expect(produced.has("node_cpu_seconds_total")).toBe(true);
     for (const [key, reason] of Object.entries(NO_DATA_HERE)) {
       const query = byKey.get(key);
@@ -420,7 +291,7 @@ describe("dashboard queries against a real Prometheus scraping real exporters", 
 
   it("runs the excepted queries too, and they parse and answer (empty) without error", async () => {
     for (const file of DASHBOARDS_UNDER_TEST) {
-      for (const query of promQueries(file).filter(
+      for (const query of promQueriesOf(file).filter(
         (candidate) => NO_DATA_HERE[candidate.key] !== undefined,
       )) {
         expect(await seriesOf(file, query), query.key).toBe(0);

@@ -7,7 +7,7 @@
  *   after Grafana's variables are replaced by values of the same shape;
  * - every metric exists: node_* against Debian's real node exporter run with our flags,
  *   namedprocess_* against the real process exporter run with our rendered config, prometheus_*
- *   and alertmanager_* against Debian's Prometheus and Alertmanager, the rest against the
+ *   and alertmanager_* against the real Prometheus and Alertmanager, the rest against the
  *   documented lists below; every label is one our configs or the exporter produce;
  * - optional-exporter dashboards exist exactly for the exporters some host enables;
  * - the same config gives the same bytes.
@@ -20,23 +20,23 @@ import { parser as promqlParser } from "@prometheus-io/lezer-promql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { ALLOY_STREAM_LABELS } from "../configs/agents/alloy";
-import { CADVISOR_DISABLED_METRICS } from "../configs/agents/cadvisor";
+import { CADVISOR_ENABLED_METRICS } from "../configs/agents/cadvisor";
 import { renderProcessExporterConfig, WATCHED_DAEMONS } from "../configs/agents/process-exporter";
 import { alertmanagerFlags } from "../configs/alertmanager";
 import { buildDashboards, dashboardUrls, renderDashboards } from "../configs/dashboards";
+import { EXPORTERS, enabledExporters } from "../configs/exporters";
 import {
   grafanaDashboardProviderData,
   grafanaDatasourcesData,
   renderGrafanaProvisioning,
 } from "../configs/grafana";
-import { enabledExporters, renderPrometheusConfig } from "../configs/prometheus";
-import { OPTIONAL_EXPORTERS } from "../lib/catalog";
+import { renderPrometheusConfig } from "../configs/prometheus";
 import type { StackConfig } from "../lib/stack-config";
 import { CADVISOR_METRICS, DOCUMENTED_METRICS } from "./support/documented-metrics";
 import { startNodeExporter, startProcessExporter } from "./support/exporters";
 import { freePort, getText, ProcessGroup, pollUntil } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
-import { loadRealStacks } from "./support/stacks";
+import { loadRealStacks, withEveryExporter } from "./support/stacks";
 import { requireTool, TOOLS } from "./support/tools";
 
 const REPO_ROOT = join(__dirname, "..");
@@ -240,11 +240,7 @@ function exposition(metrics: string): Map<string, Set<string>> {
 
 // -- Configs under test ---------------------------------------------------------------------------
 
-const ALL_EXPORTERS_CONFIG = sampleStackConfig({
-  externalHosts: [
-    { name: "onprem-all", address: "192.0.2.20", sshUser: "deploy", exporters: [...OPTIONAL_EXPORTERS] },
-  ],
-});
+const ALL_EXPORTERS_CONFIG = withEveryExporter(sampleStackConfig({ externalHosts: [] }));
 const NO_EXPORTERS_CONFIG = (() => {
   const base = sampleStackConfig();
   return {
@@ -301,7 +297,7 @@ describe.each(CONFIGS)("dashboards ($name)", ({ config }) => {
       "processes.json",
       "ssh.json",
       "stack-health.json",
-      ...enabledExporters(config).map((exporter) => `exporter-${exporter}.json`),
+      ...enabledExporters(config).map((record) => `exporter-${record.name}.json`),
     ].sort();
     expect(Object.keys(dashboards).sort()).toEqual(expected);
   });
@@ -445,9 +441,9 @@ describe.each(CONFIGS)("dashboards ($name)", ({ config }) => {
           expect(documented, `${expression.where}: unknown metric ${metric}`).toBeDefined();
           if (cadvisor?.kind) {
             expect(
-              CADVISOR_DISABLED_METRICS as readonly string[],
+              CADVISOR_ENABLED_METRICS as readonly string[],
               `${metric} needs ${cadvisor.kind}`,
-            ).not.toContain(cadvisor.kind);
+            ).toContain(cadvisor.kind);
           }
           for (const label of documented ?? []) allowed.add(label);
         }
@@ -620,7 +616,7 @@ describe("dashboards follow the stack config", () => {
       "exporter-redis.json",
     ]);
     expect(files(ALL_EXPORTERS_CONFIG).sort()).toEqual(
-      OPTIONAL_EXPORTERS.map((e) => `exporter-${e}.json`).sort(),
+      EXPORTERS.map((record) => `exporter-${record.name}.json`).sort(),
     );
   });
 

@@ -21,7 +21,6 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { REMOTE_COMMAND_TYPE } from "../components/host-deployment";
 import { COMPOSE_FILE } from "../configs/agents/client-compose";
-import { exporterSecretFiles } from "../configs/agents/optional-exporters";
 import {
   AGENTS_DEPLOY_DIR,
   composeLayout,
@@ -37,6 +36,7 @@ import {
   shellQuote,
   unitFiles,
 } from "../configs/deploy-scripts";
+import { exporterCredentialFiles, exporterRecord } from "../configs/exporters";
 import { GRAFANA_ADMIN_PASSWORD_RESET } from "../configs/grafana";
 import {
   CLOUD_INIT_FILE,
@@ -49,7 +49,7 @@ import { LOKI_RUNTIME_CONFIG_PATH, LOKI_RUNTIME_FILE_NAME } from "../configs/lok
 import { monitorSecretFiles } from "../configs/monitor-compose";
 import { renderFileSdTargets } from "../configs/prometheus";
 import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
-import { PROJECT, pinsImageDigests, SECRET_SETTINGS } from "../lib/stack-config";
+import { PROJECT } from "../lib/stack-config";
 import { listStackNames } from "../lib/stack-files";
 import { fileStepScript } from "./support/deploy-steps";
 import {
@@ -65,6 +65,7 @@ import {
   TEST_SECRET_VALUES,
 } from "./support/pulumi-mocks";
 import { sampleStackConfig } from "./support/sample-config";
+import { SECRET_SETTINGS } from "./support/stack-files";
 
 const SECRET_VALUE_KEY = "value";
 
@@ -307,7 +308,7 @@ describe("planDeploy", () => {
     if (!client) throw new Error("the sample config has a postgres client");
     const clientPlan = planDeploy(clientFiles(config, client), AGENTS_DEPLOY_DIR);
     expect(clientPlan.secretReaders["postgres-exporter"]).toEqual(
-      exporterSecretFiles("postgres")
+      exporterCredentialFiles(exporterRecord("postgres"))
         .map((file) => `${AGENTS_DEPLOY_DIR}/${file.path}`)
         .sort(),
     );
@@ -617,7 +618,12 @@ function unwrap(value: unknown): unknown {
 }
 
 const EXTERNAL_HOSTS = [
-  { name: "onprem-1", address: "198.51.100.21", sshUser: "deploy", exporters: ["nginx"] },
+  {
+    name: "onprem-1",
+    address: "198.51.100.21",
+    sshUser: "deploy",
+    exporters: ["nginx"],
+  },
   { name: "onprem-2", address: "198.51.100.22", sshUser: "ops", exporters: ["nginx"] },
 ];
 
@@ -821,7 +827,7 @@ describe.each(listStackNames(REPO_ROOT))("stack %s deploy", (stack) => {
       grafanaUrl: String(run.outputs.grafanaUrl),
       dataVolumeId: String(run.outputs.monitorDataVolumeId),
       // The program pins every image by the digest its (mocked) registry lookup returns.
-      ...(pinsImageDigests(config)
+      ...(config.pinImageDigests
         ? {
             imageDigests: Object.fromEntries(
               stackImages(config).map((image) => [image, fakeImageDigest(image)]),

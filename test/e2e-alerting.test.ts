@@ -1,7 +1,7 @@
 /**
  * Alerts reach people, end to end, with the real binaries on 127.0.0.1: the monitor's rendered
  * prometheus.yml, rule files, file SD targets, alertmanager.yml and templates (changed only by
- * `pointAtLoopback`: addresses, paths, durations / 60) run in Debian's Prometheus and
+ * `pointAtLoopback`: addresses, paths, durations / 60) run in Debian sid's Prometheus and
  * Alertmanager; two hosts are real node + process exporters, a third serves node_* series the
  * test sets; mail goes to an SMTP sink, Slack, PagerDuty and the heartbeat to a webhook sink.
  *
@@ -175,6 +175,9 @@ describe("alerting end to end: exporters -> Prometheus -> Alertmanager -> email,
     );
     expect(slackPost.channel).toBe("#alerts-e2e");
     expect(slackPost.attachments[0]?.text).toContain(`on ${DOWN_HOST}`);
+    // Fields left to Alertmanager's own default templates (the version's default.tmpl) are filled.
+    expect(slackPost.attachments[0]?.color).toBe("danger");
+    expect(slackPost.attachments[0]?.fallback).toContain(HOST_UNREACHABLE_ALERT);
     const page = await pollUntil("HostUnreachable on PagerDuty", () => pagerduty(HOST_UNREACHABLE_ALERT)[0]);
     expect(page.routing_key).toBe(PAGERDUTY_ROUTING_KEY);
     expect(page.event_action).toBe("trigger");
@@ -221,6 +224,7 @@ describe("alerting end to end: exporters -> Prometheus -> Alertmanager -> email,
     expect(mails(HOST_UNREACHABLE_ALERT, "RESOLVED")).toHaveLength(1);
     expect(slack(HOST_UNREACHABLE_ALERT, "FIRING")).toHaveLength(1);
     expect(slack(HOST_UNREACHABLE_ALERT, "RESOLVED")).toHaveLength(1);
+    expect(slack(HOST_UNREACHABLE_ALERT, "RESOLVED")[0]?.attachments[0]?.color).toBe("good");
     for (const alertname of HOST_DOWN_COMPANIONS) expect(mails(alertname, "RESOLVED")).toEqual([]);
 
     // Notifications group by alert name, so a mail lists every host it is about.

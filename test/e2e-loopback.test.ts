@@ -7,15 +7,13 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { monitorFiles } from "../configs/host-files";
 import { JOB_NAMES } from "../configs/prometheus";
+import { CONTROLLED_HOST, e2eStackConfig, GRAFANA_URL, REAL_HOSTS } from "./support/e2e-stack";
 import {
-  CONTROLLED_HOST,
-  e2eStackConfig,
-  GRAFANA_URL,
   type LoopbackPlan,
   pointAtLoopback,
-  REAL_HOSTS,
+  readsRetentionFromConfig,
   scaledDuration,
-} from "./support/e2e-stack";
+} from "./support/loopback";
 
 type Yaml = Record<string, unknown>;
 
@@ -40,7 +38,6 @@ const plan: LoopbackPlan = {
   ec2Endpoint: "http://127.0.0.1:4566",
   smtpSmarthost: "127.0.0.1:2525",
   pagerdutyUrl: "http://127.0.0.1:8080/pagerduty",
-  heartbeatUrl: "http://127.0.0.1:8080/heartbeat",
 };
 const loopback = pointAtLoopback(config, rendered, plan);
 
@@ -107,6 +104,8 @@ describe("pointAtLoopback", () => {
       "scrape_interval",
       "evaluation_interval",
       "rule_files",
+      // Checked on its own below.
+      "storage",
     ];
     expect(without(yamlOf(loopback.files, path), changed)).toEqual(without(yamlOf(rendered, path), changed));
 
@@ -118,6 +117,20 @@ describe("pointAtLoopback", () => {
     ].flatMap((match) => JSON.parse(`[${match[1]}]`) as string[]);
     expect(targets.length).toBeGreaterThan(0);
     expect(targets.filter((target) => !target.startsWith("127.0.0.1:"))).toEqual([]);
+  });
+
+  it("gives the Prometheus here the rendered retention: in prometheus.yml from 3.8, else as the equivalent flags", () => {
+    const path = "prometheus/prometheus.yml";
+    const retention = { time: config.metrics.retentionTime };
+    expect(yamlOf(rendered, path).storage).toEqual({ tsdb: { retention } });
+    const retentionFlags = loopback.prometheusArgs.filter((arg) => arg.includes("retention"));
+    if (readsRetentionFromConfig()) {
+      expect(yamlOf(loopback.files, path).storage).toEqual({ tsdb: { retention } });
+      expect(retentionFlags).toEqual([]);
+    } else {
+      expect(yamlOf(loopback.files, path).storage).toBeUndefined();
+      expect(retentionFlags).toEqual([`--storage.tsdb.retention.time=${retention.time}`]);
+    }
   });
 
   it("refuses to point anything outside loopback", () => {

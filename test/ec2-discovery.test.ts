@@ -12,8 +12,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exporterRecord } from "../configs/exporters";
 import { renderFileSdTargets, renderPrometheusConfig } from "../configs/prometheus";
-import { AGENT_PORTS, DISCOVERY_TAGS, OPTIONAL_EXPORTER_PORTS, type OptionalExporter } from "../lib/catalog";
+import { AGENT_PORTS, DISCOVERY_TAGS } from "../lib/catalog";
 import type { StackConfig } from "../lib/stack-config";
 import {
   type FakeEc2,
@@ -22,6 +23,7 @@ import {
   parseFilters,
   startFakeEc2,
 } from "./support/fake-ec2";
+import { retentionForLocalPrometheus } from "./support/loopback";
 import { freePort, getJson, ProcessGroup, pollUntil } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
 import { TOOLS } from "./support/tools";
@@ -100,7 +102,15 @@ function stackConfig(): StackConfig {
   const base = sampleStackConfig({ stack: STACK, region: REGION });
   return {
     ...base,
-    externalHosts: [{ name: "onprem-1", address: EXTERNAL_ADDRESS, sshUser: "deploy", exporters: ["redis"] }],
+    externalHosts: [
+      {
+        name: "onprem-1",
+        address: EXTERNAL_ADDRESS,
+        sshUser: "deploy",
+        exporters: ["redis"],
+        exporterSettings: {},
+      },
+    ],
   };
 }
 
@@ -121,7 +131,7 @@ const AGENT_JOBS: Record<string, number> = {
 };
 
 /** `job instance address` for every target the instances above should produce, derived from their tags. */
-function expectedEc2Targets(enabled: readonly OptionalExporter[]): string[] {
+function expectedEc2Targets(enabled: readonly string[]): string[] {
   const expected: string[] = [];
   for (const instance of INSTANCES.filter((i) => DISCOVERED.includes(i.tags[DISCOVERY_TAGS.name] ?? ""))) {
     const name = instance.tags[DISCOVERY_TAGS.name];
@@ -129,7 +139,7 @@ function expectedEc2Targets(enabled: readonly OptionalExporter[]): string[] {
       expected.push(`${job} ${name} ${instance.privateIp}:${port}`);
     const listed = (instance.tags[DISCOVERY_TAGS.exporters] ?? "").split(",").filter(Boolean);
     for (const exporter of enabled.filter((e) => listed.includes(e))) {
-      expected.push(`${exporter} ${name} ${instance.privateIp}:${OPTIONAL_EXPORTER_PORTS[exporter]}`);
+      expected.push(`${exporter} ${name} ${instance.privateIp}:${exporterRecord(exporter).port}`);
     }
   }
   return expected.sort();
@@ -188,8 +198,7 @@ describe("Prometheus EC2 and file discovery with the rendered scrape config", ()
       writeFileSync(join(fileSdDir, file), content);
     }
     const configPath = join(workDir, "prometheus.yml");
-    writeFileSync(
-      configPath,
+    const local = retentionForLocalPrometheus(
       renderPrometheusConfig(config, {
         ec2Endpoint: fake.url,
         prometheus: `127.0.0.1:${port}`,
@@ -203,6 +212,7 @@ describe("Prometheus EC2 and file discovery with the rendered scrape config", ()
         fileSdDir,
       }),
     );
+    writeFileSync(configPath, local.prometheusYml);
     await group.start({
       name: "prometheus",
       tool: TOOLS.prometheus,
@@ -210,6 +220,7 @@ describe("Prometheus EC2 and file discovery with the rendered scrape config", ()
         `--config.file=${configPath}`,
         `--storage.tsdb.path=${join(workDir, "data")}`,
         `--web.listen-address=127.0.0.1:${port}`,
+        ...local.flags,
       ],
       readyUrl: `${prometheusUrl}/-/ready`,
       env: {
@@ -303,7 +314,7 @@ describe("Prometheus EC2 and file discovery with the rendered scrape config", ()
       .sort();
     const expected = [
       ...Object.entries(AGENT_JOBS).map(([job, port]) => `${job} ${EXTERNAL_ADDRESS}:${port}`),
-      `redis ${EXTERNAL_ADDRESS}:${OPTIONAL_EXPORTER_PORTS.redis}`,
+      `redis ${EXTERNAL_ADDRESS}:${exporterRecord("redis").port}`,
     ].sort();
     expect(external).toEqual(expected);
   });

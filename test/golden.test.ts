@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { stackHostFiles } from "../configs/host-files";
 import { GOLDEN_DIR, graphJson, readTree, UPDATING_GOLDEN, writeTree } from "./support/golden";
-import { runProgram } from "./support/pulumi-mocks";
-import { loadRealStacks } from "./support/stacks";
+import { type MockedRun, runProgram } from "./support/pulumi-mocks";
+import { EVERY_EXPORTER, everyExporterStack, loadRealStacks } from "./support/stacks";
 
 const UPDATE_HINT = "If the change is intended, run `npm run golden` and commit test/golden/.";
 
@@ -27,37 +27,61 @@ function changedPaths(expected: Record<string, string>, actual: Record<string, s
   return [...paths].filter((path) => expected[path] !== actual[path]).sort();
 }
 
+function expectSameRender(name: string, config: Parameters<typeof stackHostFiles>[0]): void {
+  const dir = join(GOLDEN_DIR, "render", name);
+  const actual = renderedTree(config);
+  if (UPDATING_GOLDEN) writeTree(dir, actual);
+  const expected = readTree(dir);
+  expect(Object.keys(expected).length, `no golden render in ${dir}. ${UPDATE_HINT}`).toBeGreaterThan(0);
+  expect(changedPaths(expected, actual), `rendered files differ from ${dir}. ${UPDATE_HINT}`).toEqual([]);
+}
+
+function expectSameGraph(name: string, run: MockedRun): void {
+  const file = join(GOLDEN_DIR, "graph", `${name}.json`);
+  const actual = graphJson(run);
+  if (UPDATING_GOLDEN) {
+    mkdirSync(join(GOLDEN_DIR, "graph"), { recursive: true });
+    writeFileSync(file, actual);
+  }
+  expect(existsSync(file), `no golden graph at ${file}. ${UPDATE_HINT}`).toBe(true);
+  const expected = readFileSync(file, "utf8");
+  // Compared as parsed data first, so a failure names the resources that differ.
+  const byKey = (json: string) =>
+    Object.fromEntries(
+      (JSON.parse(json).resources as { type: string; name: string }[]).map((r) => [
+        `${r.type}::${r.name}`,
+        JSON.stringify(r),
+      ]),
+    );
+  expect(
+    changedPaths(byKey(expected), byKey(actual)),
+    `resources differ from ${file}. ${UPDATE_HINT}`,
+  ).toEqual([]);
+  expect(actual === expected, `outputs differ from ${file}. ${UPDATE_HINT}`).toBe(true);
+}
+
 describe.each(loadRealStacks())("stack $name", ({ name, config }) => {
   it("renders the same files as its golden copy", () => {
-    const dir = join(GOLDEN_DIR, "render", name);
-    const actual = renderedTree(config);
-    if (UPDATING_GOLDEN) writeTree(dir, actual);
-    const expected = readTree(dir);
-    expect(Object.keys(expected).length, `no golden render in ${dir}. ${UPDATE_HINT}`).toBeGreaterThan(0);
-    expect(changedPaths(expected, actual), `rendered files differ from ${dir}. ${UPDATE_HINT}`).toEqual([]);
+    expectSameRender(name, config);
   });
 
   it("registers the same resource graph as its golden copy", async () => {
-    const file = join(GOLDEN_DIR, "graph", `${name}.json`);
-    const actual = graphJson(await runProgram(name));
-    if (UPDATING_GOLDEN) {
-      mkdirSync(join(GOLDEN_DIR, "graph"), { recursive: true });
-      writeFileSync(file, actual);
-    }
-    expect(existsSync(file), `no golden graph at ${file}. ${UPDATE_HINT}`).toBe(true);
-    const expected = readFileSync(file, "utf8");
-    // Compared as parsed data first, so a failure names the resources that differ.
-    const byKey = (json: string) =>
-      Object.fromEntries(
-        (JSON.parse(json).resources as { type: string; name: string }[]).map((r) => [
-          `${r.type}::${r.name}`,
-          JSON.stringify(r),
-        ]),
-      );
-    expect(
-      changedPaths(byKey(expected), byKey(actual)),
-      `resources differ from ${file}. ${UPDATE_HINT}`,
-    ).toEqual([]);
-    expect(actual === expected, `outputs differ from ${file}. ${UPDATE_HINT}`).toBe(true);
+    expectSameGraph(name, await runProgram(name));
+  });
+});
+
+// The shipped stacks leave some exporters off; this one turns every exporter on for one client
+// and one host outside AWS, so each exporter's files and resources are held byte for byte too.
+describe("every exporter on", () => {
+  const { name, stack, configOverrides } = everyExporterStack();
+
+  it("renders and registers the same as its golden copies", async () => {
+    const run = await runProgram(stack, { configOverrides });
+    const enabled = [...run.stackConfig.clients, ...run.stackConfig.externalHosts].flatMap(
+      (host) => host.exporters,
+    );
+    expect(new Set(enabled)).toEqual(new Set(EVERY_EXPORTER));
+    expectSameRender(name, run.stackConfig);
+    expectSameGraph(name, run);
   });
 });

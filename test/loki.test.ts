@@ -52,7 +52,14 @@ function stringValues(value: Parsed): string[] {
 }
 
 function client(name: string): ClientHost {
-  return { name, instanceType: "t3.micro", architecture: "x86_64", rootVolumeGb: 16, exporters: [] };
+  return {
+    name,
+    instanceType: "t3.micro",
+    architecture: "x86_64",
+    rootVolumeGb: 16,
+    exporters: [],
+    exporterSettings: {},
+  };
 }
 
 /**

@@ -10,9 +10,10 @@ import YAML from "yaml";
 import { COMPOSE_FILE } from "../configs/agents/client-compose";
 import { renderAlertmanagerConfig } from "../configs/alertmanager";
 import { DATA_DIRECTORIES, DATA_MOUNT_POINT } from "../configs/cloud-init";
+import { EXPORTERS } from "../configs/exporters";
 import { GRAFANA_DATASOURCE_URLS, renderGrafanaProvisioning } from "../configs/grafana";
 import { clientFiles, monitorFiles, stackHostFiles, stackImages } from "../configs/host-files";
-import { IMAGES, isPinnedImage, OPTIONAL_EXPORTER_IMAGES, pinnedImage } from "../configs/images";
+import { IMAGES, isPinnedImage, pinnedImage } from "../configs/images";
 import {
   CONTAINER_SECRETS_DIR,
   DOCKER_HOST_ALIAS,
@@ -23,13 +24,16 @@ import {
   renderMonitorCompose,
 } from "../configs/monitor-compose";
 import { renderPrometheusConfig } from "../configs/prometheus";
-import { AGENT_PORTS, OPTIONAL_EXPORTERS } from "../lib/catalog";
+import { AGENT_PORTS } from "../lib/catalog";
 import { sampleStackConfig } from "./support/sample-config";
+import { withEveryExporter } from "./support/stacks";
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML is walked structurally
 type Parsed = any;
 
 const config = sampleStackConfig();
+/** The pinned image of every optional exporter that runs a container. */
+const EXPORTER_IMAGES = EXPORTERS.flatMap((record) => (record.container ? [record.container.image] : []));
 const compose: Parsed = YAML.parse(
   renderMonitorCompose(config, { deployInfo: { monitorPrivateIp: "10.42.1.10", lokiBucketName: "b" } }),
 );
@@ -68,8 +72,8 @@ describe("isPinnedImage", () => {
     }
   });
 
-  it("holds for every image in the catalogue", () => {
-    for (const image of [...Object.values(IMAGES), ...Object.values(OPTIONAL_EXPORTER_IMAGES)]) {
+  it("holds for every image in the catalogue and in the exporter records", () => {
+    for (const image of [...Object.values(IMAGES), ...EXPORTER_IMAGES]) {
       expect(isPinnedImage(image), image).toBe(true);
     }
   });
@@ -317,16 +321,8 @@ describe("names the services use for each other", () => {
 describe("images pinned by registry digest", () => {
   /** A digest per reference, derived from it, so a swapped digest would show. */
   const digestOf = (image: string) => `sha256:${createHash("sha256").update(image).digest("hex")}`;
-  const everyHost = withEveryExporterConfig();
+  const everyHost = withEveryExporter(sampleStackConfig());
   const digests = Object.fromEntries(stackImages(everyHost).map((image) => [image, digestOf(image)]));
-
-  function withEveryExporterConfig() {
-    return sampleStackConfig({
-      externalHosts: [
-        { name: "lab-1", address: "198.51.100.7", sshUser: "ops", exporters: [...OPTIONAL_EXPORTERS] },
-      ],
-    });
-  }
 
   it("pinnedImage keeps the tag for readers and adds the digest compose pulls by", () => {
     expect(pinnedImage(IMAGES.prometheus, digests)).toBe(
@@ -379,10 +375,11 @@ describe("images pinned by registry digest", () => {
       for (const service of Object.values<Parsed>(parsed.services)) used.add(service.image);
     }
     expect(stackImages(everyHost)).toEqual([...used].sort());
-    expect(stackImages(everyHost)).toEqual(expect.arrayContaining(Object.values(OPTIONAL_EXPORTER_IMAGES)));
+    expect(EXPORTER_IMAGES.length).toBeGreaterThan(0);
+    expect(stackImages(everyHost)).toEqual(expect.arrayContaining(EXPORTER_IMAGES));
     // Without optional exporters none of their images is looked up.
     const plain = stackImages(sampleStackConfig({ clients: [], externalHosts: [] }));
-    for (const image of Object.values(OPTIONAL_EXPORTER_IMAGES)) expect(plain).not.toContain(image);
+    for (const image of EXPORTER_IMAGES) expect(plain).not.toContain(image);
   });
 });
 

@@ -8,17 +8,11 @@
 import { beforeAll, describe, expect, test } from "vitest";
 import { REMOTE_COMMAND_TYPE } from "../components/host-deployment";
 import { HOST_KEY_READ_COMMAND } from "../components/ssh-key";
+import { EXPORTERS, exporterRecord } from "../configs/exporters";
 import { monitorFiles, stackImages } from "../configs/host-files";
-import {
-  AGENT_PORTS,
-  DISCOVERY_TAGS,
-  MONITOR_PORTS,
-  OPTIONAL_EXPORTER_PORTS,
-  OPTIONAL_EXPORTERS,
-  SSH_PORT,
-} from "../lib/catalog";
+import { AGENT_PORTS, DISCOVERY_TAGS, MONITOR_PORTS, SSH_PORT } from "../lib/catalog";
 import { LOKI_INDEX_PREFIX, LOKI_TENANT, lokiLifecyclePlan } from "../lib/retention";
-import { CANONICAL_OWNER_ID, PROJECT, SECRET_SETTINGS, type StackConfig } from "../lib/stack-config";
+import { CANONICAL_OWNER_ID, PROJECT, type StackConfig } from "../lib/stack-config";
 import { listStackNames } from "../lib/stack-files";
 import {
   FAKE_AVAILABILITY_ZONE,
@@ -35,6 +29,7 @@ import {
   TEST_SECRET_VALUES,
   unwrapSecret,
 } from "./support/pulumi-mocks";
+import { SECRET_SETTINGS } from "./support/stack-files";
 
 const T = {
   provider: "pulumi:providers:aws",
@@ -185,7 +180,7 @@ function expectedIngress(config: StackConfig): string[] {
   rules.push(`monitor tcp ${MONITOR_PORTS.loki}-${MONITOR_PORTS.loki} from group clients`);
   const clientPorts = new Set<number>(Object.values(AGENT_PORTS));
   for (const client of config.clients) {
-    for (const exporter of client.exporters) clientPorts.add(OPTIONAL_EXPORTER_PORTS[exporter]);
+    for (const exporter of client.exporters) clientPorts.add(exporterRecord(exporter).port);
   }
   for (const port of clientPorts) rules.push(`clients tcp ${port}-${port} from group monitor`);
   return rules.sort();
@@ -250,7 +245,7 @@ describe.each(stacks)("stack %s", (stack) => {
         MONITOR_PORTS.alertmanager,
         MONITOR_PORTS.loki,
         ...Object.values(AGENT_PORTS),
-        ...OPTIONAL_EXPORTERS.map((exporter) => OPTIONAL_EXPORTER_PORTS[exporter]),
+        ...EXPORTERS.map((record) => record.port),
       ]);
       for (const rule of resourcesOfType(run, T.ingress)) {
         const { fromPort, toPort, cidrIpv4, cidrIpv6, ipProtocol } = rule.inputs as Record<string, unknown>;
@@ -777,8 +772,18 @@ function imageLines(script: string): string[] {
 }
 
 const OUTSIDE_HOSTS = [
-  { name: "onprem-1", address: "198.51.100.21", sshUser: "deploy", exporters: ["nginx"] },
-  { name: "onprem-2", address: "198.51.100.22", sshUser: "ops", exporters: ["postgres"] },
+  {
+    name: "onprem-1",
+    address: "198.51.100.21",
+    sshUser: "deploy",
+    exporters: ["nginx"],
+  },
+  {
+    name: "onprem-2",
+    address: "198.51.100.22",
+    sshUser: "ops",
+    exporters: ["postgres"],
+  },
 ];
 
 /** A well-formed ed25519 host key line for an outside host, as an operator would paste it. */

@@ -1,21 +1,34 @@
 /**
- * prometheus.yml, file SD targets and flags: checked by Debian's promtool 2.42 for the sample
- * config and every real stack, and structurally for what promtool cannot know (the region is
- * written in, discovery is scoped to this stack, one `instance` per host, only fields that
- * Prometheus 2.42 and 3.x both accept).
+ * prometheus.yml, file SD targets and flags: checked by Debian sid's promtool (3.5; the pinned
+ * image is 3.14) for the sample config and every real stack, and structurally for what promtool
+ * cannot know (the region is written in, discovery is scoped to this stack, one `instance` per
+ * host, only fields the pinned version accepts and the tested one checks).
+ *
+ * One field is newer than the promtool here: `storage.tsdb.retention` (Prometheus 3.8). While the
+ * promtool here predates it, promtool checks the file without it and the real Prometheus here
+ * parses its values as the equivalent flags (retentionForLocalPrometheus); once the promtool here
+ * is 3.8 or later, it checks the file exactly as rendered.
  */
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
+import { EXPORTERS, exporterRecord } from "../configs/exporters";
 import {
   DEFAULT_MONITOR_ADDRESSES,
   exportersTagRegex,
   prometheusFlags,
   renderFileSdTargets,
   renderPrometheusConfig,
+  retentionSettings,
 } from "../configs/prometheus";
 import { renderRuleFiles } from "../configs/rules";
-import { AGENT_PORTS, MONITOR_PORTS, OPTIONAL_EXPORTER_PORTS, OPTIONAL_EXPORTERS } from "../lib/catalog";
+import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
+import {
+  RETENTION_IN_CONFIG_SINCE,
+  readsRetentionFromConfig,
+  retentionForLocalPrometheus,
+  retentionForPrometheus,
+} from "./support/loopback";
 import { sampleStackConfig } from "./support/sample-config";
 import { loadRealStacks, type NamedConfig, sampleConfigs, withEveryExporter } from "./support/stacks";
 import { tempDirMaker, writeFiles } from "./support/temp-files";
@@ -41,8 +54,9 @@ describe.each(configsToCheck)("promtool check config: $name", ({ config }) => {
       fileSdDir: join(dir, "file_sd"),
     });
     const ruleFiles = renderRuleFiles(config);
+    const local = retentionForLocalPrometheus(rendered, TOOLS.promtool);
     writeFiles(dir, {
-      "prometheus.yml": rendered,
+      "prometheus.yml": local.prometheusYml,
       ...Object.fromEntries(Object.entries(ruleFiles).map(([name, text]) => [`rules/${name}`, text])),
       ...Object.fromEntries(
         Object.entries(renderFileSdTargets(config)).map(([name, text]) => [`file_sd/${name}`, text]),
@@ -56,6 +70,66 @@ describe.each(configsToCheck)("promtool check config: $name", ({ config }) => {
     // A file SD file that is missing only earns a warning: every job's file must exist.
     expect(result.stdout + result.stderr).not.toMatch(/WARNING/i);
   });
+
+  it("keeps retention in prometheus.yml, in a form the real Prometheus here parses", () => {
+    const rendered = renderPrometheusConfig(config);
+    const local = retentionForLocalPrometheus(rendered);
+    expect(local.retention).toEqual(retentionSettings(config));
+    if (readsRetentionFromConfig()) {
+      // 3.8 or later: promtool checked the block above, as rendered.
+      expect(local.prometheusYml).toBe(rendered);
+      return;
+    }
+    // Older: the same values as the deprecated flags, parsed by the same types. Prometheus parses
+    // every flag before it reads its config, so a missing config file is the first error when the
+    // flags are valid (and nothing is started).
+    const dir = tempDir();
+    const args = [
+      ...local.flags,
+      `--config.file=${join(dir, "absent.yml")}`,
+      `--storage.tsdb.path=${join(dir, "data")}`,
+    ];
+    const result = runTool(TOOLS.prometheus, args);
+    const output = result.stdout + result.stderr;
+    expect(output, describeRun(TOOLS.prometheus, args, result)).toContain("Error loading config");
+    expect(output).not.toContain("Error parsing command line arguments");
+  });
+});
+
+describe("retention for the Prometheus here", () => {
+  const rendered = renderPrometheusConfig(
+    sampleStackConfig({
+      metrics: {
+        scrapeInterval: "30s",
+        evaluationInterval: "30s",
+        retentionTime: "30d",
+        retentionSize: "150GB",
+      },
+    }),
+  );
+
+  it("stays in prometheus.yml for Prometheus 3.8 and later", () => {
+    expect(retentionForPrometheus(rendered, RETENTION_IN_CONFIG_SINCE)).toEqual({
+      prometheusYml: rendered,
+      flags: [],
+      retention: { time: "30d", size: "150GB" },
+    });
+  });
+
+  it("moves to the equivalent flags for an older one, and nothing else changes", () => {
+    const moved = retentionForPrometheus(rendered, "3.5.3");
+    expect(moved.flags).toEqual(["--storage.tsdb.retention.time=30d", "--storage.tsdb.retention.size=150GB"]);
+    const { storage, ...rest } = YAML.parse(rendered);
+    expect(storage).toEqual({ tsdb: { retention: { time: "30d", size: "150GB" } } });
+    expect(YAML.parse(moved.prometheusYml)).toEqual(rest);
+  });
+
+  it("refuses a retention field an older Prometheus has no flag for, rather than dropping it", () => {
+    const withPercentage = YAML.stringify({
+      storage: { tsdb: { retention: { time: "1d", percentage: 80 } } },
+    });
+    expect(() => retentionForPrometheus(withPercentage, "3.5.3")).toThrow(/percentage has no flag/);
+  });
 });
 
 describe("prometheusFlags", () => {
@@ -68,7 +142,7 @@ describe("prometheusFlags", () => {
     }
   });
 
-  it("carry retention from config, the size limit only when set, and lifecycle reload", () => {
+  it("carry lifecycle reload and no retention (deprecated since 3.8: retention is in prometheus.yml)", () => {
     const withSize = sampleStackConfig({
       metrics: {
         scrapeInterval: "30s",
@@ -77,16 +151,14 @@ describe("prometheusFlags", () => {
         retentionSize: "150GB",
       },
     });
-    expect(prometheusFlags(withSize)).toEqual(
-      expect.arrayContaining([
-        "--storage.tsdb.retention.time=30d",
-        "--storage.tsdb.retention.size=150GB",
-        "--web.enable-lifecycle",
-      ]),
-    );
-    const timeOnly = prometheusFlags(sampleStackConfig());
-    expect(timeOnly).toContain("--storage.tsdb.retention.time=15d");
-    expect(timeOnly.some((flag) => flag.startsWith("--storage.tsdb.retention.size"))).toBe(false);
+    expect(prometheusFlags(withSize)).toContain("--web.enable-lifecycle");
+    expect(prometheusFlags(withSize).filter((flag) => flag.includes("retention"))).toEqual([]);
+    expect(YAML.parse(renderPrometheusConfig(withSize)).storage).toEqual({
+      tsdb: { retention: { time: "30d", size: "150GB" } },
+    });
+    expect(YAML.parse(renderPrometheusConfig(sampleStackConfig())).storage).toEqual({
+      tsdb: { retention: { time: "15d" } },
+    });
   });
 
   it("leave the remote-write receiver off: every metric is pulled, nothing pushes into Prometheus", () => {
@@ -95,12 +167,10 @@ describe("prometheusFlags", () => {
     }
   });
 
-  it("use only flags that exist in Prometheus 2.42 and 3.x alike", () => {
+  it("use only flags that exist, undeprecated, in Prometheus 3.5 (tested here) and 3.14 (pinned)", () => {
     const bothVersions = new Set([
       "--config.file",
       "--storage.tsdb.path",
-      "--storage.tsdb.retention.time",
-      "--storage.tsdb.retention.size",
       "--web.enable-lifecycle",
       "--web.enable-remote-write-receiver",
     ]);
@@ -124,12 +194,17 @@ function unknownKeys(value: Parsed, allowed: Record<string, readonly string[]>, 
 }
 
 /**
- * Fields both Prometheus 2.42 (promtool here) and 3.x accept. A new field must be added here on
- * purpose, after checking it was neither added after 2.42 nor removed or renamed in 3.0.
+ * Fields the pinned Prometheus (3.14) accepts. Each is checked by the promtool here (3.5) but
+ * `storage.tsdb.retention` (3.8; see retentionForLocalPrometheus). A new field must be added here
+ * on purpose, after checking the pinned version's config structs, and the promtool here checks it
+ * too unless it is newer than 3.5, in which case it needs the same handling as retention.
  */
 const PORTABLE_FIELDS: Record<string, readonly string[]> = {
-  "": ["global", "alerting", "rule_files", "scrape_configs"],
+  "": ["global", "storage", "alerting", "rule_files", "scrape_configs"],
   ".global": ["scrape_interval", "evaluation_interval", "external_labels"],
+  ".storage": ["tsdb"],
+  ".storage.tsdb": ["retention"],
+  ".storage.tsdb.retention": ["time", "size"],
   ".alerting": ["alertmanagers"],
   ".alerting.alertmanagers[]": ["static_configs"],
   ".alerting.alertmanagers[].static_configs[]": ["targets"],
@@ -175,10 +250,10 @@ describe("renderPrometheusConfig structure", () => {
     ["process", AGENT_PORTS.processExporter],
     ["cadvisor", AGENT_PORTS.cadvisor],
     ["alloy", AGENT_PORTS.alloy],
-    ...OPTIONAL_EXPORTERS.map((exporter): [string, number] => [exporter, OPTIONAL_EXPORTER_PORTS[exporter]]),
+    ...EXPORTERS.map((record): [string, number] => [record.name, record.port]),
   ];
 
-  it("uses only fields Prometheus 2.42 and 3.x both accept", () => {
+  it("uses only fields the pinned Prometheus accepts and the promtool here checks (retention aside)", () => {
     expect(unknownKeys(document, PORTABLE_FIELDS, "")).toEqual([]);
   });
 
@@ -280,10 +355,15 @@ describe("renderPrometheusConfig structure", () => {
     for (const job of document.scrape_configs.filter((entry: Parsed) => entry.job_name !== "jenkins")) {
       expect(job.metrics_path, job.job_name).toBeUndefined();
     }
+    for (const record of EXPORTERS) {
+      expect(jobByName(document, record.name).metrics_path ?? "/metrics", record.name).toBe(
+        record.metricsPath,
+      );
+    }
   });
 
   it("scrapes an optional exporter only on EC2 hosts whose Exporters tag lists it", () => {
-    for (const exporter of OPTIONAL_EXPORTERS) {
+    for (const exporter of EXPORTERS.map((record) => record.name)) {
       const keep = jobByName(document, exporter).relabel_configs.find(
         (rule: Parsed) => rule.action === "keep",
       );
@@ -310,7 +390,8 @@ describe("renderPrometheusConfig structure", () => {
     const plain = YAML.parse(renderPrometheusConfig(sampleStackConfig()));
     const jobNames: string[] = plain.scrape_configs.map((job: Parsed) => job.job_name);
     // Sample: web-1 nginx, db-1 postgres + redis.
-    expect(jobNames.filter((job) => (OPTIONAL_EXPORTERS as readonly string[]).includes(job)).sort()).toEqual([
+    const exporterNames = EXPORTERS.map((record) => record.name);
+    expect(jobNames.filter((job) => exporterNames.includes(job)).sort()).toEqual([
       "nginx",
       "postgres",
       "redis",
@@ -332,8 +413,14 @@ describe("renderPrometheusConfig structure", () => {
 describe("renderFileSdTargets", () => {
   const config = sampleStackConfig({
     externalHosts: [
-      { name: "onprem-1", address: "192.0.2.10", sshUser: "deploy", exporters: ["mysql"] },
-      { name: "onprem-2", address: "2001:db8::5", sshUser: "deploy", exporters: [] },
+      {
+        name: "onprem-1",
+        address: "192.0.2.10",
+        sshUser: "deploy",
+        exporters: ["mysql"],
+        exporterSettings: {},
+      },
+      { name: "onprem-2", address: "2001:db8::5", sshUser: "deploy", exporters: [], exporterSettings: {} },
     ],
   });
   const files = renderFileSdTargets(config);
@@ -353,7 +440,7 @@ describe("renderFileSdTargets", () => {
   it("lists an optional exporter only for the hosts that enabled it", () => {
     expect(parsed("mysql.json")).toEqual([
       {
-        targets: [`192.0.2.10:${OPTIONAL_EXPORTER_PORTS.mysql}`],
+        targets: [`192.0.2.10:${exporterRecord("mysql").port}`],
         labels: { instance: "onprem-1", host_type: "external" },
       },
     ]);

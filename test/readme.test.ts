@@ -14,6 +14,7 @@ import { dirname, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderAlertTable } from "../configs/rules";
 import { loadStackConfigFromFiles } from "../lib/stack-files";
+import { WITHOUT_SECRETS } from "./support/stack-files";
 
 const ROOT = join(__dirname, "..");
 const README = join(ROOT, "README.md");
@@ -22,7 +23,7 @@ const START = "<!-- alert-table:start (generated from configs/rules; see test/re
 const END = "<!-- alert-table:end -->";
 
 function expectedTable(): string {
-  const prod = loadStackConfigFromFiles("prod", ROOT, { requireSecrets: false });
+  const prod = loadStackConfigFromFiles("prod", ROOT, WITHOUT_SECRETS);
   return renderAlertTable(prod)
     .split("\n")
     .filter((line) => line.startsWith("|"))

@@ -25,6 +25,7 @@ import { LOKI_BUCKET_PLACEHOLDER } from "../configs/loki";
 import { MONITOR_PRIVATE_IP_PLACEHOLDER } from "../configs/monitor-compose";
 import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
 import { sampleStackConfig } from "./support/sample-config";
+import { WITHOUT_SECRETS } from "./support/stack-files";
 
 const ROOT = join(__dirname, "..");
 const temporaryDirs: string[] = [];
@@ -67,7 +68,7 @@ describe("render over the repository's stacks", () => {
 
   for (const stack of stacks) {
     describe(`stack ${stack}`, () => {
-      const config = loadStackConfigFromFiles(stack, ROOT, { requireSecrets: false });
+      const config = loadStackConfigFromFiles(stack, ROOT, WITHOUT_SECRETS);
       const first = join(temporaryDir(), "out");
       const second = join(temporaryDir(), "out");
       let firstRun: ReturnType<typeof render>;
@@ -253,7 +254,9 @@ describe("stackHostFiles (what render writes and the deploy ships)", () => {
 
   it("refuses a host named like the monitor's directory", () => {
     const clash = sampleStackConfig({
-      externalHosts: [{ name: MONITOR_HOST, address: "192.0.2.10", sshUser: "deploy", exporters: [] }],
+      externalHosts: [
+        { name: MONITOR_HOST, address: "192.0.2.10", sshUser: "deploy", exporters: [], exporterSettings: {} },
+      ],
     });
     expect(() => stackHostFiles(clash)).toThrow(/used twice/);
   });

@@ -1,50 +1,39 @@
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+/**
+ * Reading Pulumi.yaml and Pulumi.<stack>.yaml without the CLI: which stacks exist, what their
+ * files hold, the errors that name a bad file, and the repository's own stacks.
+ */
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import * as pulumi from "@pulumi/pulumi";
-import { afterEach, describe, expect, it } from "vitest";
-import { parse } from "yaml";
-import { loadStackConfig } from "../lib/pulumi-config";
+import { describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { EXPORTER_SETTINGS } from "../configs/exporters";
 import {
-  ALL_SETTINGS,
+  missingSecrets,
+  PROJECT,
   parsePrometheusDuration,
   parseStackConfig,
-  REGION_KEY,
-  SCALAR_SETTINGS,
-  SECRET_SETTINGS,
-  STRUCTURED_SETTINGS,
   StackConfigError,
 } from "../lib/stack-config";
 import {
   listStackNames,
   loadStackConfigFromFiles,
-  missingSecrets,
-  mockStackConfig,
-  projectConfigValues,
-  readStackSettings,
-  stackConfigMap,
-  stackSecretKeys,
+  readStackConfigFromFiles,
+  readStackFile,
 } from "../lib/stack-files";
+import { pasteFix } from "./support/pulumi-config-cli";
+import { SECRET_SETTINGS, stackConfigMap, WITH_SECRETS, WITHOUT_SECRETS } from "./support/stack-files";
+import { tempDirMaker } from "./support/temp-files";
 
 const ROOT = resolve(__dirname, "..");
 const STACKS = listStackNames(ROOT);
-const projectFile = parse(readFileSync(join(ROOT, "Pulumi.yaml"), "utf8")) as {
-  name: string;
-  runtime: { name: string; options?: Record<string, unknown> };
-  config: Record<string, { type: string; default?: unknown; description?: string; items?: { type: string } }>;
-};
+const newDir = tempDirMaker("stack-files-");
+const P = (key: string) => `${PROJECT}:${key}`;
 
-const scratchDirs: string[] = [];
-afterEach(() => {
-  for (const dir of scratchDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-/** A project directory holding this repository's Pulumi.yaml and the given stack files. */
-function scratchProject(stackFiles: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), "stack-files-"));
-  scratchDirs.push(dir);
+/** A project directory holding this repository's Pulumi.yaml and the given files. */
+function scratchProject(files: Record<string, string>): string {
+  const dir = newDir();
   copyFileSync(join(ROOT, "Pulumi.yaml"), join(dir, "Pulumi.yaml"));
-  for (const [name, text] of Object.entries(stackFiles)) writeFileSync(join(dir, name), text);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   return dir;
 }
 
@@ -60,96 +49,243 @@ function refusal(load: () => unknown): StackConfigError {
   return error as StackConfigError;
 }
 
-const MINIMAL_STACK = `config:
-  aws:region: us-east-2
-  observability:sshAllowedCidrs:
-    - 198.51.100.7/32
-  observability:grafanaAllowedCidrs:
-    - 198.51.100.0/24
-  observability:sshKeyPairName: ops
-  observability:alertEmailTo:
-    - oncall@example.com
-  observability:smtpSmarthost: smtp.example.com:587
-  observability:smtpFrom: alerts@example.com
-  observability:smtpUsername: alerts
-`;
+const MINIMAL_CONFIG: Record<string, unknown> = {
+  "aws:region": "us-east-2",
+  [P("sshAllowedCidrs")]: ["198.51.100.7/32"],
+  [P("grafanaAllowedCidrs")]: ["198.51.100.0/24"],
+  [P("sshKeyPairName")]: "ops",
+  [P("alertEmailTo")]: ["oncall@example.com"],
+  [P("smtpSmarthost")]: "smtp.example.com:587",
+  [P("smtpFrom")]: "alerts@example.com",
+  [P("smtpUsername")]: "alerts",
+};
+const stackFile = (extra: Record<string, unknown> = {}) =>
+  stringify({ config: { ...MINIMAL_CONFIG, ...extra } });
+const SECURE = (id: string) => ({ secure: `v1:${id}` });
 
 describe("stack discovery", () => {
-  it("finds every Pulumi.<stack>.yaml and nothing else", () => {
+  it("finds every Pulumi.<stack>.yaml, sorted, and nothing else", () => {
     const dir = scratchProject({
-      "Pulumi.alpha.yaml": "config: {}\n",
       "Pulumi.beta-eu.yaml": "config: {}\n",
+      "Pulumi.alpha.yaml": "config: {}\n",
+      "Pulumi.v1.2_x.yaml": "config: {}\n",
       "Pulumi.gamma.yml": "config: {}\n",
       "Pulumi.delta.yaml.bak": "config: {}\n",
+      "Pulumi..yaml": "config: {}\n",
       "notes.yaml": "x: 1\n",
     });
-    expect(listStackNames(dir)).toEqual(["alpha", "beta-eu"]);
+    expect(listStackNames(dir)).toEqual(["alpha", "beta-eu", "v1.2_x"]);
   });
 
-  it("finds the repository's dev and prod stacks", () => {
-    const onDisk = readdirSync(ROOT).filter((f) => /^Pulumi\..+\.yaml$/.test(f));
+  it("looks in Pulumi.yaml's stackConfigDir when it names one", () => {
+    const dir = newDir();
+    writeFileSync(
+      join(dir, "Pulumi.yaml"),
+      stringify({ name: PROJECT, runtime: "nodejs", stackConfigDir: "stacks" }),
+    );
+    writeFileSync(join(dir, "Pulumi.ignored.yaml"), "config: {}\n");
+    const stacks = join(dir, "stacks");
+    mkdirSync(stacks);
+    writeFileSync(join(stacks, "Pulumi.staging.yaml"), stackFile());
+    expect(listStackNames(dir)).toEqual(["staging"]);
+    expect(readStackFile("staging", dir).values["aws:region"]).toBe("us-east-2");
+  });
+
+  it("refuses a Pulumi.yaml of another project", () => {
+    const dir = newDir();
+    writeFileSync(join(dir, "Pulumi.yaml"), "name: something-else\nruntime: nodejs\n");
+    expect(() => listStackNames(dir)).toThrow(
+      /Pulumi\.yaml names the project "something-else"; the code expects "observability"/,
+    );
+  });
+
+  it("finds the repository's stacks, dev and prod among them", () => {
+    const onDisk = readdirSync(ROOT).filter((file) => /^Pulumi\..+\.yaml$/.test(file));
     expect(STACKS).toHaveLength(onDisk.length);
     expect(STACKS).toEqual(expect.arrayContaining(["dev", "prod"]));
   });
 });
 
-describe.each(STACKS)("stack %s", (stack) => {
-  it("parses without its secrets (requireSecrets: false)", () => {
-    const config = loadStackConfigFromFiles(stack, ROOT, { requireSecrets: false });
+describe("reading a stack's files", () => {
+  it("overlays the stack file on Pulumi.yaml's defaults, keys fully qualified", () => {
+    const dir = scratchProject({ "Pulumi.m.yaml": stackFile({ [P("logRetentionDays")]: 7 }) });
+    const { values, secure } = readStackFile("m", dir);
+    expect(values["aws:region"]).toBe("us-east-2");
+    expect(values[P("logRetentionDays")]).toBe(7);
+    expect(values[P("scrapeInterval")]).toBe("30s");
+    expect(values[P("sshAllowedCidrs")]).toEqual(["198.51.100.7/32"]);
+    expect(secure).toEqual([]);
+  });
+
+  it("takes Pulumi.yaml's declared defaults, values and plain values; a declaration without either sets nothing", () => {
+    const dir = newDir();
+    writeFileSync(
+      join(dir, "Pulumi.yaml"),
+      stringify({
+        name: PROJECT,
+        runtime: "nodejs",
+        config: {
+          scrapeInterval: { type: "string", default: "20s" },
+          logRetentionDays: { value: 9 },
+          "aws:region": "ap-southeast-2",
+          amiId: { type: "string", description: "no default" },
+        },
+      }),
+    );
+    writeFileSync(join(dir, "Pulumi.s.yaml"), stringify({ config: { [P("logRetentionDays")]: 10 } }));
+    expect(readStackFile("s", dir).values).toEqual({
+      [P("scrapeInterval")]: "20s",
+      [P("logRetentionDays")]: 10,
+      "aws:region": "ap-southeast-2",
+    });
+  });
+
+  it("reads an empty stack file, or one without config, as Pulumi.yaml's values alone", () => {
+    const dir = scratchProject({ "Pulumi.empty.yaml": "", "Pulumi.bare.yaml": "encryptionsalt: v1:abc\n" });
+    const defaults = readStackFile("empty", dir).values;
+    expect(defaults[P("scrapeInterval")]).toBe("30s");
+    expect(readStackFile("bare", dir).values).toEqual(defaults);
+  });
+
+  it("counts secure values of secret settings as set, and leaves them out of the values", () => {
+    const dir = scratchProject({
+      "Pulumi.s.yaml": stackFile({
+        [P("smtpPassword")]: SECURE("AAAA"),
+        [P("grafanaAdminPassword")]: SECURE("BBBB"),
+        [P("sshPrivateKey")]: SECURE("CCCC"),
+      }),
+    });
+    const { values, secure } = readStackFile("s", dir);
+    expect(secure).toEqual([P("grafanaAdminPassword"), P("smtpPassword"), P("sshPrivateKey")]);
+    expect(values).not.toHaveProperty(P("smtpPassword"));
+    const { config } = readStackConfigFromFiles("s", dir, WITH_SECRETS);
+    expect(config.secretsSet).toMatchObject({
+      smtpPassword: true,
+      grafanaAdminPassword: true,
+      heartbeatUrl: false,
+    });
+  });
+
+  it("refuses an encrypted value of a setting that is not a secret, once, with a fix that stores it in plain text", () => {
+    for (const key of [P("sshUser"), "aws:region"]) {
+      const dir = scratchProject({ "Pulumi.e.yaml": stackFile({ [key]: SECURE("DDDD") }) });
+      let error: unknown;
+      try {
+        readStackConfigFromFiles("e", dir, WITHOUT_SECRETS);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(StackConfigError);
+      const problems = (error as StackConfigError).problems.filter((p) => p.setting === key);
+      expect(problems.map((p) => p.problem)).toEqual([
+        expect.stringMatching(/is stored encrypted but is not a secret/),
+      ]);
+      expect(problems[0]?.fix).toBe(`pulumi config rm ${key} && pulumi config set ${key}`);
+    }
+  });
+
+  it("refuses keys without a namespace, naming the file and the key it meant", () => {
+    const dir = scratchProject({ "Pulumi.b.yaml": "config:\n  logRetentionDays: 7\n" });
+    expect(() => readStackFile("b", dir)).toThrow(
+      `${join(dir, "Pulumi.b.yaml")}: config key "logRetentionDays" needs a namespace, e.g. observability:logRetentionDays`,
+    );
+  });
+
+  it.each([
+    ["Pulumi.y.yaml", "config:\n  aws:region: [unclosed\n", /Pulumi\.y\.yaml is not valid YAML: /],
+    ["Pulumi.y.yaml", "config:\n\taws:region: x\n", /Pulumi\.y\.yaml is not valid YAML: /],
+    ["Pulumi.y.yaml", "- just\n- a list\n", /Pulumi\.y\.yaml must hold a YAML map/],
+    ["Pulumi.y.yaml", "config: [1, 2]\n", /Pulumi\.y\.yaml: config must be a map/],
+    ["Pulumi.yaml", "name: observability\nruntime: [\n", /Pulumi\.yaml is not valid YAML: /],
+  ])("names the file when %s holds %j", (file, text, message) => {
+    const dir = scratchProject({ "Pulumi.y.yaml": "config: {}\n" });
+    writeFileSync(join(dir, file), text);
+    let thrown: unknown;
+    try {
+      readStackFile("y", dir);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(Error);
+    expect((thrown as Error).message).toMatch(message);
+    expect((thrown as Error).message).toContain(join(dir, file));
+  });
+
+  it("reports a bad stack file with every problem, and the fixes make it good", () => {
+    const extra = { [P("logRetentionDays")]: "0", [P("scrapeIntervall")]: "15s" };
+    const dir = scratchProject({ "Pulumi.bad.yaml": stackFile(extra) });
+    const error = refusal(() => loadStackConfigFromFiles("bad", dir, WITHOUT_SECRETS));
+    expect(error.message).toMatch(/^Stack "bad" has 2 configuration problems:/);
+    expect(error.problems.map((problem) => problem.setting).sort()).toEqual([
+      P("logRetentionDays"),
+      P("scrapeIntervall"),
+    ]);
+    let state = { values: readStackFile("bad", dir).values, secrets: new Set<string>() };
+    for (const problem of error.problems) {
+      state = pasteFix(state, problem.fix, (key) => {
+        throw new Error(`unexpected prompt for ${key}`);
+      });
+    }
+    writeFileSync(join(dir, "Pulumi.bad.yaml"), stringify({ config: state.values }));
+    const fixed = loadStackConfigFromFiles("bad", dir, WITHOUT_SECRETS);
+    expect(fixed.logs.retentionDays).toBe(1);
+    expect(readStackFile("bad", dir).values).not.toHaveProperty(P("scrapeIntervall"));
+  });
+});
+
+describe.each(STACKS)("the repository's stack %s", (stack) => {
+  const withoutSecrets = () => loadStackConfigFromFiles(stack, ROOT, WITHOUT_SECRETS);
+
+  it("reads without its secrets", () => {
+    const config = withoutSecrets();
     expect(config.stack).toBe(stack);
-    expect(config.project).toBe("observability");
+    expect(config.project).toBe(PROJECT);
   });
 
-  it("parses with every secret provided", () => {
-    const settings = readStackSettings(stack, ROOT);
-    const config = parseStackConfig(stack, { values: settings.values, secretsSet: new Set(SECRET_SETTINGS) });
+  it("reads with every secret provided, then needing none", () => {
+    const { values } = readStackFile(stack, ROOT);
+    const config = parseStackConfig(stack, { values, secretsSet: new Set(SECRET_SETTINGS) }, WITH_SECRETS);
     expect(Object.values(config.secretsSet).every(Boolean)).toBe(true);
-    expect(missingSecrets(config)).toEqual([]);
+    expect(missingSecrets(config, EXPORTER_SETTINGS)).toEqual([]);
   });
 
-  it("holds no secret values in plain text and no encrypted values (set them with the CLI)", () => {
-    const fileConfig = (parse(readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: object })
-      .config;
-    for (const key of SECRET_SETTINGS) expect(Object.keys(fileConfig)).not.toContain(`observability:${key}`);
-    expect(stackSecretKeys(stack, ROOT)).toEqual([]);
+  it("holds no secret, neither in plain text nor encrypted (the CLI sets them per checkout)", () => {
+    const { values, secure } = readStackFile(stack, ROOT);
+    for (const key of SECRET_SETTINGS) expect(Object.keys(values)).not.toContain(P(key));
+    expect(secure).toEqual([]);
   });
 
-  it("without secrets, fails only on the missing secrets, each with a --secret fix", () => {
-    const config = loadStackConfigFromFiles(stack, ROOT, { requireSecrets: false });
-    const missing = missingSecrets(config);
+  it("fails with its secrets required only on the missing secrets, each set by prompt", () => {
+    const missing = missingSecrets(withoutSecrets(), EXPORTER_SETTINGS);
     expect(missing).toContain("grafanaAdminPassword");
-    const error = refusal(() => loadStackConfigFromFiles(stack, ROOT));
-    const problems = error.problems;
-    expect(problems.map((p) => p.setting).sort()).toEqual(missing.map((k) => `observability:${k}`).sort());
-    for (const problem of problems) expect(problem.fix).toMatch(/^pulumi config set --secret observability:/);
+    const error = refusal(() => loadStackConfigFromFiles(stack, ROOT, WITH_SECRETS));
+    expect(error.problems.map((p) => p.setting).sort()).toEqual(missing.map(P).sort());
+    for (const problem of error.problems) {
+      expect(problem.fix).toBe(`pulumi config set --secret ${problem.setting}`);
+    }
   });
 
-  it("lists, in its header comments, the --secret line for every secret it needs", () => {
-    const text = readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8");
-    const commented = text
+  it("names, in its header comments, the --secret command of every secret it needs", () => {
+    const commented = readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8")
       .split("\n")
       .filter((line) => line.startsWith("#"))
       .join("\n");
-    const missing = missingSecrets(loadStackConfigFromFiles(stack, ROOT, { requireSecrets: false }));
-    for (const key of missing) {
-      expect(commented, key).toContain(`pulumi config set --secret observability:${key} `);
+    for (const key of missingSecrets(withoutSecrets(), EXPORTER_SETTINGS)) {
+      expect(commented, key).toMatch(new RegExp(`pulumi config set --secret ${P(key)}(\\s|$)`));
     }
   });
 
-  it("reads the same through the CLI's string config map as from the files", () => {
-    // The real program sees every value as the string the CLI hands over; it must parse the same.
-    const values: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(stackConfigMap(stack, ROOT))) {
-      values[key.startsWith("observability:") ? key.slice("observability:".length) : key] = value;
-    }
-    const fromMap = parseStackConfig(stack, { values, secretsSet: new Set() }, { requireSecrets: false });
-    expect(fromMap).toEqual(loadStackConfigFromFiles(stack, ROOT, { requireSecrets: false }));
+  it("reads the same from the strings the CLI hands the program as from the files", () => {
+    const values = stackConfigMap(stack, ROOT);
+    expect(Object.values(values).every((value) => typeof value === "string")).toBe(true);
+    const fromMap = parseStackConfig(stack, { values, secretsSet: new Set() }, WITHOUT_SECRETS);
+    expect(fromMap).toEqual(withoutSecrets());
   });
 });
 
 describe("dev and prod differ the way environments do", () => {
-  const dev = loadStackConfigFromFiles("dev", ROOT, { requireSecrets: false });
-  const prod = loadStackConfigFromFiles("prod", ROOT, { requireSecrets: false });
+  const dev = loadStackConfigFromFiles("dev", ROOT, WITHOUT_SECRETS);
+  const prod = loadStackConfigFromFiles("prod", ROOT, WITHOUT_SECRETS);
 
   it("prod protects its data, dev stays destroyable", () => {
     expect(prod.protectData).toBe(true);
@@ -168,258 +304,5 @@ describe("dev and prod differ the way environments do", () => {
     expect(prod.monitor.dataVolumeGb).toBeGreaterThan(dev.monitor.dataVolumeGb);
     expect(prod.clients.length).toBeGreaterThan(dev.clients.length);
     expect(prod.clients.some((client) => client.exporters.length > 0)).toBe(true);
-  });
-});
-
-describe("Pulumi.yaml and the loader stay in step", () => {
-  it("is the observability project on the nodejs runtime, loading TypeScript with tsx", () => {
-    expect(projectFile.name).toBe("observability");
-    expect(projectFile.runtime.name).toBe("nodejs");
-    expect(projectFile.runtime.options?.typescript).toBe(false);
-    expect(String(projectFile.runtime.options?.nodeargs)).toMatch(/--import tsx/);
-    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
-      devDependencies?: Record<string, string>;
-      dependencies?: Record<string, string>;
-    };
-    expect({ ...pkg.dependencies, ...pkg.devDependencies }).toHaveProperty("tsx");
-    expect(() => require.resolve("tsx", { paths: [ROOT] })).not.toThrow();
-  });
-
-  it("declares every scalar setting with the loader's type and default", () => {
-    for (const spec of SCALAR_SETTINGS) {
-      const declared = projectFile.config[spec.key];
-      expect(declared, `Pulumi.yaml lacks ${spec.key}`).toBeDefined();
-      expect(declared?.type, spec.key).toBe(spec.type);
-      expect(declared?.default, spec.key).toEqual(spec.default);
-      expect(declared?.description, spec.key).toBe(spec.description);
-      if (spec.type === "array") expect(declared?.items).toEqual({ type: "string" });
-    }
-  });
-
-  it("declares nothing the loader does not know, and no structured or secret setting", () => {
-    const scalarKeys = SCALAR_SETTINGS.map((s) => s.key);
-    expect(Object.keys(projectFile.config).sort()).toEqual([...scalarKeys].sort());
-  });
-
-  it("gives the same config with Pulumi.yaml's defaults as with the code's", () => {
-    const dir = scratchProject({ "Pulumi.minimal.yaml": MINIMAL_STACK });
-    const withProjectDefaults = readStackSettings("minimal", dir);
-    const stackOnly: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(
-      (parse(MINIMAL_STACK) as { config: Record<string, unknown> }).config,
-    )) {
-      stackOnly[key === REGION_KEY ? key : key.replace(/^observability:/, "")] = value;
-    }
-    // Guard against a vacuous comparison: the project file must actually supply defaults here.
-    expect(Object.keys(withProjectDefaults.values).length).toBeGreaterThan(
-      Object.keys(stackOnly).length + 10,
-    );
-    const options = { requireSecrets: false };
-    expect(parseStackConfig("minimal", withProjectDefaults, options)).toEqual(
-      parseStackConfig("minimal", { values: stackOnly, secretsSet: new Set() }, options),
-    );
-  });
-
-  it("documents every setting in docs/configuration.md", () => {
-    const doc = readFileSync(join(ROOT, "docs/configuration.md"), "utf8");
-    for (const key of [REGION_KEY, ...ALL_SETTINGS.map((s) => s.key)]) {
-      expect(doc, key).toMatch(new RegExp(`^\\| \`${key}\` \\|`, "m"));
-    }
-    expect(STRUCTURED_SETTINGS.length + SECRET_SETTINGS.length + SCALAR_SETTINGS.length).toBe(
-      ALL_SETTINGS.length,
-    );
-  });
-});
-
-describe("docs/configuration.md tells the truth", () => {
-  const doc = readFileSync(join(ROOT, "docs/configuration.md"), "utf8");
-  const rowCells = (key: string): string[] => {
-    const line = doc.split("\n").find((l) => l.startsWith(`| \`${key}\` |`));
-    if (!line) throw new Error(`no row for ${key}`);
-    return line
-      .slice(1, -1)
-      .split(" | ")
-      .map((cell) => cell.trim());
-  };
-  const stackFileConfig = (stack: string) =>
-    (parse(readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> })
-      .config;
-
-  it("shows each scalar setting's default", () => {
-    for (const spec of SCALAR_SETTINGS) {
-      const cell = rowCells(spec.key)[2] ?? "";
-      if (Array.isArray(spec.default)) expect(cell, spec.key).toMatch(/required|none/);
-      else if (spec.default === "") expect(cell, spec.key).toBe("(unset)");
-      else expect(cell, spec.key).toBe(`\`${String(spec.default)}\``);
-    }
-  });
-
-  it.each(["dev", "prod"])("shows what Pulumi.%s.yaml sets for each scalar setting", (stack) => {
-    const column = stack === "dev" ? 4 : 5;
-    const fileConfig = stackFileConfig(stack);
-    for (const spec of SCALAR_SETTINGS) {
-      const cell = rowCells(spec.key)[column] ?? "";
-      const value = fileConfig[`observability:${spec.key}`];
-      if (value === undefined) expect(cell, spec.key).toBe("default");
-      else if (Array.isArray(value))
-        expect(cell, spec.key).toBe(value.map((item) => `\`${item}\``).join(", "));
-      else expect(cell, spec.key).toBe(`\`${String(value)}\``);
-    }
-    expect(rowCells(REGION_KEY)[column]).toBe(`\`${String(fileConfig[REGION_KEY])}\``);
-  });
-});
-
-describe("stack file reading", () => {
-  it("counts secure values as set secrets and leaves them out of the config map", () => {
-    const dir = scratchProject({
-      "Pulumi.s.yaml": `${MINIMAL_STACK}  observability:smtpPassword:\n    secure: v1:AAAA\n  observability:grafanaAdminPassword:\n    secure: v1:BBBB\n  observability:sshPrivateKey:\n    secure: v1:CCCC\n`,
-    });
-    const settings = readStackSettings("s", dir);
-    expect([...settings.secretsSet].sort()).toEqual([
-      "grafanaAdminPassword",
-      "smtpPassword",
-      "sshPrivateKey",
-    ]);
-    expect(settings.values).not.toHaveProperty("smtpPassword");
-    const map = stackConfigMap("s", dir);
-    expect(map).not.toHaveProperty("observability:smtpPassword");
-    expect(stackSecretKeys("s", dir)).toEqual([
-      "observability:grafanaAdminPassword",
-      "observability:smtpPassword",
-      "observability:sshPrivateKey",
-    ]);
-    expect(loadStackConfigFromFiles("s", dir).secretsSet.smtpPassword).toBe(true);
-  });
-
-  it("hands values to the program as the CLI does: strings, lists and maps as JSON, defaults filled in", () => {
-    const dir = scratchProject({ "Pulumi.m.yaml": `${MINIMAL_STACK}  observability:logRetentionDays: 7\n` });
-    const map = stackConfigMap("m", dir);
-    expect(map["aws:region"]).toBe("us-east-2");
-    expect(map["observability:logRetentionDays"]).toBe("7");
-    expect(JSON.parse(map["observability:sshAllowedCidrs"] ?? "")).toEqual(["198.51.100.7/32"]);
-    const defaults = projectConfigValues(dir);
-    expect(map["observability:scrapeInterval"]).toBe(defaults["observability:scrapeInterval"]);
-    expect(Object.values(map).every((value) => typeof value === "string")).toBe(true);
-  });
-
-  it("builds the mocks' config with exactly the secrets asked for", () => {
-    const mock = mockStackConfig("dev", ROOT, { grafanaAdminPassword: "pw" });
-    expect(mock.secretKeys).toEqual(["observability:grafanaAdminPassword"]);
-    expect(mock.config["observability:grafanaAdminPassword"]).toBe("pw");
-    expect(mock.config).not.toHaveProperty("observability:smtpPassword");
-    expect(mockStackConfig("dev", ROOT).secretKeys).toHaveLength(SECRET_SETTINGS.length);
-  });
-
-  it("refuses an encrypted value of a setting that is not a secret, and keys without a namespace", () => {
-    const encrypted = scratchProject({
-      "Pulumi.e.yaml": `${MINIMAL_STACK}  observability:sshUser:\n    secure: v1:CCCC\n`,
-    });
-    expect(() => readStackSettings("e", encrypted)).toThrow(
-      /observability:sshUser is encrypted but is not a secret setting/,
-    );
-    const bare = scratchProject({ "Pulumi.b.yaml": "config:\n  logRetentionDays: 7\n" });
-    expect(() => readStackSettings("b", bare)).toThrow(
-      /needs a namespace, e\.g\. observability:logRetentionDays/,
-    );
-  });
-
-  it("reports a bad stack file with every problem and its fix", () => {
-    const dir = scratchProject({
-      "Pulumi.bad.yaml": `${MINIMAL_STACK}  observability:logRetentionDays: "0"\n  observability:scrapeIntervall: 15s\n`,
-    });
-    const error = refusal(() => loadStackConfigFromFiles("bad", dir, { requireSecrets: false }));
-    const message = error.message;
-    expect(message).toMatch(/^Stack "bad" has 2 configuration problems:/);
-    expect(message).toContain("observability:logRetentionDays");
-    expect(message).toContain(
-      "pulumi config rm observability:scrapeIntervall && pulumi config set observability:scrapeInterval 30s",
-    );
-  });
-});
-
-describe("loadStackConfig: the real program's view through Pulumi config", () => {
-  async function runAs(stack: string, config: Record<string, string>, secretKeys: string[]) {
-    pulumi.runtime.setAllConfig(config, secretKeys);
-    await pulumi.runtime.setMocks(
-      {
-        newResource: () => {
-          throw new Error("the config loader must not create resources");
-        },
-        call: () => {
-          throw new Error("the config loader must not call providers");
-        },
-      },
-      "observability",
-      stack,
-      true,
-    );
-  }
-
-  const fakeSecrets = Object.fromEntries(
-    SECRET_SETTINGS.map((key) => [`observability:${key}`, `test-${key}`]),
-  );
-
-  it.each(STACKS)("reads stack %s as the files give it, with secrets as secret Outputs", async (stack) => {
-    const mock = mockStackConfig(stack, ROOT);
-    await runAs(stack, mock.config, mock.secretKeys);
-    const { config, secrets } = loadStackConfig();
-    const settings = readStackSettings(stack, ROOT);
-    expect(config).toEqual(
-      parseStackConfig(stack, { values: settings.values, secretsSet: new Set(SECRET_SETTINGS) }),
-    );
-    expect(Object.keys(secrets).sort()).toEqual([...SECRET_SETTINGS].sort());
-    const password = secrets.smtpPassword;
-    if (!password) throw new Error("smtpPassword secret missing");
-    expect(await (password as unknown as { isSecret: Promise<boolean> }).isSecret).toBe(true);
-    expect(JSON.stringify(config)).not.toContain(mock.config["observability:smtpPassword"]);
-  });
-
-  it("refuses an exporter password its credential file cannot carry, without printing it", async () => {
-    // prod's db-1 enables postgres: a line break cannot go into postgres_exporter's one-line file.
-    const mock = mockStackConfig("prod", ROOT);
-    const badPassword = "first-line\nsecond-line-canary";
-    await runAs(
-      "prod",
-      { ...mock.config, "observability:postgresExporterPassword": badPassword },
-      mock.secretKeys,
-    );
-    const error = refusal(() => loadStackConfig());
-    const problems = error.problems;
-    expect(problems.map((p) => p.setting)).toEqual(["observability:postgresExporterPassword"]);
-    expect(problems[0]?.problem).toMatch(/line break/);
-    expect(problems[0]?.fix).toBe(
-      "pulumi config set --secret observability:postgresExporterPassword <password>",
-    );
-    expect(error.message).not.toContain("second-line-canary");
-  });
-
-  it("leaves a bad password alone when no host enables its exporter", async () => {
-    const mock = mockStackConfig("prod", ROOT);
-    await runAs(
-      "prod",
-      { ...mock.config, "observability:mysqlExporterPassword": "has$dollar" },
-      mock.secretKeys,
-    );
-    const { config, secrets } = loadStackConfig();
-    expect(config.secretsSet.mysqlExporterPassword).toBe(true);
-    expect(secrets.mysqlExporterPassword).toBeDefined();
-  });
-
-  it("refuses a mistyped key and a secret stored in plain text", async () => {
-    const config = {
-      ...stackConfigMap("dev", ROOT),
-      ...fakeSecrets,
-      "observability:logRetentionDay": "7",
-    };
-    const secretKeys = Object.keys(fakeSecrets).filter((key) => key !== "observability:smtpPassword");
-    await runAs("dev", config, secretKeys);
-    const error = refusal(() => loadStackConfig());
-    const problems = error.problems;
-    expect(problems.map((p) => p.setting).sort()).toEqual([
-      "observability:logRetentionDay",
-      "observability:smtpPassword",
-    ]);
-    expect(error.message).toContain('did you mean "logRetentionDays"');
-    expect(error.message).not.toContain("test-smtpPassword");
   });
 });

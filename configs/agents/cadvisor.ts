@@ -13,23 +13,14 @@ import {
 } from "./compose-types";
 
 /**
- * Metric groups left off: per-CPU and scheduler/TCP/UDP detail multiply series per container and
- * no dashboard or alert here reads them. cpu, memory, network, disk, diskIO and oom stay on.
+ * The metric kinds cAdvisor collects, and only these: `--enable_metrics` overrides
+ * `--disable_metrics` and cAdvisor's default list, so no kind is on by omission (a
+ * `--disable_metrics` list replaces the default one, and any kind it forgets, such as `process`,
+ * comes back on). What the containers dashboard and alerts read, plus per-container disk usage.
+ * Per-CPU, scheduler, process, TCP/UDP, pressure and the rest stay off: they multiply series per
+ * container and nothing here reads them.
  */
-export const CADVISOR_DISABLED_METRICS = [
-  "advtcp",
-  "cpu_topology",
-  "cpuset",
-  "hugetlb",
-  "memory_numa",
-  "percpu",
-  "perf_event",
-  "referenced_memory",
-  "resctrl",
-  "sched",
-  "tcp",
-  "udp",
-] as const;
+export const CADVISOR_ENABLED_METRICS = ["cpu", "memory", "network", "disk", "diskIO", "oom_event"] as const;
 
 /** Container labels kept on cAdvisor series (others are dropped to bound cardinality). */
 export const CADVISOR_KEPT_CONTAINER_LABELS = [
@@ -44,7 +35,7 @@ export function cadvisorFlags(): string[] {
     "--docker_only=true",
     "--housekeeping_interval=30s",
     "--max_housekeeping_interval=60s",
-    `--disable_metrics=${CADVISOR_DISABLED_METRICS.join(",")}`,
+    `--enable_metrics=${CADVISOR_ENABLED_METRICS.join(",")}`,
     "--store_container_labels=false",
     `--whitelisted_container_labels=${CADVISOR_KEPT_CONTAINER_LABELS.join(",")}`,
   ];

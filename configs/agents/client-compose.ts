@@ -5,18 +5,13 @@
  */
 import { stringify } from "yaml";
 import type { ClientHost, ExternalHost, StackConfig } from "../../lib/stack-config";
+import { exporterCredentialFiles, exporterHostSettings, hostExporters } from "../exporters";
 import { type ImageDigests, type ImageMap, withMappedImages, withPinnedImages } from "../images";
 import { ALLOY_CONFIG_FILE, ALLOY_DATA_VOLUME, alloyService, lokiPushUrl, renderAlloyConfig } from "./alloy";
 import { cadvisorService } from "./cadvisor";
-import type { ComposeFile, ComposeService } from "./compose-types";
+import type { AgentListenOptions, ComposeFile, ComposeService } from "./compose-types";
 import { nodeExporterService } from "./node-exporter";
-import {
-  type ContainerExporter,
-  exporterSecretFiles,
-  type OptionalExporterOptions,
-  optionalExporterService,
-  runsContainer,
-} from "./optional-exporters";
+import { exporterService, exporterServiceName, runsContainer } from "./optional-exporters";
 import {
   PROCESS_EXPORTER_CONFIG_FILE,
   processExporterService,
@@ -29,7 +24,7 @@ export const AGENTS_COMPOSE_PROJECT = "observability-agents";
 export const AGENTS_DIR = "/opt/observability/agents";
 export const COMPOSE_FILE = "compose.yaml";
 
-export interface ClientComposeOptions extends OptionalExporterOptions {
+export interface ClientComposeOptions extends AgentListenOptions {
   /** The monitor's private IP; a placeholder is rendered when unknown (before deployment). */
   readonly monitorAddress?: string;
   /** Registry digest of every image (image reference -> sha256:...); unset: tags only. */
@@ -50,28 +45,22 @@ export function agentServices(
   };
 }
 
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** The host's optional exporters that run a container, sorted so output does not depend on input order. */
-function containerExporters(host: ClientHost | ExternalHost): ContainerExporter[] {
-  return [...new Set(host.exporters)].filter(runsContainer).sort(compareStrings);
-}
-
 export function clientComposeFile(
   _config: StackConfig,
   host: ClientHost | ExternalHost,
   options: ClientComposeOptions = {},
 ): ComposeFile {
-  const exporters = containerExporters(host);
+  const exporters = hostExporters(host).filter(runsContainer);
   const services: Record<string, ComposeService> = agentServices(options);
-  for (const exporter of exporters) {
-    services[`${exporter}-exporter`] = optionalExporterService(exporter, options);
+  for (const record of exporters) {
+    services[exporterServiceName(record)] = exporterService(record, {
+      bindAddress: options.bindAddress,
+      hostSettings: exporterHostSettings(record, host),
+    });
   }
   const secrets = Object.fromEntries(
     exporters
-      .flatMap((exporter) => exporterSecretFiles(exporter))
+      .flatMap(exporterCredentialFiles)
       .filter((file) => file.delivery === "compose-secret")
       .map((file) => [file.name, { file: `./${file.path}` }]),
   );
@@ -95,7 +84,7 @@ export function renderClientCompose(
 
 /**
  * Every file the host receives, keyed by path relative to the agents directory. Credential files
- * (`exporterSecretFiles`) are not here: the deploy writes them from Pulumi secrets.
+ * (`exporterCredentialFiles`) are not here: the deploy writes them from Pulumi secrets.
  */
 export function renderClientFiles(
   config: StackConfig,

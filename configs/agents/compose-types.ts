@@ -60,3 +60,8 @@ export const DEFAULT_BIND_ADDRESS = "0.0.0.0";
 export function publishedPort(port: number, bindAddress: string = DEFAULT_BIND_ADDRESS): string {
   return `${bindAddress}:${port}:${port}`;
 }
+
+/** Where compose mounts a top-level secret inside the container (read-only). */
+export function composeSecretPath(name: string): string {
+  return `/run/secrets/${name}`;
+}

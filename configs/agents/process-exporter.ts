@@ -2,11 +2,13 @@
  * Process exporter: per-daemon CPU, memory, file descriptors and counts.
  *
  * process-exporter gives each process to the FIRST rule that matches it, so the named daemons
- * come first and a single catch-all, grouping everything else by command name, comes last. (The
- * seed's config had the catch-all first, so every process landed in it and no daemon had a group.)
+ * come first and a single catch-all, grouping everything else by command name, comes last (a
+ * catch-all first would take every process and leave no daemon a group of its own).
  */
 import { stringify } from "yaml";
 import { AGENT_PORTS } from "../../lib/catalog";
+import { EXPORTERS } from "../exporters";
+import type { ExporterProcessGroup } from "../exporters/types";
 import { IMAGES } from "../images";
 import {
   type AgentListenOptions,
@@ -40,14 +42,22 @@ export function commOf(executableName: string): string {
   return executableName.slice(0, COMM_MAX_LENGTH);
 }
 
+/** A group of an optional exporter's service, as process-exporter reads it. */
+function exporterGroupRule({ beforeGeneralGroups: _order, ...rule }: ExporterProcessGroup): ProcessNameRule {
+  return rule;
+}
+
+const EXPORTER_GROUPS = EXPORTERS.flatMap((record) => record.processGroups);
+
 /**
- * Daemons worth a group of their own, in match order. Command names are listed as the binaries
- * are called; the rendered config applies the kernel's truncation (systemd-journald ->
+ * Daemons worth a group of their own, in match order: exporter groups that narrow a general one
+ * (Jenkins is a `java` process) first, then the host's daemons, the optional exporters'
+ * services, the agents and the monitor's services. Command names are listed as the binaries are
+ * called; the rendered config applies the kernel's truncation (systemd-journald ->
  * systemd-journal), which is what process-exporter compares against.
  */
 export const WATCHED_DAEMONS: readonly ProcessNameRule[] = [
-  // Jenkins runs as `java -jar jenkins.war` (or the war's main class): must precede plain java.
-  { name: "jenkins", comm: ["java"], cmdline: ["jenkins(\\.war|\\.main|/war)"] },
+  ...EXPORTER_GROUPS.filter((group) => group.beforeGeneralGroups).map(exporterGroupRule),
   { name: "java", comm: ["java"] },
   { name: "dockerd", comm: ["dockerd"] },
   { name: "containerd", comm: ["containerd"] },
@@ -55,11 +65,7 @@ export const WATCHED_DAEMONS: readonly ProcessNameRule[] = [
   { name: "sshd", comm: ["sshd", "sshd-session", "sshd-auth"] },
   { name: "systemd-journald", comm: ["systemd-journald"] },
   { name: "cron", comm: ["cron", "crond"] },
-  { name: "nginx", comm: ["nginx"] },
-  { name: "mongod", comm: ["mongod"] },
-  { name: "postgres", comm: ["postgres", "postmaster"] },
-  { name: "mysqld", comm: ["mysqld", "mariadbd"] },
-  { name: "redis-server", comm: ["redis-server"] },
+  ...EXPORTER_GROUPS.filter((group) => !group.beforeGeneralGroups).map(exporterGroupRule),
   // The agents themselves, so a runaway agent is visible.
   { name: "node_exporter", comm: ["node_exporter", "prometheus-node-exporter"] },
   { name: "alloy", comm: ["alloy"] },

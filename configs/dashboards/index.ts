@@ -21,11 +21,10 @@ import { sshDashboard } from "./ssh";
 import { stackHealthDashboard } from "./stack-health";
 
 export { DASHBOARD_TAG } from "./common";
-export { exporterDashboardUid } from "./exporters";
 
 /** Every dashboard of the stack keyed by file name (`hosts.json`, `exporter-nginx.json`, ...). */
 export function buildDashboards(config: StackConfig): Record<string, Dashboard> {
-  const dashboards: Record<string, Dashboard> = {
+  return {
     "hosts.json": hostsDashboard(config),
     "host-detail.json": hostDetailDashboard(config),
     "containers.json": containersDashboard(config),
@@ -34,11 +33,8 @@ export function buildDashboards(config: StackConfig): Record<string, Dashboard> 
     "ssh.json": sshDashboard(config),
     "alerts.json": alertsDashboard(config),
     "stack-health.json": stackHealthDashboard(config),
+    ...exporterDashboards(config),
   };
-  for (const { exporter, dashboard } of exporterDashboards(config)) {
-    dashboards[`exporter-${exporter}.json`] = dashboard;
-  }
-  return dashboards;
 }
 
 /** File name -> dashboard JSON (keys sorted at every level: same config, same bytes). */

@@ -3,6 +3,7 @@
  * Every alert keeps the `instance` label, so Alertmanager's "host unreachable mutes that host's
  * other alerts" inhibition can match on it.
  */
+import { RULE_RATE_WINDOW, RULE_RATE_WINDOW_MS } from "../../lib/catalog";
 import type { AlertThresholds } from "../../lib/stack-config";
 import { JOB_NAMES } from "../prometheus";
 import { durationSeconds, formatDuration, minutesCovering } from "./duration";
@@ -22,7 +23,7 @@ export const DISK_FILL_MAX_FREE_PERCENT = 40;
 const DISK_FILL_FOR = "1h";
 
 const NODE = { job: JOB_NAMES.node };
-const RATE_WINDOW_MINUTES = 5;
+const RATE_WINDOW_MINUTES = RULE_RATE_WINDOW_MS / 60_000;
 const GIB = 1024 ** 3;
 
 /**
@@ -146,7 +147,7 @@ function highCpu(t: AlertThresholds): AlertRule {
   return {
     name: "HostHighCpu",
     expr:
-      `100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{job="${JOB_NAMES.node}", mode="idle"}[5m]))) ` +
+      `100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{job="${JOB_NAMES.node}", mode="idle"}[${RULE_RATE_WINDOW}]))) ` +
       `> ${t.cpuPercent}`,
     for: t.cpuFor,
     severity: "warning",

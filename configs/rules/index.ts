@@ -3,10 +3,9 @@
  * rendered from the rule records in this directory.
  */
 import { stringify } from "yaml";
-import { OPTIONAL_EXPORTERS } from "../../lib/catalog";
 import type { StackConfig } from "../../lib/stack-config";
 import { containerRuleGroup } from "./containers";
-import { EXPORTER_GROUP_PREFIX, exporterRuleGroups } from "./exporters";
+import { EXPORTER_GROUP_PREFIX, everyExporterRuleGroup, exporterRuleGroups } from "./exporters";
 import { hostRuleGroup } from "./host";
 import { selfMonitoringRuleGroup } from "./self-monitoring";
 import type { AlertRule, AlertTestCase, RuleGroup } from "./types";
@@ -120,7 +119,7 @@ export function renderRuleTests(config: StackConfig): Record<string, string> {
 export function allAlertRules(config: StackConfig): { group: string; rule: AlertRule }[] {
   const groups = [
     ...buildRuleGroups(config).filter((group) => !group.name.startsWith(EXPORTER_GROUP_PREFIX)),
-    ...exporterRuleGroups(config, OPTIONAL_EXPORTERS),
+    ...everyExporterRuleGroup(),
   ];
   return groups.flatMap((group) => group.rules.map((rule) => ({ group: group.name, rule })));
 }

@@ -2,10 +2,13 @@
  * Alerts on the monitoring stack itself: is Prometheus loading its config, discovering targets
  * and evaluating rules, can Alertmanager deliver, are Loki, Alloy, Grafana and the exporters up,
  * are all expected hosts scraped, and the Watchdog that proves the whole pipeline works.
- * Metric names used here exist in both Prometheus 2.42 and 3.x and in Alertmanager 0.25+.
+ * Metric names used here exist in Prometheus 3.x and Alertmanager 0.3x (the tests read them from
+ * the real binaries).
  */
+import { RULE_RATE_WINDOW } from "../../lib/catalog";
 import type { StackConfig } from "../../lib/stack-config";
-import { enabledExporters, expectedNodeTargets, JOB_NAMES, MONITOR_INSTANCE } from "../prometheus";
+import { EXPORTERS, enabledExporters } from "../exporters";
+import { expectedNodeTargets, JOB_NAMES, MONITOR_INSTANCE } from "../prometheus";
 import { formatDuration, minutesCovering } from "./duration";
 import type { AlertRule, AlertTestCase, InputSeries, RuleGroup } from "./types";
 import { seriesSelector } from "./types";
@@ -177,7 +180,7 @@ function ruleEvaluationFailures(): AlertRule {
   ];
   return {
     name: "PrometheusRuleEvaluationFailures",
-    expr: `sum by (instance, rule_group) (increase(prometheus_rule_evaluation_failures_total{job="${JOB_NAMES.prometheus}"}[5m])) > 0`,
+    expr: `sum by (instance, rule_group) (increase(prometheus_rule_evaluation_failures_total{job="${JOB_NAMES.prometheus}"}[${RULE_RATE_WINDOW}])) > 0`,
     for: forDuration,
     severity: "critical",
     condition: "rule evaluation failures in every 5m window",
@@ -223,8 +226,8 @@ function alertmanagerNotificationsFailing(): AlertRule {
   return {
     name: "AlertmanagerNotificationsFailing",
     expr:
-      `sum by (instance, integration) (rate(alertmanager_notifications_failed_total{job="${JOB_NAMES.alertmanager}"}[5m])) ` +
-      `/ sum by (instance, integration) (rate(alertmanager_notifications_total{job="${JOB_NAMES.alertmanager}"}[5m])) > 0.01`,
+      `sum by (instance, integration) (rate(alertmanager_notifications_failed_total{job="${JOB_NAMES.alertmanager}"}[${RULE_RATE_WINDOW}])) ` +
+      `/ sum by (instance, integration) (rate(alertmanager_notifications_total{job="${JOB_NAMES.alertmanager}"}[${RULE_RATE_WINDOW}])) > 0.01`,
     for: forDuration,
     severity: "warning",
     condition: "> 1% of notifications to one integration fail (5m)",
@@ -256,14 +259,24 @@ function alertmanagerNotificationsFailing(): AlertRule {
   };
 }
 
-/** Exporter jobs whose own `up` is the signal (Jenkins and node have their own alerts). */
+/**
+ * Exporter jobs whose own `up` is the signal. Node has HostUnreachable; a service serving its own
+ * metrics (no exporter container) has its service-down alert on that `up`.
+ */
 function exporterJobs(config: StackConfig): string[] {
   return [
     JOB_NAMES.process,
     JOB_NAMES.cadvisor,
-    ...enabledExporters(config).filter((exporter) => exporter !== "jenkins"),
+    ...enabledExporters(config)
+      .filter((record) => record.container !== undefined)
+      .map((record) => record.name),
   ];
 }
+
+/** The services that serve their own metrics, for the condition in words. */
+const SELF_SERVED = EXPORTERS.filter((record) => record.container === undefined).map(
+  (record) => record.title,
+);
 
 function exporterDown(config: StackConfig): AlertRule {
   const jobs = exporterJobs(config);
@@ -275,7 +288,7 @@ function exporterDown(config: StackConfig): AlertRule {
     expr: `up{job=~"${jobs.join("|")}"} == 0`,
     for: SERVICE_DOWN_FOR,
     severity: "warning",
-    condition: "`up == 0` for process, cadvisor and each enabled optional exporter but Jenkins",
+    condition: `\`up == 0\` for process, cadvisor and each enabled optional exporter${SELF_SERVED.length > 0 ? ` but ${SELF_SERVED.join(", ")}` : ""}`,
     summary: "An exporter does not answer Prometheus' scrapes.",
     description: description("{{ $labels.job }}", "{{ $labels.instance }}"),
     cases: [

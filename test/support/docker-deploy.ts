@@ -58,6 +58,7 @@ function deployConfig(monitorAddress: string, clientAddress: string): StackConfi
     address: clientAddress,
     sshUser: "deploy",
     exporters: [],
+    exporterSettings: {},
   };
   return {
     ...base,

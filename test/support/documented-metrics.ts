@@ -1,7 +1,9 @@
 /**
- * Metrics the dashboards read from programs that do not run here (cAdvisor, Loki, Alloy, Grafana,
- * the optional exporters), with their own labels and where each name is documented for the
- * version pinned in configs/images.ts. The dashboard tests hold every query to these lists;
+ * Metrics the dashboards read from programs other than the node exporter, process exporter,
+ * Prometheus and Alertmanager (cAdvisor, Loki, Alloy, Grafana, the optional exporters), with their
+ * own labels and where each name is documented for the version pinned in configs/images.ts. Of
+ * those only the nginx, PostgreSQL, MySQL and Redis exporters run here
+ * (test/exporter-services.test.ts). The dashboard tests hold every query to these lists;
  * series of the programs that do run here (node and process exporter, Prometheus, Alertmanager)
  * are checked against the real binaries instead, and are listed only where a query of those
  * programs also reads a metric of this list.
@@ -25,7 +27,7 @@ const CADVISOR_BASE_LABELS = [
 ];
 
 export interface CadvisorMetric extends DocumentedMetric {
-  /** The `--disable_metrics` kind that gates it (none: always exported). */
+  /** The metric kind (`--enable_metrics`) that gates it (none: always exported). */
   readonly kind?: string;
 }
 

@@ -4,27 +4,22 @@
  * made of real node and process exporters or of series the test controls, and notifying an
  * SMTP sink and a webhook sink (Slack, PagerDuty, heartbeat).
  *
- * The rendered files are changed in exactly one place, `pointAtLoopback`: addresses, ports,
- * paths and durations only. Rules, routes, receivers, inhibitions and templates are the
+ * The rendered files are changed in exactly one place, `pointAtLoopback` (test/support/loopback.ts):
+ * addresses, ports, paths and durations only. Rules, routes, receivers, inhibitions and templates are the
  * rendered ones. Used by the end-to-end test and by the alert pipeline benchmark.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
-import { parse, stringify } from "yaml";
+import { dirname, join } from "node:path";
 import { PROCESS_EXPORTER_CONFIG_FILE } from "../../configs/agents/process-exporter";
-import {
-  ALERTMANAGER_SECRET_FILES,
-  alertmanagerFlags,
-  alertmanagerSecretFiles,
-} from "../../configs/alertmanager";
-import { clientFiles, type HostFiles, monitorFiles } from "../../configs/host-files";
-import { JOB_NAMES, prometheusFlags } from "../../configs/prometheus";
-import { durationSeconds, formatDuration } from "../../configs/rules/duration";
+import { ALERTMANAGER_SECRET_FILES, alertmanagerSecretFiles } from "../../configs/alertmanager";
+import { clientFiles, monitorFiles } from "../../configs/host-files";
+import { JOB_NAMES } from "../../configs/prometheus";
 import type { ExternalHost, StackConfig } from "../../lib/stack-config";
 import { nodeExporterSpec, processExporterSpec } from "./exporters";
 import { type FakeEc2, startFakeEc2 } from "./fake-ec2";
 import { type FakeExporter, startFakeExporter } from "./fake-exporter";
+import { type LoopbackMonitor, type LoopbackPlan, pointAtLoopback, required } from "./loopback";
 import { freePort, getJson, getText, ProcessGroup, type ProcessSpec, pollUntil } from "./processes";
 import { sampleStackConfig } from "./sample-config";
 import { type SmtpSink, startSmtpSink } from "./smtp-sink";
@@ -42,21 +37,8 @@ export const WEBHOOK_PATHS = { slack: "/slack", pagerduty: "/pagerduty", heartbe
 export const REAL_HOSTS = ["host-a", "host-b"] as const;
 export const CONTROLLED_HOST = "host-c";
 
-/**
- * Every duration in the rendered monitor files is divided by this (a minute becomes a second),
- * with a floor of one second (0s stays 0s). Orderings survive: HostUnreachable (2m -> 2s) still
- * fires before a host's ExporterDown (5m -> 5s), a heartbeat (5m -> 5s) still comes far more
- * often than a critical repeat (1h -> 60s).
- */
-export const TIME_SCALE = 60;
-
-export function scaledDuration(duration: string): string {
-  const seconds = durationSeconds(duration);
-  return formatDuration(seconds === 0 ? 0 : Math.max(1, Math.round(seconds / TIME_SCALE)));
-}
-
 function externalHost(name: string, address: string): ExternalHost {
-  return { name, address, sshUser: "deploy", exporters: [] };
+  return { name, address, sshUser: "deploy", exporters: [], exporterSettings: {} };
 }
 
 /**
@@ -91,184 +73,6 @@ export function e2eStackConfig(smtpPort: number): StackConfig {
       heartbeat: true,
     },
   };
-}
-
-/** Where everything the rendered files point at lives on this machine. */
-export interface LoopbackPlan {
-  /** Root of the monitor's files here (prometheus/, alertmanager/, secrets/). */
-  readonly dir: string;
-  readonly prometheus: string;
-  readonly alertmanager: string;
-  /** Static targets of the monitor's own services and agents, by job name. */
-  readonly monitorTargets: Readonly<Record<string, string>>;
-  /** File SD targets: host name -> job name -> address. */
-  readonly hostTargets: Readonly<Record<string, Readonly<Record<string, string>>>>;
-  readonly ec2Endpoint: string;
-  readonly smtpSmarthost: string;
-  readonly pagerdutyUrl: string;
-  readonly heartbeatUrl: string;
-}
-
-export interface LoopbackMonitor {
-  /** Relative path (as in monitorFiles) -> content, for the files Prometheus and Alertmanager read. */
-  readonly files: Record<string, string>;
-  readonly prometheusArgs: string[];
-  readonly alertmanagerArgs: string[];
-}
-
-type Yaml = Record<string, unknown>;
-
-function loopbackOnly(address: string, what: string): string {
-  if (!/^(http:\/\/)?127\.0\.0\.1:\d+(\/.*)?$/.test(address)) {
-    throw new Error(`${what} would point at ${address}: the end-to-end stack stays on 127.0.0.1`);
-  }
-  return address;
-}
-
-function required<T>(value: T | undefined, what: string): T {
-  if (value === undefined) throw new Error(`pointAtLoopback: no loopback address for ${what}`);
-  return value;
-}
-
-/** Replaces a `--flag=value` argument's value; fails if the flag is not there. */
-function replaceFlag(args: string[], flag: string, value: string): string[] {
-  if (!args.some((arg) => arg.startsWith(`${flag}=`))) throw new Error(`rendered flags lack ${flag}`);
-  return args.map((arg) => (arg.startsWith(`${flag}=`) ? `${flag}=${value}` : arg));
-}
-
-/** Scales group_wait/group_interval/repeat_interval on a route and all its children. */
-function scaleRoute(route: Yaml): void {
-  for (const key of ["group_wait", "group_interval", "repeat_interval"]) {
-    if (typeof route[key] === "string") route[key] = scaledDuration(route[key] as string);
-  }
-  for (const child of (route.routes as Yaml[] | undefined) ?? []) scaleRoute(child);
-}
-
-/**
- * THE one place the rendered monitor files are changed for a run on this machine. Only:
- * - addresses and ports: every scrape target (static and file SD), the Alertmanager target, the
- *   EC2 API endpoint, the SMTP smarthost, and the PagerDuty events URL (its default is
- *   PagerDuty's public API);
- * - paths: rule files, file SD files, templates, secret files, config and data directories;
- * - durations: divided by TIME_SCALE (scrape/evaluation/EC2 refresh intervals, every rule's
- *   `for`, Alertmanager's group/repeat timing and resolve timeout, Prometheus' alert resend
- *   delay whose default is 1m);
- * - the heartbeat's `url_file` becomes `url` with that file's content (a loopback address):
- *   `url_file` needs Alertmanager 0.26 and Debian ships 0.25 (MINIMUM_ALERTMANAGER_VERSION).
- * Everything else (expressions, labels, annotations, routes, receivers, inhibit rules,
- * templates) is passed through byte for byte. Every address it writes must be 127.0.0.1.
- */
-export function pointAtLoopback(
-  config: StackConfig,
-  rendered: HostFiles,
-  plan: LoopbackPlan,
-): LoopbackMonitor {
-  const files: Record<string, string> = {};
-  const prometheusDir = join(plan.dir, "prometheus");
-  const alertmanagerDir = join(plan.dir, "alertmanager");
-  const secretsDir = join(plan.dir, "secrets");
-  const monitorTarget = (job: string) =>
-    loopbackOnly(required(plan.monitorTargets[job], `the monitor's ${job} job`), `job ${job}`);
-
-  const prometheusYml = parse(required(rendered["prometheus/prometheus.yml"], "prometheus.yml")) as Yaml;
-  const global = prometheusYml.global as Yaml;
-  global.scrape_interval = scaledDuration(global.scrape_interval as string);
-  global.evaluation_interval = scaledDuration(global.evaluation_interval as string);
-  for (const alerting of (prometheusYml.alerting as Yaml).alertmanagers as Yaml[]) {
-    alerting.static_configs = [{ targets: [loopbackOnly(plan.alertmanager, "alertmanager target")] }];
-  }
-  prometheusYml.rule_files = [join(prometheusDir, "rules", "*.yml")];
-  for (const job of prometheusYml.scrape_configs as Yaml[]) {
-    const jobName = job.job_name as string;
-    for (const group of (job.static_configs as Yaml[] | undefined) ?? []) {
-      group.targets = (group.targets as string[]).map(() => monitorTarget(jobName));
-    }
-    for (const ec2 of (job.ec2_sd_configs as Yaml[] | undefined) ?? []) {
-      ec2.endpoint = loopbackOnly(plan.ec2Endpoint, "EC2 endpoint");
-      ec2.refresh_interval = scaledDuration(ec2.refresh_interval as string);
-    }
-    for (const fileSd of (job.file_sd_configs as Yaml[] | undefined) ?? []) {
-      fileSd.files = (fileSd.files as string[]).map((file) => join(prometheusDir, "file_sd", basename(file)));
-    }
-  }
-  files["prometheus/prometheus.yml"] = stringify(prometheusYml, { lineWidth: 0 });
-
-  for (const [path, content] of Object.entries(rendered)) {
-    if (path.startsWith("prometheus/file_sd/")) {
-      const job = basename(path, ".json");
-      const groups = JSON.parse(content) as { targets: string[]; labels: Record<string, string> }[];
-      for (const group of groups) {
-        const host = required(group.labels.instance, `an instance label in ${path}`);
-        const address = required(plan.hostTargets[host]?.[job], `host ${host}, job ${job}`);
-        group.targets = group.targets.map(() => loopbackOnly(address, `${host} ${job}`));
-      }
-      files[path] = `${JSON.stringify(groups, null, 2)}\n`;
-    } else if (path.startsWith("prometheus/rules/")) {
-      const ruleFile = parse(content) as { groups: { rules: Yaml[] }[] };
-      for (const rule of ruleFile.groups.flatMap((group) => group.rules)) {
-        if (typeof rule.for === "string") rule.for = scaledDuration(rule.for);
-      }
-      files[path] = stringify(ruleFile, { lineWidth: 0 });
-    } else if (path.startsWith("alertmanager/templates/")) {
-      files[path] = content;
-    }
-  }
-
-  const alertmanagerYml = parse(
-    required(rendered["alertmanager/alertmanager.yml"], "alertmanager.yml"),
-  ) as Yaml;
-  const amGlobal = alertmanagerYml.global as Yaml;
-  amGlobal.resolve_timeout = scaledDuration(amGlobal.resolve_timeout as string);
-  alertmanagerYml.templates = (alertmanagerYml.templates as string[]).map((glob) =>
-    join(alertmanagerDir, "templates", basename(glob)),
-  );
-  scaleRoute(alertmanagerYml.route as Yaml);
-  const secretFile = (path: string) => join(secretsDir, basename(path));
-  for (const receiver of alertmanagerYml.receivers as Yaml[]) {
-    for (const email of (receiver.email_configs as Yaml[] | undefined) ?? []) {
-      email.smarthost = loopbackOnly(plan.smtpSmarthost, "SMTP smarthost");
-      if (typeof email.auth_password_file === "string") {
-        email.auth_password_file = secretFile(email.auth_password_file);
-      }
-    }
-    for (const slack of (receiver.slack_configs as Yaml[] | undefined) ?? []) {
-      slack.api_url_file = secretFile(slack.api_url_file as string);
-    }
-    for (const pagerduty of (receiver.pagerduty_configs as Yaml[] | undefined) ?? []) {
-      pagerduty.routing_key_file = secretFile(pagerduty.routing_key_file as string);
-      pagerduty.url = loopbackOnly(plan.pagerdutyUrl, "PagerDuty URL");
-    }
-    for (const webhook of (receiver.webhook_configs as Yaml[] | undefined) ?? []) {
-      if (typeof webhook.url_file !== "string") continue;
-      delete webhook.url_file;
-      webhook.url = loopbackOnly(plan.heartbeatUrl, "heartbeat URL");
-    }
-  }
-  files["alertmanager/alertmanager.yml"] = stringify(alertmanagerYml, {
-    lineWidth: 0,
-    aliasDuplicateObjects: false,
-  });
-
-  let prometheusArgs = prometheusFlags(config);
-  prometheusArgs = replaceFlag(prometheusArgs, "--config.file", join(prometheusDir, "prometheus.yml"));
-  prometheusArgs = replaceFlag(prometheusArgs, "--storage.tsdb.path", join(prometheusDir, "data"));
-  prometheusArgs.push(
-    `--web.listen-address=${loopbackOnly(plan.prometheus, "Prometheus")}`,
-    `--rules.alert.resend-delay=${scaledDuration("1m")}`,
-  );
-
-  let alertmanagerArgs = alertmanagerFlags(config);
-  alertmanagerArgs = replaceFlag(
-    alertmanagerArgs,
-    "--config.file",
-    join(alertmanagerDir, "alertmanager.yml"),
-  );
-  alertmanagerArgs = replaceFlag(alertmanagerArgs, "--storage.path", join(alertmanagerDir, "data"));
-  alertmanagerArgs.push(
-    `--web.listen-address=${loopbackOnly(plan.alertmanager, "Alertmanager")}`,
-    `--web.external-url=http://${plan.alertmanager}`,
-  );
-  return { files, prometheusArgs, alertmanagerArgs };
 }
 
 /** A client host: real exporters, or (the controlled host) one fake exporter on every job. */
@@ -369,7 +173,6 @@ export class E2eStack {
       ec2Endpoint: this.fakeEc2.url,
       smtpSmarthost: `127.0.0.1:${this.smtp.port}`,
       pagerdutyUrl: this.webhooks.url(WEBHOOK_PATHS.pagerduty),
-      heartbeatUrl: this.webhooks.url(WEBHOOK_PATHS.heartbeat),
     };
     this.loopback = pointAtLoopback(
       this.config,

@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { IncomingMessage } from "node:http";
 import { createServer } from "node:net";
-import { requireTool, type ToolSpec } from "./tools";
+import { commandFor, type ToolSpec } from "./tools";
 
 /** A port nobody listens on right now (the OS picks it; the caller binds it next). */
 export function freePort(): Promise<number> {
@@ -109,9 +109,15 @@ export interface ProcessSpec {
   readonly args: readonly string[];
   /** A loopback URL answering 200 once the process is ready. */
   readonly readyUrl: string;
+  /** For a process that serves no HTTP (a database): ready once this resolves true; replaces readyUrl's check. */
+  readonly readyProbe?: () => Promise<boolean>;
   readonly cwd?: string;
   /** Extra environment variables (merged over this process's environment). */
   readonly env?: Readonly<Record<string, string>>;
+  /** The signal that stops it cleanly (default SIGTERM). */
+  readonly stopSignal?: NodeJS.Signals;
+  /** Runs as this user (when the tests run as root; a service that refuses root needs one). */
+  readonly user?: { readonly uid: number; readonly gid: number };
 }
 
 export class RunningProcess {
@@ -151,6 +157,7 @@ export class RunningProcess {
       `${this.spec.name} at ${this.spec.readyUrl}`,
       async () => {
         if (this.exited) throw new Error(`${this.spec.name} exited early:\n${this.output}`);
+        if (this.spec.readyProbe) return (await this.spec.readyProbe()) ? true : undefined;
         const response = await getText(this.spec.readyUrl);
         return response?.status === 200 ? true : undefined;
       },
@@ -160,10 +167,10 @@ export class RunningProcess {
     });
   }
 
-  /** SIGTERM, then SIGKILL if it has not exited after a bounded wait. */
+  /** Its stop signal (SIGTERM by default), then SIGKILL if it has not exited after a bounded wait. */
   async stop(): Promise<void> {
     if (this.exited) return;
-    this.child.kill("SIGTERM");
+    this.child.kill(this.spec.stopSignal ?? "SIGTERM");
     const stopped = await Promise.race([this.exitPromise.then(() => true), sleep(5_000).then(() => false)]);
     if (!stopped) {
       this.child.kill("SIGKILL");
@@ -177,11 +184,12 @@ export class ProcessGroup {
   private readonly running: RunningProcess[] = [];
 
   async start(spec: ProcessSpec, options?: PollOptions): Promise<RunningProcess> {
-    const binary = requireTool(spec.tool);
-    const child = spawn(binary, [...spec.args], {
+    const command = commandFor(spec.tool, spec.args);
+    const child = spawn(command.file, command.args, {
       cwd: spec.cwd,
       env: { ...process.env, ...spec.env },
       stdio: ["ignore", "pipe", "pipe"],
+      ...(spec.user && process.getuid?.() === 0 ? { uid: spec.user.uid, gid: spec.user.gid } : {}),
     });
     const running = new RunningProcess(spec, child);
     this.running.push(running);

@@ -17,7 +17,9 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
 import { HOST_KEY_READ_COMMAND } from "../../components/ssh-key";
-import { PROJECT, SECRET_SETTINGS, type SecretSetting, type StackConfig } from "../../lib/stack-config";
+import { EXPORTER_SETTINGS } from "../../configs/exporters";
+import { PROJECT, type SecretSetting, type StackConfig } from "../../lib/stack-config";
+import { SECRET_SETTINGS } from "./stack-files";
 
 /** Marker the Pulumi runtime uses for secret values it hands to mocks. */
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -407,7 +409,7 @@ interface ProgramConfig {
 
 /** The stack file's settings (through the same reader the CLI-less tools use), plus test secrets. */
 async function programConfig(stack: string, options: ProgramRunOptions): Promise<ProgramConfig> {
-  const { stackConfigMap } = await import("../../lib/stack-files");
+  const { stackConfigMap } = await import("./stack-files");
   const config: Record<string, string> = { ...stackConfigMap(stack, REPO_ROOT) };
   for (const [key, value] of Object.entries(options.configOverrides ?? {})) {
     if (value === undefined) delete config[key];
@@ -438,7 +440,7 @@ export async function runProgram(stack: string, options: ProgramRunOptions = {})
     secretKeys,
     program: async () => {
       const program = (await import("../../index")) as Record<string, unknown>;
-      stackConfig = (await import("../../lib/pulumi-config")).loadStackConfig().config;
+      stackConfig = (await import("../../lib/pulumi-config")).loadStackConfig(EXPORTER_SETTINGS).config;
       return Object.fromEntries(Object.entries(program).filter(([key]) => key !== "default"));
     },
   });

@@ -9,6 +9,7 @@ export function sampleStackConfig(overrides: Partial<StackConfig> = {}): StackCo
     project: "observability",
     stack: "test",
     region: "eu-west-1",
+    aws: {},
     tags: { Team: "sre" },
     protectData: false,
     network: { mode: "create", vpcCidr: "10.42.0.0/16", subnetCidr: "10.42.1.0/24" },
@@ -18,6 +19,7 @@ export function sampleStackConfig(overrides: Partial<StackConfig> = {}): StackCo
       sshPublicKey:
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsampleKeyForTestsOnly000000000000000000 sre@example",
       sshUser: "ubuntu",
+      sshAuth: "key",
     },
     images: {
       ubuntuImageNames: {
@@ -34,6 +36,7 @@ export function sampleStackConfig(overrides: Partial<StackConfig> = {}): StackCo
         architecture: "x86_64",
         rootVolumeGb: 16,
         exporters: ["nginx"],
+        exporterSettings: {},
       },
       {
         name: "db-1",
@@ -41,9 +44,12 @@ export function sampleStackConfig(overrides: Partial<StackConfig> = {}): StackCo
         architecture: "arm64",
         rootVolumeGb: 16,
         exporters: ["postgres", "redis"],
+        exporterSettings: {},
       },
     ],
-    externalHosts: [{ name: "onprem-1", address: "192.0.2.10", sshUser: "deploy", exporters: [] }],
+    externalHosts: [
+      { name: "onprem-1", address: "192.0.2.10", sshUser: "deploy", exporters: [], exporterSettings: {} },
+    ],
     metrics: { scrapeInterval: "30s", evaluationInterval: "30s", retentionTime: "15d" },
     logs: { retentionDays: 30 },
     alerting: {
@@ -84,6 +90,7 @@ export function sampleStackConfig(overrides: Partial<StackConfig> = {}): StackCo
       mongodbExporterPassword: true,
       redisExporterPassword: true,
     },
+    pinImageDigests: true,
   };
   return { ...base, ...overrides };
 }

@@ -20,7 +20,13 @@ export interface WebhookPost {
 /** The part of Alertmanager's Slack payload tests read. */
 export interface SlackPayload {
   readonly channel?: string;
-  readonly attachments: readonly { readonly title?: string; readonly text?: string }[];
+  readonly attachments: readonly {
+    readonly title?: string;
+    readonly text?: string;
+    /** From Alertmanager's default templates (slack.default.color, slack.default.fallback). */
+    readonly color?: string;
+    readonly fallback?: string;
+  }[];
 }
 
 /** The part of Alertmanager's generic webhook payload (heartbeat) tests read. */

@@ -1,0 +1,199 @@
+/**
+ * The reader's entry: raw settings in, a deeply frozen StackConfig out, or one StackConfigError
+ * listing every problem with the command that fixes it. Pure: no Pulumi, no I/O.
+ */
+import { parseCidr } from "../cidr";
+import type { ExporterSettingsSpec } from "./exporter-settings";
+import { type ConfigWarning, PROJECT, StackConfigError } from "./problems";
+import { SettingsReader } from "./reader";
+import { parseAlerting } from "./sections/alerting";
+import { parseClients, parseExternalHosts, parseMonitor } from "./sections/hosts";
+import { checkKeys } from "./sections/keys";
+import { parseAccess, parseNetwork } from "./sections/network";
+import {
+  checkCoreSecrets,
+  checkPlainTextSecrets,
+  neededSecrets,
+  parseExporterCredentials,
+  plainTextSecrets,
+} from "./sections/secrets";
+import {
+  parseAwsProvider,
+  parseGrafana,
+  parseImages,
+  parseInstanceProfile,
+  parseMetrics,
+  parseRegion,
+  parseTags,
+} from "./sections/services";
+import { secretKeys, settingsTable } from "./settings";
+import type { Architecture, StackConfig } from "./types";
+import { deepFreeze, parsePrometheusDuration } from "./values";
+
+export interface RawSettings {
+  /**
+   * Setting values by key as the stack holds them: project keys with or without the
+   * `observability:` prefix, every other key with its namespace (`aws:region`). Values are the
+   * strings Pulumi stores or parsed data. Every key is checked: one the program does not read is
+   * a problem.
+   */
+  readonly values: Readonly<Record<string, unknown>>;
+  /** Secret settings that hold a (secure) value. */
+  readonly secretsSet: ReadonlySet<string>;
+  /**
+   * Plain values of the secrets whose format has limits (exporter passwords), for the check
+   * only: they never enter the config, and problems describe them without repeating them.
+   */
+  readonly secretValues?: Readonly<Record<string, string>>;
+  /**
+   * Fully qualified keys stored encrypted that are not secret settings (their value, if any, is
+   * never shown or written back into a fix line).
+   */
+  readonly secureKeys?: ReadonlySet<string>;
+}
+
+export interface ReadOptions {
+  /** What the reader needs of every optional exporter (configs/exporters supplies it). */
+  readonly exporters: readonly ExporterSettingsSpec[];
+  /**
+   * Default true: a missing required secret is a problem. False for tools that read stack files
+   * without the stack's secrets (rendering, tests); then `secretsSet` still says what is missing.
+   */
+  readonly requireSecrets?: boolean;
+}
+
+export interface StackConfigReading {
+  readonly config: StackConfig;
+  /** Settings that work but are probably not what the operator wants. */
+  readonly warnings: readonly ConfigWarning[];
+}
+
+/** Project keys without the namespace, so the table's keys match; other namespaces as they are. */
+function projectRelative(values: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const prefix = `${PROJECT}:`;
+  return Object.fromEntries(
+    Object.entries(values).map(([key, value]) => [
+      key.startsWith(prefix) ? key.slice(prefix.length) : key,
+      value,
+    ]),
+  );
+}
+
+export function readStackConfig(
+  stack: string,
+  settings: RawSettings,
+  options: ReadOptions,
+): StackConfigReading {
+  const requireSecrets = options.requireSecrets ?? true;
+  const exporters = options.exporters;
+  const table = settingsTable(exporters);
+  const values = projectRelative(settings.values);
+  const reader = new SettingsReader(values, table);
+
+  checkKeys(reader, { values: settings.values, secureKeys: settings.secureKeys ?? new Set() });
+  // A secret given in plain text is reported once (as plain text), not again as missing.
+  const plainText = plainTextSecrets(reader, values);
+  checkPlainTextSecrets(reader, plainText);
+  const secretsSet = new Set([...settings.secretsSet, ...plainText]);
+
+  const region = parseRegion(reader);
+  const aws = parseAwsProvider(reader);
+  const network = parseNetwork(reader);
+  const monitor = parseMonitor(reader);
+  const hostNames = new Map<string, string>();
+  const clients = parseClients(reader, exporters, hostNames);
+  const ownVpc = network?.mode === "create" ? parseCidr(network.vpcCidr) : undefined;
+  const externalHosts = parseExternalHosts(
+    reader,
+    exporters,
+    hostNames,
+    ownVpc?.ok ? ownVpc.cidr : undefined,
+  );
+  const access = parseAccess(reader);
+  const profile = parseInstanceProfile(reader);
+  const architectures = new Map<string, Architecture>();
+  if (monitor) architectures.set("monitor", monitor.architecture);
+  for (const client of clients ?? []) architectures.set(client.name, client.architecture);
+  const images = parseImages(reader, architectures);
+  const hostCount = 1 + (clients?.length ?? 0) + (externalHosts?.length ?? 0);
+  const metrics = parseMetrics(reader, monitor?.dataVolumeGb, hostCount);
+  const logRetentionDays = reader.integer("logRetentionDays");
+  const scrapeIntervalMs = metrics ? parsePrometheusDuration(metrics.scrapeInterval) : undefined;
+  const alerting = parseAlerting(reader, secretsSet, requireSecrets, scrapeIntervalMs);
+  const grafana = parseGrafana(reader);
+  const scrapedHosts = [...(clients ?? []), ...(externalHosts ?? [])];
+  const exporterUsers = parseExporterCredentials(
+    reader,
+    exporters,
+    scrapedHosts,
+    secretsSet,
+    requireSecrets,
+    settings.secretValues ?? {},
+  );
+  const tags = parseTags(reader);
+  const protectData = reader.boolean("protectData");
+  const pinImageDigests = reader.boolean("pinImageDigests");
+  checkCoreSecrets(reader, access?.sshAuth, secretsSet, requireSecrets);
+
+  if (
+    reader.problems.length > 0 ||
+    region === undefined ||
+    !aws ||
+    !monitor ||
+    !clients ||
+    !externalHosts ||
+    !network ||
+    !access ||
+    !images ||
+    !metrics ||
+    logRetentionDays === undefined ||
+    !alerting ||
+    !grafana ||
+    !exporterUsers ||
+    !tags ||
+    !profile.ok ||
+    protectData === undefined ||
+    pinImageDigests === undefined
+  ) {
+    throw new StackConfigError(stack, reader.problems);
+  }
+
+  const config: StackConfig = {
+    project: PROJECT,
+    stack,
+    region,
+    aws,
+    tags,
+    protectData,
+    network,
+    access,
+    ...(profile.name !== undefined ? { existingInstanceProfile: profile.name } : {}),
+    images,
+    monitor,
+    clients,
+    externalHosts,
+    metrics,
+    logs: { retentionDays: logRetentionDays },
+    alerting,
+    grafana,
+    exporterUsers,
+    secretsSet: Object.fromEntries(secretKeys(table).map((key) => [key, secretsSet.has(key)])),
+    pinImageDigests,
+  };
+  return { config: deepFreeze(config), warnings: reader.warnings };
+}
+
+/** readStackConfig without the warnings. */
+export function parseStackConfig(stack: string, settings: RawSettings, options: ReadOptions): StackConfig {
+  return readStackConfig(stack, settings, options).config;
+}
+
+/** Secret settings the stack needs but does not have (for the render command's warnings). */
+export function missingSecrets(config: StackConfig, exporters: readonly ExporterSettingsSpec[]): string[] {
+  return neededSecrets(
+    exporters,
+    [...config.clients, ...config.externalHosts],
+    config.access.sshAuth,
+    config.alerting.email !== undefined,
+  ).filter((key) => !config.secretsSet[key]);
+}

@@ -1,0 +1,546 @@
+/**
+ * The one table of settings: every key once, with its type, default, bounds, example and
+ * description. The reader takes defaults and bounds from here; Pulumi.yaml's `config:` block and
+ * the tables in docs/configuration.md are generated from it (`npm run generate`), and a test fails
+ * when either drifts.
+ */
+import { DEFAULT_RUNBOOK_BASE_URL, RULE_RATE_WINDOW_MS } from "../catalog";
+import type { ExporterSettingsSpec } from "./exporter-settings";
+import { PROJECT } from "./problems";
+import type { Architecture } from "./types";
+import { formatDuration } from "./values";
+
+/** Where a setting belongs; docs group the table by it. */
+export type SettingSection =
+  | "aws"
+  | "hosts"
+  | "network"
+  | "access"
+  | "metrics"
+  | "logs"
+  | "alerting"
+  | "grafana"
+  | "exporters"
+  | "deploy";
+
+interface SettingBase {
+  /** `observability` keys without namespace (`scrapeInterval`); provider keys with it (`aws:region`). */
+  readonly key: string;
+  readonly section: SettingSection;
+  readonly description: string;
+  /** A valid value, used by docs and by fix lines that need one. */
+  readonly example: string;
+}
+
+export interface StringSetting extends SettingBase {
+  readonly type: "string";
+  /** Undefined: unset unless the stack sets it. */
+  readonly default?: string;
+  readonly required?: boolean;
+}
+
+export interface ChoiceSetting extends SettingBase {
+  readonly type: "choice";
+  readonly choices: readonly string[];
+  readonly default: string;
+}
+
+export interface IntegerSetting extends SettingBase {
+  readonly type: "integer";
+  readonly default: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface BooleanSetting extends SettingBase {
+  readonly type: "boolean";
+  readonly default: boolean;
+}
+
+export interface DurationSetting extends SettingBase {
+  readonly type: "duration";
+  readonly default: string;
+  readonly min: string;
+  readonly max: string;
+  /** Why the bounds are what they are, for the problem message. */
+  readonly boundsReason?: string;
+}
+
+/** A list of strings. */
+export interface ListSetting extends SettingBase {
+  readonly type: "list";
+  /** True: must list at least one item. */
+  readonly required: boolean;
+}
+
+/** A list of maps or a map: no Pulumi.yaml type exists for these; the reader checks their shape. */
+export interface StructuredSetting extends SettingBase {
+  readonly type: "hosts" | "map";
+  /** The default in words, for the docs. */
+  readonly defaultText: string;
+}
+
+export interface SecretSettingSpec extends SettingBase {
+  readonly type: "secret";
+}
+
+export type SettingSpec =
+  | StringSetting
+  | ChoiceSetting
+  | IntegerSetting
+  | BooleanSetting
+  | DurationSetting
+  | ListSetting
+  | StructuredSetting
+  | SecretSettingSpec;
+
+/** Canonical's AWS account: owner of the official Ubuntu images. */
+export const CANONICAL_OWNER_ID = "099720109477";
+
+/** Pinned, dated Ubuntu 24.04 LTS images: the same image every run, never "most recent". */
+export const DEFAULT_UBUNTU_IMAGE_NAMES: Readonly<Record<Architecture, string>> = {
+  x86_64: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20250610",
+  arm64: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-arm64-server-20250610",
+};
+
+export const MAX_CLIENTS = 20;
+export const MAX_EXTERNAL_HOSTS = 50;
+export const DEFAULT_CLIENT_NAME = "client-1";
+
+/** A rate over the rules' window needs at least this many scrapes in it to be stable. */
+const SCRAPES_PER_RATE_WINDOW = 4;
+
+/** The settings that do not depend on which exporters exist, in the order docs list them. */
+export const CORE_SETTINGS: readonly SettingSpec[] = [
+  {
+    key: "aws:region",
+    section: "aws",
+    type: "string",
+    required: true,
+    example: "eu-west-1",
+    description: "AWS region to deploy into (a provider key: set it per stack).",
+  },
+  {
+    key: "aws:profile",
+    section: "aws",
+    type: "string",
+    example: "observability-prod",
+    description:
+      "Named profile of your AWS config files for this stack; unset: the default credential chain (environment, SSO, instance role).",
+  },
+  {
+    key: "aws:allowedAccountIds",
+    section: "aws",
+    type: "list",
+    required: false,
+    example: "123456789012",
+    description:
+      "AWS account ids this stack may be deployed into; credentials for any other account make the provider refuse to run.",
+  },
+  {
+    key: "monitorInstanceType",
+    section: "hosts",
+    type: "string",
+    default: "t3.medium",
+    example: "m6i.large",
+    description: "EC2 type of the monitor host (Prometheus, Loki, Grafana, Alertmanager); medium or larger.",
+  },
+  {
+    key: "clientInstanceType",
+    section: "hosts",
+    type: "string",
+    default: "t3.small",
+    example: "t3.small",
+    description: "Default EC2 type of client hosts (a client may override it).",
+  },
+  {
+    key: "clients",
+    section: "hosts",
+    type: "hosts",
+    defaultText: `one client, \`${DEFAULT_CLIENT_NAME}\``,
+    example: "web-1",
+    description: `EC2 client hosts this stack creates (up to ${MAX_CLIENTS}); fields below. An explicit empty list means none.`,
+  },
+  {
+    key: "externalHosts",
+    section: "hosts",
+    type: "hosts",
+    defaultText: "none",
+    example: "onprem-1",
+    description: `Hosts outside AWS, scraped through file discovery and deployed over SSH (up to ${MAX_EXTERNAL_HOSTS}); fields below.`,
+  },
+  {
+    key: "monitorRootVolumeGb",
+    section: "hosts",
+    type: "integer",
+    default: 20,
+    min: 8,
+    max: 1024,
+    example: "20",
+    description: "Monitor root volume (GiB, encrypted gp3).",
+  },
+  {
+    key: "monitorDataVolumeGb",
+    section: "hosts",
+    type: "integer",
+    default: 50,
+    min: 10,
+    max: 16384,
+    example: "100",
+    description:
+      "Monitor data volume for Prometheus, Loki, Grafana and Alertmanager data (GiB, encrypted gp3).",
+  },
+  {
+    key: "clientRootVolumeGb",
+    section: "hosts",
+    type: "integer",
+    default: 16,
+    min: 8,
+    max: 16384,
+    example: "16",
+    description: "Default client root volume (GiB, encrypted gp3).",
+  },
+  {
+    key: "amiId",
+    section: "hosts",
+    type: "string",
+    example: "ami-0123456789abcdef0",
+    description:
+      "Explicit AMI for every host; wins over the Ubuntu image names. Must match every host's architecture.",
+  },
+  {
+    key: "ubuntuImageNameX86",
+    section: "hosts",
+    type: "string",
+    default: DEFAULT_UBUNTU_IMAGE_NAMES.x86_64,
+    example: DEFAULT_UBUNTU_IMAGE_NAMES.x86_64,
+    description: "Exact dated Canonical image name for x86_64 hosts.",
+  },
+  {
+    key: "ubuntuImageNameArm",
+    section: "hosts",
+    type: "string",
+    default: DEFAULT_UBUNTU_IMAGE_NAMES.arm64,
+    example: DEFAULT_UBUNTU_IMAGE_NAMES.arm64,
+    description: "Exact dated Canonical image name for arm64 hosts.",
+  },
+  {
+    key: "instanceProfileName",
+    section: "hosts",
+    type: "string",
+    example: "LabInstanceProfile",
+    description: "Existing instance profile to attach instead of creating IAM roles (restricted accounts).",
+  },
+  {
+    key: "vpcCidr",
+    section: "network",
+    type: "string",
+    default: "10.42.0.0/16",
+    example: "10.42.0.0/16",
+    description: "CIDR of the dedicated VPC, a private range from /16 to /28 (ignored with existingVpcId).",
+  },
+  {
+    key: "subnetCidr",
+    section: "network",
+    type: "string",
+    default: "10.42.1.0/24",
+    example: "10.42.1.0/24",
+    description: "CIDR of the public subnet, inside vpcCidr (ignored with existingSubnetId).",
+  },
+  {
+    key: "existingVpcId",
+    section: "network",
+    type: "string",
+    example: "vpc-0123456789abcdef0",
+    description: "Use this VPC instead of creating one (set together with existingSubnetId).",
+  },
+  {
+    key: "existingSubnetId",
+    section: "network",
+    type: "string",
+    example: "subnet-0123456789abcdef0",
+    description: "Subnet in existingVpcId for every host (set together with existingVpcId).",
+  },
+  {
+    key: "sshAllowedCidrs",
+    section: "access",
+    type: "list",
+    required: true,
+    example: "203.0.113.10/32",
+    description: "IPv4 CIDRs allowed to reach SSH (22); /16 or narrower, never 0.0.0.0/0.",
+  },
+  {
+    key: "grafanaAllowedCidrs",
+    section: "access",
+    type: "list",
+    required: true,
+    example: "203.0.113.0/24",
+    description: "IPv4 CIDRs allowed to reach Grafana (3000, plain HTTP); /8 or narrower, never 0.0.0.0/0.",
+  },
+  {
+    key: "sshPublicKey",
+    section: "access",
+    type: "string",
+    example: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleExampleExampleExampleExampleExampl you@example.com",
+    description: "OpenSSH public key to install on every host (exactly one of this and sshKeyPairName).",
+  },
+  {
+    key: "sshKeyPairName",
+    section: "access",
+    type: "string",
+    example: "ops-keypair",
+    description: "Existing EC2 key pair name (exactly one of this and sshPublicKey).",
+  },
+  {
+    key: "sshUser",
+    section: "access",
+    type: "string",
+    default: "ubuntu",
+    example: "ubuntu",
+    description: "Login user of the AMI.",
+  },
+  {
+    key: "sshAuth",
+    section: "access",
+    type: "choice",
+    choices: ["key", "agent"],
+    default: "key",
+    example: "agent",
+    description:
+      "How the deploy logs in over SSH: key (the sshPrivateKey secret) or agent (the SSH agent at SSH_AUTH_SOCK of the machine running pulumi).",
+  },
+  {
+    key: "scrapeInterval",
+    section: "metrics",
+    type: "duration",
+    default: "30s",
+    min: "1s",
+    max: formatDuration(RULE_RATE_WINDOW_MS / SCRAPES_PER_RATE_WINDOW),
+    boundsReason: `the alert rules take rates over ${formatDuration(RULE_RATE_WINDOW_MS)}, which needs at least ${SCRAPES_PER_RATE_WINDOW} scrapes`,
+    example: "30s",
+    description: "Prometheus scrape interval.",
+  },
+  {
+    key: "evaluationInterval",
+    section: "metrics",
+    type: "duration",
+    default: "30s",
+    min: "1s",
+    max: "5m",
+    example: "30s",
+    description: "Prometheus rule evaluation interval.",
+  },
+  {
+    key: "metricsRetention",
+    section: "metrics",
+    type: "duration",
+    default: "15d",
+    min: "1d",
+    max: "100y",
+    example: "15d",
+    description: "Prometheus retention time.",
+  },
+  {
+    key: "metricsRetentionSize",
+    section: "metrics",
+    type: "string",
+    example: "40GB",
+    description: "Optional Prometheus size limit (e.g. 40GB); at most 80% of the data volume.",
+  },
+  {
+    key: "logRetentionDays",
+    section: "logs",
+    type: "integer",
+    default: 30,
+    min: 1,
+    max: 3650,
+    example: "30",
+    description: "Loki retention in days; the bucket's lifecycle safety net follows it.",
+  },
+  {
+    key: "alertEmailTo",
+    section: "alerting",
+    type: "list",
+    required: false,
+    example: "oncall@example.com",
+    description: "Alert email recipients; empty turns email alerting off.",
+  },
+  {
+    key: "smtpSmarthost",
+    section: "alerting",
+    type: "string",
+    example: "email-smtp.eu-west-1.amazonaws.com:587",
+    description: "SMTP relay as host:port (required with email).",
+  },
+  {
+    key: "smtpFrom",
+    section: "alerting",
+    type: "string",
+    example: "alertmanager@example.com",
+    description: "Sender address of alert emails (required with email).",
+  },
+  {
+    key: "smtpUsername",
+    section: "alerting",
+    type: "string",
+    example: "smtp-user",
+    description: "SMTP auth user name (required with email; the password is the smtpPassword secret).",
+  },
+  {
+    key: "smtpRequireTls",
+    section: "alerting",
+    type: "boolean",
+    default: true,
+    example: "true",
+    description: "Require STARTTLS to the relay; may be false only for implicit TLS on port 465.",
+  },
+  {
+    key: "slackChannel",
+    section: "alerting",
+    type: "string",
+    default: "#alerts",
+    example: "#alerts",
+    description: "Slack channel for alerts (used when the slackWebhookUrl secret is set).",
+  },
+  {
+    key: "alertThresholds",
+    section: "alerting",
+    type: "map",
+    defaultText: "none",
+    example: "90",
+    description: "Overrides of alert thresholds; fields below.",
+  },
+  {
+    key: "runbookBaseUrl",
+    section: "alerting",
+    type: "string",
+    default: DEFAULT_RUNBOOK_BASE_URL,
+    example: "https://git.example.com/sre/observability/blob/main/runbooks",
+    description:
+      "https URL (no trailing slash) where runbooks/<AlertName>.md is browsable; alerts link to it.",
+  },
+  {
+    key: "grafanaRootUrl",
+    section: "grafana",
+    type: "string",
+    example: "https://grafana.example.com/",
+    description: "Public Grafana URL; unset means http://<monitor Elastic IP>:3000/.",
+  },
+  {
+    key: "tags",
+    section: "deploy",
+    type: "map",
+    defaultText: "none",
+    example: "sre",
+    description: "Extra tags on every resource (map of key to value).",
+  },
+  {
+    key: "protectData",
+    section: "deploy",
+    type: "boolean",
+    default: false,
+    example: "true",
+    description: "Protect the Loki bucket and the monitor data volume from deletion (prod).",
+  },
+  {
+    key: "pinImageDigests",
+    section: "deploy",
+    type: "boolean",
+    default: true,
+    example: "false",
+    description:
+      "Deploy every container image as tag@sha256 digest read from its registry (false: tags only, for registries this machine cannot reach).",
+  },
+  {
+    key: "grafanaAdminPassword",
+    section: "grafana",
+    type: "secret",
+    example: "correct-horse-battery-staple",
+    description: "Required. Grafana admin password.",
+  },
+  {
+    key: "smtpPassword",
+    section: "alerting",
+    type: "secret",
+    example: "smtp-password",
+    description: "SMTP password; required when alertEmailTo is set.",
+  },
+  {
+    key: "slackWebhookUrl",
+    section: "alerting",
+    type: "secret",
+    example: "https://hooks.slack.com/services/T000/B000/XXXX",
+    description: "Slack incoming webhook; turns Slack alerts on.",
+  },
+  {
+    key: "pagerdutyRoutingKey",
+    section: "alerting",
+    type: "secret",
+    example: "0123456789abcdef0123456789abcdef",
+    description: "PagerDuty Events v2 routing key; turns paging on.",
+  },
+  {
+    key: "heartbeatUrl",
+    section: "alerting",
+    type: "secret",
+    example: "https://heartbeat.example.com/ping/0123",
+    description: "Dead man's switch URL the Watchdog alert is sent to.",
+  },
+  {
+    key: "sshPrivateKey",
+    section: "access",
+    type: "secret",
+    example: "-----BEGIN OPENSSH PRIVATE KEY-----",
+    description:
+      "Private key (matching the hosts' key pair) Pulumi deploys files and containers with over SSH; required unless sshAuth is agent.",
+  },
+];
+
+/** The settings each exporter adds: its monitoring account's login name and password. */
+export function exporterSettings(exporters: readonly ExporterSettingsSpec[]): SettingSpec[] {
+  const settings: SettingSpec[] = [];
+  for (const exporter of exporters) {
+    const credentials = exporter.credentials;
+    if (!credentials) continue;
+    if (credentials.user) {
+      settings.push({
+        key: credentials.user.key,
+        section: "exporters",
+        type: "string",
+        default: credentials.user.default,
+        example: credentials.user.default,
+        description: credentials.user.description,
+      });
+    }
+    settings.push({
+      key: credentials.password.key,
+      section: "exporters",
+      type: "secret",
+      example: "exporter-password",
+      description: credentials.password.description,
+    });
+  }
+  return settings;
+}
+
+/** Every setting of a stack whose hosts may run these exporters. */
+export function settingsTable(exporters: readonly ExporterSettingsSpec[]): SettingSpec[] {
+  return [...CORE_SETTINGS, ...exporterSettings(exporters)];
+}
+
+/** The spec of a setting; throws for a key the table lacks (a bug, not a user error). */
+export function settingSpec(table: readonly SettingSpec[], key: string): SettingSpec {
+  const spec = table.find((candidate) => candidate.key === key);
+  if (!spec) throw new Error(`setting "${key}" is not in the settings table`);
+  return spec;
+}
+
+/** Names of the secret settings. */
+export function secretKeys(table: readonly SettingSpec[]): string[] {
+  return table.filter((spec) => spec.type === "secret").map((spec) => spec.key);
+}
+
+/** The fully qualified key (`observability:scrapeInterval`, `aws:region`). */
+export function qualifiedKey(spec: SettingSpec): string {
+  return spec.key.includes(":") ? spec.key : `${PROJECT}:${spec.key}`;
+}

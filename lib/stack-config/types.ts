@@ -1,0 +1,191 @@
+/**
+ * The typed, validated stack configuration: the only thing components and renderers see. Built
+ * by `readStackConfig` (./parse.ts), deeply frozen. Secrets never enter it: it records only
+ * which ones are set; their values travel separately as Pulumi secrets.
+ */
+import type { Architecture } from "./values";
+
+export type { Architecture } from "./values";
+
+/**
+ * How Pulumi authenticates over SSH to deploy the hosts: `key` with the sshPrivateKey secret from
+ * stack config, `agent` with whatever key the SSH agent of the machine running `pulumi up` holds.
+ */
+export const SSH_AUTH_MODES = ["key", "agent"] as const;
+export type SshAuth = (typeof SSH_AUTH_MODES)[number];
+
+/**
+ * Name of a secret setting (`grafanaAdminPassword`, an exporter's password, ...); the settings
+ * table says which names are secrets.
+ */
+export type SecretSetting = string;
+
+export interface InstanceSettings {
+  readonly instanceType: string;
+  /** Derived from the instance family (t4g, m7g, ... are arm64). */
+  readonly architecture: Architecture;
+}
+
+export interface MonitorSettings extends InstanceSettings {
+  readonly rootVolumeGb: number;
+  /** Separate encrypted EBS volume for Prometheus, Loki, Grafana and Alertmanager data. */
+  readonly dataVolumeGb: number;
+}
+
+/** What every scraped host carries: its name and its optional exporters. */
+export interface ScrapedHost {
+  readonly name: string;
+  /** Names of the optional exporters the host runs, as listed (each at most once). */
+  readonly exporters: readonly string[];
+  /**
+   * Per-host settings of its exporters (`nginxStatusUrl`, ...) by field name: every field of every
+   * enabled exporter, with the exporter's default where the host sets none.
+   */
+  readonly exporterSettings: Readonly<Record<string, string>>;
+}
+
+export interface ClientHost extends InstanceSettings, ScrapedHost {
+  readonly rootVolumeGb: number;
+}
+
+/** A host outside AWS: scraped through file SD, agents deployed over SSH. */
+export interface ExternalHost extends ScrapedHost {
+  /**
+   * IPv4 address Prometheus scrapes and SSH reaches; the monitor admits the host's log pushes to
+   * Loki from `<address>/32`, so it is never a DNS name.
+   */
+  readonly address: string;
+  readonly sshUser: string;
+  /**
+   * The host's SSH host key as `<type> <base64>` (comment dropped). When set, every connection to
+   * the host verifies it, the first one included; unset means trust on first use (docs/ssh.md).
+   */
+  readonly hostKey?: string;
+}
+
+export type NetworkSettings =
+  | { readonly mode: "create"; readonly vpcCidr: string; readonly subnetCidr: string }
+  | { readonly mode: "existing"; readonly vpcId: string; readonly subnetId: string };
+
+export interface AccessSettings {
+  /** CIDRs allowed to reach SSH (22) on every host. Never 0.0.0.0/0. */
+  readonly sshCidrs: readonly string[];
+  /** CIDRs allowed to reach Grafana (3000) on the monitor. */
+  readonly grafanaCidrs: readonly string[];
+  /** Exactly one of these is set. */
+  readonly sshPublicKey?: string;
+  readonly sshKeyPairName?: string;
+  /** Login user on the AMI (ubuntu). */
+  readonly sshUser: string;
+  /** How the deploy authenticates over SSH. */
+  readonly sshAuth: SshAuth;
+}
+
+export interface ImageSettings {
+  /** An explicit AMI id wins over the name lookup. */
+  readonly amiId?: string;
+  /** Exact, dated Canonical image name per architecture: the same image every run. */
+  readonly ubuntuImageNames: Readonly<Record<Architecture, string>>;
+  readonly ubuntuImageOwner: string;
+}
+
+export interface MetricsSettings {
+  /** Prometheus durations, e.g. "30s", "15d". */
+  readonly scrapeInterval: string;
+  readonly evaluationInterval: string;
+  readonly retentionTime: string;
+  /** e.g. "40GB"; unset means time-based retention only. */
+  readonly retentionSize?: string;
+}
+
+export interface LogSettings {
+  /** Loki compactor retention; the bucket's lifecycle safety net is derived from it. */
+  readonly retentionDays: number;
+}
+
+export interface EmailSettings {
+  readonly to: readonly string[];
+  readonly from: string;
+  /** host:port */
+  readonly smarthost: string;
+  readonly username: string;
+  readonly requireTls: boolean;
+}
+
+/** Alert thresholds and `for` durations, settable per stack. */
+export interface AlertThresholds {
+  readonly hostDownFor: string;
+  readonly cpuPercent: number;
+  readonly cpuFor: string;
+  readonly memoryPercent: number;
+  readonly memoryFor: string;
+  readonly diskPercent: number;
+  readonly diskFor: string;
+  /** Hours ahead `predict_linear` looks for a filesystem filling up. */
+  readonly diskFillHours: number;
+  readonly inodePercent: number;
+}
+
+export interface AlertingSettings {
+  /** Present when email alerting is on (then the SMTP password secret is set). */
+  readonly email?: EmailSettings;
+  /** Present when the Slack webhook secret is set. */
+  readonly slack?: { readonly channel: string };
+  /** True when the PagerDuty routing key secret is set. */
+  readonly pagerduty: boolean;
+  /** True when the Watchdog heartbeat URL secret is set. */
+  readonly heartbeat: boolean;
+  readonly thresholds: AlertThresholds;
+  /** https URL without trailing slash; every alert's runbook_url is `<runbookBaseUrl>/<Alert>.md`. */
+  readonly runbookBaseUrl: string;
+}
+
+export interface GrafanaSettings {
+  /** Public root URL; unset means derived from the monitor's Elastic IP at deploy time. */
+  readonly rootUrl?: string;
+}
+
+/** Settings of the AWS provider itself, beyond the region. */
+export interface AwsProviderSettings {
+  /** Named profile of the shared AWS config files; unset means the default credential chain. */
+  readonly profile?: string;
+  /** Accounts the stack may be deployed into: any other makes the provider refuse to run. */
+  readonly allowedAccountIds?: string[];
+}
+
+export interface StackConfig {
+  readonly project: string;
+  /** The Pulumi stack name; also the `Environment` tag and Prometheus `environment` label. */
+  readonly stack: string;
+  readonly region: string;
+  readonly aws: AwsProviderSettings;
+  /** Extra tags on every resource (merged under the product's own tags). */
+  readonly tags: Readonly<Record<string, string>>;
+  /** Prod: protect the Loki bucket and data volume from deletion. Dev: destroyable. */
+  readonly protectData: boolean;
+  readonly network: NetworkSettings;
+  readonly access: AccessSettings;
+  /** Existing instance profile to attach instead of creating IAM roles (restricted accounts). */
+  readonly existingInstanceProfile?: string;
+  readonly images: ImageSettings;
+  readonly monitor: MonitorSettings;
+  readonly clients: readonly ClientHost[];
+  readonly externalHosts: readonly ExternalHost[];
+  readonly metrics: MetricsSettings;
+  readonly logs: LogSettings;
+  readonly alerting: AlertingSettings;
+  readonly grafana: GrafanaSettings;
+  /**
+   * Login names of the exporters' monitoring accounts by exporter name (`postgres` ->
+   * `postgres_exporter`): one per exporter per stack, shared by every host that enables it.
+   * Exporters that log in by password only (Redis) have none.
+   */
+  readonly exporterUsers: Readonly<Record<string, string>>;
+  /** Which secret settings are set, by name (values are never here). */
+  readonly secretsSet: Readonly<Record<SecretSetting, boolean>>;
+  /**
+   * Deployed compose files name every image as `repo:tag@sha256:<digest>`, the digest read from
+   * the registry at preview/up time. False: tags only (registry unreachable).
+   */
+  readonly pinImageDigests: boolean;
+}

@@ -1,0 +1,147 @@
+/**
+ * Pulumi.yaml and the settings tables in docs/configuration.md are generated from the settings
+ * table: the checked-in files must be exactly what `npm run generate` writes, and Pulumi.yaml's
+ * defaults must give the same config as the table's own.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { EXPORTER_SETTINGS } from "../configs/exporters";
+import { parseStackConfig, settingsTable } from "../lib/stack-config";
+import { readStackFile } from "../lib/stack-files";
+import {
+  DOCS_FILE,
+  main as generate,
+  renderProjectFile,
+  renderSettingsDocs,
+  withGeneratedDocs,
+} from "../scripts/settings-docs";
+import { WITHOUT_SECRETS } from "./support/stack-files";
+
+const ROOT = resolve(__dirname, "..");
+const FIX = "Run `npm run generate` and commit the result.";
+
+describe("the generated files are up to date", () => {
+  it("Pulumi.yaml is what the settings table generates", () => {
+    expect(
+      readFileSync(join(ROOT, "Pulumi.yaml"), "utf8") === renderProjectFile(EXPORTER_SETTINGS),
+      FIX,
+    ).toBe(true);
+  });
+
+  it("docs/configuration.md's settings tables are what the table and the stack files generate", () => {
+    const doc = readFileSync(join(ROOT, DOCS_FILE), "utf8");
+    expect(doc === withGeneratedDocs(doc, renderSettingsDocs(ROOT, EXPORTER_SETTINGS)), FIX).toBe(true);
+  });
+});
+
+describe("Pulumi.yaml", () => {
+  const project = parse(renderProjectFile(EXPORTER_SETTINGS)) as {
+    name: string;
+    runtime: { name: string; options: { typescript: boolean; nodeargs: string } };
+    config: Record<string, { type: string; default: unknown; description: string }>;
+  };
+
+  it("runs the TypeScript program with tsx, which the project depends on", () => {
+    expect(project.name).toBe("observability");
+    expect(project.runtime.name).toBe("nodejs");
+    expect(project.runtime.options.typescript).toBe(false);
+    expect(project.runtime.options.nodeargs).toMatch(/--import tsx/);
+    expect(() => require.resolve("tsx", { paths: [ROOT] })).not.toThrow();
+  });
+
+  it("declares every setting Pulumi can type, and only those", () => {
+    const typed = settingsTable(EXPORTER_SETTINGS).filter(
+      (spec) => !spec.key.includes(":") && !["hosts", "map", "secret"].includes(spec.type),
+    );
+    expect(Object.keys(project.config).sort()).toEqual(typed.map((spec) => spec.key).sort());
+    // The exporters' account names come from their records, not from a hand-kept list.
+    for (const exporter of EXPORTER_SETTINGS) {
+      const user = exporter.credentials?.user;
+      if (user) expect(project.config[user.key]?.default).toBe(user.default);
+    }
+  });
+
+  describe("a minimal stack", () => {
+    let dir: string | undefined;
+    afterEach(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+      dir = undefined;
+    });
+
+    it("gives the same config with Pulumi.yaml's defaults as with the table's alone", () => {
+      dir = mkdtempSync(join(tmpdir(), "settings-docs-"));
+      writeFileSync(join(dir, "Pulumi.yaml"), renderProjectFile(EXPORTER_SETTINGS));
+      const stackFile = {
+        config: {
+          "aws:region": "eu-west-1",
+          "observability:sshAllowedCidrs": ["203.0.113.10/32"],
+          "observability:grafanaAllowedCidrs": ["203.0.113.0/24"],
+          "observability:sshKeyPairName": "ops",
+        },
+      };
+      writeFileSync(join(dir, "Pulumi.minimal.yaml"), JSON.stringify(stackFile));
+      const withDefaults = readStackFile("minimal", dir).values;
+      // Guard against a vacuous comparison: Pulumi.yaml must supply many defaults here.
+      expect(Object.keys(withDefaults).length).toBeGreaterThan(Object.keys(stackFile.config).length + 20);
+      expect(
+        parseStackConfig("minimal", { values: withDefaults, secretsSet: new Set() }, WITHOUT_SECRETS),
+      ).toEqual(
+        parseStackConfig("minimal", { values: stackFile.config, secretsSet: new Set() }, WITHOUT_SECRETS),
+      );
+    });
+  });
+});
+
+describe("docs/configuration.md", () => {
+  const generated = renderSettingsDocs(ROOT, EXPORTER_SETTINGS);
+
+  it("has a row for every setting, every host field and every threshold", () => {
+    for (const spec of settingsTable(EXPORTER_SETTINGS)) {
+      expect(generated, spec.key).toMatch(new RegExp(`^\\| \`${spec.key}\` \\|`, "m"));
+    }
+    for (const field of EXPORTER_SETTINGS.flatMap((exporter) => exporter.hostFields ?? [])) {
+      expect(generated, field.key).toMatch(new RegExp(`^\\| \`${field.key}\` \\|`, "m"));
+    }
+  });
+
+  it("shows what each stack file sets, and 'default' where it does not", () => {
+    const prodFile = readStackFile("prod", ROOT).values;
+    const row = (key: string) =>
+      generated.split("\n").find((line) => line.startsWith(`| \`${key}\` |`)) ?? "";
+    expect(prodFile["observability:monitorInstanceType"]).toBe("m6i.large");
+    expect(row("monitorInstanceType")).toMatch(/\| default \| `m6i\.large` \|$/);
+    expect(row("vpcCidr")).toMatch(/\| default \| default \|$/);
+    expect(row("clients")).toMatch(/`db-1` \(m6g\.large\) \[postgres, redis\] \|$/);
+    // Prod's db-1 enables postgres, so prod needs its password; dev enables no credentialed exporter.
+    expect(row("postgresExporterPassword")).toMatch(/\| optional \| required \|$/);
+  });
+
+  it("keeps the hand-written text around the generated part", () => {
+    const doc = readFileSync(join(ROOT, DOCS_FILE), "utf8");
+    expect(() => withGeneratedDocs("no markers here", generated)).toThrow(/markers/);
+    expect(withGeneratedDocs(doc, generated).startsWith("# Configuration reference")).toBe(true);
+  });
+});
+
+it("`npm run generate` rewrites both files in a project directory", () => {
+  const dir = mkdtempSync(join(tmpdir(), "settings-generate-"));
+  try {
+    for (const file of ["Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml"])
+      copyFileSync(join(ROOT, file), join(dir, file));
+    const docs = join(dir, DOCS_FILE);
+    mkdirSync(join(dir, "docs"));
+    writeFileSync(
+      docs,
+      readFileSync(join(ROOT, DOCS_FILE), "utf8").replace(/\| `scrapeInterval` \|[^\n]*/, "| stale |"),
+    );
+    writeFileSync(join(dir, "Pulumi.yaml"), "stale");
+    generate(dir);
+    expect(readFileSync(join(dir, "Pulumi.yaml"), "utf8")).toBe(renderProjectFile(EXPORTER_SETTINGS));
+    expect(readFileSync(docs, "utf8")).toBe(readFileSync(join(ROOT, DOCS_FILE), "utf8"));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

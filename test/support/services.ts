@@ -1,0 +1,299 @@
+/**
+ * The services the optional exporters watch, run for real on 127.0.0.1: nginx, PostgreSQL,
+ * MariaDB and Redis from the machine's Debian packages (SERVICES in tools.ts), each in its own
+ * directory under the test's temporary directory, on a free port, as an unprivileged user (the
+ * databases refuse to run as root; the others follow). Each is set up the way docs/clients.md
+ * tells users to: the block for it is read from that file and applied as written, with only the
+ * port and the password filled in. `stop()` and `start()` keep the data and the port.
+ */
+import { execFile, spawnSync } from "node:child_process";
+import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { userInfo } from "node:os";
+import { join, resolve } from "node:path";
+import { freePort, type ProcessGroup, type ProcessSpec } from "./processes";
+import { requireTool, SERVICE_HELPERS, SERVICES } from "./tools";
+
+/** `nobody`: the services and exporters run as this user when the tests run as root. */
+export const UNPRIVILEGED = { uid: 65534, gid: 65534 } as const;
+const runningAsRoot = process.getuid?.() === 0;
+
+const CLIENTS_DOC = resolve(__dirname, "..", "..", "docs", "clients.md");
+
+/**
+ * The fenced block of docs/clients.md whose first line starts with `marker` (e.g. "-- PostgreSQL:"),
+ * without the list indentation. Fails when the docs lose it: the docs are what users run.
+ */
+export function documentedBlock(marker: string): string {
+  const text = readFileSync(CLIENTS_DOC, "utf8");
+  for (const match of text.matchAll(/^( *)```[a-z]*\n([\s\S]*?)^\1```$/gm)) {
+    const indent = (match[1] ?? "").length;
+    const lines = (match[2] ?? "")
+      .split("\n")
+      .map((line) => line.slice(Math.min(indent, line.search(/\S|$/))));
+    if (lines[0]?.startsWith(marker)) return lines.join("\n");
+  }
+  throw new Error(`docs/clients.md has no code block starting with "${marker}"`);
+}
+
+/** Replaces `from` in the documented text, failing when it is not there (the docs changed). */
+export function fillIn(text: string, from: string, to: string): string {
+  if (!text.includes(from)) throw new Error(`expected "${from}" in:\n${text}`);
+  return text.split(from).join(to);
+}
+
+/** A directory the unprivileged user owns (a service's data, sockets, logs). */
+function ownedDirectory(path: string): string {
+  mkdirSync(path, { recursive: true });
+  if (runningAsRoot) chownSync(path, UNPRIVILEGED.uid, UNPRIVILEGED.gid);
+  chmodSync(path, 0o700);
+  return path;
+}
+
+/**
+ * Runs a setup program to completion as the service's user, in `cwd` (a directory that user can
+ * enter: the checkout may not be); throws with its output on failure.
+ */
+function runAsService(binary: string, args: readonly string[], cwd: string): string {
+  const result = spawnSync(binary, [...args], {
+    cwd,
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" },
+    ...(runningAsRoot ? UNPRIVILEGED : {}),
+  });
+  if (result.error) throw result.error;
+  if (result.status !== 0) {
+    throw new Error(
+      `${binary} ${args.join(" ")} exited ${result.status}\n${result.stdout}\n${result.stderr}`,
+    );
+  }
+  return result.stdout;
+}
+
+/** Runs a client program; resolves true when it exits 0 (readiness probes). */
+function succeeds(binary: string, args: readonly string[]): Promise<boolean> {
+  return new Promise((done) => {
+    execFile(binary, [...args], { timeout: 5_000 }, (error) => done(error === null));
+  });
+}
+
+export interface RealService {
+  readonly name: string;
+  /** `127.0.0.1:<port>` it listens on. */
+  readonly address: string;
+  readonly port: number;
+  /** Stops it (the way its init scripts do) and waits until it has exited. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port with the same data; resolves once it serves. */
+  start(): Promise<void>;
+}
+
+function serviceOf(group: ProcessGroup, spec: ProcessSpec, port: number): RealService {
+  return {
+    name: spec.name,
+    address: `127.0.0.1:${port}`,
+    port,
+    stop: () => group.find(spec.name).stop(),
+    start: async () => {
+      await group.start(spec, { attempts: 240 });
+    },
+  };
+}
+
+/** nginx with docs/clients.md's stub_status server, on a free port instead of 8080. */
+export async function startNginx(group: ProcessGroup, dir: string): Promise<RealService> {
+  const home = ownedDirectory(dir);
+  const port = await freePort();
+  const statusServer = fillIn(
+    documentedBlock("# nginx:"),
+    "listen 127.0.0.1:8080;",
+    `listen 127.0.0.1:${port};`,
+  );
+  // The documented server block inside the smallest main config that runs unprivileged in `home`.
+  const main = [
+    "daemon off;",
+    "worker_processes 1;",
+    `pid ${join(home, "nginx.pid")};`,
+    "error_log stderr;",
+    "events {}",
+    "http {",
+    "  access_log off;",
+    ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map(
+      (kind) => `  ${kind}_temp_path ${join(home, kind)};`,
+    ),
+    statusServer,
+    "}",
+    "",
+  ].join("\n");
+  const configFile = join(home, "nginx.conf");
+  writeFileSync(configFile, main);
+  const spec: ProcessSpec = {
+    name: "nginx",
+    tool: SERVICES.nginx,
+    args: ["-p", home, "-c", configFile, "-e", "stderr"],
+    readyUrl: `http://127.0.0.1:${port}/stub_status`,
+    cwd: home,
+    user: UNPRIVILEGED,
+  };
+  await group.start(spec);
+  return serviceOf(group, spec, port);
+}
+
+/** PostgreSQL in a fresh cluster, with the exporter's role created by docs/clients.md's SQL. */
+export async function startPostgres(
+  group: ProcessGroup,
+  dir: string,
+  password: string,
+): Promise<RealService> {
+  const data = ownedDirectory(join(dir, "data"));
+  const sockets = ownedDirectory(join(dir, "run"));
+  const port = await freePort();
+  // Password logins over TCP, as Debian's default pg_hba.conf has them; the socket lets the test in.
+  runAsService(
+    requireTool(SERVICE_HELPERS.initdb),
+    [
+      "-D",
+      data,
+      "-U",
+      "postgres",
+      "--auth-host=scram-sha-256",
+      "--auth-local=trust",
+      "--locale=C",
+      "-E",
+      "UTF8",
+      "--no-sync",
+    ],
+    dir,
+  );
+  const psql = requireTool(SERVICE_HELPERS.psql);
+  const asSuperuser = [
+    "-h",
+    sockets,
+    "-p",
+    String(port),
+    "-U",
+    "postgres",
+    "-d",
+    "postgres",
+    "-v",
+    "ON_ERROR_STOP=1",
+  ];
+  const spec: ProcessSpec = {
+    name: "postgres",
+    tool: SERVICES.postgres,
+    args: [
+      "-D",
+      data,
+      "-k",
+      sockets,
+      "-p",
+      String(port),
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "fsync=off",
+    ],
+    readyUrl: `postgres://127.0.0.1:${port}`,
+    readyProbe: () => succeeds(psql, [...asSuperuser, "-Atc", "SELECT 1"]),
+    // SIGINT is PostgreSQL's fast shutdown (what `pg_ctl stop` does); SIGTERM waits for every client.
+    stopSignal: "SIGINT",
+    env: { LC_ALL: "C" },
+    cwd: dir,
+    user: UNPRIVILEGED,
+  };
+  await group.start(spec, { attempts: 240 });
+  const sql = fillIn(documentedBlock("-- PostgreSQL:"), "<postgresExporterPassword>", password);
+  runClient(psql, asSuperuser, sql);
+  return serviceOf(group, spec, port);
+}
+
+/** MariaDB with a fresh data directory, and the exporter's user created by docs/clients.md's SQL. */
+export async function startMariadb(group: ProcessGroup, dir: string, password: string): Promise<RealService> {
+  const data = ownedDirectory(join(dir, "data"));
+  const sockets = ownedDirectory(join(dir, "run"));
+  const socket = join(sockets, "mysqld.sock");
+  const port = await freePort();
+  // The OS user running the client logs in as the same MariaDB user through the socket.
+  runAsService(
+    requireTool(SERVICE_HELPERS.mariadbInstallDb),
+    ["--no-defaults", `--datadir=${data}`, "--auth-root-authentication-method=socket", "--skip-test-db"],
+    dir,
+  );
+  const client = requireTool(SERVICE_HELPERS.mariadbClient);
+  const asAdministrator = [
+    "--no-defaults",
+    `--socket=${socket}`,
+    "-u",
+    runningAsRoot ? "root" : userInfo().username,
+  ];
+  const spec: ProcessSpec = {
+    name: "mariadb",
+    tool: SERVICES.mariadb,
+    args: [
+      "--no-defaults",
+      `--datadir=${data}`,
+      `--socket=${socket}`,
+      `--pid-file=${join(sockets, "mariadbd.pid")}`,
+      `--port=${port}`,
+      "--bind-address=127.0.0.1",
+      "--innodb-buffer-pool-size=32M",
+    ],
+    readyUrl: `mysql://127.0.0.1:${port}`,
+    readyProbe: () => succeeds(client, [...asAdministrator, "-e", "SELECT 1"]),
+    cwd: dir,
+    user: UNPRIVILEGED,
+  };
+  await group.start(spec, { attempts: 240 });
+  const sql = fillIn(documentedBlock("-- MySQL/MariaDB:"), "<mysqlExporterPassword>", password);
+  runClient(client, asAdministrator, sql);
+  return serviceOf(group, spec, port);
+}
+
+/** Redis with docs/clients.md's settings, on a free port instead of 6379. */
+export async function startRedis(group: ProcessGroup, dir: string, password: string): Promise<RealService> {
+  const home = ownedDirectory(dir);
+  const port = await freePort();
+  let settings = fillIn(documentedBlock("# Redis:"), "port 6379", `port ${port}`);
+  settings = fillIn(settings, "<redisExporterPassword>", password);
+  const configFile = join(home, "redis.conf");
+  // The documented lines, plus a working directory and no persistence (a scratch instance).
+  writeFileSync(configFile, `${settings}\ndir ${home}\nsave ""\nappendonly no\ndaemonize no\n`);
+  if (runningAsRoot) chownSync(configFile, UNPRIVILEGED.uid, UNPRIVILEGED.gid);
+  const spec: ProcessSpec = {
+    name: "redis",
+    tool: SERVICES.redis,
+    args: [configFile],
+    readyUrl: `redis://127.0.0.1:${port}`,
+    readyProbe: () => portAnswers(port),
+    cwd: home,
+    user: UNPRIVILEGED,
+  };
+  await group.start(spec);
+  return serviceOf(group, spec, port);
+}
+
+/** Runs SQL through a database client as the administrator; throws with the output on failure. */
+function runClient(binary: string, args: readonly string[], sql: string): void {
+  const result = spawnSync(binary, [...args], { input: sql, encoding: "utf8", timeout: 30_000 });
+  if (result.error) throw result.error;
+  if (result.status !== 0) {
+    throw new Error(
+      `${binary} refused the documented SQL (exit ${result.status}):\n${sql}\n${result.stderr}`,
+    );
+  }
+}
+
+/** True once something accepts TCP connections on 127.0.0.1:port. */
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    const finish = (ok: boolean) => {
+      socket.destroy();
+      done(ok);
+    };
+    socket.setTimeout(2_000, () => finish(false));
+    socket.once("connect", () => finish(true));
+    socket.once("error", () => finish(false));
+  });
+}
