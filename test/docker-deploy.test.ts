@@ -12,7 +12,8 @@
  *
  * The rendered files are the deploy's own, with test image names and the test hosts' addresses
  * given through the renderers' inputs (DeployInfo.images, monitorPrivateIp, the client as a host
- * outside AWS). One change is made to them, in test/support/this-machine.ts, and nowhere else.
+ * outside AWS). They are changed only in test/support/this-machine.ts (this machine, the test
+ * image's Prometheus version).
  */
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";

@@ -3,7 +3,7 @@
  * engine of a test host (the "operator's machine": test/support/docker-hosts.ts) through
  * DOCKER_HOST, with the test images (`--images`, an image map). Real: Docker, compose, Prometheus,
  * Alertmanager, node exporter. Stand-ins: Grafana, Loki, Alloy, cAdvisor (test/docker/standin.pl).
- * The one change to the rendered compose file is test/support/this-machine.ts'.
+ * The rendered files are changed only by test/support/this-machine.ts.
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -21,7 +21,7 @@ import {
   type TestNetwork,
 } from "./support/docker-hosts";
 import { pollUntil } from "./support/processes";
-import { composeForThisMachine } from "./support/this-machine";
+import { forThisMachine, PROMETHEUS_CONFIG_FILE } from "./support/this-machine";
 
 const REPO = join(__dirname, "..");
 const PASSWORD = `local-${randomBytes(9).toString("hex")}`;
@@ -112,8 +112,12 @@ describe("npm run local", () => {
   test("up: every service healthy or running, published on 127.0.0.1 only, Prometheus scraping the local agents", async () => {
     const rendered = local(["render", "--dir", stackDir, "--images", imagesFile]);
     expect(rendered.status, rendered.stderr).toBe(0);
-    const composePath = join(stackDir, COMPOSE_FILE);
-    writeFileSync(composePath, composeForThisMachine(readFileSync(composePath, "utf8")));
+    const changed = [COMPOSE_FILE, PROMETHEUS_CONFIG_FILE];
+    const files = Object.fromEntries(
+      changed.map((path) => [path, readFileSync(join(stackDir, path), "utf8")]),
+    );
+    for (const [path, content] of Object.entries(forThisMachine(files)))
+      writeFileSync(join(stackDir, path), content);
     const up = local(["up", "--dir", stackDir, "--keep-files"]);
     expect(up.status, `${up.stdout}\n${up.stderr}`).toBe(0);
     expect(up.stdout).toContain("http://127.0.0.1:3000");

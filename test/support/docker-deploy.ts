@@ -3,7 +3,7 @@
  * (test/support/docker-hosts.ts), step by step with the scripts the deploy renders
  * (configs/deploy-scripts.ts), in components/host-deployment.ts' order. For the Docker deploy
  * test and the bench. The rendered files reach the hosts with test image names and the hosts'
- * addresses given through the renderers' inputs, and one change (test/support/this-machine.ts).
+ * addresses given through the renderers' inputs, changed only by test/support/this-machine.ts.
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -40,16 +40,11 @@ import {
   type TestHost,
 } from "./docker-hosts";
 import { sampleStackConfig } from "./sample-config";
-import { composeForThisMachine } from "./this-machine";
+import { forThisMachine } from "./this-machine";
 
 const MONITOR_POOL = "10.77.0.0/16";
 const CLIENT_POOL = "10.78.0.0/16";
 export const CLIENT_NAME = "client-1";
-
-/** The rendered files with test/support/this-machine.ts' one change to the compose file. */
-export function forThisMachine(files: HostFiles): HostFiles {
-  return { ...files, [COMPOSE_FILE]: composeForThisMachine(files[COMPOSE_FILE] as string) };
-}
 
 function deployConfig(monitorAddress: string, clientAddress: string): StackConfig {
   const base = sampleStackConfig({ stack: "docker" });
@@ -232,7 +227,7 @@ export interface DeployedStack {
   readonly monitorDeploy: Deployed;
   /** Wall time of every step of both hosts, from the monitor's readiness to the last step. */
   readonly deploySeconds: number;
-  /** The monitor's files for a config, as deployed (test images, this machine's one change). */
+  /** The monitor's files for a config, as deployed (test images, test/support/this-machine.ts). */
   renderedMonitor(config: StackConfig): HostFiles;
   /**
    * Runs every step of both hosts again with the same files and secrets (no secret changed: no
