@@ -201,7 +201,7 @@ export function monitorComposeData(
     container_name: "prometheus",
     restart: "unless-stopped",
     user: MONITOR_CONTAINER_USERS.prometheus,
-    command: prometheusFlags(config),
+    command: prometheusFlags(),
     ports: [loopbackPort(MONITOR_PORTS.prometheus)],
     volumes: [
       `${CONFIG_DIRS.prometheus}:/etc/prometheus:ro`,

@@ -269,21 +269,10 @@ export function renderFileSdTargets(config: StackConfig): Record<string, string>
   return files;
 }
 
-/**
- * Sources that push metrics into Prometheus' remote-write receiver. None today: every exporter,
- * Alloy's own metrics included, is pulled by a scrape job, and Alloy pushes only logs (to Loki).
- * Pushing an exporter as well would double its series, so the receiver stays off until a
- * source is listed here.
- */
-export function remoteWriteSources(_config: StackConfig): string[] {
-  return [];
-}
-
 /** Command-line flags of the Prometheus container. Retention is in prometheus.yml (retentionSettings). */
-export function prometheusFlags(config: StackConfig): string[] {
+export function prometheusFlags(): string[] {
   const flags = [`--config.file=${PROMETHEUS_CONFIG_PATH}`, `--storage.tsdb.path=${PROMETHEUS_DATA_PATH}`];
   // POST /-/reload applies a new config or rule file without a restart.
   flags.push("--web.enable-lifecycle");
-  if (remoteWriteSources(config).length > 0) flags.push("--web.enable-remote-write-receiver");
   return flags;
 }

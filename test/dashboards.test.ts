@@ -547,7 +547,7 @@ describe("dashboardUrls", () => {
   });
 
   it("keeps a sub-path and never doubles the slash", () => {
-    expect(dashboardUrls("http://10.0.0.1:3000/grafana", dashboards)["hosts"]).toBe(
+    expect(dashboardUrls("http://10.0.0.1:3000/grafana", dashboards).hosts).toBe(
       "http://10.0.0.1:3000/grafana/d/obs-hosts",
     );
     expect(dashboardUrls("http://10.0.0.1:3000/grafana//", dashboards)["host-detail"]).toBe(
@@ -558,7 +558,7 @@ describe("dashboardUrls", () => {
   it("lists only the exporter dashboards the stack renders", () => {
     const urls = dashboardUrls("https://g.example", buildDashboards(NO_EXPORTERS_CONFIG));
     expect(Object.keys(urls).filter((key) => key.startsWith("exporter-"))).toEqual([]);
-    expect(urls["ssh"]).toBe("https://g.example/d/obs-ssh");
+    expect(urls.ssh).toBe("https://g.example/d/obs-ssh");
   });
 });
 

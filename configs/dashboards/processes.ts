@@ -4,7 +4,6 @@
  * shows only the watched daemons, so a stopped sshd or dockerd stands out.
  */
 import type { Dashboard } from "@grafana/grafana-foundation-sdk/dashboard";
-import type { StackConfig } from "../../lib/stack-config";
 import { WATCHED_DAEMONS } from "../agents/process-exporter";
 import { JOB_NAMES } from "../prometheus";
 import {
@@ -30,7 +29,7 @@ export function watchedGroupsRegex(): string {
   return WATCHED_DAEMONS.map((daemon) => daemon.name.replace(/[.*+?^${}()|[\]\\]/g, "\\\\$&")).join("|");
 }
 
-export function processesDashboard(_config: StackConfig): Dashboard {
+export function processesDashboard(): Dashboard {
   const watched = `${PROCESS}, groupname=~"${watchedGroupsRegex()}"`;
   return buildDashboard({
     uid: PROCESSES_DASHBOARD_UID,

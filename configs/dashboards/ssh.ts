@@ -5,7 +5,6 @@
  * there), parsed at query time with LogQL's `pattern` and `regexp` parsers.
  */
 import type { Dashboard } from "@grafana/grafana-foundation-sdk/dashboard";
-import type { StackConfig } from "../../lib/stack-config";
 import {
   buildDashboard,
   LOKI,
@@ -44,7 +43,7 @@ const ADDRESS = '| address=~"$address.*"';
 /** Counts over the dashboard's time range, from Loki. */
 const IN_RANGE = { datasource: LOKI, span: 6 } as const;
 
-export function sshDashboard(_config: StackConfig): Dashboard {
+export function sshDashboard(): Dashboard {
   return buildDashboard({
     uid: SSH_DASHBOARD_UID,
     title: "SSH / auth log audit",

@@ -259,7 +259,7 @@ export function pointAtLoopback(
     aliasDuplicateObjects: false,
   });
 
-  let prometheusArgs = prometheusFlags(config);
+  let prometheusArgs = prometheusFlags();
   prometheusArgs = replaceFlag(prometheusArgs, "--config.file", join(prometheusDir, "prometheus.yml"));
   prometheusArgs = replaceFlag(prometheusArgs, "--storage.tsdb.path", join(prometheusDir, "data"));
   prometheusArgs.push(
