@@ -10,6 +10,7 @@ import {
   exporterSecretFileSpecs,
   HostDeployment,
   monitorSecretFileSpecs,
+  pushPasswordFileSpec,
   requireSecret,
   type SshCredentials,
   sshConnection,
@@ -20,6 +21,7 @@ import { InstanceRoles } from "./components/instance-roles";
 import { LokiBucket } from "./components/loki-bucket";
 import { MonitorHost } from "./components/monitor-host";
 import { Network } from "./components/network";
+import { PushCredentials } from "./components/push-credentials";
 import { SshKey } from "./components/ssh-key";
 import { DATA_MOUNT_POINT } from "./configs/cloud-init";
 import { buildDashboards, dashboardUrls } from "./configs/dashboards";
@@ -136,6 +138,11 @@ const deployInfo: pulumi.Output<DeployInfo> = pulumi
     ...(digests !== undefined ? { imageDigests: digests } : {}),
   }));
 
+// Every client and outside host pushes through the monitor's gateway with credentials of its own.
+const pushCredentials = new PushCredentials(`${env}-push`, {
+  hosts: [...config.clients, ...config.externalHosts].map((host) => host.name),
+});
+
 // The monitor through its Elastic IP (stable across instance stop/start and replacement).
 const monitorConnection = sshConnection(monitor.publicIp, config.access.sshUser, sshCredentials);
 const monitorDeployment = new HostDeployment(`${env}-deploy-monitor`, {
@@ -145,7 +152,7 @@ const monitorDeployment = new HostDeployment(`${env}-deploy-monitor`, {
   directory: MONITOR_DEPLOY_DIR,
   renderFiles: (info) => monitorFiles(config, info),
   deployInfo,
-  secretFiles: monitorSecretFileSpecs(config, secrets),
+  secretFiles: monitorSecretFileSpecs(config, secrets, pushCredentials.htpasswd),
   readiness: { waitForCloudInit: true, requiredMounts: [DATA_MOUNT_POINT] },
   teardownOnDelete: false,
   grafanaAdminPassword: requireSecret(secrets, "grafanaAdminPassword"),
@@ -165,7 +172,10 @@ const clientDeployments = config.clients.map((client, index) => {
     directory: AGENTS_DEPLOY_DIR,
     renderFiles: (info) => clientFiles(config, client, info),
     deployInfo,
-    secretFiles: exporterSecretFileSpecs(config, client, secrets, AGENTS_DEPLOY_DIR),
+    secretFiles: [
+      ...exporterSecretFileSpecs(config, client, secrets, AGENTS_DEPLOY_DIR),
+      pushPasswordFileSpec(AGENTS_DEPLOY_DIR, pushCredentials.password(client.name)),
+    ],
     readiness: { waitForCloudInit: true, requiredMounts: [] },
     teardownOnDelete: false,
     after: [monitorDeployment.ready],
@@ -185,7 +195,10 @@ const externalDeployments = config.externalHosts.map(
       directory: AGENTS_DEPLOY_DIR,
       renderFiles: (info) => clientFiles(config, host, info),
       deployInfo,
-      secretFiles: exporterSecretFileSpecs(config, host, secrets, AGENTS_DEPLOY_DIR),
+      secretFiles: [
+        ...exporterSecretFileSpecs(config, host, secrets, AGENTS_DEPLOY_DIR),
+        pushPasswordFileSpec(AGENTS_DEPLOY_DIR, pushCredentials.password(host.name)),
+      ],
       readiness: { waitForCloudInit: false, requiredMounts: [] },
       teardownOnDelete: true,
       after: [monitorDeployment.ready],

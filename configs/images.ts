@@ -23,6 +23,8 @@ export const IMAGES = {
   /** cAdvisor publishes to ghcr.io since v0.54; gcr.io/cadvisor stopped receiving releases. */
   cadvisor: "ghcr.io/google/cadvisor:v0.60.5",
   alloy: "docker.io/grafana/alloy:v1.18.1",
+  /** The push gateway (configs/gateway.ts): nginx's stable line, the Debian-based image. */
+  gateway: "docker.io/library/nginx:1.30.6",
 } as const;
 
 /**

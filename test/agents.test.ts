@@ -179,7 +179,7 @@ describe("client compose file", () => {
     );
     expect(files[ALLOY_CONFIG_FILE]).toContain(`host = "${host.name}"`);
     expect(files[ALLOY_CONFIG_FILE]).toContain(`environment = "${config.stack}"`);
-    expect(files[ALLOY_CONFIG_FILE]).toContain("http://10.42.1.5:3100/loki/api/v1/push");
+    expect(files[ALLOY_CONFIG_FILE]).toContain("http://10.42.1.5:3101/loki/api/v1/push");
     // Files and directories a service mounts from the compose directory are filled by the files rendered.
     const compose = parse(files[COMPOSE_FILE] ?? "") as ComposeFile;
     const relativeMounts = Object.values(compose.services)

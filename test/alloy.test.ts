@@ -5,6 +5,7 @@
  * queries use is produced, the level regexes do what they claim, and no secret appears.
  */
 import { describe, expect, it } from "vitest";
+import YAML from "yaml";
 import {
   ALLOY_CONFIG_PATH,
   ALLOY_STORAGE_PATH,
@@ -39,7 +40,10 @@ import {
   ref,
   str,
 } from "../configs/agents/alloy-syntax";
+import { clientFiles, monitorFiles } from "../configs/host-files";
 import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
+import type { ClientHost } from "../lib/stack-config";
+import { sampleStackConfig } from "./support/sample-config";
 
 const INPUT = { host: "web-1", environment: "prod", lokiPushUrl: lokiPushUrl("10.0.1.5") };
 
@@ -326,8 +330,8 @@ describe("the client Alloy config", () => {
     expect(levelOf("level=banana")).toBeUndefined();
   });
 
-  it("pushes to the monitor's Loki on its private address, and only there", () => {
-    expect(INPUT.lokiPushUrl).toBe(`http://10.0.1.5:${MONITOR_PORTS.loki}/loki/api/v1/push`);
+  it("pushes to the monitor's push gateway on its private address, and only there", () => {
+    expect(INPUT.lokiPushUrl).toBe(`http://10.0.1.5:${MONITOR_PORTS.gateway}/loki/api/v1/push`);
     const endpoint = component(statements, "loki.write", "monitor").body.find(
       (s): s is AlloyBlock => s.kind === "block" && s.name === "endpoint",
     );
@@ -375,5 +379,29 @@ describe("the Alloy container", () => {
 
   it("does not publish the metrics port on the monitor, where Prometheus uses the compose network", () => {
     expect(alloyService({ publishMetricsPort: false }).ports).toBeUndefined();
+  });
+});
+
+describe("Alloy's Loki writer on a pushing host", () => {
+  const files = clientFiles(sampleStackConfig(), sampleStackConfig().clients[0] as ClientHost, {
+    monitorPrivateIp: "10.42.1.10",
+  });
+
+  it("pushes through the gateway's port as its own host, the password read from a compose secret file", () => {
+    const text = files["alloy/config.alloy"] as string;
+    expect(text).toContain('url = "http://10.42.1.10:3101/loki/api/v1/push"');
+    expect(text).toMatch(
+      /basic_auth \{\n\s+username\s+= "web-1"\n\s+password_file = "\/run\/secrets\/push_password"/,
+    );
+    expect(text).not.toContain(":3100");
+    const compose = YAML.parse(files["compose.yaml"] as string);
+    expect(compose.services.alloy.secrets).toEqual(["push_password"]);
+    expect(compose.secrets.push_password).toEqual({ file: "./secrets/push_password" });
+  });
+
+  it("the monitor's own Alloy writes to Loki on the compose network, with no credentials", () => {
+    const text = monitorFiles(sampleStackConfig())["alloy/config.alloy"] as string;
+    expect(text).toContain('url = "http://loki:3100/loki/api/v1/push"');
+    expect(text).not.toContain("basic_auth");
   });
 });

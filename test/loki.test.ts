@@ -115,7 +115,9 @@ describe("renderLokiConfig (S3)", () => {
     expect(loki.limits_config.retention_period).toBe(lokiRetentionPeriod(30));
     expect(seconds(loki.limits_config.retention_period)).toBe(30 * 86400);
     for (const days of [1, 7, 90]) {
-      const other = parse(renderLokiConfig(sampleStackConfig({ logs: { retentionDays: days } })));
+      const other = parse(
+        renderLokiConfig(sampleStackConfig({ logs: { retentionDays: days, deletionEnabled: false } })),
+      );
       expect(seconds(other.limits_config.retention_period)).toBe(days * 86400);
     }
   });
@@ -202,7 +204,9 @@ describe("renderLokiRuntimeConfig", () => {
 describe("Loki layout and the bucket's lifecycle rule", () => {
   for (const retentionDays of [1, 7, 30, 365]) {
     it(`agree for ${retentionDays} day(s) of retention`, () => {
-      const loki = parse(renderLokiConfig(sampleStackConfig({ logs: { retentionDays } })));
+      const loki = parse(
+        renderLokiConfig(sampleStackConfig({ logs: { retentionDays, deletionEnabled: false } })),
+      );
       const plan = lokiLifecyclePlan(retentionDays);
       const [period] = loki.schema_config.configs;
 
@@ -260,5 +264,16 @@ describe("Loki version pin", () => {
   it("renders the same bytes every time", () => {
     const config = sampleStackConfig();
     expect(renderLokiConfig(config, { bucketName: "b" })).toBe(renderLokiConfig(config, { bucketName: "b" }));
+  });
+});
+
+describe("Loki's delete API", () => {
+  it("is disabled unless logDeletionEnabled turns it on", () => {
+    const off = parse(renderLokiConfig(sampleStackConfig()));
+    expect(off.limits_config.deletion_mode).toBe("disabled");
+    const on = parse(
+      renderLokiConfig(sampleStackConfig({ logs: { retentionDays: 30, deletionEnabled: true } })),
+    );
+    expect(on.limits_config.deletion_mode).toBe("filter-and-delete");
   });
 });

@@ -14,6 +14,7 @@
  * Alloy itself is not available here, so this config is checked structurally only.
  */
 import { AGENT_PORTS, MONITOR_PORTS } from "../../lib/catalog";
+import { LOKI_PUSH_PATH, PUSH_PASSWORD_SECRET } from "../gateway";
 import { IMAGES } from "../images";
 import {
   type AlloyStatement,
@@ -30,6 +31,7 @@ import {
 } from "./alloy-syntax";
 import {
   type ComposeService,
+  composeSecretPath,
   DEFAULT_BIND_ADDRESS,
   IMAGE_LABEL,
   publishedPort,
@@ -39,13 +41,22 @@ import {
 /** Shown in rendered files until the monitor's private IP is known (deploy time). */
 export const UNKNOWN_MONITOR_ADDRESS = "MONITOR_PRIVATE_IP";
 
-/** Loki's push endpoint on the monitor, over the private network. */
+/** Loki's push path through the monitor's push gateway, over the private network. */
 export function lokiPushUrl(monitorAddress: string = UNKNOWN_MONITOR_ADDRESS): string {
-  return `http://${monitorAddress}:${MONITOR_PORTS.loki}/loki/api/v1/push`;
+  return `http://${monitorAddress}:${MONITOR_PORTS.gateway}${LOKI_PUSH_PATH}`;
+}
+
+/** Inside Alloy's container: the host's own push password (a compose secret, 0400). */
+export const PUSH_PASSWORD_PATH = composeSecretPath(PUSH_PASSWORD_SECRET);
+
+/** How a host's Alloy authenticates to the gateway: its name, and its password from a file. */
+export interface PushAuth {
+  readonly username: string;
+  readonly passwordFile: string;
 }
 
 /** Push URL for the monitor's own Alloy: Loki by service name on the compose network. */
-export const MONITOR_LOCAL_LOKI_PUSH_URL = `http://loki:${MONITOR_PORTS.loki}/loki/api/v1/push`;
+export const MONITOR_LOCAL_LOKI_PUSH_URL = `http://loki:${MONITOR_PORTS.loki}${LOKI_PUSH_PATH}`;
 
 export interface AlloyConfigInput {
   /** Value of the `host` label: the host's name (the EC2 `Name` tag, Prometheus' `instance`). */
@@ -53,6 +64,8 @@ export interface AlloyConfigInput {
   /** Value of the `environment` label: the stack. */
   readonly environment: string;
   readonly lokiPushUrl: string;
+  /** Credentials for the push gateway; absent for the monitor's own Alloy (Loki on its network). */
+  readonly pushAuth?: PushAuth;
 }
 
 /** Every label the config can put on a stream; dashboards and queries may rely on these. */
@@ -111,6 +124,14 @@ function relabelRule(fields: Record<string, string | readonly string[]>): AlloyS
       attr(name, typeof value === "string" ? str(value) : strings(value)),
     ),
   );
+}
+
+/** `basic_auth` with the password read from a file Alloy re-reads, never inlined in the config. */
+function basicAuth(auth: PushAuth): AlloyStatement {
+  return block("basic_auth", undefined, [
+    attr("username", str(auth.username)),
+    attr("password_file", str(auth.passwordFile)),
+  ]);
 }
 
 /** The config as a tree (tests walk it); `renderAlloyConfig` prints it. */
@@ -204,9 +225,16 @@ export function alloyConfigStatements(input: AlloyConfigInput): AlloyStatement[]
       ]),
     ]),
 
-    comment("Push to the monitor's Loki over the private network."),
+    comment(
+      input.pushAuth
+        ? "Push through the monitor's gateway, as this host (its password is read from a file)."
+        : "Push to Loki on the monitor's compose network.",
+    ),
     block("loki.write", "monitor", [
-      block("endpoint", undefined, [attr("url", str(input.lokiPushUrl))]),
+      block("endpoint", undefined, [
+        attr("url", str(input.lokiPushUrl)),
+        ...(input.pushAuth ? [basicAuth(input.pushAuth)] : []),
+      ]),
       attr("external_labels", stringMap({ host: input.host, environment: input.environment })),
     ]),
   ];
@@ -218,6 +246,8 @@ export function renderAlloyConfig(input: AlloyConfigInput): string {
 
 export interface AlloyServiceOptions {
   readonly bindAddress?: string;
+  /** Compose secrets Alloy reads (a pushing host's password). */
+  readonly secrets?: readonly string[];
   /**
    * Publish the metrics port on the host (clients: Prometheus scrapes the host's private IP).
    * The monitor's Prometheus reaches Alloy on the compose network instead.
@@ -263,6 +293,7 @@ export function alloyService(options: AlloyServiceOptions = {}): ComposeService 
       "/run/log/journal:/run/log/journal:ro",
       "/etc/machine-id:/etc/machine-id:ro",
     ],
+    ...(options.secrets && options.secrets.length > 0 ? { secrets: options.secrets } : {}),
     labels: { [IMAGE_LABEL]: IMAGES.alloy },
     logging: ROTATED_JSON_LOGS,
   };

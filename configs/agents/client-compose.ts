@@ -6,8 +6,17 @@
 import { stringify } from "yaml";
 import type { ClientHost, ExternalHost, StackConfig } from "../../lib/stack-config";
 import { exporterCredentialFiles, exporterHostSettings, hostExporters } from "../exporters";
+import { SECRETS_DIR } from "../exporters/credentials";
+import { PUSH_PASSWORD_SECRET } from "../gateway";
 import { type ImageDigests, type ImageMap, withMappedImages, withPinnedImages } from "../images";
-import { ALLOY_CONFIG_FILE, ALLOY_DATA_VOLUME, alloyService, lokiPushUrl, renderAlloyConfig } from "./alloy";
+import {
+  ALLOY_CONFIG_FILE,
+  ALLOY_DATA_VOLUME,
+  alloyService,
+  lokiPushUrl,
+  PUSH_PASSWORD_PATH,
+  renderAlloyConfig,
+} from "./alloy";
 import { cadvisorService } from "./cadvisor";
 import type { AgentListenOptions, ComposeFile, ComposeService } from "./compose-types";
 import { nodeExporterService } from "./node-exporter";
@@ -33,7 +42,13 @@ export interface ClientComposeOptions extends AgentListenOptions {
   readonly images?: ImageMap;
 }
 
-/** The agents every host runs, by compose service name. Reused by the monitor's compose file. */
+/**
+ * The host's push password, relative to the agents directory: written by the deploy (0400,
+ * root, which Alloy runs as) from the password the program generated for this host.
+ */
+export const PUSH_PASSWORD_FILE = `${SECRETS_DIR}/${PUSH_PASSWORD_SECRET}`;
+
+/** The agents every client and outside host runs, by compose service name. */
 export function agentServices(
   options: { readonly bindAddress?: string } = {},
 ): Record<string, ComposeService> {
@@ -41,7 +56,7 @@ export function agentServices(
     "node-exporter": nodeExporterService(options),
     "process-exporter": processExporterService(options),
     cadvisor: cadvisorService(options),
-    alloy: alloyService(options),
+    alloy: alloyService({ ...options, secrets: [PUSH_PASSWORD_SECRET] }),
   };
 }
 
@@ -58,17 +73,18 @@ export function clientComposeFile(
       hostSettings: exporterHostSettings(record, host),
     });
   }
-  const secrets = Object.fromEntries(
-    exporters
+  const secrets = Object.fromEntries([
+    [PUSH_PASSWORD_SECRET, { file: `./${PUSH_PASSWORD_FILE}` }],
+    ...exporters
       .flatMap(exporterCredentialFiles)
       .filter((file) => file.delivery === "compose-secret")
       .map((file) => [file.name, { file: `./${file.path}` }]),
-  );
+  ]);
   return {
     name: AGENTS_COMPOSE_PROJECT,
     services: withPinnedImages(withMappedImages(services, options.images), options.imageDigests),
     volumes: { [ALLOY_DATA_VOLUME]: {} },
-    ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
+    secrets,
   };
 }
 
@@ -97,6 +113,7 @@ export function renderClientFiles(
       host: host.name,
       environment: config.stack,
       lokiPushUrl: lokiPushUrl(options.monitorAddress),
+      pushAuth: { username: host.name, passwordFile: PUSH_PASSWORD_PATH },
     }),
     [PROCESS_EXPORTER_CONFIG_FILE]: renderProcessExporterConfig(),
   };

@@ -118,6 +118,7 @@ export function readStackConfig(
   const hostCount = 1 + (clients?.length ?? 0) + (externalHosts?.length ?? 0);
   const metrics = parseMetrics(reader, monitor?.dataVolumeGb, hostCount);
   const logRetentionDays = reader.integer("logRetentionDays");
+  const logDeletionEnabled = reader.boolean("logDeletionEnabled");
   const scrapeIntervalMs = metrics ? parsePrometheusDuration(metrics.scrapeInterval) : undefined;
   const alerting = parseAlerting(reader, secretsSet, requireSecrets, scrapeIntervalMs);
   const grafana = parseGrafana(reader);
@@ -147,6 +148,7 @@ export function readStackConfig(
     !images ||
     !metrics ||
     logRetentionDays === undefined ||
+    logDeletionEnabled === undefined ||
     !alerting ||
     !grafana ||
     !exporterUsers ||
@@ -173,7 +175,7 @@ export function readStackConfig(
     clients,
     externalHosts,
     metrics,
-    logs: { retentionDays: logRetentionDays },
+    logs: { retentionDays: logRetentionDays, deletionEnabled: logDeletionEnabled },
     alerting,
     grafana,
     exporterUsers,

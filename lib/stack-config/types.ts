@@ -101,6 +101,8 @@ export interface MetricsSettings {
 export interface LogSettings {
   /** Loki compactor retention; the bucket's lifecycle safety net is derived from it. */
   readonly retentionDays: number;
+  /** Loki's delete API on (`filter-and-delete`); off (`disabled`) by default. */
+  readonly deletionEnabled: boolean;
 }
 
 export interface EmailSettings {
