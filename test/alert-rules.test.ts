@@ -23,6 +23,7 @@ import {
   renderRuleTests,
   SEVERITIES,
 } from "../configs/rules";
+import { SLO_ALERTS } from "../configs/rules/slo";
 import type { AlertThresholds, StackConfig } from "../lib/stack-config";
 import { sampleStackConfig } from "./support/sample-config";
 import { loadRealStacks, type NamedConfig, sampleConfigs, withEveryExporter } from "./support/stacks";
@@ -105,7 +106,10 @@ describe.each(configsToCheck)("promtool on the rules for $name", ({ config }) =>
     const args = ["check", "rules", ...rulePaths];
     const result = runTool(TOOLS.promtool, args);
     expect(result.status, describeRun(TOOLS.promtool, args, result)).toBe(0);
-    const ruleCount = buildRuleGroups(config).reduce((sum, group) => sum + group.rules.length, 0);
+    const ruleCount = buildRuleGroups(config).reduce(
+      (sum, group) => sum + group.rules.length + (group.records?.length ?? 0),
+      0,
+    );
     const reported = [...result.stdout.matchAll(/SUCCESS: (\d+) rules found/g)].reduce(
       (sum, match) => sum + Number(match[1]),
       0,
@@ -249,6 +253,7 @@ describe.each([{ name: "sample", config: sampleStackConfig() }, ...realStacks])(
         "PrometheusSDFailing",
         "PrometheusRuleEvaluationFailures",
         "AlertmanagerNotificationsFailing",
+        ...Object.values(SLO_ALERTS),
       ]);
       for (const rule of rules) {
         for (const entry of rule.cases) {

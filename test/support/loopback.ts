@@ -147,6 +147,26 @@ function replaceFlag(args: string[], flag: string, value: string): string[] {
   return args.map((arg) => (arg.startsWith(`${flag}=`) ? `${flag}=${value}` : arg));
 }
 
+const RANGE = /\[((?:\d+(?:ms|[smhdwy]))+)\]/g;
+
+/**
+ * A rendered rule file for a Prometheus here whose samples come TIME_SCALE times faster: every
+ * rule's `for` and every range in its expression (`[1h]` -> `[1m]`) scaled. For the rules whose
+ * meaning is the length of their windows (SLO burn rates): an hour of errors takes a minute here.
+ * Record and alert names, labels and everything else pass through.
+ */
+export function scaledRuleFile(content: string): string {
+  const ruleFile = parse(content) as { groups: { rules: Yaml[] }[] };
+  for (const rule of ruleFile.groups.flatMap((group) => group.rules)) {
+    if (typeof rule.for === "string") rule.for = scaledDuration(rule.for);
+    rule.expr = (rule.expr as string).replace(
+      RANGE,
+      (_, duration: string) => `[${scaledDuration(duration)}]`,
+    );
+  }
+  return stringify(ruleFile, { lineWidth: 0 });
+}
+
 /** Scales group_wait/group_interval/repeat_interval on a route and all its children. */
 function scaleRoute(route: Yaml): void {
   for (const key of ["group_wait", "group_interval", "repeat_interval"]) {
