@@ -50,7 +50,7 @@ import { LOKI_CONFIG_DIR, LOKI_DATA_DIR, lokiFlags } from "./loki";
 import { type MonitorServiceAddresses, PROMETHEUS_DATA_PATH, prometheusFlags } from "./prometheus";
 
 /** Compose project name: container and network names derive from it. */
-export const MONITOR_COMPOSE_PROJECT = "observability";
+const MONITOR_COMPOSE_PROJECT = "observability";
 
 /** Where the deploy writes secret files on the monitor (root volume, root-owned directory). */
 export const MONITOR_SECRETS_DIR = "/etc/observability/secrets";

@@ -62,7 +62,7 @@ export const PROMETHEUS_CONFIG_PATH = "/etc/prometheus/prometheus.yml";
 /** The official image's data directory (on the monitor's data volume). */
 export const PROMETHEUS_DATA_PATH = "/prometheus";
 /** EC2 SD re-lists instances this often; each job makes its own DescribeInstances calls. */
-export const EC2_REFRESH_INTERVAL = "60s";
+const EC2_REFRESH_INTERVAL = "60s";
 
 /** Shown as the discovery VPC when the stack creates its VPC and it does not exist yet. */
 export const VPC_ID_PLACEHOLDER = "<vpc-id: known after pulumi up>";

@@ -14,7 +14,7 @@ export type { AlertRule, AlertTestCase, ExpectedAlert, InputSeries, RuleGroup, S
 export { SEVERITIES } from "./types";
 
 /** Directory (relative to the rule files) that renderRuleTests' files are meant for. */
-export const RULE_TESTS_DIR = "tests";
+const RULE_TESTS_DIR = "tests";
 /** Step between rule evaluations in the promtool tests; test cases count in these steps. */
 const TEST_EVALUATION_INTERVAL = "1m";
 
