@@ -70,6 +70,8 @@ export interface DeployInfo {
   readonly lokiBucketName?: string;
   /** The monitor's VPC address: Loki's push port binds there, Alloy on clients pushes to it. */
   readonly monitorPrivateIp?: string;
+  /** The stack's VPC: Prometheus' EC2 discovery is scoped to it. */
+  readonly vpcId?: string;
   /** Public Grafana URL derived from the Elastic IP (stack config's grafanaRootUrl wins). */
   readonly grafanaUrl?: string;
   /** EBS id of the monitor's data volume (cloud-init mounts it by id). */
