@@ -39,7 +39,7 @@ export function callTemplate(name: string): string {
  * mails sort and filter plainly; bodies list firing and resolved alerts apart, each with its
  * summary, description, labels, runbook and source links.
  */
-export const NOTIFICATION_TEMPLATES = `{{/* Subject: [FIRING:2] HostUnreachable [prod] or [RESOLVED] HostUnreachable [prod] */}}
+const NOTIFICATION_TEMPLATES = `{{/* Subject: [FIRING:2] HostUnreachable [prod] or [RESOLVED] HostUnreachable [prod] */}}
 {{ define "${TEMPLATE_NAMES.emailSubject}" -}}
 [{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ with .GroupLabels.alertname }}{{ . }}{{ else }}{{ .CommonLabels.alertname }}{{ end }}{{ with .CommonLabels.environment }} [{{ . }}]{{ end }}
 {{- end }}

@@ -30,7 +30,7 @@ export const SEVERITIES = ["critical", "warning", "info"] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
 /** Labels a HostUnreachable alert shares with the alerts it mutes (one host in one stack). */
-export const HOST_LABELS = ["environment", "instance"] as const;
+const HOST_LABELS = ["environment", "instance"] as const;
 
 export const RECEIVERS = {
   critical: "critical",
@@ -79,14 +79,14 @@ export interface RouteTiming {
  * affected instance, instead of one mail per host (ten hosts losing their disk = one mail).
  * group_wait 30s lets a burst settle into that one mail; group_interval 5m batches additions.
  */
-export const DEFAULT_ROUTE_TIMING: RouteTiming = {
+const DEFAULT_ROUTE_TIMING: RouteTiming = {
   groupWait: "30s",
   groupInterval: "5m",
   heartbeatGroupInterval: "1m",
   repeatInterval: { critical: "1h", warning: "4h", info: "12h", heartbeat: "5m" },
 };
 
-export const GROUP_BY = ["alertname", "environment"] as const;
+const GROUP_BY = ["alertname", "environment"] as const;
 
 export interface AlertmanagerRenderOptions {
   /** Directory holding the secret files (default /run/secrets, where compose mounts them). */

@@ -17,7 +17,7 @@ import {
 export const PINNED_NODE_EXPORTER_VERSION = "1.12.0";
 
 /** Where the host's root filesystem is mounted inside the container. */
-export const HOST_ROOT_MOUNT = "/host";
+const HOST_ROOT_MOUNT = "/host";
 
 /**
  * Filesystem types that are not disks: Docker's overlay layers, tmpfs, snap squashfs images,
@@ -53,11 +53,11 @@ export const EXCLUDED_FILESYSTEM_TYPES = [
 ] as const;
 
 /** Mount points under the host root that never hold data worth alerting on. */
-export const EXCLUDED_MOUNT_POINTS =
+const EXCLUDED_MOUNT_POINTS =
   "^/(dev|proc|run|sys|mnt|media|snap|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)";
 
 /** Virtual interfaces Docker creates per container and bridge: churn, no information. */
-export const EXCLUDED_NETWORK_DEVICES = "^(veth.*|br-.*|docker[0-9]+|lo)$";
+const EXCLUDED_NETWORK_DEVICES = "^(veth.*|br-.*|docker[0-9]+|lo)$";
 
 /**
  * One command-line flag and the first node exporter release that accepts it under this name.
