@@ -9,7 +9,6 @@ import { BURN_RATE_ALERTS } from "../../lib/burn-rates";
 import type { SloSettings } from "../../lib/stack-config";
 import { SLO_RECORDS } from "../rules/slo";
 import {
-  alertThreshold,
   buildDashboard,
   labelVariable,
   PROMETHEUS,
@@ -17,6 +16,7 @@ import {
   row,
   stat,
   table,
+  thresholdSteps,
   timeseries,
 } from "./common";
 
@@ -64,7 +64,7 @@ export function slosDashboard(_slos: readonly SloSettings[]): Dashboard {
           {
             span: 12,
             unit: "percentunit",
-            thresholds: alertThreshold(0).steps([
+            thresholds: thresholdSteps([
               { value: null, color: "red" },
               { value: 0, color: "orange" },
               { value: 0.25, color: "green" },
