@@ -26,7 +26,13 @@ import {
 import { SLO_ALERTS } from "../configs/rules/slo";
 import type { AlertThresholds, StackConfig } from "../lib/stack-config";
 import { sampleStackConfig } from "./support/sample-config";
-import { loadRealStacks, type NamedConfig, sampleConfigs, withEveryExporter } from "./support/stacks";
+import {
+  loadRealStacks,
+  type NamedConfig,
+  sampleConfigs,
+  withEveryExporter,
+  withReliability,
+} from "./support/stacks";
 import { tempDirMaker, writeFiles } from "./support/temp-files";
 import { describeRun, runTool, TOOLS } from "./support/tools";
 
@@ -265,7 +271,7 @@ describe.each([{ name: "sample", config: sampleStackConfig() }, ...realStacks])(
 
     it("selects only jobs that prometheus.yml defines", () => {
       const jobs = new Set(
-        YAML.parse(renderPrometheusConfig(withEveryExporter(config))).scrape_configs.map(
+        YAML.parse(renderPrometheusConfig(withReliability(withEveryExporter(config)))).scrape_configs.map(
           (job: Parsed) => job.job_name,
         ),
       );

@@ -17,6 +17,7 @@ import { exporterDashboards } from "./exporters";
 import { hostDetailDashboard } from "./host-detail";
 import { hostsDashboard } from "./hosts";
 import { logsDashboard } from "./logs";
+import { probesDashboard } from "./probes";
 import { processesDashboard } from "./processes";
 import { slosDashboard } from "./slos";
 import { sshDashboard } from "./ssh";
@@ -37,6 +38,9 @@ export function buildDashboards(config: StackConfig): Record<string, Dashboard> 
     "stack-health.json": stackHealthDashboard(config),
     ...exporterDashboards(config),
     ...(config.slos.length > 0 ? { "slos.json": slosDashboard(config.slos) } : {}),
+    ...(config.probes.targets.length > 0
+      ? { "probes.json": probesDashboard(config.probes.certExpiryDays) }
+      : {}),
   };
 }
 

@@ -7,6 +7,7 @@ import type { SloSettings, StackConfig } from "../../lib/stack-config";
 import { containerRuleGroup } from "./containers";
 import { EXPORTER_GROUP_PREFIX, everyExporterRuleGroup, exporterRuleGroups } from "./exporters";
 import { hostRuleGroup } from "./host";
+import { probeRuleGroups } from "./probes";
 import { selfMonitoringRuleGroup } from "./self-monitoring";
 import { sloRuleGroups } from "./slo";
 import type { AlertRule, AlertTestCase, RecordingRule, RuleGroup } from "./types";
@@ -42,6 +43,7 @@ export function buildRuleGroups(config: StackConfig): RuleGroup[] {
     containerRuleGroup(config.metrics.scrapeInterval),
     selfMonitoringRuleGroup(config),
     ...exporterRuleGroups(config),
+    ...probeRuleGroups(config.probes),
     ...sloRuleGroups(config.slos),
   ];
 }
@@ -150,6 +152,7 @@ export function allAlertRules(config: StackConfig): { group: string; rule: Alert
   const groups = [
     ...buildRuleGroups(config).filter((group) => !group.name.startsWith(EXPORTER_GROUP_PREFIX)),
     ...everyExporterRuleGroup(),
+    ...(config.probes.targets.length === 0 ? probeRuleGroups(config.probes, true) : []),
     ...(config.slos.length === 0 ? sloRuleGroups([EXAMPLE_SLO]) : []),
   ];
   return groups.flatMap((group) => group.rules.map((rule) => ({ group: group.name, rule })));

@@ -14,6 +14,7 @@ import { basename, join } from "node:path";
 import { parse, stringify } from "yaml";
 import { compareVersions } from "../../configs/agents/node-exporter";
 import { alertmanagerFlags } from "../../configs/alertmanager";
+import { BLACKBOX_JOB } from "../../configs/blackbox";
 import type { HostFiles } from "../../configs/host-files";
 import { prometheusFlags } from "../../configs/prometheus";
 import { durationSeconds, formatDuration } from "../../configs/rules/duration";
@@ -165,6 +166,44 @@ export function scaledRuleFile(content: string): string {
     );
   }
   return stringify(ruleFile, { lineWidth: 0 });
+}
+
+/**
+ * prometheus.yml for a Prometheus here that runs the uptime probes only: the rendered file's
+ * blackbox job as rendered, but for the address it hands probes to (the exporter here); its
+ * scrape and evaluation intervals scaled; the rule files here. Probe targets are whatever the
+ * config under test lists (the tests list loopback servers).
+ */
+export function probeJobAtLoopback(prometheusYml: string, exporter: string, ruleFiles: string): string {
+  const document = parse(prometheusYml) as Yaml;
+  const global = document.global as Yaml;
+  const job = (document.scrape_configs as Yaml[]).find((entry) => entry.job_name === BLACKBOX_JOB);
+  if (job === undefined) throw new Error(`the rendered prometheus.yml has no ${BLACKBOX_JOB} job`);
+  let moved = false;
+  for (const relabel of job.relabel_configs as Yaml[]) {
+    if (relabel.target_label === "__address__") {
+      relabel.replacement = loopbackOnly(exporter, "blackbox exporter");
+      moved = true;
+    }
+  }
+  if (!moved) throw new Error("the blackbox job sets no __address__ to move");
+  for (const group of job.static_configs as { targets: string[] }[]) {
+    for (const target of group.targets) {
+      const host = new URL(target.includes("://") ? target : `tcp://${target}`).hostname;
+      if (host !== "127.0.0.1") throw new Error(`probe target ${target} is not on loopback`);
+    }
+  }
+  return stringify(
+    {
+      global: {
+        scrape_interval: scaledDuration(global.scrape_interval as string),
+        evaluation_interval: scaledDuration(global.evaluation_interval as string),
+      },
+      rule_files: [ruleFiles],
+      scrape_configs: [job],
+    },
+    { lineWidth: 0 },
+  );
 }
 
 /** Scales group_wait/group_interval/repeat_interval on a route and all its children. */
