@@ -52,6 +52,15 @@ export const EXCLUDED_FILESYSTEM_TYPES = [
   "tracefs",
 ] as const;
 
+/**
+ * Where jobs on the host drop `*.prom` files for the textfile collector (backup results, cron
+ * outcomes), and where the container sees that directory (read-only). An explicit directory also
+ * keeps a build's own default (Debian's points at a directory that may not exist) from turning
+ * HostTextfileCollectorError on.
+ */
+export const TEXTFILE_HOST_DIRECTORY = "/var/lib/node_exporter/textfile_collector";
+export const TEXTFILE_MOUNT = "/textfile";
+
 /** Mount points under the host root that never hold data worth alerting on. */
 export const EXCLUDED_MOUNT_POINTS =
   "^/(dev|proc|run|sys|mnt|media|snap|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)";
@@ -74,6 +83,8 @@ export interface NodeExporterFlagOptions extends AgentListenOptions {
   /** Root filesystem path inside the container; `/` when running on the host itself. */
   readonly rootfs?: string;
   readonly port?: number;
+  /** Textfile collector directory; the container's mount of TEXTFILE_HOST_DIRECTORY by default. */
+  readonly textfileDirectory?: string;
 }
 
 /** Every flag the pinned node exporter runs with. */
@@ -94,6 +105,11 @@ export function nodeExporterFlagSpecs(options: NodeExporterFlagOptions = {}): re
     },
     { name: "--collector.filesystem.mount-points-exclude", value: EXCLUDED_MOUNT_POINTS, since: "1.3.0" },
     { name: "--collector.netdev.device-exclude", value: EXCLUDED_NETWORK_DEVICES, since: "1.3.0" },
+    {
+      name: "--collector.textfile.directory",
+      value: options.textfileDirectory ?? TEXTFILE_MOUNT,
+      since: "0.15.0",
+    },
   ];
 }
 
@@ -147,6 +163,8 @@ export function nodeExporterService(options: AgentListenOptions = {}): ComposeSe
       `/:${HOST_ROOT_MOUNT}:ro,rslave`,
       // The systemd collector talks to systemd over the system bus.
       "/run/dbus/system_bus_socket:/var/run/dbus/system_bus_socket:ro",
+      // Docker creates the directory on the host when it is missing.
+      `${TEXTFILE_HOST_DIRECTORY}:${TEXTFILE_MOUNT}:ro`,
     ],
     labels: { [IMAGE_LABEL]: IMAGES.nodeExporter },
     logging: ROTATED_JSON_LOGS,

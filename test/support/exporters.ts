@@ -3,10 +3,30 @@
  * run them, for the tests that check our flags, configs and dashboards against the real binaries.
  */
 import { spawnSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { nodeExporterFlagsFor } from "../../configs/agents/node-exporter";
 import { processExporterService } from "../../configs/agents/process-exporter";
 import { freePort, getText, type ProcessGroup, type ProcessSpec, pollUntil } from "./processes";
 import { requireTool, TOOLS } from "./tools";
+
+/**
+ * An empty textfile directory for node exporters on this machine (the rendered flag points at the
+ * container's mount, which does not exist here). One per test process, left empty.
+ */
+export function emptyTextfileDirectory(): string {
+  const dir = join(tmpdir(), `node-exporter-textfile-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/**
+ * Series of the node exporter's systemd collector the rules read (collector/systemd_linux.go at
+ * the pinned v1.12.0: `unit_state`, labels name, state, type). The collector needs systemd over
+ * D-Bus, which this machine does not run, so no test here can see them.
+ */
+export const SYSTEMD_COLLECTOR_SERIES: ReadonlySet<string> = new Set(["node_systemd_unit_state"]);
 
 /** The x.y.z an exporter binary reports for `--version`. */
 export function localVersion(binary: string): string {
@@ -33,7 +53,12 @@ export async function startNodeExporter(group: ProcessGroup): Promise<LocalNodeE
   await group.start({
     name: "node-exporter",
     tool: TOOLS.nodeExporter,
-    args: nodeExporterFlagsFor(version, { rootfs: "/", bindAddress: "127.0.0.1", port }),
+    args: nodeExporterFlagsFor(version, {
+      rootfs: "/",
+      bindAddress: "127.0.0.1",
+      port,
+      textfileDirectory: emptyTextfileDirectory(),
+    }),
     readyUrl: `http://127.0.0.1:${port}/metrics`,
   });
   const metrics = await pollUntil("node exporter metrics", async () => {
@@ -83,7 +108,12 @@ export function nodeExporterSpec(name: string, port: number): ProcessSpec {
   return {
     name,
     tool: TOOLS.nodeExporter,
-    args: nodeExporterFlagsFor(version, { rootfs: "/", bindAddress: "127.0.0.1", port }),
+    args: nodeExporterFlagsFor(version, {
+      rootfs: "/",
+      bindAddress: "127.0.0.1",
+      port,
+      textfileDirectory: emptyTextfileDirectory(),
+    }),
     readyUrl: `http://127.0.0.1:${port}/metrics`,
   };
 }
