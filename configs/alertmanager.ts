@@ -50,12 +50,6 @@ export const ALERTMANAGER_PATHS = {
   storagePath: "/alertmanager",
 } as const;
 
-/**
- * `url_file` on webhook receivers (the heartbeat) exists since Alertmanager 0.26; the image the
- * deploy pins must be at least this version.
- */
-export const MINIMUM_ALERTMANAGER_VERSION = "0.26.0";
-
 /** Secret file written by the deploy (mode 0600) for each secret setting Alertmanager reads. */
 export const ALERTMANAGER_SECRET_FILES = {
   smtpPassword: "smtp_password",

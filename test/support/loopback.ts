@@ -12,13 +12,12 @@
  */
 import { basename, join } from "node:path";
 import { parse, stringify } from "yaml";
-import { compareVersions } from "../../configs/agents/node-exporter";
 import { alertmanagerFlags } from "../../configs/alertmanager";
 import type { HostFiles } from "../../configs/host-files";
 import { prometheusFlags } from "../../configs/prometheus";
 import { durationSeconds, formatDuration } from "../../configs/rules/duration";
 import type { StackConfig } from "../../lib/stack-config";
-import { reportedVersion, TOOLS, type ToolSpec } from "./tools";
+import { compareVersions, reportedVersion, TOOLS, type ToolSpec } from "./tools";
 
 /**
  * Every duration in the rendered monitor files is divided by this (a minute becomes a second),
