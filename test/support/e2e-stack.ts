@@ -174,11 +174,7 @@ export class E2eStack {
       smtpSmarthost: `127.0.0.1:${this.smtp.port}`,
       pagerdutyUrl: this.webhooks.url(WEBHOOK_PATHS.pagerduty),
     };
-    this.loopback = pointAtLoopback(
-      this.config,
-      monitorFiles(this.config, { grafanaUrl: GRAFANA_URL }),
-      plan,
-    );
+    this.loopback = pointAtLoopback(monitorFiles(this.config, { grafanaUrl: GRAFANA_URL }), plan);
     for (const [path, content] of Object.entries(this.loopback.files)) this.write(path, content);
     this.writeSecrets();
 
