@@ -30,7 +30,7 @@ export const SEVERITIES = ["critical", "warning", "info"] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
 /** Labels a HostUnreachable alert shares with the alerts it mutes (one host in one stack). */
-export const HOST_LABELS = ["environment", "instance"] as const;
+const HOST_LABELS = ["environment", "instance"] as const;
 
 export const RECEIVERS = {
   critical: "critical",
@@ -49,12 +49,6 @@ export const ALERTMANAGER_PATHS = {
   templatesDir: "/etc/alertmanager/templates",
   storagePath: "/alertmanager",
 } as const;
-
-/**
- * `url_file` on webhook receivers (the heartbeat) exists since Alertmanager 0.26; the image the
- * deploy pins must be at least this version.
- */
-export const MINIMUM_ALERTMANAGER_VERSION = "0.26.0";
 
 /** Secret file written by the deploy (mode 0600) for each secret setting Alertmanager reads. */
 export const ALERTMANAGER_SECRET_FILES = {
@@ -79,14 +73,14 @@ export interface RouteTiming {
  * affected instance, instead of one mail per host (ten hosts losing their disk = one mail).
  * group_wait 30s lets a burst settle into that one mail; group_interval 5m batches additions.
  */
-export const DEFAULT_ROUTE_TIMING: RouteTiming = {
+const DEFAULT_ROUTE_TIMING: RouteTiming = {
   groupWait: "30s",
   groupInterval: "5m",
   heartbeatGroupInterval: "1m",
   repeatInterval: { critical: "1h", warning: "4h", info: "12h", heartbeat: "5m" },
 };
 
-export const GROUP_BY = ["alertname", "environment"] as const;
+const GROUP_BY = ["alertname", "environment"] as const;
 
 export interface AlertmanagerRenderOptions {
   /** Directory holding the secret files (default /run/secrets, where compose mounts them). */

@@ -51,7 +51,7 @@ import { LOKI_CONFIG_DIR, LOKI_DATA_DIR, lokiFlags } from "./loki";
 import { type MonitorServiceAddresses, PROMETHEUS_DATA_PATH, prometheusFlags } from "./prometheus";
 
 /** Compose project name: container and network names derive from it. */
-export const MONITOR_COMPOSE_PROJECT = "observability";
+const MONITOR_COMPOSE_PROJECT = "observability";
 
 /** Where the deploy writes secret files on the monitor (root volume, root-owned directory). */
 export const MONITOR_SECRETS_DIR = "/etc/observability/secrets";
@@ -71,6 +71,8 @@ export interface DeployInfo {
   readonly lokiBucketName?: string;
   /** The monitor's VPC address: Loki's push port binds there, Alloy on clients pushes to it. */
   readonly monitorPrivateIp?: string;
+  /** The stack's VPC: Prometheus' EC2 discovery is scoped to it. */
+  readonly vpcId?: string;
   /** Public Grafana URL derived from the Elastic IP (stack config's grafanaRootUrl wins). */
   readonly grafanaUrl?: string;
   /** EBS id of the monitor's data volume (cloud-init mounts it by id). */

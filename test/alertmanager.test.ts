@@ -14,7 +14,6 @@ import {
   alertmanagerFlags,
   alertmanagerSecretFiles,
   HOST_UNREACHABLE_ALERT,
-  MINIMUM_ALERTMANAGER_VERSION,
   RECEIVERS,
   renderAlertmanagerConfig,
   renderAlertmanagerFiles,
@@ -34,7 +33,7 @@ import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
 import { exploreQuery, htmlLinks, slackLinks, textLinks } from "./support/notification-links";
 import { sampleStackConfig } from "./support/sample-config";
 import { WITHOUT_SECRETS } from "./support/stack-files";
-import { describeRun, runTool, TOOLS } from "./support/tools";
+import { ALERTMANAGER_URL_FILE_SINCE, compareVersions, describeRun, runTool, TOOLS } from "./support/tools";
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML is walked generically in these tests.
 type Yaml = any;
@@ -322,15 +321,9 @@ describe("flags and secrets", () => {
   it("pins an Alertmanager image new enough for webhook url_file", () => {
     const tag = /:v?(\d+)\.(\d+)\.(\d+)/.exec(IMAGES.alertmanager);
     expect(tag, IMAGES.alertmanager).not.toBeNull();
-    const [major, minor, patch] = (tag as RegExpExecArray).slice(1).map(Number) as [number, number, number];
-    const [minMajor, minMinor, minPatch] = MINIMUM_ALERTMANAGER_VERSION.split(".").map(Number) as [
-      number,
-      number,
-      number,
-    ];
-    expect(major * 1e6 + minor * 1e3 + patch).toBeGreaterThanOrEqual(
-      minMajor * 1e6 + minMinor * 1e3 + minPatch,
-    );
+    expect(
+      compareVersions(tag?.slice(1).join(".") ?? "", ALERTMANAGER_URL_FILE_SINCE),
+    ).toBeGreaterThanOrEqual(0);
   });
 });
 

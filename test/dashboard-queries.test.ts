@@ -31,7 +31,7 @@ import { renderRuleFiles } from "../configs/rules";
 import { asAuthLogLines, sshdLogFor } from "./support/auth-log";
 import { CADVISOR_METRICS, DOCUMENTED_METRICS } from "./support/documented-metrics";
 import { startNodeExporter, startProcessExporter } from "./support/exporters";
-import { type FakeEc2, startFakeEc2 } from "./support/fake-ec2";
+import { FAKE_VPC_ID, type FakeEc2, startFakeEc2 } from "./support/fake-ec2";
 import {
   type DashboardJson,
   datasourceScrapeSeconds,
@@ -139,18 +139,22 @@ describe("dashboard queries against a real Prometheus scraping real exporters", 
     mkdirSync(rulesDir, { recursive: true });
     mkdirSync(fileSdDir, { recursive: true });
     const local = retentionForLocalPrometheus(
-      renderPrometheusConfig(config, {
-        prometheus: `127.0.0.1:${prometheusPort}`,
-        alertmanager: `127.0.0.1:${alertmanagerPort}`,
-        nodeExporter: `127.0.0.1:${nodeExporter.port}`,
-        loki: closed,
-        grafana: closed,
-        cadvisor: closed,
-        alloy: closed,
-        ruleFiles: `${rulesDir}/*.yml`,
-        fileSdDir,
-        ec2Endpoint: fakeEc2.url,
-      }),
+      renderPrometheusConfig(
+        config,
+        {
+          prometheus: `127.0.0.1:${prometheusPort}`,
+          alertmanager: `127.0.0.1:${alertmanagerPort}`,
+          nodeExporter: `127.0.0.1:${nodeExporter.port}`,
+          loki: closed,
+          grafana: closed,
+          cadvisor: closed,
+          alloy: closed,
+          ruleFiles: `${rulesDir}/*.yml`,
+          fileSdDir,
+          ec2Endpoint: fakeEc2.url,
+        },
+        { vpcId: FAKE_VPC_ID },
+      ),
     );
     writeFileSync(join(prometheusDir, "prometheus.yml"), local.prometheusYml);
     for (const [name, content] of Object.entries(renderRuleFiles(config))) {

@@ -96,7 +96,7 @@ export function renderProcessExporterConfig(): string {
 }
 
 /** Path of the config inside the container; the file sits next to the compose file on the host. */
-export const PROCESS_EXPORTER_CONFIG_PATH = "/config/process-exporter.yml";
+const PROCESS_EXPORTER_CONFIG_PATH = "/config/process-exporter.yml";
 /** Relative to the agents' compose directory. */
 export const PROCESS_EXPORTER_CONFIG_FILE = "process-exporter/config.yml";
 

@@ -18,11 +18,10 @@ import {
   timeseries,
 } from "./common";
 
-export const SSH_DASHBOARD_UID = "obs-ssh";
+const SSH_DASHBOARD_UID = "obs-ssh";
 
 /** The auth log of the selected hosts. */
-export const AUTH_LOG =
-  '{environment=~"$environment", host=~"$host", source="file", filename=~".*/auth.log"}';
+const AUTH_LOG = '{environment=~"$environment", host=~"$host", source="file", filename=~".*/auth.log"}';
 /** sshd's lines (OpenSSH 9.8+ logs as sshd-session, which `sshd` matches too). */
 const SSH = `${AUTH_LOG} |= "sshd"`;
 

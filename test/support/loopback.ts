@@ -12,10 +12,9 @@
  */
 import { basename, join } from "node:path";
 import { parse, stringify } from "yaml";
-import { compareVersions } from "../../configs/agents/node-exporter";
 import type { HostFiles } from "../../configs/host-files";
 import { durationSeconds, formatDuration } from "../../configs/rules/duration";
-import { reportedVersion, TOOLS, type ToolSpec } from "./tools";
+import { compareVersions, reportedVersion, TOOLS, type ToolSpec } from "./tools";
 
 /**
  * Every duration in the rendered monitor files is divided by this (a minute becomes a second),
