@@ -127,10 +127,18 @@ const imageDigests = config.pinImageDigests
 
 // Values the rendered files need that exist only once AWS (and the registries) have answered.
 const deployInfo: pulumi.Output<DeployInfo> = pulumi
-  .all([lokiBucket.bucketName, monitor.privateIp, grafanaUrlOutput, monitor.dataVolumeId, imageDigests])
-  .apply(([lokiBucketName, monitorPrivateIp, grafanaUrl, dataVolumeId, digests]) => ({
+  .all([
+    lokiBucket.bucketName,
+    monitor.privateIp,
+    network.vpcId,
+    grafanaUrlOutput,
+    monitor.dataVolumeId,
+    imageDigests,
+  ])
+  .apply(([lokiBucketName, monitorPrivateIp, vpcId, grafanaUrl, dataVolumeId, digests]) => ({
     lokiBucketName,
     monitorPrivateIp,
+    vpcId,
     grafanaUrl,
     dataVolumeId,
     ...(digests !== undefined ? { imageDigests: digests } : {}),

@@ -35,7 +35,7 @@ const EC2_ASSUME_ROLE_POLICY = JSON.stringify({
 });
 
 /** The monitor's permissions: EC2 service discovery and the Loki bucket. */
-export function monitorPolicyDocument(lokiBucketArn: pulumi.Input<string>): pulumi.Output<string> {
+function monitorPolicyDocument(lokiBucketArn: pulumi.Input<string>): pulumi.Output<string> {
   return pulumi.jsonStringify({
     Version: "2012-10-17",
     Statement: [

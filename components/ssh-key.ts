@@ -51,7 +51,7 @@ export class SshKey extends pulumi.ComponentResource {
  * verification working whether or not the provider narrows the negotiation to the pinned key's
  * type (docs/ssh.md, "Which host key is pinned").
  */
-export const PINNED_HOST_KEY_TYPES = [
+const PINNED_HOST_KEY_TYPES = [
   "ecdsa-sha2-nistp256",
   "ecdsa-sha2-nistp384",
   "ecdsa-sha2-nistp521",

@@ -17,7 +17,7 @@ import { MONITOR_CONTAINER_USERS } from "./images";
 export const DATA_MOUNT_POINT = "/srv/observability";
 
 /** Filesystem label of the data volume (shows in `lsblk -f`). */
-export const DATA_VOLUME_LABEL = "obsdata";
+const DATA_VOLUME_LABEL = "obsdata";
 
 export interface DataDirectory {
   /** Directory under DATA_MOUNT_POINT. */

@@ -37,16 +37,16 @@ export const LOKI_RUNTIME_DIR = MONITOR_LOKI_RUNTIME_DIR;
  * polls its runtime config): each is a step of its own that only swaps files in, so a change there
  * (adding or removing a host) never reloads or restarts anything.
  */
-export const SELF_WATCHED_DIRS: Readonly<Record<string, string>> = {
+const SELF_WATCHED_DIRS: Readonly<Record<string, string>> = {
   "file-sd": FILE_SD_DIR,
   "loki-runtime": LOKI_RUNTIME_DIR,
 };
 
 /** How long `docker compose up --wait` may take before the step fails (first image pulls included). */
-export const COMPOSE_WAIT_TIMEOUT_SECONDS = 600;
+const COMPOSE_WAIT_TIMEOUT_SECONDS = 600;
 /** Readiness: cloud-init may take a while (packages), then Docker gets this many checks 5 s apart. */
-export const CLOUD_INIT_TIMEOUT_SECONDS = 1200;
-export const DOCKER_READY_ATTEMPTS = 60;
+const CLOUD_INIT_TIMEOUT_SECONDS = 1200;
+const DOCKER_READY_ATTEMPTS = 60;
 
 // ---------------------------------------------------------------------------------------------
 // Quoting and hashing
@@ -66,7 +66,7 @@ export function shellQuote(value: string): string {
 }
 
 /** A command line from argv, every word quoted. */
-export function shellCommand(argv: readonly string[]): string {
+function shellCommand(argv: readonly string[]): string {
   return argv.map(shellQuote).join(" ");
 }
 
@@ -86,7 +86,7 @@ export function contentHash(files: Readonly<Record<string, string>>): string {
 const RELATIVE_PATH = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)*$/;
 
 /** Refuses anything but a plain relative path (no `..`, no leading `/` or `-`, no odd characters). */
-export function assertRelativePath(path: string): string {
+function assertRelativePath(path: string): string {
   if (!RELATIVE_PATH.test(path) || path.split("/").some((part) => part === "." || part === "..")) {
     throw new Error(`deploy path ${JSON.stringify(path)} is not a plain relative path`);
   }
@@ -95,7 +95,7 @@ export function assertRelativePath(path: string): string {
 
 const ABSOLUTE_PATH = /^(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+$/;
 
-export function assertAbsolutePath(path: string): string {
+function assertAbsolutePath(path: string): string {
   if (!ABSOLUTE_PATH.test(path) || path.split("/").some((part) => part === "." || part === "..")) {
     throw new Error(`deploy path ${JSON.stringify(path)} is not a plain absolute path`);
   }
@@ -198,7 +198,7 @@ export interface ConfigCheck {
 }
 
 /** Services whose config is checked by their own tool before it replaces the running one. */
-export const CONFIG_CHECKS: Readonly<Record<string, ConfigCheck>> = {
+const CONFIG_CHECKS: Readonly<Record<string, ConfigCheck>> = {
   prometheus: { entrypoint: "promtool", args: ["check", "config", PROMETHEUS_CONFIG_PATH] },
   alertmanager: { entrypoint: "amtool", args: ["check-config", ALERTMANAGER_PATHS.configFile] },
 };
@@ -208,7 +208,7 @@ export const CONFIG_CHECKS: Readonly<Record<string, ConfigCheck>> = {
  * (then they keep running the last valid config, and the deploy rolls the files back).
  * Prometheus needs --web.enable-lifecycle; Alloy serves it on its HTTP port.
  */
-export const RELOADABLE_SERVICES: Readonly<Record<string, number>> = {
+const RELOADABLE_SERVICES: Readonly<Record<string, number>> = {
   prometheus: MONITOR_PORTS.prometheus,
   alertmanager: MONITOR_PORTS.alertmanager,
   alloy: AGENT_PORTS.alloy,
@@ -344,7 +344,7 @@ export function unitFiles(unit: DeployUnit, files: HostFiles): HostFiles {
 /** The plain shell files the scripts are built from (read once, at render time: still pure). */
 export const HOST_SCRIPTS_DIR = join(__dirname, "host-scripts");
 export const DEPLOY_LIBRARY_FILE = join(HOST_SCRIPTS_DIR, "deploy-lib.sh");
-export const READINESS_LIBRARY_FILE = join(HOST_SCRIPTS_DIR, "readiness.sh");
+const READINESS_LIBRARY_FILE = join(HOST_SCRIPTS_DIR, "readiness.sh");
 
 const libraries = new Map<string, string>();
 
@@ -397,7 +397,7 @@ function heredocDelimiter(content: string): string {
 }
 
 /** Tail lines that stage `content` as the unit file `path`, byte for byte. */
-export function stageFileLines(path: string, content: string): string[] {
+function stageFileLines(path: string, content: string): string[] {
   assertRelativePath(path);
   // A quoted here-document is copied verbatim (no expansion) and always ends in a newline, so it
   // carries text that ends in one; anything else goes through base64.
@@ -412,7 +412,7 @@ export function stageFileLines(path: string, content: string): string[] {
 }
 
 /** The tail line that makes the running service use the swapped-in files (rolled back on failure). */
-export function applyLines(unit: DeployUnit): string[] {
+function applyLines(unit: DeployUnit): string[] {
   const apply = unit.apply;
   switch (apply.kind) {
     case "compose-up":

@@ -63,7 +63,9 @@ export function monitorFiles(config: StackConfig, deployInfo: DeployInfo = {}): 
     [CLOUD_INIT_FILE]: renderMonitorUserData({
       dataVolumeId: deployInfo.dataVolumeId ?? DATA_VOLUME_ID_PLACEHOLDER,
     }),
-    "prometheus/prometheus.yml": renderPrometheusConfig(config, MONITOR_PROMETHEUS_ADDRESSES),
+    "prometheus/prometheus.yml": renderPrometheusConfig(config, MONITOR_PROMETHEUS_ADDRESSES, {
+      vpcId: deployInfo.vpcId,
+    }),
     ...prefixed("prometheus/rules", renderRuleFiles(config)),
     ...prefixed("prometheus/file_sd", renderFileSdTargets(config)),
     ...prefixed(

@@ -30,6 +30,7 @@ import {
   alertmanagerFlags,
   enabledSecrets,
 } from "./alertmanager";
+import { grafanaAlertGroupsUrl } from "./alertmanager-email.tmpl";
 import { dataDirectoryPath } from "./cloud-init";
 import {
   GRAFANA_DASHBOARDS_DIR,
@@ -50,7 +51,7 @@ import { LOKI_CONFIG_DIR, LOKI_DATA_DIR, lokiFlags } from "./loki";
 import { type MonitorServiceAddresses, PROMETHEUS_DATA_PATH, prometheusFlags } from "./prometheus";
 
 /** Compose project name: container and network names derive from it. */
-export const MONITOR_COMPOSE_PROJECT = "observability";
+const MONITOR_COMPOSE_PROJECT = "observability";
 
 /** Where the deploy writes secret files on the monitor (root volume, root-owned directory). */
 export const MONITOR_SECRETS_DIR = "/etc/observability/secrets";
@@ -70,6 +71,8 @@ export interface DeployInfo {
   readonly lokiBucketName?: string;
   /** The monitor's VPC address: Loki's push port binds there, Alloy on clients pushes to it. */
   readonly monitorPrivateIp?: string;
+  /** The stack's VPC: Prometheus' EC2 discovery is scoped to it. */
+  readonly vpcId?: string;
   /** Public Grafana URL derived from the Elastic IP (stack config's grafanaRootUrl wins). */
   readonly grafanaUrl?: string;
   /** EBS id of the monitor's data volume (cloud-init mounts it by id). */
@@ -195,6 +198,9 @@ export function monitorComposeData(
   const secretsFor = (service: string) =>
     secretFiles.filter((secret) => secret.services.includes(service)).map((secret) => secret.name);
   const lokiBindAddress = deployInfo.monitorPrivateIp ?? MONITOR_PRIVATE_IP_PLACEHOLDER;
+  // Links in notifications lead to Grafana (the stack's URL, else the one the deploy derives).
+  const grafanaUrl = config.grafana.rootUrl ?? deployInfo.grafanaUrl;
+  const alertmanagerUrl = grafanaUrl === undefined ? undefined : grafanaAlertGroupsUrl(grafanaUrl);
 
   const prometheus: MonitorComposeService = {
     image: IMAGES.prometheus,
@@ -219,7 +225,7 @@ export function monitorComposeData(
     container_name: "alertmanager",
     restart: "unless-stopped",
     user: MONITOR_CONTAINER_USERS.alertmanager,
-    command: alertmanagerFlags(config),
+    command: alertmanagerFlags(config, alertmanagerUrl === undefined ? {} : { externalUrl: alertmanagerUrl }),
     ports: [loopbackPort(MONITOR_PORTS.alertmanager)],
     volumes: [
       `${CONFIG_DIRS.alertmanager}:/etc/alertmanager:ro`,

@@ -14,13 +14,13 @@ import { type AlertRule, type InputSeries, type RuleGroup, seriesSelector } from
  * Filesystems that are not real disks on a Docker host: container layers (overlay), snaps
  * (squashfs, always full) and memory-backed mounts.
  */
-export const EXCLUDED_FSTYPES = ["tmpfs", "devtmpfs", "overlay", "squashfs", "nsfs", "ramfs"] as const;
+const EXCLUDED_FSTYPES = ["tmpfs", "devtmpfs", "overlay", "squashfs", "nsfs", "ramfs"] as const;
 const FS_SELECTOR = `job="${JOB_NAMES.node}", fstype!~"${EXCLUDED_FSTYPES.join("|")}"`;
 
 /** Window predict_linear fits its line over. */
-export const DISK_FILL_WINDOW = "6h";
+const DISK_FILL_WINDOW = "6h";
 /** Only predict on filesystems already below this much free space: growth on an empty disk is normal. */
-export const DISK_FILL_MAX_FREE_PERCENT = 40;
+const DISK_FILL_MAX_FREE_PERCENT = 40;
 const DISK_FILL_FOR = "1h";
 /** The critical fill-up level: empty within this many hours, with less than this much free. */
 export const DISK_FILL_CRITICAL_HOURS = 4;

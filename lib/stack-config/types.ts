@@ -11,7 +11,7 @@ export type { Architecture } from "./values";
  * How Pulumi authenticates over SSH to deploy the hosts: `key` with the sshPrivateKey secret from
  * stack config, `agent` with whatever key the SSH agent of the machine running `pulumi up` holds.
  */
-export const SSH_AUTH_MODES = ["key", "agent"] as const;
+const SSH_AUTH_MODES = ["key", "agent"] as const;
 export type SshAuth = (typeof SSH_AUTH_MODES)[number];
 
 /**
