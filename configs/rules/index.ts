@@ -150,8 +150,7 @@ export function renderAlertTable(config: StackConfig): string {
   return [
     "# Alerts",
     "",
-    "<!-- Generated from configs/rules by renderAlertTable(); test/alert-rules.test.ts fails when this file",
-    "     is out of date. Regenerate: UPDATE_DOCS=1 npx vitest run test/alert-rules.test.ts -->",
+    "<!-- Generated from configs/rules by `npm run generate`; `npm test` fails when this file is out of date. -->",
     "",
     `Thresholds and \`for\` durations shown are the \`${config.stack}\` stack's; each stack sets its own`,
     "(`observability:alertThresholds` in `Pulumi.<stack>.yaml`). Exporter groups (`exporter-*`) are loaded",

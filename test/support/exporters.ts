@@ -3,7 +3,7 @@
  * run them, for the tests that check our flags, configs and dashboards against the real binaries.
  */
 import { spawnSync } from "node:child_process";
-import { nodeExporterFlagsFor } from "../../configs/agents/node-exporter";
+import { nodeExporterService } from "../../configs/agents/node-exporter";
 import { processExporterService } from "../../configs/agents/process-exporter";
 import { freePort, getText, type ProcessGroup, type ProcessSpec, pollUntil } from "./processes";
 import { requireTool, TOOLS } from "./tools";
@@ -24,16 +24,40 @@ export interface LocalNodeExporter {
   readonly metrics: string;
 }
 
-/** Starts the node exporter with the flags we render for its version, and scrapes it once. */
+/**
+ * The container's own command line with only what differs on this machine swapped: it runs on the
+ * host itself (root filesystem `/`) and listens on 127.0.0.1:port.
+ */
+function substituted(command: readonly string[], here: Readonly<Record<string, string>>): string[] {
+  const swapped = new Set<string>();
+  const args = command.map((arg) => {
+    const [flag = ""] = arg.split("=", 1);
+    const value = here[flag];
+    if (value === undefined) return arg;
+    swapped.add(flag);
+    return `${flag}=${value}`;
+  });
+  const missing = Object.keys(here).filter((flag) => !swapped.has(flag));
+  if (missing.length > 0) throw new Error(`the rendered command no longer has ${missing.join(", ")}`);
+  return args;
+}
+
+function nodeExporterArgsHere(port: number): string[] {
+  return substituted(nodeExporterService().command ?? [], {
+    "--path.rootfs": "/",
+    "--web.listen-address": `127.0.0.1:${port}`,
+  });
+}
+
+/** Starts the node exporter with the rendered flags, and scrapes it once. */
 export async function startNodeExporter(group: ProcessGroup): Promise<LocalNodeExporter> {
   const binary = requireTool(TOOLS.nodeExporter);
   const version = localVersion(binary);
   const port = await freePort();
-  // Here the exporter runs on the host itself, so the root filesystem is `/`.
   await group.start({
     name: "node-exporter",
     tool: TOOLS.nodeExporter,
-    args: nodeExporterFlagsFor(version, { rootfs: "/", bindAddress: "127.0.0.1", port }),
+    args: nodeExporterArgsHere(port),
     readyUrl: `http://127.0.0.1:${port}/metrics`,
   });
   const metrics = await pollUntil("node exporter metrics", async () => {
@@ -47,16 +71,10 @@ export async function startNodeExporter(group: ProcessGroup): Promise<LocalNodeE
 
 /** processExporterService's command, pointed at this machine's /proc, a temp config and loopback. */
 function processExporterArgsHere(configPath: string, port: number): string[] {
-  const here: Record<string, string> = {
+  return substituted(processExporterService().command ?? [], {
     "--procfs": "/proc",
     "--config.path": configPath,
     "--web.listen-address": `127.0.0.1:${port}`,
-  };
-  return (processExporterService().command ?? []).map((arg) => {
-    const [flag = ""] = arg.split("=", 1);
-    const value = here[flag];
-    if (value === undefined) throw new Error(`no local substitute for ${arg}: add one so the test runs it`);
-    return `${flag}=${value}`;
   });
 }
 
@@ -74,16 +92,12 @@ export function processExporterSpec(name: string, configPath: string, port: numb
   };
 }
 
-/**
- * The node exporter as a ProcessSpec with the flags we render for the local binary's version,
- * on the host itself (root filesystem `/`), listening on 127.0.0.1:port.
- */
+/** The node exporter as a ProcessSpec with the rendered flags, on the host itself, on 127.0.0.1:port. */
 export function nodeExporterSpec(name: string, port: number): ProcessSpec {
-  const version = localVersion(requireTool(TOOLS.nodeExporter));
   return {
     name,
     tool: TOOLS.nodeExporter,
-    args: nodeExporterFlagsFor(version, { rootfs: "/", bindAddress: "127.0.0.1", port }),
+    args: nodeExporterArgsHere(port),
     readyUrl: `http://127.0.0.1:${port}/metrics`,
   };
 }
