@@ -30,6 +30,7 @@ import {
   alertmanagerFlags,
   enabledSecrets,
 } from "./alertmanager";
+import { grafanaAlertGroupsUrl } from "./alertmanager-email.tmpl";
 import {
   BLACKBOX_CONFIG_DIR,
   BLACKBOX_PORT,
@@ -205,6 +206,9 @@ export function monitorComposeData(
   const secretsFor = (service: string) =>
     secretFiles.filter((secret) => secret.services.includes(service)).map((secret) => secret.name);
   const lokiBindAddress = deployInfo.monitorPrivateIp ?? MONITOR_PRIVATE_IP_PLACEHOLDER;
+  // Links in notifications lead to Grafana (the stack's URL, else the one the deploy derives).
+  const grafanaUrl = config.grafana.rootUrl ?? deployInfo.grafanaUrl;
+  const alertmanagerUrl = grafanaUrl === undefined ? undefined : grafanaAlertGroupsUrl(grafanaUrl);
 
   const prometheus: MonitorComposeService = {
     image: IMAGES.prometheus,
@@ -229,7 +233,7 @@ export function monitorComposeData(
     container_name: "alertmanager",
     restart: "unless-stopped",
     user: MONITOR_CONTAINER_USERS.alertmanager,
-    command: alertmanagerFlags(config),
+    command: alertmanagerFlags(config, alertmanagerUrl === undefined ? {} : { externalUrl: alertmanagerUrl }),
     ports: [loopbackPort(MONITOR_PORTS.alertmanager)],
     volumes: [
       `${CONFIG_DIRS.alertmanager}:/etc/alertmanager:ro`,

@@ -62,6 +62,9 @@ export const DEFAULT_MONITOR_ADDRESSES: MonitorServiceAddresses = {
   fileSdDir: "/etc/prometheus/file_sd",
 };
 
+/** Prometheus as a person reaches it: `ssh -N -L 9090:localhost:9090 ...` (the prometheusTunnel output). */
+const PROMETHEUS_TUNNEL_URL = `http://localhost:${MONITOR_PORTS.prometheus}`;
+
 export const PROMETHEUS_CONFIG_PATH = "/etc/prometheus/prometheus.yml";
 /** The official image's data directory (on the monitor's data volume). */
 export const PROMETHEUS_DATA_PATH = "/prometheus";
@@ -304,7 +307,13 @@ export function renderFileSdTargets(config: StackConfig): Record<string, string>
 
 /** Command-line flags of the Prometheus container. Retention is in prometheus.yml (retentionSettings). */
 export function prometheusFlags(): string[] {
-  const flags = [`--config.file=${PROMETHEUS_CONFIG_PATH}`, `--storage.tsdb.path=${PROMETHEUS_DATA_PATH}`];
+  const flags = [
+    `--config.file=${PROMETHEUS_CONFIG_PATH}`,
+    `--storage.tsdb.path=${PROMETHEUS_DATA_PATH}`,
+    // Where a person reaches this Prometheus: the SSH tunnel of the prometheusTunnel output.
+    // Notifications never link here (they open the alert's expression in Grafana Explore).
+    `--web.external-url=${PROMETHEUS_TUNNEL_URL}`,
+  ];
   // POST /-/reload applies a new config or rule file without a restart.
   flags.push("--web.enable-lifecycle");
   return flags;

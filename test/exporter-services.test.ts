@@ -220,7 +220,7 @@ describe("optional exporters against real services", () => {
     fakeEc2 = await startFakeEc2([], config.region);
     const prometheusAddress = `127.0.0.1:${await freePort()}`;
     const closed = `127.0.0.1:${await freePort()}`;
-    const loopback = pointAtLoopback(config, rendered, {
+    const loopback = pointAtLoopback(rendered, {
       dir: join(workDir, "monitor"),
       prometheus: prometheusAddress,
       alertmanager: closed,

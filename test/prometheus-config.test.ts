@@ -202,6 +202,10 @@ describe("prometheusFlags", () => {
     });
   });
 
+  it("give the SSH tunnel's address as the external URL, never a container name", () => {
+    expect(prometheusFlags()).toContain("--web.external-url=http://localhost:9090");
+  });
+
   it("leave the remote-write receiver off: every metric is pulled, nothing pushes into Prometheus", () => {
     expect(prometheusFlags()).not.toContain("--web.enable-remote-write-receiver");
   });
@@ -212,6 +216,7 @@ describe("prometheusFlags", () => {
       "--storage.tsdb.path",
       "--web.enable-lifecycle",
       "--web.enable-remote-write-receiver",
+      "--web.external-url",
     ]);
     for (const flag of prometheusFlags()) {
       expect(bothVersions.has(flag.split("=")[0] ?? ""), flag).toBe(true);

@@ -175,7 +175,6 @@ export class E2eStack {
       pagerdutyUrl: this.webhooks.url(WEBHOOK_PATHS.pagerduty),
     };
     this.loopback = pointAtLoopback(
-      this.config,
       monitorFiles(this.config, { grafanaUrl: GRAFANA_URL, vpcId: FAKE_VPC_ID }),
       plan,
     );

@@ -12,14 +12,10 @@
  */
 import { basename, join } from "node:path";
 import { parse, stringify } from "yaml";
-import { compareVersions } from "../../configs/agents/node-exporter";
-import { alertmanagerFlags } from "../../configs/alertmanager";
 import { BLACKBOX_JOB } from "../../configs/blackbox";
 import type { HostFiles } from "../../configs/host-files";
-import { prometheusFlags } from "../../configs/prometheus";
 import { durationSeconds, formatDuration } from "../../configs/rules/duration";
-import type { StackConfig } from "../../lib/stack-config";
-import { reportedVersion, TOOLS, type ToolSpec } from "./tools";
+import { compareVersions, reportedVersion, TOOLS, type ToolSpec } from "./tools";
 
 /**
  * Every duration in the rendered monitor files is divided by this (a minute becomes a second),
@@ -228,11 +224,7 @@ function scaleRoute(route: Yaml): void {
  * Everything else (expressions, labels, annotations, routes, receivers, inhibit rules,
  * templates) is passed through byte for byte. Every address it writes must be 127.0.0.1.
  */
-export function pointAtLoopback(
-  config: StackConfig,
-  rendered: HostFiles,
-  plan: LoopbackPlan,
-): LoopbackMonitor {
+export function pointAtLoopback(rendered: HostFiles, plan: LoopbackPlan): LoopbackMonitor {
   const files: Record<string, string> = {};
   const prometheusDir = join(plan.dir, "prometheus");
   const alertmanagerDir = join(plan.dir, "alertmanager");
@@ -318,7 +310,11 @@ export function pointAtLoopback(
     aliasDuplicateObjects: false,
   });
 
-  let prometheusArgs = prometheusFlags();
+  // Both command lines as the monitor's compose file runs them (external URLs included).
+  const compose = parse(required(rendered["compose.yaml"], "compose.yaml")) as {
+    services: Record<string, { command: string[] }>;
+  };
+  let prometheusArgs = [...required(compose.services.prometheus?.command, "prometheus' command")];
   prometheusArgs = replaceFlag(prometheusArgs, "--config.file", join(prometheusDir, "prometheus.yml"));
   prometheusArgs = replaceFlag(prometheusArgs, "--storage.tsdb.path", join(prometheusDir, "data"));
   prometheusArgs.push(
@@ -327,17 +323,14 @@ export function pointAtLoopback(
     `--rules.alert.resend-delay=${scaledDuration("1m")}`,
   );
 
-  let alertmanagerArgs = alertmanagerFlags(config);
+  let alertmanagerArgs = [...required(compose.services.alertmanager?.command, "alertmanager's command")];
   alertmanagerArgs = replaceFlag(
     alertmanagerArgs,
     "--config.file",
     join(alertmanagerDir, "alertmanager.yml"),
   );
   alertmanagerArgs = replaceFlag(alertmanagerArgs, "--storage.path", join(alertmanagerDir, "data"));
-  alertmanagerArgs.push(
-    `--web.listen-address=${loopbackOnly(plan.alertmanager, "Alertmanager")}`,
-    `--web.external-url=http://${plan.alertmanager}`,
-  );
+  alertmanagerArgs.push(`--web.listen-address=${loopbackOnly(plan.alertmanager, "Alertmanager")}`);
   return { files, prometheusArgs, alertmanagerArgs };
 }
 
