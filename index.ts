@@ -57,9 +57,19 @@ const network = new Network(
   withProvider,
 );
 
+// The bucket's policy names the monitor's role and the role's policy names the bucket: each
+// resource depends on the other's ARN only, so the role's ARN is handed over once it exists.
+const [monitorPrincipalArn, resolveMonitorPrincipalArn] = pulumi.deferredOutput<string>();
 const lokiBucket = new LokiBucket(
   `${env}-loki`,
-  { environment: env, retentionDays: config.logs.retentionDays, protectData: config.protectData },
+  {
+    environment: env,
+    retentionDays: config.logs.retentionDays,
+    protectData: config.protectData,
+    noncurrentVersionDays: config.logs.noncurrentVersionDays,
+    monitorPrincipalArn,
+    adminArns: config.logs.bucketAdminArns,
+  },
   withProvider,
 );
 
@@ -72,6 +82,7 @@ const roles = new InstanceRoles(
   },
   withProvider,
 );
+resolveMonitorPrincipalArn(roles.monitorPrincipalArn);
 
 const sshKey = new SshKey(
   `${env}-ssh`,

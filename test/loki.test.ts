@@ -115,7 +115,9 @@ describe("renderLokiConfig (S3)", () => {
     expect(loki.limits_config.retention_period).toBe(lokiRetentionPeriod(30));
     expect(seconds(loki.limits_config.retention_period)).toBe(30 * 86400);
     for (const days of [1, 7, 90]) {
-      const other = parse(renderLokiConfig(sampleStackConfig({ logs: { retentionDays: days } })));
+      const other = parse(
+        renderLokiConfig(sampleStackConfig({ logs: { ...sampleStackConfig().logs, retentionDays: days } })),
+      );
       expect(seconds(other.limits_config.retention_period)).toBe(days * 86400);
     }
   });
@@ -202,7 +204,9 @@ describe("renderLokiRuntimeConfig", () => {
 describe("Loki layout and the bucket's lifecycle rule", () => {
   for (const retentionDays of [1, 7, 30, 365]) {
     it(`agree for ${retentionDays} day(s) of retention`, () => {
-      const loki = parse(renderLokiConfig(sampleStackConfig({ logs: { retentionDays } })));
+      const loki = parse(
+        renderLokiConfig(sampleStackConfig({ logs: { ...sampleStackConfig().logs, retentionDays } })),
+      );
       const plan = lokiLifecyclePlan(retentionDays);
       const [period] = loki.schema_config.configs;
 

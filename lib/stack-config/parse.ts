@@ -17,6 +17,7 @@ import {
   parseExporterCredentials,
   plainTextSecrets,
 } from "./sections/secrets";
+import { parseLogs } from "./sections/security";
 import {
   parseAwsProvider,
   parseGrafana,
@@ -117,7 +118,7 @@ export function readStackConfig(
   const images = parseImages(reader, architectures);
   const hostCount = 1 + (clients?.length ?? 0) + (externalHosts?.length ?? 0);
   const metrics = parseMetrics(reader, monitor?.dataVolumeGb, hostCount);
-  const logRetentionDays = reader.integer("logRetentionDays");
+  const logs = parseLogs(reader);
   const scrapeIntervalMs = metrics ? parsePrometheusDuration(metrics.scrapeInterval) : undefined;
   const alerting = parseAlerting(reader, secretsSet, requireSecrets, scrapeIntervalMs);
   const grafana = parseGrafana(reader);
@@ -146,7 +147,7 @@ export function readStackConfig(
     !access ||
     !images ||
     !metrics ||
-    logRetentionDays === undefined ||
+    !logs ||
     !alerting ||
     !grafana ||
     !exporterUsers ||
@@ -173,7 +174,7 @@ export function readStackConfig(
     clients,
     externalHosts,
     metrics,
-    logs: { retentionDays: logRetentionDays },
+    logs,
     alerting,
     grafana,
     exporterUsers,

@@ -358,6 +358,26 @@ export const CORE_SETTINGS: readonly SettingSpec[] = [
     description: "Loki retention in days; the bucket's lifecycle safety net follows it.",
   },
   {
+    key: "lokiNoncurrentVersionDays",
+    section: "logs",
+    type: "integer",
+    default: 7,
+    min: 1,
+    max: 90,
+    example: "7",
+    description:
+      "Days the versioned Loki bucket keeps an overwritten or deleted object's previous version: the window to undo a wipe.",
+  },
+  {
+    key: "lokiBucketAdminArns",
+    section: "logs",
+    type: "list",
+    required: false,
+    example: "arn:aws:iam::123456789012:role/Admin",
+    description:
+      "IAM role or user ARNs (wildcards allowed) that keep object access to the Loki bucket besides the monitor role and the account root; all others are denied it.",
+  },
+  {
     key: "alertEmailTo",
     section: "alerting",
     type: "list",

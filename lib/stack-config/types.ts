@@ -101,6 +101,10 @@ export interface MetricsSettings {
 export interface LogSettings {
   /** Loki compactor retention; the bucket's lifecycle safety net is derived from it. */
   readonly retentionDays: number;
+  /** Days the versioned bucket keeps noncurrent object versions before they expire. */
+  readonly noncurrentVersionDays: number;
+  /** IAM principal ARN patterns that keep object access besides the monitor role and the root user. */
+  readonly bucketAdminArns: readonly string[];
 }
 
 export interface EmailSettings {
