@@ -42,7 +42,7 @@ import {
   unitFiles,
 } from "../configs/deploy-scripts";
 import { GRAFANA_ADMIN_PASSWORD_RESET, grafanaAdminPasswordResetCommand } from "../configs/grafana";
-import { type HostFiles, MONITOR_HOST, monitorFiles, stackHostFiles } from "../configs/host-files";
+import { type HostFiles, monitorFiles, stackHostFiles } from "../configs/host-files";
 import { monitorSecretFiles } from "../configs/monitor-compose";
 import { AGENT_PORTS } from "../lib/catalog";
 import { fileStepScript, plannedStep } from "./support/deploy-steps";
@@ -106,7 +106,7 @@ interface NamedScript {
 function renderedScripts(configName: string, config: ReturnType<typeof sampleStackConfig>): NamedScript[] {
   const scripts: NamedScript[] = [];
   for (const [host, files] of Object.entries(stackHostFiles(config, DEPLOY_INFO))) {
-    const directory = host === MONITOR_HOST ? MONITOR_DEPLOY_DIR : AGENTS_DEPLOY_DIR;
+    const directory = host === "monitor" ? MONITOR_DEPLOY_DIR : AGENTS_DEPLOY_DIR;
     const plan = planDeploy(files, directory);
     for (const unit of plan.units) {
       scripts.push({
