@@ -59,9 +59,19 @@ const network = new Network(
   withProvider,
 );
 
+// The bucket's policy names the monitor's role and the role's policy names the bucket: each
+// resource depends on the other's ARN only, so the role's ARN is handed over once it exists.
+const [monitorPrincipalArn, resolveMonitorPrincipalArn] = pulumi.deferredOutput<string>();
 const lokiBucket = new LokiBucket(
   `${env}-loki`,
-  { environment: env, retentionDays: config.logs.retentionDays, protectData: config.protectData },
+  {
+    environment: env,
+    retentionDays: config.logs.retentionDays,
+    protectData: config.protectData,
+    noncurrentVersionDays: config.logs.noncurrentVersionDays,
+    monitorPrincipalArn,
+    adminArns: config.logs.bucketAdminArns,
+  },
   withProvider,
 );
 
@@ -74,6 +84,7 @@ const roles = new InstanceRoles(
   },
   withProvider,
 );
+resolveMonitorPrincipalArn(roles.monitorPrincipalArn);
 
 const sshKey = new SshKey(
   `${env}-ssh`,
@@ -129,10 +140,18 @@ const imageDigests = config.pinImageDigests
 
 // Values the rendered files need that exist only once AWS (and the registries) have answered.
 const deployInfo: pulumi.Output<DeployInfo> = pulumi
-  .all([lokiBucket.bucketName, monitor.privateIp, grafanaUrlOutput, monitor.dataVolumeId, imageDigests])
-  .apply(([lokiBucketName, monitorPrivateIp, grafanaUrl, dataVolumeId, digests]) => ({
+  .all([
+    lokiBucket.bucketName,
+    monitor.privateIp,
+    network.vpcId,
+    grafanaUrlOutput,
+    monitor.dataVolumeId,
+    imageDigests,
+  ])
+  .apply(([lokiBucketName, monitorPrivateIp, vpcId, grafanaUrl, dataVolumeId, digests]) => ({
     lokiBucketName,
     monitorPrivateIp,
+    vpcId,
     grafanaUrl,
     dataVolumeId,
     ...(digests !== undefined ? { imageDigests: digests } : {}),

@@ -133,7 +133,7 @@ async function measureFleet(
         },
       ]),
     );
-    const loopback = pointAtLoopback(config, monitorFiles(config, { grafanaUrl: GRAFANA_URL }), {
+    const loopback = pointAtLoopback(monitorFiles(config, { grafanaUrl: GRAFANA_URL }), {
       dir,
       prometheus,
       alertmanager: empty,

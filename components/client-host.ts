@@ -22,7 +22,7 @@ export interface ClientHostArgs {
 }
 
 /** The EC2 tags Prometheus discovery keys on; the `Name` tag becomes the `instance` label. */
-export function discoveryTags(environment: string, client: ClientHostSettings): Record<string, string> {
+function discoveryTags(environment: string, client: ClientHostSettings): Record<string, string> {
   return {
     [DISCOVERY_TAGS.name]: client.name,
     [DISCOVERY_TAGS.scrape]: "true",

@@ -14,7 +14,7 @@ import type { Architecture, ImageSettings, InstanceSettings } from "../lib/stack
  * `includeDeprecated` keeps the lookup working after Canonical deprecates the image (after two
  * years), which would otherwise break every `pulumi up` of an older stack.
  */
-export function pinnedImageId(
+function pinnedImageId(
   images: ImageSettings,
   architecture: Architecture,
   opts: pulumi.InvokeOutputOptions,
@@ -41,7 +41,7 @@ export function pinnedImageId(
  * Docker's bridge network (Prometheus EC2 discovery, Loki's S3 client) still reach the instance
  * profile credentials. Tags stay out of the metadata service: nothing on the host needs them.
  */
-export const METADATA_OPTIONS = {
+const METADATA_OPTIONS = {
   httpEndpoint: "enabled",
   httpTokens: "required",
   httpPutResponseHopLimit: 2,
@@ -49,7 +49,7 @@ export const METADATA_OPTIONS = {
 } as const;
 
 /** An encrypted gp3 root volume (the account's default EBS key) that goes with the instance. */
-export function encryptedRootVolume(sizeGb: number) {
+function encryptedRootVolume(sizeGb: number) {
   return { volumeType: "gp3", volumeSize: sizeGb, encrypted: true, deleteOnTermination: true } as const;
 }
 

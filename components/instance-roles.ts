@@ -35,7 +35,7 @@ const EC2_ASSUME_ROLE_POLICY = JSON.stringify({
 });
 
 /** The monitor's permissions: EC2 service discovery and the Loki bucket. */
-export function monitorPolicyDocument(lokiBucketArn: pulumi.Input<string>): pulumi.Output<string> {
+function monitorPolicyDocument(lokiBucketArn: pulumi.Input<string>): pulumi.Output<string> {
   return pulumi.jsonStringify({
     Version: "2012-10-17",
     Statement: [
@@ -72,6 +72,8 @@ export class InstanceRoles extends pulumi.ComponentResource {
   public readonly clientInstanceProfileName: pulumi.Output<string> | undefined;
   /** Undefined when an existing instance profile is used. */
   public readonly monitorRoleArn: pulumi.Output<string> | undefined;
+  /** The role behind the monitor's profile, created here or the existing profile's: the Loki bucket admits it. */
+  public readonly monitorPrincipalArn: pulumi.Output<string>;
   public readonly clientRoleArn: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: InstanceRolesArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -80,6 +82,9 @@ export class InstanceRoles extends pulumi.ComponentResource {
 
     if (args.existingInstanceProfile !== undefined) {
       this.monitorInstanceProfileName = pulumi.output(args.existingInstanceProfile);
+      this.monitorPrincipalArn = aws.iam
+        .getInstanceProfileOutput({ name: args.existingInstanceProfile }, child)
+        .apply((profile) => profile.roleArn);
       this.clientInstanceProfileName = undefined;
       this.monitorRoleArn = undefined;
       this.clientRoleArn = undefined;
@@ -122,6 +127,7 @@ export class InstanceRoles extends pulumi.ComponentResource {
       this.monitorInstanceProfileName = monitorProfile.name;
       this.clientInstanceProfileName = clientProfile.name;
       this.monitorRoleArn = monitorRole.arn;
+      this.monitorPrincipalArn = monitorRole.arn;
       this.clientRoleArn = clientRole.arn;
     }
 
@@ -129,6 +135,7 @@ export class InstanceRoles extends pulumi.ComponentResource {
       monitorInstanceProfileName: this.monitorInstanceProfileName,
       clientInstanceProfileName: this.clientInstanceProfileName,
       monitorRoleArn: this.monitorRoleArn,
+      monitorPrincipalArn: this.monitorPrincipalArn,
       clientRoleArn: this.clientRoleArn,
     });
   }

@@ -1,8 +1,16 @@
 /**
  * The S3 bucket Loki stores its chunks and TSDB index in.
  *
- * Private and owner-enforced, encrypted at rest, TLS-only, and with a lifecycle that is only a
- * safety net behind Loki's compactor (lib/retention.ts explains why it never touches `index/`).
+ * Private and owner-enforced, encrypted at rest, TLS-only, versioned, and with a lifecycle that is
+ * only a safety net behind Loki's compactor (lib/retention.ts explains why it never touches `index/`).
+ *
+ * Who may touch the objects: the bucket policy denies every object action (and listing) to every
+ * principal whose `aws:PrincipalArn` is not the monitor's role, the account's root user or one of
+ * the stack's `lokiBucketAdminArns`, whatever their IAM policies allow. Bucket-level actions
+ * (the policy itself, versioning, lifecycle, deletion of the empty bucket) are not denied, so IAM
+ * administrators of the account can always change or remove the policy: the owner is never locked
+ * out. Credentials taken from the monitor cannot delete object versions or turn versioning or the
+ * lifecycle off, so what they delete stays recoverable for `lokiNoncurrentVersionDays`.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -15,6 +23,30 @@ export interface LokiBucketArgs {
   readonly retentionDays: number;
   /** Prod: the bucket survives `pulumi destroy` and refuses deletion. Dev: destroyable with its objects. */
   readonly protectData: boolean;
+  /** Days an overwritten or deleted object's previous version is kept (versioning's undo window). */
+  readonly noncurrentVersionDays: number;
+  /** The monitor's IAM role (Loki's only client): the one principal besides the admins with object access. */
+  readonly monitorPrincipalArn: pulumi.Input<string>;
+  /** IAM role or user ARN patterns that keep object access too (the account's root user always does). */
+  readonly adminArns: readonly string[];
+}
+
+/** Every action on an object, and the listings of objects, versions and uploads. */
+const LIST_ACTIONS = ["s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"];
+/** What the monitor's credentials may never do, even if its role's own policy were widened. */
+const MONITOR_DENIED_ACTIONS = [
+  "s3:DeleteObjectVersion",
+  "s3:PutBucketVersioning",
+  "s3:PutLifecycleConfiguration",
+];
+
+/** `arn:aws:iam::123456789012:role/x` -> `arn:aws:iam::123456789012:root` (same partition and account). */
+function accountRootArn(principalArn: string): string {
+  const [arn, partition, service, , account] = principalArn.split(":");
+  if (arn !== "arn" || service !== "iam" || !/^\d{12}$/.test(account ?? "")) {
+    throw new Error(`the monitor's principal "${principalArn}" is not an IAM ARN`);
+  }
+  return `arn:${partition}:iam::${account}:root`;
 }
 
 export class LokiBucket extends pulumi.ComponentResource {
@@ -71,6 +103,18 @@ export class LokiBucket extends pulumi.ComponentResource {
       child,
     );
 
+    // Versioning: an object Loki (or anyone) deletes or overwrites stays as a noncurrent version
+    // until the lifecycle below expires it.
+    const versioning = new aws.s3.BucketVersioning(
+      `${name}-versioning`,
+      { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
+      child,
+    );
+
+    const objects = pulumi.interpolate`${bucket.arn}/*`;
+    const allowed = pulumi
+      .output(args.monitorPrincipalArn)
+      .apply((monitor) => [monitor, accountRootArn(monitor), ...args.adminArns]);
     new aws.s3.BucketPolicy(
       `${name}-tls-only`,
       {
@@ -83,8 +127,33 @@ export class LokiBucket extends pulumi.ComponentResource {
               Effect: "Deny",
               Principal: "*",
               Action: "s3:*",
-              Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
+              Resource: [bucket.arn, objects],
               Condition: { Bool: { "aws:SecureTransport": "false" } },
+            },
+            {
+              // Every object action of every principal but these; bucket-level actions stay with IAM.
+              Sid: "DenyObjectAccessExceptMonitorAndAdmins",
+              Effect: "Deny",
+              Principal: "*",
+              Action: "s3:*",
+              Resource: objects,
+              Condition: { ArnNotLike: { "aws:PrincipalArn": allowed } },
+            },
+            {
+              Sid: "DenyListingExceptMonitorAndAdmins",
+              Effect: "Deny",
+              Principal: "*",
+              Action: LIST_ACTIONS,
+              Resource: bucket.arn,
+              Condition: { ArnNotLike: { "aws:PrincipalArn": allowed } },
+            },
+            {
+              Sid: "DenyMonitorPermanentDeletion",
+              Effect: "Deny",
+              Principal: "*",
+              Action: MONITOR_DENIED_ACTIONS,
+              Resource: [bucket.arn, objects],
+              Condition: { ArnEquals: { "aws:PrincipalArn": args.monitorPrincipalArn } },
             },
           ],
         }),
@@ -112,9 +181,19 @@ export class LokiBucket extends pulumi.ComponentResource {
             filter: {},
             abortIncompleteMultipartUpload: { daysAfterInitiation: plan.abortIncompleteMultipartAfterDays },
           },
+          {
+            // Previous versions (index files included: the current index is never expired) go after
+            // the undo window; delete markers with nothing left behind them go too.
+            id: "expire-noncurrent-versions",
+            status: "Enabled",
+            filter: {},
+            noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionDays },
+            expiration: { expiredObjectDeleteMarker: true },
+          },
         ],
       },
-      child,
+      // S3 rejects a noncurrent-version rule racing the versioning change on a new bucket.
+      { ...child, dependsOn: [versioning] },
     );
 
     this.bucketName = bucket.bucket;

@@ -11,7 +11,7 @@ import type { ImageSettings, MonitorSettings } from "../lib/stack-config";
 import { hardenedInstanceArgs } from "./host-image";
 
 /** Device name the data volume is attached as; Nitro instances show it as NVMe, found by volume id. */
-export const DATA_VOLUME_DEVICE = "/dev/sdf";
+const DATA_VOLUME_DEVICE = "/dev/sdf";
 
 export interface MonitorHostArgs {
   /** Stack name: Name tag `<stack>-monitor`. */

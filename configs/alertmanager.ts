@@ -20,6 +20,7 @@ import {
   renderNotificationTemplates,
   TEMPLATE_NAMES,
 } from "./alertmanager-email.tmpl";
+import { buildRuleGroups } from "./rules";
 
 /** The host-down alert. Inhibition keys on this name: the rule files must use the same one. */
 export const HOST_UNREACHABLE_ALERT = "HostUnreachable";
@@ -30,7 +31,7 @@ export const SEVERITIES = ["critical", "warning", "info"] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
 /** Labels a HostUnreachable alert shares with the alerts it mutes (one host in one stack). */
-export const HOST_LABELS = ["environment", "instance"] as const;
+const HOST_LABELS = ["environment", "instance"] as const;
 
 export const RECEIVERS = {
   critical: "critical",
@@ -49,12 +50,6 @@ export const ALERTMANAGER_PATHS = {
   templatesDir: "/etc/alertmanager/templates",
   storagePath: "/alertmanager",
 } as const;
-
-/**
- * `url_file` on webhook receivers (the heartbeat) exists since Alertmanager 0.26; the image the
- * deploy pins must be at least this version.
- */
-export const MINIMUM_ALERTMANAGER_VERSION = "0.26.0";
 
 /** Secret file written by the deploy (mode 0600) for each secret setting Alertmanager reads. */
 export const ALERTMANAGER_SECRET_FILES = {
@@ -79,14 +74,14 @@ export interface RouteTiming {
  * affected instance, instead of one mail per host (ten hosts losing their disk = one mail).
  * group_wait 30s lets a burst settle into that one mail; group_interval 5m batches additions.
  */
-export const DEFAULT_ROUTE_TIMING: RouteTiming = {
+const DEFAULT_ROUTE_TIMING: RouteTiming = {
   groupWait: "30s",
   groupInterval: "5m",
   heartbeatGroupInterval: "1m",
   repeatInterval: { critical: "1h", warning: "4h", info: "12h", heartbeat: "5m" },
 };
 
-export const GROUP_BY = ["alertname", "environment"] as const;
+const GROUP_BY = ["alertname", "environment"] as const;
 
 export interface AlertmanagerRenderOptions {
   /** Directory holding the secret files (default /run/secrets, where compose mounts them). */
@@ -120,7 +115,11 @@ export interface AlertmanagerFlagOptions {
   readonly storagePath?: string;
   /** e.g. 127.0.0.1:9093 in tests; unset keeps Alertmanager's default (:9093 in its container). */
   readonly listenAddress?: string;
-  /** Base of the links Alertmanager puts in notifications; omitted when unknown. */
+  /**
+   * Where a person reaches Alertmanager: Grafana's alerting view of it (grafanaAlertGroupsUrl),
+   * since Alertmanager itself listens on the monitor's loopback only. Omitted when the Grafana
+   * URL is not known yet (render output without deploy values).
+   */
   readonly externalUrl?: string;
 }
 
@@ -133,7 +132,11 @@ export function alertmanagerFlags(_config: StackConfig, options: AlertmanagerFla
     "--cluster.listen-address=",
   ];
   if (options.listenAddress !== undefined) flags.push(`--web.listen-address=${options.listenAddress}`);
-  if (options.externalUrl !== undefined) flags.push(`--web.external-url=${options.externalUrl}`);
+  if (options.externalUrl !== undefined) {
+    // The external URL has a path (Grafana's); Alertmanager itself keeps serving at / (the
+    // deploy's /-/reload and /-/ready, Grafana's data source, Prometheus' alerts).
+    flags.push(`--web.external-url=${options.externalUrl}`, "--web.route-prefix=/");
+  }
   return flags;
 }
 
@@ -175,6 +178,9 @@ function slackConfigs(config: StackConfig, secretsDir: string): Record<string, u
       channel: slack.channel,
       send_resolved: true,
       title: callTemplate(TEMPLATE_NAMES.slackTitle),
+      // The defaults link Alertmanager's own UI, which nobody reaches: Grafana's view instead.
+      title_link: callTemplate(TEMPLATE_NAMES.alertmanagerUrl),
+      fallback: callTemplate(TEMPLATE_NAMES.slackTitle),
       text: callTemplate(TEMPLATE_NAMES.slackText),
     },
   ];
@@ -189,6 +195,15 @@ function pagerdutyConfigs(config: StackConfig, secretsDir: string): Record<strin
       // Only critical alerts reach PagerDuty.
       severity: "critical",
       description: callTemplate(TEMPLATE_NAMES.pagerdutyDescription),
+      // The defaults link Alertmanager's own UI and Prometheus' (GeneratorURL): Grafana instead.
+      client: "Grafana",
+      client_url: callTemplate(TEMPLATE_NAMES.alertmanagerUrl),
+      details: {
+        firing: callTemplate(TEMPLATE_NAMES.pagerdutyFiring),
+        resolved: callTemplate(TEMPLATE_NAMES.pagerdutyResolved),
+        num_firing: "{{ .Alerts.Firing | len }}",
+        num_resolved: "{{ .Alerts.Resolved | len }}",
+      },
     },
   ];
 }
@@ -229,7 +244,24 @@ function receivers(config: StackConfig, secretsDir: string): Receiver[] {
   ];
 }
 
-function inhibitRules(): Record<string, unknown>[] {
+/** What an alert rule mutes (its `mutes`), as inhibit rules of the alerts it makes redundant. */
+function mutingRules(config: StackConfig): Record<string, unknown>[] {
+  return buildRuleGroups(config)
+    .flatMap((group) => group.rules)
+    .flatMap((rule) =>
+      rule.mutes === undefined
+        ? []
+        : [
+            {
+              source_matchers: [`alertname="${rule.name}"`],
+              target_matchers: [`alertname=~"${rule.mutes.alerts.join("|")}"`],
+              equal: [...new Set([...HOST_LABELS, ...rule.mutes.equal])],
+            },
+          ],
+    );
+}
+
+function inhibitRules(config: StackConfig): Record<string, unknown>[] {
   return [
     {
       // An unreachable host mutes everything else about that host (its exporters are down too).
@@ -244,6 +276,7 @@ function inhibitRules(): Record<string, unknown>[] {
       target_matchers: ['severity="warning"'],
       equal: ["alertname", ...HOST_LABELS],
     },
+    ...mutingRules(config),
   ];
 }
 
@@ -290,7 +323,7 @@ export function renderAlertmanagerConfig(
         ...SEVERITIES.map(severityRoute),
       ],
     },
-    inhibit_rules: inhibitRules(),
+    inhibit_rules: inhibitRules(config),
     receivers: receivers(config, secretsDir),
   };
   // No YAML anchors: receivers share config objects, readers should see each one in full.

@@ -11,6 +11,7 @@
  * Secret values travel the same way inside a stdin that stays a Pulumi secret; they are written
  * with shell builtins (`printf`), so they never appear in any process's argv either.
  */
+
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,8 +19,10 @@ import YAML from "yaml";
 import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
 import { AGENTS_DIR, COMPOSE_FILE } from "./agents/client-compose";
 import { ALERTMANAGER_PATHS } from "./alertmanager";
+import { BLACKBOX_CONFIG_FILE, BLACKBOX_SERVICE } from "./blackbox";
 import { GATEWAY_CONTAINER_CONFIG_PATH, GATEWAY_SERVICE } from "./gateway";
 import { CLOUD_INIT_FILE, type HostFiles, MONITOR_LOKI_RUNTIME_DIR } from "./host-files";
+import { LOKI_CONFIG_PATH } from "./loki";
 import { PROMETHEUS_CONFIG_PATH } from "./prometheus";
 
 /** Where the monitor's compose project and config files live (root volume: all of it is re-rendered on deploy). */
@@ -38,16 +41,16 @@ export const LOKI_RUNTIME_DIR = MONITOR_LOKI_RUNTIME_DIR;
  * polls its runtime config): each is a step of its own that only swaps files in, so a change there
  * (adding or removing a host) never reloads or restarts anything.
  */
-export const SELF_WATCHED_DIRS: Readonly<Record<string, string>> = {
+const SELF_WATCHED_DIRS: Readonly<Record<string, string>> = {
   "file-sd": FILE_SD_DIR,
   "loki-runtime": LOKI_RUNTIME_DIR,
 };
 
 /** How long `docker compose up --wait` may take before the step fails (first image pulls included). */
-export const COMPOSE_WAIT_TIMEOUT_SECONDS = 600;
+const COMPOSE_WAIT_TIMEOUT_SECONDS = 600;
 /** Readiness: cloud-init may take a while (packages), then Docker gets this many checks 5 s apart. */
-export const CLOUD_INIT_TIMEOUT_SECONDS = 1200;
-export const DOCKER_READY_ATTEMPTS = 60;
+const CLOUD_INIT_TIMEOUT_SECONDS = 1200;
+const DOCKER_READY_ATTEMPTS = 60;
 
 // ---------------------------------------------------------------------------------------------
 // Quoting and hashing
@@ -67,7 +70,7 @@ export function shellQuote(value: string): string {
 }
 
 /** A command line from argv, every word quoted. */
-export function shellCommand(argv: readonly string[]): string {
+function shellCommand(argv: readonly string[]): string {
   return argv.map(shellQuote).join(" ");
 }
 
@@ -87,7 +90,7 @@ export function contentHash(files: Readonly<Record<string, string>>): string {
 const RELATIVE_PATH = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)*$/;
 
 /** Refuses anything but a plain relative path (no `..`, no leading `/` or `-`, no odd characters). */
-export function assertRelativePath(path: string): string {
+function assertRelativePath(path: string): string {
   if (!RELATIVE_PATH.test(path) || path.split("/").some((part) => part === "." || part === "..")) {
     throw new Error(`deploy path ${JSON.stringify(path)} is not a plain relative path`);
   }
@@ -96,7 +99,7 @@ export function assertRelativePath(path: string): string {
 
 const ABSOLUTE_PATH = /^(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+$/;
 
-export function assertAbsolutePath(path: string): string {
+function assertAbsolutePath(path: string): string {
   if (!ABSOLUTE_PATH.test(path) || path.split("/").some((part) => part === "." || part === "..")) {
     throw new Error(`deploy path ${JSON.stringify(path)} is not a plain absolute path`);
   }
@@ -122,6 +125,8 @@ export interface ComposeServiceLayout {
    * interfaces include loopback), on the same port inside and out.
    */
   readonly loopbackPorts: readonly number[];
+  /** Where the host reaches each port published on the same port inside and out (0.0.0.0 as 127.0.0.1). */
+  readonly publishedAddresses: Readonly<Record<number, string>>;
   /** Host paths of the secret files it reads (compose `secrets:` and `env_file:`), absolute. */
   readonly secretPaths: readonly string[];
 }
@@ -170,6 +175,13 @@ export function composeLayout(composeYaml: string, directory: string): ComposeLa
         mounts.push({ source: assertRelativePath(source.slice(2)), target });
       }
     }
+    const publishedAddresses: Record<number, string> = {};
+    for (const port of stringList(raw.ports)) {
+      const match = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d+):(\d+)$/.exec(port);
+      if (match && match[2] === match[3]) {
+        publishedAddresses[Number(match[2])] = match[1] === "0.0.0.0" ? "127.0.0.1" : (match[1] as string);
+      }
+    }
     const loopbackPorts = stringList(raw.ports)
       .map((port) => /^(?:127\.0\.0\.1|0\.0\.0\.0):(\d+):(\d+)$/.exec(port))
       .filter((match): match is RegExpExecArray => match !== null && match[1] === match[2])
@@ -186,6 +198,7 @@ export function composeLayout(composeYaml: string, directory: string): ComposeLa
       image: typeof raw.image === "string" ? raw.image : "",
       mounts,
       loopbackPorts,
+      publishedAddresses,
       secretPaths,
     };
   }
@@ -199,9 +212,15 @@ export interface ConfigCheck {
 }
 
 /** Services whose config is checked by their own tool before it replaces the running one. */
-export const CONFIG_CHECKS: Readonly<Record<string, ConfigCheck>> = {
+const CONFIG_CHECKS: Readonly<Record<string, ConfigCheck>> = {
   prometheus: { entrypoint: "promtool", args: ["check", "config", PROMETHEUS_CONFIG_PATH] },
   alertmanager: { entrypoint: "amtool", args: ["check-config", ALERTMANAGER_PATHS.configFile] },
+  [BLACKBOX_SERVICE]: {
+    entrypoint: "blackbox_exporter",
+    args: ["--config.check", `--config.file=${BLACKBOX_CONFIG_FILE}`],
+  },
+  // Loki parses and validates the file (strict YAML: an unknown key fails) and exits.
+  loki: { entrypoint: "loki", args: [`-config.file=${LOKI_CONFIG_PATH}`, "-verify-config"] },
   // Syntax and directives only: the hash file is read per request, not at start.
   [GATEWAY_SERVICE]: {
     entrypoint: "nginx",
@@ -217,11 +236,28 @@ export const CONFIG_CHECKS: Readonly<Record<string, ConfigCheck>> = {
 export const SECRETS_READ_LIVE: ReadonlySet<string> = new Set([GATEWAY_SERVICE]);
 
 /**
+ * Where each service says it is ready (a 2xx answer), on the port it publishes: after a restart
+ * the deploy waits for it, and rolls back when it does not come. Grafana's /api/health answers
+ * once its database is migrated and provisioning loaded; Loki's /ready once its ring is joined.
+ */
+const READINESS_ENDPOINTS: Readonly<Record<string, { readonly port: number; readonly path: string }>> = {
+  prometheus: { port: MONITOR_PORTS.prometheus, path: "/-/ready" },
+  alertmanager: { port: MONITOR_PORTS.alertmanager, path: "/-/ready" },
+  loki: { port: MONITOR_PORTS.loki, path: "/ready" },
+  grafana: { port: MONITOR_PORTS.grafana, path: "/api/health" },
+  alloy: { port: AGENT_PORTS.alloy, path: "/-/ready" },
+  "process-exporter": { port: AGENT_PORTS.processExporter, path: "/metrics" },
+};
+
+/** How long a restarted service may take to answer its readiness endpoint (tries 2 s apart). */
+const READY_TIMEOUT_SECONDS = 180;
+
+/**
  * Services that re-read their config on `POST /-/reload` and answer non-2xx when it is rejected
  * (then they keep running the last valid config, and the deploy rolls the files back).
  * Prometheus needs --web.enable-lifecycle; Alloy serves it on its HTTP port.
  */
-export const RELOADABLE_SERVICES: Readonly<Record<string, number>> = {
+const RELOADABLE_SERVICES: Readonly<Record<string, number>> = {
   prometheus: MONITOR_PORTS.prometheus,
   alertmanager: MONITOR_PORTS.alertmanager,
   alloy: AGENT_PORTS.alloy,
@@ -232,8 +268,11 @@ export type UnitApply =
   | { readonly kind: "compose-up" }
   /** `POST http://127.0.0.1:<port>/-/reload`, if the container runs (else compose up starts it). */
   | { readonly kind: "reload"; readonly service: string; readonly port: number }
-  /** `docker restart`, if the container runs: for services that cannot reload (Loki's main config). */
-  | { readonly kind: "restart"; readonly service: string }
+  /**
+   * `docker restart`, if the container runs: for services that cannot reload (Loki's main
+   * config). Then, where the service publishes its readiness endpoint, a bounded wait for it.
+   */
+  | { readonly kind: "restart"; readonly service: string; readonly readyUrl?: string }
   /** Nothing: the service re-reads these files by itself (file SD, Loki's runtime config). */
   | { readonly kind: "none" };
 
@@ -317,7 +356,7 @@ export function planDeploy(files: HostFiles, directory: string): DeployPlan {
       emptyMountDirs,
       ...(check ? { check: { ...check, image: spec.image, mounts: spec.mounts } } : {}),
       checkCompose: false,
-      apply: reloadable ? { kind: "reload", service, port } : { kind: "restart", service },
+      apply: reloadable ? { kind: "reload", service, port } : restartApply(service, spec),
     });
   }
   for (const [name, directory] of watchedDirs) {
@@ -343,6 +382,14 @@ export function planDeploy(files: HostFiles, directory: string): DeployPlan {
   return { project: layout.project, units, secretReaders };
 }
 
+/** A restart, with the readiness URL where the service publishes its endpoint's port. */
+function restartApply(service: string, spec: ComposeServiceLayout): UnitApply {
+  const endpoint = READINESS_ENDPOINTS[service];
+  const address = endpoint === undefined ? undefined : spec.publishedAddresses[endpoint.port];
+  if (endpoint === undefined || address === undefined) return { kind: "restart", service };
+  return { kind: "restart", service, readyUrl: `http://${address}:${endpoint.port}${endpoint.path}` };
+}
+
 /** The unit's files out of the host's full file map. */
 export function unitFiles(unit: DeployUnit, files: HostFiles): HostFiles {
   const selected: HostFiles = {};
@@ -360,7 +407,7 @@ export function unitFiles(unit: DeployUnit, files: HostFiles): HostFiles {
 /** The plain shell files the scripts are built from (read once, at render time: still pure). */
 export const HOST_SCRIPTS_DIR = join(__dirname, "host-scripts");
 export const DEPLOY_LIBRARY_FILE = join(HOST_SCRIPTS_DIR, "deploy-lib.sh");
-export const READINESS_LIBRARY_FILE = join(HOST_SCRIPTS_DIR, "readiness.sh");
+const READINESS_LIBRARY_FILE = join(HOST_SCRIPTS_DIR, "readiness.sh");
 
 const libraries = new Map<string, string>();
 
@@ -413,7 +460,7 @@ function heredocDelimiter(content: string): string {
 }
 
 /** Tail lines that stage `content` as the unit file `path`, byte for byte. */
-export function stageFileLines(path: string, content: string): string[] {
+function stageFileLines(path: string, content: string): string[] {
   assertRelativePath(path);
   // A quoted here-document is copied verbatim (no expansion) and always ends in a newline, so it
   // carries text that ends in one; anything else goes through base64.
@@ -428,7 +475,7 @@ export function stageFileLines(path: string, content: string): string[] {
 }
 
 /** The tail line that makes the running service use the swapped-in files (rolled back on failure). */
-export function applyLines(unit: DeployUnit): string[] {
+function applyLines(unit: DeployUnit): string[] {
   const apply = unit.apply;
   switch (apply.kind) {
     case "compose-up":
@@ -436,7 +483,17 @@ export function applyLines(unit: DeployUnit): string[] {
     case "reload":
       return [call("apply_unit", "reload", apply.service, String(apply.port))];
     case "restart":
-      return [call("apply_unit", "restart", apply.service)];
+      return [
+        apply.readyUrl === undefined
+          ? call("apply_unit", "restart", apply.service)
+          : call(
+              "apply_unit",
+              "restart",
+              apply.service,
+              apply.readyUrl,
+              String(Math.ceil(READY_TIMEOUT_SECONDS / 2)),
+            ),
+      ];
     case "none":
       return [];
   }

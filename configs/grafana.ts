@@ -38,7 +38,7 @@ export const GRAFANA_SECRET_FILES = {
   secretKey: "/run/secrets/grafana_secret_key",
 } as const;
 
-export const GRAFANA_ADMIN_USER = "admin";
+const GRAFANA_ADMIN_USER = "admin";
 
 /** Shown when the public URL is only known once the Elastic IP exists. */
 export const GRAFANA_ROOT_URL_PLACEHOLDER = "<grafana-root-url: known after pulumi up>";

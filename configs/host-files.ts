@@ -11,6 +11,7 @@ import type { ClientHost, ExternalHost, StackConfig } from "../lib/stack-config"
 import { MONITOR_LOCAL_LOKI_PUSH_URL, renderAlloyConfig } from "./agents/alloy";
 import { COMPOSE_FILE, clientComposeFile, renderClientFiles } from "./agents/client-compose";
 import { renderAlertmanagerFiles } from "./alertmanager";
+import { renderBlackboxConfig } from "./blackbox";
 import { DATA_VOLUME_ID_PLACEHOLDER, renderClientUserData, renderMonitorUserData } from "./cloud-init";
 import { renderDashboards } from "./dashboards";
 import { GATEWAY_CONFIG_FILE, renderGatewayConfig } from "./gateway";
@@ -37,7 +38,7 @@ export type { DeployInfo } from "./monitor-compose";
 export type HostFiles = Record<string, string>;
 
 /** The directory name the monitor's files are grouped under in `render` output. */
-export const MONITOR_HOST = "monitor";
+const MONITOR_HOST = "monitor";
 
 /** Cloud-init user data, included so reviewers see exactly what boots each EC2 host. */
 export const CLOUD_INIT_FILE = "cloud-init.yaml";
@@ -59,12 +60,16 @@ function sortedByPath(files: HostFiles): HostFiles {
 
 export function monitorFiles(config: StackConfig, deployInfo: DeployInfo = {}): HostFiles {
   const grafana = renderGrafanaProvisioning(config, { rootUrl: deployInfo.grafanaUrl });
+  const blackbox = renderBlackboxConfig(config);
   return sortedByPath({
+    ...(blackbox !== undefined ? { "blackbox/blackbox.yml": blackbox } : {}),
     [COMPOSE_FILE]: renderMonitorCompose(config, { deployInfo }),
     [CLOUD_INIT_FILE]: renderMonitorUserData({
       dataVolumeId: deployInfo.dataVolumeId ?? DATA_VOLUME_ID_PLACEHOLDER,
     }),
-    "prometheus/prometheus.yml": renderPrometheusConfig(config, MONITOR_PROMETHEUS_ADDRESSES),
+    "prometheus/prometheus.yml": renderPrometheusConfig(config, MONITOR_PROMETHEUS_ADDRESSES, {
+      vpcId: deployInfo.vpcId,
+    }),
     ...prefixed("prometheus/rules", renderRuleFiles(config)),
     ...prefixed("prometheus/file_sd", renderFileSdTargets(config)),
     ...prefixed(

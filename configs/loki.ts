@@ -36,7 +36,7 @@ export const LOKI_DATA_DIR = "/loki";
 export const LOKI_RUNTIME_SUBDIR = "runtime";
 export const LOKI_RUNTIME_FILE_NAME = "overrides.yaml";
 export const LOKI_RUNTIME_CONFIG_PATH = `${LOKI_CONFIG_DIR}/${LOKI_RUNTIME_SUBDIR}/${LOKI_RUNTIME_FILE_NAME}`;
-export const LOKI_RUNTIME_RELOAD_PERIOD = "10s";
+const LOKI_RUNTIME_RELOAD_PERIOD = "10s";
 
 /** Shown in rendered files when the bucket is created later by `pulumi up`. */
 export const LOKI_BUCKET_PLACEHOLDER = "<loki-bucket-name: known after pulumi up>";
@@ -45,11 +45,11 @@ export const LOKI_BUCKET_PLACEHOLDER = "<loki-bucket-name: known after pulumi up
  * First day of the only schema period. A fixed date in the past: changing it later would orphan
  * the index written under the old period, so it never moves (add a new period instead).
  */
-export const LOKI_SCHEMA_START = "2025-01-01";
+const LOKI_SCHEMA_START = "2025-01-01";
 
 /** Compactor timings; the lifecycle safety net must expire chunks after all of this has passed. */
-export const LOKI_COMPACTION_INTERVAL = "10m";
-export const LOKI_RETENTION_DELETE_DELAY = "2h";
+const LOKI_COMPACTION_INTERVAL = "10m";
+const LOKI_RETENTION_DELETE_DELAY = "2h";
 
 /**
  * Fleet sizing. Per host: Docker containers plus /var/log files and the journal, each split by
@@ -71,7 +71,7 @@ export interface LokiOptions {
 }
 
 /** Hosts sending logs: the monitor itself, every client and every host outside AWS. */
-export function loggingHostCount(config: StackConfig): number {
+function loggingHostCount(config: StackConfig): number {
   return 1 + config.clients.length + config.externalHosts.length;
 }
 
@@ -82,9 +82,9 @@ export interface LokiLimits {
 }
 
 /** The floors alone: what loki.yml gives every tenant before the runtime overrides apply. */
-export const LOKI_BASE_LIMITS: LokiLimits = limitsFor(0);
+const LOKI_BASE_LIMITS: LokiLimits = limitsFor(0);
 
-export function lokiLimits(config: StackConfig): LokiLimits {
+function lokiLimits(config: StackConfig): LokiLimits {
   return limitsFor(loggingHostCount(config));
 }
 
@@ -119,7 +119,7 @@ function storageBlock(config: StackConfig, storage: LokiStorage, bucketName: str
 }
 
 /** The config as data, for tests and for callers that want to inspect it. */
-export function lokiConfigData(config: StackConfig, options: LokiOptions = {}) {
+function lokiConfigData(config: StackConfig, options: LokiOptions = {}) {
   const storage = options.storage ?? "s3";
   return {
     // Single tenant. Loki is on the compose network only; outside hosts reach its push path
@@ -201,7 +201,7 @@ export function renderLokiConfig(config: StackConfig, options: LokiOptions = {})
 }
 
 /** The runtime configuration as data: the fleet-sized limits as overrides for our one tenant. */
-export function lokiRuntimeConfigData(config: StackConfig) {
+function lokiRuntimeConfigData(config: StackConfig) {
   const limits = lokiLimits(config);
   return {
     overrides: {

@@ -33,6 +33,14 @@ import {
   alertmanagerFlags,
   enabledSecrets,
 } from "./alertmanager";
+import { grafanaAlertGroupsUrl } from "./alertmanager-email.tmpl";
+import {
+  BLACKBOX_CONFIG_DIR,
+  BLACKBOX_PORT,
+  BLACKBOX_SERVICE,
+  BLACKBOX_USER,
+  blackboxFlags,
+} from "./blackbox";
 import { dataDirectoryPath } from "./cloud-init";
 import {
   GATEWAY_CONFIG_DIR,
@@ -62,7 +70,7 @@ import { LOKI_CONFIG_DIR, LOKI_DATA_DIR, lokiFlags } from "./loki";
 import { type MonitorServiceAddresses, PROMETHEUS_DATA_PATH, prometheusFlags } from "./prometheus";
 
 /** Compose project name: container and network names derive from it. */
-export const MONITOR_COMPOSE_PROJECT = "observability";
+const MONITOR_COMPOSE_PROJECT = "observability";
 
 /** Where the deploy writes secret files on the monitor (root volume, root-owned directory). */
 export const MONITOR_SECRETS_DIR = "/etc/observability/secrets";
@@ -79,6 +87,8 @@ export interface DeployInfo {
   readonly lokiBucketName?: string;
   /** The monitor's VPC address: Alloy on clients pushes to its gateway there. */
   readonly monitorPrivateIp?: string;
+  /** The stack's VPC: Prometheus' EC2 discovery is scoped to it. */
+  readonly vpcId?: string;
   /** Public Grafana URL derived from the Elastic IP (stack config's grafanaRootUrl wins). */
   readonly grafanaUrl?: string;
   /** EBS id of the monitor's data volume (cloud-init mounts it by id). */
@@ -194,6 +204,7 @@ const CONFIG_DIRS = {
   loki: "./loki",
   grafanaProvisioning: "./grafana/provisioning",
   grafanaDashboards: "./grafana/dashboards",
+  blackbox: "./blackbox",
 } as const;
 
 /**
@@ -213,6 +224,9 @@ export function monitorComposeData(
   const secretFiles = monitorSecretFiles(config);
   const secretsFor = (service: string) =>
     secretFiles.filter((secret) => secret.services.includes(service)).map((secret) => secret.name);
+  // Links in notifications lead to Grafana (the stack's URL, else the one the deploy derives).
+  const grafanaUrl = config.grafana.rootUrl ?? deployInfo.grafanaUrl;
+  const alertmanagerUrl = grafanaUrl === undefined ? undefined : grafanaAlertGroupsUrl(grafanaUrl);
 
   const prometheus: MonitorComposeService = {
     image: IMAGES.prometheus,
@@ -237,7 +251,7 @@ export function monitorComposeData(
     container_name: "alertmanager",
     restart: "unless-stopped",
     user: MONITOR_CONTAINER_USERS.alertmanager,
-    command: alertmanagerFlags(config),
+    command: alertmanagerFlags(config, alertmanagerUrl === undefined ? {} : { externalUrl: alertmanagerUrl }),
     ports: [loopbackPort(MONITOR_PORTS.alertmanager)],
     volumes: [
       `${CONFIG_DIRS.alertmanager}:/etc/alertmanager:ro`,
@@ -323,6 +337,20 @@ export function monitorComposeData(
     cadvisor: cadvisorService({ bindAddress: "127.0.0.1" }),
     alloy: alloyService({ bindAddress: "127.0.0.1" }),
   };
+  if (config.probes.targets.length > 0) {
+    // No published port: Prometheus hands it each probe by name on the compose network.
+    services[BLACKBOX_SERVICE] = {
+      image: IMAGES.blackboxExporter,
+      container_name: BLACKBOX_SERVICE,
+      restart: "unless-stopped",
+      user: BLACKBOX_USER,
+      command: blackboxFlags(),
+      volumes: [`${CONFIG_DIRS.blackbox}:${BLACKBOX_CONFIG_DIR}:ro`],
+      healthcheck: httpHealthcheck(`http://127.0.0.1:${BLACKBOX_PORT}/-/healthy`, "30s"),
+      labels: { [IMAGE_LABEL]: IMAGES.blackboxExporter },
+      logging: ROTATED_JSON_LOGS,
+    };
+  }
   return {
     name: MONITOR_COMPOSE_PROJECT,
     // The image label keeps the readable tag; only `image` gains the digest.

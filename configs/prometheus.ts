@@ -11,6 +11,7 @@
 import { stringify } from "yaml";
 import { AGENT_PORTS, DISCOVERY_TAGS, MONITOR_PORTS } from "../lib/catalog";
 import type { ExternalHost, StackConfig } from "../lib/stack-config";
+import { BLACKBOX_ADDRESS, blackboxScrapeJob } from "./blackbox";
 import { enabledExporters } from "./exporters";
 
 /** Job names; alert rules select on them, so they live in one place. */
@@ -37,6 +38,8 @@ export interface MonitorServiceAddresses {
   readonly nodeExporter: string;
   readonly cadvisor: string;
   readonly alloy: string;
+  /** The blackbox exporter that runs the uptime probes (only with probes). */
+  readonly blackboxExporter: string;
   /** Glob of rule files. */
   readonly ruleFiles: string;
   /** Directory of the file SD target files (`<job>.json`, from renderFileSdTargets). */
@@ -54,15 +57,37 @@ export const DEFAULT_MONITOR_ADDRESSES: MonitorServiceAddresses = {
   nodeExporter: `node-exporter:${AGENT_PORTS.nodeExporter}`,
   cadvisor: `cadvisor:${AGENT_PORTS.cadvisor}`,
   alloy: `alloy:${AGENT_PORTS.alloy}`,
+  blackboxExporter: BLACKBOX_ADDRESS,
   ruleFiles: "/etc/prometheus/rules/*.yml",
   fileSdDir: "/etc/prometheus/file_sd",
 };
+
+/** Prometheus as a person reaches it: `ssh -N -L 9090:localhost:9090 ...` (the prometheusTunnel output). */
+const PROMETHEUS_TUNNEL_URL = `http://localhost:${MONITOR_PORTS.prometheus}`;
 
 export const PROMETHEUS_CONFIG_PATH = "/etc/prometheus/prometheus.yml";
 /** The official image's data directory (on the monitor's data volume). */
 export const PROMETHEUS_DATA_PATH = "/prometheus";
 /** EC2 SD re-lists instances this often; each job makes its own DescribeInstances calls. */
-export const EC2_REFRESH_INTERVAL = "60s";
+const EC2_REFRESH_INTERVAL = "60s";
+
+/** Shown as the discovery VPC when the stack creates its VPC and it does not exist yet. */
+export const VPC_ID_PLACEHOLDER = "<vpc-id: known after pulumi up>";
+
+/** Values of the rendered config that exist only once AWS has answered. */
+export interface PrometheusDeployValues {
+  /** The stack's VPC: EC2 discovery lists instances of this VPC only. */
+  readonly vpcId?: string;
+}
+
+/**
+ * The VPC EC2 discovery is scoped to: the deployed VPC's id, else the existing VPC the stack
+ * config names, else a placeholder (a stack that creates its VPC, rendered before `pulumi up`).
+ */
+export function discoveryVpcId(config: StackConfig, deployed: PrometheusDeployValues = {}): string {
+  if (deployed.vpcId !== undefined) return deployed.vpcId;
+  return config.network.mode === "existing" ? config.network.vpcId : VPC_ID_PLACEHOLDER;
+}
 
 /** Prometheus' default metrics path: left out of the rendered job. */
 const DEFAULT_METRICS_PATH = "/metrics";
@@ -153,13 +178,17 @@ function scrapeConfigForHostJob(
   spec: ScrapeJobSpec,
   config: StackConfig,
   addresses: MonitorServiceAddresses,
+  vpcId: string,
 ): Record<string, unknown> {
   const ec2: Record<string, unknown> = {
     region: config.region,
     ...(addresses.ec2Endpoint ? { endpoint: addresses.ec2Endpoint } : {}),
     port: spec.port,
     refresh_interval: EC2_REFRESH_INTERVAL,
+    // The VPC first: an instance elsewhere in the region, tagged (or named) like a host of this
+    // stack, is never listed, so it can neither be scraped nor mute a real host by inhibition.
     filters: [
+      { name: "vpc-id", values: [vpcId] },
       { name: `tag:${DISCOVERY_TAGS.scrape}`, values: ["true"] },
       { name: `tag:${DISCOVERY_TAGS.environment}`, values: [config.stack] },
       { name: "instance-state-name", values: ["running"] },
@@ -217,8 +246,10 @@ export function retentionSettings(config: StackConfig): { time: string; size?: s
 export function renderPrometheusConfig(
   config: StackConfig,
   addresses: Partial<MonitorServiceAddresses> = {},
+  deployed: PrometheusDeployValues = {},
 ): string {
   const resolved = resolveAddresses(addresses);
+  const vpcId = discoveryVpcId(config, deployed);
   const document = {
     global: {
       scrape_interval: config.metrics.scrapeInterval,
@@ -236,10 +267,15 @@ export function renderPrometheusConfig(
       monitorServiceJob(JOB_NAMES.alertmanager, resolved.alertmanager, config.stack),
       monitorServiceJob(JOB_NAMES.loki, resolved.loki, config.stack),
       monitorServiceJob(JOB_NAMES.grafana, resolved.grafana, config.stack),
-      ...hostJobs(config, resolved).map((spec) => scrapeConfigForHostJob(spec, config, resolved)),
+      ...hostJobs(config, resolved).map((spec) => scrapeConfigForHostJob(spec, config, resolved, vpcId)),
+      ...optionalJob(blackboxScrapeJob(config, resolved.blackboxExporter)),
     ],
   };
   return stringify(document, { lineWidth: 0 });
+}
+
+function optionalJob(job: Record<string, unknown> | undefined): Record<string, unknown>[] {
+  return job === undefined ? [] : [job];
 }
 
 function scrapeAddress(host: ExternalHost, port: number): string {
@@ -271,7 +307,13 @@ export function renderFileSdTargets(config: StackConfig): Record<string, string>
 
 /** Command-line flags of the Prometheus container. Retention is in prometheus.yml (retentionSettings). */
 export function prometheusFlags(): string[] {
-  const flags = [`--config.file=${PROMETHEUS_CONFIG_PATH}`, `--storage.tsdb.path=${PROMETHEUS_DATA_PATH}`];
+  const flags = [
+    `--config.file=${PROMETHEUS_CONFIG_PATH}`,
+    `--storage.tsdb.path=${PROMETHEUS_DATA_PATH}`,
+    // Where a person reaches this Prometheus: the SSH tunnel of the prometheusTunnel output.
+    // Notifications never link here (they open the alert's expression in Grafana Explore).
+    `--web.external-url=${PROMETHEUS_TUNNEL_URL}`,
+  ];
   // POST /-/reload applies a new config or rule file without a restart.
   flags.push("--web.enable-lifecycle");
   return flags;

@@ -16,7 +16,7 @@ import {
   settingsTable,
 } from "./stack-config";
 
-export const PROJECT_FILE = "Pulumi.yaml";
+const PROJECT_FILE = "Pulumi.yaml";
 const STACK_FILE_PATTERN = /^Pulumi\.([A-Za-z0-9._-]+)\.yaml$/;
 
 type YamlMap = Record<string, unknown>;

@@ -47,7 +47,7 @@ const PASSWORD_ENV = "OBSERVABILITY_LOCAL_GRAFANA_PASSWORD";
 const MAIL_CATCHER = "mailpit";
 
 /** The dev stack's settings for one machine: no hosts to scrape but itself, mail to the catcher. */
-export function localStackConfig(): StackConfig {
+function localStackConfig(): StackConfig {
   const dev = loadStackConfigFromFiles("dev", ROOT, { requireSecrets: false, exporters: EXPORTER_SETTINGS });
   return {
     ...dev,
@@ -79,7 +79,7 @@ interface ComposeDocument {
 }
 
 /** Relative path -> content for DIR: the monitor's files, adapted to this machine (see above). */
-export function localFiles(config: StackConfig, images: ImageMap | undefined): Record<string, string> {
+function localFiles(config: StackConfig, images: ImageMap | undefined): Record<string, string> {
   const { [CLOUD_INIT_FILE]: _userData, ...files } = monitorFiles(config, {
     monitorPrivateIp: LOCAL_ADDRESS,
     grafanaUrl: `http://${LOCAL_ADDRESS}:3000/`,

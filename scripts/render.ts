@@ -20,7 +20,7 @@ import { missingSecrets, PROJECT, StackConfigError } from "../lib/stack-config";
 import { listStackNames, readStackConfigFromFiles } from "../lib/stack-files";
 
 /** Written into every render; its presence is what allows a later render to replace the directory. */
-export const RENDER_MANIFEST = ".render-manifest.json";
+const RENDER_MANIFEST = ".render-manifest.json";
 
 const USAGE = "usage: npm run render -- --stack <name> --out <dir> [--root <project dir>]";
 

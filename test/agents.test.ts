@@ -7,11 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { ALLOY_CONFIG_FILE, ALLOY_CONFIG_PATH, alloyFlags } from "../configs/agents/alloy";
-import {
-  CADVISOR_ENABLED_METRICS,
-  CADVISOR_KEPT_CONTAINER_LABELS,
-  cadvisorFlags,
-} from "../configs/agents/cadvisor";
+import { CADVISOR_KEPT_CONTAINER_LABELS, cadvisorService } from "../configs/agents/cadvisor";
 import {
   AGENTS_COMPOSE_PROJECT,
   agentServices,
@@ -34,11 +30,11 @@ import {
   exporterRecord,
   hostExporters,
 } from "../configs/exporters";
-import { isPinnedImage } from "../configs/images";
 import { containerRuleGroup } from "../configs/rules/containers";
 import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
 import type { ClientHost, ExternalHost, StackConfig } from "../lib/stack-config";
 import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
+import { isPinnedImage } from "./support/images";
 import { sampleStackConfig } from "./support/sample-config";
 import { WITHOUT_SECRETS } from "./support/stack-files";
 import { withEveryExporter } from "./support/stacks";
@@ -333,6 +329,11 @@ describe("cAdvisor", () => {
     "pressure",
   ];
 
+  const cadvisorFlags = () => cadvisorService().command ?? [];
+  const enabledKinds = () =>
+    (cadvisorFlags().find((flag) => flag.startsWith("--enable_metrics=")) ?? "").split("=")[1]?.split(",") ??
+    [];
+
   it("listens on its own port, Docker containers only", () => {
     expect(cadvisorFlags()).toContain(`--port=${AGENT_PORTS.cadvisor}`);
     for (const record of EXPORTERS) expect(AGENT_PORTS.cadvisor, record.name).not.toBe(record.port);
@@ -342,14 +343,14 @@ describe("cAdvisor", () => {
   it("collects exactly the kinds it names: CPU, memory, network, disk, disk I/O and OOM events", () => {
     const flags = cadvisorFlags();
     expect(flags).toContain("--enable_metrics=cpu,memory,network,disk,diskIO,oom_event");
-    for (const kind of CADVISOR_ENABLED_METRICS) expect(METRIC_KINDS).toContain(kind);
+    for (const kind of enabledKinds()) expect(METRIC_KINDS).toContain(kind);
     // --enable_metrics overrides --disable_metrics; both would only confuse the reader.
     expect(flags.filter((flag) => flag.startsWith("--disable_metrics"))).toEqual([]);
     // The kinds cAdvisor v0.60.5 leaves off by default (cmd/cadvisor.go ignoreMetrics) stay off.
     const defaultOff = ["memory_numa", "tcp", "udp", "advtcp", "sched", "process", "hugetlb"];
     const alsoDefaultOff = ["referenced_memory", "cpu_topology", "resctrl", "cpuset"];
     for (const kind of [...defaultOff, ...alsoDefaultOff]) {
-      expect(CADVISOR_ENABLED_METRICS as readonly string[]).not.toContain(kind);
+      expect(enabledKinds()).not.toContain(kind);
     }
   });
 

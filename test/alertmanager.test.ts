@@ -14,7 +14,6 @@ import {
   alertmanagerFlags,
   alertmanagerSecretFiles,
   HOST_UNREACHABLE_ALERT,
-  MINIMUM_ALERTMANAGER_VERSION,
   RECEIVERS,
   renderAlertmanagerConfig,
   renderAlertmanagerFiles,
@@ -28,12 +27,13 @@ import {
   TEMPLATE_NAMES,
 } from "../configs/alertmanager-email.tmpl";
 import { IMAGES } from "../configs/images";
-import { allAlertRules } from "../configs/rules";
+import { allAlertRules, buildRuleGroups } from "../configs/rules";
 import type { StackConfig } from "../lib/stack-config";
 import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
+import { exploreQuery, htmlLinks, slackLinks, textLinks } from "./support/notification-links";
 import { sampleStackConfig } from "./support/sample-config";
 import { WITHOUT_SECRETS } from "./support/stack-files";
-import { describeRun, runTool, TOOLS } from "./support/tools";
+import { ALERTMANAGER_URL_FILE_SINCE, compareVersions, describeRun, runTool, TOOLS } from "./support/tools";
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML is walked generically in these tests.
 type Yaml = any;
@@ -269,6 +269,28 @@ describe("inhibition", () => {
     expect([...severity.equal].sort()).toEqual(["alertname", "environment", "instance"]);
   });
 
+  it("lets an alert mute the alerts it makes redundant (its `mutes`), on the labels it names", () => {
+    const ruleList = buildRuleGroups(base).flatMap((group) => group.rules);
+    const names = new Set(ruleList.map((rule) => rule.name));
+    const muting = ruleList.filter((rule) => rule.mutes !== undefined);
+    expect(muting.map((rule) => rule.name)).toContain("HostDiskWillFillImminently");
+    for (const rule of muting) {
+      const inhibit = rules.find((entry) => entry.source_matchers.includes(`alertname="${rule.name}"`));
+      expect(inhibit, rule.name).toBeDefined();
+      for (const target of rule.mutes?.alerts ?? []) {
+        expect(names.has(target), `${rule.name} mutes ${target}, which no rule defines`).toBe(true);
+        expect(inhibit.target_matchers[0]).toMatch(new RegExp(`^alertname=~".*\\b${target}\\b.*"$`));
+      }
+      expect(inhibit.equal).toEqual(expect.arrayContaining(["environment", ...(rule.mutes?.equal ?? [])]));
+      // Only labels the muted alerts keep can match.
+      const target = ruleList.find((candidate) => candidate.name === rule.mutes?.alerts[0]);
+      const kept = Object.keys(
+        target?.cases.find((entry) => entry.expectedAlerts.length > 0)?.expectedAlerts[0]?.labels ?? {},
+      );
+      for (const label of rule.mutes?.equal ?? []) expect(kept, `${rule.name}: ${label}`).toContain(label);
+    }
+  });
+
   it("uses only the matcher syntax (no deprecated source_match/target_match)", () => {
     for (const rule of rules) {
       expect(Object.keys(rule).sort()).toEqual(["equal", "source_matchers", "target_matchers"]);
@@ -321,15 +343,9 @@ describe("flags and secrets", () => {
   it("pins an Alertmanager image new enough for webhook url_file", () => {
     const tag = /:v?(\d+)\.(\d+)\.(\d+)/.exec(IMAGES.alertmanager);
     expect(tag, IMAGES.alertmanager).not.toBeNull();
-    const [major, minor, patch] = (tag as RegExpExecArray).slice(1).map(Number) as [number, number, number];
-    const [minMajor, minMinor, minPatch] = MINIMUM_ALERTMANAGER_VERSION.split(".").map(Number) as [
-      number,
-      number,
-      number,
-    ];
-    expect(major * 1e6 + minor * 1e3 + patch).toBeGreaterThanOrEqual(
-      minMajor * 1e6 + minMinor * 1e3 + minPatch,
-    );
+    expect(
+      compareVersions(tag?.slice(1).join(".") ?? "", ALERTMANAGER_URL_FILE_SINCE),
+    ).toBeGreaterThanOrEqual(0);
   });
 });
 
@@ -413,6 +429,75 @@ describe("notification templates", () => {
     const slack = render(TEMPLATE_NAMES.slackText, firing);
     expect(slack).toContain("*FIRING* A host stopped answering scrapes. on web-1");
     expect(slack).toContain("|Runbook>");
+  });
+
+  /** Go's url.QueryEscape, as Prometheus writes the expression into the GeneratorURL. */
+  const queryEscape = (text: string) =>
+    encodeURIComponent(text)
+      .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+      .replace(/%20/g, "+");
+  const expression = 'label_replace(up{job="node"}, "host", "$1", "instance", "(.+)\\.example")\n  == 0';
+  const withExpression = data("firing", [
+    {
+      ...alert("firing", "web-1"),
+      generatorURL: `http://localhost:9090/graph?g0.expr=${queryEscape(expression)}&g0.tab=1`,
+    },
+  ]);
+  it("links each alert's expression in Grafana Explore and a prefilled silence; every link is Grafana's or the runbook's", () => {
+    const rendered = {
+      text: textLinks(render(TEMPLATE_NAMES.emailText, withExpression)),
+      html: htmlLinks(render(TEMPLATE_NAMES.emailHtml, withExpression, "html")),
+      slack: slackLinks(render(TEMPLATE_NAMES.slackText, withExpression)),
+      pagerduty: textLinks(render(TEMPLATE_NAMES.pagerdutyFiring, withExpression)),
+    };
+    for (const [channel, found] of Object.entries(rendered)) {
+      const explore = found.filter((link) => link.startsWith(`${grafanaUrl}/explore?`));
+      expect(explore, channel).toHaveLength(1);
+      expect(exploreQuery(explore[0] as string), channel).toEqual({
+        expr: expression,
+        datasource: "prometheus",
+      });
+      const silence = found.filter((link) => link.startsWith(`${grafanaUrl}/alerting/silence/new?`));
+      expect(silence, channel).toHaveLength(1);
+      const matchers = new URL(silence[0] as string).searchParams;
+      expect(matchers.get("alertmanager"), channel).toBe("alertmanager");
+      expect(matchers.getAll("matcher"), channel).toEqual([
+        `alertname=${HOST_UNREACHABLE_ALERT}`,
+        "instance=web-1",
+      ]);
+      for (const link of found) {
+        expect(
+          link.startsWith(`${grafanaUrl}/`) ||
+            link === grafanaUrl ||
+            link.startsWith("https://github.com/example/"),
+          `${channel}: ${link}`,
+        ).toBe(true);
+      }
+      expect(found.join(" "), channel).not.toContain("localhost:9090");
+    }
+    expect(rendered.text).toContain(`${grafanaUrl}/alerting/groups?alertmanager=alertmanager`);
+  });
+
+  it("escapes label and annotation values in Slack mrkdwn: no channel pings, no forged links", () => {
+    const hostile = data("firing", [
+      {
+        ...alert("firing", "<!channel> & <https://evil.example|web-1>"),
+        annotations: {
+          summary: "Disk <b>full</b> & <@U123> pinged",
+          description: "see <https://evil.example|the docs> & <!here>",
+        },
+      },
+    ]);
+    const slack = render(TEMPLATE_NAMES.slackText, hostile);
+    expect(slack).toContain("on &lt;!channel&gt; &amp; &lt;https://evil.example|web-1&gt;");
+    expect(slack).toContain("Disk &lt;b&gt;full&lt;/b&gt; &amp; &lt;@U123&gt; pinged");
+    expect(slack).toContain("see &lt;https://evil.example|the docs&gt; &amp; &lt;!here&gt;");
+    for (const forbidden of ["<!channel>", "<!here>", "<@U123>", "<https://evil.example"]) {
+      expect(slack).not.toContain(forbidden);
+    }
+    // The only mrkdwn links left are the template's own.
+    const mrkdwnLinks = [...slack.matchAll(/<([^|>]+)\|([^>]+)>/g)].map((match) => match[2]);
+    expect(mrkdwnLinks).toEqual(["Silence", "Grafana", "Alerts and silences"]);
   });
 
   it("uses the stack's Grafana URL, else a visible placeholder, and rejects what is not a link", () => {

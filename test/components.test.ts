@@ -15,7 +15,7 @@ import { InstanceRoles } from "../components/instance-roles";
 import { LokiBucket } from "../components/loki-bucket";
 import { MonitorHost } from "../components/monitor-host";
 import { clientScrapePorts, Network } from "../components/network";
-import { HOST_KEY_READ_COMMAND, hostKeyFromOutput, hostKeyReadCommand, SshKey } from "../components/ssh-key";
+import { HOST_KEY_READ_COMMAND, hostKeyFromOutput, SshKey } from "../components/ssh-key";
 import { exporterRecord } from "../configs/exporters";
 import { AGENT_PORTS } from "../lib/catalog";
 import type { ClientHost as ClientHostSettings } from "../lib/stack-config";
@@ -86,10 +86,17 @@ describe("Network", () => {
   });
 });
 
+/** What LokiBucket needs besides the environment, retention and protection. */
+const BUCKET_ACCESS = {
+  noncurrentVersionDays: 7,
+  monitorPrincipalArn: "arn:aws:iam::123456789012:role/monitor",
+  adminArns: [],
+} as const;
+
 describe("LokiBucket", () => {
   test("a destroyable bucket in dev, with the lifecycle following a short retention", async () => {
     const run = await runComponents(() => {
-      new LokiBucket("b", { environment: "dev", retentionDays: 7, protectData: false });
+      new LokiBucket("b", { environment: "dev", retentionDays: 7, protectData: false, ...BUCKET_ACCESS });
       return {};
     });
     const [bucket] = resourcesOfType(run, "aws:s3/bucket:Bucket");
@@ -105,9 +112,40 @@ describe("LokiBucket", () => {
   });
 
   test("a bucket retention below one day is refused before anything is registered", () => {
-    expect(() => new LokiBucket("b", { environment: "dev", retentionDays: 0, protectData: false })).toThrow(
-      /retention/,
-    );
+    expect(
+      () =>
+        new LokiBucket("b", { environment: "dev", retentionDays: 0, protectData: false, ...BUCKET_ACCESS }),
+    ).toThrow(/retention/);
+  });
+
+  test("admits the monitor, the account root of the monitor's account and the listed admins only", async () => {
+    const run = await runComponents(() => {
+      new LokiBucket("b", {
+        environment: "dev",
+        retentionDays: 7,
+        protectData: false,
+        ...BUCKET_ACCESS,
+        monitorPrincipalArn: "arn:aws-us-gov:iam::210987654321:role/LabRole",
+        adminArns: [
+          "arn:aws-us-gov:iam::210987654321:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Admin_*",
+        ],
+      });
+      return {};
+    });
+    const [policy] = resourcesOfType(run, "aws:s3/bucketPolicy:BucketPolicy");
+    const document = JSON.parse(String(policy?.inputs.policy)) as {
+      Statement: { Sid: string; Condition?: Record<string, Record<string, unknown>> }[];
+    };
+    const objects = document.Statement.find((s) => s.Sid === "DenyObjectAccessExceptMonitorAndAdmins");
+    expect(objects?.Condition).toEqual({
+      ArnNotLike: {
+        "aws:PrincipalArn": [
+          "arn:aws-us-gov:iam::210987654321:role/LabRole",
+          "arn:aws-us-gov:iam::210987654321:root",
+          "arn:aws-us-gov:iam::210987654321:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Admin_*",
+        ],
+      },
+    });
   });
 });
 
@@ -120,10 +158,15 @@ describe("InstanceRoles", () => {
         lokiBucketArn: "arn:aws:s3:::bucket",
         existingInstanceProfile: "LabInstanceProfile",
       });
-      return { monitorProfile: roles.monitorInstanceProfileName };
+      return { monitorProfile: roles.monitorInstanceProfileName, principal: roles.monitorPrincipalArn };
     });
     expect(run.resources.filter((resource) => resource.type.startsWith("aws:"))).toEqual([]);
     expect(run.outputs.monitorProfile).toBe("LabInstanceProfile");
+    // The Loki bucket admits the existing profile's role, looked up by the profile's name.
+    expect(run.outputs.principal).toBe("arn:aws:iam::123456789012:role/LabInstanceProfile-role");
+    expect(run.calls.map((call) => [call.token, call.inputs.name])).toEqual([
+      ["aws:iam/getInstanceProfile:getInstanceProfile", "LabInstanceProfile"],
+    ]);
     expect(roles?.clientInstanceProfileName).toBeUndefined();
     expect(roles?.monitorRoleArn).toBeUndefined();
   });
@@ -224,7 +267,12 @@ test("a provider call the mocks do not answer is an error, never an empty answer
 
 test("the Loki bucket's name is valid for S3 whatever the stack is called", async () => {
   const run = await runComponents(() => {
-    new LokiBucket("Prod_EU-loki", { environment: "Prod_EU", retentionDays: 30, protectData: true });
+    new LokiBucket("Prod_EU-loki", {
+      environment: "Prod_EU",
+      retentionDays: 30,
+      protectData: true,
+      ...BUCKET_ACCESS,
+    });
     return {};
   });
   const [bucket] = resourcesOfType(run, "aws:s3/bucket:Bucket");
@@ -276,10 +324,14 @@ describe("SSH connections and host keys", () => {
       const ed25519 = `${fakeEd25519("k")} root@host`;
       writeFileSync(join(directory, "ssh_host_ed25519_key.pub"), `${ed25519}\n`);
       writeFileSync(join(directory, "ssh_host_rsa_key.pub"), "ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB root@host\n");
-      const printed = execFileSync("sh", ["-c", hostKeyReadCommand(directory)], { encoding: "utf8" });
+      const printed = execFileSync("sh", ["-c", HOST_KEY_READ_COMMAND.replaceAll("/etc/ssh", directory)], {
+        encoding: "utf8",
+      });
       expect(hostKeyFromOutput("h", printed)).toBe(ed25519.split(" ").slice(0, 2).join(" "));
       rmSync(join(directory, "ssh_host_ed25519_key.pub"));
-      const failed = spawnSync("sh", ["-c", hostKeyReadCommand(directory)], { encoding: "utf8" });
+      const failed = spawnSync("sh", ["-c", HOST_KEY_READ_COMMAND.replaceAll("/etc/ssh", directory)], {
+        encoding: "utf8",
+      });
       expect(failed.status).toBe(1);
       expect(failed.stdout).toBe("");
       expect(failed.stderr).toContain(`no ECDSA or ed25519 host key in ${directory}`);

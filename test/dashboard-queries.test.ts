@@ -25,13 +25,12 @@ import YAML from "yaml";
 import { renderProcessExporterConfig } from "../configs/agents/process-exporter";
 import { alertmanagerFlags } from "../configs/alertmanager";
 import { renderDashboards } from "../configs/dashboards";
-import { ACCEPTED, FAILED, INVALID_USER } from "../configs/dashboards/ssh";
 import { renderFileSdTargets, renderPrometheusConfig } from "../configs/prometheus";
 import { renderRuleFiles } from "../configs/rules";
 import { asAuthLogLines, sshdLogFor } from "./support/auth-log";
 import { CADVISOR_METRICS, DOCUMENTED_METRICS } from "./support/documented-metrics";
 import { startNodeExporter, startProcessExporter } from "./support/exporters";
-import { type FakeEc2, startFakeEc2 } from "./support/fake-ec2";
+import { FAKE_VPC_ID, type FakeEc2, startFakeEc2 } from "./support/fake-ec2";
 import {
   type DashboardJson,
   datasourceScrapeSeconds,
@@ -139,18 +138,22 @@ describe("dashboard queries against a real Prometheus scraping real exporters", 
     mkdirSync(rulesDir, { recursive: true });
     mkdirSync(fileSdDir, { recursive: true });
     const local = retentionForLocalPrometheus(
-      renderPrometheusConfig(config, {
-        prometheus: `127.0.0.1:${prometheusPort}`,
-        alertmanager: `127.0.0.1:${alertmanagerPort}`,
-        nodeExporter: `127.0.0.1:${nodeExporter.port}`,
-        loki: closed,
-        grafana: closed,
-        cadvisor: closed,
-        alloy: closed,
-        ruleFiles: `${rulesDir}/*.yml`,
-        fileSdDir,
-        ec2Endpoint: fakeEc2.url,
-      }),
+      renderPrometheusConfig(
+        config,
+        {
+          prometheus: `127.0.0.1:${prometheusPort}`,
+          alertmanager: `127.0.0.1:${alertmanagerPort}`,
+          nodeExporter: `127.0.0.1:${nodeExporter.port}`,
+          loki: closed,
+          grafana: closed,
+          cadvisor: closed,
+          alloy: closed,
+          ruleFiles: `${rulesDir}/*.yml`,
+          fileSdDir,
+          ec2Endpoint: fakeEc2.url,
+        },
+        { vpcId: FAKE_VPC_ID },
+      ),
     );
     writeFileSync(join(prometheusDir, "prometheus.yml"), local.prometheusYml);
     for (const [name, content] of Object.entries(renderRuleFiles(config))) {
@@ -300,7 +303,22 @@ describe("dashboard queries against a real Prometheus scraping real exporters", 
   });
 });
 
+/**
+ * The log query a stat panel of the rendered SSH dashboard counts (inside `count_over_time`), with
+ * its source-address filter open to every address.
+ */
+function sshPanelLogQuery(title: string): string {
+  const dashboard = JSON.parse(renderDashboards(sampleStackConfig())["ssh.json"] ?? "{}") as DashboardJson;
+  const expr = dashboard.panels.find((panel) => panel.title === title)?.targets?.[0]?.expr ?? "";
+  const inner = /count_over_time\((.*) \[\$__range\]\)/.exec(expr)?.[1];
+  if (inner === undefined) throw new Error(`ssh.json has no counting panel titled ${title}: ${expr}`);
+  return inner.replaceAll("$address", "");
+}
+
 describe("the SSH audit dashboard's parsers on real sshd lines", () => {
+  const ACCEPTED = sshPanelLogQuery("Successful logins");
+  const FAILED = sshPanelLogQuery("Failed attempts");
+  const INVALID_USER = sshPanelLogQuery("Unknown users tried");
   const workDir = mkdtempSync(join(tmpdir(), "dashboard-sshd-"));
   let authLog: string[] = [];
 

@@ -17,6 +17,7 @@ import { renderFileSdTargets, renderPrometheusConfig } from "../configs/promethe
 import { AGENT_PORTS, DISCOVERY_TAGS } from "../lib/catalog";
 import type { StackConfig } from "../lib/stack-config";
 import {
+  FAKE_VPC_ID,
   type FakeEc2,
   type FakeInstance,
   matchesFilters,
@@ -92,6 +93,25 @@ const INSTANCES: readonly FakeInstance[] = [
     availabilityZone: "eu-west-1a",
     tags: tags("prod-web-1", { [DISCOVERY_TAGS.environment]: "prod", [DISCOVERY_TAGS.exporters]: "nginx" }),
   },
+  // Another VPC of the same region, tagged exactly like this stack's hosts and one named like a
+  // real host: neither may be scraped, nor carry web-1's instance label (which would let it mute
+  // web-1's alerts by inhibition).
+  {
+    instanceId: "i-00000000roguevpc1",
+    privateIp: "127.0.0.18",
+    state: "running",
+    availabilityZone: "eu-west-1a",
+    vpcId: "vpc-0other",
+    tags: tags("web-1", { [DISCOVERY_TAGS.exporters]: "nginx" }),
+  },
+  {
+    instanceId: "i-00000000roguevpc2",
+    privateIp: "127.0.0.19",
+    state: "running",
+    availabilityZone: "eu-west-1b",
+    vpcId: "vpc-0other",
+    tags: tags("stray-1"),
+  },
 ];
 
 const DISCOVERED = ["web-1", "db-1", "web-2"];
@@ -133,7 +153,9 @@ const AGENT_JOBS: Record<string, number> = {
 /** `job instance address` for every target the instances above should produce, derived from their tags. */
 function expectedEc2Targets(enabled: readonly string[]): string[] {
   const expected: string[] = [];
-  for (const instance of INSTANCES.filter((i) => DISCOVERED.includes(i.tags[DISCOVERY_TAGS.name] ?? ""))) {
+  for (const instance of INSTANCES.filter(
+    (i) => DISCOVERED.includes(i.tags[DISCOVERY_TAGS.name] ?? "") && i.vpcId === undefined,
+  )) {
     const name = instance.tags[DISCOVERY_TAGS.name];
     for (const [job, port] of Object.entries(AGENT_JOBS))
       expected.push(`${job} ${name} ${instance.privateIp}:${port}`);
@@ -169,6 +191,8 @@ describe("fake EC2 filters behave like EC2's", () => {
     ).toBe(false);
     expect(matchesFilters(instance, [{ name: "tag:Missing", values: ["*"] }])).toBe(false);
     expect(matchesFilters(instance, [{ name: "tag-key", values: ["Exporters"] }])).toBe(true);
+    expect(matchesFilters(instance, [{ name: "vpc-id", values: [FAKE_VPC_ID] }])).toBe(true);
+    expect(matchesFilters(instance, [{ name: "vpc-id", values: ["vpc-0other"] }])).toBe(false);
   });
 
   it("refuses filters EC2 would refuse", () => {
@@ -199,18 +223,22 @@ describe("Prometheus EC2 and file discovery with the rendered scrape config", ()
     }
     const configPath = join(workDir, "prometheus.yml");
     const local = retentionForLocalPrometheus(
-      renderPrometheusConfig(config, {
-        ec2Endpoint: fake.url,
-        prometheus: `127.0.0.1:${port}`,
-        alertmanager: `127.0.0.1:${unused}`,
-        loki: `127.0.0.1:${unused}`,
-        grafana: `127.0.0.1:${unused}`,
-        nodeExporter: `127.0.0.1:${unused}`,
-        cadvisor: `127.0.0.1:${unused}`,
-        alloy: `127.0.0.1:${unused}`,
-        ruleFiles: join(workDir, "rules", "*.yml"),
-        fileSdDir,
-      }),
+      renderPrometheusConfig(
+        config,
+        {
+          ec2Endpoint: fake.url,
+          prometheus: `127.0.0.1:${port}`,
+          alertmanager: `127.0.0.1:${unused}`,
+          loki: `127.0.0.1:${unused}`,
+          grafana: `127.0.0.1:${unused}`,
+          nodeExporter: `127.0.0.1:${unused}`,
+          cadvisor: `127.0.0.1:${unused}`,
+          alloy: `127.0.0.1:${unused}`,
+          ruleFiles: join(workDir, "rules", "*.yml"),
+          fileSdDir,
+        },
+        { vpcId: FAKE_VPC_ID },
+      ),
     );
     writeFileSync(configPath, local.prometheusYml);
     await group.start({
@@ -260,7 +288,7 @@ describe("Prometheus EC2 and file discovery with the rendered scrape config", ()
     rmSync(workDir, { recursive: true, force: true });
   });
 
-  it("asks EC2 only for running instances tagged Scrape=true in this environment", () => {
+  it("asks EC2 only for running instances tagged Scrape=true in this environment, in the stack's VPC", () => {
     const describes = fake.requests.filter((request) => request.action === "DescribeInstances");
     expect(describes.length).toBeGreaterThan(0);
     for (const request of describes) {
@@ -268,6 +296,7 @@ describe("Prometheus EC2 and file discovery with the rendered scrape config", ()
       expect(byName[`tag:${DISCOVERY_TAGS.scrape}`]).toEqual(["true"]);
       expect(byName[`tag:${DISCOVERY_TAGS.environment}`]).toEqual([STACK]);
       expect(byName["instance-state-name"]).toEqual(["running"]);
+      expect(byName["vpc-id"]).toEqual([FAKE_VPC_ID]);
     }
   });
 
@@ -288,11 +317,15 @@ describe("Prometheus EC2 and file discovery with the rendered scrape config", ()
     }
   });
 
-  it("never scrapes untagged, stopped or other-environment instances", () => {
+  it("never scrapes untagged, stopped, other-environment or other-VPC instances", () => {
     const wanted = new Set(DISCOVERED);
-    const unwantedIps = INSTANCES.filter((i) => !wanted.has(i.tags[DISCOVERY_TAGS.name] ?? "")).map(
-      (i) => i.privateIp,
-    );
+    const unwantedIps = INSTANCES.filter(
+      (i) => !wanted.has(i.tags[DISCOVERY_TAGS.name] ?? "") || i.vpcId !== undefined,
+    ).map((i) => i.privateIp);
+    expect(unwantedIps).toContain("127.0.0.18");
+    const web1 = targets.activeTargets.filter((t) => t.labels.instance === "web-1");
+    expect(web1.length).toBeGreaterThan(0);
+    expect(new Set(web1.map((t) => new URL(t.scrapeUrl).hostname))).toEqual(new Set(["127.0.0.11"]));
     const scraped = targets.activeTargets.map((t) => new URL(t.scrapeUrl).hostname);
     expect(scraped.filter((ip) => unwantedIps.includes(ip))).toEqual([]);
   });

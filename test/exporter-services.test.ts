@@ -21,7 +21,7 @@ import { exporterRecord, renderExporterCredentialFiles } from "../configs/export
 import { monitorFiles } from "../configs/host-files";
 import { JOB_NAMES } from "../configs/prometheus";
 import type { ExternalHost } from "../lib/stack-config";
-import { type FakeEc2, startFakeEc2 } from "./support/fake-ec2";
+import { FAKE_VPC_ID, type FakeEc2, startFakeEc2 } from "./support/fake-ec2";
 import { type FakeExporter, startFakeExporter } from "./support/fake-exporter";
 import { type DashboardJson, GrafanaQueries, promQueries } from "./support/grafana-queries";
 import {
@@ -107,7 +107,7 @@ describe("optional exporters against real services", () => {
   const stubs: FakeExporter[] = [];
   let fakeEc2: FakeEc2 | undefined;
   let grafana: GrafanaQueries | undefined;
-  const rendered = monitorFiles(config);
+  const rendered = monitorFiles(config, { vpcId: FAKE_VPC_ID });
 
   const prometheus = (): GrafanaQueries => {
     if (grafana === undefined) throw new Error("Prometheus did not start");
@@ -220,7 +220,7 @@ describe("optional exporters against real services", () => {
     fakeEc2 = await startFakeEc2([], config.region);
     const prometheusAddress = `127.0.0.1:${await freePort()}`;
     const closed = `127.0.0.1:${await freePort()}`;
-    const loopback = pointAtLoopback(config, rendered, {
+    const loopback = pointAtLoopback(rendered, {
       dir: join(workDir, "monitor"),
       prometheus: prometheusAddress,
       alertmanager: closed,

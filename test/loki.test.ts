@@ -116,7 +116,7 @@ describe("renderLokiConfig (S3)", () => {
     expect(seconds(loki.limits_config.retention_period)).toBe(30 * 86400);
     for (const days of [1, 7, 90]) {
       const other = parse(
-        renderLokiConfig(sampleStackConfig({ logs: { retentionDays: days, deletionEnabled: false } })),
+        renderLokiConfig(sampleStackConfig({ logs: { ...sampleStackConfig().logs, retentionDays: days } })),
       );
       expect(seconds(other.limits_config.retention_period)).toBe(days * 86400);
     }
@@ -205,7 +205,7 @@ describe("Loki layout and the bucket's lifecycle rule", () => {
   for (const retentionDays of [1, 7, 30, 365]) {
     it(`agree for ${retentionDays} day(s) of retention`, () => {
       const loki = parse(
-        renderLokiConfig(sampleStackConfig({ logs: { retentionDays, deletionEnabled: false } })),
+        renderLokiConfig(sampleStackConfig({ logs: { ...sampleStackConfig().logs, retentionDays } })),
       );
       const plan = lokiLifecyclePlan(retentionDays);
       const [period] = loki.schema_config.configs;
@@ -272,7 +272,7 @@ describe("Loki's delete API", () => {
     const off = parse(renderLokiConfig(sampleStackConfig()));
     expect(off.limits_config.deletion_mode).toBe("disabled");
     const on = parse(
-      renderLokiConfig(sampleStackConfig({ logs: { retentionDays: 30, deletionEnabled: true } })),
+      renderLokiConfig(sampleStackConfig({ logs: { ...sampleStackConfig().logs, deletionEnabled: true } })),
     );
     expect(on.limits_config.deletion_mode).toBe("filter-and-delete");
   });

@@ -15,6 +15,7 @@ import { LOKI_INDEX_PREFIX, LOKI_TENANT, lokiLifecyclePlan } from "../lib/retent
 import { CANONICAL_OWNER_ID, PROJECT, type StackConfig } from "../lib/stack-config";
 import { listStackNames } from "../lib/stack-files";
 import {
+  FAKE_ACCOUNT_ID,
   FAKE_AVAILABILITY_ZONE,
   fakeHostKey,
   fakeImageDigest,
@@ -48,6 +49,7 @@ const T = {
   ownership: "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
   bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
   lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+  versioning: "aws:s3/bucketVersioning:BucketVersioning",
   role: "aws:iam/role:Role",
   rolePolicy: "aws:iam/rolePolicy:RolePolicy",
   instanceProfile: "aws:iam/instanceProfile:InstanceProfile",
@@ -313,10 +315,20 @@ describe.each(stacks)("stack %s", (stack) => {
       }
     });
 
-    test("the policy denies every request not made over TLS, on the bucket and its objects", () => {
+    test("versioned, so a deleted or overwritten object can be recovered", () => {
+      expect(only(run, T.versioning).inputs).toEqual({
+        bucket: only(run, T.bucket).id,
+        versioningConfiguration: { status: "Enabled" },
+      });
+    });
+
+    test("the policy: TLS only; objects for the monitor role, the account root and listed admins only", () => {
       const bucket = only(run, T.bucket);
       const arn = String(bucket.state.arn);
       const policy = only(run, T.bucketPolicy);
+      const { role } = profileAndRole(run, input(monitorInstance(run), "iamInstanceProfile"));
+      const monitorArn = String(role.state.arn);
+      const admitted = [monitorArn, `arn:aws:iam::${FAKE_ACCOUNT_ID}:root`, ...config.logs.bucketAdminArns];
       expect(input(policy, "bucket")).toBe(bucket.id);
       expect(parsedPolicy(policy)).toEqual({
         Version: "2012-10-17",
@@ -329,11 +341,47 @@ describe.each(stacks)("stack %s", (stack) => {
             Resource: [arn, `${arn}/*`],
             Condition: { Bool: { "aws:SecureTransport": "false" } },
           },
+          {
+            Sid: "DenyObjectAccessExceptMonitorAndAdmins",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:*",
+            Resource: `${arn}/*`,
+            Condition: { ArnNotLike: { "aws:PrincipalArn": admitted } },
+          },
+          {
+            Sid: "DenyListingExceptMonitorAndAdmins",
+            Effect: "Deny",
+            Principal: "*",
+            Action: ["s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"],
+            Resource: arn,
+            Condition: { ArnNotLike: { "aws:PrincipalArn": admitted } },
+          },
+          {
+            Sid: "DenyMonitorPermanentDeletion",
+            Effect: "Deny",
+            Principal: "*",
+            Action: ["s3:DeleteObjectVersion", "s3:PutBucketVersioning", "s3:PutLifecycleConfiguration"],
+            Resource: [arn, `${arn}/*`],
+            Condition: { ArnEquals: { "aws:PrincipalArn": monitorArn } },
+          },
         ],
       });
+      // The owner is never locked out: over TLS, nothing denies anyone changing or removing the policy.
+      const statements = (
+        parsedPolicy(policy) as { Statement: { Sid: string; Action: string | string[]; Resource: unknown }[] }
+      ).Statement;
+      for (const statement of statements.filter((st) => st.Sid !== "DenyInsecureTransport")) {
+        const actions = ([] as string[]).concat(statement.Action);
+        expect(
+          actions.filter((action) => action === "*" || /BucketPolicy$/.test(action)),
+          statement.Sid,
+        ).toEqual([]);
+        if (actions.includes("s3:*")) expect(statement.Resource, statement.Sid).toBe(`${arn}/*`);
+      }
     });
 
-    test("lifecycle expires only chunks, after the compactor, and aborts stale multipart uploads", () => {
+    test("lifecycle expires only chunks, after the compactor, old versions after the undo window, and stale uploads", () => {
       const lifecycle = only(run, T.lifecycle);
       const plan = lokiLifecyclePlan(config.logs.retentionDays);
       expect(input(lifecycle, "bucket")).toBe(only(run, T.bucket).id);
@@ -351,13 +399,28 @@ describe.each(stacks)("stack %s", (stack) => {
           filter: {},
           abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
         },
+        {
+          id: "expire-noncurrent-versions",
+          status: "Enabled",
+          filter: {},
+          noncurrentVersionExpiration: { noncurrentDays: config.logs.noncurrentVersionDays },
+          expiration: { expiredObjectDeleteMarker: true },
+        },
       ]);
       // Independent of the plan's arithmetic: never earlier than Loki's own retention, never the index.
       const expiry = rules[0] as { filter: { prefix: string }; expiration: { days: number } };
       expect(expiry.expiration.days).toBeGreaterThan(config.logs.retentionDays);
       expect(expiry.filter.prefix).not.toBe("");
       expect(expiry.filter.prefix.startsWith(LOKI_INDEX_PREFIX)).toBe(false);
-      for (const rule of rules) expect(rule.expiration === undefined || rule === expiry).toBe(true);
+      // Only the chunk rule expires current objects; the others remove old versions and bare markers.
+      for (const rule of rules.filter((candidate) => candidate !== expiry)) {
+        expect(
+          (rule.expiration as object | undefined) ?? { expiredObjectDeleteMarker: true },
+          String(rule.id),
+        ).toEqual({
+          expiredObjectDeleteMarker: true,
+        });
+      }
     });
 
     test("protected and kept in prod-like stacks, destroyable in dev-like stacks", () => {
@@ -664,6 +727,13 @@ describe.each(stacks)("stack %s, variants", (stack) => {
     }
     expect(run.outputs.monitorInstanceProfileName).toBe("LabInstanceProfile");
     expect(run.outputs).toMatchObject({ monitorRoleArn: null, clientRoleArn: null });
+    // The bucket admits the existing profile's role (looked up) in place of a created one.
+    const policy = parsedPolicy(only(run, T.bucketPolicy)) as {
+      Statement: { Sid: string; Condition?: unknown }[];
+    };
+    expect(policy.Statement.find((st) => st.Sid === "DenyMonitorPermanentDeletion")?.Condition).toEqual({
+      ArnEquals: { "aws:PrincipalArn": `arn:aws:iam::${FAKE_ACCOUNT_ID}:role/LabInstanceProfile-role` },
+    });
   });
 
   test("with an existing VPC and subnet no network is created and the data volume follows the subnet's zone", async () => {

@@ -15,11 +15,13 @@ import YAML from "yaml";
 import { EXPORTERS, exporterRecord } from "../configs/exporters";
 import {
   DEFAULT_MONITOR_ADDRESSES,
+  discoveryVpcId,
   exportersTagRegex,
   prometheusFlags,
   renderFileSdTargets,
   renderPrometheusConfig,
   retentionSettings,
+  VPC_ID_PLACEHOLDER,
 } from "../configs/prometheus";
 import { renderRuleFiles } from "../configs/rules";
 import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
@@ -46,13 +48,54 @@ it("finds the real stacks (dev and prod at least)", () => {
   expect(realStacks.map((stack) => stack.name)).toEqual(expect.arrayContaining(["dev", "prod"]));
 });
 
+/** A VPC id as `pulumi up` hands it to the renderer. */
+const DEPLOYED_VPC_ID = "vpc-0a1b2c3d4e5f60718";
+
+/** Every EC2 SD block of a rendered prometheus.yml, with its job name. */
+function ec2Blocks(rendered: string): { job: string; block: Parsed }[] {
+  const document: Parsed = YAML.parse(rendered);
+  return document.scrape_configs.flatMap((job: Parsed) =>
+    (job.ec2_sd_configs ?? []).map((block: Parsed) => ({ job: job.job_name, block })),
+  );
+}
+
+describe.each(configsToCheck)("EC2 discovery scoped to the stack's VPC: $name", ({ config }) => {
+  it("filters every EC2 SD block on the deployed VPC, or the configured one before deploy", () => {
+    const deployed = ec2Blocks(renderPrometheusConfig(config, {}, { vpcId: DEPLOYED_VPC_ID }));
+    expect(deployed.length).toBeGreaterThanOrEqual(4);
+    for (const { job, block } of deployed) {
+      expect(block.filters, job).toContainEqual({ name: "vpc-id", values: [DEPLOYED_VPC_ID] });
+    }
+    const beforeDeploy = config.network.mode === "existing" ? config.network.vpcId : VPC_ID_PLACEHOLDER;
+    for (const { job, block } of ec2Blocks(renderPrometheusConfig(config))) {
+      expect(block.filters, job).toContainEqual({ name: "vpc-id", values: [beforeDeploy] });
+    }
+  });
+});
+
+describe("discoveryVpcId", () => {
+  it("prefers the deployed VPC, then the existing VPC of the config, then a placeholder", () => {
+    const created = sampleStackConfig({
+      network: { mode: "create", vpcCidr: "10.0.0.0/16", subnetCidr: "10.0.1.0/24" },
+    });
+    const existing = sampleStackConfig({
+      network: { mode: "existing", vpcId: "vpc-0existing0000000", subnetId: "subnet-0existing000000" },
+    });
+    expect(discoveryVpcId(created)).toBe(VPC_ID_PLACEHOLDER);
+    expect(discoveryVpcId(created, { vpcId: DEPLOYED_VPC_ID })).toBe(DEPLOYED_VPC_ID);
+    expect(discoveryVpcId(existing)).toBe("vpc-0existing0000000");
+    expect(discoveryVpcId(existing, { vpcId: DEPLOYED_VPC_ID })).toBe(DEPLOYED_VPC_ID);
+  });
+});
+
 describe.each(configsToCheck)("promtool check config: $name", ({ config }) => {
   it("accepts prometheus.yml with its rule files and file SD targets", () => {
     const dir = tempDir();
-    const rendered = renderPrometheusConfig(config, {
-      ruleFiles: join(dir, "rules", "*.yml"),
-      fileSdDir: join(dir, "file_sd"),
-    });
+    const rendered = renderPrometheusConfig(
+      config,
+      { ruleFiles: join(dir, "rules", "*.yml"), fileSdDir: join(dir, "file_sd") },
+      { vpcId: DEPLOYED_VPC_ID },
+    );
     const ruleFiles = renderRuleFiles(config);
     const local = retentionForLocalPrometheus(rendered, TOOLS.promtool);
     writeFiles(dir, {
@@ -159,6 +202,10 @@ describe("prometheusFlags", () => {
     });
   });
 
+  it("give the SSH tunnel's address as the external URL, never a container name", () => {
+    expect(prometheusFlags()).toContain("--web.external-url=http://localhost:9090");
+  });
+
   it("leave the remote-write receiver off: every metric is pulled, nothing pushes into Prometheus", () => {
     expect(prometheusFlags()).not.toContain("--web.enable-remote-write-receiver");
   });
@@ -169,6 +216,7 @@ describe("prometheusFlags", () => {
       "--storage.tsdb.path",
       "--web.enable-lifecycle",
       "--web.enable-remote-write-receiver",
+      "--web.external-url",
     ]);
     for (const flag of prometheusFlags()) {
       expect(bothVersions.has(flag.split("=")[0] ?? ""), flag).toBe(true);
@@ -328,6 +376,7 @@ describe("renderPrometheusConfig structure", () => {
       expect(ec2.region).toBe("ap-southeast-2");
       expect(ec2.port).toBe(port);
       expect(ec2.filters).toEqual([
+        { name: "vpc-id", values: [discoveryVpcId(config)] },
         { name: "tag:Scrape", values: ["true"] },
         { name: "tag:Environment", values: ["staging"] },
         { name: "instance-state-name", values: ["running"] },

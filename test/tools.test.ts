@@ -7,10 +7,17 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { compareVersions } from "../configs/agents/node-exporter";
-import { MINIMUM_ALERTMANAGER_VERSION } from "../configs/alertmanager";
 import { IMAGES } from "../configs/images";
-import { describeRun, reportedVersion, runTool, SID_TOOLS_DIR, TOOLS, type ToolSpec } from "./support/tools";
+import {
+  ALERTMANAGER_URL_FILE_SINCE,
+  compareVersions,
+  describeRun,
+  reportedVersion,
+  runTool,
+  SID_TOOLS_DIR,
+  TOOLS,
+  type ToolSpec,
+} from "./support/tools";
 
 const REPO_ROOT = resolve(__dirname, "..");
 const CI_SCRIPTS = [".ci/run", ".ci/fetch-debian-tools"];
@@ -89,7 +96,7 @@ describe("the Prometheus family under test is the pinned release line", () => {
 
   it("Alertmanager here reads webhook url_file, which the rendered heartbeat uses", () => {
     const here = reportedVersion(TOOLS.alertmanager) ?? "";
-    expect(compareVersions(here, MINIMUM_ALERTMANAGER_VERSION)).toBeGreaterThanOrEqual(0);
+    expect(compareVersions(here, ALERTMANAGER_URL_FILE_SINCE)).toBeGreaterThanOrEqual(0);
     // 0.x: the minor line is what moves; the tests run 0.3x, as the pinned 0.34.
     expect(here).toMatch(/^0\.3\d\./);
   });

@@ -86,7 +86,7 @@ export const LOG_SOURCES = ["docker", "file", "journal"] as const;
 /** Files read from the host's /var/log (mounted read-only). `*.log` includes auth.log. */
 export const FILE_LOG_PATHS = ["/var/log/*.log", "/var/log/syslog"] as const;
 
-export const DOCKER_SOCKET = "unix:///var/run/docker.sock";
+const DOCKER_SOCKET = "unix:///var/run/docker.sock";
 
 /** Inside the container; a named volume keeps read positions across restarts. */
 export const ALLOY_STORAGE_PATH = "/var/lib/alloy/data";
@@ -94,8 +94,8 @@ export const ALLOY_CONFIG_PATH = "/etc/alloy/config.alloy";
 /** Relative to the agents' compose directory. */
 export const ALLOY_CONFIG_FILE = "alloy/config.alloy";
 /** Alloy's config directory: relative to the compose file (`alloy`) and in the container (`/etc/alloy`). */
-export const ALLOY_CONFIG_DIR = ALLOY_CONFIG_FILE.slice(0, ALLOY_CONFIG_FILE.lastIndexOf("/"));
-export const ALLOY_CONTAINER_CONFIG_DIR = ALLOY_CONFIG_PATH.slice(0, ALLOY_CONFIG_PATH.lastIndexOf("/"));
+const ALLOY_CONFIG_DIR = ALLOY_CONFIG_FILE.slice(0, ALLOY_CONFIG_FILE.lastIndexOf("/"));
+const ALLOY_CONTAINER_CONFIG_DIR = ALLOY_CONFIG_PATH.slice(0, ALLOY_CONFIG_PATH.lastIndexOf("/"));
 
 /** Upper-case level words as many daemons print them: `[ERROR]`, `WARN:`, ` INFO `. */
 const BRACKETED_LEVEL =

@@ -20,7 +20,7 @@ import {
  * Per-CPU, scheduler, process, TCP/UDP, pressure and the rest stay off: they multiply series per
  * container and nothing here reads them.
  */
-export const CADVISOR_ENABLED_METRICS = ["cpu", "memory", "network", "disk", "diskIO", "oom_event"] as const;
+const CADVISOR_ENABLED_METRICS = ["cpu", "memory", "network", "disk", "diskIO", "oom_event"] as const;
 
 /** Container labels kept on cAdvisor series (others are dropped to bound cardinality). */
 export const CADVISOR_KEPT_CONTAINER_LABELS = [
@@ -28,7 +28,7 @@ export const CADVISOR_KEPT_CONTAINER_LABELS = [
   "com.docker.compose.service",
 ] as const;
 
-export function cadvisorFlags(): string[] {
+function cadvisorFlags(): string[] {
   return [
     `--port=${AGENT_PORTS.cadvisor}`,
     // Only Docker containers, not every systemd slice and scope on the host.

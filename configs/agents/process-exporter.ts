@@ -35,10 +35,10 @@ export interface ProcessExporterConfig {
 }
 
 /** The kernel keeps at most 15 bytes of a command name in /proc/PID/comm. */
-export const COMM_MAX_LENGTH = 15;
+const COMM_MAX_LENGTH = 15;
 
 /** How a command name appears in /proc/PID/comm. */
-export function commOf(executableName: string): string {
+function commOf(executableName: string): string {
   return executableName.slice(0, COMM_MAX_LENGTH);
 }
 
@@ -81,13 +81,13 @@ export const WATCHED_DAEMONS: readonly ProcessNameRule[] = [
  * Everything else, grouped by command name. `.+` on the command line leaves out kernel threads
  * (empty command line), whose per-CPU names (kworker/3:1H, ...) would explode the group count.
  */
-export const CATCH_ALL_RULE: ProcessNameRule = { name: "{{.Comm}}", cmdline: [".+"] };
+const CATCH_ALL_RULE: ProcessNameRule = { name: "{{.Comm}}", cmdline: [".+"] };
 
 function withKernelCommNames(rule: ProcessNameRule): ProcessNameRule {
   return rule.comm ? { ...rule, comm: [...new Set(rule.comm.map(commOf))] } : rule;
 }
 
-export function processExporterConfig(): ProcessExporterConfig {
+function processExporterConfig(): ProcessExporterConfig {
   return { process_names: [...WATCHED_DAEMONS.map(withKernelCommNames), CATCH_ALL_RULE] };
 }
 
@@ -96,7 +96,7 @@ export function renderProcessExporterConfig(): string {
 }
 
 /** Path of the config inside the container; the file sits next to the compose file on the host. */
-export const PROCESS_EXPORTER_CONFIG_PATH = "/config/process-exporter.yml";
+const PROCESS_EXPORTER_CONFIG_PATH = "/config/process-exporter.yml";
 /** Relative to the agents' compose directory. */
 export const PROCESS_EXPORTER_CONFIG_FILE = "process-exporter/config.yml";
 

@@ -26,7 +26,7 @@ import {
 } from "./common";
 import { hostDetailLinks } from "./hosts";
 
-export const ALERTS_DASHBOARD_UID = "obs-alerts";
+const ALERTS_DASHBOARD_UID = "obs-alerts";
 
 const ANY_OR_NONE = ".*";
 const SELECTED = 'severity=~"$severity", instance=~"$instance"';

@@ -42,16 +42,16 @@ import { GRAFANA_DATASOURCE_UIDS } from "../grafana";
 
 /** Every provisioned dashboard carries this tag (Grafana's dashboard search filters on it). */
 export const DASHBOARD_TAG = "observability";
-export const DASHBOARD_REFRESH = "1m";
-export const DASHBOARD_TIME = { from: "now-6h", to: "now" } as const;
+const DASHBOARD_REFRESH = "1m";
+const DASHBOARD_TIME = { from: "now-6h", to: "now" } as const;
 
 export const PROMETHEUS: DataSourceRef = { type: "prometheus", uid: GRAFANA_DATASOURCE_UIDS.prometheus };
 export const LOKI: DataSourceRef = { type: "loki", uid: GRAFANA_DATASOURCE_UIDS.loki };
 /** Grafana's own alerting datasource name for data source-managed rules (the Prometheus one). */
-export const PROMETHEUS_DATASOURCE_NAME = "Prometheus";
+const PROMETHEUS_DATASOURCE_NAME = "Prometheus";
 
 /** A multi-value variable's "All": a regex matching any non-empty value, not a long alternation. */
-export const ALL_VALUES = ".+";
+const ALL_VALUES = ".+";
 
 /** A PromQL or LogQL query of a panel. */
 export interface Query {
@@ -137,12 +137,14 @@ function lokiTargets(queries: readonly Query[]): LokiQueryBuilder[] {
   });
 }
 
-function thresholdSteps(steps: readonly { value: number | null; color: string }[]): ThresholdsConfigBuilder {
+export function thresholdSteps(
+  steps: readonly { value: number | null; color: string }[],
+): ThresholdsConfigBuilder {
   return new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([...steps]);
 }
 
 /** Green below `warning`, red from it: used to draw the alert thresholds on graphs. */
-export function alertThreshold(warning: number): ThresholdsConfigBuilder {
+function alertThreshold(warning: number): ThresholdsConfigBuilder {
   return thresholdSteps([
     { value: null, color: "green" },
     { value: warning, color: "red" },
@@ -229,7 +231,7 @@ export function stat(title: string, queries: readonly Query[], options: StatOpti
 }
 
 /** 1 -> UP (green), 0 -> DOWN (red): for `up` and `*_up` series. */
-export const UP_DOWN_MAPPINGS: ValueMapping[] = [
+const UP_DOWN_MAPPINGS: ValueMapping[] = [
   {
     type: MappingType.ValueToText,
     options: { "0": { text: "DOWN", color: "red", index: 0 }, "1": { text: "UP", color: "green", index: 1 } },
@@ -486,7 +488,7 @@ export interface DashboardSpec {
  * Every dashboard's header carries one dropdown of all provisioned dashboards (by the shared
  * tag), keeping the time range and the variables of the same name (environment, instance).
  */
-export function dashboardsDropdown(): DashboardLinkBuilder {
+function dashboardsDropdown(): DashboardLinkBuilder {
   return new DashboardLinkBuilder("Dashboards")
     .type(DashboardLinkType.Dashboards)
     .tags([DASHBOARD_TAG])

@@ -21,7 +21,7 @@ import {
   timeseries,
 } from "./common";
 
-export const CONTAINERS_DASHBOARD_UID = "obs-containers";
+const CONTAINERS_DASHBOARD_UID = "obs-containers";
 
 const CADVISOR = selectedHostsOf(JOB_NAMES.cadvisor);
 /** Containers only: cAdvisor's machine-level series have no `name`. */

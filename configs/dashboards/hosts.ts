@@ -25,7 +25,7 @@ import {
   upDownStat,
 } from "./common";
 
-export const HOSTS_DASHBOARD_UID = "obs-hosts";
+const HOSTS_DASHBOARD_UID = "obs-hosts";
 export const HOST_DETAIL_DASHBOARD_UID = "obs-host-detail";
 
 /** Every node exporter series of the selected hosts. */

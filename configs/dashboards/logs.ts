@@ -19,10 +19,10 @@ import {
   timeseries,
 } from "./common";
 
-export const LOGS_DASHBOARD_UID = "obs-logs";
+const LOGS_DASHBOARD_UID = "obs-logs";
 
 /** The values Alloy normalises `level` to (configs/agents/alloy.ts, NORMALISE_LEVEL). */
-export const LOG_LEVELS = ["trace", "debug", "info", "notice", "warn", "error", "critical", "fatal"] as const;
+const LOG_LEVELS = ["trace", "debug", "info", "notice", "warn", "error", "critical", "fatal"] as const;
 
 /**
  * "All" for labels only some streams carry (container: docker only; level: where parsed): an

@@ -19,13 +19,13 @@ import {
   timeseries,
 } from "./common";
 
-export const PROCESSES_DASHBOARD_UID = "obs-processes";
+const PROCESSES_DASHBOARD_UID = "obs-processes";
 
 const PROCESS = selectedHostsOf(JOB_NAMES.process);
 const GROUPS = `${PROCESS}, groupname=~"$groupname"`;
 
 /** Regex over `groupname` matching exactly the watched daemons' groups. */
-export function watchedGroupsRegex(): string {
+function watchedGroupsRegex(): string {
   return WATCHED_DAEMONS.map((daemon) => daemon.name.replace(/[.*+?^${}()|[\]\\]/g, "\\\\$&")).join("|");
 }
 

@@ -18,23 +18,22 @@ import {
   timeseries,
 } from "./common";
 
-export const SSH_DASHBOARD_UID = "obs-ssh";
+const SSH_DASHBOARD_UID = "obs-ssh";
 
 /** The auth log of the selected hosts. */
-export const AUTH_LOG =
-  '{environment=~"$environment", host=~"$host", source="file", filename=~".*/auth.log"}';
+const AUTH_LOG = '{environment=~"$environment", host=~"$host", source="file", filename=~".*/auth.log"}';
 /** sshd's lines (OpenSSH 9.8+ logs as sshd-session, which `sshd` matches too). */
 const SSH = `${AUTH_LOG} |= "sshd"`;
 
 /** "Accepted publickey for ubuntu from 203.0.113.5 port 52144 ssh2: ED25519 SHA256:..." */
-export const ACCEPTED = `${SSH} |= "Accepted " | pattern "<_> Accepted <method> for <user> from <address> port <_>"`;
+const ACCEPTED = `${SSH} |= "Accepted " | pattern "<_> Accepted <method> for <user> from <address> port <_>"`;
 /**
  * "Failed password for root from 203.0.113.9 port 40022 ssh2" and "Failed password for invalid
  * user admin from ...": one line per failed attempt; `user` is the name tried either way.
  */
-export const FAILED = `${SSH} |= "Failed " | regexp "Failed (?P<method>\\\\S+) for (?:invalid user )?(?P<user>\\\\S*) from (?P<address>\\\\S+) port"`;
+const FAILED = `${SSH} |= "Failed " | regexp "Failed (?P<method>\\\\S+) for (?:invalid user )?(?P<user>\\\\S*) from (?P<address>\\\\S+) port"`;
 /** "Invalid user admin from 203.0.113.9 port 40022": a user name that does not exist here. */
-export const INVALID_USER = `${SSH} |= "Invalid user " | regexp "Invalid user (?P<user>\\\\S*) from (?P<address>\\\\S+)"`;
+const INVALID_USER = `${SSH} |= "Invalid user " | regexp "Invalid user (?P<user>\\\\S*) from (?P<address>\\\\S+)"`;
 /** "sudo:   ubuntu : TTY=pts/0 ; PWD=/home/ubuntu ; USER=root ; COMMAND=/usr/bin/apt update" */
 const SUDO = `${AUTH_LOG} |= "sudo" |= "COMMAND="`;
 

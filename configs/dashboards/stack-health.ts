@@ -20,7 +20,7 @@ import {
   upDownStat,
 } from "./common";
 
-export const STACK_HEALTH_DASHBOARD_UID = "obs-stack-health";
+const STACK_HEALTH_DASHBOARD_UID = "obs-stack-health";
 
 const ENV = 'environment=~"$environment"';
 const job = (name: string) => `job="${name}", ${ENV}`;

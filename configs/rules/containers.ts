@@ -17,10 +17,10 @@ import { durationSeconds, formatDuration } from "./duration";
 import { type AlertRule, type InputSeries, type RuleGroup, seriesSelector } from "./types";
 
 /** Names compose v2 gives `docker compose run` containers. */
-export const ONE_OFF_NAME_PATTERN = ".+-run-[0-9a-f]+";
+const ONE_OFF_NAME_PATTERN = ".+-run-[0-9a-f]+";
 
 /** How long a vanished container is reported before it counts as removed on purpose. */
-export const CONTAINER_GONE_WINDOW = "1h";
+const CONTAINER_GONE_WINDOW = "1h";
 const CONTAINER_STOPPED_FOR = "1m";
 const GROUPING = [
   "instance",
@@ -33,7 +33,7 @@ const GROUPING = [
  * Seconds without a sighting before a container counts as stopped: two scrapes (cAdvisor's value
  * is only as fresh as the last scrape) plus a minute of slack.
  */
-export function containerStaleAfterSeconds(scrapeInterval: string): number {
+function containerStaleAfterSeconds(scrapeInterval: string): number {
   return 2 * durationSeconds(scrapeInterval) + 60;
 }
 

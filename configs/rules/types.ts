@@ -56,12 +56,26 @@ export interface AlertRule {
    * by design. The rule test over all rules checks the expression really is constant.
    */
   readonly alwaysFires?: boolean;
+  /**
+   * Alerts this one makes redundant: while it fires, Alertmanager mutes them where the `equal`
+   * labels (and the environment) match, e.g. a service-down alert mutes that service's symptoms.
+   */
+  readonly mutes?: { readonly alerts: readonly string[]; readonly equal: readonly string[] };
   readonly cases: readonly AlertTestCase[];
+}
+
+/** A recording rule: its series name, expression and static labels. */
+export interface RecordingRule {
+  readonly record: string;
+  readonly expr: string;
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export interface RuleGroup {
   /** Group name; also the rule file name (`<name>.yml`). */
   readonly name: string;
+  /** Recording rules, evaluated before the alerts of the group (which may read them). */
+  readonly records?: readonly RecordingRule[];
   readonly rules: readonly AlertRule[];
 }
 

@@ -10,6 +10,7 @@ import { parseAlerting } from "./sections/alerting";
 import { parseClients, parseExternalHosts, parseMonitor } from "./sections/hosts";
 import { checkKeys } from "./sections/keys";
 import { parseAccess, parseNetwork } from "./sections/network";
+import { parseProbes, parseSlos, parseTraces } from "./sections/reliability";
 import {
   checkCoreSecrets,
   checkPlainTextSecrets,
@@ -17,6 +18,7 @@ import {
   parseExporterCredentials,
   plainTextSecrets,
 } from "./sections/secrets";
+import { parseLogs } from "./sections/security";
 import {
   parseAwsProvider,
   parseGrafana,
@@ -117,8 +119,7 @@ export function readStackConfig(
   const images = parseImages(reader, architectures);
   const hostCount = 1 + (clients?.length ?? 0) + (externalHosts?.length ?? 0);
   const metrics = parseMetrics(reader, monitor?.dataVolumeGb, hostCount);
-  const logRetentionDays = reader.integer("logRetentionDays");
-  const logDeletionEnabled = reader.boolean("logDeletionEnabled");
+  const logs = parseLogs(reader);
   const scrapeIntervalMs = metrics ? parsePrometheusDuration(metrics.scrapeInterval) : undefined;
   const alerting = parseAlerting(reader, secretsSet, requireSecrets, scrapeIntervalMs);
   const grafana = parseGrafana(reader);
@@ -131,6 +132,9 @@ export function readStackConfig(
     requireSecrets,
     settings.secretValues ?? {},
   );
+  const probes = parseProbes(reader);
+  const slos = parseSlos(reader, probes ? new Set(probes.targets.map((probe) => probe.name)) : undefined);
+  const traces = parseTraces(reader);
   const tags = parseTags(reader);
   const protectData = reader.boolean("protectData");
   const pinImageDigests = reader.boolean("pinImageDigests");
@@ -147,12 +151,14 @@ export function readStackConfig(
     !access ||
     !images ||
     !metrics ||
-    logRetentionDays === undefined ||
-    logDeletionEnabled === undefined ||
+    !logs ||
     !alerting ||
     !grafana ||
     !exporterUsers ||
     !tags ||
+    !probes ||
+    !slos ||
+    !traces.ok ||
     !profile.ok ||
     protectData === undefined ||
     pinImageDigests === undefined
@@ -175,9 +181,12 @@ export function readStackConfig(
     clients,
     externalHosts,
     metrics,
-    logs: { retentionDays: logRetentionDays, deletionEnabled: logDeletionEnabled },
+    logs,
     alerting,
     grafana,
+    slos,
+    probes,
+    ...(traces.traces ? { traces: traces.traces } : {}),
     exporterUsers,
     secretsSet: Object.fromEntries(secretKeys(table).map((key) => [key, secretsSet.has(key)])),
     pinImageDigests,

@@ -62,7 +62,7 @@ export function qualify(key: string): string {
 }
 
 /** A shell word that the shell passes through unchanged. */
-export function shellWord(word: string): string {
+function shellWord(word: string): string {
   if (word !== "" && /^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
   return `'${word.replace(/'/g, "'\\''")}'`;
 }

@@ -19,10 +19,6 @@ const DURATION_UNITS_MS: ReadonlyArray<readonly [string, number]> = [
   ["ms", 1],
 ];
 
-export const SECOND_MS = 1000;
-export const MINUTE_MS = 60 * SECOND_MS;
-export const DAY_MS = 24 * 3600 * SECOND_MS;
-
 /**
  * Milliseconds of a Prometheus duration (`30s`, `1h30m`, `15d`): units y w d h m s ms, each at
  * most once, largest first. Undefined when malformed.

@@ -5,16 +5,13 @@
 import { describe, expect, it } from "vitest";
 import {
   closestName,
-  DAY_MS,
   formatDuration,
   INSTANCE_FAMILIES,
   instanceArchitecture,
   isAwsId,
-  MINUTE_MS,
   parseInstanceType,
   parsePrometheusDuration,
   parsePrometheusSizeGb,
-  SECOND_MS,
   sshPublicKeyProblem,
   suggestedHostName,
   webUrlProblem,
@@ -24,6 +21,10 @@ const ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAkJCQkJCQkJCQkJCQkJCQkJCQk
 const ECDSA =
   "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQ=";
 const RSA = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB";
+
+const SECOND_MS = 1000;
+const MINUTE_MS = 60 * SECOND_MS;
+const DAY_MS = 24 * 60 * MINUTE_MS;
 
 describe("Prometheus durations", () => {
   it.each([

@@ -17,7 +17,7 @@ import { clientFiles, monitorFiles } from "../../configs/host-files";
 import { JOB_NAMES } from "../../configs/prometheus";
 import type { ExternalHost, StackConfig } from "../../lib/stack-config";
 import { nodeExporterSpec, processExporterSpec } from "./exporters";
-import { type FakeEc2, startFakeEc2 } from "./fake-ec2";
+import { FAKE_VPC_ID, type FakeEc2, startFakeEc2 } from "./fake-ec2";
 import { type FakeExporter, startFakeExporter } from "./fake-exporter";
 import { type LoopbackMonitor, type LoopbackPlan, pointAtLoopback, required } from "./loopback";
 import { freePort, getJson, getText, ProcessGroup, type ProcessSpec, pollUntil } from "./processes";
@@ -175,8 +175,7 @@ export class E2eStack {
       pagerdutyUrl: this.webhooks.url(WEBHOOK_PATHS.pagerduty),
     };
     this.loopback = pointAtLoopback(
-      this.config,
-      monitorFiles(this.config, { grafanaUrl: GRAFANA_URL }),
+      monitorFiles(this.config, { grafanaUrl: GRAFANA_URL, vpcId: FAKE_VPC_ID }),
       plan,
     );
     for (const [path, content] of Object.entries(this.loopback.files)) this.write(path, content);

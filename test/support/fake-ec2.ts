@@ -26,8 +26,13 @@ export interface FakeInstance {
   readonly state: InstanceStateName;
   readonly availabilityZone: string;
   readonly instanceType?: string;
+  /** Default FAKE_VPC_ID. */
+  readonly vpcId?: string;
   readonly tags: Readonly<Record<string, string>>;
 }
+
+/** The VPC of every fake instance that names none. */
+export const FAKE_VPC_ID = "vpc-0fake";
 
 export interface Ec2Filter {
   readonly name: string;
@@ -107,6 +112,8 @@ function filterValuesOf(instance: FakeInstance, filterName: string): string[] {
       return [instance.availabilityZone];
     case "instance-type":
       return [instance.instanceType ?? "t3.micro"];
+    case "vpc-id":
+      return [instance.vpcId ?? FAKE_VPC_ID];
     default:
       throw new Ec2Error(`The filter '${filterName}' is invalid`);
   }
@@ -152,7 +159,7 @@ function instanceXml(instance: FakeInstance, subnetId: string): string {
       ),
       element("privateIpAddress", instance.privateIp),
       element("subnetId", subnetId),
-      element("vpcId", "vpc-0fake"),
+      element("vpcId", instance.vpcId ?? FAKE_VPC_ID),
       element("architecture", "x86_64"),
       element("tagSet", tags),
     ].join(""),

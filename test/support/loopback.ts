@@ -12,8 +12,7 @@
  */
 import { basename, join } from "node:path";
 import { parse, stringify } from "yaml";
-import { compareVersions } from "../../configs/agents/node-exporter";
-import { alertmanagerFlags } from "../../configs/alertmanager";
+import { BLACKBOX_JOB } from "../../configs/blackbox";
 import type { HostFiles } from "../../configs/host-files";
 import {
   lit,
@@ -22,11 +21,9 @@ import {
   type NginxStatement,
   printNginx,
 } from "../../configs/nginx-syntax";
-import { prometheusFlags } from "../../configs/prometheus";
 import { durationSeconds, formatDuration } from "../../configs/rules/duration";
-import type { StackConfig } from "../../lib/stack-config";
 import { parseNginx } from "./nginx-parse";
-import { reportedVersion, TOOLS, type ToolSpec } from "./tools";
+import { compareVersions, reportedVersion, TOOLS, type ToolSpec } from "./tools";
 
 /**
  * Every duration in the rendered monitor files is divided by this (a minute becomes a second),
@@ -155,6 +152,64 @@ function replaceFlag(args: string[], flag: string, value: string): string[] {
   return args.map((arg) => (arg.startsWith(`${flag}=`) ? `${flag}=${value}` : arg));
 }
 
+const RANGE = /\[((?:\d+(?:ms|[smhdwy]))+)\]/g;
+
+/**
+ * A rendered rule file for a Prometheus here whose samples come TIME_SCALE times faster: every
+ * rule's `for` and every range in its expression (`[1h]` -> `[1m]`) scaled. For the rules whose
+ * meaning is the length of their windows (SLO burn rates): an hour of errors takes a minute here.
+ * Record and alert names, labels and everything else pass through.
+ */
+export function scaledRuleFile(content: string): string {
+  const ruleFile = parse(content) as { groups: { rules: Yaml[] }[] };
+  for (const rule of ruleFile.groups.flatMap((group) => group.rules)) {
+    if (typeof rule.for === "string") rule.for = scaledDuration(rule.for);
+    rule.expr = (rule.expr as string).replace(
+      RANGE,
+      (_, duration: string) => `[${scaledDuration(duration)}]`,
+    );
+  }
+  return stringify(ruleFile, { lineWidth: 0 });
+}
+
+/**
+ * prometheus.yml for a Prometheus here that runs the uptime probes only: the rendered file's
+ * blackbox job as rendered, but for the address it hands probes to (the exporter here); its
+ * scrape and evaluation intervals scaled; the rule files here. Probe targets are whatever the
+ * config under test lists (the tests list loopback servers).
+ */
+export function probeJobAtLoopback(prometheusYml: string, exporter: string, ruleFiles: string): string {
+  const document = parse(prometheusYml) as Yaml;
+  const global = document.global as Yaml;
+  const job = (document.scrape_configs as Yaml[]).find((entry) => entry.job_name === BLACKBOX_JOB);
+  if (job === undefined) throw new Error(`the rendered prometheus.yml has no ${BLACKBOX_JOB} job`);
+  let moved = false;
+  for (const relabel of job.relabel_configs as Yaml[]) {
+    if (relabel.target_label === "__address__") {
+      relabel.replacement = loopbackOnly(exporter, "blackbox exporter");
+      moved = true;
+    }
+  }
+  if (!moved) throw new Error("the blackbox job sets no __address__ to move");
+  for (const group of job.static_configs as { targets: string[] }[]) {
+    for (const target of group.targets) {
+      const host = new URL(target.includes("://") ? target : `tcp://${target}`).hostname;
+      if (host !== "127.0.0.1") throw new Error(`probe target ${target} is not on loopback`);
+    }
+  }
+  return stringify(
+    {
+      global: {
+        scrape_interval: scaledDuration(global.scrape_interval as string),
+        evaluation_interval: scaledDuration(global.evaluation_interval as string),
+      },
+      rule_files: [ruleFiles],
+      scrape_configs: [job],
+    },
+    { lineWidth: 0 },
+  );
+}
+
 /** Scales group_wait/group_interval/repeat_interval on a route and all its children. */
 function scaleRoute(route: Yaml): void {
   for (const key of ["group_wait", "group_interval", "repeat_interval"]) {
@@ -177,11 +232,7 @@ function scaleRoute(route: Yaml): void {
  * Everything else (expressions, labels, annotations, routes, receivers, inhibit rules,
  * templates) is passed through byte for byte. Every address it writes must be 127.0.0.1.
  */
-export function pointAtLoopback(
-  config: StackConfig,
-  rendered: HostFiles,
-  plan: LoopbackPlan,
-): LoopbackMonitor {
+export function pointAtLoopback(rendered: HostFiles, plan: LoopbackPlan): LoopbackMonitor {
   const files: Record<string, string> = {};
   const prometheusDir = join(plan.dir, "prometheus");
   const alertmanagerDir = join(plan.dir, "alertmanager");
@@ -267,7 +318,11 @@ export function pointAtLoopback(
     aliasDuplicateObjects: false,
   });
 
-  let prometheusArgs = prometheusFlags();
+  // Both command lines as the monitor's compose file runs them (external URLs included).
+  const compose = parse(required(rendered["compose.yaml"], "compose.yaml")) as {
+    services: Record<string, { command: string[] }>;
+  };
+  let prometheusArgs = [...required(compose.services.prometheus?.command, "prometheus' command")];
   prometheusArgs = replaceFlag(prometheusArgs, "--config.file", join(prometheusDir, "prometheus.yml"));
   prometheusArgs = replaceFlag(prometheusArgs, "--storage.tsdb.path", join(prometheusDir, "data"));
   prometheusArgs.push(
@@ -276,17 +331,14 @@ export function pointAtLoopback(
     `--rules.alert.resend-delay=${scaledDuration("1m")}`,
   );
 
-  let alertmanagerArgs = alertmanagerFlags(config);
+  let alertmanagerArgs = [...required(compose.services.alertmanager?.command, "alertmanager's command")];
   alertmanagerArgs = replaceFlag(
     alertmanagerArgs,
     "--config.file",
     join(alertmanagerDir, "alertmanager.yml"),
   );
   alertmanagerArgs = replaceFlag(alertmanagerArgs, "--storage.path", join(alertmanagerDir, "data"));
-  alertmanagerArgs.push(
-    `--web.listen-address=${loopbackOnly(plan.alertmanager, "Alertmanager")}`,
-    `--web.external-url=http://${plan.alertmanager}`,
-  );
+  alertmanagerArgs.push(`--web.listen-address=${loopbackOnly(plan.alertmanager, "Alertmanager")}`);
   return { files, prometheusArgs, alertmanagerArgs };
 }
 

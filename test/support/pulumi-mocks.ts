@@ -216,6 +216,16 @@ export function answerCall(token: string, inputs: Record<string, unknown>): Reco
         imageId: `ami-${hashHex(imageName, 17)}`,
       };
     }
+    case "aws:iam/getInstanceProfile:getInstanceProfile": {
+      const name = String(inputs.name);
+      return {
+        id: name,
+        name,
+        arn: `arn:aws:iam::${FAKE_ACCOUNT_ID}:instance-profile/${name}`,
+        roleArn: `arn:aws:iam::${FAKE_ACCOUNT_ID}:role/${name}-role`,
+        roleName: `${name}-role`,
+      };
+    }
     case "aws:ec2/getSubnet:getSubnet":
       return {
         id: inputs.id,

@@ -264,3 +264,24 @@ export function toolVersions(): ToolVersion[] {
     return { ...base, version, ...(packageVersion ? { packageVersion } : {}) };
   });
 }
+
+/** Compares dotted versions numerically (a leading `v` ignored): negative when a < b. */
+export function compareVersions(a: string, b: string): number {
+  const parts = (version: string) =>
+    version
+      .replace(/^v/, "")
+      .split(/[.+-]/)
+      .map((part) => Number.parseInt(part, 10) || 0);
+  const [pa, pb] = [parts(a), parts(b)];
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const diff = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (diff !== 0) return diff;
+  }
+  return 0;
+}
+
+/**
+ * `url_file` on webhook receivers (the rendered heartbeat reads its URL so) exists since
+ * Alertmanager 0.26: the pinned image and the binary the tests run must be at least this.
+ */
+export const ALERTMANAGER_URL_FILE_SINCE = "0.26.0";

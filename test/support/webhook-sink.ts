@@ -22,6 +22,7 @@ export interface SlackPayload {
   readonly channel?: string;
   readonly attachments: readonly {
     readonly title?: string;
+    readonly title_link?: string;
     readonly text?: string;
     /** From Alertmanager's default templates (slack.default.color, slack.default.fallback). */
     readonly color?: string;

@@ -203,7 +203,7 @@ export function parseInstanceProfile(reader: SettingsReader): { ok: boolean; nam
 }
 
 /** Tags the product sets itself; extra tags may not override them. */
-export const RESERVED_TAG_KEYS = ["Name", "Environment", "Scrape", "Exporters", "ManagedBy"] as const;
+const RESERVED_TAG_KEYS = ["Name", "Environment", "Scrape", "Exporters", "ManagedBy"] as const;
 const AWS_TAGS_PER_RESOURCE = 50;
 
 /** Pulumi's --path syntax needs the bracket form for keys with dots, colons or spaces. */

@@ -1,13 +1,9 @@
 /**
- * `npm run generate`: writes what the settings table (lib/stack-config/settings.ts) decides into
- * Pulumi.yaml (the whole file: its `config:` block declares every scalar setting) and into the
- * generated part of docs/configuration.md (every setting, the host fields, the alert thresholds,
- * with what dev and prod set). test/settings-docs.test.ts fails when either file drifts.
+ * What the settings table (lib/stack-config/settings.ts) decides: Pulumi.yaml (the whole file: its
+ * `config:` block declares every scalar setting) and the generated part of docs/configuration.md
+ * (every setting, the host fields, the alert thresholds, with what each stack file sets).
  */
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { stringify } from "yaml";
-import { EXPORTER_SETTINGS } from "../configs/exporters";
 import {
   ALERT_THRESHOLD_FIELDS,
   CLIENT_FIELDS,
@@ -16,12 +12,14 @@ import {
   type ExporterSettingsSpec,
   type FieldSpec,
   missingSecrets,
+  PROBE_FIELDS,
   PROJECT,
   type SettingSection,
   type SettingSpec,
+  SLO_FIELDS,
   settingsTable,
-} from "../lib/stack-config";
-import { listStackNames, readStackConfigFromFiles, readStackFile } from "../lib/stack-files";
+} from "../../lib/stack-config";
+import { listStackNames, readStackConfigFromFiles, readStackFile } from "../../lib/stack-files";
 
 const HEADER = [
   "# Pulumi project: a Prometheus, Alertmanager, Grafana and Loki stack on AWS.",
@@ -100,7 +98,7 @@ export function renderProjectFile(exporters: readonly ExporterSettingsSpec[]): s
 // docs/configuration.md
 // ---------------------------------------------------------------------------------------------
 
-export const DOCS_FILE = "docs/configuration.md";
+export const SETTINGS_DOCS_FILE = "docs/configuration.md";
 const BEGIN = "<!-- BEGIN GENERATED: npm run generate (from lib/stack-config/settings.ts) -->";
 const END = "<!-- END GENERATED -->";
 
@@ -114,6 +112,7 @@ const SECTION_TITLES: Readonly<Record<SettingSection, string>> = {
   alerting: "Alerting",
   grafana: "Grafana",
   exporters: "Exporter accounts",
+  reliability: "SLOs, uptime probes and traces",
   deploy: "Deploy",
 };
 
@@ -136,6 +135,8 @@ function typeText(spec: SettingSpec): string {
       return "list of strings";
     case "hosts":
       return "list of hosts";
+    case "records":
+      return "list of maps";
     case "map":
       return "map";
     case "secret":
@@ -157,6 +158,7 @@ function defaultText(spec: SettingSpec): string {
     case "list":
       return spec.required ? "(required)" : "none";
     case "hosts":
+    case "records":
     case "map":
       return spec.defaultText;
     case "secret":
@@ -176,6 +178,11 @@ function valueText(spec: SettingSpec, value: unknown): string {
         return `${code(entry.name)}${type}${exporters}`;
       })
       .join(", ");
+  }
+  if (spec.type === "records" && Array.isArray(value)) {
+    return value.length === 0
+      ? "none"
+      : value.map((entry) => code((entry as { name?: unknown }).name)).join(", ");
   }
   if (Array.isArray(value)) return value.map(code).join(", ");
   if (typeof value === "object" && value !== null) {
@@ -286,6 +293,16 @@ export function renderSettingsDocs(rootDir: string, exporters: readonly Exporter
     ...fieldRows(EXTERNAL_HOST_FIELDS),
     ...exporterFieldRows(exporters),
     "",
+    "### Fields of an SLO (`slos[]`)",
+    "",
+    ...fieldHeader,
+    ...fieldRows(SLO_FIELDS),
+    "",
+    "### Fields of an uptime probe (`probes[]`)",
+    "",
+    ...fieldHeader,
+    ...fieldRows(PROBE_FIELDS),
+    "",
     "### Alert thresholds (`alertThresholds`)",
     "",
     "| Field | Type | Default | Description |",
@@ -309,20 +326,7 @@ export function withGeneratedDocs(doc: string, generated: string): string {
   const start = doc.indexOf(BEGIN);
   const end = doc.indexOf(END);
   if (start === -1 || end === -1 || end < start) {
-    throw new Error(`${DOCS_FILE} lacks the generated-section markers (${BEGIN} ... ${END})`);
+    throw new Error(`${SETTINGS_DOCS_FILE} lacks the generated-section markers (${BEGIN} ... ${END})`);
   }
   return `${doc.slice(0, start)}${generated}${doc.slice(end + END.length)}`;
-}
-
-export function main(rootDir: string): void {
-  writeFileSync(join(rootDir, "Pulumi.yaml"), renderProjectFile(EXPORTER_SETTINGS));
-  const docsPath = join(rootDir, DOCS_FILE);
-  writeFileSync(
-    docsPath,
-    withGeneratedDocs(readFileSync(docsPath, "utf8"), renderSettingsDocs(rootDir, EXPORTER_SETTINGS)),
-  );
-}
-
-if (require.main === module) {
-  main(join(__dirname, ".."));
 }

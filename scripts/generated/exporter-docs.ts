@@ -4,7 +4,7 @@
  * `<!-- exporters:<name>:start ... -->` and `<!-- exporters:<name>:end -->`), and the runbook of
  * each exporter alert (runbooks/<Alert>.md). Rows are read from what the program renders (the
  * compose services, the dashboards) where it can be, from the records' docs facets otherwise.
- * test/exporters/docs.test.ts compares them with the files; `UPDATE_DOCS=1` rewrites them.
+ * The dashboards are rendered for a stack in which some host enables every exporter.
  */
 import type { Panel, RowPanel } from "@grafana/grafana-foundation-sdk/dashboard";
 import {
@@ -14,8 +14,7 @@ import {
 } from "../../configs/agents/optional-exporters";
 import { buildDashboards } from "../../configs/dashboards";
 import { EXPORTERS, type ExporterRecord, exporterCredentialFiles } from "../../configs/exporters";
-import { sampleStackConfig } from "./sample-config";
-import { withEveryExporter } from "./stacks";
+import type { StackConfig } from "../../lib/stack-config";
 
 /** A generated block of a docs file. */
 export interface DocBlock {
@@ -45,17 +44,23 @@ function port(record: ExporterRecord): string {
   return record.docs.portNote ? `${record.port} (${record.docs.portNote})` : String(record.port);
 }
 
-/** Every exporter's dashboard as rendered for a stack where some host enables them all. */
-function renderedDashboards() {
-  return buildDashboards(withEveryExporter(sampleStackConfig({ externalHosts: [] })));
+type Dashboards = ReturnType<typeof buildDashboards>;
+
+/** The stack with one more host outside AWS that enables every exporter. */
+function withEveryExporter(config: StackConfig): StackConfig {
+  const host = { name: "every-exporter", address: "198.51.100.7", sshUser: "ops" };
+  const exporters = EXPORTERS.map((record) => record.name);
+  return {
+    ...config,
+    externalHosts: [...config.externalHosts, { ...host, exporters, exporterSettings: {} }],
+  };
 }
 
 function dashboardFile(record: ExporterRecord): string {
   return `exporter-${record.name}.json`;
 }
 
-function overviewTable(): string[] {
-  const dashboards = renderedDashboards();
+function overviewTable(dashboards: Dashboards): string[] {
   return table(
     ["Exporter", "Service", "Metrics from", "Port", "Alerts", "Dashboard"],
     EXPORTERS.map((record) => [
@@ -118,8 +123,7 @@ function credentialsTable(): string[] {
   return table(["Exporter", "File", "Owner, mode", "Contents", "How the exporter reads it"], rows);
 }
 
-function dashboardsTable(): string[] {
-  const dashboards = renderedDashboards();
+function dashboardsTable(dashboards: Dashboards): string[] {
   return table(
     ["File", "uid", "Title", "Answers", "Source"],
     EXPORTERS.map((record) => {
@@ -135,8 +139,7 @@ function dashboardsTable(): string[] {
   );
 }
 
-function panelsTable(): string[] {
-  const dashboards = renderedDashboards();
+function panelsTable(dashboards: Dashboards): string[] {
   const rows = EXPORTERS.flatMap((record) => {
     const panels = ((dashboards[dashboardFile(record)]?.panels ?? []) as (Panel | RowPanel)[]).filter(
       (panel): panel is Panel => panel.type !== "row",
@@ -165,14 +168,15 @@ function imagesTable(): string[] {
   );
 }
 
-/** Every generated block, by file. */
-export function exporterDocBlocks(): DocBlock[] {
+/** Every generated block, by file; the dashboards' uids and panels as rendered for `config`. */
+export function exporterDocBlocks(config: StackConfig): DocBlock[] {
+  const dashboards = buildDashboards(withEveryExporter(config));
   return [
-    { file: "docs/exporters.md", name: "overview", lines: overviewTable() },
+    { file: "docs/exporters.md", name: "overview", lines: overviewTable(dashboards) },
     { file: "docs/clients.md", name: "services", lines: servicesTable() },
     { file: "docs/clients.md", name: "credentials", lines: credentialsTable() },
-    { file: "docs/dashboards.md", name: "dashboards", lines: dashboardsTable() },
-    { file: "docs/dashboards.md", name: "panels", lines: panelsTable() },
+    { file: "docs/dashboards.md", name: "dashboards", lines: dashboardsTable(dashboards) },
+    { file: "docs/dashboards.md", name: "panels", lines: panelsTable(dashboards) },
     { file: "docs/render.md", name: "images", lines: imagesTable() },
   ];
 }
@@ -188,7 +192,7 @@ export function exporterRunbooks(): Record<string, string> {
 }
 
 const START = (name: string) =>
-  `<!-- exporters:${name}:start (generated from configs/exporters; see test/exporters/docs.test.ts) -->`;
+  `<!-- exporters:${name}:start (generated from configs/exporters by npm run generate) -->`;
 const END = (name: string) => `<!-- exporters:${name}:end -->`;
 
 /**
