@@ -25,6 +25,8 @@ export const IMAGES = {
   alloy: "docker.io/grafana/alloy:v1.18.1",
   /** Only with uptime probes (configs/blackbox.ts); the tests run Debian sid's 0.28.0. */
   blackboxExporter: "docker.io/prom/blackbox-exporter:v0.28.0",
+  /** Alloy's filtered view of the Docker socket (configs/agents/docker-socket-proxy.ts). */
+  dockerSocketProxy: "docker.io/wollomatic/socket-proxy:1.12.2",
   /** The push gateway (configs/gateway.ts): nginx's stable line, the Debian-based image. */
   gateway: "docker.io/library/nginx:1.30.6",
 } as const;

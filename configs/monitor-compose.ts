@@ -26,6 +26,7 @@ import type { SecretSetting, StackConfig } from "../lib/stack-config";
 import { ALLOY_DATA_VOLUME, alloyService } from "./agents/alloy";
 import { cadvisorService } from "./agents/cadvisor";
 import { type ComposeService, IMAGE_LABEL, ROTATED_JSON_LOGS } from "./agents/compose-types";
+import { SOCKET_PROXY_SERVICE, SOCKET_PROXY_VOLUME, socketProxyService } from "./agents/docker-socket-proxy";
 import { nodeExporterService } from "./agents/node-exporter";
 import {
   ALERTMANAGER_PATHS,
@@ -336,6 +337,7 @@ export function monitorComposeData(
     "node-exporter": nodeExporterService(),
     cadvisor: cadvisorService({ bindAddress: "127.0.0.1" }),
     alloy: alloyService({ bindAddress: "127.0.0.1" }),
+    [SOCKET_PROXY_SERVICE]: socketProxyService(),
   };
   if (config.probes.targets.length > 0) {
     // No published port: Prometheus hands it each probe by name on the compose network.
@@ -355,7 +357,7 @@ export function monitorComposeData(
     name: MONITOR_COMPOSE_PROJECT,
     // The image label keeps the readable tag; only `image` gains the digest.
     services: withPinnedImages(withMappedImages(services, deployInfo.images), deployInfo.imageDigests),
-    volumes: { [ALLOY_DATA_VOLUME]: {} },
+    volumes: { [ALLOY_DATA_VOLUME]: {}, [SOCKET_PROXY_VOLUME]: {} },
     secrets: Object.fromEntries(secretFiles.map((secret) => [secret.name, { file: secret.hostPath }])),
   };
 }

@@ -222,6 +222,7 @@ describe("client compose file", () => {
     expect(Object.keys(agentServices()).sort()).toEqual([
       "alloy",
       "cadvisor",
+      "docker-socket-proxy",
       "node-exporter",
       "process-exporter",
     ]);

@@ -238,9 +238,9 @@ describe("the client Alloy config", () => {
     );
   });
 
-  it("reads Docker through the socket and names containers without the leading slash", () => {
+  it("reads Docker through the socket proxy and names containers without the leading slash", () => {
     expect(stringValue(attribute(component(statements, "discovery.docker", "containers").body, "host"))).toBe(
-      "unix:///var/run/docker.sock",
+      "unix:///run/docker-socket-proxy/docker.sock",
     );
     const containerRule = rules(component(statements, "discovery.relabel", "containers").body).find(
       (rule) => rule.target_label === "container",
@@ -367,7 +367,7 @@ describe("the Alloy container", () => {
   it("mounts what the journal, files and Docker sources need, read-only", () => {
     const volumes = alloyService().volumes ?? [];
     for (const mount of [
-      "/var/run/docker.sock:/var/run/docker.sock:ro",
+      "docker-socket-proxy:/run/docker-socket-proxy:ro",
       "/var/log:/var/log:ro",
       "/var/log/journal:/var/log/journal:ro",
       "/run/log/journal:/run/log/journal:ro",
@@ -375,6 +375,7 @@ describe("the Alloy container", () => {
     ]) {
       expect(volumes).toContain(mount);
     }
+    expect(volumes.some((volume) => volume.includes("/var/run/docker.sock"))).toBe(false);
   });
 
   it("does not publish the metrics port on the monitor, where Prometheus uses the compose network", () => {

@@ -3,7 +3,7 @@
  * Prometheus to scrape (pull only: no remote_write, which would double every series).
  *
  * Streams and their labels:
- * - Docker containers, through the socket: `container` (name without the leading slash),
+ * - Docker containers, through the socket proxy (docker-socket-proxy.ts): `container` (name without the leading slash),
  *   `compose_service`, and `image` (discovery.docker does not expose the image, so it comes from a
  *   container label our compose files set, or from the OCI title/version labels images carry);
  * - files under /var/log (`*.log` includes auth.log; plus syslog): `filename`;
@@ -37,6 +37,7 @@ import {
   publishedPort,
   ROTATED_JSON_LOGS,
 } from "./compose-types";
+import { FILTERED_DOCKER_SOCKET, SOCKET_PROXY_DIR, SOCKET_PROXY_VOLUME } from "./docker-socket-proxy";
 
 /** Shown in rendered files until the monitor's private IP is known (deploy time). */
 export const UNKNOWN_MONITOR_ADDRESS = "MONITOR_PRIVATE_IP";
@@ -86,7 +87,8 @@ export const LOG_SOURCES = ["docker", "file", "journal"] as const;
 /** Files read from the host's /var/log (mounted read-only). `*.log` includes auth.log. */
 export const FILE_LOG_PATHS = ["/var/log/*.log", "/var/log/syslog"] as const;
 
-const DOCKER_SOCKET = "unix:///var/run/docker.sock";
+/** Docker's API through the socket proxy's filtered socket (containers and logs, read-only). */
+const DOCKER_SOCKET = `unix://${FILTERED_DOCKER_SOCKET}`;
 
 /** Inside the container; a named volume keeps read positions across restarts. */
 export const ALLOY_STORAGE_PATH = "/var/lib/alloy/data";
@@ -140,7 +142,7 @@ export function alloyConfigStatements(input: AlloyConfigInput): AlloyStatement[]
     comment(`Rendered for host ${input.host} (${input.environment}). Do not edit: re-render instead.`),
     block("logging", undefined, [attr("level", str("info")), attr("format", str("logfmt"))]),
 
-    comment("Docker container logs, through the read-only socket."),
+    comment("Docker container logs, through the socket proxy (containers and logs, read-only)."),
     block("discovery.docker", "containers", [
       attr("host", str(DOCKER_SOCKET)),
       attr("refresh_interval", str("15s")),
@@ -275,8 +277,8 @@ export function alloyService(options: AlloyServiceOptions = {}): ComposeService 
     image: IMAGES.alloy,
     container_name: "alloy",
     restart: "unless-stopped",
-    // Root inside the container: auth.log is root:adm 0640 and the journal is group-restricted;
-    // the Docker socket it reads is root-equivalent anyway.
+    // Root inside the container: auth.log is root:adm 0640 and the journal is group-restricted.
+    // Docker it reads only through the socket proxy (containers and logs, read-only).
     user: "0",
     command: alloyFlags(),
     ...(publish
@@ -287,7 +289,8 @@ export function alloyService(options: AlloyServiceOptions = {}): ComposeService 
     volumes: [
       `./${ALLOY_CONFIG_DIR}:${ALLOY_CONTAINER_CONFIG_DIR}:ro`,
       `${ALLOY_DATA_VOLUME}:${ALLOY_STORAGE_PATH}`,
-      "/var/run/docker.sock:/var/run/docker.sock:ro",
+      // The proxy's filtered socket, not Docker's own (docker-socket-proxy.ts).
+      `${SOCKET_PROXY_VOLUME}:${SOCKET_PROXY_DIR}:ro`,
       "/var/log:/var/log:ro",
       "/var/log/journal:/var/log/journal:ro",
       "/run/log/journal:/run/log/journal:ro",

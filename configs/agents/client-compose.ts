@@ -19,6 +19,7 @@ import {
 } from "./alloy";
 import { cadvisorService } from "./cadvisor";
 import type { AgentListenOptions, ComposeFile, ComposeService } from "./compose-types";
+import { SOCKET_PROXY_SERVICE, SOCKET_PROXY_VOLUME, socketProxyService } from "./docker-socket-proxy";
 import { nodeExporterService } from "./node-exporter";
 import { exporterService, exporterServiceName, runsContainer } from "./optional-exporters";
 import {
@@ -57,6 +58,7 @@ export function agentServices(
     "process-exporter": processExporterService(options),
     cadvisor: cadvisorService(options),
     alloy: alloyService({ ...options, secrets: [PUSH_PASSWORD_SECRET] }),
+    [SOCKET_PROXY_SERVICE]: socketProxyService(),
   };
 }
 
@@ -83,7 +85,7 @@ export function clientComposeFile(
   return {
     name: AGENTS_COMPOSE_PROJECT,
     services: withPinnedImages(withMappedImages(services, options.images), options.imageDigests),
-    volumes: { [ALLOY_DATA_VOLUME]: {} },
+    volumes: { [ALLOY_DATA_VOLUME]: {}, [SOCKET_PROXY_VOLUME]: {} },
     secrets,
   };
 }
