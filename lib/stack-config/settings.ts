@@ -262,6 +262,23 @@ export const CORE_SETTINGS: readonly SettingSpec[] = [
     description: "Subnet in existingVpcId for every host (set together with existingVpcId).",
   },
   {
+    key: "secondSubnetCidr",
+    section: "network",
+    type: "string",
+    default: "10.42.2.0/24",
+    example: "10.42.2.0/24",
+    description:
+      "With grafanaDomain: CIDR of a second public subnet, in another zone, for the load balancer only; inside vpcCidr.",
+  },
+  {
+    key: "existingSecondSubnetId",
+    section: "network",
+    type: "string",
+    example: "subnet-0fedcba9876543210",
+    description:
+      "With existingVpcId and grafanaDomain: a second public subnet of that VPC, in another zone, for the load balancer.",
+  },
+  {
     key: "sshAllowedCidrs",
     section: "access",
     type: "list",
@@ -275,7 +292,33 @@ export const CORE_SETTINGS: readonly SettingSpec[] = [
     type: "list",
     required: true,
     example: "203.0.113.0/24",
-    description: "IPv4 CIDRs allowed to reach Grafana (3000, plain HTTP); /8 or narrower, never 0.0.0.0/0.",
+    description:
+      "IPv4 CIDRs allowed to reach Grafana: its HTTPS load balancer with grafanaDomain (else unused, or port 3000 with grafanaInsecurePlainHttp); /8 or narrower.",
+  },
+  {
+    key: "grafanaDomain",
+    section: "access",
+    type: "string",
+    example: "grafana.example.com",
+    description:
+      "Serve Grafana at https://<this>/ (ACM certificate, load balancer on 443, Route 53 alias); unset: only through an SSH tunnel.",
+  },
+  {
+    key: "grafanaHostedZoneId",
+    section: "access",
+    type: "string",
+    example: "Z0123456789ABCDEFGHIJ",
+    description:
+      "Route 53 public hosted zone of grafanaDomain (required with it): certificate validation and alias.",
+  },
+  {
+    key: "grafanaInsecurePlainHttp",
+    section: "access",
+    type: "boolean",
+    default: false,
+    example: "true",
+    description:
+      "INSECURE: without grafanaDomain, publish Grafana on port 3000 over plain HTTP to grafanaAllowedCidrs. The policy pack fails it in prod.",
   },
   {
     key: "sshPublicKey",
