@@ -61,9 +61,9 @@ const PINNED_HOST_KEY_TYPES = [
 /**
  * Shell command printing the host's public key as `<type> <base64>` (comment dropped), nothing
  * else on stdout: the ECDSA key if the host has one, else the ed25519 key. The files are
- * world-readable, so no sudo. `directory` is for tests; hosts use /etc/ssh.
+ * world-readable, so no sudo.
  */
-export function hostKeyReadCommand(directory = "/etc/ssh"): string {
+function hostKeyReadCommand(directory: string): string {
   return [
     "for type in ecdsa ed25519; do",
     `  file=${directory}/ssh_host_\${type}_key.pub`,
@@ -74,7 +74,7 @@ export function hostKeyReadCommand(directory = "/etc/ssh"): string {
   ].join("\n");
 }
 
-export const HOST_KEY_READ_COMMAND = hostKeyReadCommand();
+export const HOST_KEY_READ_COMMAND = hostKeyReadCommand("/etc/ssh");
 
 /**
  * The host key a read step printed, as the connection's `hostKey` wants it; throws (failing the

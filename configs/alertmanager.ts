@@ -20,6 +20,7 @@ import {
   renderNotificationTemplates,
   TEMPLATE_NAMES,
 } from "./alertmanager-email.tmpl";
+import { buildRuleGroups } from "./rules";
 
 /** The host-down alert. Inhibition keys on this name: the rule files must use the same one. */
 export const HOST_UNREACHABLE_ALERT = "HostUnreachable";
@@ -243,7 +244,24 @@ function receivers(config: StackConfig, secretsDir: string): Receiver[] {
   ];
 }
 
-function inhibitRules(): Record<string, unknown>[] {
+/** What an alert rule mutes (its `mutes`), as inhibit rules of the alerts it makes redundant. */
+function mutingRules(config: StackConfig): Record<string, unknown>[] {
+  return buildRuleGroups(config)
+    .flatMap((group) => group.rules)
+    .flatMap((rule) =>
+      rule.mutes === undefined
+        ? []
+        : [
+            {
+              source_matchers: [`alertname="${rule.name}"`],
+              target_matchers: [`alertname=~"${rule.mutes.alerts.join("|")}"`],
+              equal: [...new Set([...HOST_LABELS, ...rule.mutes.equal])],
+            },
+          ],
+    );
+}
+
+function inhibitRules(config: StackConfig): Record<string, unknown>[] {
   return [
     {
       // An unreachable host mutes everything else about that host (its exporters are down too).
@@ -258,6 +276,7 @@ function inhibitRules(): Record<string, unknown>[] {
       target_matchers: ['severity="warning"'],
       equal: ["alertname", ...HOST_LABELS],
     },
+    ...mutingRules(config),
   ];
 }
 
@@ -304,7 +323,7 @@ export function renderAlertmanagerConfig(
         ...SEVERITIES.map(severityRoute),
       ],
     },
-    inhibit_rules: inhibitRules(),
+    inhibit_rules: inhibitRules(config),
     receivers: receivers(config, secretsDir),
   };
   // No YAML anchors: receivers share config objects, readers should see each one in full.

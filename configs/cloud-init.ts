@@ -31,7 +31,7 @@ export interface DataDirectory {
  * State directories on the data volume, one per monitor service, owned by the UID:GID its pinned
  * image runs as (configs/images.ts, the same users compose runs the containers as).
  */
-export const DATA_DIRECTORIES: readonly DataDirectory[] = Object.entries(MONITOR_CONTAINER_USERS).map(
+const DATA_DIRECTORIES: readonly DataDirectory[] = Object.entries(MONITOR_CONTAINER_USERS).map(
   ([name, user]) => {
     const [uid, gid] = user.split(":").map(Number);
     return { name, uid: uid as number, gid: gid as number };

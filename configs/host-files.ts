@@ -36,7 +36,7 @@ export type { DeployInfo } from "./monitor-compose";
 export type HostFiles = Record<string, string>;
 
 /** The directory name the monitor's files are grouped under in `render` output. */
-export const MONITOR_HOST = "monitor";
+const MONITOR_HOST = "monitor";
 
 /** Cloud-init user data, included so reviewers see exactly what boots each EC2 host. */
 export const CLOUD_INIT_FILE = "cloud-init.yaml";

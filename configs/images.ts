@@ -52,23 +52,7 @@ export const MONITOR_CONTAINER_USERS = {
  */
 export type ImageDigests = Readonly<Record<string, string>>;
 
-const EXACT_VERSION_TAG = /^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/;
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
-
-/**
- * True when the reference names one exact release: a full x.y.z tag (optionally with a
- * pre-release/build suffix) or a content digest. `latest`, `3`, `3.7` and untagged are not.
- */
-export function isPinnedImage(reference: string): boolean {
-  const atSign = reference.indexOf("@");
-  if (atSign >= 0) {
-    return DIGEST.test(reference.slice(atSign + 1));
-  }
-  const lastPathSegment = reference.slice(reference.lastIndexOf("/") + 1);
-  const colon = lastPathSegment.lastIndexOf(":");
-  if (colon < 0) return false;
-  return EXACT_VERSION_TAG.test(lastPathSegment.slice(colon + 1));
-}
 
 /** True for a registry content digest: `sha256:` and 64 lowercase hex digits. */
 export function isImageDigest(value: string): boolean {
@@ -81,7 +65,7 @@ export function isImageDigest(value: string): boolean {
  * leaves the version readable; the engine pulls by the digest. A missing or malformed digest
  * throws: a half-pinned stack would look pinned while one image still floats on its tag.
  */
-export function pinnedImage(reference: string, digests: ImageDigests | undefined): string {
+function pinnedImage(reference: string, digests: ImageDigests | undefined): string {
   if (digests === undefined) return reference;
   if (reference.includes("@")) throw new Error(`${reference} is already pinned by digest`);
   const digest = digests[reference];

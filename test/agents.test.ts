@@ -30,11 +30,11 @@ import {
   exporterRecord,
   hostExporters,
 } from "../configs/exporters";
-import { isPinnedImage } from "../configs/images";
 import { containerRuleGroup } from "../configs/rules/containers";
 import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
 import type { ClientHost, ExternalHost, StackConfig } from "../lib/stack-config";
 import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
+import { isPinnedImage } from "./support/images";
 import { sampleStackConfig } from "./support/sample-config";
 import { WITHOUT_SECRETS } from "./support/stack-files";
 import { withEveryExporter } from "./support/stacks";

@@ -27,7 +27,7 @@ import {
   TEMPLATE_NAMES,
 } from "../configs/alertmanager-email.tmpl";
 import { IMAGES } from "../configs/images";
-import { allAlertRules } from "../configs/rules";
+import { allAlertRules, buildRuleGroups } from "../configs/rules";
 import type { StackConfig } from "../lib/stack-config";
 import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
 import { exploreQuery, htmlLinks, slackLinks, textLinks } from "./support/notification-links";
@@ -267,6 +267,28 @@ describe("inhibition", () => {
     const severity = rules.find((rule) => rule.source_matchers.includes('severity="critical"'));
     expect(severity.target_matchers).toEqual(['severity="warning"']);
     expect([...severity.equal].sort()).toEqual(["alertname", "environment", "instance"]);
+  });
+
+  it("lets an alert mute the alerts it makes redundant (its `mutes`), on the labels it names", () => {
+    const ruleList = buildRuleGroups(base).flatMap((group) => group.rules);
+    const names = new Set(ruleList.map((rule) => rule.name));
+    const muting = ruleList.filter((rule) => rule.mutes !== undefined);
+    expect(muting.map((rule) => rule.name)).toContain("HostDiskWillFillImminently");
+    for (const rule of muting) {
+      const inhibit = rules.find((entry) => entry.source_matchers.includes(`alertname="${rule.name}"`));
+      expect(inhibit, rule.name).toBeDefined();
+      for (const target of rule.mutes?.alerts ?? []) {
+        expect(names.has(target), `${rule.name} mutes ${target}, which no rule defines`).toBe(true);
+        expect(inhibit.target_matchers[0]).toMatch(new RegExp(`^alertname=~".*\\b${target}\\b.*"$`));
+      }
+      expect(inhibit.equal).toEqual(expect.arrayContaining(["environment", ...(rule.mutes?.equal ?? [])]));
+      // Only labels the muted alerts keep can match.
+      const target = ruleList.find((candidate) => candidate.name === rule.mutes?.alerts[0]);
+      const kept = Object.keys(
+        target?.cases.find((entry) => entry.expectedAlerts.length > 0)?.expectedAlerts[0]?.labels ?? {},
+      );
+      for (const label of rule.mutes?.equal ?? []) expect(kept, `${rule.name}: ${label}`).toContain(label);
+    }
   });
 
   it("uses only the matcher syntax (no deprecated source_match/target_match)", () => {

@@ -15,7 +15,7 @@ import { InstanceRoles } from "../components/instance-roles";
 import { LokiBucket } from "../components/loki-bucket";
 import { MonitorHost } from "../components/monitor-host";
 import { clientScrapePorts, Network } from "../components/network";
-import { HOST_KEY_READ_COMMAND, hostKeyFromOutput, hostKeyReadCommand, SshKey } from "../components/ssh-key";
+import { HOST_KEY_READ_COMMAND, hostKeyFromOutput, SshKey } from "../components/ssh-key";
 import { exporterRecord } from "../configs/exporters";
 import { AGENT_PORTS } from "../lib/catalog";
 import type { ClientHost as ClientHostSettings } from "../lib/stack-config";
@@ -325,10 +325,14 @@ describe("SSH connections and host keys", () => {
       const ed25519 = `${fakeEd25519("k")} root@host`;
       writeFileSync(join(directory, "ssh_host_ed25519_key.pub"), `${ed25519}\n`);
       writeFileSync(join(directory, "ssh_host_rsa_key.pub"), "ssh-rsa AAAAB3NzaC1yc2EAAAADAQAB root@host\n");
-      const printed = execFileSync("sh", ["-c", hostKeyReadCommand(directory)], { encoding: "utf8" });
+      const printed = execFileSync("sh", ["-c", HOST_KEY_READ_COMMAND.replaceAll("/etc/ssh", directory)], {
+        encoding: "utf8",
+      });
       expect(hostKeyFromOutput("h", printed)).toBe(ed25519.split(" ").slice(0, 2).join(" "));
       rmSync(join(directory, "ssh_host_ed25519_key.pub"));
-      const failed = spawnSync("sh", ["-c", hostKeyReadCommand(directory)], { encoding: "utf8" });
+      const failed = spawnSync("sh", ["-c", HOST_KEY_READ_COMMAND.replaceAll("/etc/ssh", directory)], {
+        encoding: "utf8",
+      });
       expect(failed.status).toBe(1);
       expect(failed.stdout).toBe("");
       expect(failed.stderr).toContain(`no ECDSA or ed25519 host key in ${directory}`);

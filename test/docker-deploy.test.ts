@@ -17,7 +17,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { DATA_DIRECTORIES, dataDirectoryPath } from "../configs/cloud-init";
+import { dataDirectoryPath } from "../configs/cloud-init";
 import {
   contentHash,
   MONITOR_DEPLOY_DIR,
@@ -117,15 +117,13 @@ describe("the deploy on test hosts with a real Docker engine", () => {
 
   test("the data directories are owned by the ids the services run as, and the services wrote their state there", () => {
     const state = containers(monitor);
-    for (const directory of DATA_DIRECTORIES) {
+    for (const [name, user] of Object.entries(MONITOR_CONTAINER_USERS)) {
       const owner = expectOk(
         "stat",
-        monitor.exec(["stat", "-c", "%u:%g", dataDirectoryPath(directory.name)]),
+        monitor.exec(["stat", "-c", "%u:%g", dataDirectoryPath(name)]),
       ).stdout.trim();
-      expect(owner, directory.name).toBe(`${directory.uid}:${directory.gid}`);
-      expect(state[directory.name]?.user, directory.name).toBe(
-        MONITOR_CONTAINER_USERS[directory.name as keyof typeof MONITOR_CONTAINER_USERS],
-      );
+      expect(owner, name).toBe(user);
+      expect(state[name]?.user, name).toBe(user);
     }
     const written = (path: string) =>
       expectOk("find", monitor.exec(["find", path, "-mindepth", "1", "-printf", "%U:%G %P\\n"]))

@@ -9,11 +9,11 @@ import { describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { COMPOSE_FILE } from "../configs/agents/client-compose";
 import { renderAlertmanagerConfig } from "../configs/alertmanager";
-import { DATA_DIRECTORIES, DATA_MOUNT_POINT } from "../configs/cloud-init";
+import { DATA_MOUNT_POINT } from "../configs/cloud-init";
 import { EXPORTERS } from "../configs/exporters";
 import { GRAFANA_DATASOURCE_URLS, renderGrafanaProvisioning } from "../configs/grafana";
 import { clientFiles, monitorFiles, stackHostFiles, stackImages } from "../configs/host-files";
-import { IMAGES, isPinnedImage, pinnedImage } from "../configs/images";
+import { IMAGES, MONITOR_CONTAINER_USERS, withPinnedImages } from "../configs/images";
 import {
   CONTAINER_SECRETS_DIR,
   DOCKER_HOST_ALIAS,
@@ -26,6 +26,7 @@ import {
 import { renderPrometheusConfig } from "../configs/prometheus";
 import { AGENT_PORTS } from "../lib/catalog";
 import type { StackConfig } from "../lib/stack-config";
+import { isPinnedImage } from "./support/images";
 import { sampleStackConfig } from "./support/sample-config";
 import { withEveryExporter } from "./support/stacks";
 
@@ -142,13 +143,13 @@ describe("monitor compose file", () => {
   });
 
   it("keeps each service's state on the data volume, owned by the user the container runs as", () => {
-    for (const directory of DATA_DIRECTORIES) {
-      const service = services[directory.name];
-      const hostPath = `${DATA_MOUNT_POINT}/${directory.name}`;
+    for (const [name, user] of Object.entries(MONITOR_CONTAINER_USERS)) {
+      const service = services[name];
+      const hostPath = `${DATA_MOUNT_POINT}/${name}`;
       const dataMount = (service.volumes as string[]).find((volume) => volume.startsWith(`${hostPath}:`));
-      expect(dataMount, `${directory.name} mounts ${hostPath}`).toBeDefined();
+      expect(dataMount, `${name} mounts ${hostPath}`).toBeDefined();
       expect(dataMount?.endsWith(":ro")).toBe(false);
-      expect(service.user).toBe(`${directory.uid}:${directory.gid}`);
+      expect(service.user).toBe(user);
     }
   });
 
@@ -339,11 +340,15 @@ describe("images pinned by registry digest", () => {
   const everyHost = withEveryExporter(sampleStackConfig());
   const digests = Object.fromEntries(stackImages(everyHost).map((image) => [image, digestOf(image)]));
 
-  it("pinnedImage keeps the tag for readers and adds the digest compose pulls by", () => {
+  /** The image a service with `image` runs once pinned with `byDigest`. */
+  const pinnedImage = (image: string, byDigest: Record<string, string> | undefined) =>
+    withPinnedImages({ service: { image } }, byDigest).service?.image;
+
+  it("keeps the tag for readers and adds the digest compose pulls by", () => {
     expect(pinnedImage(IMAGES.prometheus, digests)).toBe(
       `${IMAGES.prometheus}@${digestOf(IMAGES.prometheus)}`,
     );
-    expect(isPinnedImage(pinnedImage(IMAGES.prometheus, digests))).toBe(true);
+    expect(isPinnedImage(pinnedImage(IMAGES.prometheus, digests) ?? "")).toBe(true);
     expect(pinnedImage(IMAGES.prometheus, undefined)).toBe(IMAGES.prometheus);
   });
 

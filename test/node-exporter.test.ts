@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodeExporterService } from "../configs/agents/node-exporter";
 import { buildRuleGroups } from "../configs/rules";
 import { AGENT_PORTS } from "../lib/catalog";
-import { startNodeExporter } from "./support/exporters";
+import { SYSTEMD_COLLECTOR_SERIES, startNodeExporter } from "./support/exporters";
 import { ProcessGroup } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
 
@@ -126,7 +126,11 @@ describe("Debian's node exporter with the rendered flags", () => {
     const used = nodeMetricsUsedByRules();
     expect(used.length).toBeGreaterThan(3);
     const present = seriesNames();
-    expect(used.filter((name) => !present.has(name))).toEqual([]);
+    expect(used.filter((name) => !present.has(name) && !SYSTEMD_COLLECTOR_SERIES.has(name))).toEqual([]);
+  });
+
+  it("reads the textfile directory it is given without error (HostTextfileCollectorError stays quiet)", () => {
+    expect(metrics).toMatch(/^node_textfile_scrape_error 0$/m);
   });
 
   it("exposes the series the core dashboard panels use", () => {

@@ -19,11 +19,11 @@ import YAML from "yaml";
 import { UNKNOWN_MONITOR_ADDRESS } from "../configs/agents/alloy";
 import { DATA_VOLUME_ID_PLACEHOLDER } from "../configs/cloud-init";
 import { GRAFANA_ROOT_URL_PLACEHOLDER } from "../configs/grafana";
-import { CLOUD_INIT_FILE, MONITOR_HOST, stackHostFiles } from "../configs/host-files";
-import { isPinnedImage } from "../configs/images";
+import { CLOUD_INIT_FILE, stackHostFiles } from "../configs/host-files";
 import { LOKI_BUCKET_PLACEHOLDER } from "../configs/loki";
 import { MONITOR_PRIVATE_IP_PLACEHOLDER } from "../configs/monitor-compose";
 import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
+import { isPinnedImage } from "./support/images";
 import { sampleStackConfig } from "./support/sample-config";
 import { WITHOUT_SECRETS } from "./support/stack-files";
 
@@ -223,7 +223,7 @@ describe("stackHostFiles (what render writes and the deploy ships)", () => {
 
   it("has one entry per host, EC2 clients with user data and outside hosts without", () => {
     const hosts = stackHostFiles(config);
-    expect(Object.keys(hosts)).toEqual([MONITOR_HOST, "web-1", "db-1", "onprem-1"]);
+    expect(Object.keys(hosts)).toEqual(["monitor", "web-1", "db-1", "onprem-1"]);
     expect(hosts["web-1"]?.[CLOUD_INIT_FILE]).toBeDefined();
     expect(hosts["onprem-1"]?.[CLOUD_INIT_FILE]).toBeUndefined();
   });
@@ -244,7 +244,7 @@ describe("stackHostFiles (what render writes and the deploy ships)", () => {
         }
       }
     }
-    const monitor = hosts[MONITOR_HOST] as Record<string, string>;
+    const monitor = hosts.monitor as Record<string, string>;
     expect(monitor["loki/loki.yml"]).toContain(deployInfo.lokiBucketName);
     expect(monitor["compose.yaml"]).toContain(`${deployInfo.monitorPrivateIp}:3100:3100`);
     expect(monitor["compose.yaml"]).toContain(deployInfo.grafanaUrl);
@@ -255,7 +255,7 @@ describe("stackHostFiles (what render writes and the deploy ships)", () => {
   it("refuses a host named like the monitor's directory", () => {
     const clash = sampleStackConfig({
       externalHosts: [
-        { name: MONITOR_HOST, address: "192.0.2.10", sshUser: "deploy", exporters: [], exporterSettings: {} },
+        { name: "monitor", address: "192.0.2.10", sshUser: "deploy", exporters: [], exporterSettings: {} },
       ],
     });
     expect(() => stackHostFiles(clash)).toThrow(/used twice/);

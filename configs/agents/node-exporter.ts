@@ -49,6 +49,15 @@ const EXCLUDED_FILESYSTEM_TYPES = [
   "tracefs",
 ] as const;
 
+/**
+ * Where jobs on the host drop `*.prom` files for the textfile collector (backup results, cron
+ * outcomes), and where the container sees that directory (read-only). An explicit directory also
+ * keeps a build's own default (Debian's points at a directory that may not exist) from turning
+ * HostTextfileCollectorError on.
+ */
+const TEXTFILE_HOST_DIRECTORY = "/var/lib/node_exporter/textfile_collector";
+const TEXTFILE_MOUNT = "/textfile";
+
 /** Mount points under the host root that never hold data worth alerting on. */
 const EXCLUDED_MOUNT_POINTS =
   "^/(dev|proc|run|sys|mnt|media|snap|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)";
@@ -70,6 +79,7 @@ function nodeExporterFlags(options: AgentListenOptions): string[] {
     `--collector.filesystem.fs-types-exclude=^(${EXCLUDED_FILESYSTEM_TYPES.join("|")})$`,
     `--collector.filesystem.mount-points-exclude=${EXCLUDED_MOUNT_POINTS}`,
     `--collector.netdev.device-exclude=${EXCLUDED_NETWORK_DEVICES}`,
+    `--collector.textfile.directory=${TEXTFILE_MOUNT}`,
   ];
 }
 
@@ -87,6 +97,8 @@ export function nodeExporterService(options: AgentListenOptions = {}): ComposeSe
       `/:${HOST_ROOT_MOUNT}:ro,rslave`,
       // The systemd collector talks to systemd over the system bus.
       "/run/dbus/system_bus_socket:/var/run/dbus/system_bus_socket:ro",
+      // Docker creates the directory on the host when it is missing.
+      `${TEXTFILE_HOST_DIRECTORY}:${TEXTFILE_MOUNT}:ro`,
     ],
     labels: { [IMAGE_LABEL]: IMAGES.nodeExporter },
     logging: ROTATED_JSON_LOGS,

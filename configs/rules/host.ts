@@ -7,6 +7,7 @@ import { RULE_RATE_WINDOW, RULE_RATE_WINDOW_MS } from "../../lib/catalog";
 import type { AlertThresholds } from "../../lib/stack-config";
 import { JOB_NAMES } from "../prometheus";
 import { durationSeconds, formatDuration, minutesCovering } from "./duration";
+import { hostFailureRules } from "./host-failures";
 import { type AlertRule, type InputSeries, type RuleGroup, seriesSelector } from "./types";
 
 /**
@@ -21,6 +22,9 @@ const DISK_FILL_WINDOW = "6h";
 /** Only predict on filesystems already below this much free space: growth on an empty disk is normal. */
 const DISK_FILL_MAX_FREE_PERCENT = 40;
 const DISK_FILL_FOR = "1h";
+/** The critical fill-up level: empty within this many hours, with less than this much free. */
+export const DISK_FILL_CRITICAL_HOURS = 4;
+const DISK_FILL_CRITICAL_MAX_FREE_PERCENT = 20;
 
 const NODE = { job: JOB_NAMES.node };
 const RATE_WINDOW_MINUTES = RULE_RATE_WINDOW_MS / 60_000;
@@ -290,14 +294,24 @@ function diskFull(t: AlertThresholds): AlertRule {
   });
 }
 
-function diskWillFill(t: AlertThresholds): AlertRule {
-  const horizonSeconds = t.diskFillHours * 3600;
+/** One level of the fill-up prediction: free space below `maxFreePercent`, empty within `hours`. */
+interface FillPrediction {
+  readonly name: string;
+  readonly hours: number;
+  readonly maxFreePercent: number;
+  readonly severity: AlertRule["severity"];
+  readonly summary: string;
+  readonly mutes?: AlertRule["mutes"];
+}
+
+function diskFillPrediction(level: FillPrediction): AlertRule {
+  const horizonSeconds = level.hours * 3600;
   const windowMinutes = durationSeconds(DISK_FILL_WINDOW) / 60;
   const evalMinutes = windowMinutes + minutesCovering(DISK_FILL_FOR) + 5;
   const stepMinutes = 5;
   const samples = Math.ceil(evalMinutes / stepMinutes) + 2;
   const size = 100 * GIB;
-  const freeAtStart = 0.3 * size;
+  const freeAtStart = ((level.maxFreePercent * 0.75) / 100) * size;
   // Fast: empty halfway through the horizon after evaluation. Slow: empty at twice the horizon.
   const fillingBy = (emptyAfterMinutes: number) => {
     const perMinute = freeAtStart / (evalMinutes + emptyAfterMinutes);
@@ -309,35 +323,58 @@ function diskWillFill(t: AlertThresholds): AlertRule {
     { series: seriesSelector("node_filesystem_avail_bytes", labels), values: freeValues },
   ];
   const description = (mountpoint: string, instance: string) =>
-    `Filesystem ${mountpoint} on ${instance} has less than ${DISK_FILL_MAX_FREE_PERCENT}% free and, at the ` +
-    `rate of the last ${DISK_FILL_WINDOW}, fills up within ${t.diskFillHours} hours.`;
+    `Filesystem ${mountpoint} on ${instance} has less than ${level.maxFreePercent}% free and, at the ` +
+    `rate of the last ${DISK_FILL_WINDOW}, fills up within ${level.hours} hours.`;
   return {
-    name: "HostDiskWillFillSoon",
+    name: level.name,
     expr:
-      `(100 * node_filesystem_avail_bytes{${FS_SELECTOR}} / node_filesystem_size_bytes{${FS_SELECTOR}} < ${DISK_FILL_MAX_FREE_PERCENT}) ` +
+      `(100 * node_filesystem_avail_bytes{${FS_SELECTOR}} / node_filesystem_size_bytes{${FS_SELECTOR}} < ${level.maxFreePercent}) ` +
       `and predict_linear(node_filesystem_avail_bytes{${FS_SELECTOR}}[${DISK_FILL_WINDOW}], ${horizonSeconds}) < 0`,
     for: DISK_FILL_FOR,
-    severity: "warning",
-    condition: `free < ${DISK_FILL_MAX_FREE_PERCENT}% and predict_linear over ${DISK_FILL_WINDOW} reaches 0 within ${t.diskFillHours}h`,
-    summary: "A filesystem is predicted to fill up soon.",
+    severity: level.severity,
+    condition: `free < ${level.maxFreePercent}% and predict_linear over ${DISK_FILL_WINDOW} reaches 0 within ${level.hours}h`,
+    summary: level.summary,
     description: description("{{ $labels.mountpoint }}", "{{ $labels.instance }}"),
+    ...(level.mutes ? { mutes: level.mutes } : {}),
     cases: [
       {
         name: "fires when free space runs out within the horizon",
         interval: `${stepMinutes}m`,
-        inputSeries: series(fillingBy((t.diskFillHours * 60) / 2)),
+        inputSeries: series(fillingBy((level.hours * 60) / 2)),
         evalTime: formatDuration(evalMinutes * 60),
         expectedAlerts: [{ labels, description: description("/var/lib/docker", "db-1") }],
       },
       {
         name: "stays quiet when the filesystem fills only after the horizon",
         interval: `${stepMinutes}m`,
-        inputSeries: series(fillingBy(t.diskFillHours * 60 * 2)),
+        inputSeries: series(fillingBy(level.hours * 60 * 2)),
         evalTime: formatDuration(evalMinutes * 60),
         expectedAlerts: [],
       },
     ],
   };
+}
+
+function diskWillFill(t: AlertThresholds): AlertRule {
+  return diskFillPrediction({
+    name: "HostDiskWillFillSoon",
+    hours: t.diskFillHours,
+    maxFreePercent: DISK_FILL_MAX_FREE_PERCENT,
+    severity: "warning",
+    summary: "A filesystem is predicted to fill up soon.",
+  });
+}
+
+/** The critical level: a person must act within hours; it mutes the warning level on the same mount. */
+function diskWillFillImminently(): AlertRule {
+  return diskFillPrediction({
+    name: "HostDiskWillFillImminently",
+    hours: DISK_FILL_CRITICAL_HOURS,
+    maxFreePercent: DISK_FILL_CRITICAL_MAX_FREE_PERCENT,
+    severity: "critical",
+    summary: "A filesystem is predicted to fill up within hours.",
+    mutes: { alerts: ["HostDiskWillFillSoon"], equal: ["instance", "mountpoint"] },
+  });
 }
 
 function inodesExhausted(t: AlertThresholds): AlertRule {
@@ -363,7 +400,9 @@ export function hostRuleGroup(thresholds: AlertThresholds): RuleGroup {
       highMemory(thresholds),
       diskFull(thresholds),
       diskWillFill(thresholds),
+      diskWillFillImminently(),
       inodesExhausted(thresholds),
+      ...hostFailureRules(FS_SELECTOR, filesystemLabels("db-1", "/var/lib/postgresql", "ext4")),
     ],
   };
 }

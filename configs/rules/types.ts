@@ -56,6 +56,11 @@ export interface AlertRule {
    * by design. The rule test over all rules checks the expression really is constant.
    */
   readonly alwaysFires?: boolean;
+  /**
+   * Alerts this one makes redundant: while it fires, Alertmanager mutes them where the `equal`
+   * labels (and the environment) match, e.g. a service-down alert mutes that service's symptoms.
+   */
+  readonly mutes?: { readonly alerts: readonly string[]; readonly equal: readonly string[] };
   readonly cases: readonly AlertTestCase[];
 }
 

@@ -24,11 +24,11 @@ import {
   exporterUser,
   renderExporterCredentialFiles,
 } from "../../configs/exporters";
-import { isPinnedImage } from "../../configs/images";
 import { renderFileSdTargets, renderPrometheusConfig } from "../../configs/prometheus";
 import { renderRuleFiles, renderRuleTests } from "../../configs/rules";
 import { AGENT_PORTS, MONITOR_PORTS, SSH_PORT } from "../../lib/catalog";
 import type { SecretSetting } from "../../lib/stack-config";
+import { isPinnedImage } from "../support/images";
 import {
   type ProgramRun,
   resourcesOfType,

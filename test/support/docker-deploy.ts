@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { HOST_KEY_READ_COMMAND, hostKeyFromOutput } from "../../components/ssh-key";
 import { COMPOSE_FILE } from "../../configs/agents/client-compose";
-import { DATA_DIRECTORIES, dataDirectoryPath } from "../../configs/cloud-init";
+import { dataDirectoryPath } from "../../configs/cloud-init";
 import {
   AGENTS_DEPLOY_DIR,
   contentHash,
@@ -29,6 +29,7 @@ import {
 } from "../../configs/deploy-scripts";
 import { grafanaAdminPasswordResetCommand } from "../../configs/grafana";
 import { clientFiles, type DeployInfo, type HostFiles, monitorFiles } from "../../configs/host-files";
+import { MONITOR_CONTAINER_USERS } from "../../configs/images";
 import { monitorSecretFiles } from "../../configs/monitor-compose";
 import type { ExternalHost, StackConfig } from "../../lib/stack-config";
 import { type DockerEngine, testImageMap } from "./docker-engine";
@@ -298,12 +299,11 @@ export async function deployMonitorAndClient(
       images: testImageMap(engine.images),
     };
     // What the monitor's cloud-init does once the data volume is mounted (configs/cloud-init.ts).
-    for (const directory of DATA_DIRECTORIES) {
+    for (const [name, user] of Object.entries(MONITOR_CONTAINER_USERS)) {
+      const [uid, gid] = user.split(":");
       expectOk(
         "data directories",
-        monitor.ssh(
-          `sudo -n install -d -m 0750 -o ${directory.uid} -g ${directory.gid} ${dataDirectoryPath(directory.name)}`,
-        ),
+        monitor.ssh(`sudo -n install -d -m 0750 -o ${uid} -g ${gid} ${dataDirectoryPath(name)}`),
       );
     }
     const secrets = monitorSecrets(config, grafanaAdminPassword);

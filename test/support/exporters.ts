@@ -3,10 +3,30 @@
  * run them, for the tests that check our flags, configs and dashboards against the real binaries.
  */
 import { spawnSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { nodeExporterService } from "../../configs/agents/node-exporter";
 import { processExporterService } from "../../configs/agents/process-exporter";
 import { freePort, getText, type ProcessGroup, type ProcessSpec, pollUntil } from "./processes";
 import { requireTool, TOOLS } from "./tools";
+
+/**
+ * Series of the node exporter's systemd collector the rules read (collector/systemd_linux.go at
+ * the pinned v1.12.0: `unit_state`, labels name, state, type). The collector needs systemd over
+ * D-Bus, which this machine does not run, so no test here can see them.
+ */
+export const SYSTEMD_COLLECTOR_SERIES: ReadonlySet<string> = new Set(["node_systemd_unit_state"]);
+
+/**
+ * An empty textfile directory for node exporters on this machine (the rendered flag points at the
+ * container's mount, which does not exist here). One per test process, left empty.
+ */
+function emptyTextfileDirectory(): string {
+  const dir = join(tmpdir(), `node-exporter-textfile-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
 
 /** The x.y.z an exporter binary reports for `--version`. */
 export function localVersion(binary: string): string {
@@ -46,6 +66,7 @@ function nodeExporterArgsHere(port: number): string[] {
   return substituted(nodeExporterService().command ?? [], {
     "--path.rootfs": "/",
     "--web.listen-address": `127.0.0.1:${port}`,
+    "--collector.textfile.directory": emptyTextfileDirectory(),
   });
 }
 
