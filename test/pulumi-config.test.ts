@@ -126,6 +126,7 @@ describe("loadStackConfig", () => {
       P("alertEmailTo[0]"),
       P("alertEmailTo[1]"),
       P("smtpFrom"),
+      P("smtpUsername"),
       P("runbookBaseUrl"),
     ];
     await runAs("prod", cli, secretKeys, true);

@@ -83,6 +83,7 @@ function parseEmail(
     ...to.map((address, index) => [`alertEmailTo[${index}]`, address] as const),
     ["smtpFrom", from],
     ["smtpSmarthost", smarthost],
+    ["smtpUsername", username],
   ]);
   if (requireSecrets && !secretsSet.has("smtpPassword")) {
     ok = false;
