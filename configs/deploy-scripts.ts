@@ -11,6 +11,7 @@
  * Secret values travel the same way inside a stdin that stays a Pulumi secret; they are written
  * with shell builtins (`printf`), so they never appear in any process's argv either.
  */
+
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,6 +19,7 @@ import YAML from "yaml";
 import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
 import { AGENTS_DIR, COMPOSE_FILE } from "./agents/client-compose";
 import { ALERTMANAGER_PATHS } from "./alertmanager";
+import { BLACKBOX_CONFIG_FILE, BLACKBOX_SERVICE } from "./blackbox";
 import { CLOUD_INIT_FILE, type HostFiles, MONITOR_LOKI_RUNTIME_DIR } from "./host-files";
 import { LOKI_CONFIG_PATH } from "./loki";
 import { PROMETHEUS_CONFIG_PATH } from "./prometheus";
@@ -212,6 +214,10 @@ export interface ConfigCheck {
 const CONFIG_CHECKS: Readonly<Record<string, ConfigCheck>> = {
   prometheus: { entrypoint: "promtool", args: ["check", "config", PROMETHEUS_CONFIG_PATH] },
   alertmanager: { entrypoint: "amtool", args: ["check-config", ALERTMANAGER_PATHS.configFile] },
+  [BLACKBOX_SERVICE]: {
+    entrypoint: "blackbox_exporter",
+    args: ["--config.check", `--config.file=${BLACKBOX_CONFIG_FILE}`],
+  },
   // Loki parses and validates the file (strict YAML: an unknown key fails) and exits.
   loki: { entrypoint: "loki", args: [`-config.file=${LOKI_CONFIG_PATH}`, "-verify-config"] },
 };

@@ -11,6 +11,7 @@
 import { stringify } from "yaml";
 import { AGENT_PORTS, DISCOVERY_TAGS, MONITOR_PORTS } from "../lib/catalog";
 import type { ExternalHost, StackConfig } from "../lib/stack-config";
+import { BLACKBOX_ADDRESS, blackboxScrapeJob } from "./blackbox";
 import { enabledExporters } from "./exporters";
 
 /** Job names; alert rules select on them, so they live in one place. */
@@ -37,6 +38,8 @@ export interface MonitorServiceAddresses {
   readonly nodeExporter: string;
   readonly cadvisor: string;
   readonly alloy: string;
+  /** The blackbox exporter that runs the uptime probes (only with probes). */
+  readonly blackboxExporter: string;
   /** Glob of rule files. */
   readonly ruleFiles: string;
   /** Directory of the file SD target files (`<job>.json`, from renderFileSdTargets). */
@@ -54,6 +57,7 @@ export const DEFAULT_MONITOR_ADDRESSES: MonitorServiceAddresses = {
   nodeExporter: `node-exporter:${AGENT_PORTS.nodeExporter}`,
   cadvisor: `cadvisor:${AGENT_PORTS.cadvisor}`,
   alloy: `alloy:${AGENT_PORTS.alloy}`,
+  blackboxExporter: BLACKBOX_ADDRESS,
   ruleFiles: "/etc/prometheus/rules/*.yml",
   fileSdDir: "/etc/prometheus/file_sd",
 };
@@ -264,9 +268,14 @@ export function renderPrometheusConfig(
       monitorServiceJob(JOB_NAMES.loki, resolved.loki, config.stack),
       monitorServiceJob(JOB_NAMES.grafana, resolved.grafana, config.stack),
       ...hostJobs(config, resolved).map((spec) => scrapeConfigForHostJob(spec, config, resolved, vpcId)),
+      ...optionalJob(blackboxScrapeJob(config, resolved.blackboxExporter)),
     ],
   };
   return stringify(document, { lineWidth: 0 });
+}
+
+function optionalJob(job: Record<string, unknown> | undefined): Record<string, unknown>[] {
+  return job === undefined ? [] : [job];
 }
 
 function scrapeAddress(host: ExternalHost, port: number): string {
