@@ -11,6 +11,7 @@
 import { stringify } from "yaml";
 import { AGENT_PORTS, DISCOVERY_TAGS, MONITOR_PORTS, SERIES_PER_HOST_ESTIMATE } from "../lib/catalog";
 import type { ExternalHost, StackConfig } from "../lib/stack-config";
+import { BLACKBOX_ADDRESS, blackboxScrapeJob } from "./blackbox";
 import { enabledExporters } from "./exporters";
 import { durationSeconds } from "./rules/duration";
 
@@ -38,6 +39,8 @@ export interface MonitorServiceAddresses {
   readonly nodeExporter: string;
   readonly cadvisor: string;
   readonly alloy: string;
+  /** The blackbox exporter that runs the uptime probes (only with probes). */
+  readonly blackboxExporter: string;
   /** Glob of rule files. */
   readonly ruleFiles: string;
   /** Directory of the file SD target files (`<job>.json`, from renderFileSdTargets). */
@@ -55,6 +58,7 @@ export const DEFAULT_MONITOR_ADDRESSES: MonitorServiceAddresses = {
   nodeExporter: `node-exporter:${AGENT_PORTS.nodeExporter}`,
   cadvisor: `cadvisor:${AGENT_PORTS.cadvisor}`,
   alloy: `alloy:${AGENT_PORTS.alloy}`,
+  blackboxExporter: BLACKBOX_ADDRESS,
   ruleFiles: "/etc/prometheus/rules/*.yml",
   fileSdDir: "/etc/prometheus/file_sd",
 };
@@ -274,6 +278,7 @@ export function renderPrometheusConfig(
       monitorServiceJob(JOB_NAMES.loki, resolved.loki, config.stack),
       monitorServiceJob(JOB_NAMES.grafana, resolved.grafana, config.stack),
       ...hostJobs(config, resolved).map((spec) => scrapeConfigForHostJob(spec, config, resolved, vpcId)),
+      ...optionalJob(blackboxScrapeJob(config, resolved.blackboxExporter)),
     ],
   };
   return stringify(document, { lineWidth: 0 });
@@ -310,6 +315,10 @@ function managedStoreRemoteWrite(config: StackConfig, url: string | undefined): 
       max_shards: maxShards,
     },
   };
+}
+
+function optionalJob(job: Record<string, unknown> | undefined): Record<string, unknown>[] {
+  return job === undefined ? [] : [job];
 }
 
 function scrapeAddress(host: ExternalHost, port: number): string {

@@ -10,6 +10,7 @@ import { parseAlerting } from "./sections/alerting";
 import { parseClients, parseExternalHosts, parseMonitor } from "./sections/hosts";
 import { checkKeys } from "./sections/keys";
 import { parseAccess, parseNetwork } from "./sections/network";
+import { parseProbes, parseSlos, parseTraces } from "./sections/reliability";
 import {
   checkCoreSecrets,
   checkPlainTextSecrets,
@@ -131,6 +132,9 @@ export function readStackConfig(
     requireSecrets,
     settings.secretValues ?? {},
   );
+  const probes = parseProbes(reader);
+  const slos = parseSlos(reader, probes ? new Set(probes.targets.map((probe) => probe.name)) : undefined);
+  const traces = parseTraces(reader);
   const tags = parseTags(reader);
   const protectData = reader.boolean("protectData");
   const pinImageDigests = reader.boolean("pinImageDigests");
@@ -152,6 +156,9 @@ export function readStackConfig(
     !grafana ||
     !exporterUsers ||
     !tags ||
+    !probes ||
+    !slos ||
+    !traces.ok ||
     !profile.ok ||
     protectData === undefined ||
     pinImageDigests === undefined
@@ -177,6 +184,9 @@ export function readStackConfig(
     logs,
     alerting,
     grafana,
+    slos,
+    probes,
+    ...(traces.traces ? { traces: traces.traces } : {}),
     exporterUsers,
     secretsSet: Object.fromEntries(secretKeys(table).map((key) => [key, secretsSet.has(key)])),
     pinImageDigests,

@@ -156,6 +156,48 @@ export interface GrafanaSettings {
   readonly rootUrl?: string;
 }
 
+/** Where an SLO's good and total events come from. */
+export type SliSettings =
+  /** PromQL per second, each with `[$window]` where the range goes. */
+  | { readonly kind: "ratio"; readonly good: string; readonly total: string }
+  /** The successful checks of an uptime probe (by its name). */
+  | { readonly kind: "probe"; readonly probe: string };
+
+/** A service level objective: recording rules, burn-rate alerts and a dashboard row. */
+export interface SloSettings {
+  readonly name: string;
+  /** Percentage of good events, above 0 and below 100 (e.g. 99.9). */
+  readonly objective: number;
+  /** Prometheus duration the error budget covers (e.g. 30d). */
+  readonly window: string;
+  readonly sli: SliSettings;
+}
+
+export type ProbeTarget =
+  | {
+      readonly name: string;
+      readonly kind: "http";
+      readonly url: string;
+      /** Status codes that count as up. */
+      readonly expectStatus: readonly number[];
+      /** RE2 the body must match. */
+      readonly bodyMatch?: string;
+    }
+  | { readonly name: string; readonly kind: "tcp"; readonly address: string };
+
+/** Uptime probes by the blackbox exporter on the monitor; none: no exporter, no job. */
+export interface ProbeSettings {
+  readonly targets: readonly ProbeTarget[];
+  /** Days before a certificate's expiry that ProbeCertificateExpiring fires. */
+  readonly certExpiryDays: number;
+}
+
+/** Tracing with Tempo on the monitor: present only when the stack turns it on. */
+export interface TraceSettings {
+  /** How long Tempo keeps blocks (a Prometheus duration); the bucket's lifecycle follows it. */
+  readonly retention: string;
+}
+
 /** Settings of the AWS provider itself, beyond the region. */
 export interface AwsProviderSettings {
   /** Named profile of the shared AWS config files; unset means the default credential chain. */
@@ -186,6 +228,11 @@ export interface StackConfig {
   readonly logs: LogSettings;
   readonly alerting: AlertingSettings;
   readonly grafana: GrafanaSettings;
+  /** Service level objectives; empty: no SLO rules or dashboard. */
+  readonly slos: readonly SloSettings[];
+  readonly probes: ProbeSettings;
+  /** Undefined: tracing is off (no Tempo, no OTLP receivers). */
+  readonly traces?: TraceSettings;
   /**
    * Login names of the exporters' monitoring accounts by exporter name (`postgres` ->
    * `postgres_exporter`): one per exporter per stack, shared by every host that enables it.

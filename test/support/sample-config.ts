@@ -91,6 +91,8 @@ export function sampleStackConfig(overrides: Partial<StackConfig> = {}): StackCo
       redisExporterPassword: true,
     },
     pinImageDigests: true,
+    slos: [],
+    probes: { targets: [], certExpiryDays: 14 },
   };
   return { ...base, ...overrides };
 }
