@@ -462,6 +462,15 @@ export const CORE_SETTINGS: readonly SettingSpec[] = [
       "https URL (no trailing slash) where runbooks/<AlertName>.md is browsable; alerts link to it.",
   },
   {
+    key: "heartbeatOptOut",
+    section: "alerting",
+    type: "boolean",
+    default: false,
+    example: "true",
+    description:
+      "Deploy a production stack without the heartbeatUrl secret (then nothing outside notices a dead monitor).",
+  },
+  {
     key: "grafanaRootUrl",
     section: "grafana",
     type: "string",
@@ -530,6 +539,15 @@ export const CORE_SETTINGS: readonly SettingSpec[] = [
     default: false,
     example: "true",
     description: "Protect the Loki bucket and the monitor data volume from deletion (prod).",
+  },
+  {
+    key: "production",
+    section: "deploy",
+    type: "boolean",
+    default: false,
+    example: "true",
+    description:
+      "A production stack: pulumi up (not preview) refuses documentation placeholders (example.com receivers and senders, RFC 5737 CIDRs, the example runbook URL), the heartbeatUrl secret is required unless heartbeatOptOut, and data volume snapshots are on unless dataSnapshotRetainCount says otherwise.",
   },
   {
     key: "pinImageDigests",

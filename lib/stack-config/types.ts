@@ -146,6 +146,8 @@ export interface AlertingSettings {
   readonly pagerduty: boolean;
   /** True when the Watchdog heartbeat URL secret is set. */
   readonly heartbeat: boolean;
+  /** A production stack deploys without a heartbeat receiver only with this explicit opt-out. */
+  readonly heartbeatOptOut: boolean;
   readonly thresholds: AlertThresholds;
   /** https URL without trailing slash; every alert's runbook_url is `<runbookBaseUrl>/<Alert>.md`. */
   readonly runbookBaseUrl: string;
@@ -216,6 +218,8 @@ export interface StackConfig {
   readonly tags: Readonly<Record<string, string>>;
   /** Prod: protect the Loki bucket and data volume from deletion. Dev: destroyable. */
   readonly protectData: boolean;
+  /** A production stack: pulumi up refuses placeholders, a heartbeat receiver is required. */
+  readonly production: boolean;
   readonly network: NetworkSettings;
   readonly access: AccessSettings;
   /** Existing instance profile to attach instead of creating IAM roles (restricted accounts). */

@@ -297,6 +297,8 @@ function waitForRegistrations(): Promise<void> {
 
 export interface MockedRunOptions {
   readonly stack: string;
+  /** `pulumi preview` (true) or `pulumi up` (false, the default). */
+  readonly preview?: boolean;
   /** Fully-qualified config (`observability:key`, `aws:region`) -> string value. */
   readonly config: Record<string, string>;
   readonly secretKeys: readonly string[];
@@ -361,7 +363,7 @@ export async function runMocked(options: MockedRunOptions): Promise<MockedRun> {
     },
     PROJECT,
     options.stack,
-    false,
+    options.preview ?? false,
   );
 
   let outputs: Record<string, unknown> | undefined;
@@ -421,6 +423,12 @@ export interface ProgramRunOptions {
   readonly configOverrides?: Readonly<Record<string, string | undefined>>;
   /** Secret settings to provide (default: all of TEST_SECRET_VALUES). */
   readonly secrets?: Partial<Record<SecretSetting, string>>;
+  /**
+   * Run as `pulumi preview` (the default: the mocked graph is the same as `pulumi up`'s, and the
+   * repository's production stack file, with its documentation placeholders, previews) or, with
+   * false, as `pulumi up`, where a production stack refuses placeholders.
+   */
+  readonly preview?: boolean;
 }
 
 export interface ProgramRun extends MockedRun {
@@ -458,7 +466,7 @@ async function programConfig(stack: string, options: ProgramRunOptions): Promise
   return { config, secretKeys, secrets };
 }
 
-/** Runs index.ts for one stack as `pulumi up` would. */
+/** Runs index.ts for one stack as `pulumi preview` (default) or `pulumi up` would. */
 export async function runProgram(stack: string, options: ProgramRunOptions = {}): Promise<ProgramRun> {
   const { config, secretKeys, secrets } = await programConfig(stack, options);
   const plainConfig = Object.fromEntries(Object.entries(config).filter(([key]) => !secretKeys.includes(key)));
@@ -468,6 +476,7 @@ export async function runProgram(stack: string, options: ProgramRunOptions = {})
   let stackConfig: StackConfig | undefined;
   const run = await runMocked({
     stack,
+    preview: options.preview ?? true,
     config,
     secretKeys,
     program: async () => {
