@@ -91,6 +91,8 @@ export interface DeployInfo {
   readonly grafanaUrl?: string;
   /** EBS id of the monitor's data volume (cloud-init mounts it by id). */
   readonly dataVolumeId?: string;
+  /** The managed Prometheus workspace's endpoints (config.metrics.managedStore). */
+  readonly managedStore?: { readonly remoteWriteUrl: string; readonly queryUrl: string };
   /**
    * Registry digest of every image the host runs (pinImageDigests): compose files then name
    * images as `repo:tag@sha256:...`. Unset: tags only (the render command).

@@ -396,6 +396,23 @@ export const CORE_SETTINGS: readonly SettingSpec[] = [
     description: "Optional Prometheus size limit (e.g. 40GB); at most 80% of the data volume.",
   },
   {
+    key: "managedPrometheus",
+    section: "metrics",
+    type: "choice",
+    choices: ["off", "create", "existing"],
+    default: "off",
+    example: "create",
+    description:
+      "Also remote-write every sample to Amazon Managed Service for Prometheus, signed (SigV4) with the monitor's instance role: `create` a workspace, use an `existing` one (managedPrometheusWorkspaceId), or `off`. Local Prometheus, its rules and Alertmanager keep working when the workspace is unreachable.",
+  },
+  {
+    key: "managedPrometheusWorkspaceId",
+    section: "metrics",
+    type: "string",
+    example: "ws-b226cc2a-a446-46a9-933a-ac50479a5568",
+    description: "The workspace to write to when managedPrometheus is `existing` (in the stack's region).",
+  },
+  {
     key: "logRetentionDays",
     section: "logs",
     type: "integer",

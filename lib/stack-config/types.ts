@@ -96,7 +96,14 @@ export interface MetricsSettings {
   readonly retentionTime: string;
   /** e.g. "40GB"; unset means time-based retention only. */
   readonly retentionSize?: string;
+  /** Amazon Managed Service for Prometheus, written to besides local storage; unset: off. */
+  readonly managedStore?: ManagedPrometheusStore;
 }
+
+/** The workspace every sample is also remote-written to: created by the stack, or an existing one. */
+export type ManagedPrometheusStore =
+  | { readonly mode: "create" }
+  | { readonly mode: "existing"; readonly workspaceId: string };
 
 export interface LogSettings {
   /** Loki compactor retention; the bucket's lifecycle safety net is derived from it. */

@@ -132,6 +132,20 @@ function fakePublicIp(name: string): string {
   return `192.0.2.${(hashByte(name, "p") % 250) + 1}`;
 }
 
+/** A workspace id as AWS prints them: `ws-` and a UUID, derived from the resource name. */
+function fakeWorkspaceId(name: string): string {
+  const hex = hashHex(`workspace:${name}`, 32);
+  return `ws-${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** A managed Prometheus workspace's ARN and endpoint, as the API reports them (mock region). */
+function fakeWorkspace(id: string): { arn: string; prometheusEndpoint: string } {
+  return {
+    arn: `arn:aws:aps:mock:${FAKE_ACCOUNT_ID}:workspace/${id}`,
+    prometheusEndpoint: `https://aps-workspaces.mock.amazonaws.com/workspaces/${id}/`,
+  };
+}
+
 function fakeState(
   type: string,
   name: string,
@@ -224,6 +238,10 @@ function fakeState(
     }
     case "aws:route53/record:Record":
       return { id: `${name}-id`, state: { ...inputs, fqdn: String(inputs.name).replace(/\.$/, "") } };
+    case "aws:amp/workspace:Workspace": {
+      const id = fakeWorkspaceId(name);
+      return { id, state: { ...inputs, ...fakeWorkspace(id) } };
+    }
     case "command:remote:Command":
       // The host-key read prints the host's public key; other steps' output is not used.
       return inputs.create === HOST_KEY_READ_COMMAND
@@ -272,6 +290,10 @@ export function answerCall(token: string, inputs: Record<string, unknown>): Reco
         vpcId: `vpc-${hashHex(String(inputs.id), 17)}`,
         availabilityZone: FAKE_AVAILABILITY_ZONE,
       };
+    case "aws:amp/getWorkspace:getWorkspace": {
+      const id = String(inputs.workspaceId);
+      return { id, workspaceId: id, ...fakeWorkspace(id) };
+    }
     case "docker:index/getRegistryImage:getRegistryImage": {
       const name = String(inputs.name);
       if (name.includes("@")) throw new Error(`getRegistryImage mock: ${name} is already pinned by digest`);
