@@ -59,7 +59,10 @@ function sortedByPath(files: HostFiles): HostFiles {
 }
 
 export function monitorFiles(config: StackConfig, deployInfo: DeployInfo = {}): HostFiles {
-  const grafana = renderGrafanaProvisioning(config, { rootUrl: deployInfo.grafanaUrl });
+  const grafana = renderGrafanaProvisioning(config, {
+    rootUrl: deployInfo.grafanaUrl,
+    managedStoreQueryUrl: deployInfo.managedStore?.queryUrl,
+  });
   const blackbox = renderBlackboxConfig(config);
   return sortedByPath({
     ...(blackbox !== undefined ? { "blackbox/blackbox.yml": blackbox } : {}),
@@ -69,6 +72,7 @@ export function monitorFiles(config: StackConfig, deployInfo: DeployInfo = {}): 
     }),
     "prometheus/prometheus.yml": renderPrometheusConfig(config, MONITOR_PROMETHEUS_ADDRESSES, {
       vpcId: deployInfo.vpcId,
+      managedStoreRemoteWriteUrl: deployInfo.managedStore?.remoteWriteUrl,
     }),
     ...prefixed("prometheus/rules", renderRuleFiles(config)),
     ...prefixed("prometheus/file_sd", renderFileSdTargets(config)),
