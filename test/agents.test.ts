@@ -91,7 +91,7 @@ describe("client compose file", () => {
   });
 
   it.each(cases.map((c) => [c.label, c] as const))(
-    "%s: runs the four agents and exactly the host's exporters",
+    "%s: runs the agents, the socket proxy and exactly the host's exporters",
     (_, c) => {
       const compose = composeOf(c.config, c.host);
       expect(compose.name).toBe(AGENTS_COMPOSE_PROJECT);
@@ -100,6 +100,7 @@ describe("client compose file", () => {
         "process-exporter",
         "cadvisor",
         "alloy",
+        "docker-socket-proxy",
         ...hostExporters(c.host).filter(runsContainer).map(exporterServiceName),
       ];
       expect(Object.keys(compose.services).sort()).toEqual([...new Set(expected)].sort());
