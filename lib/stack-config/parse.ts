@@ -108,7 +108,7 @@ export function readStackConfig(
   const region = parseRegion(reader);
   const aws = parseAwsProvider(reader);
   const network = parseNetwork(reader);
-  const monitor = parseMonitor(reader);
+  const monitor = parseMonitor(reader, production === true);
   const hostNames = new Map<string, string>();
   const clients = parseClients(reader, exporters, hostNames);
   const ownVpc = network?.mode === "create" ? parseCidr(network.vpcCidr) : undefined;
