@@ -58,7 +58,10 @@ function sortedByPath(files: HostFiles): HostFiles {
 }
 
 export function monitorFiles(config: StackConfig, deployInfo: DeployInfo = {}): HostFiles {
-  const grafana = renderGrafanaProvisioning(config, { rootUrl: deployInfo.grafanaUrl });
+  const grafana = renderGrafanaProvisioning(config, {
+    rootUrl: deployInfo.grafanaUrl,
+    managedStoreQueryUrl: deployInfo.managedStore?.queryUrl,
+  });
   const blackbox = renderBlackboxConfig(config);
   return sortedByPath({
     ...(blackbox !== undefined ? { "blackbox/blackbox.yml": blackbox } : {}),
@@ -68,6 +71,7 @@ export function monitorFiles(config: StackConfig, deployInfo: DeployInfo = {}): 
     }),
     "prometheus/prometheus.yml": renderPrometheusConfig(config, MONITOR_PROMETHEUS_ADDRESSES, {
       vpcId: deployInfo.vpcId,
+      managedStoreRemoteWriteUrl: deployInfo.managedStore?.remoteWriteUrl,
     }),
     ...prefixed("prometheus/rules", renderRuleFiles(config)),
     ...prefixed("prometheus/file_sd", renderFileSdTargets(config)),

@@ -129,7 +129,7 @@ export function readStackConfig(
   const logs = parseLogs(reader);
   const scrapeIntervalMs = metrics ? parsePrometheusDuration(metrics.scrapeInterval) : undefined;
   const alerting = parseAlerting(reader, secretsSet, requireSecrets, scrapeIntervalMs);
-  const grafana = parseGrafana(reader);
+  const grafana = parseGrafana(reader, network);
   const scrapedHosts = [...(clients ?? []), ...(externalHosts ?? [])];
   const exporterUsers = parseExporterCredentials(
     reader,

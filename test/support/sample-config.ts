@@ -84,7 +84,7 @@ export function sampleStackConfig(overrides: Partial<StackConfig> = {}): StackCo
       },
       runbookBaseUrl: "https://github.com/example-org/observability/blob/main/runbooks",
     },
-    grafana: {},
+    grafana: { exposure: { mode: "tunnel" } },
     exporterUsers: { postgres: "postgres_exporter", mysql: "exporter", mongodb: "exporter" },
     secretsSet: {
       smtpPassword: true,
