@@ -8,9 +8,30 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
-/** The AWS managed policy that lets DLM create, tag and delete EBS snapshots. */
-export const DLM_SERVICE_POLICY_ARN =
-  "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole";
+/**
+ * What DLM may do as this role: snapshot volumes, tag and delete snapshots, and list what it
+ * manages. The part of AWS's managed AWSDataLifecycleManagerServiceRole policy an EBS snapshot
+ * schedule uses, inline: the stack attaches no managed policy anywhere.
+ */
+export const DLM_ROLE_POLICY = {
+  Version: "2012-10-17",
+  Statement: [
+    {
+      Sid: "SnapshotVolumes",
+      Effect: "Allow",
+      Action: [
+        "ec2:CreateSnapshot",
+        "ec2:CreateSnapshots",
+        "ec2:DeleteSnapshot",
+        "ec2:DescribeInstances",
+        "ec2:DescribeVolumes",
+        "ec2:DescribeSnapshots",
+      ],
+      Resource: "*",
+    },
+    { Sid: "TagSnapshots", Effect: "Allow", Action: "ec2:CreateTags", Resource: "arn:aws:ec2:*::snapshot/*" },
+  ],
+} as const;
 
 /** When the daily snapshot starts (UTC; DLM starts it within the following hour). */
 export const SNAPSHOT_TIME_UTC = "03:00";
@@ -46,9 +67,9 @@ export class DataVolumeSnapshots extends pulumi.ComponentResource {
       },
       child,
     );
-    const attachment = new aws.iam.RolePolicyAttachment(
+    const permissions = new aws.iam.RolePolicy(
       `${name}-dlm`,
-      { role: role.name, policyArn: DLM_SERVICE_POLICY_ARN },
+      { role: role.id, policy: JSON.stringify(DLM_ROLE_POLICY) },
       child,
     );
 
@@ -73,7 +94,7 @@ export class DataVolumeSnapshots extends pulumi.ComponentResource {
           ],
         },
       },
-      { ...child, dependsOn: [attachment] },
+      { ...child, dependsOn: [permissions] },
     );
 
     this.policyArn = policy.arn;

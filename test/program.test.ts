@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
+import { DLM_ROLE_POLICY } from "../components/data-volume-snapshots";
 import { REMOTE_COMMAND_TYPE } from "../components/host-deployment";
 import { HOST_KEY_READ_COMMAND } from "../components/ssh-key";
 import { EXPORTERS, exporterRecord } from "../configs/exporters";
@@ -469,7 +470,10 @@ describe.each(stacks)("stack %s", (stack) => {
       const { role } = profileAndRole(run, input(monitorInstance(run), "iamInstanceProfile"));
       expect(JSON.parse(input<string>(role, "assumeRolePolicy"))).toEqual(EC2_ASSUME_ROLE);
 
-      const policies = resourcesOfType(run, T.rolePolicy);
+      // Every role policy but the snapshot role's (backups and restore, below) is the monitor's.
+      const policies = resourcesOfType(run, T.rolePolicy).filter(
+        (policy) => !policy.name.endsWith("-snapshots-dlm"),
+      );
       expect(policies.map((policy) => input(policy, "role"))).toEqual([role.state.name]);
       const bucketArn = String(only(run, T.bucket).state.arn);
       expect(parsedPolicy(policies[0] as RecordedResource)).toEqual({
@@ -1089,12 +1093,11 @@ describe("backups and restore", () => {
     expect(JSON.parse(String(role?.inputs.assumeRolePolicy)).Statement).toEqual([
       { Effect: "Allow", Principal: { Service: "dlm.amazonaws.com" }, Action: "sts:AssumeRole" },
     ]);
-    const attachment = resourcesOfType(prod, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").find(
-      (entry) => entry.name.endsWith("-snapshots-dlm"),
+    const permissions = resourcesOfType(prod, T.rolePolicy).filter((entry) =>
+      entry.name.endsWith("-snapshots-dlm"),
     );
-    expect(attachment?.inputs.policyArn).toBe(
-      "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole",
-    );
+    expect(permissions.map((entry) => entry.inputs.role)).toEqual([role?.id]);
+    expect(JSON.parse(String(permissions[0]?.inputs.policy))).toEqual(DLM_ROLE_POLICY);
     expect(prod.outputs.monitorDataSnapshotPolicyArn).toBe(policy?.state.arn);
     expect(String(policy?.state.arn)).toMatch(/^arn:aws:dlm:/);
     expect(volume?.inputs.snapshotId).toBeUndefined();
