@@ -48,5 +48,6 @@ export {
   INSTANCE_FAMILIES,
   instanceArchitecture,
   parsePrometheusDuration,
+  parsePrometheusSizeGb,
   sshPublicKeyProblem,
 } from "./values";
