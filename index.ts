@@ -18,6 +18,7 @@ import {
 import { ImageDigests } from "./components/image-digests";
 import { InstanceRoles } from "./components/instance-roles";
 import { LokiBucket } from "./components/loki-bucket";
+import { ManagedPrometheus } from "./components/managed-prometheus";
 import { MonitorHost } from "./components/monitor-host";
 import { Network } from "./components/network";
 import { SshKey } from "./components/ssh-key";
@@ -73,12 +74,21 @@ const lokiBucket = new LokiBucket(
   withProvider,
 );
 
+const managedPrometheus = config.metrics.managedStore
+  ? new ManagedPrometheus(
+      `${env}-metrics`,
+      { environment: env, store: config.metrics.managedStore },
+      withProvider,
+    )
+  : undefined;
+
 const roles = new InstanceRoles(
   `${env}-hosts`,
   {
     environment: env,
     lokiBucketArn: lokiBucket.bucketArn,
     existingInstanceProfile: config.existingInstanceProfile,
+    managedPrometheusWorkspaceArn: managedPrometheus?.workspaceArn,
   },
   withProvider,
 );
@@ -145,14 +155,20 @@ const deployInfo: pulumi.Output<DeployInfo> = pulumi
     grafanaUrlOutput,
     monitor.dataVolumeId,
     imageDigests,
+    managedPrometheus
+      ? pulumi.all([managedPrometheus.remoteWriteUrl, managedPrometheus.queryUrl])
+      : undefined,
   ])
-  .apply(([lokiBucketName, monitorPrivateIp, vpcId, grafanaUrl, dataVolumeId, digests]) => ({
+  .apply(([lokiBucketName, monitorPrivateIp, vpcId, grafanaUrl, dataVolumeId, digests, managedStore]) => ({
     lokiBucketName,
     monitorPrivateIp,
     vpcId,
     grafanaUrl,
     dataVolumeId,
     ...(digests !== undefined ? { imageDigests: digests } : {}),
+    ...(managedStore !== undefined
+      ? { managedStore: { remoteWriteUrl: managedStore[0], queryUrl: managedStore[1] } }
+      : {}),
   }));
 
 // The monitor through its Elastic IP (stable across instance stop/start and replacement).
@@ -244,6 +260,15 @@ export const monitorInstanceProfileName = roles.monitorInstanceProfileName;
 // rather than undefined, which Pulumi would drop with a warning on every run.
 export const monitorRoleArn = roles.monitorRoleArn ?? null;
 export const clientRoleArn = roles.clientRoleArn ?? null;
+// null unless managedPrometheus is on (docs/managed-prometheus.md).
+export const managedPrometheusWorkspace = managedPrometheus
+  ? {
+      id: managedPrometheus.workspaceId,
+      arn: managedPrometheus.workspaceArn,
+      queryUrl: managedPrometheus.queryUrl,
+      remoteWriteUrl: managedPrometheus.remoteWriteUrl,
+    }
+  : null;
 export const vpcId = network.vpcId;
 export const subnetId = network.subnetId;
 export const clients = clientHosts.map((host) => ({

@@ -11,6 +11,7 @@
  * Secret values travel the same way inside a stdin that stays a Pulumi secret; they are written
  * with shell builtins (`printf`), so they never appear in any process's argv either.
  */
+
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,7 +19,9 @@ import YAML from "yaml";
 import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
 import { AGENTS_DIR, COMPOSE_FILE } from "./agents/client-compose";
 import { ALERTMANAGER_PATHS } from "./alertmanager";
+import { BLACKBOX_CONFIG_FILE, BLACKBOX_SERVICE } from "./blackbox";
 import { CLOUD_INIT_FILE, type HostFiles, MONITOR_LOKI_RUNTIME_DIR } from "./host-files";
+import { LOKI_CONFIG_PATH } from "./loki";
 import { PROMETHEUS_CONFIG_PATH } from "./prometheus";
 
 /** Where the monitor's compose project and config files live (root volume: all of it is re-rendered on deploy). */
@@ -121,6 +124,8 @@ export interface ComposeServiceLayout {
    * interfaces include loopback), on the same port inside and out.
    */
   readonly loopbackPorts: readonly number[];
+  /** Where the host reaches each port published on the same port inside and out (0.0.0.0 as 127.0.0.1). */
+  readonly publishedAddresses: Readonly<Record<number, string>>;
   /** Host paths of the secret files it reads (compose `secrets:` and `env_file:`), absolute. */
   readonly secretPaths: readonly string[];
 }
@@ -169,6 +174,13 @@ export function composeLayout(composeYaml: string, directory: string): ComposeLa
         mounts.push({ source: assertRelativePath(source.slice(2)), target });
       }
     }
+    const publishedAddresses: Record<number, string> = {};
+    for (const port of stringList(raw.ports)) {
+      const match = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d+):(\d+)$/.exec(port);
+      if (match && match[2] === match[3]) {
+        publishedAddresses[Number(match[2])] = match[1] === "0.0.0.0" ? "127.0.0.1" : (match[1] as string);
+      }
+    }
     const loopbackPorts = stringList(raw.ports)
       .map((port) => /^(?:127\.0\.0\.1|0\.0\.0\.0):(\d+):(\d+)$/.exec(port))
       .filter((match): match is RegExpExecArray => match !== null && match[1] === match[2])
@@ -185,6 +197,7 @@ export function composeLayout(composeYaml: string, directory: string): ComposeLa
       image: typeof raw.image === "string" ? raw.image : "",
       mounts,
       loopbackPorts,
+      publishedAddresses,
       secretPaths,
     };
   }
@@ -201,7 +214,30 @@ export interface ConfigCheck {
 const CONFIG_CHECKS: Readonly<Record<string, ConfigCheck>> = {
   prometheus: { entrypoint: "promtool", args: ["check", "config", PROMETHEUS_CONFIG_PATH] },
   alertmanager: { entrypoint: "amtool", args: ["check-config", ALERTMANAGER_PATHS.configFile] },
+  [BLACKBOX_SERVICE]: {
+    entrypoint: "blackbox_exporter",
+    args: ["--config.check", `--config.file=${BLACKBOX_CONFIG_FILE}`],
+  },
+  // Loki parses and validates the file (strict YAML: an unknown key fails) and exits.
+  loki: { entrypoint: "loki", args: [`-config.file=${LOKI_CONFIG_PATH}`, "-verify-config"] },
 };
+
+/**
+ * Where each service says it is ready (a 2xx answer), on the port it publishes: after a restart
+ * the deploy waits for it, and rolls back when it does not come. Grafana's /api/health answers
+ * once its database is migrated and provisioning loaded; Loki's /ready once its ring is joined.
+ */
+const READINESS_ENDPOINTS: Readonly<Record<string, { readonly port: number; readonly path: string }>> = {
+  prometheus: { port: MONITOR_PORTS.prometheus, path: "/-/ready" },
+  alertmanager: { port: MONITOR_PORTS.alertmanager, path: "/-/ready" },
+  loki: { port: MONITOR_PORTS.loki, path: "/ready" },
+  grafana: { port: MONITOR_PORTS.grafana, path: "/api/health" },
+  alloy: { port: AGENT_PORTS.alloy, path: "/-/ready" },
+  "process-exporter": { port: AGENT_PORTS.processExporter, path: "/metrics" },
+};
+
+/** How long a restarted service may take to answer its readiness endpoint (tries 2 s apart). */
+const READY_TIMEOUT_SECONDS = 180;
 
 /**
  * Services that re-read their config on `POST /-/reload` and answer non-2xx when it is rejected
@@ -219,8 +255,11 @@ export type UnitApply =
   | { readonly kind: "compose-up" }
   /** `POST http://127.0.0.1:<port>/-/reload`, if the container runs (else compose up starts it). */
   | { readonly kind: "reload"; readonly service: string; readonly port: number }
-  /** `docker restart`, if the container runs: for services that cannot reload (Loki's main config). */
-  | { readonly kind: "restart"; readonly service: string }
+  /**
+   * `docker restart`, if the container runs: for services that cannot reload (Loki's main
+   * config). Then, where the service publishes its readiness endpoint, a bounded wait for it.
+   */
+  | { readonly kind: "restart"; readonly service: string; readonly readyUrl?: string }
   /** Nothing: the service re-reads these files by itself (file SD, Loki's runtime config). */
   | { readonly kind: "none" };
 
@@ -301,7 +340,7 @@ export function planDeploy(files: HostFiles, directory: string): DeployPlan {
       emptyMountDirs,
       ...(check ? { check: { ...check, image: spec.image, mounts: spec.mounts } } : {}),
       checkCompose: false,
-      apply: reloadable ? { kind: "reload", service, port } : { kind: "restart", service },
+      apply: reloadable ? { kind: "reload", service, port } : restartApply(service, spec),
     });
   }
   for (const [name, directory] of watchedDirs) {
@@ -325,6 +364,14 @@ export function planDeploy(files: HostFiles, directory: string): DeployPlan {
       .map(([service, spec]) => [service, [...spec.secretPaths].sort(compareStrings)]),
   );
   return { project: layout.project, units, secretReaders };
+}
+
+/** A restart, with the readiness URL where the service publishes its endpoint's port. */
+function restartApply(service: string, spec: ComposeServiceLayout): UnitApply {
+  const endpoint = READINESS_ENDPOINTS[service];
+  const address = endpoint === undefined ? undefined : spec.publishedAddresses[endpoint.port];
+  if (endpoint === undefined || address === undefined) return { kind: "restart", service };
+  return { kind: "restart", service, readyUrl: `http://${address}:${endpoint.port}${endpoint.path}` };
 }
 
 /** The unit's files out of the host's full file map. */
@@ -420,7 +467,17 @@ function applyLines(unit: DeployUnit): string[] {
     case "reload":
       return [call("apply_unit", "reload", apply.service, String(apply.port))];
     case "restart":
-      return [call("apply_unit", "restart", apply.service)];
+      return [
+        apply.readyUrl === undefined
+          ? call("apply_unit", "restart", apply.service)
+          : call(
+              "apply_unit",
+              "restart",
+              apply.service,
+              apply.readyUrl,
+              String(Math.ceil(READY_TIMEOUT_SECONDS / 2)),
+            ),
+      ];
     case "none":
       return [];
   }

@@ -14,6 +14,7 @@ export const GRAFANA_DATASOURCE_UIDS = {
   prometheus: "prometheus",
   loki: "loki",
   alertmanager: "alertmanager",
+  managedPrometheus: "managed-prometheus",
 } as const;
 
 /**
@@ -46,6 +47,35 @@ export const GRAFANA_ROOT_URL_PLACEHOLDER = "<grafana-root-url: known after pulu
 export interface GrafanaOptions {
   /** The URL derived at deploy time (Elastic IP); stack config's `grafana.rootUrl` wins over it. */
   readonly rootUrl?: string;
+  /** The managed store's query endpoint (the workspace URL), once it exists. */
+  readonly managedStoreQueryUrl?: string;
+}
+
+/** Shown as the managed store's query endpoint before `pulumi up` has created the workspace. */
+export const MANAGED_STORE_QUERY_URL_PLACEHOLDER =
+  "https://aps-workspaces.REGION.amazonaws.com/workspaces/KNOWN-AFTER-DEPLOY/";
+
+/**
+ * The managed store, queried with SigV4 by the AWS SDK's default credentials: on the monitor,
+ * its instance role through IMDSv2 (hop limit 2 lets the container reach it).
+ */
+function managedStoreDatasource(config: StackConfig, queryUrl: string | undefined) {
+  return {
+    name: "Amazon Managed Prometheus",
+    type: "prometheus",
+    uid: GRAFANA_DATASOURCE_UIDS.managedPrometheus,
+    access: "proxy",
+    url: queryUrl ?? MANAGED_STORE_QUERY_URL_PLACEHOLDER.replace("REGION", config.region),
+    isDefault: false,
+    editable: false,
+    jsonData: {
+      timeInterval: config.metrics.scrapeInterval,
+      httpMethod: "POST",
+      sigV4Auth: true,
+      sigV4AuthType: "default",
+      sigV4Region: config.region,
+    },
+  };
 }
 
 export interface GrafanaProvisioning {
@@ -63,7 +93,7 @@ function yamlFile(data: unknown, comment: string): string {
   return document.toString({ lineWidth: 0 });
 }
 
-export function grafanaDatasourcesData(config: StackConfig) {
+export function grafanaDatasourcesData(config: StackConfig, options: GrafanaOptions = {}) {
   return {
     apiVersion: 1,
     datasources: [
@@ -105,6 +135,7 @@ export function grafanaDatasourcesData(config: StackConfig) {
           handleGrafanaManagedAlerts: false,
         },
       },
+      ...(config.metrics.managedStore ? [managedStoreDatasource(config, options.managedStoreQueryUrl)] : []),
     ],
   };
 }
@@ -151,6 +182,8 @@ export function grafanaEnvironment(
     GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES: "false",
     GF_PATHS_PROVISIONING: GRAFANA_PROVISIONING_DIR,
     GF_LOG_MODE: "console",
+    // The Prometheus datasource signs requests with SigV4 only when this is on.
+    ...(config.metrics.managedStore ? { GF_AUTH_SIGV4_AUTH_ENABLED: "true" } : {}),
   };
 }
 
@@ -159,7 +192,10 @@ export function renderGrafanaProvisioning(
   options: GrafanaOptions = {},
 ): GrafanaProvisioning {
   return {
-    datasources: yamlFile(grafanaDatasourcesData(config), `Grafana datasources for stack "${config.stack}".`),
+    datasources: yamlFile(
+      grafanaDatasourcesData(config, options),
+      `Grafana datasources for stack "${config.stack}".`,
+    ),
     dashboardProvider: yamlFile(grafanaDashboardProviderData(), "Grafana dashboard provider."),
     environment: grafanaEnvironment(config, options),
   };

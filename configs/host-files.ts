@@ -11,6 +11,7 @@ import type { ClientHost, ExternalHost, StackConfig } from "../lib/stack-config"
 import { MONITOR_LOCAL_LOKI_PUSH_URL, renderAlloyConfig } from "./agents/alloy";
 import { COMPOSE_FILE, clientComposeFile, renderClientFiles } from "./agents/client-compose";
 import { renderAlertmanagerFiles } from "./alertmanager";
+import { renderBlackboxConfig } from "./blackbox";
 import { DATA_VOLUME_ID_PLACEHOLDER, renderClientUserData, renderMonitorUserData } from "./cloud-init";
 import { renderDashboards } from "./dashboards";
 import { renderGrafanaProvisioning } from "./grafana";
@@ -57,14 +58,20 @@ function sortedByPath(files: HostFiles): HostFiles {
 }
 
 export function monitorFiles(config: StackConfig, deployInfo: DeployInfo = {}): HostFiles {
-  const grafana = renderGrafanaProvisioning(config, { rootUrl: deployInfo.grafanaUrl });
+  const grafana = renderGrafanaProvisioning(config, {
+    rootUrl: deployInfo.grafanaUrl,
+    managedStoreQueryUrl: deployInfo.managedStore?.queryUrl,
+  });
+  const blackbox = renderBlackboxConfig(config);
   return sortedByPath({
+    ...(blackbox !== undefined ? { "blackbox/blackbox.yml": blackbox } : {}),
     [COMPOSE_FILE]: renderMonitorCompose(config, { deployInfo }),
     [CLOUD_INIT_FILE]: renderMonitorUserData({
       dataVolumeId: deployInfo.dataVolumeId ?? DATA_VOLUME_ID_PLACEHOLDER,
     }),
     "prometheus/prometheus.yml": renderPrometheusConfig(config, MONITOR_PROMETHEUS_ADDRESSES, {
       vpcId: deployInfo.vpcId,
+      managedStoreRemoteWriteUrl: deployInfo.managedStore?.remoteWriteUrl,
     }),
     ...prefixed("prometheus/rules", renderRuleFiles(config)),
     ...prefixed("prometheus/file_sd", renderFileSdTargets(config)),

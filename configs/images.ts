@@ -23,6 +23,8 @@ export const IMAGES = {
   /** cAdvisor publishes to ghcr.io since v0.54; gcr.io/cadvisor stopped receiving releases. */
   cadvisor: "ghcr.io/google/cadvisor:v0.60.5",
   alloy: "docker.io/grafana/alloy:v1.18.1",
+  /** Only with uptime probes (configs/blackbox.ts); the tests run Debian sid's 0.28.0. */
+  blackboxExporter: "docker.io/prom/blackbox-exporter:v0.28.0",
 } as const;
 
 /**

@@ -23,7 +23,7 @@ import { LOKI_VERSION } from "./images";
 
 /** Where the compose file mounts the config directory and the data volume in the Loki container. */
 export const LOKI_CONFIG_DIR = "/etc/loki";
-const LOKI_CONFIG_PATH = `${LOKI_CONFIG_DIR}/loki.yml`;
+export const LOKI_CONFIG_PATH = `${LOKI_CONFIG_DIR}/loki.yml`;
 export const LOKI_DATA_DIR = "/loki";
 
 /**

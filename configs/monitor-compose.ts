@@ -31,6 +31,13 @@ import {
   enabledSecrets,
 } from "./alertmanager";
 import { grafanaAlertGroupsUrl } from "./alertmanager-email.tmpl";
+import {
+  BLACKBOX_CONFIG_DIR,
+  BLACKBOX_PORT,
+  BLACKBOX_SERVICE,
+  BLACKBOX_USER,
+  blackboxFlags,
+} from "./blackbox";
 import { dataDirectoryPath } from "./cloud-init";
 import {
   GRAFANA_DASHBOARDS_DIR,
@@ -77,6 +84,8 @@ export interface DeployInfo {
   readonly grafanaUrl?: string;
   /** EBS id of the monitor's data volume (cloud-init mounts it by id). */
   readonly dataVolumeId?: string;
+  /** The managed Prometheus workspace's endpoints (config.metrics.managedStore). */
+  readonly managedStore?: { readonly remoteWriteUrl: string; readonly queryUrl: string };
   /**
    * Registry digest of every image the host runs (pinImageDigests): compose files then name
    * images as `repo:tag@sha256:...`. Unset: tags only (the render command).
@@ -178,6 +187,7 @@ const CONFIG_DIRS = {
   loki: "./loki",
   grafanaProvisioning: "./grafana/provisioning",
   grafanaDashboards: "./grafana/dashboards",
+  blackbox: "./blackbox",
 } as const;
 
 /**
@@ -289,6 +299,20 @@ export function monitorComposeData(
     cadvisor: cadvisorService({ bindAddress: "127.0.0.1" }),
     alloy: alloyService({ bindAddress: "127.0.0.1" }),
   };
+  if (config.probes.targets.length > 0) {
+    // No published port: Prometheus hands it each probe by name on the compose network.
+    services[BLACKBOX_SERVICE] = {
+      image: IMAGES.blackboxExporter,
+      container_name: BLACKBOX_SERVICE,
+      restart: "unless-stopped",
+      user: BLACKBOX_USER,
+      command: blackboxFlags(),
+      volumes: [`${CONFIG_DIRS.blackbox}:${BLACKBOX_CONFIG_DIR}:ro`],
+      healthcheck: httpHealthcheck(`http://127.0.0.1:${BLACKBOX_PORT}/-/healthy`, "30s"),
+      labels: { [IMAGE_LABEL]: IMAGES.blackboxExporter },
+      logging: ROTATED_JSON_LOGS,
+    };
+  }
   return {
     name: MONITOR_COMPOSE_PROJECT,
     // The image label keeps the readable tag; only `image` gains the digest.

@@ -23,9 +23,16 @@ import {
   renderRuleTests,
   SEVERITIES,
 } from "../configs/rules";
+import { SLO_ALERTS } from "../configs/rules/slo";
 import type { AlertThresholds, StackConfig } from "../lib/stack-config";
 import { sampleStackConfig } from "./support/sample-config";
-import { loadRealStacks, type NamedConfig, sampleConfigs, withEveryExporter } from "./support/stacks";
+import {
+  loadRealStacks,
+  type NamedConfig,
+  sampleConfigs,
+  withEveryExporter,
+  withReliability,
+} from "./support/stacks";
 import { tempDirMaker, writeFiles } from "./support/temp-files";
 import { describeRun, runTool, TOOLS } from "./support/tools";
 
@@ -102,7 +109,10 @@ describe.each(configsToCheck)("promtool on the rules for $name", ({ config }) =>
     const args = ["check", "rules", ...rulePaths];
     const result = runTool(TOOLS.promtool, args);
     expect(result.status, describeRun(TOOLS.promtool, args, result)).toBe(0);
-    const ruleCount = buildRuleGroups(config).reduce((sum, group) => sum + group.rules.length, 0);
+    const ruleCount = buildRuleGroups(config).reduce(
+      (sum, group) => sum + group.rules.length + (group.records?.length ?? 0),
+      0,
+    );
     const reported = [...result.stdout.matchAll(/SUCCESS: (\d+) rules found/g)].reduce(
       (sum, match) => sum + Number(match[1]),
       0,
@@ -246,6 +256,7 @@ describe.each([{ name: "sample", config: sampleStackConfig() }, ...realStacks])(
         "PrometheusSDFailing",
         "PrometheusRuleEvaluationFailures",
         "AlertmanagerNotificationsFailing",
+        ...Object.values(SLO_ALERTS),
       ]);
       for (const rule of rules) {
         for (const entry of rule.cases) {
@@ -260,7 +271,7 @@ describe.each([{ name: "sample", config: sampleStackConfig() }, ...realStacks])(
 
     it("selects only jobs that prometheus.yml defines", () => {
       const jobs = new Set(
-        YAML.parse(renderPrometheusConfig(withEveryExporter(config))).scrape_configs.map(
+        YAML.parse(renderPrometheusConfig(withReliability(withEveryExporter(config)))).scrape_configs.map(
           (job: Parsed) => job.job_name,
         ),
       );

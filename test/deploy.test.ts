@@ -249,7 +249,32 @@ describe("planDeploy", () => {
   test("Alloy, its config directory mounted and its port on loopback, is reloaded; Loki's main config restarts it", () => {
     expect(unit("alloy").paths).toEqual(["alloy/config.alloy"]);
     expect(unit("alloy").apply).toEqual({ kind: "reload", service: "alloy", port: AGENT_PORTS.alloy });
-    expect(unit("loki").apply).toEqual({ kind: "restart", service: "loki" });
+    // Loki publishes its port on the monitor's private address: the readiness probe goes there.
+    expect(unit("loki").apply).toEqual({
+      kind: "restart",
+      service: "loki",
+      readyUrl: "http://10.42.1.10:3100/ready",
+    });
+    expect(unit("loki").check).toMatchObject({
+      entrypoint: "loki",
+      args: ["-config.file=/etc/loki/loki.yml", "-verify-config"],
+    });
+    expect(unit("grafana").apply).toEqual({
+      kind: "restart",
+      service: "grafana",
+      readyUrl: "http://127.0.0.1:3000/api/health",
+    });
+  });
+
+  test("a restarted service that publishes no readiness port is restarted without a wait", () => {
+    const unpublished = {
+      ...monitor,
+      [COMPOSE_FILE]: (monitor[COMPOSE_FILE] as string).replace('"0.0.0.0:3000:3000"', '"3000"'),
+    };
+    const grafana = planDeploy(unpublished, MONITOR_DEPLOY_DIR).units.find(
+      (entry) => entry.name === "grafana",
+    );
+    expect(grafana?.apply).toEqual({ kind: "restart", service: "grafana" });
   });
 
   test("a client's Alloy, published on all interfaces, is reloaded through loopback too", () => {
@@ -285,7 +310,11 @@ describe("planDeploy", () => {
     const fileMounted = planDeploy(withFileMount, MONITOR_DEPLOY_DIR).units.find(
       (entry) => entry.name === "alloy",
     );
-    expect(fileMounted?.apply).toEqual({ kind: "restart", service: "alloy" });
+    expect(fileMounted?.apply).toEqual({
+      kind: "restart",
+      service: "alloy",
+      readyUrl: `http://127.0.0.1:${AGENT_PORTS.alloy}/-/ready`,
+    });
   });
 
   test("the compose step holds the compose file and checks it", () => {
@@ -824,6 +853,7 @@ describe.each(listStackNames(REPO_ROOT))("stack %s deploy", (stack) => {
     const files = monitorFiles(config, {
       lokiBucketName: String(bucket?.state.bucket),
       monitorPrivateIp: String(monitorInstance?.state.privateIp),
+      vpcId: String(run.outputs.vpcId),
       grafanaUrl: String(run.outputs.grafanaUrl),
       dataVolumeId: String(run.outputs.monitorDataVolumeId),
       // The program pins every image by the digest its (mocked) registry lookup returns.

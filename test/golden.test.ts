@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { stackHostFiles } from "../configs/host-files";
 import { GOLDEN_DIR, graphJson, readTree, UPDATING_GOLDEN, writeTree } from "./support/golden";
 import { type MockedRun, runProgram } from "./support/pulumi-mocks";
-import { EVERY_EXPORTER, everyExporterStack, loadRealStacks } from "./support/stacks";
+import { EVERY_EXPORTER, everyExporterStack, loadRealStacks, reliabilityStack } from "./support/stacks";
 
 const UPDATE_HINT = "If the change is intended, run `npm run golden` and commit test/golden/.";
 
@@ -81,6 +81,22 @@ describe("every exporter on", () => {
       (host) => host.exporters,
     );
     expect(new Set(enabled)).toEqual(new Set(EVERY_EXPORTER));
+    expectSameRender(name, run.stackConfig);
+    expectSameGraph(name, run);
+  });
+});
+
+// SLOs, uptime probes and traces are off in the shipped stacks (whose golden copies above hold
+// that they add nothing then); this stack turns all three on, so every file and resource they
+// add is held byte for byte too.
+describe("SLOs, probes and traces on", () => {
+  const { name, stack, configOverrides } = reliabilityStack();
+
+  it("renders and registers the same as its golden copies", async () => {
+    const run = await runProgram(stack, { configOverrides });
+    expect(run.stackConfig.slos.map((slo) => slo.name)).toEqual(["api-availability", "homepage-uptime"]);
+    expect(run.stackConfig.probes.targets).toHaveLength(3);
+    expect(run.stackConfig.traces).toEqual({ retention: "7d" });
     expectSameRender(name, run.stackConfig);
     expectSameGraph(name, run);
   });

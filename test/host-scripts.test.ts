@@ -594,6 +594,100 @@ describe("over SSH", () => {
       ]);
       standIns.clear("running");
     });
+
+    test("a Loki config that Loki's own -verify-config rejects fails the step before the swap: old files live, Loki never restarted", () => {
+      standIns.set("running");
+      const message =
+        "failed parsing config: /etc/loki/loki.yml: yaml: unmarshal errors:\n  line 4: field retention_enabld not found in type compactor.Config";
+      standIns.set("fail-check", `${message}\n`);
+      const loki = unitOf(files, "loki");
+      expect(loki.check).toMatchObject({
+        entrypoint: "loki",
+        args: ["-config.file=/etc/loki/loki.yml", "-verify-config"],
+      });
+      const before = snapshot(directory);
+      const broken = {
+        ...files,
+        "loki/loki.yml": `${files["loki/loki.yml"]}compactor:\n  retention_enabld: true\n`,
+      };
+      standIns.resetCalls();
+      const result = runStep(scriptFor(broken, "loki"));
+      expect(result.status, describeRun(result)).toBe(1);
+      expect(result.stderr).toContain(message);
+      expect(result.stderr).toContain("loki rejected the new files");
+      expect(result.stderr).toContain("nothing was changed on this host");
+      expect(snapshot(directory)).toEqual(before);
+      const calls = standIns.calls();
+      const check = calls.find((line) => line.startsWith("docker run --rm --network none --entrypoint loki"));
+      expect(check).toContain(`${directory}/${DEPLOY_STATE_DIR}/staging/loki/loki:/etc/loki:ro`);
+      expect(check).toContain("-config.file=/etc/loki/loki.yml -verify-config");
+      expect(calls.filter((line) => line.startsWith("docker restart"))).toEqual([]);
+      expect(calls.filter((line) => line.includes(".deploy-new"))).toEqual([]);
+      standIns.clear("running");
+    });
+
+    /**
+     * A restart whose service never answers its readiness endpoint with the new files (the stand-in
+     * answers only while `marker` is absent from `file`): the old files come back, the service is
+     * restarted with them and answers, and the step fails with the reason and the service's logs.
+     */
+    function neverReadyRollsBack(service: string, file: string, readyUrl: string, logs: string) {
+      standIns.set("running");
+      standIns.set("unready-if", `${join(directory, file)}\n# never ready\n`);
+      standIns.set("logs", logs);
+      const unit = unitOf(files, service);
+      expect(unit.apply).toEqual({ kind: "restart", service, readyUrl });
+      const live = () =>
+        Object.fromEntries(
+          Object.entries(snapshot(directory)).filter(([path]) =>
+            [...unit.paths, `${DEPLOY_STATE_DIR}/${service}.manifest`].includes(path),
+          ),
+        );
+      const before = live();
+      const changed = { ...files, [file]: `${files[file]}# never ready\n` };
+      standIns.resetCalls();
+      const result = runStep(scriptFor(changed, service));
+      expect(result.status, describeRun(result)).toBe(1);
+      expect(result.stderr).toContain(
+        `${service} is not ready: ${readyUrl} did not answer 2xx in 90 tries 2 s apart`,
+      );
+      expect(result.stderr).toContain(logs.trim());
+      expect(result.stderr).toContain("the previous files are back in place and applied");
+      expect(result.stderr).toContain(`${service} is ready (${readyUrl} answered after 1 tries)`);
+      // The old files, byte for byte, and the service restarted with them and answering.
+      expect(live()).toEqual(before);
+      const calls = standIns.calls();
+      const restarts = calls.flatMap((line, index) => (line.startsWith("docker restart") ? [index] : []));
+      expect(restarts).toHaveLength(2);
+      const probe = `curl --fail --silent --output /dev/null --max-time 5 ${readyUrl}`;
+      const probes = calls.flatMap((line, index) => (line === probe ? [index] : []));
+      expect(probes).toHaveLength(91);
+      expect(probes.filter((index) => index < (restarts[1] as number))).toHaveLength(90);
+      expect(calls[(probes.at(-1) as number) + 1]).toBe("  ready");
+      expect(calls.filter((line) => line === "  not ready")).toHaveLength(90);
+      expect(calls.filter((line) => line.startsWith("docker logs --tail 20"))).not.toEqual([]);
+      standIns.clear("unready-if");
+      standIns.clear("logs");
+      standIns.clear("running");
+    }
+
+    test("a Grafana that never becomes ready after the restart: old files back, Grafana restarted with them and ready, the step failed with the reason", () => {
+      neverReadyRollsBack(
+        "grafana",
+        "grafana/provisioning/datasources/datasources.yml",
+        "http://127.0.0.1:3000/api/health",
+        'logger=provisioning level=error msg="Failed to provision data sources" error="datasource.yaml config is invalid"\nError: failed to initialize provisioning\n',
+      );
+    });
+
+    test("a Loki that passes -verify-config but never becomes ready is rolled back the same way", () => {
+      neverReadyRollsBack(
+        "loki",
+        "loki/loki.yml",
+        `http://${DEPLOY_INFO.monitorPrivateIp}:3100/ready`,
+        'level=error msg="error running loki" err="failed to init module services: NoSuchBucket: The specified bucket does not exist"\n',
+      );
+    });
   });
 
   describe("secret files over SSH", () => {

@@ -645,15 +645,35 @@ describe.each(listStackNames(REPO_ROOT))("stack %s under mocks", (stack) => {
     return { type: provider.type, props: provider.inputs };
   }
 
-  test("every resource passes every policy", () => {
-    const violations = run.resources.flatMap((resource) =>
+  /** The stack's own pack config, as the workflows pass it (policy/config/<stack>.json). */
+  const packConfig = () =>
+    JSON.parse(readFileSync(join(REPO_ROOT, "policy", "config", `${stack}.json`), "utf8")) as Record<
+      string,
+      { allowedAccessKeyIds?: string[] }
+    >;
+  const violationsWith = (allowedAccessKeyIds: readonly string[]) =>
+    run.resources.flatMap((resource) =>
       checkResource(resource.type, resource.inputs, {
         allowedPublicIngressPorts: DEFAULT_PUBLIC_INGRESS_PORTS,
+        allowedAccessKeyIds,
         stack,
         provider: providerOf(resource),
       }).map((violation) => `${resource.type}::${resource.name}: [${violation.policy}] ${violation.message}`),
     );
-    expect(violations).toEqual([]);
+
+  test("every resource passes every policy, with the stack's own pack config", () => {
+    const config = packConfig();
+    expect(Object.keys(config)).toEqual([POLICY_NAMES.noAccessKeys]);
+    expect(violationsWith(config[POLICY_NAMES.noAccessKeys]?.allowedAccessKeyIds ?? [])).toEqual([]);
+  });
+
+  test("the pack config accepts exactly the stack's SES SMTP user (an access key id), which fails without it", () => {
+    const username = run.stackConfig.alerting.email?.username ?? "";
+    expect(username).toMatch(/^AKIA[A-Z0-9]{16}$/);
+    expect(packConfig()[POLICY_NAMES.noAccessKeys]?.allowedAccessKeyIds).toEqual([username]);
+    const without = violationsWith([]);
+    expect(without.length).toBeGreaterThan(0);
+    for (const violation of without) expect(violation).toContain(`[${POLICY_NAMES.noAccessKeys}]`);
   });
 
   test("every bucket of the program has its public access block, encryption and TLS-only policy", () => {

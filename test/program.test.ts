@@ -1021,3 +1021,17 @@ describe.each(stacks)("stack %s, SSH and image variants", (stack) => {
     }
   });
 });
+
+describe("a production stack", () => {
+  test("pulumi up refuses a production stack's documentation placeholders before any resource; preview goes ahead", async () => {
+    const refused = await runRefusedProgram("prod");
+    const message = String((refused.error as Error).message);
+    expect(message).toContain(
+      `${PROJECT}:alertEmailTo[0]: "oncall@example.com" is a documentation placeholder`,
+    );
+    expect(message).toContain("pulumi up of a production stack (production: true) refuses");
+    expect(refused.registeredTypes).toEqual([]);
+    const preview = await runProgram("prod", { preview: true });
+    expect(resourcesOfType(preview, T.instance).length).toBeGreaterThan(0);
+  });
+});

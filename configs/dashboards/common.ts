@@ -137,7 +137,9 @@ function lokiTargets(queries: readonly Query[]): LokiQueryBuilder[] {
   });
 }
 
-function thresholdSteps(steps: readonly { value: number | null; color: string }[]): ThresholdsConfigBuilder {
+export function thresholdSteps(
+  steps: readonly { value: number | null; color: string }[],
+): ThresholdsConfigBuilder {
   return new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps([...steps]);
 }
 

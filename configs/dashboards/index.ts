@@ -5,7 +5,8 @@
  *
  * Each dashboard has a fixed uid (links and bookmarks survive re-deploys), the tag
  * `observability`, Prometheus/Loki datasources by uid, refresh 1m and a 6h time range.
- * Exporter dashboards exist only for the optional exporters some host enables.
+ * Exporter dashboards exist only for the optional exporters some host enables; the SLOs, probes
+ * and traces dashboards only when the stack turns those on.
  */
 import type { Dashboard } from "@grafana/grafana-foundation-sdk/dashboard";
 import type { StackConfig } from "../../lib/stack-config";
@@ -16,7 +17,9 @@ import { exporterDashboards } from "./exporters";
 import { hostDetailDashboard } from "./host-detail";
 import { hostsDashboard } from "./hosts";
 import { logsDashboard } from "./logs";
+import { probesDashboard } from "./probes";
 import { processesDashboard } from "./processes";
+import { slosDashboard } from "./slos";
 import { sshDashboard } from "./ssh";
 import { stackHealthDashboard } from "./stack-health";
 
@@ -34,6 +37,10 @@ export function buildDashboards(config: StackConfig): Record<string, Dashboard> 
     "alerts.json": alertsDashboard(config),
     "stack-health.json": stackHealthDashboard(config),
     ...exporterDashboards(config),
+    ...(config.slos.length > 0 ? { "slos.json": slosDashboard(config.slos) } : {}),
+    ...(config.probes.targets.length > 0
+      ? { "probes.json": probesDashboard(config.probes.certExpiryDays) }
+      : {}),
   };
 }
 

@@ -14,8 +14,10 @@
 #   swap_in                         previous files backed up to .deploy/backup/UNIT, new ones
 #                                   renamed into place, files the unit no longer renders removed
 #   make_dirs DIR...                empty bind-mount sources
-#   apply_unit KIND ARGS...         reload / restart / compose up; on failure the backup is put
-#                                   back, applied again, and the step fails with the tool's message
+#   apply_unit KIND ARGS...         reload / restart (then its readiness endpoint, bounded) /
+#                                   compose up; on failure the backup is put back, applied again,
+#                                   and the step fails with the tool's message (or, for a service
+#                                   that never became ready, the reason and its last log lines)
 #   unit_done                       staging removed (the backup stays until the next swap)
 #
 # The secrets step: secrets_begin MANIFEST, `put_secret PATH OWNER MODE <<'EOF'` per file (the
@@ -267,8 +269,36 @@ apply_reload() {
   echo "$1 reloaded its configuration"
 }
 
-# apply_restart SERVICE: `docker restart` (file bind mounts keep the old inode; some tools
-# cannot reload).
+# Ids of every container of one compose service of this project, running or not (for its logs).
+service_containers() {
+  docker ps --all --quiet \
+    --filter "label=com.docker.compose.project=$DEPLOY_PROJECT" \
+    --filter "label=com.docker.compose.service=$1"
+}
+
+# wait_ready SERVICE URL ATTEMPTS: GET URL until it answers 2xx, at most ATTEMPTS tries 2 s
+# apart. When it never does, the service's last log lines go to stderr with the reason.
+wait_ready() {
+  local service="$1" url="$2" attempts="$3" tries=0
+  while [ "$tries" -lt "$attempts" ]; do
+    tries=$((tries + 1))
+    if curl --fail --silent --output /dev/null --max-time 5 "$url"; then
+      echo "$service is ready ($url answered after $tries tries)"
+      return 0
+    fi
+    sleep 2
+  done
+  echo "$DEPLOY_UNIT: $service is not ready: $url did not answer 2xx in $attempts tries 2 s apart. Its last log lines:" >&2
+  local ids id
+  ids="$(service_containers "$service")" || ids=""
+  while IFS= read -r id; do
+    if [ -n "$id" ]; then docker logs --tail 20 "$id" >&2 2>&1 || true; fi
+  done <<<"$ids"
+  return 1
+}
+
+# apply_restart SERVICE [URL ATTEMPTS]: `docker restart` (file bind mounts keep the old inode;
+# some tools cannot reload), then, with a readiness URL, wait until the service answers there.
 apply_restart() {
   local ids
   ids="$(running_containers "$1")" || return
@@ -280,6 +310,9 @@ apply_restart() {
   mapfile -t id_list <<<"$ids"
   docker restart "${id_list[@]}" >/dev/null || return
   echo "$1 restarted"
+  if [ -n "${2:-}" ]; then
+    wait_ready "$1" "$2" "$3" || return
+  fi
 }
 
 # apply_compose_up FILE TIMEOUT: every container to its definition, waiting until healthy.

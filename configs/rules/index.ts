@@ -3,15 +3,34 @@
  * rendered from the rule records in this directory.
  */
 import { stringify } from "yaml";
-import type { StackConfig } from "../../lib/stack-config";
+import type { SloSettings, StackConfig } from "../../lib/stack-config";
 import { containerRuleGroup } from "./containers";
 import { EXPORTER_GROUP_PREFIX, everyExporterRuleGroup, exporterRuleGroups } from "./exporters";
 import { hostRuleGroup } from "./host";
+import { managedStoreRuleGroup } from "./managed-store";
+import { probeRuleGroups } from "./probes";
 import { selfMonitoringRuleGroup } from "./self-monitoring";
-import type { AlertRule, AlertTestCase, RuleGroup } from "./types";
+import { sloRuleGroups } from "./slo";
+import type { AlertRule, AlertTestCase, RecordingRule, RuleGroup } from "./types";
 
-export type { AlertRule, AlertTestCase, ExpectedAlert, InputSeries, RuleGroup, Severity } from "./types";
+export type {
+  AlertRule,
+  AlertTestCase,
+  ExpectedAlert,
+  InputSeries,
+  RecordingRule,
+  RuleGroup,
+  Severity,
+} from "./types";
 export { SEVERITIES } from "./types";
+
+/** An SLO that stands for every SLO in the docs' alert table of a stack that declares none. */
+const EXAMPLE_SLO: SloSettings = {
+  name: "example",
+  objective: 99.9,
+  window: "30d",
+  sli: { kind: "ratio", good: "sum(rate(good_total[$window]))", total: "sum(rate(all_total[$window]))" },
+};
 
 /** Directory (relative to the rule files) that renderRuleTests' files are meant for. */
 const RULE_TESTS_DIR = "tests";
@@ -24,7 +43,10 @@ export function buildRuleGroups(config: StackConfig): RuleGroup[] {
     hostRuleGroup(config.alerting.thresholds),
     containerRuleGroup(config.metrics.scrapeInterval),
     selfMonitoringRuleGroup(config),
+    ...(config.metrics.managedStore ? [managedStoreRuleGroup()] : []),
     ...exporterRuleGroups(config),
+    ...probeRuleGroups(config.probes),
+    ...sloRuleGroups(config.slos),
   ];
 }
 
@@ -55,12 +77,24 @@ function renderRule(config: StackConfig, rule: AlertRule): Record<string, unknow
   };
 }
 
+function renderRecord(rule: RecordingRule): Record<string, unknown> {
+  return { record: rule.record, expr: rule.expr, ...(rule.labels ? { labels: { ...rule.labels } } : {}) };
+}
+
 /** Rule files keyed by file name (`host.yml`, ...), for Prometheus' rules directory. */
 export function renderRuleFiles(config: StackConfig): Record<string, string> {
   const files: Record<string, string> = {};
   for (const group of buildRuleGroups(config)) {
     const document = {
-      groups: [{ name: group.name, rules: group.rules.map((rule) => renderRule(config, rule)) }],
+      groups: [
+        {
+          name: group.name,
+          rules: [
+            ...(group.records ?? []).map(renderRecord),
+            ...group.rules.map((rule) => renderRule(config, rule)),
+          ],
+        },
+      ],
     };
     files[ruleFileName(group)] = stringify(document, { lineWidth: 0 });
   }
@@ -118,8 +152,13 @@ export function renderRuleTests(config: StackConfig): Record<string, string> {
  */
 export function allAlertRules(config: StackConfig): { group: string; rule: AlertRule }[] {
   const groups = [
-    ...buildRuleGroups(config).filter((group) => !group.name.startsWith(EXPORTER_GROUP_PREFIX)),
+    ...buildRuleGroups({
+      ...config,
+      metrics: { ...config.metrics, managedStore: { mode: "create" } },
+    }).filter((group) => !group.name.startsWith(EXPORTER_GROUP_PREFIX)),
     ...everyExporterRuleGroup(),
+    ...(config.probes.targets.length === 0 ? probeRuleGroups(config.probes, true) : []),
+    ...(config.slos.length === 0 ? sloRuleGroups([EXAMPLE_SLO]) : []),
   ];
   return groups.flatMap((group) => group.rules.map((rule) => ({ group: group.name, rule })));
 }
@@ -154,10 +193,10 @@ export function renderAlertTable(config: StackConfig): string {
     "",
     `Thresholds and \`for\` durations shown are the \`${config.stack}\` stack's; each stack sets its own`,
     "(`observability:alertThresholds` in `Pulumi.<stack>.yaml`). Exporter groups (`exporter-*`) are loaded",
-    "only when some host enables that exporter. Every alert carries `severity`, a static `summary`, a",
-    "templated `description` and a `runbook_url`; per-host alerts keep the `instance` label that",
-    "inhibition matches on. Each alert has `promtool test rules` cases that fire and that must not fire",
-    "(see `renderRuleTests`).",
+    "only when some host enables that exporter, and `managed-prometheus` only when `managedPrometheus`",
+    "is on. Every alert carries `severity`, a static `summary`, a templated `description` and a",
+    "`runbook_url`; per-host alerts keep the `instance` label that inhibition matches on. Each alert",
+    "has `promtool test rules` cases that fire and that must not fire (see `renderRuleTests`).",
     "",
     ...markdownTable(["Alert", "Condition", "For", "Severity", "Group"], rows),
     "",

@@ -1,84 +1,25 @@
 /**
  * How the monitoring services themselves are doing beyond up/down: Prometheus' storage, alert
- * delivery, scrapes and rule evaluation; Alertmanager's configuration; Loki's requests, ingestion
- * and compactor. Metric names: Prometheus 3.5 and Alertmanager 0.33 (checked against the real
- * binaries in test/promql.test.ts), Loki 3.7.6 (test/support/documented-metrics.ts).
+ * delivery, scrapes and rule evaluation; Alertmanager's configuration; Loki (./loki.ts). Metric
+ * names: Prometheus 3.5 and Alertmanager 0.33 (test/support/documented-metrics.ts, checked against
+ * the real binaries in test/dashboards.test.ts).
  */
 import { RULE_RATE_WINDOW } from "../../lib/catalog";
 import { parsePrometheusSizeGb, type StackConfig } from "../../lib/stack-config";
 import { JOB_NAMES, MONITOR_INSTANCE, SCRAPE_SAMPLE_LIMIT } from "../prometheus";
 import { durationSeconds, formatDuration, minutesCovering } from "./duration";
-import { type AlertRule, type InputSeries, seriesSelector } from "./types";
+import { lokiRules } from "./loki";
+import { after, rule, series } from "./rule-spec";
+import type { AlertRule } from "./types";
 
 const PROMETHEUS = { job: JOB_NAMES.prometheus, instance: MONITOR_INSTANCE };
 const ALERTMANAGER = { job: JOB_NAMES.alertmanager, instance: MONITOR_INSTANCE };
-const LOKI = { job: JOB_NAMES.loki, instance: MONITOR_INSTANCE };
 const PROM_JOB = `job="${JOB_NAMES.prometheus}"`;
-const LOKI_JOB = `job="${JOB_NAMES.loki}"`;
 
 /** Bytes a sample takes on disk, compressed: Prometheus' storage docs give 1-2; the upper end. */
 const BYTES_PER_SAMPLE = 2;
 /** The share of the data volume Prometheus may use (the settings' limit for retentionSize). */
 const PROMETHEUS_VOLUME_SHARE = 0.8;
-/** How stale the Loki compactor's last successful run may be (it runs every 10 minutes). */
-const COMPACTOR_STALE_HOURS = 3;
-
-interface CaseSpec {
-  readonly name: string;
-  readonly series: readonly InputSeries[];
-  readonly evalTime: string;
-  readonly interval?: string;
-}
-
-interface RuleSpec {
-  readonly name: string;
-  readonly expr: string;
-  readonly for: string;
-  readonly severity: AlertRule["severity"];
-  readonly condition: string;
-  readonly summary: string;
-  /** The description given each label's value (templates for the rule, values for the case). */
-  readonly description: (labels: Readonly<Record<string, string>>) => string;
-  /** Labels the alert keeps, and so the description may use. */
-  readonly labels: readonly string[];
-  readonly firing: CaseSpec & { readonly labels: Readonly<Record<string, string>> };
-  readonly quiet: readonly CaseSpec[];
-}
-
-function rule(spec: RuleSpec): AlertRule {
-  const templates = Object.fromEntries(spec.labels.map((label) => [label, `{{ $labels.${label} }}`]));
-  const testCase = (entry: CaseSpec, expected: AlertRule["cases"][number]["expectedAlerts"]) => ({
-    name: entry.name,
-    ...(entry.interval ? { interval: entry.interval } : {}),
-    inputSeries: entry.series,
-    evalTime: entry.evalTime,
-    expectedAlerts: expected,
-  });
-  return {
-    name: spec.name,
-    expr: spec.expr,
-    for: spec.for,
-    severity: spec.severity,
-    condition: spec.condition,
-    summary: spec.summary,
-    description: spec.description(templates),
-    cases: [
-      testCase(spec.firing, [
-        { labels: spec.firing.labels, description: spec.description(spec.firing.labels) },
-      ]),
-      ...spec.quiet.map((entry) => testCase(entry, [])),
-    ],
-  };
-}
-
-function series(metric: string, labels: Readonly<Record<string, string>>, values: string): InputSeries {
-  return { series: seriesSelector(metric, labels), values };
-}
-
-/** Minute to evaluate at so a condition true from `start` has held for `forDuration`. */
-function after(forDuration: string, start = 5): string {
-  return formatDuration((start + minutesCovering(forDuration) + 1) * 60);
-}
 
 /** A counter of failures that must not move: fires when it moved in `window` for `for`. */
 function failureCounter(spec: {
@@ -452,191 +393,6 @@ function alertmanagerConfigReloadFailed(): AlertRule {
   });
 }
 
-function lokiRequestErrors(): AlertRule {
-  const forDuration = "15m";
-  const samples = minutesCovering(forDuration) + 15;
-  const route = "loki_api_v1_push";
-  const requests = (errorsPerMinute: number) => [
-    series(
-      "loki_request_duration_seconds_count",
-      { ...LOKI, route, status_code: "500" },
-      `0+${errorsPerMinute}x${samples}`,
-    ),
-    series(
-      "loki_request_duration_seconds_count",
-      { ...LOKI, route, status_code: "204" },
-      `0+${100 - errorsPerMinute}x${samples}`,
-    ),
-  ];
-  return rule({
-    name: "LokiRequestErrors",
-    expr:
-      `100 * sum by (instance, route) (rate(loki_request_duration_seconds_count{${LOKI_JOB}, status_code=~"5.."}[${RULE_RATE_WINDOW}])) ` +
-      `/ sum by (instance, route) (rate(loki_request_duration_seconds_count{${LOKI_JOB}}[${RULE_RATE_WINDOW}])) > 10`,
-    for: forDuration,
-    severity: "critical",
-    condition: "> 10% of a route's requests answered 5xx (5m)",
-    summary: "Loki answers requests with server errors.",
-    labels: ["instance", "route"],
-    description: (l) =>
-      `Loki on ${l.instance} has answered more than 10% of ${l.route} requests with 5xx for ${forDuration}: ` +
-      "pushed logs are lost once the agents' buffers fill, or queries fail.",
-    firing: {
-      name: "fires at 20% errors on push",
-      series: requests(20),
-      evalTime: after(forDuration),
-      labels: { instance: MONITOR_INSTANCE, route },
-    },
-    quiet: [{ name: "stays quiet at 2% errors", series: requests(2), evalTime: after(forDuration) }],
-  });
-}
-
-function lokiPanics(): AlertRule {
-  const panics = (values: string) => [series("loki_panic_total", LOKI, values)];
-  return rule({
-    name: "LokiPanics",
-    expr: `sum by (instance) (increase(loki_panic_total{${LOKI_JOB}}[10m])) > 0`,
-    for: "0s",
-    severity: "warning",
-    condition: "a request handler panicked in the last 10m",
-    summary: "Loki recovered from a panic.",
-    labels: ["instance"],
-    description: (l) =>
-      `A Loki request handler on ${l.instance} panicked in the last 10m: the request failed, and the log ` +
-      "holds the stack trace (a Loki bug to report).",
-    firing: {
-      name: "fires after a panic",
-      series: panics("0x5 1x20"),
-      evalTime: "8m",
-      labels: { instance: MONITOR_INSTANCE },
-    },
-    quiet: [{ name: "stays quiet without panics", series: panics("0x25"), evalTime: "8m" }],
-  });
-}
-
-function lokiRequestLatency(): AlertRule {
-  const forDuration = "15m";
-  const samples = minutesCovering(forDuration) + 15;
-  const route = "loki_api_v1_query_range";
-  const buckets = (slow: boolean) =>
-    ["0.5", "1", "2.5", "+Inf"].map((le) =>
-      series(
-        "loki_request_duration_seconds_bucket",
-        { ...LOKI, route, le },
-        `0+${slow && le === "0.5" ? 0 : slow && le === "1" ? 0 : 60}x${samples}`,
-      ),
-    );
-  return rule({
-    name: "LokiRequestLatency",
-    expr: `histogram_quantile(0.99, sum by (instance, route, le) (rate(loki_request_duration_seconds_bucket{${LOKI_JOB}, route!~"(?i).*tail.*"}[${RULE_RATE_WINDOW}]))) > 1`,
-    for: forDuration,
-    severity: "warning",
-    condition: "99th percentile request time of a route > 1s (5m; tail routes excluded)",
-    summary: "Loki answers slowly.",
-    labels: ["instance", "route"],
-    description: (l) =>
-      `The slowest 1% of ${l.route} requests to Loki on ${l.instance} have taken over a second for ${forDuration}: ` +
-      "the S3 store, the host's CPU or heavy queries slow it.",
-    firing: {
-      name: "fires when requests take up to 2.5s",
-      series: buckets(true),
-      evalTime: after(forDuration),
-      labels: { instance: MONITOR_INSTANCE, route },
-    },
-    quiet: [
-      { name: "stays quiet under half a second", series: buckets(false), evalTime: after(forDuration) },
-    ],
-  });
-}
-
-function lokiDiscarded(spec: {
-  name: string;
-  matcher: string;
-  condition: string;
-  summary: string;
-  reason: string;
-  quietReason: string;
-  description: (instance: string, reason: string) => string;
-}): AlertRule {
-  const forDuration = "15m";
-  const samples = minutesCovering(forDuration) + 15;
-  const discarded = (reason: string) => [
-    series("loki_discarded_samples_total", { ...LOKI, reason, tenant: "fake" }, `0+10x${samples}`),
-  ];
-  return rule({
-    name: spec.name,
-    expr: `sum by (instance, reason) (rate(loki_discarded_samples_total{${LOKI_JOB}, ${spec.matcher}}[${RULE_RATE_WINDOW}])) > 0`,
-    for: forDuration,
-    severity: "warning",
-    condition: spec.condition,
-    summary: spec.summary,
-    labels: ["instance", "reason"],
-    description: (l) => spec.description(l.instance ?? "", l.reason ?? ""),
-    firing: {
-      name: `fires while lines are discarded as ${spec.reason}`,
-      series: discarded(spec.reason),
-      evalTime: after(forDuration),
-      labels: { instance: MONITOR_INSTANCE, reason: spec.reason },
-    },
-    quiet: [
-      {
-        name: `leaves ${spec.quietReason} to the other alert`,
-        series: discarded(spec.quietReason),
-        evalTime: after(forDuration),
-      },
-    ],
-  });
-}
-
-const RATE_LIMIT_REASONS = "rate_limited|per_stream_rate_limit";
-
-function lokiCompactorStalled(): AlertRule {
-  const forDuration = "30m";
-  const limitSeconds = COMPACTOR_STALE_HOURS * 3600;
-  // Five-minute steps (inside the 5m lookback); a last successful run is a Unix time, here seconds
-  // since the test's start: a healthy compactor's value keeps up with the clock.
-  const evalMinutes = COMPACTOR_STALE_HOURS * 60 + minutesCovering(forDuration) + 10;
-  const steps = evalMinutes / 5 + 2;
-  const runs = (retention: string, compaction: string) => [
-    series("loki_compactor_apply_retention_last_successful_run_timestamp_seconds", LOKI, retention),
-    series(
-      "loki_boltdb_shipper_compact_tables_operation_last_successful_run_timestamp_seconds",
-      LOKI,
-      compaction,
-    ),
-  ];
-  const healthy = `0+300x${steps}`;
-  return rule({
-    name: "LokiCompactorStalled",
-    expr:
-      `(time() - max by (instance) (loki_compactor_apply_retention_last_successful_run_timestamp_seconds{${LOKI_JOB}}) > ${limitSeconds}) ` +
-      `or (time() - max by (instance) (loki_boltdb_shipper_compact_tables_operation_last_successful_run_timestamp_seconds{${LOKI_JOB}}) > ${limitSeconds})`,
-    for: forDuration,
-    severity: "warning",
-    condition: `no successful retention or compaction run for ${COMPACTOR_STALE_HOURS}h`,
-    summary: "Loki's compactor no longer applies retention or compacts the index.",
-    labels: ["instance"],
-    description: (l) =>
-      `Loki on ${l.instance} has not completed a retention or compaction run for over ${COMPACTOR_STALE_HOURS}h: ` +
-      "old logs are not deleted (the bucket keeps growing) and the index is not compacted.",
-    firing: {
-      name: "fires when retention never ran since Loki started",
-      interval: "5m",
-      series: runs(`0x${steps}`, healthy),
-      evalTime: formatDuration(evalMinutes * 60),
-      labels: { instance: MONITOR_INSTANCE },
-    },
-    quiet: [
-      {
-        name: "stays quiet while both run every few minutes",
-        interval: "5m",
-        series: runs(healthy, healthy),
-        evalTime: formatDuration(evalMinutes * 60),
-      },
-    ],
-  });
-}
-
 /** The rules, in the self-monitoring group after the up/down alerts. */
 export function stackHealthRules(config: StackConfig): AlertRule[] {
   return [
@@ -710,31 +466,6 @@ export function stackHealthRules(config: StackConfig): AlertRule[] {
     targetSyncFailing(),
     queryLoadHigh(),
     alertmanagerConfigReloadFailed(),
-    lokiRequestErrors(),
-    lokiPanics(),
-    lokiRequestLatency(),
-    lokiDiscarded({
-      name: "LokiIngestionRateLimited",
-      matcher: `reason=~"${RATE_LIMIT_REASONS}"`,
-      condition: "log lines refused by a rate limit (5m)",
-      summary: "Loki refuses logs over its ingestion rate limits.",
-      reason: "rate_limited",
-      quietReason: "line_too_long",
-      description: (instance, reason) =>
-        `Loki on ${instance} refuses pushed log lines over its rate limits (${reason}): agents retry, then drop ` +
-        "them. Raise the limits or find the noisy source.",
-    }),
-    lokiDiscarded({
-      name: "LokiDiscardingLogs",
-      matcher: `reason!~"${RATE_LIMIT_REASONS}"`,
-      condition: "log lines discarded by validation (5m; rate limits excluded)",
-      summary: "Loki discards pushed log lines.",
-      reason: "line_too_long",
-      quietReason: "rate_limited",
-      description: (instance, reason) =>
-        `Loki on ${instance} discards pushed log lines as ${reason}: those lines are lost (too old, too long, ` +
-        "too many labels or streams).",
-    }),
-    lokiCompactorStalled(),
+    ...lokiRules(),
   ];
 }

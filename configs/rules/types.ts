@@ -64,9 +64,18 @@ export interface AlertRule {
   readonly cases: readonly AlertTestCase[];
 }
 
+/** A recording rule: its series name, expression and static labels. */
+export interface RecordingRule {
+  readonly record: string;
+  readonly expr: string;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
 export interface RuleGroup {
   /** Group name; also the rule file name (`<name>.yml`). */
   readonly name: string;
+  /** Recording rules, evaluated before the alerts of the group (which may read them). */
+  readonly records?: readonly RecordingRule[];
   readonly rules: readonly AlertRule[];
 }
 

@@ -31,6 +31,12 @@ export {
   StackConfigError,
 } from "./problems";
 export {
+  DEFAULT_SLO_WINDOW,
+  PROBE_FIELDS,
+  SLI_WINDOW_PLACEHOLDER,
+  SLO_FIELDS,
+} from "./reliability-fields";
+export {
   CANONICAL_OWNER_ID,
   CORE_SETTINGS,
   DEFAULT_CLIENT_NAME,

@@ -4,12 +4,13 @@
  */
 import { parseCidr } from "../cidr";
 import type { ExporterSettingsSpec } from "./exporter-settings";
-import { type ConfigWarning, PROJECT, StackConfigError } from "./problems";
+import { type ConfigWarning, PROJECT, StackConfigError, secretSetCommand } from "./problems";
 import { SettingsReader } from "./reader";
 import { parseAlerting } from "./sections/alerting";
 import { parseClients, parseExternalHosts, parseMonitor } from "./sections/hosts";
 import { checkKeys } from "./sections/keys";
 import { parseAccess, parseNetwork } from "./sections/network";
+import { parseProbes, parseSlos, parseTraces } from "./sections/reliability";
 import {
   checkCoreSecrets,
   checkPlainTextSecrets,
@@ -61,6 +62,11 @@ export interface ReadOptions {
    * without the stack's secrets (rendering, tests); then `secretsSet` still says what is missing.
    */
   readonly requireSecrets?: boolean;
+  /**
+   * True when the program runs for `pulumi up` (not preview): a production stack then refuses
+   * documentation placeholders instead of warning about them.
+   */
+  readonly deploying?: boolean;
 }
 
 export interface StackConfigReading {
@@ -97,6 +103,8 @@ export function readStackConfig(
   checkPlainTextSecrets(reader, plainText);
   const secretsSet = new Set([...settings.secretsSet, ...plainText]);
 
+  const production = reader.boolean("production");
+  reader.refusePlaceholders = production === true && (options.deploying ?? false);
   const region = parseRegion(reader);
   const aws = parseAwsProvider(reader);
   const network = parseNetwork(reader);
@@ -131,10 +139,20 @@ export function readStackConfig(
     requireSecrets,
     settings.secretValues ?? {},
   );
+  const probes = parseProbes(reader);
+  const slos = parseSlos(reader, probes ? new Set(probes.targets.map((probe) => probe.name)) : undefined);
+  const traces = parseTraces(reader);
   const tags = parseTags(reader);
   const protectData = reader.boolean("protectData");
   const pinImageDigests = reader.boolean("pinImageDigests");
   checkCoreSecrets(reader, access?.sshAuth, secretsSet, requireSecrets);
+  if (production === true && requireSecrets && alerting && !alerting.heartbeat && !alerting.heartbeatOptOut) {
+    reader.report(
+      "heartbeatUrl",
+      'is required on a production stack (production: true): only an outside heartbeat service notices that the monitor itself died (docs/alerting.md, "Dead man\'s switch"); to deploy without one, set heartbeatOptOut to true',
+      [secretSetCommand("heartbeatUrl")],
+    );
+  }
 
   if (
     reader.problems.length > 0 ||
@@ -152,8 +170,12 @@ export function readStackConfig(
     !grafana ||
     !exporterUsers ||
     !tags ||
+    !probes ||
+    !slos ||
+    !traces.ok ||
     !profile.ok ||
     protectData === undefined ||
+    production === undefined ||
     pinImageDigests === undefined
   ) {
     throw new StackConfigError(stack, reader.problems);
@@ -166,6 +188,7 @@ export function readStackConfig(
     aws,
     tags,
     protectData,
+    production,
     network,
     access,
     ...(profile.name !== undefined ? { existingInstanceProfile: profile.name } : {}),
@@ -177,6 +200,9 @@ export function readStackConfig(
     logs,
     alerting,
     grafana,
+    slos,
+    probes,
+    ...(traces.traces ? { traces: traces.traces } : {}),
     exporterUsers,
     secretsSet: Object.fromEntries(secretKeys(table).map((key) => [key, secretsSet.has(key)])),
     pinImageDigests,

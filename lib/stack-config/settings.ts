@@ -7,6 +7,7 @@
 import { DEFAULT_RUNBOOK_BASE_URL, RULE_RATE_WINDOW_MS } from "../catalog";
 import type { ExporterSettingsSpec } from "./exporter-settings";
 import { PROJECT } from "./problems";
+import { MAX_PROBES, MAX_SLOS } from "./reliability-fields";
 import type { Architecture } from "./types";
 import { formatDuration } from "./values";
 
@@ -21,6 +22,7 @@ export type SettingSection =
   | "alerting"
   | "grafana"
   | "exporters"
+  | "reliability"
   | "deploy";
 
 interface SettingBase {
@@ -73,9 +75,12 @@ export interface ListSetting extends SettingBase {
   readonly required: boolean;
 }
 
-/** A list of maps or a map: no Pulumi.yaml type exists for these; the reader checks their shape. */
+/**
+ * A list of hosts, a list of other records (SLOs, probes) or a map: no Pulumi.yaml type exists
+ * for these; the reader checks their shape.
+ */
 export interface StructuredSetting extends SettingBase {
-  readonly type: "hosts" | "map";
+  readonly type: "hosts" | "records" | "map";
   /** The default in words, for the docs. */
   readonly defaultText: string;
 }
@@ -348,6 +353,23 @@ export const CORE_SETTINGS: readonly SettingSpec[] = [
     description: "Optional Prometheus size limit (e.g. 40GB); at most 80% of the data volume.",
   },
   {
+    key: "managedPrometheus",
+    section: "metrics",
+    type: "choice",
+    choices: ["off", "create", "existing"],
+    default: "off",
+    example: "create",
+    description:
+      "Also remote-write every sample to Amazon Managed Service for Prometheus, signed (SigV4) with the monitor's instance role: `create` a workspace, use an `existing` one (managedPrometheusWorkspaceId), or `off`. Local Prometheus, its rules and Alertmanager keep working when the workspace is unreachable.",
+  },
+  {
+    key: "managedPrometheusWorkspaceId",
+    section: "metrics",
+    type: "string",
+    example: "ws-b226cc2a-a446-46a9-933a-ac50479a5568",
+    description: "The workspace to write to when managedPrometheus is `existing` (in the stack's region).",
+  },
+  {
     key: "logRetentionDays",
     section: "logs",
     type: "integer",
@@ -440,11 +462,67 @@ export const CORE_SETTINGS: readonly SettingSpec[] = [
       "https URL (no trailing slash) where runbooks/<AlertName>.md is browsable; alerts link to it.",
   },
   {
+    key: "heartbeatOptOut",
+    section: "alerting",
+    type: "boolean",
+    default: false,
+    example: "true",
+    description:
+      "Deploy a production stack without the heartbeatUrl secret (then nothing outside notices a dead monitor).",
+  },
+  {
     key: "grafanaRootUrl",
     section: "grafana",
     type: "string",
     example: "https://grafana.example.com/",
     description: "Public Grafana URL; unset means http://<monitor Elastic IP>:3000/.",
+  },
+  {
+    key: "slos",
+    section: "reliability",
+    type: "records",
+    defaultText: "none",
+    example: "api-availability",
+    description: `Service level objectives (up to ${MAX_SLOS}): recording rules, burn-rate alerts and the SLOs dashboard; fields below.`,
+  },
+  {
+    key: "probes",
+    section: "reliability",
+    type: "records",
+    defaultText: "none",
+    example: "homepage",
+    description: `Uptime probes (up to ${MAX_PROBES}) the blackbox exporter on the monitor runs: HTTP(S) URLs and TCP ports; fields below. None: no blackbox exporter.`,
+  },
+  {
+    key: "probeCertExpiryDays",
+    section: "reliability",
+    type: "integer",
+    default: 14,
+    min: 1,
+    max: 90,
+    example: "21",
+    description:
+      "ProbeCertificateExpiring fires when an https probe's certificate expires within this many days.",
+  },
+  {
+    key: "traces",
+    section: "reliability",
+    type: "boolean",
+    default: false,
+    example: "true",
+    description:
+      "Run Grafana Tempo on the monitor and an OTLP receiver (4317 gRPC, 4318 HTTP, host only) in every host's Alloy.",
+  },
+  {
+    key: "traceRetention",
+    section: "reliability",
+    type: "duration",
+    default: "14d",
+    min: "1d",
+    max: "365d",
+    example: "7d",
+    description:
+      "How long Tempo keeps traces (with traces on); the bucket's lifecycle rule for the traces prefix expires a day later.",
   },
   {
     key: "tags",
@@ -461,6 +539,15 @@ export const CORE_SETTINGS: readonly SettingSpec[] = [
     default: false,
     example: "true",
     description: "Protect the Loki bucket and the monitor data volume from deletion (prod).",
+  },
+  {
+    key: "production",
+    section: "deploy",
+    type: "boolean",
+    default: false,
+    example: "true",
+    description:
+      "A production stack: pulumi up (not preview) refuses documentation placeholders (example.com receivers and senders, RFC 5737 CIDRs, the example runbook URL), the heartbeatUrl secret is required unless heartbeatOptOut, and data volume snapshots are on unless dataSnapshotRetainCount says otherwise.",
   },
   {
     key: "pinImageDigests",

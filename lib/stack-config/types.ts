@@ -96,7 +96,14 @@ export interface MetricsSettings {
   readonly retentionTime: string;
   /** e.g. "40GB"; unset means time-based retention only. */
   readonly retentionSize?: string;
+  /** Amazon Managed Service for Prometheus, written to besides local storage; unset: off. */
+  readonly managedStore?: ManagedPrometheusStore;
 }
+
+/** The workspace every sample is also remote-written to: created by the stack, or an existing one. */
+export type ManagedPrometheusStore =
+  | { readonly mode: "create" }
+  | { readonly mode: "existing"; readonly workspaceId: string };
 
 export interface LogSettings {
   /** Loki compactor retention; the bucket's lifecycle safety net is derived from it. */
@@ -139,6 +146,8 @@ export interface AlertingSettings {
   readonly pagerduty: boolean;
   /** True when the Watchdog heartbeat URL secret is set. */
   readonly heartbeat: boolean;
+  /** A production stack deploys without a heartbeat receiver only with this explicit opt-out. */
+  readonly heartbeatOptOut: boolean;
   readonly thresholds: AlertThresholds;
   /** https URL without trailing slash; every alert's runbook_url is `<runbookBaseUrl>/<Alert>.md`. */
   readonly runbookBaseUrl: string;
@@ -147,6 +156,48 @@ export interface AlertingSettings {
 export interface GrafanaSettings {
   /** Public root URL; unset means derived from the monitor's Elastic IP at deploy time. */
   readonly rootUrl?: string;
+}
+
+/** Where an SLO's good and total events come from. */
+export type SliSettings =
+  /** PromQL per second, each with `[$window]` where the range goes. */
+  | { readonly kind: "ratio"; readonly good: string; readonly total: string }
+  /** The successful checks of an uptime probe (by its name). */
+  | { readonly kind: "probe"; readonly probe: string };
+
+/** A service level objective: recording rules, burn-rate alerts and a dashboard row. */
+export interface SloSettings {
+  readonly name: string;
+  /** Percentage of good events, above 0 and below 100 (e.g. 99.9). */
+  readonly objective: number;
+  /** Prometheus duration the error budget covers (e.g. 30d). */
+  readonly window: string;
+  readonly sli: SliSettings;
+}
+
+export type ProbeTarget =
+  | {
+      readonly name: string;
+      readonly kind: "http";
+      readonly url: string;
+      /** Status codes that count as up. */
+      readonly expectStatus: readonly number[];
+      /** RE2 the body must match. */
+      readonly bodyMatch?: string;
+    }
+  | { readonly name: string; readonly kind: "tcp"; readonly address: string };
+
+/** Uptime probes by the blackbox exporter on the monitor; none: no exporter, no job. */
+export interface ProbeSettings {
+  readonly targets: readonly ProbeTarget[];
+  /** Days before a certificate's expiry that ProbeCertificateExpiring fires. */
+  readonly certExpiryDays: number;
+}
+
+/** Tracing with Tempo on the monitor: present only when the stack turns it on. */
+export interface TraceSettings {
+  /** How long Tempo keeps blocks (a Prometheus duration); the bucket's lifecycle follows it. */
+  readonly retention: string;
 }
 
 /** Settings of the AWS provider itself, beyond the region. */
@@ -167,6 +218,8 @@ export interface StackConfig {
   readonly tags: Readonly<Record<string, string>>;
   /** Prod: protect the Loki bucket and data volume from deletion. Dev: destroyable. */
   readonly protectData: boolean;
+  /** A production stack: pulumi up refuses placeholders, a heartbeat receiver is required. */
+  readonly production: boolean;
   readonly network: NetworkSettings;
   readonly access: AccessSettings;
   /** Existing instance profile to attach instead of creating IAM roles (restricted accounts). */
@@ -179,6 +232,11 @@ export interface StackConfig {
   readonly logs: LogSettings;
   readonly alerting: AlertingSettings;
   readonly grafana: GrafanaSettings;
+  /** Service level objectives; empty: no SLO rules or dashboard. */
+  readonly slos: readonly SloSettings[];
+  readonly probes: ProbeSettings;
+  /** Undefined: tracing is off (no Tempo, no OTLP receivers). */
+  readonly traces?: TraceSettings;
   /**
    * Login names of the exporters' monitoring accounts by exporter name (`postgres` ->
    * `postgres_exporter`): one per exporter per stack, shared by every host that enables it.

@@ -12,9 +12,11 @@ import {
   type ExporterSettingsSpec,
   type FieldSpec,
   missingSecrets,
+  PROBE_FIELDS,
   PROJECT,
   type SettingSection,
   type SettingSpec,
+  SLO_FIELDS,
   settingsTable,
 } from "../../lib/stack-config";
 import { listStackNames, readStackConfigFromFiles, readStackFile } from "../../lib/stack-files";
@@ -110,6 +112,7 @@ const SECTION_TITLES: Readonly<Record<SettingSection, string>> = {
   alerting: "Alerting",
   grafana: "Grafana",
   exporters: "Exporter accounts",
+  reliability: "SLOs, uptime probes and traces",
   deploy: "Deploy",
 };
 
@@ -132,6 +135,8 @@ function typeText(spec: SettingSpec): string {
       return "list of strings";
     case "hosts":
       return "list of hosts";
+    case "records":
+      return "list of maps";
     case "map":
       return "map";
     case "secret":
@@ -153,6 +158,7 @@ function defaultText(spec: SettingSpec): string {
     case "list":
       return spec.required ? "(required)" : "none";
     case "hosts":
+    case "records":
     case "map":
       return spec.defaultText;
     case "secret":
@@ -172,6 +178,11 @@ function valueText(spec: SettingSpec, value: unknown): string {
         return `${code(entry.name)}${type}${exporters}`;
       })
       .join(", ");
+  }
+  if (spec.type === "records" && Array.isArray(value)) {
+    return value.length === 0
+      ? "none"
+      : value.map((entry) => code((entry as { name?: unknown }).name)).join(", ");
   }
   if (Array.isArray(value)) return value.map(code).join(", ");
   if (typeof value === "object" && value !== null) {
@@ -281,6 +292,16 @@ export function renderSettingsDocs(rootDir: string, exporters: readonly Exporter
     ...fieldHeader,
     ...fieldRows(EXTERNAL_HOST_FIELDS),
     ...exporterFieldRows(exporters),
+    "",
+    "### Fields of an SLO (`slos[]`)",
+    "",
+    ...fieldHeader,
+    ...fieldRows(SLO_FIELDS),
+    "",
+    "### Fields of an uptime probe (`probes[]`)",
+    "",
+    ...fieldHeader,
+    ...fieldRows(PROBE_FIELDS),
     "",
     "### Alert thresholds (`alertThresholds`)",
     "",

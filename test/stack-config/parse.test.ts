@@ -76,6 +76,8 @@ describe("defaults", () => {
       tags: {},
       protectData: false,
       pinImageDigests: true,
+      slos: [],
+      probes: { targets: [], certExpiryDays: 14 },
       network: { mode: "create", vpcCidr: "10.42.0.0/16", subnetCidr: "10.42.1.0/24" },
       access: { sshUser: "ubuntu", sshAuth: "key", sshKeyPairName: "ops" },
       images: { ubuntuImageNames: DEFAULT_UBUNTU_IMAGE_NAMES, ubuntuImageOwner: CANONICAL_OWNER_ID },

@@ -55,7 +55,14 @@ export type Marker =
   /** The next `docker compose ... up` fails with the marker's text. */
   | "fail-compose-up"
   /** `cloud-init status --wait` exits with the marker's text as its code. */
-  | "cloud-init-exit";
+  | "cloud-init-exit"
+  /**
+   * Readiness GETs (curl without -X POST) fail while the file named on the marker's first line
+   * contains the text on its second: a service that never becomes ready with those files.
+   */
+  | "unready-if"
+  /** What `docker logs` prints (a service's last log lines). */
+  | "logs";
 
 export interface HostStandIns {
   /** Directory to put first on PATH. */
@@ -108,6 +115,9 @@ function dockerStandIn(log: string, markers: string): string {
     "restart)",
     ...oneShotFailure(markers, "fail-restart", 1),
     "  ;;",
+    "logs)",
+    `  if [ -f '${markers}/logs' ]; then cat '${markers}/logs'; else echo 'stand-in: no log lines'; fi`,
+    "  ;;",
     "compose)",
     "  if down; then echo 'docker: unknown command: docker compose' >&2; exit 1; fi",
     '  for argument in "$@"; do',
@@ -129,10 +139,26 @@ function dockerStandIn(log: string, markers: string): string {
 
 function curlStandIn(log: string, markers: string): string {
   const marker = `${markers}/fail-reload`;
+  const unready = `${markers}/unready-if`;
   return script([
     `printf '%s\\n' "curl $*" >>'${log}'`,
+    'case " $* " in',
+    "*' -X POST '*)",
     // --fail-with-body: the body on stdout, curl's own line on stderr, exit 22.
-    `if [ -f '${marker}' ]; then cat '${marker}'; rm -f '${marker}'; echo 'curl: (22) The requested URL returned error: 500' >&2; exit 22; fi`,
+    `  if [ -f '${marker}' ]; then cat '${marker}'; rm -f '${marker}'; echo 'curl: (22) The requested URL returned error: 500' >&2; exit 22; fi`,
+    "  ;;",
+    "*)",
+    // A readiness GET: answers unless the marker's file holds the marker's text.
+    `  if [ -f '${unready}' ]; then`,
+    `    file="$(sed -n 1p '${unready}')"; text="$(sed -n 2p '${unready}')"`,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell, not a template
+    '    content="$(<"$file")"; if [ -n "$text" ] && [[ "$content" == *"$text"* ]]; then',
+    `      printf '  not ready\\n' >>'${log}'; exit 22`,
+    "    fi",
+    "  fi",
+    `  printf '  ready\\n' >>'${log}'`,
+    "  ;;",
+    "esac",
   ]);
 }
 

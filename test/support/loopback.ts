@@ -12,6 +12,7 @@
  */
 import { basename, join } from "node:path";
 import { parse, stringify } from "yaml";
+import { BLACKBOX_JOB } from "../../configs/blackbox";
 import type { HostFiles } from "../../configs/host-files";
 import { durationSeconds, formatDuration } from "../../configs/rules/duration";
 import { compareVersions, reportedVersion, TOOLS, type ToolSpec } from "./tools";
@@ -141,6 +142,64 @@ export function required<T>(value: T | undefined, what: string): T {
 function replaceFlag(args: string[], flag: string, value: string): string[] {
   if (!args.some((arg) => arg.startsWith(`${flag}=`))) throw new Error(`rendered flags lack ${flag}`);
   return args.map((arg) => (arg.startsWith(`${flag}=`) ? `${flag}=${value}` : arg));
+}
+
+const RANGE = /\[((?:\d+(?:ms|[smhdwy]))+)\]/g;
+
+/**
+ * A rendered rule file for a Prometheus here whose samples come TIME_SCALE times faster: every
+ * rule's `for` and every range in its expression (`[1h]` -> `[1m]`) scaled. For the rules whose
+ * meaning is the length of their windows (SLO burn rates): an hour of errors takes a minute here.
+ * Record and alert names, labels and everything else pass through.
+ */
+export function scaledRuleFile(content: string): string {
+  const ruleFile = parse(content) as { groups: { rules: Yaml[] }[] };
+  for (const rule of ruleFile.groups.flatMap((group) => group.rules)) {
+    if (typeof rule.for === "string") rule.for = scaledDuration(rule.for);
+    rule.expr = (rule.expr as string).replace(
+      RANGE,
+      (_, duration: string) => `[${scaledDuration(duration)}]`,
+    );
+  }
+  return stringify(ruleFile, { lineWidth: 0 });
+}
+
+/**
+ * prometheus.yml for a Prometheus here that runs the uptime probes only: the rendered file's
+ * blackbox job as rendered, but for the address it hands probes to (the exporter here); its
+ * scrape and evaluation intervals scaled; the rule files here. Probe targets are whatever the
+ * config under test lists (the tests list loopback servers).
+ */
+export function probeJobAtLoopback(prometheusYml: string, exporter: string, ruleFiles: string): string {
+  const document = parse(prometheusYml) as Yaml;
+  const global = document.global as Yaml;
+  const job = (document.scrape_configs as Yaml[]).find((entry) => entry.job_name === BLACKBOX_JOB);
+  if (job === undefined) throw new Error(`the rendered prometheus.yml has no ${BLACKBOX_JOB} job`);
+  let moved = false;
+  for (const relabel of job.relabel_configs as Yaml[]) {
+    if (relabel.target_label === "__address__") {
+      relabel.replacement = loopbackOnly(exporter, "blackbox exporter");
+      moved = true;
+    }
+  }
+  if (!moved) throw new Error("the blackbox job sets no __address__ to move");
+  for (const group of job.static_configs as { targets: string[] }[]) {
+    for (const target of group.targets) {
+      const host = new URL(target.includes("://") ? target : `tcp://${target}`).hostname;
+      if (host !== "127.0.0.1") throw new Error(`probe target ${target} is not on loopback`);
+    }
+  }
+  return stringify(
+    {
+      global: {
+        scrape_interval: scaledDuration(global.scrape_interval as string),
+        evaluation_interval: scaledDuration(global.evaluation_interval as string),
+      },
+      rule_files: [ruleFiles],
+      scrape_configs: [job],
+    },
+    { lineWidth: 0 },
+  );
 }
 
 /** Scales group_wait/group_interval/repeat_interval on a route and all its children. */

@@ -130,6 +130,20 @@ function fakePublicIp(name: string): string {
   return `192.0.2.${(hashByte(name, "p") % 250) + 1}`;
 }
 
+/** A workspace id as AWS prints them: `ws-` and a UUID, derived from the resource name. */
+function fakeWorkspaceId(name: string): string {
+  const hex = hashHex(`workspace:${name}`, 32);
+  return `ws-${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** A managed Prometheus workspace's ARN and endpoint, as the API reports them (mock region). */
+function fakeWorkspace(id: string): { arn: string; prometheusEndpoint: string } {
+  return {
+    arn: `arn:aws:aps:mock:${FAKE_ACCOUNT_ID}:workspace/${id}`,
+    prometheusEndpoint: `https://aps-workspaces.mock.amazonaws.com/workspaces/${id}/`,
+  };
+}
+
 function fakeState(
   type: string,
   name: string,
@@ -188,6 +202,10 @@ function fakeState(
       return { id: `sg-${suffix}`, state: inputs };
     case "aws:ebs/volume:Volume":
       return { id: `vol-${suffix}`, state: inputs };
+    case "aws:amp/workspace:Workspace": {
+      const id = fakeWorkspaceId(name);
+      return { id, state: { ...inputs, ...fakeWorkspace(id) } };
+    }
     case "command:remote:Command":
       // The host-key read prints the host's public key; other steps' output is not used.
       return inputs.create === HOST_KEY_READ_COMMAND
@@ -230,6 +248,10 @@ export function answerCall(token: string, inputs: Record<string, unknown>): Reco
         vpcId: `vpc-${hashHex(String(inputs.id), 17)}`,
         availabilityZone: FAKE_AVAILABILITY_ZONE,
       };
+    case "aws:amp/getWorkspace:getWorkspace": {
+      const id = String(inputs.workspaceId);
+      return { id, workspaceId: id, ...fakeWorkspace(id) };
+    }
     case "docker:index/getRegistryImage:getRegistryImage": {
       const name = String(inputs.name);
       if (name.includes("@")) throw new Error(`getRegistryImage mock: ${name} is already pinned by digest`);
@@ -275,6 +297,8 @@ function waitForRegistrations(): Promise<void> {
 
 export interface MockedRunOptions {
   readonly stack: string;
+  /** `pulumi preview` (true) or `pulumi up` (false, the default). */
+  readonly preview?: boolean;
   /** Fully-qualified config (`observability:key`, `aws:region`) -> string value. */
   readonly config: Record<string, string>;
   readonly secretKeys: readonly string[];
@@ -339,7 +363,7 @@ export async function runMocked(options: MockedRunOptions): Promise<MockedRun> {
     },
     PROJECT,
     options.stack,
-    false,
+    options.preview ?? false,
   );
 
   let outputs: Record<string, unknown> | undefined;
@@ -399,6 +423,12 @@ export interface ProgramRunOptions {
   readonly configOverrides?: Readonly<Record<string, string | undefined>>;
   /** Secret settings to provide (default: all of TEST_SECRET_VALUES). */
   readonly secrets?: Partial<Record<SecretSetting, string>>;
+  /**
+   * Run as `pulumi preview` (the default: the mocked graph is the same as `pulumi up`'s, and the
+   * repository's production stack file, with its documentation placeholders, previews) or, with
+   * false, as `pulumi up`, where a production stack refuses placeholders.
+   */
+  readonly preview?: boolean;
 }
 
 export interface ProgramRun extends MockedRun {
@@ -436,7 +466,7 @@ async function programConfig(stack: string, options: ProgramRunOptions): Promise
   return { config, secretKeys, secrets };
 }
 
-/** Runs index.ts for one stack as `pulumi up` would. */
+/** Runs index.ts for one stack as `pulumi preview` (default) or `pulumi up` would. */
 export async function runProgram(stack: string, options: ProgramRunOptions = {}): Promise<ProgramRun> {
   const { config, secretKeys, secrets } = await programConfig(stack, options);
   const plainConfig = Object.fromEntries(Object.entries(config).filter(([key]) => !secretKeys.includes(key)));
@@ -446,6 +476,7 @@ export async function runProgram(stack: string, options: ProgramRunOptions = {})
   let stackConfig: StackConfig | undefined;
   const run = await runMocked({
     stack,
+    preview: options.preview ?? true,
     config,
     secretKeys,
     program: async () => {

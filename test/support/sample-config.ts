@@ -12,6 +12,7 @@ export function sampleStackConfig(overrides: Partial<StackConfig> = {}): StackCo
     aws: {},
     tags: { Team: "sre" },
     protectData: false,
+    production: false,
     network: { mode: "create", vpcCidr: "10.42.0.0/16", subnetCidr: "10.42.1.0/24" },
     access: {
       sshCidrs: ["203.0.113.0/24"],
@@ -63,6 +64,7 @@ export function sampleStackConfig(overrides: Partial<StackConfig> = {}): StackCo
       slack: { channel: "#alerts" },
       pagerduty: true,
       heartbeat: true,
+      heartbeatOptOut: false,
       thresholds: {
         hostDownFor: "2m",
         cpuPercent: 80,
@@ -91,6 +93,8 @@ export function sampleStackConfig(overrides: Partial<StackConfig> = {}): StackCo
       redisExporterPassword: true,
     },
     pinImageDigests: true,
+    slos: [],
+    probes: { targets: [], certExpiryDays: 14 },
   };
   return { ...base, ...overrides };
 }
