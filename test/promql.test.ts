@@ -106,7 +106,9 @@ describe.each([
     const names = rules.flatMap((rule) => metricNames(rule.expr).map((name) => ({ rule: rule.name, name })));
     expect(names.length).toBeGreaterThan(rules.length);
     for (const { rule, name } of names) {
-      if (!name.startsWith("node_")) expect(known.has(name), `${rule}: ${name}`).toBe(true);
+      // level:metric:operation names are this stack's own recording rules, not a source's metrics.
+      if (!name.startsWith("node_") && !name.includes(":"))
+        expect(known.has(name), `${rule}: ${name}`).toBe(true);
     }
   });
 });

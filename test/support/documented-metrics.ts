@@ -107,6 +107,25 @@ export const DOCUMENTED_METRICS: Readonly<Record<string, DocumentedMetric>> = {
   prometheus_engine_queries: doc(PROMETHEUS_SELF),
   prometheus_engine_queries_concurrent_max: doc(PROMETHEUS_SELF),
   alertmanager_config_last_reload_successful: doc(ALERTMANAGER_SELF),
+  probe_success: doc(
+    "https://github.com/prometheus/blackbox_exporter/blob/v0.28.0/prober/handler.go (read from Debian's blackbox exporter in test/probes.test.ts)",
+  ),
+  probe_ssl_earliest_cert_expiry: doc(
+    "https://github.com/prometheus/blackbox_exporter/blob/v0.28.0/prober/http.go",
+  ),
+  ...Object.fromEntries(
+    [
+      "prometheus_remote_storage_samples_failed_total",
+      "prometheus_remote_storage_highest_timestamp_in_seconds",
+      "prometheus_remote_storage_queue_highest_sent_timestamp_seconds",
+    ].map((name) => [
+      name,
+      doc(
+        "Prometheus' remote-write queue metrics (storage/remote/queue_manager.go at v3.5.0; read from a real remote write in test/managed-prometheus.test.ts)",
+        ["remote_name", "url"],
+      ),
+    ]),
+  ),
   loki_request_duration_seconds_count: doc(LOKI_SERVER_SOURCE, LOKI_REQUEST_LABELS),
   loki_request_duration_seconds_bucket: doc(LOKI_SERVER_SOURCE, [...LOKI_REQUEST_LABELS, "le"]),
   loki_panic_total: doc("https://github.com/grafana/loki/blob/v3.7.6/pkg/util/server/recovery.go"),
