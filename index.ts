@@ -6,6 +6,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ClientHost } from "./components/client-host";
+import { DataVolumeSnapshots } from "./components/data-volume-snapshots";
+import { GrafanaEndpoint } from "./components/grafana-endpoint";
 import {
   exporterSecretFileSpecs,
   HostDeployment,
@@ -27,7 +29,7 @@ import { buildDashboards, dashboardUrls } from "./configs/dashboards";
 import { AGENTS_DEPLOY_DIR, MONITOR_DEPLOY_DIR } from "./configs/deploy-scripts";
 import { EXPORTER_SETTINGS } from "./configs/exporters";
 import { clientFiles, type DeployInfo, monitorFiles, stackImages } from "./configs/host-files";
-import { MONITOR_PORTS } from "./lib/catalog";
+import { DATA_SNAPSHOT_TAG, MONITOR_PORTS } from "./lib/catalog";
 import { loadStackConfig } from "./lib/pulumi-config";
 
 const { config, secrets } = loadStackConfig(EXPORTER_SETTINGS);
@@ -52,6 +54,7 @@ const network = new Network(
     network: config.network,
     sshCidrs: config.access.sshCidrs,
     grafanaCidrs: config.access.grafanaCidrs,
+    grafanaExposure: config.grafana.exposure,
     clientExporters: config.clients.flatMap((client) => client.exporters),
     externalHosts: config.externalHosts,
   },
@@ -104,6 +107,7 @@ const sshKey = new SshKey(
   withProvider,
 );
 
+const snapshotTargetTags = { [DATA_SNAPSHOT_TAG]: `${env}-monitor-data` };
 const monitor = new MonitorHost(
   `${env}-monitor`,
   {
@@ -116,9 +120,20 @@ const monitor = new MonitorHost(
     instanceProfileName: roles.monitorInstanceProfileName,
     keyName: sshKey.keyName,
     protectData: config.protectData,
+    dataVolumeTags: snapshotTargetTags,
   },
   withProvider,
 );
+
+// Daily snapshots of the data volume (dataSnapshotRetainCount; on by default in production).
+const dataSnapshots =
+  config.monitor.snapshotRetainCount > 0
+    ? new DataVolumeSnapshots(
+        `${env}-monitor-snapshots`,
+        { environment: env, retainCount: config.monitor.snapshotRetainCount, targetTags: snapshotTargetTags },
+        withProvider,
+      )
+    : undefined;
 
 const clientHosts = config.clients.map(
   (client) =>
@@ -137,9 +152,35 @@ const clientHosts = config.clients.map(
     ),
 );
 
+// Grafana over HTTPS at the stack's domain; without one it is not on the internet (SSH tunnel),
+// unless the stack opts in to plain HTTP.
+const exposure = config.grafana.exposure;
+const grafanaEndpoint =
+  exposure.mode === "https"
+    ? new GrafanaEndpoint(
+        `${env}-grafana`,
+        {
+          environment: env,
+          domain: exposure.domain,
+          hostedZoneId: exposure.hostedZoneId,
+          vpcId: network.vpcId,
+          subnetIds: network.loadBalancerSubnetIds ?? [],
+          allowedCidrs: config.access.grafanaCidrs,
+          monitorSecurityGroupId: network.monitorSecurityGroupId,
+          monitorInstanceId: monitor.instanceId,
+        },
+        withProvider,
+      )
+    : undefined;
+const exposedGrafanaUrl: pulumi.Output<string> =
+  grafanaEndpoint !== undefined
+    ? grafanaEndpoint.url
+    : exposure.mode === "insecure-http"
+      ? pulumi.interpolate`http://${monitor.publicIp}:${MONITOR_PORTS.grafana}/`
+      : pulumi.output(`http://localhost:${MONITOR_PORTS.grafana}/`);
 const grafanaUrlOutput: pulumi.Output<string> = config.grafana.rootUrl
   ? pulumi.output(config.grafana.rootUrl)
-  : pulumi.interpolate`http://${monitor.publicIp}:${MONITOR_PORTS.grafana}/`;
+  : exposedGrafanaUrl;
 
 // Each image's registry digest, so hosts run exactly what preview showed (pinImageDigests).
 const imageDigests = config.pinImageDigests
@@ -247,9 +288,15 @@ export const monitorInstanceId = monitor.instanceId;
 export const monitorPublicIp = monitor.publicIp;
 export const monitorPrivateIp = monitor.privateIp;
 export const monitorDataVolumeId = monitor.dataVolumeId;
+// null when the stack keeps no snapshots (dataSnapshotRetainCount 0).
+export const monitorDataSnapshotPolicyArn = dataSnapshots?.policyArn ?? null;
 export const grafanaUrl = grafanaUrlOutput;
 /** Every provisioned dashboard's URL by key (`hosts`, `host-detail`, `exporter-nginx`, ...), for links from other tools. */
 export const dashboards = grafanaUrlOutput.apply((url) => dashboardUrls(url, buildDashboards(config)));
+/** Grafana through SSH (then at http://localhost:3000/): the way in when no domain is set. */
+export const grafanaTunnel = sshTunnel(MONITOR_PORTS.grafana);
+/** The load balancer's own DNS name with a Grafana domain (the domain is an alias of it); else null. */
+export const grafanaLoadBalancerDnsName = grafanaEndpoint?.loadBalancerDnsName ?? null;
 export const prometheusTunnel = sshTunnel(MONITOR_PORTS.prometheus);
 export const alertmanagerTunnel = sshTunnel(MONITOR_PORTS.alertmanager);
 export const sshKnownHosts = pulumi.all(knownHostsLines).apply((lines) => `${lines.join("\n")}\n`);

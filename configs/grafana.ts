@@ -158,16 +158,32 @@ export function grafanaDashboardProviderData() {
   };
 }
 
+/** Stack config's root URL, else the HTTPS domain's, else the deployed one, else a placeholder. */
 export function grafanaRootUrl(config: StackConfig, options: GrafanaOptions = {}): string {
-  return config.grafana.rootUrl ?? options.rootUrl ?? GRAFANA_ROOT_URL_PLACEHOLDER;
+  const exposure = config.grafana.exposure;
+  const domainUrl = exposure.mode === "https" ? `https://${exposure.domain}/` : undefined;
+  return config.grafana.rootUrl ?? domainUrl ?? options.rootUrl ?? GRAFANA_ROOT_URL_PLACEHOLDER;
 }
+
+/** HSTS lifetime once Grafana is served over HTTPS: a year, as browsers' preload lists expect. */
+const HSTS_MAX_AGE_SECONDS = 31_536_000;
 
 export function grafanaEnvironment(
   config: StackConfig,
   options: GrafanaOptions = {},
 ): Record<string, string> {
+  const rootUrl = grafanaRootUrl(config, options);
+  // Behind HTTPS, cookies never travel in clear and browsers are told to use HTTPS only.
+  const https: Record<string, string> = rootUrl.startsWith("https://")
+    ? {
+        GF_SECURITY_COOKIE_SECURE: "true",
+        GF_SECURITY_STRICT_TRANSPORT_SECURITY: "true",
+        GF_SECURITY_STRICT_TRANSPORT_SECURITY_MAX_AGE_SECONDS: String(HSTS_MAX_AGE_SECONDS),
+      }
+    : {};
   return {
-    GF_SERVER_ROOT_URL: grafanaRootUrl(config, options),
+    GF_SERVER_ROOT_URL: rootUrl,
+    ...https,
     GF_SECURITY_ADMIN_USER: GRAFANA_ADMIN_USER,
     // Applied only when grafana.db is first created; see GRAFANA_ADMIN_PASSWORD_RESET.
     GF_SECURITY_ADMIN_PASSWORD__FILE: GRAFANA_SECRET_FILES.adminPassword,

@@ -4,12 +4,15 @@
  * the tables in docs/configuration.md are generated from it (`npm run generate`), and a test fails
  * when either drifts.
  */
-import { DEFAULT_RUNBOOK_BASE_URL, RULE_RATE_WINDOW_MS } from "../catalog";
+import { DEFAULT_RUNBOOK_BASE_URL, PRODUCTION_SNAPSHOT_RETAIN_COUNT, RULE_RATE_WINDOW_MS } from "../catalog";
 import type { ExporterSettingsSpec } from "./exporter-settings";
 import { PROJECT } from "./problems";
 import { MAX_PROBES, MAX_SLOS } from "./reliability-fields";
 import type { Architecture } from "./types";
 import { formatDuration } from "./values";
+
+/** DLM keeps at most 1000 snapshots per schedule. */
+export const MAX_SNAPSHOT_RETAIN_COUNT = 1000;
 
 /** Where a setting belongs; docs group the table by it. */
 export type SettingSection =
@@ -196,6 +199,22 @@ export const CORE_SETTINGS: readonly SettingSpec[] = [
       "Monitor data volume for Prometheus, Loki, Grafana and Alertmanager data (GiB, encrypted gp3).",
   },
   {
+    key: "dataSnapshotRetainCount",
+    section: "hosts",
+    // A whole number, declared as a string so that "unset" exists: it then depends on `production`.
+    type: "string",
+    example: "14",
+    description: `Daily snapshots of the monitor data volume (AWS Data Lifecycle Manager, 03:00 UTC) to keep, a whole number from 0 (no snapshots) to ${MAX_SNAPSHOT_RETAIN_COUNT}. Unset: ${PRODUCTION_SNAPSHOT_RETAIN_COUNT} on a production stack, else 0.`,
+  },
+  {
+    key: "dataVolumeSnapshotId",
+    section: "hosts",
+    type: "string",
+    example: "snap-0123456789abcdef0",
+    description:
+      "Create the monitor data volume from this EBS snapshot (restore: docs/operations.md); setting or changing it replaces the data volume.",
+  },
+  {
     key: "clientRootVolumeGb",
     section: "hosts",
     type: "integer",
@@ -267,6 +286,23 @@ export const CORE_SETTINGS: readonly SettingSpec[] = [
     description: "Subnet in existingVpcId for every host (set together with existingVpcId).",
   },
   {
+    key: "secondSubnetCidr",
+    section: "network",
+    type: "string",
+    default: "10.42.2.0/24",
+    example: "10.42.2.0/24",
+    description:
+      "With grafanaDomain: CIDR of a second public subnet, in another zone, for the load balancer only; inside vpcCidr.",
+  },
+  {
+    key: "existingSecondSubnetId",
+    section: "network",
+    type: "string",
+    example: "subnet-0fedcba9876543210",
+    description:
+      "With existingVpcId and grafanaDomain: a second public subnet of that VPC, in another zone, for the load balancer.",
+  },
+  {
     key: "sshAllowedCidrs",
     section: "access",
     type: "list",
@@ -280,7 +316,33 @@ export const CORE_SETTINGS: readonly SettingSpec[] = [
     type: "list",
     required: true,
     example: "203.0.113.0/24",
-    description: "IPv4 CIDRs allowed to reach Grafana (3000, plain HTTP); /8 or narrower, never 0.0.0.0/0.",
+    description:
+      "IPv4 CIDRs allowed to reach Grafana: its HTTPS load balancer with grafanaDomain (else unused, or port 3000 with grafanaInsecurePlainHttp); /8 or narrower.",
+  },
+  {
+    key: "grafanaDomain",
+    section: "access",
+    type: "string",
+    example: "grafana.example.com",
+    description:
+      "Serve Grafana at https://<this>/ (ACM certificate, load balancer on 443, Route 53 alias); unset: only through an SSH tunnel.",
+  },
+  {
+    key: "grafanaHostedZoneId",
+    section: "access",
+    type: "string",
+    example: "Z0123456789ABCDEFGHIJ",
+    description:
+      "Route 53 public hosted zone of grafanaDomain (required with it): certificate validation and alias.",
+  },
+  {
+    key: "grafanaInsecurePlainHttp",
+    section: "access",
+    type: "boolean",
+    default: false,
+    example: "true",
+    description:
+      "INSECURE: without grafanaDomain, publish Grafana on port 3000 over plain HTTP to grafanaAllowedCidrs. The policy pack fails it in prod.",
   },
   {
     key: "sshPublicKey",

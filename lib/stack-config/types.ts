@@ -30,6 +30,10 @@ export interface MonitorSettings extends InstanceSettings {
   readonly rootVolumeGb: number;
   /** Separate encrypted EBS volume for Prometheus, Loki, Grafana and Alertmanager data. */
   readonly dataVolumeGb: number;
+  /** Daily snapshots of the data volume to keep (0: no snapshot policy). */
+  readonly snapshotRetainCount: number;
+  /** The EBS snapshot the data volume is created from (a restore). */
+  readonly restoreSnapshotId?: string;
 }
 
 /** What every scraped host carries: its name and its optional exporters. */
@@ -154,9 +158,27 @@ export interface AlertingSettings {
 }
 
 export interface GrafanaSettings {
-  /** Public root URL; unset means derived from the monitor's Elastic IP at deploy time. */
+  /** Public root URL; unset means derived from how Grafana is reached (see exposure). */
   readonly rootUrl?: string;
+  /** How Grafana is reached from outside the monitor. */
+  readonly exposure: GrafanaExposure;
 }
+
+/**
+ * - tunnel: nowhere but the monitor's loopback; operators use an SSH tunnel (the default).
+ * - https: an ACM certificate and a load balancer on 443 at `domain`; the monitor admits only it.
+ * - insecure-http: port 3000 over plain HTTP to the Grafana CIDRs (explicit opt-in).
+ */
+export type GrafanaExposure =
+  | { readonly mode: "tunnel" }
+  | {
+      readonly mode: "https";
+      readonly domain: string;
+      readonly hostedZoneId: string;
+      /** The load balancer's second subnet: a CIDR to create, or an existing subnet's id. */
+      readonly secondSubnet: { readonly cidr: string } | { readonly subnetId: string };
+    }
+  | { readonly mode: "insecure-http" };
 
 /** Where an SLO's good and total events come from. */
 export type SliSettings =

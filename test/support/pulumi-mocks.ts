@@ -27,6 +27,8 @@ const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
 
 export const FAKE_ACCOUNT_ID = "123456789012";
 export const FAKE_AVAILABILITY_ZONE = "mock-zone-1a";
+/** The other zone the mocked region offers (a load balancer's second subnet lands there). */
+export const SECOND_AVAILABILITY_ZONE = "mock-zone-1b";
 
 export interface RecordedResource {
   readonly type: string;
@@ -171,6 +173,11 @@ function fakeState(
         id: `eipalloc-${suffix}`,
         state: { ...inputs, allocationId: `eipalloc-${suffix}`, publicIp: fakePublicIp(name) },
       };
+    case "aws:dlm/lifecyclePolicy:LifecyclePolicy":
+      return {
+        id: `policy-${suffix}`,
+        state: { ...inputs, arn: `arn:aws:dlm:mock:${FAKE_ACCOUNT_ID}:policy/policy-${suffix}` },
+      };
     case "aws:iam/role:Role":
       return {
         id: `${name}-${suffix.slice(0, 7)}`,
@@ -195,13 +202,47 @@ function fakeState(
         state: { ...inputs, keyName: `${name}-${suffix.slice(0, 7)}` },
       };
     case "aws:ec2/subnet:Subnet":
-      return { id: `subnet-${suffix}`, state: { ...inputs, availabilityZone: FAKE_AVAILABILITY_ZONE } };
+      return {
+        id: `subnet-${suffix}`,
+        state: { ...inputs, availabilityZone: inputs.availabilityZone ?? FAKE_AVAILABILITY_ZONE },
+      };
     case "aws:ec2/vpc:Vpc":
       return { id: `vpc-${suffix}`, state: inputs };
     case "aws:ec2/securityGroup:SecurityGroup":
       return { id: `sg-${suffix}`, state: inputs };
     case "aws:ebs/volume:Volume":
       return { id: `vol-${suffix}`, state: inputs };
+    case "aws:acm/certificate:Certificate": {
+      const arn = `arn:aws:acm:mock:${FAKE_ACCOUNT_ID}:certificate/${suffix}`;
+      const domainName = String(inputs.domainName);
+      const domainValidationOptions = [
+        {
+          domainName,
+          resourceRecordName: `_${hashHex(`validation:${domainName}`, 32)}.${domainName}.`,
+          resourceRecordType: "CNAME",
+          resourceRecordValue: `_${hashHex(`validation-value:${domainName}`, 32)}.acm-validations.aws.`,
+        },
+      ];
+      return { id: arn, state: { ...inputs, arn, domainValidationOptions } };
+    }
+    case "aws:lb/loadBalancer:LoadBalancer": {
+      const arn = `arn:aws:elasticloadbalancing:mock:${FAKE_ACCOUNT_ID}:loadbalancer/app/${name}/${suffix}`;
+      return {
+        id: arn,
+        state: {
+          ...inputs,
+          arn,
+          dnsName: `${name}-${suffix.slice(0, 9)}.mock.elb.amazonaws.com`,
+          zoneId: "Z32O12XQLNTSW2",
+        },
+      };
+    }
+    case "aws:lb/targetGroup:TargetGroup": {
+      const arn = `arn:aws:elasticloadbalancing:mock:${FAKE_ACCOUNT_ID}:targetgroup/${name}/${suffix}`;
+      return { id: arn, state: { ...inputs, arn } };
+    }
+    case "aws:route53/record:Record":
+      return { id: `${name}-id`, state: { ...inputs, fqdn: String(inputs.name).replace(/\.$/, "") } };
     case "aws:amp/workspace:Workspace": {
       const id = fakeWorkspaceId(name);
       return { id, state: { ...inputs, ...fakeWorkspace(id) } };
@@ -232,6 +273,12 @@ export function answerCall(token: string, inputs: Record<string, unknown>): Reco
         imageId: `ami-${hashHex(imageName, 17)}`,
       };
     }
+    case "aws:index/getAvailabilityZones:getAvailabilityZones":
+      return {
+        id: "mock",
+        names: [FAKE_AVAILABILITY_ZONE, SECOND_AVAILABILITY_ZONE],
+        zoneIds: ["mock-az1", "mock-az2"],
+      };
     case "aws:iam/getInstanceProfile:getInstanceProfile": {
       const name = String(inputs.name);
       return {

@@ -29,7 +29,13 @@ export function sampleStackConfig(overrides: Partial<StackConfig> = {}): StackCo
       },
       ubuntuImageOwner: "099720109477",
     },
-    monitor: { instanceType: "t3.medium", architecture: "x86_64", rootVolumeGb: 20, dataVolumeGb: 50 },
+    monitor: {
+      instanceType: "t3.medium",
+      architecture: "x86_64",
+      rootVolumeGb: 20,
+      dataVolumeGb: 50,
+      snapshotRetainCount: 0,
+    },
     clients: [
       {
         name: "web-1",
@@ -78,7 +84,7 @@ export function sampleStackConfig(overrides: Partial<StackConfig> = {}): StackCo
       },
       runbookBaseUrl: "https://github.com/example-org/observability/blob/main/runbooks",
     },
-    grafana: {},
+    grafana: { exposure: { mode: "tunnel" } },
     exporterUsers: { postgres: "postgres_exporter", mysql: "exporter", mongodb: "exporter" },
     secretsSet: {
       smtpPassword: true,

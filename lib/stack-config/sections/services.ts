@@ -14,8 +14,10 @@ import type {
   ImageSettings,
   ManagedPrometheusStore,
   MetricsSettings,
+  NetworkSettings,
 } from "../types";
 import { closestName, describe, isAwsId, parsePrometheusSizeGb, TAG_CHARS, webUrlProblem } from "../values";
+import { parseGrafanaExposure } from "./security";
 
 /** Every region the AWS provider knows, from the SDK itself. */
 const AWS_REGIONS: readonly string[] = Object.values(Region);
@@ -229,15 +231,19 @@ function managedStoreSettings(reader: SettingsReader): ManagedPrometheusStore | 
   return { mode, workspaceId };
 }
 
-export function parseGrafana(reader: SettingsReader): GrafanaSettings | undefined {
+export function parseGrafana(
+  reader: SettingsReader,
+  network: NetworkSettings | undefined,
+): GrafanaSettings | undefined {
+  const exposure = parseGrafanaExposure(reader, network);
   const rootUrl = reader.string("grafanaRootUrl");
-  if (rootUrl === undefined) return {};
-  const problem = webUrlProblem(rootUrl, ["http:", "https:"]);
+  const problem = rootUrl === undefined ? undefined : webUrlProblem(rootUrl, ["http:", "https:"]);
   if (problem !== undefined) {
     reader.report("grafanaRootUrl", `"${rootUrl}" ${problem}`, [setCommand("grafanaRootUrl")]);
     return undefined;
   }
-  return { rootUrl };
+  if (!exposure) return undefined;
+  return rootUrl === undefined ? { exposure } : { rootUrl, exposure };
 }
 
 export function parseInstanceProfile(reader: SettingsReader): { ok: boolean; name?: string } {

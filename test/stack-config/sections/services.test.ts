@@ -249,14 +249,18 @@ describe("metrics retention", () => {
   });
 });
 
+const NETWORK = { mode: "create", vpcCidr: "10.42.0.0/16", subnetCidr: "10.42.1.0/24" } as const;
+const grafana = (reader: SettingsReader) => parseGrafana(reader, NETWORK);
+
 describe("Grafana's address and the instance profile", () => {
-  it("take a public http(s) root URL, unset meaning the Elastic IP", () => {
-    expect(run(parseGrafana, {}).result).toEqual({});
-    expect(run(parseGrafana, { grafanaRootUrl: "https://grafana.example.com/" }).result).toEqual({
+  it("take a public http(s) root URL, unset meaning derived from how Grafana is reached", () => {
+    expect(run(grafana, {}).result).toEqual({ exposure: { mode: "tunnel" } });
+    expect(run(grafana, { grafanaRootUrl: "https://grafana.example.com/" }).result).toEqual({
       rootUrl: "https://grafana.example.com/",
+      exposure: { mode: "tunnel" },
     });
     const found = problemAt(
-      run(parseGrafana, { grafanaRootUrl: "ftp://grafana.example.com" }).problems,
+      run(grafana, { grafanaRootUrl: "ftp://grafana.example.com" }).problems,
       P("grafanaRootUrl"),
     );
     expect(found.problem).toBe('"ftp://grafana.example.com" is not an http or https URL');
