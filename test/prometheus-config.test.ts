@@ -21,6 +21,7 @@ import {
   renderFileSdTargets,
   renderPrometheusConfig,
   retentionSettings,
+  SCRAPE_SAMPLE_LIMIT,
   VPC_ID_PLACEHOLDER,
 } from "../configs/prometheus";
 import { renderRuleFiles } from "../configs/rules";
@@ -243,7 +244,7 @@ function unknownKeys(value: Parsed, allowed: Record<string, readonly string[]>, 
  */
 const PORTABLE_FIELDS: Record<string, readonly string[]> = {
   "": ["global", "storage", "alerting", "rule_files", "scrape_configs"],
-  ".global": ["scrape_interval", "evaluation_interval", "external_labels"],
+  ".global": ["scrape_interval", "evaluation_interval", "sample_limit", "external_labels"],
   ".storage": ["tsdb"],
   ".storage.tsdb": ["retention"],
   ".storage.tsdb.retention": ["time", "size"],
@@ -257,6 +258,11 @@ const PORTABLE_FIELDS: Record<string, readonly string[]> = {
     "ec2_sd_configs",
     "file_sd_configs",
     "relabel_configs",
+    "sample_limit",
+    "target_limit",
+    "label_limit",
+    "label_name_length_limit",
+    "label_value_length_limit",
   ],
   ".scrape_configs[].static_configs[]": ["targets", "labels"],
   ".scrape_configs[].ec2_sd_configs[]": ["region", "endpoint", "port", "refresh_interval", "filters"],
@@ -316,6 +322,7 @@ describe("renderPrometheusConfig structure", () => {
     expect(other.global).toEqual({
       scrape_interval: "15s",
       evaluation_interval: "20s",
+      sample_limit: SCRAPE_SAMPLE_LIMIT,
       external_labels: { environment: "prod" },
     });
     expect(document.global.external_labels).toEqual({ environment: "staging" });
