@@ -26,8 +26,10 @@ import { buildDashboards, dashboardUrls } from "./configs/dashboards";
 import { AGENTS_DEPLOY_DIR, MONITOR_DEPLOY_DIR } from "./configs/deploy-scripts";
 import { EXPORTER_SETTINGS } from "./configs/exporters";
 import { clientFiles, type DeployInfo, monitorFiles, stackImages } from "./configs/host-files";
+import { TEMPO_PORTS } from "./configs/tempo";
 import { MONITOR_PORTS } from "./lib/catalog";
 import { loadStackConfig } from "./lib/pulumi-config";
+import { parsePrometheusDuration } from "./lib/stack-config";
 
 const { config, secrets } = loadStackConfig(EXPORTER_SETTINGS);
 const env = config.stack;
@@ -53,6 +55,7 @@ const network = new Network(
     grafanaCidrs: config.access.grafanaCidrs,
     clientExporters: config.clients.flatMap((client) => client.exporters),
     externalHosts: config.externalHosts,
+    ...(config.traces ? { otlpPorts: { grpc: TEMPO_PORTS.otlpGrpc, http: TEMPO_PORTS.otlpHttp } } : {}),
   },
   withProvider,
 );
@@ -69,6 +72,7 @@ const lokiBucket = new LokiBucket(
     noncurrentVersionDays: config.logs.noncurrentVersionDays,
     monitorPrincipalArn,
     adminArns: config.logs.bucketAdminArns,
+    ...(config.traces ? { traceRetentionMs: parsePrometheusDuration(config.traces.retention) } : {}),
   },
   withProvider,
 );

@@ -22,6 +22,7 @@ import { processesDashboard } from "./processes";
 import { slosDashboard } from "./slos";
 import { sshDashboard } from "./ssh";
 import { stackHealthDashboard } from "./stack-health";
+import { tracesDashboard } from "./traces";
 
 export { DASHBOARD_TAG } from "./common";
 

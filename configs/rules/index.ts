@@ -10,6 +10,7 @@ import { hostRuleGroup } from "./host";
 import { probeRuleGroups } from "./probes";
 import { selfMonitoringRuleGroup } from "./self-monitoring";
 import { sloRuleGroups } from "./slo";
+import { tempoRuleGroups } from "./tempo";
 import type { AlertRule, AlertTestCase, RecordingRule, RuleGroup } from "./types";
 
 export type {
@@ -45,6 +46,7 @@ export function buildRuleGroups(config: StackConfig): RuleGroup[] {
     ...exporterRuleGroups(config),
     ...probeRuleGroups(config.probes),
     ...sloRuleGroups(config.slos),
+    ...tempoRuleGroups(config.traces !== undefined),
   ];
 }
 
@@ -154,6 +156,7 @@ export function allAlertRules(config: StackConfig): { group: string; rule: Alert
     ...everyExporterRuleGroup(),
     ...(config.probes.targets.length === 0 ? probeRuleGroups(config.probes, true) : []),
     ...(config.slos.length === 0 ? sloRuleGroups([EXAMPLE_SLO]) : []),
+    ...tempoRuleGroups(config.traces === undefined),
   ];
   return groups.flatMap((group) => group.rules.map((rule) => ({ group: group.name, rule })));
 }
