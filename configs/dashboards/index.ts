@@ -42,6 +42,7 @@ export function buildDashboards(config: StackConfig): Record<string, Dashboard> 
     ...(config.probes.targets.length > 0
       ? { "probes.json": probesDashboard(config.probes.certExpiryDays) }
       : {}),
+    ...(config.traces ? { "traces.json": tracesDashboard() } : {}),
   };
 }
 
