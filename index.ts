@@ -6,6 +6,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ClientHost } from "./components/client-host";
+import { GrafanaEndpoint } from "./components/grafana-endpoint";
 import {
   exporterSecretFileSpecs,
   HostDeployment,
@@ -18,6 +19,7 @@ import {
 import { ImageDigests } from "./components/image-digests";
 import { InstanceRoles } from "./components/instance-roles";
 import { LokiBucket } from "./components/loki-bucket";
+import { ManagedPrometheus } from "./components/managed-prometheus";
 import { MonitorHost } from "./components/monitor-host";
 import { Network } from "./components/network";
 import { SshKey } from "./components/ssh-key";
@@ -53,6 +55,7 @@ const network = new Network(
     network: config.network,
     sshCidrs: config.access.sshCidrs,
     grafanaCidrs: config.access.grafanaCidrs,
+    grafanaExposure: config.grafana.exposure,
     clientExporters: config.clients.flatMap((client) => client.exporters),
     externalHosts: config.externalHosts,
     ...(config.traces ? { otlpPorts: { grpc: TEMPO_PORTS.otlpGrpc, http: TEMPO_PORTS.otlpHttp } } : {}),
@@ -77,12 +80,21 @@ const lokiBucket = new LokiBucket(
   withProvider,
 );
 
+const managedPrometheus = config.metrics.managedStore
+  ? new ManagedPrometheus(
+      `${env}-metrics`,
+      { environment: env, store: config.metrics.managedStore },
+      withProvider,
+    )
+  : undefined;
+
 const roles = new InstanceRoles(
   `${env}-hosts`,
   {
     environment: env,
     lokiBucketArn: lokiBucket.bucketArn,
     existingInstanceProfile: config.existingInstanceProfile,
+    managedPrometheusWorkspaceArn: managedPrometheus?.workspaceArn,
   },
   withProvider,
 );
@@ -131,9 +143,35 @@ const clientHosts = config.clients.map(
     ),
 );
 
+// Grafana over HTTPS at the stack's domain; without one it is not on the internet (SSH tunnel),
+// unless the stack opts in to plain HTTP.
+const exposure = config.grafana.exposure;
+const grafanaEndpoint =
+  exposure.mode === "https"
+    ? new GrafanaEndpoint(
+        `${env}-grafana`,
+        {
+          environment: env,
+          domain: exposure.domain,
+          hostedZoneId: exposure.hostedZoneId,
+          vpcId: network.vpcId,
+          subnetIds: network.loadBalancerSubnetIds ?? [],
+          allowedCidrs: config.access.grafanaCidrs,
+          monitorSecurityGroupId: network.monitorSecurityGroupId,
+          monitorInstanceId: monitor.instanceId,
+        },
+        withProvider,
+      )
+    : undefined;
+const exposedGrafanaUrl: pulumi.Output<string> =
+  grafanaEndpoint !== undefined
+    ? grafanaEndpoint.url
+    : exposure.mode === "insecure-http"
+      ? pulumi.interpolate`http://${monitor.publicIp}:${MONITOR_PORTS.grafana}/`
+      : pulumi.output(`http://localhost:${MONITOR_PORTS.grafana}/`);
 const grafanaUrlOutput: pulumi.Output<string> = config.grafana.rootUrl
   ? pulumi.output(config.grafana.rootUrl)
-  : pulumi.interpolate`http://${monitor.publicIp}:${MONITOR_PORTS.grafana}/`;
+  : exposedGrafanaUrl;
 
 // Each image's registry digest, so hosts run exactly what preview showed (pinImageDigests).
 const imageDigests = config.pinImageDigests
@@ -149,14 +187,20 @@ const deployInfo: pulumi.Output<DeployInfo> = pulumi
     grafanaUrlOutput,
     monitor.dataVolumeId,
     imageDigests,
+    managedPrometheus
+      ? pulumi.all([managedPrometheus.remoteWriteUrl, managedPrometheus.queryUrl])
+      : undefined,
   ])
-  .apply(([lokiBucketName, monitorPrivateIp, vpcId, grafanaUrl, dataVolumeId, digests]) => ({
+  .apply(([lokiBucketName, monitorPrivateIp, vpcId, grafanaUrl, dataVolumeId, digests, managedStore]) => ({
     lokiBucketName,
     monitorPrivateIp,
     vpcId,
     grafanaUrl,
     dataVolumeId,
     ...(digests !== undefined ? { imageDigests: digests } : {}),
+    ...(managedStore !== undefined
+      ? { managedStore: { remoteWriteUrl: managedStore[0], queryUrl: managedStore[1] } }
+      : {}),
   }));
 
 // The monitor through its Elastic IP (stable across instance stop/start and replacement).
@@ -238,6 +282,10 @@ export const monitorDataVolumeId = monitor.dataVolumeId;
 export const grafanaUrl = grafanaUrlOutput;
 /** Every provisioned dashboard's URL by key (`hosts`, `host-detail`, `exporter-nginx`, ...), for links from other tools. */
 export const dashboards = grafanaUrlOutput.apply((url) => dashboardUrls(url, buildDashboards(config)));
+/** Grafana through SSH (then at http://localhost:3000/): the way in when no domain is set. */
+export const grafanaTunnel = sshTunnel(MONITOR_PORTS.grafana);
+/** The load balancer's own DNS name with a Grafana domain (the domain is an alias of it); else null. */
+export const grafanaLoadBalancerDnsName = grafanaEndpoint?.loadBalancerDnsName ?? null;
 export const prometheusTunnel = sshTunnel(MONITOR_PORTS.prometheus);
 export const alertmanagerTunnel = sshTunnel(MONITOR_PORTS.alertmanager);
 export const sshKnownHosts = pulumi.all(knownHostsLines).apply((lines) => `${lines.join("\n")}\n`);
@@ -248,6 +296,15 @@ export const monitorInstanceProfileName = roles.monitorInstanceProfileName;
 // rather than undefined, which Pulumi would drop with a warning on every run.
 export const monitorRoleArn = roles.monitorRoleArn ?? null;
 export const clientRoleArn = roles.clientRoleArn ?? null;
+// null unless managedPrometheus is on (docs/managed-prometheus.md).
+export const managedPrometheusWorkspace = managedPrometheus
+  ? {
+      id: managedPrometheus.workspaceId,
+      arn: managedPrometheus.workspaceArn,
+      queryUrl: managedPrometheus.queryUrl,
+      remoteWriteUrl: managedPrometheus.remoteWriteUrl,
+    }
+  : null;
 export const vpcId = network.vpcId;
 export const subnetId = network.subnetId;
 export const clients = clientHosts.map((host) => ({

@@ -2,7 +2,8 @@
  * IAM identities of the hosts: instance profiles only, so no static keys or session tokens exist
  * anywhere; EC2 rotates the instance-profile credentials by itself.
  *
- * - Monitor: EC2 discovery for Prometheus and read/write/list/delete on the Loki bucket, nothing else.
+ * - Monitor: EC2 discovery for Prometheus and read/write/list/delete on the Loki bucket, and with
+ *   a managed Prometheus store, remote write and queries on that one workspace; nothing else.
  * - Clients: a role with no permissions at all. Nothing on a client calls AWS (exporters are
  *   scraped, Alloy pushes to Loki over the VPC), so credentials from its metadata service grant
  *   nothing; the empty role gives clients a named identity in CloudTrail and a place to attach
@@ -21,6 +22,29 @@ export interface InstanceRolesArgs {
   readonly lokiBucketArn: pulumi.Input<string>;
   /** Use this instance profile for the monitor and create no IAM resources. */
   readonly existingInstanceProfile?: string;
+  /** The managed Prometheus workspace the monitor writes to and Grafana queries, if any. */
+  readonly managedPrometheusWorkspaceArn?: pulumi.Input<string>;
+}
+
+/** Remote write from Prometheus and queries from Grafana, on the one workspace. */
+function managedPrometheusPolicyDocument(workspaceArn: pulumi.Input<string>): pulumi.Output<string> {
+  return pulumi.jsonStringify({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "PrometheusRemoteWrite",
+        Effect: "Allow",
+        Action: "aps:RemoteWrite",
+        Resource: workspaceArn,
+      },
+      {
+        Sid: "GrafanaQuery",
+        Effect: "Allow",
+        Action: ["aps:QueryMetrics", "aps:GetSeries", "aps:GetLabels", "aps:GetMetricMetadata"],
+        Resource: workspaceArn,
+      },
+    ],
+  });
 }
 
 const EC2_ASSUME_ROLE_POLICY = JSON.stringify({
@@ -103,6 +127,16 @@ export class InstanceRoles extends pulumi.ComponentResource {
         { role: monitorRole.name, policy: monitorPolicyDocument(args.lokiBucketArn) },
         child,
       );
+      if (args.managedPrometheusWorkspaceArn !== undefined) {
+        new aws.iam.RolePolicy(
+          `${name}-monitor-managed-prometheus`,
+          {
+            role: monitorRole.name,
+            policy: managedPrometheusPolicyDocument(args.managedPrometheusWorkspaceArn),
+          },
+          child,
+        );
+      }
       const monitorProfile = new aws.iam.InstanceProfile(
         `${name}-monitor`,
         { role: monitorRole.name, tags: { Name: `${args.environment}-monitor` } },

@@ -5,7 +5,9 @@
  * - SSH (22) on the monitor only from the admin CIDRs; on the clients only from the monitor's
  *   security group (the deploy and operators jump through the monitor: one SSH entry point, and
  *   clients are reached by their private IP, which survives a stop/start);
- * - Grafana (3000) on the monitor only from the Grafana CIDRs;
+ * - Grafana (3000) on the monitor from no CIDR by default: operators use an SSH tunnel, or, with a
+ *   domain, the load balancer's security group (components/grafana-endpoint.ts) is the only source;
+ *   only the explicit `grafanaInsecurePlainHttp` opens it to the Grafana CIDRs;
  * - Loki's push port (3100) on the monitor only from the clients' security group and from each
  *   host outside AWS (`<address>/32`);
  * - every agent and optional exporter port on the clients only from the monitor's security group;
@@ -18,7 +20,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { exporterRecord } from "../configs/exporters";
 import { AGENT_PORTS, MONITOR_PORTS, SSH_PORT } from "../lib/catalog";
-import type { ExternalHost, NetworkSettings } from "../lib/stack-config";
+import type { ExternalHost, GrafanaExposure, NetworkSettings } from "../lib/stack-config";
 
 export interface NetworkArgs {
   /** Stack name, used in Name tags. */
@@ -26,6 +28,8 @@ export interface NetworkArgs {
   readonly network: NetworkSettings;
   readonly sshCidrs: readonly string[];
   readonly grafanaCidrs: readonly string[];
+  /** Grafana's CIDR rules exist only for insecure-http; https adds the load balancer's second subnet. */
+  readonly grafanaExposure: GrafanaExposure;
   /** Optional exporters run by at least one client: only their ports are opened to the monitor. */
   readonly clientExporters: readonly string[];
   /** Hosts outside AWS: each may push logs to Loki from its IPv4 address. */
@@ -62,6 +66,8 @@ export class Network extends pulumi.ComponentResource {
   public readonly availabilityZone: pulumi.Output<string>;
   public readonly monitorSecurityGroupId: pulumi.Output<string>;
   public readonly clientSecurityGroupId: pulumi.Output<string>;
+  /** With a Grafana domain: the hosts' subnet and a second one in another zone (a load balancer needs two). */
+  public readonly loadBalancerSubnetIds: pulumi.Output<string>[] | undefined;
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("observability:network:Network", name, {}, opts);
@@ -115,7 +121,43 @@ export class Network extends pulumi.ComponentResource {
       this.vpcId = vpc.id;
       this.subnetId = subnet.id;
       this.availabilityZone = subnet.availabilityZone;
+      const exposure = args.grafanaExposure;
+      if (exposure.mode === "https" && "cidr" in exposure.secondSubnet) {
+        // The first available zone other than the hosts' subnet's; kept once created, so a change in
+        // the region's zone list never moves it.
+        const zones = aws.getAvailabilityZonesOutput({ state: "available" }, child);
+        const zone = pulumi.all([zones.names, subnet.availabilityZone]).apply(([names, taken]) => {
+          const other = [...names].sort().find((candidate) => candidate !== taken);
+          if (other === undefined)
+            throw new Error("the region has one availability zone: a load balancer needs two");
+          return other;
+        });
+        const second = new aws.ec2.Subnet(
+          `${name}-public-b`,
+          {
+            vpcId: vpc.id,
+            cidrBlock: exposure.secondSubnet.cidr,
+            availabilityZone: zone,
+            mapPublicIpOnLaunch: false,
+            tags: { Name: `${env}-observability-public-b` },
+          },
+          { ...child, ignoreChanges: ["availabilityZone"] },
+        );
+        new aws.ec2.RouteTableAssociation(
+          `${name}-public-b`,
+          { subnetId: second.id, routeTableId: routeTable.id },
+          child,
+        );
+        this.loadBalancerSubnetIds = [subnet.id, second.id];
+      } else {
+        this.loadBalancerSubnetIds = undefined;
+      }
     } else {
+      const exposure = args.grafanaExposure;
+      this.loadBalancerSubnetIds =
+        exposure.mode === "https" && "subnetId" in exposure.secondSubnet
+          ? [pulumi.output(args.network.subnetId), pulumi.output(exposure.secondSubnet.subnetId)]
+          : undefined;
       this.vpcId = pulumi.output(args.network.vpcId);
       this.subnetId = pulumi.output(args.network.subnetId);
       this.availabilityZone = aws.ec2
@@ -128,6 +170,7 @@ export class Network extends pulumi.ComponentResource {
       {
         vpcId: this.vpcId,
         description:
+          // Unchanged wording: a new description would replace the group (and touch every host).
           "Observability monitor: Grafana and SSH from allowed CIDRs, Loki from clients and outside hosts",
         tags: { Name: `${env}-monitor` },
       },
@@ -170,12 +213,13 @@ export class Network extends pulumi.ComponentResource {
         referencedSecurityGroupId: monitorGroup.id,
       },
     );
-    for (const cidr of args.grafanaCidrs) {
+    // Plain HTTP to CIDRs only on explicit request (the policy pack fails it in prod).
+    for (const cidr of args.grafanaExposure.mode === "insecure-http" ? args.grafanaCidrs : []) {
       ingress(
         `${name}-monitor-grafana-${cidrSlug(cidr)}`,
         monitorGroup.id,
         MONITOR_PORTS.grafana,
-        `Grafana from ${cidr}`,
+        `INSECURE plain-HTTP Grafana from ${cidr}`,
         { cidrIpv4: cidr },
       );
     }

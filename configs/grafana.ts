@@ -15,6 +15,7 @@ export const GRAFANA_DATASOURCE_UIDS = {
   prometheus: "prometheus",
   loki: "loki",
   alertmanager: "alertmanager",
+  managedPrometheus: "managed-prometheus",
 } as const;
 
 /**
@@ -47,6 +48,35 @@ export const GRAFANA_ROOT_URL_PLACEHOLDER = "<grafana-root-url: known after pulu
 export interface GrafanaOptions {
   /** The URL derived at deploy time (Elastic IP); stack config's `grafana.rootUrl` wins over it. */
   readonly rootUrl?: string;
+  /** The managed store's query endpoint (the workspace URL), once it exists. */
+  readonly managedStoreQueryUrl?: string;
+}
+
+/** Shown as the managed store's query endpoint before `pulumi up` has created the workspace. */
+export const MANAGED_STORE_QUERY_URL_PLACEHOLDER =
+  "https://aps-workspaces.REGION.amazonaws.com/workspaces/KNOWN-AFTER-DEPLOY/";
+
+/**
+ * The managed store, queried with SigV4 by the AWS SDK's default credentials: on the monitor,
+ * its instance role through IMDSv2 (hop limit 2 lets the container reach it).
+ */
+function managedStoreDatasource(config: StackConfig, queryUrl: string | undefined) {
+  return {
+    name: "Amazon Managed Prometheus",
+    type: "prometheus",
+    uid: GRAFANA_DATASOURCE_UIDS.managedPrometheus,
+    access: "proxy",
+    url: queryUrl ?? MANAGED_STORE_QUERY_URL_PLACEHOLDER.replace("REGION", config.region),
+    isDefault: false,
+    editable: false,
+    jsonData: {
+      timeInterval: config.metrics.scrapeInterval,
+      httpMethod: "POST",
+      sigV4Auth: true,
+      sigV4AuthType: "default",
+      sigV4Region: config.region,
+    },
+  };
 }
 
 export interface GrafanaProvisioning {
@@ -120,7 +150,7 @@ function tempoDatasource() {
   };
 }
 
-export function grafanaDatasourcesData(config: StackConfig) {
+export function grafanaDatasourcesData(config: StackConfig, options: GrafanaOptions = {}) {
   return {
     apiVersion: 1,
     datasources: [
@@ -163,6 +193,7 @@ export function grafanaDatasourcesData(config: StackConfig) {
         },
       },
       ...(config.traces ? [tempoDatasource()] : []),
+      ...(config.metrics.managedStore ? [managedStoreDatasource(config, options.managedStoreQueryUrl)] : []),
     ],
   };
 }
@@ -185,16 +216,32 @@ export function grafanaDashboardProviderData() {
   };
 }
 
+/** Stack config's root URL, else the HTTPS domain's, else the deployed one, else a placeholder. */
 export function grafanaRootUrl(config: StackConfig, options: GrafanaOptions = {}): string {
-  return config.grafana.rootUrl ?? options.rootUrl ?? GRAFANA_ROOT_URL_PLACEHOLDER;
+  const exposure = config.grafana.exposure;
+  const domainUrl = exposure.mode === "https" ? `https://${exposure.domain}/` : undefined;
+  return config.grafana.rootUrl ?? domainUrl ?? options.rootUrl ?? GRAFANA_ROOT_URL_PLACEHOLDER;
 }
+
+/** HSTS lifetime once Grafana is served over HTTPS: a year, as browsers' preload lists expect. */
+const HSTS_MAX_AGE_SECONDS = 31_536_000;
 
 export function grafanaEnvironment(
   config: StackConfig,
   options: GrafanaOptions = {},
 ): Record<string, string> {
+  const rootUrl = grafanaRootUrl(config, options);
+  // Behind HTTPS, cookies never travel in clear and browsers are told to use HTTPS only.
+  const https: Record<string, string> = rootUrl.startsWith("https://")
+    ? {
+        GF_SECURITY_COOKIE_SECURE: "true",
+        GF_SECURITY_STRICT_TRANSPORT_SECURITY: "true",
+        GF_SECURITY_STRICT_TRANSPORT_SECURITY_MAX_AGE_SECONDS: String(HSTS_MAX_AGE_SECONDS),
+      }
+    : {};
   return {
-    GF_SERVER_ROOT_URL: grafanaRootUrl(config, options),
+    GF_SERVER_ROOT_URL: rootUrl,
+    ...https,
     GF_SECURITY_ADMIN_USER: GRAFANA_ADMIN_USER,
     // Applied only when grafana.db is first created; see GRAFANA_ADMIN_PASSWORD_RESET.
     GF_SECURITY_ADMIN_PASSWORD__FILE: GRAFANA_SECRET_FILES.adminPassword,
@@ -209,6 +256,8 @@ export function grafanaEnvironment(
     GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES: "false",
     GF_PATHS_PROVISIONING: GRAFANA_PROVISIONING_DIR,
     GF_LOG_MODE: "console",
+    // The Prometheus datasource signs requests with SigV4 only when this is on.
+    ...(config.metrics.managedStore ? { GF_AUTH_SIGV4_AUTH_ENABLED: "true" } : {}),
   };
 }
 
@@ -217,7 +266,10 @@ export function renderGrafanaProvisioning(
   options: GrafanaOptions = {},
 ): GrafanaProvisioning {
   return {
-    datasources: yamlFile(grafanaDatasourcesData(config), `Grafana datasources for stack "${config.stack}".`),
+    datasources: yamlFile(
+      grafanaDatasourcesData(config, options),
+      `Grafana datasources for stack "${config.stack}".`,
+    ),
     dashboardProvider: yamlFile(grafanaDashboardProviderData(), "Grafana dashboard provider."),
     environment: grafanaEnvironment(config, options),
   };

@@ -59,7 +59,10 @@ function sortedByPath(files: HostFiles): HostFiles {
 }
 
 export function monitorFiles(config: StackConfig, deployInfo: DeployInfo = {}): HostFiles {
-  const grafana = renderGrafanaProvisioning(config, { rootUrl: deployInfo.grafanaUrl });
+  const grafana = renderGrafanaProvisioning(config, {
+    rootUrl: deployInfo.grafanaUrl,
+    managedStoreQueryUrl: deployInfo.managedStore?.queryUrl,
+  });
   const blackbox = renderBlackboxConfig(config);
   const tempo = renderTempoConfig(config, { bucketName: deployInfo.lokiBucketName });
   return sortedByPath({
@@ -71,6 +74,7 @@ export function monitorFiles(config: StackConfig, deployInfo: DeployInfo = {}): 
     }),
     "prometheus/prometheus.yml": renderPrometheusConfig(config, MONITOR_PROMETHEUS_ADDRESSES, {
       vpcId: deployInfo.vpcId,
+      managedStoreRemoteWriteUrl: deployInfo.managedStore?.remoteWriteUrl,
     }),
     ...prefixed("prometheus/rules", renderRuleFiles(config)),
     ...prefixed("prometheus/file_sd", renderFileSdTargets(config)),

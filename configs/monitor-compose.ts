@@ -3,7 +3,9 @@
  * node exporter and cAdvisor every client runs, so the monitor watches itself.
  *
  * Exposure, service by service (the monitor's security group is the outer fence, this the inner):
- *   Grafana       0.0.0.0:3000       the SG admits only grafanaCidrs;
+ *   Grafana       127.0.0.1:3000     SSH tunnel only, unless grafanaDomain (0.0.0.0: the SG admits
+ *                                    only the load balancer's group) or grafanaInsecurePlainHttp
+ *                                    (0.0.0.0: the SG admits grafanaCidrs);
  *   Prometheus    127.0.0.1:9090     SSH tunnel only, never on a routable interface;
  *   Alertmanager  127.0.0.1:9093     SSH tunnel only;
  *   Alloy         127.0.0.1:12345    for the deploy's `POST /-/reload` (Prometheus scrapes it by name);
@@ -70,6 +72,11 @@ export const CONTAINER_SECRETS_DIR = "/run/secrets";
 /** Hostname (through `extra_hosts: host-gateway`) at which containers reach host-network agents. */
 export const DOCKER_HOST_ALIAS = "host.docker.internal";
 
+/** Loopback unless something outside the host must reach Grafana (its load balancer, or CIDRs). */
+function grafanaBindAddress(config: StackConfig): string {
+  return config.grafana.exposure.mode === "tunnel" ? "127.0.0.1" : "0.0.0.0";
+}
+
 /** Shown in the Loki port binding when the monitor's private IP is not known yet. */
 export const MONITOR_PRIVATE_IP_PLACEHOLDER = "<monitor-private-ip-known-after-pulumi-up>";
 
@@ -85,6 +92,8 @@ export interface DeployInfo {
   readonly grafanaUrl?: string;
   /** EBS id of the monitor's data volume (cloud-init mounts it by id). */
   readonly dataVolumeId?: string;
+  /** The managed Prometheus workspace's endpoints (config.metrics.managedStore). */
+  readonly managedStore?: { readonly remoteWriteUrl: string; readonly queryUrl: string };
   /**
    * Registry digest of every image the host runs (pinImageDigests): compose files then name
    * images as `repo:tag@sha256:...`. Unset: tags only (the render command).
@@ -293,8 +302,7 @@ export function monitorComposeData(
     container_name: "grafana",
     restart: "unless-stopped",
     user: MONITOR_CONTAINER_USERS.grafana,
-    // The security group admits only grafanaCidrs to this port.
-    ports: [`0.0.0.0:${MONITOR_PORTS.grafana}:${MONITOR_PORTS.grafana}`],
+    ports: [`${grafanaBindAddress(config)}:${MONITOR_PORTS.grafana}:${MONITOR_PORTS.grafana}`],
     environment: grafanaEnvironment(config, { rootUrl: deployInfo.grafanaUrl }),
     volumes: [
       `${CONFIG_DIRS.grafanaProvisioning}:${GRAFANA_PROVISIONING_DIR}:ro`,

@@ -9,10 +9,11 @@
  * one host carries the same `instance` label, which inhibition in Alertmanager relies on.
  */
 import { stringify } from "yaml";
-import { AGENT_PORTS, DISCOVERY_TAGS, MONITOR_PORTS } from "../lib/catalog";
+import { AGENT_PORTS, DISCOVERY_TAGS, MONITOR_PORTS, SERIES_PER_HOST_ESTIMATE } from "../lib/catalog";
 import type { ExternalHost, StackConfig } from "../lib/stack-config";
 import { BLACKBOX_ADDRESS, blackboxScrapeJob } from "./blackbox";
 import { enabledExporters } from "./exporters";
+import { durationSeconds } from "./rules/duration";
 
 /** Job names; alert rules select on them, so they live in one place. */
 export const JOB_NAMES = {
@@ -79,10 +80,16 @@ const EC2_REFRESH_INTERVAL = "60s";
 /** Shown as the discovery VPC when the stack creates its VPC and it does not exist yet. */
 export const VPC_ID_PLACEHOLDER = "<vpc-id: known after pulumi up>";
 
+/** Shown as the managed store's remote-write URL before `pulumi up` has created the workspace. */
+export const MANAGED_STORE_URL_PLACEHOLDER =
+  "https://aps-workspaces.REGION.amazonaws.com/workspaces/KNOWN-AFTER-DEPLOY/api/v1/remote_write";
+
 /** Values of the rendered config that exist only once AWS has answered. */
 export interface PrometheusDeployValues {
   /** The stack's VPC: EC2 discovery lists instances of this VPC only. */
   readonly vpcId?: string;
+  /** The managed store's remote-write endpoint (config.metrics.managedStore). */
+  readonly managedStoreRemoteWriteUrl?: string;
 }
 
 /**
@@ -266,6 +273,9 @@ export function renderPrometheusConfig(
     alerting: {
       alertmanagers: [{ static_configs: [{ targets: [resolved.alertmanager] }] }],
     },
+    ...(config.metrics.managedStore
+      ? { remote_write: [managedStoreRemoteWrite(config, deployed.managedStoreRemoteWriteUrl)] }
+      : {}),
     rule_files: [resolved.ruleFiles],
     scrape_configs: [
       monitorServiceJob(JOB_NAMES.prometheus, resolved.prometheus, config.stack),
@@ -278,6 +288,39 @@ export function renderPrometheusConfig(
     ],
   };
   return stringify(document, { lineWidth: 0 });
+}
+
+/** The `remote_name` of the managed store's queue: its metrics and the alerts on them carry it. */
+export const MANAGED_STORE_REMOTE_NAME = "managed-prometheus";
+/** Samples per request: Amazon Managed Service for Prometheus' recommended batch. */
+const MANAGED_STORE_SAMPLES_PER_SEND = 1000;
+/** Samples one shard moves per second at about five round trips a second. */
+const SAMPLES_PER_SHARD_SECOND = 5 * MANAGED_STORE_SAMPLES_PER_SEND;
+/** Headroom over the steady rate, for catching up after the store was unreachable. */
+const CATCH_UP_FACTOR = 3;
+
+/**
+ * Remote write to the managed store, signed with SigV4 by the credentials of the default chain:
+ * on the monitor that is its instance role (through IMDSv2), so no key is written anywhere. The
+ * queue is sized for the stack's hosts; Prometheus adds shards up to max_shards as it falls behind.
+ */
+function managedStoreRemoteWrite(config: StackConfig, url: string | undefined): Record<string, unknown> {
+  const samplesPerSecond =
+    (expectedNodeTargets(config) * SERIES_PER_HOST_ESTIMATE) / durationSeconds(config.metrics.scrapeInterval);
+  const maxShards = Math.min(
+    200,
+    Math.max(10, Math.ceil((CATCH_UP_FACTOR * samplesPerSecond) / SAMPLES_PER_SHARD_SECOND)),
+  );
+  return {
+    name: MANAGED_STORE_REMOTE_NAME,
+    url: url ?? MANAGED_STORE_URL_PLACEHOLDER.replace("REGION", config.region),
+    sigv4: { region: config.region },
+    queue_config: {
+      capacity: 2.5 * MANAGED_STORE_SAMPLES_PER_SEND,
+      max_samples_per_send: MANAGED_STORE_SAMPLES_PER_SEND,
+      max_shards: maxShards,
+    },
+  };
 }
 
 function optionalJob(job: Record<string, unknown> | undefined): Record<string, unknown>[] {

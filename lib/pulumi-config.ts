@@ -79,7 +79,8 @@ export function loadStackConfig(exporters: readonly ExporterSettingsSpec[]): Loa
   const { config, warnings } = readStackConfig(
     pulumi.getStack(),
     { values, secretsSet, secretValues, secureKeys },
-    { exporters },
+    // `pulumi up` (not preview): a production stack refuses documentation placeholders.
+    { exporters, deploying: !pulumi.runtime.isDryRun() },
   );
   for (const warning of warnings) {
     pulumi.log.warn(`${warning.setting}: ${warning.warning}.${warning.fix ? ` Fix: ${warning.fix}` : ""}`);

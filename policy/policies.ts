@@ -11,6 +11,7 @@ import type {
 import {
   BUCKET_LOCKDOWN_POLICY,
   bucketLockdownViolations,
+  DEFAULT_PLAIN_HTTP_FORBIDDEN_STACKS,
   DEFAULT_PUBLIC_INGRESS_PORTS,
   POLICY_NAMES,
   POLICY_RULES,
@@ -27,6 +28,7 @@ export const POLICY_PACK_NAME = "observability-guardrails";
 interface PackConfig {
   readonly allowedPublicIngressPorts?: readonly number[];
   readonly allowedAccessKeyIds?: readonly string[];
+  readonly plainHttpForbiddenStacks?: readonly string[];
 }
 
 /** Config each configurable policy accepts, with its default. */
@@ -37,6 +39,15 @@ const CONFIG_SCHEMAS: Readonly<Record<string, ResourceValidationPolicy["configSc
         type: "array",
         items: { type: "integer", minimum: 1, maximum: 65535 },
         default: [...DEFAULT_PUBLIC_INGRESS_PORTS],
+      },
+    },
+  },
+  [POLICY_NAMES.grafanaPlainHttp]: {
+    properties: {
+      plainHttpForbiddenStacks: {
+        type: "array",
+        items: { type: "string" },
+        default: [...DEFAULT_PLAIN_HTTP_FORBIDDEN_STACKS],
       },
     },
   },
@@ -67,6 +78,7 @@ function contextOf(rule: PolicyRule, args: ResourceValidationArgs): RuleContext 
   return {
     allowedPublicIngressPorts: config.allowedPublicIngressPorts ?? DEFAULT_PUBLIC_INGRESS_PORTS,
     allowedAccessKeyIds: config.allowedAccessKeyIds ?? [],
+    plainHttpForbiddenStacks: config.plainHttpForbiddenStacks ?? DEFAULT_PLAIN_HTTP_FORBIDDEN_STACKS,
     stack: stackFromUrn(args.urn),
     ...(args.provider ? { provider: { type: args.provider.type, props: args.provider.props } } : {}),
   };

@@ -27,6 +27,11 @@ export interface RuleContext {
   readonly allowedAccessKeyIds?: readonly string[];
   /** Stack name (from the URN): the value every instance's Environment tag must carry. */
   readonly stack?: string;
+  /**
+   * Stacks where Grafana's plain-HTTP port may not be open to any CIDR (the pack's
+   * `plainHttpForbiddenStacks` config, DEFAULT_PLAIN_HTTP_FORBIDDEN_STACKS unless set).
+   */
+  readonly plainHttpForbiddenStacks?: readonly string[];
   readonly provider?: ProviderDescription;
 }
 
@@ -184,6 +189,32 @@ function publicIngressViolations(type: string, props: Props, context: RuleContex
     }
   }
   return messages;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Grafana's plain-HTTP port from CIDRs (grafanaInsecurePlainHttp) in prod
+// ---------------------------------------------------------------------------------------------
+
+/** Grafana's own port, which serves plain HTTP (its load balancer terminates TLS in front of it). */
+export const GRAFANA_HTTP_PORT = 3000;
+export const DEFAULT_PLAIN_HTTP_FORBIDDEN_STACKS: readonly string[] = ["prod"];
+
+function plainHttpGrafanaViolations(type: string, props: Props, context: RuleContext): string[] {
+  const forbidden = context.plainHttpForbiddenStacks ?? DEFAULT_PLAIN_HTTP_FORBIDDEN_STACKS;
+  if (context.stack === undefined || !forbidden.includes(context.stack)) return [];
+  return ingressPermissions(type, props)
+    .filter(
+      (permission) =>
+        permission.cidrs.length > 0 &&
+        (ALL_PROTOCOLS.has(permission.protocol.toLowerCase()) ||
+          permission.fromPort === undefined ||
+          permission.toPort === undefined ||
+          (permission.fromPort <= GRAFANA_HTTP_PORT && GRAFANA_HTTP_PORT <= permission.toPort)),
+    )
+    .map(
+      (permission) =>
+        `${permission.where} admits ${permission.cidrs.join(" and ")} to Grafana's plain-HTTP port ${GRAFANA_HTTP_PORT} in stack "${context.stack}": serve Grafana over HTTPS (grafanaDomain) or through the SSH tunnel, not grafanaInsecurePlainHttp`,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -426,6 +457,7 @@ export const POLICY_NAMES = {
   s3TlsOnly: "s3-tls-only-bucket-policy",
   noAccessKeys: "no-aws-access-keys-in-inputs",
   environmentTag: "instances-tagged-environment",
+  grafanaPlainHttp: "no-plain-http-grafana-in-prod",
 } as const;
 
 export const POLICY_RULES: readonly PolicyRule[] = [
@@ -439,6 +471,17 @@ export const POLICY_RULES: readonly PolicyRule[] = [
       RESOURCE_TYPES.securityGroupRule,
     ],
     check: publicIngressViolations,
+  },
+  {
+    name: POLICY_NAMES.grafanaPlainHttp,
+    description:
+      "In prod stacks (config plainHttpForbiddenStacks), no security group admits a CIDR to Grafana's plain-HTTP port 3000.",
+    resourceTypes: [
+      RESOURCE_TYPES.ingressRule,
+      RESOURCE_TYPES.securityGroup,
+      RESOURCE_TYPES.securityGroupRule,
+    ],
+    check: plainHttpGrafanaViolations,
   },
   {
     name: POLICY_NAMES.imdsv2,

@@ -501,7 +501,9 @@ describe("notification templates", () => {
   });
 
   it("uses the stack's Grafana URL, else a visible placeholder, and rejects what is not a link", () => {
-    const withRoot = sampleStackConfig({ grafana: { rootUrl: "https://grafana.prod.example.com" } });
+    const withRoot = sampleStackConfig({
+      grafana: { rootUrl: "https://grafana.prod.example.com", exposure: { mode: "tunnel" } },
+    });
     expect(renderAlertmanagerFiles(withRoot)[`templates/${ALERTMANAGER_TEMPLATE_FILE}`]).toContain(
       "https://grafana.prod.example.com{{ end }}",
     );

@@ -65,6 +65,7 @@ describe("Network", () => {
         network: config.network,
         sshCidrs: ["198.51.100.7/32"],
         grafanaCidrs: [],
+        grafanaExposure: { mode: "tunnel" },
         clientExporters: [],
       });
       return {};

@@ -269,8 +269,12 @@ describe("planDeploy", () => {
   test("a restarted service that publishes no readiness port is restarted without a wait", () => {
     const unpublished = {
       ...monitor,
-      [COMPOSE_FILE]: (monitor[COMPOSE_FILE] as string).replace('"0.0.0.0:3000:3000"', '"3000"'),
+      [COMPOSE_FILE]: (monitor[COMPOSE_FILE] as string).replace(
+        /"(?:0\.0\.0\.0|127\.0\.0\.1):3000:3000"/,
+        '"3000"',
+      ),
     };
+    expect(unpublished[COMPOSE_FILE]).not.toBe(monitor[COMPOSE_FILE]);
     const grafana = planDeploy(unpublished, MONITOR_DEPLOY_DIR).units.find(
       (entry) => entry.name === "grafana",
     );

@@ -115,7 +115,9 @@ describe("Grafana environment", () => {
   });
 
   it("sets the root URL from stack config, then the deploy, then a placeholder", () => {
-    const configured = sampleStackConfig({ grafana: { rootUrl: "https://grafana.example.com/" } });
+    const configured = sampleStackConfig({
+      grafana: { rootUrl: "https://grafana.example.com/", exposure: { mode: "tunnel" } },
+    });
     expect(
       renderGrafanaProvisioning(configured, { rootUrl: "http://198.51.100.7:3000/" }).environment
         .GF_SERVER_ROOT_URL,

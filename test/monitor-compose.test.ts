@@ -25,6 +25,7 @@ import {
 } from "../configs/monitor-compose";
 import { renderPrometheusConfig } from "../configs/prometheus";
 import { AGENT_PORTS } from "../lib/catalog";
+import type { StackConfig } from "../lib/stack-config";
 import { isPinnedImage } from "./support/images";
 import { sampleStackConfig } from "./support/sample-config";
 import { withEveryExporter } from "./support/stacks";
@@ -110,15 +111,29 @@ describe("monitor compose file", () => {
     }
   });
 
-  it("publishes nothing on all interfaces except Grafana, and never a port without a host IP", () => {
+  it("publishes nothing on all interfaces (Grafana on loopback without a domain), never a port without a host IP", () => {
     for (const [name, service] of Object.entries(services)) {
       for (const spec of (service.ports ?? []) as string[]) {
         const { hostIp } = parsePort(spec);
         expect(hostIp, `${name} ${spec} binds every interface implicitly`).toBeDefined();
-        if (name !== "grafana") expect(hostIp, `${name} ${spec}`).not.toBe("0.0.0.0");
+        expect(hostIp, `${name} ${spec}`).not.toBe("0.0.0.0");
       }
     }
-    expect(services.grafana.ports).toEqual(["0.0.0.0:3000:3000"]);
+    expect(services.grafana.ports).toEqual(["127.0.0.1:3000:3000"]);
+  });
+
+  it("publishes Grafana on every interface only for its load balancer or the explicit insecure setting", () => {
+    const grafanaPorts = (exposure: StackConfig["grafana"]["exposure"]) =>
+      YAML.parse(renderMonitorCompose({ ...config, grafana: { exposure } })).services.grafana.ports;
+    expect(
+      grafanaPorts({
+        mode: "https",
+        domain: "grafana.example.com",
+        hostedZoneId: "Z0123456789ABCDEFGHIJ",
+        secondSubnet: { cidr: "10.42.2.0/24" },
+      }),
+    ).toEqual(["0.0.0.0:3000:3000"]);
+    expect(grafanaPorts({ mode: "insecure-http" })).toEqual(["0.0.0.0:3000:3000"]);
   });
 
   it("binds Loki's push port to the monitor's private address, or a placeholder before deploy", () => {

@@ -138,6 +138,55 @@ describe(POLICY_NAMES.publicIngress, () => {
   });
 });
 
+describe(POLICY_NAMES.grafanaPlainHttp, () => {
+  const grafana = (extra: Record<string, unknown> = {}) => ({
+    securityGroupId: "sg-1",
+    ipProtocol: "tcp",
+    fromPort: MONITOR_PORTS.grafana,
+    toPort: MONITOR_PORTS.grafana,
+    cidrIpv4: "203.0.113.0/24",
+    ...extra,
+  });
+  const prod: RuleContext = { allowedPublicIngressPorts: [], stack: "prod" };
+
+  test("fails any CIDR on Grafana's port (alone, in a range, or every protocol) in prod", () => {
+    expect(messagesOf(POLICY_NAMES.grafanaPlainHttp, T.ingressRule, grafana(), prod)).toEqual([
+      expect.stringContaining(`admits 203.0.113.0/24 to Grafana's plain-HTTP port 3000 in stack "prod"`),
+    ]);
+    const range = grafana({ fromPort: 2000, toPort: 4000 });
+    expect(messagesOf(POLICY_NAMES.grafanaPlainHttp, T.ingressRule, range, prod)).toHaveLength(1);
+    const all = { ipProtocol: "-1", cidrIpv4: "10.0.0.0/8" };
+    expect(messagesOf(POLICY_NAMES.grafanaPlainHttp, T.ingressRule, all, prod)).toHaveLength(1);
+  });
+
+  test("passes the load balancer's group as source, other ports, and stacks not listed", () => {
+    const fromGroup = grafana({ cidrIpv4: undefined, referencedSecurityGroupId: "sg-lb" });
+    expect(messagesOf(POLICY_NAMES.grafanaPlainHttp, T.ingressRule, fromGroup, prod)).toEqual([]);
+    expect(
+      messagesOf(POLICY_NAMES.grafanaPlainHttp, T.ingressRule, grafana({ fromPort: 443, toPort: 443 }), prod),
+    ).toEqual([]);
+    expect(
+      messagesOf(POLICY_NAMES.grafanaPlainHttp, T.ingressRule, grafana(), { ...prod, stack: "dev" }),
+    ).toEqual([]);
+    const listed: RuleContext = { ...prod, stack: "staging", plainHttpForbiddenStacks: ["staging"] };
+    expect(messagesOf(POLICY_NAMES.grafanaPlainHttp, T.ingressRule, grafana(), listed)).toHaveLength(1);
+  });
+
+  test("flags the prod program with grafanaInsecurePlainHttp, and not dev's", async () => {
+    for (const stack of ["prod", "dev"]) {
+      const run = await runProgram(stack, {
+        configOverrides: { "observability:grafanaInsecurePlainHttp": "true" },
+      });
+      const flagged = run.resources.flatMap((resource) =>
+        checkResource(resource.type, resource.inputs, { allowedPublicIngressPorts: [], stack })
+          .filter((violation) => violation.policy === POLICY_NAMES.grafanaPlainHttp)
+          .map(() => resource.name),
+      );
+      expect(flagged.length, stack).toBe(stack === "prod" ? run.stackConfig.access.grafanaCidrs.length : 0);
+    }
+  });
+});
+
 describe(POLICY_NAMES.imdsv2, () => {
   test("passes IMDSv2 with hop limit 2", () => {
     expect(messagesOf(POLICY_NAMES.imdsv2, T.instance, HARDENED_INSTANCE)).toEqual([]);
@@ -645,15 +694,35 @@ describe.each(listStackNames(REPO_ROOT))("stack %s under mocks", (stack) => {
     return { type: provider.type, props: provider.inputs };
   }
 
-  test("every resource passes every policy", () => {
-    const violations = run.resources.flatMap((resource) =>
+  /** The stack's own pack config, as the workflows pass it (policy/config/<stack>.json). */
+  const packConfig = () =>
+    JSON.parse(readFileSync(join(REPO_ROOT, "policy", "config", `${stack}.json`), "utf8")) as Record<
+      string,
+      { allowedAccessKeyIds?: string[] }
+    >;
+  const violationsWith = (allowedAccessKeyIds: readonly string[]) =>
+    run.resources.flatMap((resource) =>
       checkResource(resource.type, resource.inputs, {
         allowedPublicIngressPorts: DEFAULT_PUBLIC_INGRESS_PORTS,
+        allowedAccessKeyIds,
         stack,
         provider: providerOf(resource),
       }).map((violation) => `${resource.type}::${resource.name}: [${violation.policy}] ${violation.message}`),
     );
-    expect(violations).toEqual([]);
+
+  test("every resource passes every policy, with the stack's own pack config", () => {
+    const config = packConfig();
+    expect(Object.keys(config)).toEqual([POLICY_NAMES.noAccessKeys]);
+    expect(violationsWith(config[POLICY_NAMES.noAccessKeys]?.allowedAccessKeyIds ?? [])).toEqual([]);
+  });
+
+  test("the pack config accepts exactly the stack's SES SMTP user (an access key id), which fails without it", () => {
+    const username = run.stackConfig.alerting.email?.username ?? "";
+    expect(username).toMatch(/^AKIA[A-Z0-9]{16}$/);
+    expect(packConfig()[POLICY_NAMES.noAccessKeys]?.allowedAccessKeyIds).toEqual([username]);
+    const without = violationsWith([]);
+    expect(without.length).toBeGreaterThan(0);
+    for (const violation of without) expect(violation).toContain(`[${POLICY_NAMES.noAccessKeys}]`);
   });
 
   test("every bucket of the program has its public access block, encryption and TLS-only policy", () => {
@@ -679,20 +748,21 @@ describe.each(listStackNames(REPO_ROOT))("stack %s under mocks", (stack) => {
     const opened = run.resources
       .filter((resource) => resource.type === T.ingressRule)
       .map((resource) => resource.inputs.fromPort);
-    expect(opened).toEqual(
-      expect.arrayContaining([SSH_PORT, MONITOR_PORTS.grafana, AGENT_PORTS.nodeExporter]),
-    );
+    expect(opened).toEqual(expect.arrayContaining([SSH_PORT, AGENT_PORTS.nodeExporter]));
   });
 
   test("the same program with a world-open rule or a bare instance would be refused", () => {
-    const grafanaRule = run.resources.find(
-      (resource) => resource.type === T.ingressRule && resource.inputs.fromPort === MONITOR_PORTS.grafana,
+    const sshRule = run.resources.find(
+      (resource) =>
+        resource.type === T.ingressRule &&
+        resource.inputs.fromPort === SSH_PORT &&
+        resource.inputs.cidrIpv4 !== undefined,
     );
     const instance = run.resources.find((resource) => resource.type === T.instance);
-    if (!grafanaRule || !instance) throw new Error("the program has no Grafana rule or no instance");
+    if (!sshRule || !instance) throw new Error("the program has no SSH rule or no instance");
     const context: RuleContext = { allowedPublicIngressPorts: [], stack, provider: providerOf(instance) };
     expect(
-      checkResource(T.ingressRule, { ...grafanaRule.inputs, cidrIpv4: "0.0.0.0/0" }, context).map(
+      checkResource(T.ingressRule, { ...sshRule.inputs, cidrIpv4: "0.0.0.0/0" }, context).map(
         (v) => v.policy,
       ),
     ).toEqual([POLICY_NAMES.publicIngress]);

@@ -176,8 +176,11 @@ function expectedIngress(config: StackConfig): string[] {
   for (const host of config.externalHosts) {
     rules.push(`monitor tcp ${MONITOR_PORTS.loki}-${MONITOR_PORTS.loki} from cidr ${host.address}/32`);
   }
-  for (const cidr of config.access.grafanaCidrs) {
-    rules.push(`monitor tcp ${MONITOR_PORTS.grafana}-${MONITOR_PORTS.grafana} from cidr ${cidr}`);
+  // Grafana's port from CIDRs only with the explicit insecure setting (the stacks' files have none).
+  if (config.grafana.exposure.mode === "insecure-http") {
+    for (const cidr of config.access.grafanaCidrs) {
+      rules.push(`monitor tcp ${MONITOR_PORTS.grafana}-${MONITOR_PORTS.grafana} from cidr ${cidr}`);
+    }
   }
   rules.push(`monitor tcp ${MONITOR_PORTS.loki}-${MONITOR_PORTS.loki} from group clients`);
   const clientPorts = new Set<number>(Object.values(AGENT_PORTS));
@@ -231,6 +234,17 @@ describe.each(stacks)("stack %s", (stack) => {
         routeTableId: routeTable.id,
       });
       for (const group of resourcesOfType(run, T.securityGroup)) expect(input(group, "vpcId")).toBe(vpc.id);
+    });
+
+    test("no security group rule opens Grafana's port to a CIDR", () => {
+      const grafanaFromCidrs = resourcesOfType(run, T.ingress).filter(
+        (rule) =>
+          Number(rule.inputs.fromPort) <= MONITOR_PORTS.grafana &&
+          Number(rule.inputs.toPort) >= MONITOR_PORTS.grafana &&
+          (rule.inputs.cidrIpv4 !== undefined || rule.inputs.cidrIpv6 !== undefined),
+      );
+      expect(config.grafana.exposure.mode).not.toBe("insecure-http");
+      expect(grafanaFromCidrs.map((rule) => rule.name)).toEqual([]);
     });
 
     test("exactly the expected ingress rules, each one port from one source", () => {
@@ -641,7 +655,10 @@ describe.each(stacks)("stack %s", (stack) => {
         monitorInstanceId: monitor.id,
         monitorPublicIp: publicIp,
         monitorPrivateIp: monitor.state.privateIp,
-        grafanaUrl: config.grafana.rootUrl ?? `http://${publicIp}:${MONITOR_PORTS.grafana}/`,
+        // Without a domain Grafana is not on the internet: reached through its SSH tunnel.
+        grafanaUrl: config.grafana.rootUrl ?? `http://localhost:${MONITOR_PORTS.grafana}/`,
+        grafanaTunnel: `ssh -N -L 3000:localhost:3000 ${config.access.sshUser}@${publicIp}`,
+        grafanaLoadBalancerDnsName: null,
         prometheusTunnel: `ssh -N -L 9090:localhost:9090 ${config.access.sshUser}@${publicIp}`,
         alertmanagerTunnel: `ssh -N -L 9093:localhost:9093 ${config.access.sshUser}@${publicIp}`,
         lokiBucketName: bucket.state.bucket,
@@ -1019,5 +1036,19 @@ describe.each(stacks)("stack %s, SSH and image variants", (stack) => {
       expect(lines.length, step.name).toBeGreaterThan(3);
       for (const image of lines) expect(images.has(image), `${step.name}: ${image}`).toBe(true);
     }
+  });
+});
+
+describe("a production stack", () => {
+  test("pulumi up refuses a production stack's documentation placeholders before any resource; preview goes ahead", async () => {
+    const refused = await runRefusedProgram("prod");
+    const message = String((refused.error as Error).message);
+    expect(message).toContain(
+      `${PROJECT}:alertEmailTo[0]: "oncall@example.com" is a documentation placeholder`,
+    );
+    expect(message).toContain("pulumi up of a production stack (production: true) refuses");
+    expect(refused.registeredTypes).toEqual([]);
+    const preview = await runProgram("prod", { preview: true });
+    expect(resourcesOfType(preview, T.instance).length).toBeGreaterThan(0);
   });
 });

@@ -31,7 +31,12 @@ function cliConfig(stack: string): { config: Record<string, string>; secretKeys:
 }
 
 /** Sets the runtime up as `pulumi up` of `stack` would, with providers and resources forbidden. */
-async function runAs(stack: string, config: Record<string, string>, secretKeys: readonly string[]) {
+async function runAs(
+  stack: string,
+  config: Record<string, string>,
+  secretKeys: readonly string[],
+  preview = true,
+) {
   pulumi.runtime.setAllConfig(config, [...secretKeys]);
   await pulumi.runtime.setMocks(
     {
@@ -44,7 +49,7 @@ async function runAs(stack: string, config: Record<string, string>, secretKeys: 
     },
     PROJECT,
     stack,
-    true,
+    preview,
   );
 }
 
@@ -87,13 +92,55 @@ describe("loadStackConfig", () => {
     delete cli[P("heartbeatUrl")];
     await runAs(
       "prod",
-      cli,
+      { ...cli, [P("heartbeatOptOut")]: "true" },
       secretKeys.filter((key) => key !== P("heartbeatUrl")),
     );
     const { config, secrets } = loadStackConfig(EXPORTER_SETTINGS);
     expect(secrets).not.toHaveProperty("heartbeatUrl");
     expect(config.secretsSet.heartbeatUrl).toBe(false);
     expect(config.alerting.heartbeat).toBe(false);
+  });
+
+  it("a production stack refuses to deploy without a heartbeat receiver unless it opts out", async () => {
+    const { config: cli, secretKeys } = cliConfig("prod");
+    delete cli[P("heartbeatUrl")];
+    const withoutHeartbeat = secretKeys.filter((key) => key !== P("heartbeatUrl"));
+    await runAs("prod", cli, withoutHeartbeat);
+    const error = refusal(() => loadStackConfig(EXPORTER_SETTINGS));
+    expect(error.problems.map((p) => p.setting)).toEqual([P("heartbeatUrl")]);
+    expect(error.problems[0]?.problem).toMatch(/production stack.*heartbeatOptOut/);
+    expect(error.problems[0]?.fix).toBe(`pulumi config set --secret ${P("heartbeatUrl")}`);
+    // dev is not a production stack: no heartbeat needed.
+    const dev = cliConfig("dev");
+    await runAs("dev", dev.config, dev.secretKeys);
+    expect(loadStackConfig(EXPORTER_SETTINGS).config.production).toBe(false);
+  });
+
+  it("previews of a production stack warn about documentation placeholders; pulumi up refuses them", async () => {
+    const { config: cli, secretKeys } = cliConfig("prod");
+    const placeholders = [
+      P("sshAllowedCidrs[0]"),
+      P("sshAllowedCidrs[1]"),
+      P("grafanaAllowedCidrs[0]"),
+      P("grafanaAllowedCidrs[1]"),
+      P("alertEmailTo[0]"),
+      P("alertEmailTo[1]"),
+      P("smtpFrom"),
+      P("smtpUsername"),
+      P("runbookBaseUrl"),
+    ];
+    await runAs("prod", cli, secretKeys, true);
+    expect(loadStackConfig(EXPORTER_SETTINGS).config.production).toBe(true);
+    await runAs("prod", cli, secretKeys, false);
+    const error = refusal(() => loadStackConfig(EXPORTER_SETTINGS));
+    expect(error.problems.map((p) => p.setting).sort()).toEqual([...placeholders].sort());
+    for (const problem of error.problems) {
+      expect(problem.problem).toMatch(/documentation placeholder.*pulumi up of a production stack/);
+    }
+    // The same placeholders on dev: pulumi up goes ahead (with the warnings).
+    const dev = cliConfig("dev");
+    await runAs("dev", dev.config, dev.secretKeys, false);
+    expect(loadStackConfig(EXPORTER_SETTINGS).config.alerting.email?.to).toEqual(["dev-alerts@example.com"]);
   });
 
   it("refuses an exporter password its credential file cannot carry, without printing it", async () => {

@@ -7,6 +7,7 @@ import type { SloSettings, StackConfig } from "../../lib/stack-config";
 import { containerRuleGroup } from "./containers";
 import { EXPORTER_GROUP_PREFIX, everyExporterRuleGroup, exporterRuleGroups } from "./exporters";
 import { hostRuleGroup } from "./host";
+import { managedStoreRuleGroup } from "./managed-store";
 import { probeRuleGroups } from "./probes";
 import { selfMonitoringRuleGroup } from "./self-monitoring";
 import { sloRuleGroups } from "./slo";
@@ -43,6 +44,7 @@ export function buildRuleGroups(config: StackConfig): RuleGroup[] {
     hostRuleGroup(config.alerting.thresholds),
     containerRuleGroup(config.metrics.scrapeInterval),
     selfMonitoringRuleGroup(config),
+    ...(config.metrics.managedStore ? [managedStoreRuleGroup()] : []),
     ...exporterRuleGroups(config),
     ...probeRuleGroups(config.probes),
     ...sloRuleGroups(config.slos),
@@ -152,7 +154,10 @@ export function renderRuleTests(config: StackConfig): Record<string, string> {
  */
 export function allAlertRules(config: StackConfig): { group: string; rule: AlertRule }[] {
   const groups = [
-    ...buildRuleGroups(config).filter((group) => !group.name.startsWith(EXPORTER_GROUP_PREFIX)),
+    ...buildRuleGroups({
+      ...config,
+      metrics: { ...config.metrics, managedStore: { mode: "create" } },
+    }).filter((group) => !group.name.startsWith(EXPORTER_GROUP_PREFIX)),
     ...everyExporterRuleGroup(),
     ...(config.probes.targets.length === 0 ? probeRuleGroups(config.probes, true) : []),
     ...(config.slos.length === 0 ? sloRuleGroups([EXAMPLE_SLO]) : []),
@@ -191,10 +196,10 @@ export function renderAlertTable(config: StackConfig): string {
     "",
     `Thresholds and \`for\` durations shown are the \`${config.stack}\` stack's; each stack sets its own`,
     "(`observability:alertThresholds` in `Pulumi.<stack>.yaml`). Exporter groups (`exporter-*`) are loaded",
-    "only when some host enables that exporter. Every alert carries `severity`, a static `summary`, a",
-    "templated `description` and a `runbook_url`; per-host alerts keep the `instance` label that",
-    "inhibition matches on. Each alert has `promtool test rules` cases that fire and that must not fire",
-    "(see `renderRuleTests`).",
+    "only when some host enables that exporter, and `managed-prometheus` only when `managedPrometheus`",
+    "is on. Every alert carries `severity`, a static `summary`, a templated `description` and a",
+    "`runbook_url`; per-host alerts keep the `instance` label that inhibition matches on. Each alert",
+    "has `promtool test rules` cases that fire and that must not fire (see `renderRuleTests`).",
     "",
     ...markdownTable(["Alert", "Condition", "For", "Severity", "Group"], rows),
     "",

@@ -4,7 +4,7 @@
  */
 import { parseCidr } from "../cidr";
 import type { ExporterSettingsSpec } from "./exporter-settings";
-import { type ConfigWarning, PROJECT, StackConfigError } from "./problems";
+import { type ConfigWarning, PROJECT, StackConfigError, secretSetCommand } from "./problems";
 import { SettingsReader } from "./reader";
 import { parseAlerting } from "./sections/alerting";
 import { parseClients, parseExternalHosts, parseMonitor } from "./sections/hosts";
@@ -62,6 +62,11 @@ export interface ReadOptions {
    * without the stack's secrets (rendering, tests); then `secretsSet` still says what is missing.
    */
   readonly requireSecrets?: boolean;
+  /**
+   * True when the program runs for `pulumi up` (not preview): a production stack then refuses
+   * documentation placeholders instead of warning about them.
+   */
+  readonly deploying?: boolean;
 }
 
 export interface StackConfigReading {
@@ -98,6 +103,8 @@ export function readStackConfig(
   checkPlainTextSecrets(reader, plainText);
   const secretsSet = new Set([...settings.secretsSet, ...plainText]);
 
+  const production = reader.boolean("production");
+  reader.refusePlaceholders = production === true && (options.deploying ?? false);
   const region = parseRegion(reader);
   const aws = parseAwsProvider(reader);
   const network = parseNetwork(reader);
@@ -122,7 +129,7 @@ export function readStackConfig(
   const logs = parseLogs(reader);
   const scrapeIntervalMs = metrics ? parsePrometheusDuration(metrics.scrapeInterval) : undefined;
   const alerting = parseAlerting(reader, secretsSet, requireSecrets, scrapeIntervalMs);
-  const grafana = parseGrafana(reader);
+  const grafana = parseGrafana(reader, network);
   const scrapedHosts = [...(clients ?? []), ...(externalHosts ?? [])];
   const exporterUsers = parseExporterCredentials(
     reader,
@@ -139,6 +146,13 @@ export function readStackConfig(
   const protectData = reader.boolean("protectData");
   const pinImageDigests = reader.boolean("pinImageDigests");
   checkCoreSecrets(reader, access?.sshAuth, secretsSet, requireSecrets);
+  if (production === true && requireSecrets && alerting && !alerting.heartbeat && !alerting.heartbeatOptOut) {
+    reader.report(
+      "heartbeatUrl",
+      'is required on a production stack (production: true): only an outside heartbeat service notices that the monitor itself died (docs/alerting.md, "Dead man\'s switch"); to deploy without one, set heartbeatOptOut to true',
+      [secretSetCommand("heartbeatUrl")],
+    );
+  }
 
   if (
     reader.problems.length > 0 ||
@@ -161,6 +175,7 @@ export function readStackConfig(
     !traces.ok ||
     !profile.ok ||
     protectData === undefined ||
+    production === undefined ||
     pinImageDigests === undefined
   ) {
     throw new StackConfigError(stack, reader.problems);
@@ -173,6 +188,7 @@ export function readStackConfig(
     aws,
     tags,
     protectData,
+    production,
     network,
     access,
     ...(profile.name !== undefined ? { existingInstanceProfile: profile.name } : {}),

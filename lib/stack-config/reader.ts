@@ -27,6 +27,11 @@ export interface Duration {
 export class SettingsReader {
   readonly problems: ConfigProblem[] = [];
   readonly warnings: ConfigWarning[] = [];
+  /**
+   * True for `pulumi up` of a production stack: a documentation placeholder is then a problem,
+   * not a warning (previews keep warning, so CI previews of the shipped stack files still work).
+   */
+  refusePlaceholders = false;
   /** Keys whose value had the wrong type (reported once; later checks skip them). */
   private readonly wrongType = new Set<string>();
 
@@ -45,6 +50,19 @@ export class SettingsReader {
 
   warn(setting: string, warning: string, fix?: readonly ConfigCommand[]): void {
     this.warnings.push({ setting: qualify(setting), warning, ...(fix ? { fix: fixLine(fix) } : {}) });
+  }
+
+  /** A documentation placeholder left in a setting: a warning, or a problem when refusePlaceholders. */
+  placeholder(setting: string, warning: string, fix: readonly ConfigCommand[]): void {
+    if (this.refusePlaceholders) {
+      this.report(
+        setting,
+        `${warning}; pulumi up of a production stack (production: true) refuses documentation placeholders (preview only warns)`,
+        fix,
+      );
+    } else {
+      this.warn(setting, warning, fix);
+    }
   }
 
   /** True when the key's value had the wrong type: already reported, so say nothing more of it. */

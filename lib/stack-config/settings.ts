@@ -267,6 +267,23 @@ export const CORE_SETTINGS: readonly SettingSpec[] = [
     description: "Subnet in existingVpcId for every host (set together with existingVpcId).",
   },
   {
+    key: "secondSubnetCidr",
+    section: "network",
+    type: "string",
+    default: "10.42.2.0/24",
+    example: "10.42.2.0/24",
+    description:
+      "With grafanaDomain: CIDR of a second public subnet, in another zone, for the load balancer only; inside vpcCidr.",
+  },
+  {
+    key: "existingSecondSubnetId",
+    section: "network",
+    type: "string",
+    example: "subnet-0fedcba9876543210",
+    description:
+      "With existingVpcId and grafanaDomain: a second public subnet of that VPC, in another zone, for the load balancer.",
+  },
+  {
     key: "sshAllowedCidrs",
     section: "access",
     type: "list",
@@ -280,7 +297,33 @@ export const CORE_SETTINGS: readonly SettingSpec[] = [
     type: "list",
     required: true,
     example: "203.0.113.0/24",
-    description: "IPv4 CIDRs allowed to reach Grafana (3000, plain HTTP); /8 or narrower, never 0.0.0.0/0.",
+    description:
+      "IPv4 CIDRs allowed to reach Grafana: its HTTPS load balancer with grafanaDomain (else unused, or port 3000 with grafanaInsecurePlainHttp); /8 or narrower.",
+  },
+  {
+    key: "grafanaDomain",
+    section: "access",
+    type: "string",
+    example: "grafana.example.com",
+    description:
+      "Serve Grafana at https://<this>/ (ACM certificate, load balancer on 443, Route 53 alias); unset: only through an SSH tunnel.",
+  },
+  {
+    key: "grafanaHostedZoneId",
+    section: "access",
+    type: "string",
+    example: "Z0123456789ABCDEFGHIJ",
+    description:
+      "Route 53 public hosted zone of grafanaDomain (required with it): certificate validation and alias.",
+  },
+  {
+    key: "grafanaInsecurePlainHttp",
+    section: "access",
+    type: "boolean",
+    default: false,
+    example: "true",
+    description:
+      "INSECURE: without grafanaDomain, publish Grafana on port 3000 over plain HTTP to grafanaAllowedCidrs. The policy pack fails it in prod.",
   },
   {
     key: "sshPublicKey",
@@ -351,6 +394,23 @@ export const CORE_SETTINGS: readonly SettingSpec[] = [
     type: "string",
     example: "40GB",
     description: "Optional Prometheus size limit (e.g. 40GB); at most 80% of the data volume.",
+  },
+  {
+    key: "managedPrometheus",
+    section: "metrics",
+    type: "choice",
+    choices: ["off", "create", "existing"],
+    default: "off",
+    example: "create",
+    description:
+      "Also remote-write every sample to Amazon Managed Service for Prometheus, signed (SigV4) with the monitor's instance role: `create` a workspace, use an `existing` one (managedPrometheusWorkspaceId), or `off`. Local Prometheus, its rules and Alertmanager keep working when the workspace is unreachable.",
+  },
+  {
+    key: "managedPrometheusWorkspaceId",
+    section: "metrics",
+    type: "string",
+    example: "ws-b226cc2a-a446-46a9-933a-ac50479a5568",
+    description: "The workspace to write to when managedPrometheus is `existing` (in the stack's region).",
   },
   {
     key: "logRetentionDays",
@@ -445,6 +505,15 @@ export const CORE_SETTINGS: readonly SettingSpec[] = [
       "https URL (no trailing slash) where runbooks/<AlertName>.md is browsable; alerts link to it.",
   },
   {
+    key: "heartbeatOptOut",
+    section: "alerting",
+    type: "boolean",
+    default: false,
+    example: "true",
+    description:
+      "Deploy a production stack without the heartbeatUrl secret (then nothing outside notices a dead monitor).",
+  },
+  {
     key: "grafanaRootUrl",
     section: "grafana",
     type: "string",
@@ -513,6 +582,15 @@ export const CORE_SETTINGS: readonly SettingSpec[] = [
     default: false,
     example: "true",
     description: "Protect the Loki bucket and the monitor data volume from deletion (prod).",
+  },
+  {
+    key: "production",
+    section: "deploy",
+    type: "boolean",
+    default: false,
+    example: "true",
+    description:
+      "A production stack: pulumi up (not preview) refuses documentation placeholders (example.com receivers and senders, RFC 5737 CIDRs, the example runbook URL), the heartbeatUrl secret is required unless heartbeatOptOut, and data volume snapshots are on unless dataSnapshotRetainCount says otherwise.",
   },
   {
     key: "pinImageDigests",

@@ -96,7 +96,14 @@ export interface MetricsSettings {
   readonly retentionTime: string;
   /** e.g. "40GB"; unset means time-based retention only. */
   readonly retentionSize?: string;
+  /** Amazon Managed Service for Prometheus, written to besides local storage; unset: off. */
+  readonly managedStore?: ManagedPrometheusStore;
 }
+
+/** The workspace every sample is also remote-written to: created by the stack, or an existing one. */
+export type ManagedPrometheusStore =
+  | { readonly mode: "create" }
+  | { readonly mode: "existing"; readonly workspaceId: string };
 
 export interface LogSettings {
   /** Loki compactor retention; the bucket's lifecycle safety net is derived from it. */
@@ -139,15 +146,35 @@ export interface AlertingSettings {
   readonly pagerduty: boolean;
   /** True when the Watchdog heartbeat URL secret is set. */
   readonly heartbeat: boolean;
+  /** A production stack deploys without a heartbeat receiver only with this explicit opt-out. */
+  readonly heartbeatOptOut: boolean;
   readonly thresholds: AlertThresholds;
   /** https URL without trailing slash; every alert's runbook_url is `<runbookBaseUrl>/<Alert>.md`. */
   readonly runbookBaseUrl: string;
 }
 
 export interface GrafanaSettings {
-  /** Public root URL; unset means derived from the monitor's Elastic IP at deploy time. */
+  /** Public root URL; unset means derived from how Grafana is reached (see exposure). */
   readonly rootUrl?: string;
+  /** How Grafana is reached from outside the monitor. */
+  readonly exposure: GrafanaExposure;
 }
+
+/**
+ * - tunnel: nowhere but the monitor's loopback; operators use an SSH tunnel (the default).
+ * - https: an ACM certificate and a load balancer on 443 at `domain`; the monitor admits only it.
+ * - insecure-http: port 3000 over plain HTTP to the Grafana CIDRs (explicit opt-in).
+ */
+export type GrafanaExposure =
+  | { readonly mode: "tunnel" }
+  | {
+      readonly mode: "https";
+      readonly domain: string;
+      readonly hostedZoneId: string;
+      /** The load balancer's second subnet: a CIDR to create, or an existing subnet's id. */
+      readonly secondSubnet: { readonly cidr: string } | { readonly subnetId: string };
+    }
+  | { readonly mode: "insecure-http" };
 
 /** Where an SLO's good and total events come from. */
 export type SliSettings =
@@ -209,6 +236,8 @@ export interface StackConfig {
   readonly tags: Readonly<Record<string, string>>;
   /** Prod: protect the Loki bucket and data volume from deletion. Dev: destroyable. */
   readonly protectData: boolean;
+  /** A production stack: pulumi up refuses placeholders, a heartbeat receiver is required. */
+  readonly production: boolean;
   readonly network: NetworkSettings;
   readonly access: AccessSettings;
   /** Existing instance profile to attach instead of creating IAM roles (restricted accounts). */

@@ -217,6 +217,8 @@ export function webUrlProblem(text: string, protocols: readonly ("http:" | "http
 const DOCUMENTATION_DOMAIN = /(^|[.@/])(example\.(com|net|org)|[^./@]+\.(example|test|invalid))(?=$|[:/])/i;
 /** The organisation the repository's own examples point at. */
 const EXAMPLE_ORGANISATION = /\/example-org\//i;
+/** AWS's documentation access key id (and its kin: AWS example ids end in EXAMPLE). */
+const DOCUMENTATION_ACCESS_KEY = /^(akia|asia)[a-z0-9]{9}example$/i;
 /** IPv4 ranges reserved for documentation (RFC 5737). */
 const DOCUMENTATION_NETWORKS = /^(192\.0\.2|198\.51\.100|203\.0\.113)\./;
 
@@ -229,6 +231,8 @@ export function documentationPlaceholder(text: string): string | undefined {
   if (DOCUMENTATION_DOMAIN.test(lowered)) return "is a documentation placeholder (a reserved example domain)";
   if (EXAMPLE_ORGANISATION.test(lowered))
     return "is a documentation placeholder (the example-org repository)";
+  if (DOCUMENTATION_ACCESS_KEY.test(lowered))
+    return "is a documentation placeholder (AWS's example access key id)";
   if (DOCUMENTATION_NETWORKS.test(lowered))
     return "is a documentation placeholder (an RFC 5737 example network)";
   return undefined;

@@ -1,13 +1,14 @@
 /**
  * Every file, or generated part of a file, that follows from the code's tables: the settings
- * table, the alert rules and the exporters' records. Each renders from what the file holds now
+ * table, the alert rules and the exporters' records; and the policy pack's config per stack. Each renders from what the file holds now
  * (hand-written text around a generated block is kept).
  */
 import { EXPORTER_SETTINGS } from "../../configs/exporters";
 import type { StackConfig } from "../../lib/stack-config";
-import { loadStackConfigFromFiles } from "../../lib/stack-files";
+import { listStackNames, loadStackConfigFromFiles } from "../../lib/stack-files";
 import { ALERTS_DOCS_FILE, alertsDoc, readmeAlertTable, withReadmeAlertTable } from "./alert-docs";
 import { blockMarkers, exporterDocBlocks, exporterRunbooks, withBlock } from "./exporter-docs";
+import { policyConfigPath, renderPolicyConfig } from "./policy-config";
 import {
   renderProjectFile,
   renderSettingsDocs,
@@ -70,5 +71,12 @@ export function generatedFiles(rootDir: string): GeneratedFile[] {
         ),
     })),
     ...Object.entries(exporterRunbooks()).map(([path, content]) => ({ path, render: () => content })),
+    ...listStackNames(rootDir).map((stack) => ({
+      path: policyConfigPath(stack),
+      render: () =>
+        renderPolicyConfig(
+          loadStackConfigFromFiles(stack, rootDir, { requireSecrets: false, exporters: EXPORTER_SETTINGS }),
+        ),
+    })),
   ];
 }

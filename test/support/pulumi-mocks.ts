@@ -27,6 +27,8 @@ const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
 
 export const FAKE_ACCOUNT_ID = "123456789012";
 export const FAKE_AVAILABILITY_ZONE = "mock-zone-1a";
+/** The other zone the mocked region offers (a load balancer's second subnet lands there). */
+export const SECOND_AVAILABILITY_ZONE = "mock-zone-1b";
 
 export interface RecordedResource {
   readonly type: string;
@@ -130,6 +132,20 @@ function fakePublicIp(name: string): string {
   return `192.0.2.${(hashByte(name, "p") % 250) + 1}`;
 }
 
+/** A workspace id as AWS prints them: `ws-` and a UUID, derived from the resource name. */
+function fakeWorkspaceId(name: string): string {
+  const hex = hashHex(`workspace:${name}`, 32);
+  return `ws-${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** A managed Prometheus workspace's ARN and endpoint, as the API reports them (mock region). */
+function fakeWorkspace(id: string): { arn: string; prometheusEndpoint: string } {
+  return {
+    arn: `arn:aws:aps:mock:${FAKE_ACCOUNT_ID}:workspace/${id}`,
+    prometheusEndpoint: `https://aps-workspaces.mock.amazonaws.com/workspaces/${id}/`,
+  };
+}
+
 function fakeState(
   type: string,
   name: string,
@@ -181,13 +197,51 @@ function fakeState(
         state: { ...inputs, keyName: `${name}-${suffix.slice(0, 7)}` },
       };
     case "aws:ec2/subnet:Subnet":
-      return { id: `subnet-${suffix}`, state: { ...inputs, availabilityZone: FAKE_AVAILABILITY_ZONE } };
+      return {
+        id: `subnet-${suffix}`,
+        state: { ...inputs, availabilityZone: inputs.availabilityZone ?? FAKE_AVAILABILITY_ZONE },
+      };
     case "aws:ec2/vpc:Vpc":
       return { id: `vpc-${suffix}`, state: inputs };
     case "aws:ec2/securityGroup:SecurityGroup":
       return { id: `sg-${suffix}`, state: inputs };
     case "aws:ebs/volume:Volume":
       return { id: `vol-${suffix}`, state: inputs };
+    case "aws:acm/certificate:Certificate": {
+      const arn = `arn:aws:acm:mock:${FAKE_ACCOUNT_ID}:certificate/${suffix}`;
+      const domainName = String(inputs.domainName);
+      const domainValidationOptions = [
+        {
+          domainName,
+          resourceRecordName: `_${hashHex(`validation:${domainName}`, 32)}.${domainName}.`,
+          resourceRecordType: "CNAME",
+          resourceRecordValue: `_${hashHex(`validation-value:${domainName}`, 32)}.acm-validations.aws.`,
+        },
+      ];
+      return { id: arn, state: { ...inputs, arn, domainValidationOptions } };
+    }
+    case "aws:lb/loadBalancer:LoadBalancer": {
+      const arn = `arn:aws:elasticloadbalancing:mock:${FAKE_ACCOUNT_ID}:loadbalancer/app/${name}/${suffix}`;
+      return {
+        id: arn,
+        state: {
+          ...inputs,
+          arn,
+          dnsName: `${name}-${suffix.slice(0, 9)}.mock.elb.amazonaws.com`,
+          zoneId: "Z32O12XQLNTSW2",
+        },
+      };
+    }
+    case "aws:lb/targetGroup:TargetGroup": {
+      const arn = `arn:aws:elasticloadbalancing:mock:${FAKE_ACCOUNT_ID}:targetgroup/${name}/${suffix}`;
+      return { id: arn, state: { ...inputs, arn } };
+    }
+    case "aws:route53/record:Record":
+      return { id: `${name}-id`, state: { ...inputs, fqdn: String(inputs.name).replace(/\.$/, "") } };
+    case "aws:amp/workspace:Workspace": {
+      const id = fakeWorkspaceId(name);
+      return { id, state: { ...inputs, ...fakeWorkspace(id) } };
+    }
     case "command:remote:Command":
       // The host-key read prints the host's public key; other steps' output is not used.
       return inputs.create === HOST_KEY_READ_COMMAND
@@ -214,6 +268,12 @@ export function answerCall(token: string, inputs: Record<string, unknown>): Reco
         imageId: `ami-${hashHex(imageName, 17)}`,
       };
     }
+    case "aws:index/getAvailabilityZones:getAvailabilityZones":
+      return {
+        id: "mock",
+        names: [FAKE_AVAILABILITY_ZONE, SECOND_AVAILABILITY_ZONE],
+        zoneIds: ["mock-az1", "mock-az2"],
+      };
     case "aws:iam/getInstanceProfile:getInstanceProfile": {
       const name = String(inputs.name);
       return {
@@ -230,6 +290,10 @@ export function answerCall(token: string, inputs: Record<string, unknown>): Reco
         vpcId: `vpc-${hashHex(String(inputs.id), 17)}`,
         availabilityZone: FAKE_AVAILABILITY_ZONE,
       };
+    case "aws:amp/getWorkspace:getWorkspace": {
+      const id = String(inputs.workspaceId);
+      return { id, workspaceId: id, ...fakeWorkspace(id) };
+    }
     case "docker:index/getRegistryImage:getRegistryImage": {
       const name = String(inputs.name);
       if (name.includes("@")) throw new Error(`getRegistryImage mock: ${name} is already pinned by digest`);
@@ -275,6 +339,8 @@ function waitForRegistrations(): Promise<void> {
 
 export interface MockedRunOptions {
   readonly stack: string;
+  /** `pulumi preview` (true) or `pulumi up` (false, the default). */
+  readonly preview?: boolean;
   /** Fully-qualified config (`observability:key`, `aws:region`) -> string value. */
   readonly config: Record<string, string>;
   readonly secretKeys: readonly string[];
@@ -339,7 +405,7 @@ export async function runMocked(options: MockedRunOptions): Promise<MockedRun> {
     },
     PROJECT,
     options.stack,
-    false,
+    options.preview ?? false,
   );
 
   let outputs: Record<string, unknown> | undefined;
@@ -399,6 +465,12 @@ export interface ProgramRunOptions {
   readonly configOverrides?: Readonly<Record<string, string | undefined>>;
   /** Secret settings to provide (default: all of TEST_SECRET_VALUES). */
   readonly secrets?: Partial<Record<SecretSetting, string>>;
+  /**
+   * Run as `pulumi preview` (the default: the mocked graph is the same as `pulumi up`'s, and the
+   * repository's production stack file, with its documentation placeholders, previews) or, with
+   * false, as `pulumi up`, where a production stack refuses placeholders.
+   */
+  readonly preview?: boolean;
 }
 
 export interface ProgramRun extends MockedRun {
@@ -436,7 +508,7 @@ async function programConfig(stack: string, options: ProgramRunOptions): Promise
   return { config, secretKeys, secrets };
 }
 
-/** Runs index.ts for one stack as `pulumi up` would. */
+/** Runs index.ts for one stack as `pulumi preview` (default) or `pulumi up` would. */
 export async function runProgram(stack: string, options: ProgramRunOptions = {}): Promise<ProgramRun> {
   const { config, secretKeys, secrets } = await programConfig(stack, options);
   const plainConfig = Object.fromEntries(Object.entries(config).filter(([key]) => !secretKeys.includes(key)));
@@ -446,6 +518,7 @@ export async function runProgram(stack: string, options: ProgramRunOptions = {})
   let stackConfig: StackConfig | undefined;
   const run = await runMocked({
     stack,
+    preview: options.preview ?? true,
     config,
     secretKeys,
     program: async () => {

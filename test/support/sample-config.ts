@@ -12,6 +12,7 @@ export function sampleStackConfig(overrides: Partial<StackConfig> = {}): StackCo
     aws: {},
     tags: { Team: "sre" },
     protectData: false,
+    production: false,
     network: { mode: "create", vpcCidr: "10.42.0.0/16", subnetCidr: "10.42.1.0/24" },
     access: {
       sshCidrs: ["203.0.113.0/24"],
@@ -63,6 +64,7 @@ export function sampleStackConfig(overrides: Partial<StackConfig> = {}): StackCo
       slack: { channel: "#alerts" },
       pagerduty: true,
       heartbeat: true,
+      heartbeatOptOut: false,
       thresholds: {
         hostDownFor: "2m",
         cpuPercent: 80,
@@ -76,7 +78,7 @@ export function sampleStackConfig(overrides: Partial<StackConfig> = {}): StackCo
       },
       runbookBaseUrl: "https://github.com/example-org/observability/blob/main/runbooks",
     },
-    grafana: {},
+    grafana: { exposure: { mode: "tunnel" } },
     exporterUsers: { postgres: "postgres_exporter", mysql: "exporter", mongodb: "exporter" },
     secretsSet: {
       smtpPassword: true,

@@ -139,8 +139,14 @@ export function sampleConfigs(): NamedConfig[] {
     { name: "sample", config: sampleStackConfig() },
     { name: "sample with every exporter", config: withEveryExporter(sampleStackConfig()) },
     { name: "no clients, no external hosts", config: sampleStackConfig({ clients: [], externalHosts: [] }) },
+    { name: "sample writing to a managed store", config: withManagedStore(sampleStackConfig()) },
     { name: "sample with SLOs, probes and traces", config: withReliability(sampleStackConfig()) },
   ];
+}
+
+/** The stack with remote write to a managed Prometheus workspace it creates. */
+export function withManagedStore(config: StackConfig): StackConfig {
+  return { ...config, metrics: { ...config.metrics, managedStore: { mode: "create" } } };
 }
 
 /** Every Pulumi.<stack>.yaml of the repository, named after its stack. */

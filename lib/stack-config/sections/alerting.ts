@@ -83,6 +83,7 @@ function parseEmail(
     ...to.map((address, index) => [`alertEmailTo[${index}]`, address] as const),
     ["smtpFrom", from],
     ["smtpSmarthost", smarthost],
+    ["smtpUsername", username],
   ]);
   if (requireSecrets && !secretsSet.has("smtpPassword")) {
     ok = false;
@@ -126,7 +127,7 @@ function warnPlaceholders(
     const why = value === undefined ? undefined : documentationPlaceholder(value);
     if (why !== undefined) {
       const fix = setting.includes("[") ? pathSetCommand(setting) : setCommand(setting);
-      reader.warn(setting, `"${value}" ${why}: ${consequence}`, [fix]);
+      reader.placeholder(setting, `"${value}" ${why}: ${consequence}`, [fix]);
     }
   }
 }
@@ -268,6 +269,7 @@ export function parseAlerting(
   }
   const thresholds = parseThresholds(reader, scrapeIntervalMs);
   const runbookBaseUrl = parseRunbookBaseUrl(reader);
+  const heartbeatOptOut = reader.boolean("heartbeatOptOut");
   const slack = secretsSet.has("slackWebhookUrl");
   const pagerduty = secretsSet.has("pagerdutyRoutingKey");
   // Without the stack's secrets nobody can know whether Slack or PagerDuty is on: check only with them.
@@ -279,12 +281,14 @@ export function parseAlerting(
     );
     return undefined;
   }
-  if (!email.ok || !channelOk || !thresholds || runbookBaseUrl === undefined) return undefined;
+  if (!email.ok || !channelOk || !thresholds || runbookBaseUrl === undefined || heartbeatOptOut === undefined)
+    return undefined;
   return {
     ...(email.email ? { email: email.email } : {}),
     ...(slack && channel !== undefined ? { slack: { channel } } : {}),
     pagerduty,
     heartbeat: secretsSet.has("heartbeatUrl"),
+    heartbeatOptOut: heartbeatOptOut === true,
     thresholds,
     runbookBaseUrl,
   };

@@ -121,7 +121,7 @@ function parseAllowedCidrs(reader: SettingsReader, key: keyof typeof ALLOW_LISTS
     }
     const placeholder = documentationPlaceholder(cidr.text);
     if (placeholder !== undefined) {
-      reader.warn(path, `"${text}" ${placeholder}: ${service} will refuse you from anywhere else`, [
+      reader.placeholder(path, `"${text}" ${placeholder}: ${service} will refuse you from anywhere else`, [
         pathSetCommand(path),
       ]);
     }

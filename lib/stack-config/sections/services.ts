@@ -12,9 +12,12 @@ import type {
   AwsProviderSettings,
   GrafanaSettings,
   ImageSettings,
+  ManagedPrometheusStore,
   MetricsSettings,
+  NetworkSettings,
 } from "../types";
 import { closestName, describe, isAwsId, parsePrometheusSizeGb, TAG_CHARS, webUrlProblem } from "../values";
+import { parseGrafanaExposure } from "./security";
 
 /** Every region the AWS provider knows, from the SDK itself. */
 const AWS_REGIONS: readonly string[] = Object.values(Region);
@@ -168,24 +171,79 @@ export function parseMetrics(
       );
     }
   }
-  if (!scrapeInterval || !evaluationInterval || !retentionTime || !sizeOk) return undefined;
+  const managedStore = parseManagedStore(reader);
+  if (!scrapeInterval || !evaluationInterval || !retentionTime || !sizeOk || managedStore === false) {
+    return undefined;
+  }
   return {
     scrapeInterval: scrapeInterval.text,
     evaluationInterval: evaluationInterval.text,
     retentionTime: retentionTime.text,
     ...(retentionSize !== undefined ? { retentionSize } : {}),
+    ...(managedStore !== undefined ? { managedStore } : {}),
   };
 }
 
-export function parseGrafana(reader: SettingsReader): GrafanaSettings | undefined {
+/** An Amazon Managed Service for Prometheus workspace id: `ws-` and a lowercase UUID. */
+const WORKSPACE_ID = /^ws-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The managed store to write to; undefined when off, false when the settings are wrong. */
+function parseManagedStore(reader: SettingsReader): ManagedPrometheusStore | undefined | false {
+  const store = managedStoreSettings(reader);
+  if (store && reader.raw("instanceProfileName") !== undefined) {
+    reader.warn(
+      "managedPrometheus",
+      "instanceProfileName is set, so this stack creates no IAM role: grant that profile's role aps:RemoteWrite, aps:QueryMetrics, aps:GetSeries, aps:GetLabels and aps:GetMetricMetadata on the workspace yourself",
+    );
+  }
+  return store;
+}
+
+function managedStoreSettings(reader: SettingsReader): ManagedPrometheusStore | undefined | false {
+  const mode = reader.choice("managedPrometheus");
+  const workspaceId = reader.string("managedPrometheusWorkspaceId");
+  if (mode === undefined) return reader.invalid("managedPrometheus") ? false : undefined;
+  if (mode !== "existing") {
+    if (workspaceId === undefined) return mode === "create" ? { mode } : undefined;
+    reader.report(
+      "managedPrometheusWorkspaceId",
+      `is set while managedPrometheus is "${mode}", which ignores it: remove it, or write to that workspace`,
+      [rmCommand("managedPrometheusWorkspaceId")],
+    );
+    return false;
+  }
+  if (workspaceId === undefined) {
+    if (!reader.invalid("managedPrometheusWorkspaceId")) {
+      reader.report("managedPrometheusWorkspaceId", `is required when managedPrometheus is "existing"`, [
+        setCommand("managedPrometheusWorkspaceId"),
+      ]);
+    }
+    return false;
+  }
+  if (!WORKSPACE_ID.test(workspaceId)) {
+    reader.report(
+      "managedPrometheusWorkspaceId",
+      `"${workspaceId}" is not a workspace id (ws- and a lowercase UUID, as \`aws amp list-workspaces\` prints it)`,
+      [setCommand("managedPrometheusWorkspaceId")],
+    );
+    return false;
+  }
+  return { mode, workspaceId };
+}
+
+export function parseGrafana(
+  reader: SettingsReader,
+  network: NetworkSettings | undefined,
+): GrafanaSettings | undefined {
+  const exposure = parseGrafanaExposure(reader, network);
   const rootUrl = reader.string("grafanaRootUrl");
-  if (rootUrl === undefined) return {};
-  const problem = webUrlProblem(rootUrl, ["http:", "https:"]);
+  const problem = rootUrl === undefined ? undefined : webUrlProblem(rootUrl, ["http:", "https:"]);
   if (problem !== undefined) {
     reader.report("grafanaRootUrl", `"${rootUrl}" ${problem}`, [setCommand("grafanaRootUrl")]);
     return undefined;
   }
-  return { rootUrl };
+  if (!exposure) return undefined;
+  return rootUrl === undefined ? { exposure } : { rootUrl, exposure };
 }
 
 export function parseInstanceProfile(reader: SettingsReader): { ok: boolean; name?: string } {

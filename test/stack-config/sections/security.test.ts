@@ -1,9 +1,9 @@
 /** The Loki bucket's access section: admin ARNs and the versioning undo window. */
 import { describe, expect, it } from "vitest";
 import { EXPORTER_SETTINGS } from "../../../configs/exporters";
-import { PROJECT, settingsTable } from "../../../lib/stack-config";
+import { type NetworkSettings, PROJECT, settingsTable } from "../../../lib/stack-config";
 import { SettingsReader } from "../../../lib/stack-config/reader";
-import { parseLogs } from "../../../lib/stack-config/sections/security";
+import { parseGrafanaExposure, parseLogs } from "../../../lib/stack-config/sections/security";
 import { pulumiInvocations } from "../../support/pulumi-config-cli";
 
 const TABLE = settingsTable(EXPORTER_SETTINGS);
@@ -62,5 +62,54 @@ describe("Loki bucket access", () => {
       P("lokiNoncurrentVersionDays"),
     ]);
     expect(logs({ lokiNoncurrentVersionDays: 91 }).result).toBeUndefined();
+  });
+});
+
+describe("Grafana exposure", () => {
+  const CREATE = { mode: "create", vpcCidr: "10.42.0.0/16", subnetCidr: "10.42.1.0/24" } as const;
+  const EXISTING = {
+    mode: "existing",
+    vpcId: "vpc-0123456789abcdef0",
+    subnetId: "subnet-0123456789abcdef0",
+  } as const;
+  const DOMAIN = { grafanaDomain: "grafana.example.com", grafanaHostedZoneId: "Z0123456789ABCDEFGHIJ" };
+  const exposure = (values: Record<string, unknown>, network: NetworkSettings = CREATE) => {
+    const reader = new SettingsReader(values, TABLE);
+    return { result: parseGrafanaExposure(reader, network), problems: reader.problems };
+  };
+
+  it("is the SSH tunnel by default, plain HTTP only when asked for by name", () => {
+    expect(exposure({})).toEqual({ result: { mode: "tunnel" }, problems: [] });
+    expect(exposure({ grafanaInsecurePlainHttp: true }).result).toEqual({ mode: "insecure-http" });
+  });
+
+  it("is HTTPS with a domain and zone, with a second subnet CIDR or an existing second subnet", () => {
+    expect(exposure(DOMAIN).result).toEqual({
+      mode: "https",
+      domain: "grafana.example.com",
+      hostedZoneId: "Z0123456789ABCDEFGHIJ",
+      secondSubnet: { cidr: "10.42.2.0/24" },
+    });
+    expect(
+      exposure({ ...DOMAIN, existingSecondSubnetId: "subnet-0fedcba9876543210" }, EXISTING).result,
+    ).toMatchObject({
+      secondSubnet: { subnetId: "subnet-0fedcba9876543210" },
+    });
+  });
+
+  it("refuses half a setup, a bad name or zone, HTTPS with the insecure switch, and a bad second subnet", () => {
+    const settings = (values: Record<string, unknown>, network?: NetworkSettings) =>
+      exposure(values, network).problems.map((p) => p.setting);
+    expect(settings({ grafanaDomain: "grafana.example.com" })).toEqual([P("grafanaHostedZoneId")]);
+    expect(settings({ grafanaHostedZoneId: "Z0123456789ABCDEFGHIJ" })).toEqual([P("grafanaDomain")]);
+    expect(settings({ ...DOMAIN, grafanaDomain: "Grafana_Example" })).toEqual([P("grafanaDomain")]);
+    expect(settings({ ...DOMAIN, grafanaHostedZoneId: "zone-1" })).toEqual([P("grafanaHostedZoneId")]);
+    expect(settings({ ...DOMAIN, grafanaInsecurePlainHttp: true })).toEqual([P("grafanaInsecurePlainHttp")]);
+    expect(settings({ ...DOMAIN, secondSubnetCidr: "10.42.1.0/25" })).toEqual([P("secondSubnetCidr")]);
+    expect(settings({ ...DOMAIN, secondSubnetCidr: "10.43.2.0/24" })).toEqual([P("secondSubnetCidr")]);
+    expect(settings(DOMAIN, EXISTING)).toEqual([P("existingSecondSubnetId")]);
+    expect(settings({ ...DOMAIN, existingSecondSubnetId: EXISTING.subnetId }, EXISTING)).toEqual([
+      P("existingSecondSubnetId"),
+    ]);
   });
 });

@@ -136,6 +136,76 @@ describe("machine images", () => {
   });
 });
 
+describe("the managed Prometheus store", () => {
+  const WORKSPACE = "ws-b226cc2a-a446-46a9-933a-ac50479a5568";
+  const store = (values: Record<string, unknown>) => {
+    const reader = new SettingsReader(values, TABLE);
+    const metrics = parseMetrics(reader, 50, 3);
+    return {
+      store: metrics?.managedStore,
+      ok: metrics !== undefined,
+      problems: reader.problems,
+      warnings: reader.warnings,
+    };
+  };
+
+  it("is off by default, and off leaves the metrics settings as they were", () => {
+    expect(store({})).toEqual({ store: undefined, ok: true, problems: [], warnings: [] });
+    expect(store({ managedPrometheus: "off", managedPrometheusWorkspaceId: "" }).store).toBeUndefined();
+  });
+
+  it("creates a workspace, or writes to an existing one by id", () => {
+    expect(store({ managedPrometheus: "create" }).store).toEqual({ mode: "create" });
+    expect(store({ managedPrometheus: "existing", managedPrometheusWorkspaceId: WORKSPACE }).store).toEqual({
+      mode: "existing",
+      workspaceId: WORKSPACE,
+    });
+  });
+
+  it("refuses an existing workspace without an id, or with one that is not a workspace id", () => {
+    const missing = store({ managedPrometheus: "existing" });
+    expect(missing.ok).toBe(false);
+    const found = problemAt(missing.problems, P("managedPrometheusWorkspaceId"));
+    expect(found.problem).toBe('is required when managedPrometheus is "existing"');
+    expect(argv(found.fix)).toEqual([["config", "set", P("managedPrometheusWorkspaceId")]]);
+    for (const bad of [
+      "b226cc2a-a446-46a9-933a-ac50479a5568",
+      "ws-B226CC2A-A446-46A9-933A-AC50479A5568",
+      "ws-123",
+    ]) {
+      const wrong = problemAt(
+        store({ managedPrometheus: "existing", managedPrometheusWorkspaceId: bad }).problems,
+        P("managedPrometheusWorkspaceId"),
+      );
+      expect(wrong.problem, bad).toMatch(/is not a workspace id \(ws- and a lowercase UUID/);
+    }
+  });
+
+  it("refuses an id the mode would ignore, and a mode that is not one of the three", () => {
+    for (const mode of ["off", "create"]) {
+      const result = store({ managedPrometheus: mode, managedPrometheusWorkspaceId: WORKSPACE });
+      expect(result.ok).toBe(false);
+      const found = problemAt(result.problems, P("managedPrometheusWorkspaceId"));
+      expect(found.problem).toBe(
+        `is set while managedPrometheus is "${mode}", which ignores it: remove it, or write to that workspace`,
+      );
+      expect(argv(found.fix)).toEqual([["config", "rm", P("managedPrometheusWorkspaceId")]]);
+    }
+    const typo = problemAt(store({ managedPrometheus: "exisitng" }).problems, P("managedPrometheus"));
+    expect(typo.problem).toMatch(/did you mean "existing"/);
+    expect(argv(typo.fix)).toEqual([["config", "set", P("managedPrometheus"), "existing"]]);
+  });
+
+  it("warns that an existing instance profile needs the workspace permissions granted by hand", () => {
+    const result = store({ managedPrometheus: "create", instanceProfileName: "ops-monitor" });
+    expect(result.store).toEqual({ mode: "create" });
+    expect(result.warnings.map((warning) => warning.warning)).toEqual([
+      expect.stringMatching(/grant that profile's role aps:RemoteWrite/),
+    ]);
+    expect(store({ managedPrometheus: "off", instanceProfileName: "ops-monitor" }).warnings).toEqual([]);
+  });
+});
+
 describe("metrics retention", () => {
   const metrics = (values: Record<string, unknown>, dataVolumeGb: number | undefined = 50, hosts = 3) =>
     run((reader) => parseMetrics(reader, dataVolumeGb, hosts), values);
@@ -179,14 +249,18 @@ describe("metrics retention", () => {
   });
 });
 
+const NETWORK = { mode: "create", vpcCidr: "10.42.0.0/16", subnetCidr: "10.42.1.0/24" } as const;
+const grafana = (reader: SettingsReader) => parseGrafana(reader, NETWORK);
+
 describe("Grafana's address and the instance profile", () => {
-  it("take a public http(s) root URL, unset meaning the Elastic IP", () => {
-    expect(run(parseGrafana, {}).result).toEqual({});
-    expect(run(parseGrafana, { grafanaRootUrl: "https://grafana.example.com/" }).result).toEqual({
+  it("take a public http(s) root URL, unset meaning derived from how Grafana is reached", () => {
+    expect(run(grafana, {}).result).toEqual({ exposure: { mode: "tunnel" } });
+    expect(run(grafana, { grafanaRootUrl: "https://grafana.example.com/" }).result).toEqual({
       rootUrl: "https://grafana.example.com/",
+      exposure: { mode: "tunnel" },
     });
     const found = problemAt(
-      run(parseGrafana, { grafanaRootUrl: "ftp://grafana.example.com" }).problems,
+      run(grafana, { grafanaRootUrl: "ftp://grafana.example.com" }).problems,
       P("grafanaRootUrl"),
     );
     expect(found.problem).toBe('"ftp://grafana.example.com" is not an http or https URL');
