@@ -6,6 +6,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ClientHost } from "./components/client-host";
+import { DataVolumeSnapshots } from "./components/data-volume-snapshots";
 import { GrafanaEndpoint } from "./components/grafana-endpoint";
 import {
   exporterSecretFileSpecs,
@@ -29,7 +30,7 @@ import { AGENTS_DEPLOY_DIR, MONITOR_DEPLOY_DIR } from "./configs/deploy-scripts"
 import { EXPORTER_SETTINGS } from "./configs/exporters";
 import { clientFiles, type DeployInfo, monitorFiles, stackImages } from "./configs/host-files";
 import { TEMPO_PORTS } from "./configs/tempo";
-import { MONITOR_PORTS } from "./lib/catalog";
+import { DATA_SNAPSHOT_TAG, MONITOR_PORTS } from "./lib/catalog";
 import { loadStackConfig } from "./lib/pulumi-config";
 import { parsePrometheusDuration } from "./lib/stack-config";
 
@@ -110,6 +111,7 @@ const sshKey = new SshKey(
   withProvider,
 );
 
+const snapshotTargetTags = { [DATA_SNAPSHOT_TAG]: `${env}-monitor-data` };
 const monitor = new MonitorHost(
   `${env}-monitor`,
   {
@@ -122,9 +124,20 @@ const monitor = new MonitorHost(
     instanceProfileName: roles.monitorInstanceProfileName,
     keyName: sshKey.keyName,
     protectData: config.protectData,
+    dataVolumeTags: snapshotTargetTags,
   },
   withProvider,
 );
+
+// Daily snapshots of the data volume (dataSnapshotRetainCount; on by default in production).
+const dataSnapshots =
+  config.monitor.snapshotRetainCount > 0
+    ? new DataVolumeSnapshots(
+        `${env}-monitor-snapshots`,
+        { environment: env, retainCount: config.monitor.snapshotRetainCount, targetTags: snapshotTargetTags },
+        withProvider,
+      )
+    : undefined;
 
 const clientHosts = config.clients.map(
   (client) =>
@@ -279,6 +292,8 @@ export const monitorInstanceId = monitor.instanceId;
 export const monitorPublicIp = monitor.publicIp;
 export const monitorPrivateIp = monitor.privateIp;
 export const monitorDataVolumeId = monitor.dataVolumeId;
+// null when the stack keeps no snapshots (dataSnapshotRetainCount 0).
+export const monitorDataSnapshotPolicyArn = dataSnapshots?.policyArn ?? null;
 export const grafanaUrl = grafanaUrlOutput;
 /** Every provisioned dashboard's URL by key (`hosts`, `host-detail`, `exporter-nginx`, ...), for links from other tools. */
 export const dashboards = grafanaUrlOutput.apply((url) => dashboardUrls(url, buildDashboards(config)));

@@ -26,6 +26,8 @@ export interface MonitorHostArgs {
   readonly keyName: pulumi.Input<string>;
   /** Prod: the data volume refuses deletion and survives `pulumi destroy`. */
   readonly protectData: boolean;
+  /** Extra tags of the data volume (the snapshot policy's target tag). */
+  readonly dataVolumeTags?: Readonly<Record<string, string>>;
 }
 
 export class MonitorHost extends pulumi.ComponentResource {
@@ -47,7 +49,11 @@ export class MonitorHost extends pulumi.ComponentResource {
         size: args.settings.dataVolumeGb,
         type: "gp3",
         encrypted: true,
-        tags: { Name: `${hostName}-data` },
+        // A restore: the volume starts as a copy of that snapshot (changing it replaces the volume).
+        ...(args.settings.restoreSnapshotId !== undefined
+          ? { snapshotId: args.settings.restoreSnapshotId }
+          : {}),
+        tags: { ...args.dataVolumeTags, Name: `${hostName}-data` },
       },
       { ...child, protect: args.protectData, retainOnDelete: args.protectData },
     );

@@ -33,6 +33,15 @@ export const DISCOVERY_TAGS = {
   exporters: "Exporters",
 } as const;
 
+/**
+ * Tag on the monitor's data volume that the stack's snapshot policy (AWS Data Lifecycle Manager)
+ * targets: value `<stack>-monitor-data`. Snapshots carry it too (DLM copies the volume's tags).
+ */
+export const DATA_SNAPSHOT_TAG = "ObservabilitySnapshots";
+
+/** Daily snapshots a production stack keeps when dataSnapshotRetainCount is unset. */
+export const PRODUCTION_SNAPSHOT_RETAIN_COUNT = 14;
+
 /** Where `runbooks/<AlertName>.md` is browsable unless a stack sets runbookBaseUrl (point it at your fork). */
 export const DEFAULT_RUNBOOK_BASE_URL = "https://github.com/example-org/observability/blob/main/runbooks";
 

@@ -5,12 +5,15 @@
  * leaves Pulumi's secret handling. Expected values come from the stack's validated config and the
  * service catalogue, never from the components.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
+import { DLM_ROLE_POLICY } from "../components/data-volume-snapshots";
 import { REMOTE_COMMAND_TYPE } from "../components/host-deployment";
 import { HOST_KEY_READ_COMMAND } from "../components/ssh-key";
 import { EXPORTERS, exporterRecord } from "../configs/exporters";
 import { monitorFiles, stackImages } from "../configs/host-files";
-import { AGENT_PORTS, DISCOVERY_TAGS, MONITOR_PORTS, SSH_PORT } from "../lib/catalog";
+import { AGENT_PORTS, DATA_SNAPSHOT_TAG, DISCOVERY_TAGS, MONITOR_PORTS, SSH_PORT } from "../lib/catalog";
 import { LOKI_INDEX_PREFIX, LOKI_TENANT, lokiLifecyclePlan } from "../lib/retention";
 import { CANONICAL_OWNER_ID, PROJECT, type StackConfig } from "../lib/stack-config";
 import { listStackNames } from "../lib/stack-files";
@@ -467,7 +470,10 @@ describe.each(stacks)("stack %s", (stack) => {
       const { role } = profileAndRole(run, input(monitorInstance(run), "iamInstanceProfile"));
       expect(JSON.parse(input<string>(role, "assumeRolePolicy"))).toEqual(EC2_ASSUME_ROLE);
 
-      const policies = resourcesOfType(run, T.rolePolicy);
+      // Every role policy but the snapshot role's (backups and restore, below) is the monitor's.
+      const policies = resourcesOfType(run, T.rolePolicy).filter(
+        (policy) => !policy.name.endsWith("-snapshots-dlm"),
+      );
       expect(policies.map((policy) => input(policy, "role"))).toEqual([role.state.name]);
       const bucketArn = String(only(run, T.bucket).state.arn);
       expect(parsedPolicy(policies[0] as RecordedResource)).toEqual({
@@ -1050,5 +1056,82 @@ describe("a production stack", () => {
     expect(refused.registeredTypes).toEqual([]);
     const preview = await runProgram("prod", { preview: true });
     expect(resourcesOfType(preview, T.instance).length).toBeGreaterThan(0);
+  });
+});
+
+describe("backups and restore", () => {
+  const DLM_POLICY = "aws:dlm/lifecyclePolicy:LifecyclePolicy";
+  const dataVolume = (run: ProgramRun) =>
+    resourcesOfType(run, T.volume).find((volume) => volume.name.endsWith("-monitor-data"));
+
+  test("the prod graph snapshots the data volume daily and keeps 14; dev keeps none", async () => {
+    const prod = await runProgram("prod");
+    const [policy, ...others] = resourcesOfType(prod, DLM_POLICY);
+    expect(others).toEqual([]);
+    const volume = dataVolume(prod);
+    const target = { [DATA_SNAPSHOT_TAG]: "prod-monitor-data" };
+    expect(volume?.inputs.tags).toMatchObject(target);
+    expect(policy?.inputs.state).toBe("ENABLED");
+    expect(policy?.inputs.policyDetails).toEqual({
+      resourceTypes: ["VOLUME"],
+      targetTags: target,
+      schedules: [
+        {
+          name: "daily",
+          createRule: { interval: 24, intervalUnit: "HOURS", times: "03:00" },
+          retainRule: { count: 14 },
+          copyTags: true,
+          tagsToAdd: { SnapshotCreator: "dlm" },
+        },
+      ],
+    });
+    // DLM acts through its own role, which only DLM can assume, with AWS's DLM service policy.
+    const role = resourcesOfType(prod, "aws:iam/role:Role").find((entry) =>
+      entry.name.endsWith("-snapshots-dlm"),
+    );
+    expect(policy?.inputs.executionRoleArn).toBe(role?.state.arn);
+    expect(JSON.parse(String(role?.inputs.assumeRolePolicy)).Statement).toEqual([
+      { Effect: "Allow", Principal: { Service: "dlm.amazonaws.com" }, Action: "sts:AssumeRole" },
+    ]);
+    const permissions = resourcesOfType(prod, T.rolePolicy).filter((entry) =>
+      entry.name.endsWith("-snapshots-dlm"),
+    );
+    expect(permissions.map((entry) => entry.inputs.role)).toEqual([role?.id]);
+    expect(JSON.parse(String(permissions[0]?.inputs.policy))).toEqual(DLM_ROLE_POLICY);
+    expect(prod.outputs.monitorDataSnapshotPolicyArn).toBe(policy?.state.arn);
+    expect(String(policy?.state.arn)).toMatch(/^arn:aws:dlm:/);
+    expect(volume?.inputs.snapshotId).toBeUndefined();
+
+    const dev = await runProgram("dev");
+    expect(resourcesOfType(dev, DLM_POLICY)).toEqual([]);
+    expect(dev.outputs.monitorDataSnapshotPolicyArn).toBeNull();
+    const devKeeping = await runProgram("dev", {
+      configOverrides: { [`${PROJECT}:dataSnapshotRetainCount`]: "7" },
+    });
+    expect(resourcesOfType(devKeeping, DLM_POLICY)[0]?.inputs.policyDetails).toMatchObject({
+      schedules: [{ retainRule: { count: 7 } }],
+    });
+  });
+
+  test("docs/operations.md's restore steps, run under mocks, create the data volume from the snapshot", async () => {
+    const docs = readFileSync(join(REPO_ROOT, "docs", "operations.md"), "utf8");
+    const section = docs.slice(docs.indexOf("## Restore the monitor's data from a snapshot"));
+    const steps = section.slice(0, section.indexOf("\n## ", 4));
+    const settings = [...steps.matchAll(/^\s*pulumi config set (observability:\S+) (\S+)\s*$/gm)].map(
+      (match) => [match[1] as string, match[2] as string] as const,
+    );
+    expect(settings).toEqual([[`${PROJECT}:dataVolumeSnapshotId`, "snap-0123456789abcdef0"]]);
+    const restored = await runProgram("prod", { configOverrides: Object.fromEntries(settings) });
+    const volume = dataVolume(restored);
+    expect(volume?.inputs.snapshotId).toBe("snap-0123456789abcdef0");
+    expect(volume?.inputs).toMatchObject({ encrypted: true, type: "gp3" });
+    // The snapshot policy keeps covering the restored volume.
+    expect(resourcesOfType(restored, DLM_POLICY)[0]?.inputs.policyDetails).toMatchObject({
+      targetTags: volume?.inputs.tags ? { [DATA_SNAPSHOT_TAG]: "prod-monitor-data" } : {},
+    });
+    // The step that finds the snapshot filters on the tag the volume and its snapshots carry.
+    expect(steps).toContain(`Name=tag:${DATA_SNAPSHOT_TAG},Values=prod-monitor-data`);
+    expect(steps).toContain("ssh-keygen -R");
+    expect(steps).toContain("pulumi refresh");
   });
 });

@@ -4,7 +4,7 @@
  */
 import { parseCidr } from "../cidr";
 import type { ExporterSettingsSpec } from "./exporter-settings";
-import { type ConfigWarning, PROJECT, StackConfigError, secretSetCommand } from "./problems";
+import { type ConfigWarning, PROJECT, StackConfigError, secretSetCommand, setCommand } from "./problems";
 import { SettingsReader } from "./reader";
 import { parseAlerting } from "./sections/alerting";
 import { parseClients, parseExternalHosts, parseMonitor } from "./sections/hosts";
@@ -29,7 +29,7 @@ import {
   parseTags,
 } from "./sections/services";
 import { secretKeys, settingsTable } from "./settings";
-import type { Architecture, StackConfig } from "./types";
+import type { Architecture, MonitorSettings, StackConfig } from "./types";
 import { deepFreeze, parsePrometheusDuration } from "./values";
 
 export interface RawSettings {
@@ -108,7 +108,7 @@ export function readStackConfig(
   const region = parseRegion(reader);
   const aws = parseAwsProvider(reader);
   const network = parseNetwork(reader);
-  const monitor = parseMonitor(reader);
+  const monitor = parseMonitor(reader, production === true);
   const hostNames = new Map<string, string>();
   const clients = parseClients(reader, exporters, hostNames);
   const ownVpc = network?.mode === "create" ? parseCidr(network.vpcCidr) : undefined;
@@ -120,6 +120,7 @@ export function readStackConfig(
   );
   const access = parseAccess(reader);
   const profile = parseInstanceProfile(reader);
+  const monitorSettings = withoutSnapshotsOnExistingProfile(reader, monitor, profile.name);
   const architectures = new Map<string, Architecture>();
   if (monitor) architectures.set("monitor", monitor.architecture);
   for (const client of clients ?? []) architectures.set(client.name, client.architecture);
@@ -159,6 +160,7 @@ export function readStackConfig(
     region === undefined ||
     !aws ||
     !monitor ||
+    !monitorSettings ||
     !clients ||
     !externalHosts ||
     !network ||
@@ -193,7 +195,7 @@ export function readStackConfig(
     access,
     ...(profile.name !== undefined ? { existingInstanceProfile: profile.name } : {}),
     images,
-    monitor,
+    monitor: monitorSettings ?? monitor,
     clients,
     externalHosts,
     metrics,
@@ -223,4 +225,31 @@ export function missingSecrets(config: StackConfig, exporters: readonly Exporter
     config.access.sshAuth,
     config.alerting.email !== undefined,
   ).filter((key) => !config.secretsSet[key]);
+}
+
+/**
+ * Snapshots need an IAM role for Data Lifecycle Manager, which a stack on an existing instance
+ * profile (an account that cannot create roles) cannot make: a count left unset becomes 0 with a
+ * warning, a count asked for is a problem.
+ */
+function withoutSnapshotsOnExistingProfile(
+  reader: SettingsReader,
+  monitor: MonitorSettings | undefined,
+  existingInstanceProfile: string | undefined,
+): MonitorSettings | undefined {
+  if (!monitor || existingInstanceProfile === undefined || monitor.snapshotRetainCount === 0) return monitor;
+  if (reader.raw("dataSnapshotRetainCount") !== undefined) {
+    reader.report(
+      "dataSnapshotRetainCount",
+      "needs an IAM role for Data Lifecycle Manager, which a stack on an existing instance profile (existingInstanceProfile) cannot create: set it to 0 and snapshot the data volume another way",
+      [setCommand("dataSnapshotRetainCount", "0")],
+    );
+    return undefined;
+  }
+  reader.warn(
+    "dataSnapshotRetainCount",
+    "no snapshots of the monitor data volume: with existingInstanceProfile the stack cannot create the IAM role Data Lifecycle Manager needs (docs/operations.md, Backups)",
+    [setCommand("dataSnapshotRetainCount", "0")],
+  );
+  return { ...monitor, snapshotRetainCount: 0 };
 }

@@ -4,12 +4,15 @@
  * the tables in docs/configuration.md are generated from it (`npm run generate`), and a test fails
  * when either drifts.
  */
-import { DEFAULT_RUNBOOK_BASE_URL, RULE_RATE_WINDOW_MS } from "../catalog";
+import { DEFAULT_RUNBOOK_BASE_URL, PRODUCTION_SNAPSHOT_RETAIN_COUNT, RULE_RATE_WINDOW_MS } from "../catalog";
 import type { ExporterSettingsSpec } from "./exporter-settings";
 import { PROJECT } from "./problems";
 import { MAX_PROBES, MAX_SLOS } from "./reliability-fields";
 import type { Architecture } from "./types";
 import { formatDuration } from "./values";
+
+/** DLM keeps at most 1000 snapshots per schedule. */
+export const MAX_SNAPSHOT_RETAIN_COUNT = 1000;
 
 /** Where a setting belongs; docs group the table by it. */
 export type SettingSection =
@@ -194,6 +197,22 @@ export const CORE_SETTINGS: readonly SettingSpec[] = [
     example: "100",
     description:
       "Monitor data volume for Prometheus, Loki, Grafana and Alertmanager data (GiB, encrypted gp3).",
+  },
+  {
+    key: "dataSnapshotRetainCount",
+    section: "hosts",
+    // A whole number, declared as a string so that "unset" exists: it then depends on `production`.
+    type: "string",
+    example: "14",
+    description: `Daily snapshots of the monitor data volume (AWS Data Lifecycle Manager, 03:00 UTC) to keep, a whole number from 0 (no snapshots) to ${MAX_SNAPSHOT_RETAIN_COUNT}. Unset: ${PRODUCTION_SNAPSHOT_RETAIN_COUNT} on a production stack, else 0.`,
+  },
+  {
+    key: "dataVolumeSnapshotId",
+    section: "hosts",
+    type: "string",
+    example: "snap-0123456789abcdef0",
+    description:
+      "Create the monitor data volume from this EBS snapshot (restore: docs/operations.md); setting or changing it replaces the data volume.",
   },
   {
     key: "clientRootVolumeGb",

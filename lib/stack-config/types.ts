@@ -30,6 +30,10 @@ export interface MonitorSettings extends InstanceSettings {
   readonly rootVolumeGb: number;
   /** Separate encrypted EBS volume for Prometheus, Loki, Grafana and Alertmanager data. */
   readonly dataVolumeGb: number;
+  /** Daily snapshots of the data volume to keep (0: no snapshot policy). */
+  readonly snapshotRetainCount: number;
+  /** The EBS snapshot the data volume is created from (a restore). */
+  readonly restoreSnapshotId?: string;
 }
 
 /** What every scraped host carries: its name and its optional exporters. */

@@ -173,6 +173,11 @@ function fakeState(
         id: `eipalloc-${suffix}`,
         state: { ...inputs, allocationId: `eipalloc-${suffix}`, publicIp: fakePublicIp(name) },
       };
+    case "aws:dlm/lifecyclePolicy:LifecyclePolicy":
+      return {
+        id: `policy-${suffix}`,
+        state: { ...inputs, arn: `arn:aws:dlm:mock:${FAKE_ACCOUNT_ID}:policy/policy-${suffix}` },
+      };
     case "aws:iam/role:Role":
       return {
         id: `${name}-${suffix.slice(0, 7)}`,

@@ -29,7 +29,13 @@ export function sampleStackConfig(overrides: Partial<StackConfig> = {}): StackCo
       },
       ubuntuImageOwner: "099720109477",
     },
-    monitor: { instanceType: "t3.medium", architecture: "x86_64", rootVolumeGb: 20, dataVolumeGb: 50 },
+    monitor: {
+      instanceType: "t3.medium",
+      architecture: "x86_64",
+      rootVolumeGb: 20,
+      dataVolumeGb: 50,
+      snapshotRetainCount: 0,
+    },
     clients: [
       {
         name: "web-1",

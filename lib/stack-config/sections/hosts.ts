@@ -2,19 +2,20 @@
  * The hosts: the monitor, the EC2 clients this stack creates, and hosts outside AWS, each with
  * the optional exporters it runs and their per-host settings.
  */
-import { RESERVED_HOST_NAMES } from "../../catalog";
+import { PRODUCTION_SNAPSHOT_RETAIN_COUNT, RESERVED_HOST_NAMES } from "../../catalog";
 import { cidrContains, formatIpv4, type Ipv4Cidr, parseCidr, parseIpv4 } from "../../cidr";
 import type { ExporterSettingsSpec } from "../exporter-settings";
 import { CLIENT_FIELDS, EXTERNAL_HOST_FIELDS, type FieldSpec } from "../fields";
 import { type ConfigCommand, pathRmCommand, pathSetCommand, setCommand } from "../problems";
 import type { SettingsReader } from "../reader";
-import { DEFAULT_CLIENT_NAME, MAX_CLIENTS, MAX_EXTERNAL_HOSTS } from "../settings";
+import { DEFAULT_CLIENT_NAME, MAX_CLIENTS, MAX_EXTERNAL_HOSTS, MAX_SNAPSHOT_RETAIN_COUNT } from "../settings";
 import type { ClientHost, ExternalHost, InstanceSettings, MonitorSettings, ScrapedHost } from "../types";
 import {
   closestName,
   DNS_NAME_PATTERN,
   describe,
   HOST_NAME_PATTERN,
+  isAwsId,
   isPlainObject,
   LINUX_USER_PATTERN,
   parseInstanceType,
@@ -37,7 +38,7 @@ function parseInstance(
   return { instanceType, architecture: parsed.architecture };
 }
 
-export function parseMonitor(reader: SettingsReader): MonitorSettings | undefined {
+export function parseMonitor(reader: SettingsReader, production: boolean): MonitorSettings | undefined {
   const instanceType = reader.string("monitorInstanceType");
   let instance =
     instanceType === undefined
@@ -56,8 +57,40 @@ export function parseMonitor(reader: SettingsReader): MonitorSettings | undefine
   }
   const rootVolumeGb = reader.integer("monitorRootVolumeGb");
   const dataVolumeGb = reader.integer("monitorDataVolumeGb");
+  const snapshotRetainCount = parseSnapshotRetainCount(reader, production);
+  const restoreSnapshotId = reader.string("dataVolumeSnapshotId");
+  let restoreOk = true;
+  if (restoreSnapshotId !== undefined && !isAwsId("snap", restoreSnapshotId)) {
+    restoreOk = false;
+    reader.report(
+      "dataVolumeSnapshotId",
+      `"${restoreSnapshotId}" is not an EBS snapshot id (snap- and 8 or 17 hex digits)`,
+      [setCommand("dataVolumeSnapshotId")],
+    );
+  }
   if (!instance || rootVolumeGb === undefined || dataVolumeGb === undefined) return undefined;
-  return { ...instance, rootVolumeGb, dataVolumeGb };
+  if (snapshotRetainCount === undefined || !restoreOk) return undefined;
+  return {
+    ...instance,
+    rootVolumeGb,
+    dataVolumeGb,
+    snapshotRetainCount,
+    ...(restoreSnapshotId !== undefined ? { restoreSnapshotId } : {}),
+  };
+}
+
+/** Snapshots to keep: unset means the production default (or none); else a whole number in range. */
+function parseSnapshotRetainCount(reader: SettingsReader, production: boolean): number | undefined {
+  const text = reader.string("dataSnapshotRetainCount");
+  if (text === undefined) return production ? PRODUCTION_SNAPSHOT_RETAIN_COUNT : 0;
+  const count = /^\d{1,4}$/.test(text) ? Number(text) : Number.NaN;
+  if (Number.isInteger(count) && count <= MAX_SNAPSHOT_RETAIN_COUNT) return count;
+  reader.report(
+    "dataSnapshotRetainCount",
+    `must be a whole number from 0 (no snapshots) to ${MAX_SNAPSHOT_RETAIN_COUNT}, got ${describe(text)}`,
+    [setCommand("dataSnapshotRetainCount", String(PRODUCTION_SNAPSHOT_RETAIN_COUNT))],
+  );
+  return undefined;
 }
 
 /** The exporters a host lists, each known and at most once; undefined when wrong (reported). */

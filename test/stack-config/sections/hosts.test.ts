@@ -30,7 +30,7 @@ const OWN_VPC = (() => {
 function hosts(values: Record<string, unknown>, ownVpc: Ipv4Cidr | null = OWN_VPC) {
   const reader = new SettingsReader(values, TABLE);
   const seen = new Map<string, string>();
-  const monitor = parseMonitor(reader);
+  const monitor = parseMonitor(reader, values.production === true);
   const clients = parseClients(reader, EXPORTER_SETTINGS, seen);
   const external = parseExternalHosts(reader, EXPORTER_SETTINGS, seen, ownVpc ?? undefined);
   return { monitor, clients, external, problems: reader.problems };
@@ -55,8 +55,29 @@ describe("the monitor", () => {
       architecture: "x86_64",
       rootVolumeGb: 20,
       dataVolumeGb: 50,
+      snapshotRetainCount: 0,
     });
     expect(hosts({ monitorInstanceType: "r7g.large" }).monitor?.architecture).toBe("arm64");
+  });
+
+  it("keeps no snapshots by default, 14 on a production stack, and what is set either way", () => {
+    expect(hosts({ production: true }).monitor?.snapshotRetainCount).toBe(14);
+    expect(hosts({ production: true, dataSnapshotRetainCount: 0 }).monitor?.snapshotRetainCount).toBe(0);
+    expect(hosts({ dataSnapshotRetainCount: 30 }).monitor?.snapshotRetainCount).toBe(30);
+    expect(hosts({ dataSnapshotRetainCount: -1 }).problems.map((p) => p.setting)).toEqual([
+      "observability:dataSnapshotRetainCount",
+    ]);
+  });
+
+  it("creates the data volume from a snapshot id, and refuses what is not one", () => {
+    expect(hosts({ dataVolumeSnapshotId: "snap-0123456789abcdef0" }).monitor?.restoreSnapshotId).toBe(
+      "snap-0123456789abcdef0",
+    );
+    const refused = hosts({ dataVolumeSnapshotId: "vol-0123456789abcdef0" });
+    expect(refused.monitor).toBeUndefined();
+    expect(refused.problems.map((p) => [p.setting, p.fix])).toEqual([
+      ["observability:dataVolumeSnapshotId", "pulumi config set observability:dataVolumeSnapshotId"],
+    ]);
   });
 
   it.each([
