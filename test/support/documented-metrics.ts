@@ -76,14 +76,10 @@ const ALERTMANAGER_SELF = "Alertmanager's own /metrics (checked against Debian's
 const doc = (source: string, labels: readonly string[] = []): DocumentedMetric => ({ labels, source });
 
 /** Series of the monitor's services and the optional exporters, and their own labels. */
-const BLACKBOX_SOURCE =
-  "https://github.com/prometheus/blackbox_exporter/blob/v0.28.0/prober/handler.go and prober/prober.go";
 const TEMPO_SOURCE =
   "https://github.com/grafana/tempo/blob/v2.10.8/ (modules/distributor/distributor.go, modules/overrides/discarded_spans.go)";
 
 export const DOCUMENTED_METRICS: Readonly<Record<string, DocumentedMetric>> = {
-  probe_success: doc(BLACKBOX_SOURCE),
-  probe_ssl_earliest_cert_expiry: doc(BLACKBOX_SOURCE),
   tempo_discarded_spans_total: doc(TEMPO_SOURCE, ["tenant", "reason"]),
   tempo_distributor_spans_received_total: doc(TEMPO_SOURCE, ["tenant"]),
   up: doc("https://prometheus.io/docs/concepts/jobs_instances/ (automatically generated series)"),
