@@ -14,6 +14,7 @@ import type { ExternalHost, StackConfig } from "../lib/stack-config";
 import { BLACKBOX_ADDRESS, blackboxScrapeJob } from "./blackbox";
 import { enabledExporters } from "./exporters";
 import { durationSeconds } from "./rules/duration";
+import { type ScrapeJobKind, sampleLimit, scrapeLimitFields } from "./scrape-limits";
 
 /** Job names; alert rules select on them, so they live in one place. */
 export const JOB_NAMES = {
@@ -212,6 +213,7 @@ function scrapeConfigForHostJob(
   return {
     job_name: spec.job,
     ...(spec.metricsPath ? { metrics_path: spec.metricsPath } : {}),
+    ...scrapeLimitFields(spec.job, hostJobKind(spec)),
     ...(spec.monitorAddress
       ? {
           static_configs: [
@@ -233,9 +235,29 @@ function fileSdFileName(job: string): string {
   return `${job}.json`;
 }
 
+/** Every scrape job with a sample limit, and that limit: the rules compare each target with it. */
+export function scrapeJobSampleLimits(
+  config: StackConfig,
+): { readonly job: string; readonly limit: number }[] {
+  const services = [JOB_NAMES.prometheus, JOB_NAMES.alertmanager, JOB_NAMES.loki, JOB_NAMES.grafana];
+  return [
+    ...services.map((job) => ({ job, limit: sampleLimit(job, "service") })),
+    ...hostJobs(config, DEFAULT_MONITOR_ADDRESSES).map((spec) => ({
+      job: spec.job,
+      limit: sampleLimit(spec.job, hostJobKind(spec)),
+    })),
+  ];
+}
+
+/** Agents run on every host; optional exporters only where a host enables them. */
+function hostJobKind(spec: ScrapeJobSpec): ScrapeJobKind {
+  return spec.optionalExporter === undefined ? "agent" : "exporter";
+}
+
 function monitorServiceJob(job: string, address: string, stack: string): Record<string, unknown> {
   return {
     job_name: job,
+    ...scrapeLimitFields(job, "service"),
     static_configs: [{ targets: [address], labels: { instance: MONITOR_INSTANCE, host_type: "monitor" } }],
     relabel_configs: [{ target_label: "environment", replacement: stack }],
   };

@@ -9,6 +9,7 @@ import { EXPORTER_GROUP_PREFIX, everyExporterRuleGroup, exporterRuleGroups } fro
 import { hostRuleGroup } from "./host";
 import { managedStoreRuleGroup } from "./managed-store";
 import { probeRuleGroups } from "./probes";
+import { scrapeLimitRuleGroup } from "./scrape-limits";
 import { selfMonitoringRuleGroup } from "./self-monitoring";
 import { sloRuleGroups } from "./slo";
 import { tempoRuleGroups } from "./tempo";
@@ -44,6 +45,7 @@ export function buildRuleGroups(config: StackConfig): RuleGroup[] {
     hostRuleGroup(config.alerting.thresholds),
     containerRuleGroup(config.metrics.scrapeInterval),
     selfMonitoringRuleGroup(config),
+    scrapeLimitRuleGroup(config),
     ...(config.metrics.managedStore ? [managedStoreRuleGroup()] : []),
     ...exporterRuleGroups(config),
     ...probeRuleGroups(config.probes),
