@@ -29,6 +29,7 @@ import {
   stringMap,
   strings,
 } from "./alloy-syntax";
+import { alloyTraceStatements, OTLP_PORTS } from "./alloy-traces";
 import {
   type ComposeService,
   composeSecretPath,
@@ -67,6 +68,8 @@ export interface AlloyConfigInput {
   readonly lokiPushUrl: string;
   /** Credentials for the push gateway; absent for the monitor's own Alloy (Loki on its network). */
   readonly pushAuth?: PushAuth;
+  /** Tempo's OTLP gRPC endpoint (host:port) when traces are on and this host forwards them. */
+  readonly tempoEndpoint?: string;
 }
 
 /** Every label the config can put on a stream; dashboards and queries may rely on these. */
@@ -243,7 +246,8 @@ export function alloyConfigStatements(input: AlloyConfigInput): AlloyStatement[]
 }
 
 export function renderAlloyConfig(input: AlloyConfigInput): string {
-  return printAlloy(alloyConfigStatements(input));
+  const traces = input.tempoEndpoint ? alloyTraceStatements(input.host, input.tempoEndpoint) : [];
+  return printAlloy([...alloyConfigStatements(input), ...traces]);
 }
 
 export interface AlloyServiceOptions {
@@ -255,6 +259,8 @@ export interface AlloyServiceOptions {
    * The monitor's Prometheus reaches Alloy on the compose network instead.
    */
   readonly publishMetricsPort?: boolean;
+  /** Traces on: publish the OTLP receiver's ports on the host's 127.0.0.1 (never wider). */
+  readonly otlp?: boolean;
 }
 
 export function alloyFlags(): string[] {
@@ -281,8 +287,15 @@ export function alloyService(options: AlloyServiceOptions = {}): ComposeService 
     // Docker it reads only through the socket proxy (containers and logs, read-only).
     user: "0",
     command: alloyFlags(),
-    ...(publish
-      ? { ports: [publishedPort(AGENT_PORTS.alloy, options.bindAddress ?? DEFAULT_BIND_ADDRESS)] }
+    ...(publish || options.otlp
+      ? {
+          ports: [
+            ...(publish
+              ? [publishedPort(AGENT_PORTS.alloy, options.bindAddress ?? DEFAULT_BIND_ADDRESS)]
+              : []),
+            ...(options.otlp ? Object.values(OTLP_PORTS).map((port) => `127.0.0.1:${port}:${port}`) : []),
+          ],
+        }
       : {}),
     // The config *directory*: the deploy renames a new config.alloy into place, which a file bind
     // mount would hide (it keeps the old inode); through a directory mount `POST /-/reload` sees it.

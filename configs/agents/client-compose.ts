@@ -16,7 +16,9 @@ import {
   lokiPushUrl,
   PUSH_PASSWORD_PATH,
   renderAlloyConfig,
+  UNKNOWN_MONITOR_ADDRESS,
 } from "./alloy";
+import { OTLP_PORTS } from "./alloy-traces";
 import { cadvisorService } from "./cadvisor";
 import type { AgentListenOptions, ComposeFile, ComposeService } from "./compose-types";
 import { SOCKET_PROXY_SERVICE, SOCKET_PROXY_VOLUME, socketProxyService } from "./docker-socket-proxy";
@@ -51,7 +53,7 @@ export const PUSH_PASSWORD_FILE = `${SECRETS_DIR}/${PUSH_PASSWORD_SECRET}`;
 
 /** The agents every client and outside host runs, by compose service name. */
 export function agentServices(
-  options: { readonly bindAddress?: string } = {},
+  options: { readonly bindAddress?: string; readonly otlp?: boolean } = {},
 ): Record<string, ComposeService> {
   return {
     "node-exporter": nodeExporterService(options),
@@ -62,13 +64,21 @@ export function agentServices(
   };
 }
 
+/** Traces go to Tempo inside the VPC only: EC2 clients forward them, hosts outside AWS do not. */
+export function forwardsTraces(config: StackConfig, host: ClientHost | ExternalHost): boolean {
+  return config.traces !== undefined && !("address" in host);
+}
+
 export function clientComposeFile(
-  _config: StackConfig,
+  config: StackConfig,
   host: ClientHost | ExternalHost,
   options: ClientComposeOptions = {},
 ): ComposeFile {
   const exporters = hostExporters(host).filter(runsContainer);
-  const services: Record<string, ComposeService> = agentServices(options);
+  const services: Record<string, ComposeService> = agentServices({
+    ...options,
+    otlp: forwardsTraces(config, host),
+  });
   for (const record of exporters) {
     services[exporterServiceName(record)] = exporterService(record, {
       bindAddress: options.bindAddress,
@@ -116,6 +126,9 @@ export function renderClientFiles(
       environment: config.stack,
       lokiPushUrl: lokiPushUrl(options.monitorAddress),
       pushAuth: { username: host.name, passwordFile: PUSH_PASSWORD_PATH },
+      ...(forwardsTraces(config, host)
+        ? { tempoEndpoint: `${options.monitorAddress ?? UNKNOWN_MONITOR_ADDRESS}:${OTLP_PORTS.grpc}` }
+        : {}),
     }),
     [PROCESS_EXPORTER_CONFIG_FILE]: renderProcessExporterConfig(),
   };
