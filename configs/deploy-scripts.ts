@@ -20,7 +20,7 @@ import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
 import { AGENTS_DIR, COMPOSE_FILE } from "./agents/client-compose";
 import { ALERTMANAGER_PATHS } from "./alertmanager";
 import { BLACKBOX_CONFIG_FILE, BLACKBOX_SERVICE } from "./blackbox";
-import { GATEWAY_CONTAINER_CONFIG_PATH, GATEWAY_SERVICE } from "./gateway";
+import { GATEWAY_BINARY, GATEWAY_CONTAINER_CONFIG_PATH, GATEWAY_SERVICE } from "./gateway";
 import { CLOUD_INIT_FILE, type HostFiles, MONITOR_LOKI_RUNTIME_DIR } from "./host-files";
 import { LOKI_CONFIG_PATH } from "./loki";
 import { PROMETHEUS_CONFIG_PATH } from "./prometheus";
@@ -223,7 +223,7 @@ const CONFIG_CHECKS: Readonly<Record<string, ConfigCheck>> = {
   loki: { entrypoint: "loki", args: [`-config.file=${LOKI_CONFIG_PATH}`, "-verify-config"] },
   // Syntax and directives only: the hash file is read per request, not at start.
   [GATEWAY_SERVICE]: {
-    entrypoint: "nginx",
+    entrypoint: GATEWAY_BINARY,
     args: ["-t", "-e", "stderr", "-c", GATEWAY_CONTAINER_CONFIG_PATH],
   },
 };

@@ -35,6 +35,9 @@ import {
   variable,
 } from "./nginx-syntax";
 
+/** The gateway's program (the compose entrypoint and the deploy's config check). */
+export const GATEWAY_BINARY = "nginx";
+
 /** Compose service (and container) name of the gateway on the monitor. */
 export const GATEWAY_SERVICE = "gateway";
 

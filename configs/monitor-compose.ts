@@ -46,6 +46,7 @@ import {
 } from "./blackbox";
 import { DATA_MOUNT_POINT, dataDirectoryPath } from "./cloud-init";
 import {
+  GATEWAY_BINARY,
   GATEWAY_CONFIG_DIR,
   GATEWAY_CONTAINER_CONFIG_DIR,
   GATEWAY_CONTAINER_CONFIG_PATH,
@@ -344,7 +345,7 @@ export function monitorComposeData(
     container_name: GATEWAY_SERVICE,
     restart: "unless-stopped",
     user: GATEWAY_USER,
-    entrypoint: ["nginx"],
+    entrypoint: [GATEWAY_BINARY],
     command: ["-e", "stderr", "-c", GATEWAY_CONTAINER_CONFIG_PATH],
     // The security group admits the clients' group and each outside host's address only.
     ports: [`0.0.0.0:${MONITOR_PORTS.gateway}:${MONITOR_PORTS.gateway}`],

@@ -24,6 +24,7 @@ import {
   exporterUser,
   renderExporterCredentialFiles,
 } from "../../configs/exporters";
+import { IMAGES } from "../../configs/images";
 import { renderFileSdTargets, renderPrometheusConfig } from "../../configs/prometheus";
 import { renderRuleFiles, renderRuleTests } from "../../configs/rules";
 import { AGENT_PORTS, MONITOR_PORTS, SSH_PORT } from "../../lib/catalog";
@@ -272,7 +273,10 @@ describe("code outside the records", () => {
     .map((path) => relative(ROOT, path))
     .filter((path) => !EXPORTERS.some((record) => path === `configs/exporters/${record.name}.ts`))
     // The registry imports each record by its file name.
-    .filter((path) => path !== "configs/exporters/index.ts");
+    .filter((path) => path !== "configs/exporters/index.ts")
+    // The push gateway is nginx the web server (its config syntax, binary and files), which no
+    // exporter record is about; its image is allowed in images.ts below.
+    .filter((path) => path !== "configs/gateway.ts" && path !== "configs/nginx-syntax.ts");
 
   it("covers the layers (and the scan finds names where they are)", () => {
     expect(files).toContain("configs/prometheus.ts");
@@ -283,6 +287,8 @@ describe("code outside the records", () => {
   it.each(files)("%s names no exporter", (path) => {
     const names = EXPORTERS.map((record) => record.name);
     const pattern = new RegExp(`(^|[^a-z])(${names.join("|")})($|[^a-z])`);
-    expect(literalsOf(join(ROOT, path)).filter((text) => pattern.test(text))).toEqual([]);
+    expect(
+      literalsOf(join(ROOT, path)).filter((text) => pattern.test(text) && text !== IMAGES.gateway),
+    ).toEqual([]);
   });
 });

@@ -217,7 +217,7 @@ describe("host names", () => {
 
   it.each([
     ["monitor", /"monitor" is reserved: it is the monitor host's own name/],
-    ["clients", /"clients" is reserved: it names the rule that admits every EC2 client's log push/],
+    ["clients", /"clients" is reserved: it names the rule that admits every EC2 client to the push gateway/],
   ])("refuse the reserved name %s", (name, problem) => {
     const found = problemAt(hosts({ clients: [{ name }] }).problems, P("clients[0].name"));
     expect(found.problem).toMatch(problem);

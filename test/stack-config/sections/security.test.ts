@@ -17,7 +17,7 @@ function logs(values: Record<string, unknown>) {
 describe("Loki bucket access", () => {
   it("defaults to a 7-day undo window and no admins besides the account root", () => {
     expect(logs({})).toEqual({
-      result: { retentionDays: 30, noncurrentVersionDays: 7, bucketAdminArns: [] },
+      result: { retentionDays: 30, deletionEnabled: false, noncurrentVersionDays: 7, bucketAdminArns: [] },
       problems: [],
     });
   });
@@ -30,7 +30,7 @@ describe("Loki bucket access", () => {
       "arn:aws-us-gov:iam::123456789012:role/ops-?",
     ];
     expect(logs({ lokiBucketAdminArns: arns, lokiNoncurrentVersionDays: 30 })).toEqual({
-      result: { retentionDays: 30, noncurrentVersionDays: 30, bucketAdminArns: arns },
+      result: { retentionDays: 30, deletionEnabled: false, noncurrentVersionDays: 30, bucketAdminArns: arns },
       problems: [],
     });
   });
