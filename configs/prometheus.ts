@@ -30,6 +30,9 @@ export const JOB_NAMES = {
 /** `instance` label of every service and agent on the monitor host. */
 export const MONITOR_INSTANCE = "monitor";
 
+/** Samples one scrape may return (global `sample_limit`); a target above it fails its whole scrape. */
+export const SCRAPE_SAMPLE_LIMIT = 50_000;
+
 /** Where Prometheus reaches the monitor's services, and where its own files live. */
 export interface MonitorServiceAddresses {
   readonly prometheus: string;
@@ -261,6 +264,9 @@ export function renderPrometheusConfig(
     global: {
       scrape_interval: config.metrics.scrapeInterval,
       evaluation_interval: config.metrics.evaluationInterval,
+      // A target exposing more fails its whole scrape (PrometheusScrapeSampleLimitHit) instead of
+      // flooding the TSDB with series.
+      sample_limit: SCRAPE_SAMPLE_LIMIT,
       // Attached to every alert and to anything federated or remote-written from here.
       external_labels: { environment: config.stack },
     },

@@ -21,6 +21,7 @@ import {
   renderFileSdTargets,
   renderPrometheusConfig,
   retentionSettings,
+  SCRAPE_SAMPLE_LIMIT,
   VPC_ID_PLACEHOLDER,
 } from "../configs/prometheus";
 import { renderRuleFiles } from "../configs/rules";
@@ -243,7 +244,7 @@ function unknownKeys(value: Parsed, allowed: Record<string, readonly string[]>, 
  */
 const PORTABLE_FIELDS: Record<string, readonly string[]> = {
   "": ["global", "storage", "alerting", "rule_files", "scrape_configs"],
-  ".global": ["scrape_interval", "evaluation_interval", "external_labels"],
+  ".global": ["scrape_interval", "evaluation_interval", "sample_limit", "external_labels"],
   ".storage": ["tsdb"],
   ".storage.tsdb": ["retention"],
   ".storage.tsdb.retention": ["time", "size"],
@@ -316,6 +317,7 @@ describe("renderPrometheusConfig structure", () => {
     expect(other.global).toEqual({
       scrape_interval: "15s",
       evaluation_interval: "20s",
+      sample_limit: SCRAPE_SAMPLE_LIMIT,
       external_labels: { environment: "prod" },
     });
     expect(document.global.external_labels).toEqual({ environment: "staging" });

@@ -162,6 +162,195 @@ function humanizeMinutes(minutes: number): string {
   return `${minutes}m 0s`;
 }
 
+const CADVISOR = `job="${JOB_NAMES.cadvisor}", name!=""`;
+/** Starts of one container within RESTART_WINDOW that make a restart loop. */
+export const RESTARTS_IN_WINDOW = 3;
+const RESTART_WINDOW = "15m";
+export const CONTAINER_MEMORY_PERCENT = 90;
+export const CPU_THROTTLED_PERCENT = 25;
+
+/** A container's series as cAdvisor labels them, with the `job` the alert keeps. */
+function sample(service: string): Record<string, string> {
+  return { ...containerLabels("web-1", service, "eee555"), image: `example/${service}:1.0` };
+}
+
+/** Alerts on a running container's own metrics: its labels are kept whole (host, name, compose service). */
+function containerSymptom(spec: {
+  name: string;
+  expr: string;
+  for: string;
+  condition: string;
+  summary: string;
+  valueTemplate?: string;
+  description: (name: string, instance: string, value: string) => string;
+  firing: {
+    name: string;
+    series: (labels: Record<string, string>) => InputSeries[];
+    value: string;
+    evalTime: string;
+  };
+  quiet: { name: string; series: (labels: Record<string, string>) => InputSeries[]; evalTime: string }[];
+}): AlertRule {
+  const labels = sample("api");
+  return {
+    name: spec.name,
+    expr: spec.expr,
+    for: spec.for,
+    severity: "warning",
+    condition: spec.condition,
+    summary: spec.summary,
+    description: spec.description(
+      "{{ $labels.name }}",
+      "{{ $labels.instance }}",
+      spec.valueTemplate ?? "{{ $value }}",
+    ),
+    cases: [
+      {
+        name: spec.firing.name,
+        inputSeries: spec.firing.series(labels),
+        evalTime: spec.firing.evalTime,
+        expectedAlerts: [
+          {
+            labels,
+            description: spec.description(labels.name ?? "", labels.instance ?? "", spec.firing.value),
+          },
+        ],
+      },
+      ...spec.quiet.map((entry) => ({
+        name: entry.name,
+        inputSeries: entry.series(labels),
+        evalTime: entry.evalTime,
+        expectedAlerts: [],
+      })),
+    ],
+  };
+}
+
+function containerRestarting(): AlertRule {
+  return containerSymptom({
+    name: "ContainerRestarting",
+    expr: `changes(container_start_time_seconds{${CADVISOR}}[${RESTART_WINDOW}]) >= ${RESTARTS_IN_WINDOW}`,
+    for: "0s",
+    condition: `started ${RESTARTS_IN_WINDOW}+ times in ${RESTART_WINDOW} (restart loop)`,
+    summary: "A container keeps restarting.",
+    valueTemplate: '{{ $value | printf "%.0f" }}',
+    description: (name, instance, value) =>
+      `Container ${name} on ${instance} restarted ${value} times in the last ${RESTART_WINDOW}: it crashes ` +
+      "on start and Docker's restart policy keeps trying (`docker logs` shows why).",
+    firing: {
+      name: "fires on a restart loop",
+      series: (labels) => [
+        {
+          series: seriesSelector("container_start_time_seconds", labels),
+          values: "100x2 400x2 700x2 1000x2 1300x10",
+        },
+      ],
+      value: "4",
+      evalTime: "13m",
+    },
+    quiet: [
+      {
+        name: "stays quiet after a single restart (a deploy)",
+        series: (labels) => [
+          { series: seriesSelector("container_start_time_seconds", labels), values: "100x4 500x10" },
+        ],
+        evalTime: "13m",
+      },
+    ],
+  });
+}
+
+function containerOomKilled(): AlertRule {
+  return containerSymptom({
+    name: "ContainerOomKilled",
+    expr: `increase(container_oom_events_total{${CADVISOR}}[5m]) > 0`,
+    for: "0s",
+    condition: "the kernel OOM-killed a process of the container (5m)",
+    summary: "A container ran out of memory.",
+    description: (name, instance) =>
+      `A process of container ${name} on ${instance} was killed for lack of memory in the last 5m: at its ` +
+      "memory limit, or the host ran out (HostOomKill).",
+    firing: {
+      name: "fires after an OOM event",
+      series: (labels) => [
+        { series: seriesSelector("container_oom_events_total", labels), values: "0x5 1x20" },
+      ],
+      value: "",
+      evalTime: "8m",
+    },
+    quiet: [
+      {
+        name: "stays quiet without OOM events",
+        series: (labels) => [
+          { series: seriesSelector("container_oom_events_total", labels), values: "2x20" },
+        ],
+        evalTime: "8m",
+      },
+    ],
+  });
+}
+
+function containerMemoryNearLimit(): AlertRule {
+  const memory = (usedPercent: number, limit: number) => (labels: Record<string, string>) => [
+    {
+      series: seriesSelector("container_memory_working_set_bytes", labels),
+      values: `${(usedPercent / 100) * 1024 ** 3}x20`,
+    },
+    { series: seriesSelector("container_spec_memory_limit_bytes", labels), values: `${limit}x20` },
+  ];
+  return containerSymptom({
+    name: "ContainerMemoryNearLimit",
+    expr:
+      `100 * container_memory_working_set_bytes{${CADVISOR}} / (container_spec_memory_limit_bytes{${CADVISOR}} > 0) ` +
+      `> ${CONTAINER_MEMORY_PERCENT}`,
+    for: "5m",
+    condition: `working set > ${CONTAINER_MEMORY_PERCENT}% of the container's memory limit`,
+    summary: "A container is close to its memory limit.",
+    valueTemplate: '{{ $value | printf "%.0f" }}',
+    description: (name, instance, value) =>
+      `Container ${name} on ${instance} uses ${value}% of its memory limit: at the limit the kernel kills it.`,
+    firing: { name: "fires at 95% of the limit", series: memory(95, 1024 ** 3), value: "95", evalTime: "7m" },
+    quiet: [
+      { name: "stays quiet at 50% of the limit", series: memory(50, 1024 ** 3), evalTime: "7m" },
+      { name: "ignores a container without a limit", series: memory(95, 0), evalTime: "7m" },
+    ],
+  });
+}
+
+function containerCpuThrottled(): AlertRule {
+  const periods = (throttledPercent: number) => (labels: Record<string, string>) => [
+    {
+      series: seriesSelector("container_cpu_cfs_throttled_periods_total", labels),
+      values: `0+${throttledPercent * 6}x40`,
+    },
+    { series: seriesSelector("container_cpu_cfs_periods_total", labels), values: "0+600x40" },
+  ];
+  return containerSymptom({
+    name: "ContainerCpuThrottled",
+    expr:
+      `100 * rate(container_cpu_cfs_throttled_periods_total{${CADVISOR}}[5m]) / ` +
+      `rate(container_cpu_cfs_periods_total{${CADVISOR}}[5m]) > ${CPU_THROTTLED_PERCENT}`,
+    for: "15m",
+    condition: `> ${CPU_THROTTLED_PERCENT}% of CPU periods throttled (5m)`,
+    summary: "A container is held back by its CPU limit.",
+    valueTemplate: '{{ $value | printf "%.0f" }}',
+    description: (name, instance, value) =>
+      `Container ${name} on ${instance} was throttled in ${value}% of its CPU periods for 15m: its CPU limit ` +
+      "slows it down (raise the limit or find the busy work).",
+    firing: { name: "fires at 50% throttled", series: periods(50), value: "50", evalTime: "21m" },
+    quiet: [{ name: "stays quiet at 10% throttled", series: periods(10), evalTime: "21m" }],
+  });
+}
+
 export function containerRuleGroup(scrapeInterval: string): RuleGroup {
-  return { name: "containers", rules: [containerStopped(scrapeInterval)] };
+  return {
+    name: "containers",
+    rules: [
+      containerStopped(scrapeInterval),
+      containerRestarting(),
+      containerOomKilled(),
+      containerMemoryNearLimit(),
+      containerCpuThrottled(),
+    ],
+  };
 }

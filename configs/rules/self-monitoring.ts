@@ -10,6 +10,7 @@ import type { StackConfig } from "../../lib/stack-config";
 import { EXPORTERS, enabledExporters } from "../exporters";
 import { expectedNodeTargets, JOB_NAMES, MONITOR_INSTANCE } from "../prometheus";
 import { formatDuration, minutesCovering } from "./duration";
+import { stackHealthRules } from "./stack-health";
 import type { AlertRule, AlertTestCase, InputSeries, RuleGroup } from "./types";
 import { seriesSelector } from "./types";
 
@@ -417,6 +418,7 @@ export function selfMonitoringRuleGroup(config: StackConfig): RuleGroup {
       ),
       exporterDown(config),
       tooFewTargets(config),
+      ...stackHealthRules(config),
       watchdog(),
     ],
   };

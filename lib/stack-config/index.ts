@@ -54,5 +54,6 @@ export {
   INSTANCE_FAMILIES,
   instanceArchitecture,
   parsePrometheusDuration,
+  parsePrometheusSizeGb,
   sshPublicKeyProblem,
 } from "./values";

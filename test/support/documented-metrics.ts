@@ -63,6 +63,13 @@ const ALLOY_LOKI_WRITE_DOC =
 const ALLOY_CONTROLLER_DOC = "https://grafana.com/docs/alloy/v1.18/troubleshoot/controller_metrics/";
 const GRAFANA_METRICS_SOURCE =
   "grafana/grafana v12.4.5 pkg/infra/metrics/metrics.go (api_response_status_total) and pkg/infra/httpclient/httpclientprovider/datasource_metrics_middleware.go (datasource_request_total)";
+/** dskit's server instrumentation, under Loki's `loki` metrics namespace. */
+const LOKI_SERVER_SOURCE =
+  "https://github.com/grafana/loki/blob/v3.7.6/pkg/loki/loki.go (server.MetricsNamespace = loki; dskit server/metrics.go request_duration_seconds)";
+const LOKI_REQUEST_LABELS = ["method", "route", "status_code", "ws"];
+const LOKI_COMPACTOR_SOURCE = "https://github.com/grafana/loki/blob/v3.7.6/pkg/compactor/metrics.go";
+const PROMETHEUS_NOTIFIER_SOURCE =
+  "https://github.com/prometheus/prometheus/blob/v3.5.0/notifier/metric.go (a series appears with the first alert sent)";
 const PROMETHEUS_SELF = "Prometheus' own /metrics (checked against Debian's binary in the tests)";
 const ALERTMANAGER_SELF = "Alertmanager's own /metrics (checked against Debian's binary in the tests)";
 
@@ -77,6 +84,56 @@ export const DOCUMENTED_METRICS: Readonly<Record<string, DocumentedMetric>> = {
   prometheus_rule_evaluation_failures_total: doc(PROMETHEUS_SELF, ["rule_group"]),
   prometheus_sd_refresh_failures_total: doc(PROMETHEUS_SELF, ["mechanism"]),
   prometheus_tsdb_head_series: doc(PROMETHEUS_SELF),
+  prometheus_tsdb_compactions_failed_total: doc(PROMETHEUS_SELF),
+  prometheus_tsdb_reloads_failures_total: doc(PROMETHEUS_SELF),
+  prometheus_tsdb_wal_corruptions_total: doc(PROMETHEUS_SELF),
+  prometheus_tsdb_wal_writes_failed_total: doc(PROMETHEUS_SELF),
+  prometheus_tsdb_wal_truncations_failed_total: doc(PROMETHEUS_SELF),
+  prometheus_tsdb_checkpoint_creations_failed_total: doc(PROMETHEUS_SELF),
+  prometheus_notifications_queue_length: doc(PROMETHEUS_SELF),
+  prometheus_notifications_queue_capacity: doc(PROMETHEUS_SELF),
+  prometheus_notifications_dropped_total: doc(PROMETHEUS_SELF),
+  prometheus_notifications_errors_total: doc(PROMETHEUS_NOTIFIER_SOURCE, ["alertmanager"]),
+  prometheus_notifications_sent_total: doc(PROMETHEUS_NOTIFIER_SOURCE, ["alertmanager"]),
+  prometheus_notifications_alertmanagers_discovered: doc(PROMETHEUS_SELF),
+  prometheus_target_scrapes_exceeded_sample_limit_total: doc(PROMETHEUS_SELF),
+  prometheus_target_scrapes_sample_out_of_order_total: doc(PROMETHEUS_SELF),
+  prometheus_target_scrapes_sample_duplicate_timestamp_total: doc(PROMETHEUS_SELF),
+  prometheus_target_sync_failed_total: doc(
+    "https://github.com/prometheus/prometheus/blob/v3.5.0/scrape/metrics.go (a series appears with the first failure)",
+    ["scrape_job"],
+  ),
+  prometheus_rule_group_iterations_missed_total: doc(PROMETHEUS_SELF, ["rule_group"]),
+  prometheus_engine_queries: doc(PROMETHEUS_SELF),
+  prometheus_engine_queries_concurrent_max: doc(PROMETHEUS_SELF),
+  alertmanager_config_last_reload_successful: doc(ALERTMANAGER_SELF),
+  probe_success: doc(
+    "https://github.com/prometheus/blackbox_exporter/blob/v0.28.0/prober/handler.go (read from Debian's blackbox exporter in test/probes.test.ts)",
+  ),
+  probe_ssl_earliest_cert_expiry: doc(
+    "https://github.com/prometheus/blackbox_exporter/blob/v0.28.0/prober/http.go",
+  ),
+  ...Object.fromEntries(
+    [
+      "prometheus_remote_storage_samples_failed_total",
+      "prometheus_remote_storage_highest_timestamp_in_seconds",
+      "prometheus_remote_storage_queue_highest_sent_timestamp_seconds",
+    ].map((name) => [
+      name,
+      doc(
+        "Prometheus' remote-write queue metrics (storage/remote/queue_manager.go at v3.5.0; read from a real remote write in test/managed-prometheus.test.ts)",
+        ["remote_name", "url"],
+      ),
+    ]),
+  ),
+  loki_request_duration_seconds_count: doc(LOKI_SERVER_SOURCE, LOKI_REQUEST_LABELS),
+  loki_request_duration_seconds_bucket: doc(LOKI_SERVER_SOURCE, [...LOKI_REQUEST_LABELS, "le"]),
+  loki_panic_total: doc("https://github.com/grafana/loki/blob/v3.7.6/pkg/util/server/recovery.go"),
+  loki_compactor_apply_retention_last_successful_run_timestamp_seconds: doc(LOKI_COMPACTOR_SOURCE),
+  loki_boltdb_shipper_compact_tables_operation_last_successful_run_timestamp_seconds: doc(
+    LOKI_COMPACTOR_SOURCE,
+    ["retention"],
+  ),
   alertmanager_alerts: doc(ALERTMANAGER_SELF, ["state"]),
   alertmanager_notifications_total: doc(ALERTMANAGER_SELF, ["integration"]),
   alertmanager_notifications_failed_total: doc(ALERTMANAGER_SELF, ["integration", "reason"]),
