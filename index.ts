@@ -29,8 +29,10 @@ import { buildDashboards, dashboardUrls } from "./configs/dashboards";
 import { AGENTS_DEPLOY_DIR, MONITOR_DEPLOY_DIR } from "./configs/deploy-scripts";
 import { EXPORTER_SETTINGS } from "./configs/exporters";
 import { clientFiles, type DeployInfo, monitorFiles, stackImages } from "./configs/host-files";
+import { TEMPO_PORTS } from "./configs/tempo";
 import { DATA_SNAPSHOT_TAG, MONITOR_PORTS } from "./lib/catalog";
 import { loadStackConfig } from "./lib/pulumi-config";
+import { parsePrometheusDuration } from "./lib/stack-config";
 
 const { config, secrets } = loadStackConfig(EXPORTER_SETTINGS);
 const env = config.stack;
@@ -57,6 +59,7 @@ const network = new Network(
     grafanaExposure: config.grafana.exposure,
     clientExporters: config.clients.flatMap((client) => client.exporters),
     externalHosts: config.externalHosts,
+    ...(config.traces ? { otlpPorts: { grpc: TEMPO_PORTS.otlpGrpc, http: TEMPO_PORTS.otlpHttp } } : {}),
   },
   withProvider,
 );
@@ -73,6 +76,7 @@ const lokiBucket = new LokiBucket(
     noncurrentVersionDays: config.logs.noncurrentVersionDays,
     monitorPrincipalArn,
     adminArns: config.logs.bucketAdminArns,
+    ...(config.traces ? { traceRetentionMs: parsePrometheusDuration(config.traces.retention) } : {}),
   },
   withProvider,
 );

@@ -34,6 +34,8 @@ export interface NetworkArgs {
   readonly clientExporters: readonly string[];
   /** Hosts outside AWS: each may push logs to Loki from its IPv4 address. */
   readonly externalHosts?: readonly Pick<ExternalHost, "name" | "address">[];
+  /** With traces on: Tempo's OTLP ports by protocol, admitted from the clients' group only. */
+  readonly otlpPorts?: Readonly<Record<string, number>>;
 }
 
 /** A port Prometheus scrapes on the clients, with the name used in rule names and descriptions. */
@@ -237,6 +239,16 @@ export class Network extends pulumi.ComponentResource {
         MONITOR_PORTS.loki,
         `Loki push from ${host.name} (outside AWS)`,
         { cidrIpv4: `${host.address}/32` },
+      );
+    }
+    // OTLP from the clients' Alloy to Tempo (traces on): inside the VPC only, never from outside AWS.
+    for (const [protocol, port] of Object.entries(args.otlpPorts ?? {})) {
+      ingress(
+        `${name}-monitor-otlp-${protocol}-from-clients`,
+        monitorGroup.id,
+        port,
+        `OTLP ${protocol} traces from clients`,
+        { referencedSecurityGroupId: clientGroup.id },
       );
     }
     for (const { name: portName, port } of clientScrapePorts(args.clientExporters)) {

@@ -30,6 +30,7 @@ import {
 } from "./monitor-compose";
 import { MONITOR_INSTANCE, renderFileSdTargets, renderPrometheusConfig } from "./prometheus";
 import { renderRuleFiles } from "./rules";
+import { renderTempoConfig, TEMPO_PORTS, TEMPO_SERVICE } from "./tempo";
 
 export type { DeployInfo } from "./monitor-compose";
 
@@ -63,7 +64,9 @@ export function monitorFiles(config: StackConfig, deployInfo: DeployInfo = {}): 
     managedStoreQueryUrl: deployInfo.managedStore?.queryUrl,
   });
   const blackbox = renderBlackboxConfig(config);
+  const tempo = renderTempoConfig(config, { bucketName: deployInfo.lokiBucketName });
   return sortedByPath({
+    ...(tempo !== undefined ? { "tempo/tempo.yml": tempo } : {}),
     ...(blackbox !== undefined ? { "blackbox/blackbox.yml": blackbox } : {}),
     [COMPOSE_FILE]: renderMonitorCompose(config, { deployInfo }),
     [CLOUD_INIT_FILE]: renderMonitorUserData({
@@ -94,6 +97,7 @@ export function monitorFiles(config: StackConfig, deployInfo: DeployInfo = {}): 
       host: MONITOR_INSTANCE,
       environment: config.stack,
       lokiPushUrl: MONITOR_LOCAL_LOKI_PUSH_URL,
+      ...(config.traces ? { tempoEndpoint: `${TEMPO_SERVICE}:${TEMPO_PORTS.otlpGrpc}` } : {}),
     }),
   });
 }

@@ -40,7 +40,7 @@ import {
   BLACKBOX_USER,
   blackboxFlags,
 } from "./blackbox";
-import { dataDirectoryPath } from "./cloud-init";
+import { DATA_MOUNT_POINT, dataDirectoryPath } from "./cloud-init";
 import {
   GRAFANA_DASHBOARDS_DIR,
   GRAFANA_DATA_DIR,
@@ -58,6 +58,7 @@ import {
 } from "./images";
 import { LOKI_CONFIG_DIR, LOKI_DATA_DIR, lokiFlags } from "./loki";
 import { type MonitorServiceAddresses, PROMETHEUS_DATA_PATH, prometheusFlags } from "./prometheus";
+import { TEMPO_CONFIG_DIR, TEMPO_DATA_DIR, TEMPO_PORTS, TEMPO_SERVICE, tempoFlags } from "./tempo";
 
 /** Compose project name: container and network names derive from it. */
 const MONITOR_COMPOSE_PROJECT = "observability";
@@ -195,7 +196,29 @@ const CONFIG_DIRS = {
   grafanaProvisioning: "./grafana/provisioning",
   grafanaDashboards: "./grafana/dashboards",
   blackbox: "./blackbox",
+  tempo: "./tempo",
 } as const;
+
+/**
+ * Tempo (traces on): OTLP on the monitor's VPC address for the clients' Alloy, like Loki's push
+ * port; its query API on the compose network only (Grafana and Prometheus reach it by name).
+ * Root in the container: its data directory on the data volume is created by Docker at first start
+ * (the monitor's user data, run once per instance, creates only the always-on services').
+ */
+function tempoService(bindAddress: string): MonitorComposeService {
+  return {
+    image: IMAGES.tempo,
+    container_name: TEMPO_SERVICE,
+    restart: "unless-stopped",
+    user: "0:0",
+    command: tempoFlags(),
+    ports: [TEMPO_PORTS.otlpGrpc, TEMPO_PORTS.otlpHttp].map((port) => `${bindAddress}:${port}:${port}`),
+    volumes: [`${CONFIG_DIRS.tempo}:${TEMPO_CONFIG_DIR}:ro`, `${DATA_MOUNT_POINT}/tempo:${TEMPO_DATA_DIR}`],
+    depends_on: ["prometheus"],
+    labels: { [IMAGE_LABEL]: IMAGES.tempo },
+    logging: ROTATED_JSON_LOGS,
+  };
+}
 
 /**
  * Where Prometheus (on the compose network) scrapes the monitor's own agents, where they differ
@@ -224,7 +247,7 @@ export function monitorComposeData(
     container_name: "prometheus",
     restart: "unless-stopped",
     user: MONITOR_CONTAINER_USERS.prometheus,
-    command: prometheusFlags(),
+    command: prometheusFlags({ remoteWriteReceiver: config.traces !== undefined }),
     ports: [loopbackPort(MONITOR_PORTS.prometheus)],
     volumes: [
       `${CONFIG_DIRS.prometheus}:/etc/prometheus:ro`,
@@ -303,8 +326,9 @@ export function monitorComposeData(
     // 127.0.0.1 when its config changes.
     "node-exporter": nodeExporterService(),
     cadvisor: cadvisorService({ bindAddress: "127.0.0.1" }),
-    alloy: alloyService({ bindAddress: "127.0.0.1" }),
+    alloy: alloyService({ bindAddress: "127.0.0.1", otlp: config.traces !== undefined }),
   };
+  if (config.traces) services[TEMPO_SERVICE] = tempoService(lokiBindAddress);
   if (config.probes.targets.length > 0) {
     // No published port: Prometheus hands it each probe by name on the compose network.
     services[BLACKBOX_SERVICE] = {

@@ -17,7 +17,7 @@ const PROJECT_FILES = [
   "Pulumi.prod.yaml",
   "docs",
   "runbooks",
-  "policy",
+  "policy/config",
 ];
 /** An exporter alert's runbook, generated from its record. */
 const RUNBOOK = "runbooks/PostgresqlDown.md";

@@ -28,6 +28,7 @@ import {
   stringMap,
   strings,
 } from "./alloy-syntax";
+import { alloyTraceStatements, OTLP_PORTS } from "./alloy-traces";
 import {
   type ComposeService,
   DEFAULT_BIND_ADDRESS,
@@ -53,6 +54,8 @@ export interface AlloyConfigInput {
   /** Value of the `environment` label: the stack. */
   readonly environment: string;
   readonly lokiPushUrl: string;
+  /** Tempo's OTLP gRPC endpoint (host:port) when traces are on and this host forwards them. */
+  readonly tempoEndpoint?: string;
 }
 
 /** Every label the config can put on a stream; dashboards and queries may rely on these. */
@@ -213,7 +216,8 @@ export function alloyConfigStatements(input: AlloyConfigInput): AlloyStatement[]
 }
 
 export function renderAlloyConfig(input: AlloyConfigInput): string {
-  return printAlloy(alloyConfigStatements(input));
+  const traces = input.tempoEndpoint ? alloyTraceStatements(input.host, input.tempoEndpoint) : [];
+  return printAlloy([...alloyConfigStatements(input), ...traces]);
 }
 
 export interface AlloyServiceOptions {
@@ -223,6 +227,8 @@ export interface AlloyServiceOptions {
    * The monitor's Prometheus reaches Alloy on the compose network instead.
    */
   readonly publishMetricsPort?: boolean;
+  /** Traces on: publish the OTLP receiver's ports on the host's 127.0.0.1 (never wider). */
+  readonly otlp?: boolean;
 }
 
 export function alloyFlags(): string[] {
@@ -249,8 +255,15 @@ export function alloyService(options: AlloyServiceOptions = {}): ComposeService 
     // the Docker socket it reads is root-equivalent anyway.
     user: "0",
     command: alloyFlags(),
-    ...(publish
-      ? { ports: [publishedPort(AGENT_PORTS.alloy, options.bindAddress ?? DEFAULT_BIND_ADDRESS)] }
+    ...(publish || options.otlp
+      ? {
+          ports: [
+            ...(publish
+              ? [publishedPort(AGENT_PORTS.alloy, options.bindAddress ?? DEFAULT_BIND_ADDRESS)]
+              : []),
+            ...(options.otlp ? Object.values(OTLP_PORTS).map((port) => `127.0.0.1:${port}:${port}`) : []),
+          ],
+        }
       : {}),
     // The config *directory*: the deploy renames a new config.alloy into place, which a file bind
     // mount would hide (it keeps the old inode); through a directory mount `POST /-/reload` sees it.

@@ -7,7 +7,15 @@ import { stringify } from "yaml";
 import type { ClientHost, ExternalHost, StackConfig } from "../../lib/stack-config";
 import { exporterCredentialFiles, exporterHostSettings, hostExporters } from "../exporters";
 import { type ImageDigests, type ImageMap, withMappedImages, withPinnedImages } from "../images";
-import { ALLOY_CONFIG_FILE, ALLOY_DATA_VOLUME, alloyService, lokiPushUrl, renderAlloyConfig } from "./alloy";
+import {
+  ALLOY_CONFIG_FILE,
+  ALLOY_DATA_VOLUME,
+  alloyService,
+  lokiPushUrl,
+  renderAlloyConfig,
+  UNKNOWN_MONITOR_ADDRESS,
+} from "./alloy";
+import { OTLP_PORTS } from "./alloy-traces";
 import { cadvisorService } from "./cadvisor";
 import type { AgentListenOptions, ComposeFile, ComposeService } from "./compose-types";
 import { nodeExporterService } from "./node-exporter";
@@ -35,7 +43,7 @@ export interface ClientComposeOptions extends AgentListenOptions {
 
 /** The agents every host runs, by compose service name. Reused by the monitor's compose file. */
 export function agentServices(
-  options: { readonly bindAddress?: string } = {},
+  options: { readonly bindAddress?: string; readonly otlp?: boolean } = {},
 ): Record<string, ComposeService> {
   return {
     "node-exporter": nodeExporterService(options),
@@ -45,13 +53,21 @@ export function agentServices(
   };
 }
 
+/** Traces go to Tempo inside the VPC only: EC2 clients forward them, hosts outside AWS do not. */
+export function forwardsTraces(config: StackConfig, host: ClientHost | ExternalHost): boolean {
+  return config.traces !== undefined && !("address" in host);
+}
+
 export function clientComposeFile(
-  _config: StackConfig,
+  config: StackConfig,
   host: ClientHost | ExternalHost,
   options: ClientComposeOptions = {},
 ): ComposeFile {
   const exporters = hostExporters(host).filter(runsContainer);
-  const services: Record<string, ComposeService> = agentServices(options);
+  const services: Record<string, ComposeService> = agentServices({
+    ...options,
+    otlp: forwardsTraces(config, host),
+  });
   for (const record of exporters) {
     services[exporterServiceName(record)] = exporterService(record, {
       bindAddress: options.bindAddress,
@@ -97,6 +113,9 @@ export function renderClientFiles(
       host: host.name,
       environment: config.stack,
       lokiPushUrl: lokiPushUrl(options.monitorAddress),
+      ...(forwardsTraces(config, host)
+        ? { tempoEndpoint: `${options.monitorAddress ?? UNKNOWN_MONITOR_ADDRESS}:${OTLP_PORTS.grpc}` }
+        : {}),
     }),
     [PROCESS_EXPORTER_CONFIG_FILE]: renderProcessExporterConfig(),
   };
