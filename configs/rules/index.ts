@@ -12,6 +12,7 @@ import { probeRuleGroups } from "./probes";
 import { scrapeLimitRuleGroup } from "./scrape-limits";
 import { selfMonitoringRuleGroup } from "./self-monitoring";
 import { sloRuleGroups } from "./slo";
+import { tempoRuleGroups } from "./tempo";
 import type { AlertRule, AlertTestCase, RecordingRule, RuleGroup } from "./types";
 
 export type {
@@ -49,6 +50,7 @@ export function buildRuleGroups(config: StackConfig): RuleGroup[] {
     ...exporterRuleGroups(config),
     ...probeRuleGroups(config.probes),
     ...sloRuleGroups(config.slos),
+    ...tempoRuleGroups(config.traces !== undefined),
   ];
 }
 
@@ -161,6 +163,7 @@ export function allAlertRules(config: StackConfig): { group: string; rule: Alert
     ...everyExporterRuleGroup(),
     ...(config.probes.targets.length === 0 ? probeRuleGroups(config.probes, true) : []),
     ...(config.slos.length === 0 ? sloRuleGroups([EXAMPLE_SLO]) : []),
+    ...tempoRuleGroups(config.traces === undefined),
   ];
   return groups.flatMap((group) => group.rules.map((rule) => ({ group: group.name, rule })));
 }

@@ -255,7 +255,9 @@ const BAD_INPUTS: readonly BadInput[] = [
   },
   {
     title: "too many clients",
-    state: withValues({ [P("clients")]: Array.from({ length: 102 }, (_, index) => ({ name: `c-${index}` })) }),
+    state: withValues({
+      [P("clients")]: Array.from({ length: 102 }, (_, index) => ({ name: `c-${index}` })),
+    }),
     setting: P("clients"),
     problem: /at most 100/,
   },

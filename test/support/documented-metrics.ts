@@ -76,7 +76,12 @@ const ALERTMANAGER_SELF = "Alertmanager's own /metrics (checked against Debian's
 const doc = (source: string, labels: readonly string[] = []): DocumentedMetric => ({ labels, source });
 
 /** Series of the monitor's services and the optional exporters, and their own labels. */
+const TEMPO_SOURCE =
+  "https://github.com/grafana/tempo/blob/v2.10.8/ (modules/distributor/distributor.go, modules/overrides/discarded_spans.go)";
+
 export const DOCUMENTED_METRICS: Readonly<Record<string, DocumentedMetric>> = {
+  tempo_discarded_spans_total: doc(TEMPO_SOURCE, ["tenant", "reason"]),
+  tempo_distributor_spans_received_total: doc(TEMPO_SOURCE, ["tenant"]),
   up: doc("https://prometheus.io/docs/concepts/jobs_instances/ (automatically generated series)"),
   scrape_samples_post_metric_relabeling: doc(
     "https://prometheus.io/docs/concepts/jobs_instances/ (automatically generated series; test/scrape-limits.test.ts reads it from Prometheus 3)",
