@@ -21,6 +21,7 @@ import {
   TEMPLATE_NAMES,
 } from "./alertmanager-email.tmpl";
 import { buildRuleGroups } from "./rules";
+import { SAMPLE_LIMIT_EXCEEDED_ALERT } from "./rules/scrape-limits";
 
 /** The host-down alert. Inhibition keys on this name: the rule files must use the same one. */
 export const HOST_UNREACHABLE_ALERT = "HostUnreachable";
@@ -264,10 +265,14 @@ function mutingRules(config: StackConfig): Record<string, unknown>[] {
 function inhibitRules(config: StackConfig): Record<string, unknown>[] {
   return [
     {
-      // An unreachable host mutes everything else about that host (its exporters are down too).
+      // An unreachable host mutes everything else about that host (its exporters are down too),
+      // but the sample-limit alert, which says the host answers and why it looks down.
       source_matchers: [`alertname="${HOST_UNREACHABLE_ALERT}"`],
       // instance=~".+": an alert without an instance label is about no host and stays loud.
-      target_matchers: [`alertname!="${HOST_UNREACHABLE_ALERT}"`, 'instance=~".+"'],
+      target_matchers: [
+        `alertname!~"${HOST_UNREACHABLE_ALERT}|${SAMPLE_LIMIT_EXCEEDED_ALERT}"`,
+        'instance=~".+"',
+      ],
       equal: [...HOST_LABELS],
     },
     {

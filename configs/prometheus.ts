@@ -14,6 +14,7 @@ import type { ExternalHost, StackConfig } from "../lib/stack-config";
 import { BLACKBOX_ADDRESS, blackboxScrapeJob } from "./blackbox";
 import { enabledExporters } from "./exporters";
 import { durationSeconds } from "./rules/duration";
+import { type ScrapeJobKind, sampleLimit, scrapeLimitFields } from "./scrape-limits";
 
 /** Job names; alert rules select on them, so they live in one place. */
 export const JOB_NAMES = {
@@ -25,6 +26,8 @@ export const JOB_NAMES = {
   process: "process",
   cadvisor: "cadvisor",
   alloy: "alloy",
+  /** Only with traces on. */
+  tempo: "tempo",
 } as const;
 
 /** `instance` label of every service and agent on the monitor host. */
@@ -42,6 +45,8 @@ export interface MonitorServiceAddresses {
   readonly nodeExporter: string;
   readonly cadvisor: string;
   readonly alloy: string;
+  /** Tempo's HTTP port (only with traces on). */
+  readonly tempo: string;
   /** The blackbox exporter that runs the uptime probes (only with probes). */
   readonly blackboxExporter: string;
   /** Glob of rule files. */
@@ -62,6 +67,7 @@ export const DEFAULT_MONITOR_ADDRESSES: MonitorServiceAddresses = {
   cadvisor: `cadvisor:${AGENT_PORTS.cadvisor}`,
   alloy: `alloy:${AGENT_PORTS.alloy}`,
   blackboxExporter: BLACKBOX_ADDRESS,
+  tempo: "tempo:3200",
   ruleFiles: "/etc/prometheus/rules/*.yml",
   fileSdDir: "/etc/prometheus/file_sd",
 };
@@ -207,6 +213,7 @@ function scrapeConfigForHostJob(
   return {
     job_name: spec.job,
     ...(spec.metricsPath ? { metrics_path: spec.metricsPath } : {}),
+    ...scrapeLimitFields(spec.job, hostJobKind(spec)),
     ...(spec.monitorAddress
       ? {
           static_configs: [
@@ -228,9 +235,29 @@ function fileSdFileName(job: string): string {
   return `${job}.json`;
 }
 
+/** Every scrape job with a sample limit, and that limit: the rules compare each target with it. */
+export function scrapeJobSampleLimits(
+  config: StackConfig,
+): { readonly job: string; readonly limit: number }[] {
+  const services = [JOB_NAMES.prometheus, JOB_NAMES.alertmanager, JOB_NAMES.loki, JOB_NAMES.grafana];
+  return [
+    ...services.map((job) => ({ job, limit: sampleLimit(job, "service") })),
+    ...hostJobs(config, DEFAULT_MONITOR_ADDRESSES).map((spec) => ({
+      job: spec.job,
+      limit: sampleLimit(spec.job, hostJobKind(spec)),
+    })),
+  ];
+}
+
+/** Agents run on every host; optional exporters only where a host enables them. */
+function hostJobKind(spec: ScrapeJobSpec): ScrapeJobKind {
+  return spec.optionalExporter === undefined ? "agent" : "exporter";
+}
+
 function monitorServiceJob(job: string, address: string, stack: string): Record<string, unknown> {
   return {
     job_name: job,
+    ...scrapeLimitFields(job, "service"),
     static_configs: [{ targets: [address], labels: { instance: MONITOR_INSTANCE, host_type: "monitor" } }],
     relabel_configs: [{ target_label: "environment", replacement: stack }],
   };
@@ -285,6 +312,7 @@ export function renderPrometheusConfig(
       monitorServiceJob(JOB_NAMES.grafana, resolved.grafana, config.stack),
       ...hostJobs(config, resolved).map((spec) => scrapeConfigForHostJob(spec, config, resolved, vpcId)),
       ...optionalJob(blackboxScrapeJob(config, resolved.blackboxExporter)),
+      ...(config.traces ? [monitorServiceJob(JOB_NAMES.tempo, resolved.tempo, config.stack)] : []),
     ],
   };
   return stringify(document, { lineWidth: 0 });
@@ -355,7 +383,7 @@ export function renderFileSdTargets(config: StackConfig): Record<string, string>
 }
 
 /** Command-line flags of the Prometheus container. Retention is in prometheus.yml (retentionSettings). */
-export function prometheusFlags(): string[] {
+export function prometheusFlags(options: { readonly remoteWriteReceiver?: boolean } = {}): string[] {
   const flags = [
     `--config.file=${PROMETHEUS_CONFIG_PATH}`,
     `--storage.tsdb.path=${PROMETHEUS_DATA_PATH}`,
@@ -363,6 +391,9 @@ export function prometheusFlags(): string[] {
     // Notifications never link here (they open the alert's expression in Grafana Explore).
     `--web.external-url=${PROMETHEUS_TUNNEL_URL}`,
   ];
+  // Tempo's metrics generator writes span and service-graph metrics here (traces on only); the
+  // port is on loopback and the compose network, never on a routable interface.
+  if (options.remoteWriteReceiver) flags.push("--web.enable-remote-write-receiver");
   // POST /-/reload applies a new config or rule file without a restart.
   flags.push("--web.enable-lifecycle");
   return flags;

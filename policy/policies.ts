@@ -13,6 +13,8 @@ import {
   bucketLockdownViolations,
   DEFAULT_PLAIN_HTTP_FORBIDDEN_STACKS,
   DEFAULT_PUBLIC_INGRESS_PORTS,
+  INTERNET_UNION_POLICY,
+  internetUnionViolations,
   POLICY_NAMES,
   POLICY_RULES,
   type PolicyRule,
@@ -119,6 +121,18 @@ export const STACK_POLICIES: readonly StackValidationPolicy[] = [
     enforcementLevel: "mandatory",
     validateStack: (args, reportViolation) => {
       for (const violation of bucketLockdownViolations(args.resources.map(stackResource))) {
+        reportViolation(violation.message, violation.urn);
+      }
+    },
+  },
+  {
+    ...INTERNET_UNION_POLICY,
+    enforcementLevel: "mandatory",
+    configSchema: CONFIG_SCHEMAS[POLICY_NAMES.publicIngress],
+    validateStack: (args, reportViolation) => {
+      const config = args.getConfig<PackConfig>();
+      const allowed = config.allowedPublicIngressPorts ?? DEFAULT_PUBLIC_INGRESS_PORTS;
+      for (const violation of internetUnionViolations(args.resources.map(stackResource), allowed)) {
         reportViolation(violation.message, violation.urn);
       }
     },

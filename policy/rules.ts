@@ -7,6 +7,7 @@
  * Pulumi: a rule sees plain data and returns the violation messages, an empty list when compliant.
  * Messages name the resource property at fault and never repeat a value that may be a secret.
  */
+import { coversWholeIpv4, type GroupIngress, internetCoverageViolations } from "./internet-coverage";
 
 /** The resource's provider, as the engine describes it (the stack's `aws.Provider` for AWS resources). */
 export interface ProviderDescription {
@@ -165,7 +166,9 @@ function publicIngressViolations(type: string, props: Props, context: RuleContex
   const allowedText = allowed.size > 0 ? [...allowed].sort((a, b) => a - b).join(", ") : "none";
   const messages: string[] = [];
   for (const permission of ingressPermissions(type, props)) {
-    const open = permission.cidrs.filter(isWholeInternet);
+    // 0.0.0.0/0 itself, or CIDRs of one permission that cover it together (0.0.0.0/1 + 128.0.0.0/1).
+    const whole = permission.cidrs.filter(isWholeInternet);
+    const open = whole.length > 0 ? whole : coversWholeIpv4(permission.cidrs) ? permission.cidrs : [];
     if (open.length === 0) continue;
     const source = `${permission.where} admits ${open.join(" and ")} (the whole internet)`;
     const protocol = permission.protocol.toLowerCase();
@@ -343,17 +346,46 @@ function strings(value: unknown): string[] {
   return (Array.isArray(value) ? value : [value]).filter((item): item is string => typeof item === "string");
 }
 
-/** A Deny for everyone, on every S3 action, of the bucket and its objects, when the request is not TLS. */
-function deniesInsecureTransport(statement: Props): boolean {
+/** IAM's `*` and `?` wildcards in an ARN pattern, matched against a whole ARN. */
+function arnMatches(pattern: string, arn: string): boolean {
+  const regex = pattern
+    .split("")
+    .map((char) => (char === "*" ? ".*" : char === "?" ? "." : char.replace(/[.+^${}()|[\]\\/-]/g, "\\$&")))
+    .join("");
+  return new RegExp(`^${regex}$`).test(arn);
+}
+
+const PARTITIONS = ["aws", "aws-cn", "aws-us-gov"];
+
+/** Whether some resource pattern covers `arn:<partition>:s3:::<suffix>` (in any partition). */
+function coversArn(resources: readonly string[], suffix: string): boolean {
+  return resources.some((resource) =>
+    PARTITIONS.some((partition) => arnMatches(resource, `arn:${partition}:s3:::${suffix}`)),
+  );
+}
+
+/**
+ * A Deny for everyone, on every S3 action, of the bucket and its objects, when the request is not
+ * TLS. With the bucket's name known, the resources must cover that bucket and all its objects (a
+ * deny naming another bucket protects nothing); unknown (a preview of a new bucket), any pair.
+ */
+function deniesInsecureTransport(statement: Props, bucket: unknown): boolean {
   const secureTransport = record(record(statement.Condition)?.Bool)?.["aws:SecureTransport"];
   const resources = strings(statement.Resource);
+  const named = typeof bucket === "string" && bucket !== "";
+  const coversBucket = named
+    ? coversArn(resources, bucket)
+    : resources.some((resource) => !resource.endsWith("/*"));
+  const coversObjects = named
+    ? coversArn(resources, `${bucket}/*`)
+    : resources.some((resource) => resource.endsWith("/*"));
   return (
     statement.Effect === "Deny" &&
     isEveryone(statement.Principal) &&
     strings(statement.Action).some((action) => action === "s3:*" || action === "*") &&
     (secureTransport === false || secureTransport === "false") &&
-    resources.some((resource) => resource.endsWith("/*")) &&
-    resources.some((resource) => !resource.endsWith("/*"))
+    coversBucket &&
+    coversObjects
   );
 }
 
@@ -362,19 +394,22 @@ function bucketPolicyViolations(_type: string, props: Props): string[] {
   if (!document) return ["policy is not a JSON policy document"];
   const statements = list(document.Statement).map((statement) => record(statement) ?? {});
   const messages: string[] = [];
-  if (!statements.some(deniesInsecureTransport)) {
+  if (!statements.some((statement) => deniesInsecureTransport(statement, props.bucket))) {
     messages.push(
-      'policy must deny every S3 action on the bucket and its objects to everyone when "aws:SecureTransport" is "false" (TLS only)',
+      'policy must deny every S3 action on this bucket and its objects to everyone when "aws:SecureTransport" is "false" (TLS only)',
     );
   }
   statements.forEach((statement, index) => {
+    // Any condition at all: one on a header, address or date the requester controls or can wait
+    // for still lets anyone in. Grant principals by name instead.
     if (
       statement.Effect === "Allow" &&
-      isEveryone(statement.Principal) &&
-      statement.Condition === undefined
+      (isEveryone(statement.Principal) || statement.NotPrincipal !== undefined)
     ) {
+      const how =
+        statement.Condition === undefined ? "without a condition" : "(a condition does not make it private)";
       messages.push(
-        `policy Statement[${index}] allows everyone ("*") without a condition: the bucket would be public`,
+        `policy Statement[${index}] allows everyone ("*") ${how}: grant named principals instead`,
       );
     }
   });
@@ -515,7 +550,8 @@ export const POLICY_RULES: readonly PolicyRule[] = [
   },
   {
     name: POLICY_NAMES.s3TlsOnly,
-    description: "S3 bucket policies deny every request without TLS and allow nothing to everyone.",
+    description:
+      "S3 bucket policies deny every request without TLS on that bucket and its objects, and allow nothing to everyone, with or without a condition.",
     resourceTypes: [RESOURCE_TYPES.bucketPolicy],
     check: bucketPolicyViolations,
   },
@@ -604,6 +640,42 @@ export function bucketLockdownViolations(resources: readonly StackResource[]): S
         !resources.some((resource) => types.includes(resource.type) && configures(resource, bucket)),
     ).map(({ what }) => ({ urn: bucket.urn, message: `bucket has no ${what}` })),
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stack policy: CIDRs of separate rules that admit the whole internet together
+// ---------------------------------------------------------------------------------------------
+
+export const INTERNET_UNION_POLICY = {
+  name: "no-public-ingress-by-cidr-union",
+  description:
+    "No security group's rules admit the whole internet together (0.0.0.0/1 plus 128.0.0.0/1, ...) on a port the stack does not allow from it.",
+} as const;
+
+/** Every ingress permission of the stack, keyed by its security group (id, or its URN in preview). */
+function stackIngress(resources: readonly StackResource[]): GroupIngress[] {
+  return resources.flatMap((resource) => {
+    const groupId =
+      resource.type === RESOURCE_TYPES.securityGroup
+        ? (resource.props.id ?? resource.urn)
+        : (resource.props.securityGroupId ?? resource.propertyDependencies?.securityGroupId?.[0]);
+    if (typeof groupId !== "string") return [];
+    return ingressPermissions(resource.type, resource.props).map((permission) => ({
+      group: groupId,
+      urn: resource.urn,
+      protocol: permission.protocol,
+      fromPort: permission.fromPort,
+      toPort: permission.toPort,
+      cidrs: permission.cidrs,
+    }));
+  });
+}
+
+export function internetUnionViolations(
+  resources: readonly StackResource[],
+  allowedPorts: readonly number[],
+): StackViolation[] {
+  return internetCoverageViolations(stackIngress(resources), allowedPorts);
 }
 
 /** `urn:pulumi:<stack>::<project>::<type>::<name>` -> `<stack>`. */

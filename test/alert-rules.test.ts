@@ -296,6 +296,12 @@ describe("rendered rule files", () => {
       for (const group of YAML.parse(text).groups) {
         expect(`${group.name}.yml`).toBe(file);
         for (const rule of group.rules) {
+          // Recording rules (a job's scrape limit, an SLO's ratios) carry a series name instead.
+          if (rule.record !== undefined) {
+            const keys = rule.labels === undefined ? ["expr", "record"] : ["expr", "labels", "record"];
+            expect(Object.keys(rule).sort(), rule.record).toEqual(keys);
+            continue;
+          }
           expect(Object.keys(rule).sort(), rule.alert).toEqual([
             "alert",
             "annotations",
@@ -328,6 +334,7 @@ describe("rendered rule files", () => {
       "exporter-postgres.yml",
       "exporter-redis.yml",
       "host.yml",
+      "scrape-limits.yml",
       "self-monitoring.yml",
     ]);
     const bare = sampleStackConfig({

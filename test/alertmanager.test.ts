@@ -258,8 +258,11 @@ describe("inhibition", () => {
     );
     expect(hostDown).toBeDefined();
     expect(hostDown.equal).toEqual(expect.arrayContaining(["instance", "environment"]));
-    // Never mutes itself, and never mutes alerts that are about no host.
-    expect(hostDown.target_matchers).toContain(`alertname!="${HOST_UNREACHABLE_ALERT}"`);
+    // Never mutes itself, nor the sample-limit alert that says why the host looks down, nor
+    // alerts that are about no host.
+    expect(hostDown.target_matchers).toContain(
+      `alertname!~"${HOST_UNREACHABLE_ALERT}|ScrapeSampleLimitExceeded"`,
+    );
     expect(hostDown.target_matchers).toContain('instance=~".+"');
   });
 

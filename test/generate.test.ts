@@ -10,7 +10,15 @@ import { afterEach, describe, expect, it } from "vitest";
 
 const ROOT = resolve(__dirname, "..");
 /** What the generated files are rendered from and into, in a project copy. */
-const PROJECT_FILES = ["Pulumi.yaml", "README.md", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "docs", "runbooks"];
+const PROJECT_FILES = [
+  "Pulumi.yaml",
+  "README.md",
+  "Pulumi.dev.yaml",
+  "Pulumi.prod.yaml",
+  "docs",
+  "runbooks",
+  "policy/config",
+];
 /** An exporter alert's runbook, generated from its record. */
 const RUNBOOK = "runbooks/PostgresqlDown.md";
 

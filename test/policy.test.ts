@@ -18,6 +18,8 @@ import {
   bucketLockdownViolations,
   checkResource,
   DEFAULT_PUBLIC_INGRESS_PORTS,
+  INTERNET_UNION_POLICY,
+  internetUnionViolations,
   POLICY_NAMES,
   POLICY_RULES,
   type ProviderDescription,
@@ -187,6 +189,58 @@ describe(POLICY_NAMES.grafanaPlainHttp, () => {
   });
 });
 
+describe("the whole internet as a union of CIDRs", () => {
+  const ssh = (cidrIpv4: string, group = "sg-1", port = SSH_PORT) => ({
+    securityGroupId: group,
+    ipProtocol: "tcp",
+    fromPort: port,
+    toPort: port,
+    cidrIpv4,
+  });
+  const asStack = (rules: Record<string, unknown>[]): StackResource[] =>
+    rules.map((props, index) => ({
+      type: T.ingressRule,
+      urn: `urn:pulumi:prod::o::${T.ingressRule}::r${index}`,
+      props,
+    }));
+
+  test("one resource listing 0.0.0.0/1 and 128.0.0.0/1 opens SSH to the internet", () => {
+    const inline = {
+      ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/1", "128.0.0.0/1"] }],
+    };
+    expect(messagesOf(POLICY_NAMES.publicIngress, T.securityGroup, inline)).toEqual([
+      expect.stringContaining("admits 0.0.0.0/1 and 128.0.0.0/1 (the whole internet) on tcp port 22"),
+    ]);
+  });
+
+  test("two rule resources of one group, 0.0.0.0/1 and 128.0.0.0/1, fail the stack policy, each reported", () => {
+    const violations = internetUnionViolations(asStack([ssh("0.0.0.0/1"), ssh("128.0.0.0/1")]), []);
+    expect(violations.map((violation) => violation.urn)).toEqual([
+      `urn:pulumi:prod::o::${T.ingressRule}::r0`,
+      `urn:pulumi:prod::o::${T.ingressRule}::r1`,
+    ]);
+    expect(violations[0]?.message).toContain(
+      "admit the whole internet (0.0.0.0/1, 128.0.0.0/1) on tcp port 22",
+    );
+    // Four quarters, out of order, and a port range that includes 22, count too.
+    const quarters = ["192.0.0.0/2", "0.0.0.0/2", "128.0.0.0/2", "64.0.0.0/2"].map((cidr) => ssh(cidr));
+    expect(internetUnionViolations(asStack(quarters), [])).toHaveLength(4);
+    const range = { ...ssh("0.0.0.0/1"), fromPort: 20, toPort: 30 };
+    expect(internetUnionViolations(asStack([range, ssh("128.0.0.0/1")]), [])).not.toEqual([]);
+  });
+
+  test("passes a gap, halves in different groups or on different ports, and allowed ports", () => {
+    expect(internetUnionViolations(asStack([ssh("0.0.0.0/1"), ssh("128.0.0.0/2")]), [])).toEqual([]);
+    expect(internetUnionViolations(asStack([ssh("0.0.0.0/1"), ssh("128.0.0.0/1", "sg-2")]), [])).toEqual([]);
+    expect(internetUnionViolations(asStack([ssh("0.0.0.0/1"), ssh("128.0.0.0/1", "sg-1", 443)]), [])).toEqual(
+      [],
+    );
+    const https = [ssh("0.0.0.0/1", "sg-1", 443), ssh("128.0.0.0/1", "sg-1", 443)];
+    expect(internetUnionViolations(asStack(https), [443])).toEqual([]);
+    expect(internetUnionViolations(asStack(https), [])).toHaveLength(2);
+  });
+});
+
 describe(POLICY_NAMES.imdsv2, () => {
   test("passes IMDSv2 with hop limit 2", () => {
     expect(messagesOf(POLICY_NAMES.imdsv2, T.instance, HARDENED_INSTANCE)).toEqual([]);
@@ -294,7 +348,7 @@ describe(POLICY_NAMES.s3TlsOnly, () => {
     expect(
       messagesOf(POLICY_NAMES.s3TlsOnly, T.bucketPolicy, { policy: JSON.stringify(bucketOnly) }),
     ).toEqual([
-      'policy must deny every S3 action on the bucket and its objects to everyone when "aws:SecureTransport" is "false" (TLS only)',
+      'policy must deny every S3 action on this bucket and its objects to everyone when "aws:SecureTransport" is "false" (TLS only)',
     ]);
     const publicRead = {
       ...TLS_ONLY_POLICY,
@@ -305,7 +359,86 @@ describe(POLICY_NAMES.s3TlsOnly, () => {
     };
     expect(
       messagesOf(POLICY_NAMES.s3TlsOnly, T.bucketPolicy, { policy: JSON.stringify(publicRead) }),
-    ).toEqual(['policy Statement[1] allows everyone ("*") without a condition: the bucket would be public']);
+    ).toEqual([
+      'policy Statement[1] allows everyone ("*") without a condition: grant named principals instead',
+    ]);
+  });
+
+  test("fails an allow-everyone statement whatever its condition", () => {
+    for (const Condition of [
+      { IpAddress: { "aws:SourceIp": "0.0.0.0/0" } },
+      { StringLike: { "aws:UserAgent": "*" } },
+      { Bool: { "aws:SecureTransport": "true" } },
+    ]) {
+      const conditioned = {
+        ...TLS_ONLY_POLICY,
+        Statement: [
+          ...TLS_ONLY_POLICY.Statement,
+          {
+            Effect: "Allow",
+            Principal: "*",
+            Action: "s3:GetObject",
+            Resource: "arn:aws:s3:::logs/*",
+            Condition,
+          },
+        ],
+      };
+      expect(
+        messagesOf(POLICY_NAMES.s3TlsOnly, T.bucketPolicy, {
+          bucket: "logs",
+          policy: JSON.stringify(conditioned),
+        }),
+        JSON.stringify(Condition),
+      ).toEqual([
+        'policy Statement[1] allows everyone ("*") (a condition does not make it private): grant named principals instead',
+      ]);
+    }
+    // A condition on who the caller is keeps a Deny for everyone fine (the Loki bucket's own policy).
+    const denyOthers = {
+      ...TLS_ONLY_POLICY,
+      Statement: [
+        ...TLS_ONLY_POLICY.Statement,
+        {
+          Effect: "Deny",
+          Principal: "*",
+          Action: "s3:*",
+          Resource: "arn:aws:s3:::logs/*",
+          Condition: { ArnNotLike: { "aws:PrincipalArn": ["arn:aws:iam::123456789012:role/monitor"] } },
+        },
+      ],
+    };
+    expect(
+      messagesOf(POLICY_NAMES.s3TlsOnly, T.bucketPolicy, {
+        bucket: "logs",
+        policy: JSON.stringify(denyOthers),
+      }),
+    ).toEqual([]);
+  });
+
+  test("fails a TLS deny that names another bucket, and passes one covering this bucket by pattern", () => {
+    const [deny] = TLS_ONLY_POLICY.Statement;
+    const naming = (Resource: string[]) =>
+      messagesOf(POLICY_NAMES.s3TlsOnly, T.bucketPolicy, {
+        bucket: "logs",
+        policy: JSON.stringify({ ...TLS_ONLY_POLICY, Statement: [{ ...deny, Resource }] }),
+      });
+    expect(naming(["arn:aws:s3:::other-bucket", "arn:aws:s3:::other-bucket/*"])).toEqual([
+      expect.stringContaining("policy must deny every S3 action on this bucket"),
+    ]);
+    expect(naming(["arn:aws:s3:::logs-archive", "arn:aws:s3:::logs/*"])).toHaveLength(1);
+    expect(naming(["arn:aws:s3:::logs", "arn:aws:s3:::logs/chunks/*"])).toHaveLength(1);
+    expect(naming(["arn:aws:s3:::logs", "arn:aws:s3:::logs/*"])).toEqual([]);
+    expect(naming(["arn:aws-us-gov:s3:::logs", "arn:aws-us-gov:s3:::logs/*"])).toEqual([]);
+    expect(naming(["arn:aws:s3:::log?", "arn:aws:s3:::*"])).toEqual([]);
+    // While a new bucket's name is unknown (preview), any bucket/objects pair is accepted.
+    expect(
+      messagesOf(POLICY_NAMES.s3TlsOnly, T.bucketPolicy, {
+        policy: JSON.stringify({
+          ...TLS_ONLY_POLICY,
+          Statement: [{ ...deny, Resource: ["arn:aws:s3:::x", "arn:aws:s3:::x/*"] }],
+        }),
+      }),
+    ).toEqual([]);
   });
 });
 
@@ -476,7 +609,10 @@ describe("the pack as the engine runs it", () => {
   test("every rule is a mandatory policy of the pack, once", () => {
     expect(POLICY_PACK_NAME).toMatch(/^[a-zA-Z0-9._-]+$/);
     expect(POLICIES.map((policy) => policy.name)).toEqual(POLICY_RULES.map((rule) => rule.name));
-    expect(STACK_POLICIES.map((policy) => policy.name)).toEqual([BUCKET_LOCKDOWN_POLICY.name]);
+    expect(STACK_POLICIES.map((policy) => policy.name)).toEqual([
+      BUCKET_LOCKDOWN_POLICY.name,
+      INTERNET_UNION_POLICY.name,
+    ]);
     const all = [...POLICIES, ...STACK_POLICIES];
     expect(new Set(all.map((policy) => policy.name)).size).toBe(all.length);
     for (const policy of all) expect(policy.enforcementLevel, policy.name).toBe("mandatory");
@@ -658,10 +794,9 @@ describe("the pack served over gRPC as the CLI runs it", () => {
     });
     expect(info.getName()).toBe(POLICY_PACK_NAME);
     expect(info.getPoliciesList().map((policy) => [policy.getName(), policy.getEnforcementlevel()])).toEqual(
-      [...POLICY_RULES.map((rule) => rule.name), BUCKET_LOCKDOWN_POLICY.name].map((policy) => [
-        policy,
-        MANDATORY,
-      ]),
+      [...POLICY_RULES.map((rule) => rule.name), BUCKET_LOCKDOWN_POLICY.name, INTERNET_UNION_POLICY.name].map(
+        (policy) => [policy, MANDATORY],
+      ),
     );
   });
 
@@ -737,6 +872,30 @@ describe.each(listStackNames(REPO_ROOT))("stack %s under mocks", (stack) => {
     expect(bucketLockdownViolations(withoutPolicy).map((violation) => violation.message)).toEqual([
       "bucket has no bucket policy (aws.s3.BucketPolicy, TLS only)",
     ]);
+  });
+
+  test("no security group's rules cover the whole internet together", () => {
+    const resources: StackResource[] = run.resources.map((resource) => ({
+      type: resource.type,
+      urn: `urn:pulumi:${stack}::observability::${resource.type}::${resource.name}`,
+      props: { ...resource.state, id: resource.id },
+    }));
+    expect(internetUnionViolations(resources, DEFAULT_PUBLIC_INGRESS_PORTS)).toEqual([]);
+    // The same stack with SSH's CIDR swapped for the two halves of the internet would be refused.
+    const sshRule = resources.find(
+      (r) => r.type === T.ingressRule && r.props.fromPort === SSH_PORT && r.props.cidrIpv4,
+    );
+    if (!sshRule) throw new Error("the program has no SSH rule from a CIDR");
+    const halves = [
+      { ...sshRule, urn: `${sshRule.urn}-a`, props: { ...sshRule.props, cidrIpv4: "0.0.0.0/1" } },
+      { ...sshRule, urn: `${sshRule.urn}-b`, props: { ...sshRule.props, cidrIpv4: "128.0.0.0/1" } },
+    ];
+    // Every rule admitting SSH in that group is named, the halves among them.
+    const urns = internetUnionViolations([...resources, ...halves], DEFAULT_PUBLIC_INGRESS_PORTS).map(
+      (v) => v.urn,
+    );
+    expect(urns).toEqual(expect.arrayContaining([`${sshRule.urn}-a`, `${sshRule.urn}-b`]));
+    expect(urns.every((urn) => urn.includes("SecurityGroupIngressRule"))).toBe(true);
   });
 
   test("every policy found resources of its kind to judge (the pass above means something)", () => {

@@ -273,14 +273,31 @@ describe("previews on pull requests", () => {
     expect(Object.keys(workflow.on)).toEqual(["pull_request"]);
   });
 
-  test("preview dev and prod with the policy pack and post the diff as a comment", () => {
+  test("preview dev only, with the policy pack, and post the diff as a comment", () => {
     expect(previews).toHaveLength(1);
     const [preview] = previews;
     expect(preview?.command).toBe("preview");
-    expect(preview?.stack).toBe(expression("matrix.stack"));
-    expect(preview?.job.strategy?.matrix?.stack).toEqual(["dev", "prod"]);
-    expect(preview?.step.with).toMatchObject({ "comment-on-pr": true, policyPacks: "policy", diff: true });
+    expect(preview?.stack).toBe("dev");
+    expect(preview?.job.strategy).toBeUndefined();
+    expect(preview?.step.with).toMatchObject({
+      "comment-on-pr": true,
+      policyPacks: "policy",
+      policyPackConfigs: "policy/config/dev.json",
+      diff: true,
+    });
     expect(String(preview?.step.with?.["cloud-url"])).toMatch(/^s3:\/\//);
+  });
+
+  test("assume a role for dev previews only: nothing in a pull request's run names prod", () => {
+    const job = previews[0]?.job as Job;
+    const credentials = stepsOf(job).filter((step) =>
+      usesAction(step, "aws-actions/configure-aws-credentials"),
+    );
+    expect(credentials.map((step) => step.with?.["role-to-assume"])).toEqual([
+      expression("secrets.AWS_PREVIEW_ROLE_ARN_DEV"),
+    ]);
+    expect(environmentName(job)).toBeUndefined();
+    expect(workflow.text).not.toMatch(/stack-name:\s*prod|_PROD\b|config\/prod|matrix/);
   });
 
   test("skip forks, and say so in a job of their own", () => {
@@ -308,6 +325,27 @@ describe("deploys on merge to main", () => {
     expect(workflow.on.push).toEqual({ branches: ["main"] });
     expect(ups.map((entry) => entry.stack).sort()).toEqual(["dev", "prod"]);
     for (const entry of ups) expect(entry.step.with?.policyPacks, entry.id).toBe("policy");
+  });
+
+  test("prod is previewed only in the protected environment, before its update, with its role and pack", () => {
+    const prodPreviews = pulumiSteps.filter((entry) => entry.stack === "prod" && entry.command === "preview");
+    expect(prodPreviews.map((entry) => `${entry.workflow.file} ${entry.id}`)).toEqual(["deploy.yml prod"]);
+    const [preview] = prodPreviews;
+    expect(environmentName(preview?.job as Job)).toBe("production");
+    const steps = stepsOf(preview?.job as Job);
+    const previewIndex = steps.indexOf(preview?.step as Step);
+    const upIndex = steps.findIndex(
+      (step) => usesAction(step, "pulumi/actions") && step.with?.command === "up",
+    );
+    expect(previewIndex).toBeGreaterThan(-1);
+    expect(previewIndex).toBeLessThan(upIndex);
+    expect(preview?.step.with).toMatchObject({
+      policyPacks: "policy",
+      policyPackConfigs: "policy/config/prod.json",
+    });
+    // Every pulumi step that touches prod runs in that one protected job.
+    const prodSteps = pulumiSteps.filter((entry) => entry.stack === "prod");
+    expect(new Set(prodSteps.map((entry) => entry.id))).toEqual(new Set(["prod"]));
   });
 
   test("prod runs only behind the protected production environment, after dev, with its own role", () => {

@@ -10,8 +10,10 @@ import { EXPORTER_GROUP_PREFIX, everyExporterRuleGroup, exporterRuleGroups } fro
 import { hostRuleGroup } from "./host";
 import { managedStoreRuleGroup } from "./managed-store";
 import { probeRuleGroups } from "./probes";
+import { scrapeLimitRuleGroup } from "./scrape-limits";
 import { selfMonitoringRuleGroup } from "./self-monitoring";
 import { sloRuleGroups } from "./slo";
+import { tempoRuleGroups } from "./tempo";
 import type { AlertRule, AlertTestCase, RecordingRule, RuleGroup } from "./types";
 
 export { type CoverageRow, coverageCounts, REFERENCE_SETS, type ReferenceSet } from "./coverage";
@@ -45,10 +47,12 @@ export function buildRuleGroups(config: StackConfig): RuleGroup[] {
     hostRuleGroup(config.alerting.thresholds),
     containerRuleGroup(config.metrics.scrapeInterval),
     selfMonitoringRuleGroup(config),
+    scrapeLimitRuleGroup(config),
     ...(config.metrics.managedStore ? [managedStoreRuleGroup()] : []),
     ...exporterRuleGroups(config),
     ...probeRuleGroups(config.probes),
     ...sloRuleGroups(config.slos),
+    ...tempoRuleGroups(config.traces !== undefined),
   ];
 }
 
@@ -161,6 +165,7 @@ export function allAlertRules(config: StackConfig): { group: string; rule: Alert
     ...everyExporterRuleGroup(),
     ...(config.probes.targets.length === 0 ? probeRuleGroups(config.probes, true) : []),
     ...(config.slos.length === 0 ? sloRuleGroups([EXAMPLE_SLO]) : []),
+    ...tempoRuleGroups(config.traces === undefined),
   ];
   return groups.flatMap((group) => group.rules.map((rule) => ({ group: group.name, rule })));
 }

@@ -76,8 +76,18 @@ const ALERTMANAGER_SELF = "Alertmanager's own /metrics (checked against Debian's
 const doc = (source: string, labels: readonly string[] = []): DocumentedMetric => ({ labels, source });
 
 /** Series of the monitor's services and the optional exporters, and their own labels. */
+const TEMPO_SOURCE =
+  "https://github.com/grafana/tempo/blob/v2.10.8/ (modules/distributor/distributor.go, modules/overrides/discarded_spans.go)";
+
 export const DOCUMENTED_METRICS: Readonly<Record<string, DocumentedMetric>> = {
+  tempo_discarded_spans_total: doc(TEMPO_SOURCE, ["tenant", "reason"]),
+  tempo_distributor_spans_received_total: doc(TEMPO_SOURCE, ["tenant"]),
   up: doc("https://prometheus.io/docs/concepts/jobs_instances/ (automatically generated series)"),
+  scrape_samples_post_metric_relabeling: doc(
+    "https://prometheus.io/docs/concepts/jobs_instances/ (automatically generated series; test/scrape-limits.test.ts reads it from Prometheus 3)",
+  ),
+  prometheus_target_scrape_pool_exceeded_target_limit_total: doc(PROMETHEUS_SELF),
+  prometheus_target_scrape_pool_exceeded_label_limits_total: doc(PROMETHEUS_SELF),
   ALERTS: doc(PROMETHEUS_ALERTING_DOC, ["alertname", "alertstate", "severity"]),
   ALERTS_FOR_STATE: doc(PROMETHEUS_ALERTING_DOC, ["alertname", "severity"]),
   prometheus_config_last_reload_successful: doc(PROMETHEUS_SELF),
