@@ -14,7 +14,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { lokiLifecyclePlan } from "../lib/retention";
+import { lokiLifecyclePlan, type TraceLifecyclePlan, traceLifecyclePlan } from "../lib/retention";
 
 export interface LokiBucketArgs {
   /** Stack name, used in the Name tag. */
@@ -29,6 +29,18 @@ export interface LokiBucketArgs {
   readonly monitorPrincipalArn: pulumi.Input<string>;
   /** IAM role or user ARN patterns that keep object access too (the account's root user always does). */
   readonly adminArns: readonly string[];
+  /** With traces on: Tempo's block retention (ms); its blocks get their own expiry rule. */
+  readonly traceRetentionMs?: number;
+}
+
+/** Safety net behind Tempo's compactor: its prefix only, a day after Tempo deletes a block itself. */
+function traceExpiryRule(plan: TraceLifecyclePlan) {
+  return {
+    id: "expire-tempo-blocks",
+    status: "Enabled",
+    filter: { prefix: plan.prefix },
+    expiration: { days: plan.expireAfterDays },
+  };
 }
 
 /** Every action on an object, and the listings of objects, versions and uploads. */
@@ -174,6 +186,9 @@ export class LokiBucket extends pulumi.ComponentResource {
             filter: { prefix: plan.chunkPrefix },
             expiration: { days: plan.expireChunksAfterDays },
           },
+          ...(args.traceRetentionMs !== undefined
+            ? [traceExpiryRule(traceLifecyclePlan(args.traceRetentionMs))]
+            : []),
           {
             // Failed multipart uploads are invisible but billed; no part of them is ever needed.
             id: "abort-incomplete-multipart-uploads",

@@ -8,6 +8,7 @@
 import YAML from "yaml";
 import { MONITOR_PORTS } from "../lib/catalog";
 import type { StackConfig } from "../lib/stack-config";
+import { TEMPO_PORTS, TEMPO_SERVICE } from "./tempo";
 
 /** Fixed datasource uids: dashboards, alert links and the email template refer to these. */
 export const GRAFANA_DATASOURCE_UIDS = {
@@ -93,6 +94,62 @@ function yamlFile(data: unknown, comment: string): string {
   return document.toString({ lineWidth: 0 });
 }
 
+/** Tempo's datasource uid (traces on): the traces dashboard and Loki's trace links use it. */
+export const TEMPO_DATASOURCE_UID = "tempo";
+
+/**
+ * Tempo (traces on), linked both ways into what the stack already has: a span opens the logs of
+ * its host (Loki's `host` label, from the `host.name` attribute Alloy sets) and compose service
+ * around the span's time, and the request rate and latency of its service from the span metrics
+ * Tempo's generator writes to Prometheus; the service graph reads those metrics too.
+ */
+function tempoDatasource() {
+  const loki = GRAFANA_DATASOURCE_UIDS.loki;
+  const prometheus = GRAFANA_DATASOURCE_UIDS.prometheus;
+  return {
+    name: "Tempo",
+    type: "tempo",
+    uid: TEMPO_DATASOURCE_UID,
+    access: "proxy",
+    url: `http://${TEMPO_SERVICE}:${TEMPO_PORTS.http}`,
+    isDefault: false,
+    editable: false,
+    jsonData: {
+      tracesToLogsV2: {
+        datasourceUid: loki,
+        spanStartTimeShift: "-5m",
+        spanEndTimeShift: "5m",
+        tags: [
+          { key: "host.name", value: "host" },
+          { key: "service.name", value: "compose_service" },
+        ],
+        filterByTraceID: false,
+        filterBySpanID: false,
+      },
+      tracesToMetrics: {
+        datasourceUid: prometheus,
+        spanStartTimeShift: "-5m",
+        spanEndTimeShift: "5m",
+        tags: [{ key: "service.name", value: "service" }],
+        queries: [
+          {
+            name: "Request rate",
+            query: "sum by (span_name) (rate(traces_spanmetrics_calls_total{$__tags}[5m]))",
+          },
+          {
+            name: "p95 latency",
+            query:
+              "histogram_quantile(0.95, sum by (le, span_name) (rate(traces_spanmetrics_latency_bucket{$__tags}[5m])))",
+          },
+        ],
+      },
+      serviceMap: { datasourceUid: prometheus },
+      nodeGraph: { enabled: true },
+      lokiSearch: { datasourceUid: loki },
+    },
+  };
+}
+
 export function grafanaDatasourcesData(config: StackConfig, options: GrafanaOptions = {}) {
   return {
     apiVersion: 1,
@@ -135,6 +192,7 @@ export function grafanaDatasourcesData(config: StackConfig, options: GrafanaOpti
           handleGrafanaManagedAlerts: false,
         },
       },
+      ...(config.traces ? [tempoDatasource()] : []),
       ...(config.metrics.managedStore ? [managedStoreDatasource(config, options.managedStoreQueryUrl)] : []),
     ],
   };

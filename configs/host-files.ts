@@ -14,6 +14,7 @@ import { renderAlertmanagerFiles } from "./alertmanager";
 import { renderBlackboxConfig } from "./blackbox";
 import { DATA_VOLUME_ID_PLACEHOLDER, renderClientUserData, renderMonitorUserData } from "./cloud-init";
 import { renderDashboards } from "./dashboards";
+import { GATEWAY_CONFIG_FILE, renderGatewayConfig } from "./gateway";
 import { renderGrafanaProvisioning } from "./grafana";
 import {
   LOKI_RUNTIME_FILE_NAME,
@@ -30,6 +31,7 @@ import {
 } from "./monitor-compose";
 import { MONITOR_INSTANCE, renderFileSdTargets, renderPrometheusConfig } from "./prometheus";
 import { renderRuleFiles } from "./rules";
+import { renderTempoConfig, TEMPO_PORTS, TEMPO_SERVICE } from "./tempo";
 
 export type { DeployInfo } from "./monitor-compose";
 
@@ -63,7 +65,9 @@ export function monitorFiles(config: StackConfig, deployInfo: DeployInfo = {}): 
     managedStoreQueryUrl: deployInfo.managedStore?.queryUrl,
   });
   const blackbox = renderBlackboxConfig(config);
+  const tempo = renderTempoConfig(config, { bucketName: deployInfo.lokiBucketName });
   return sortedByPath({
+    ...(tempo !== undefined ? { "tempo/tempo.yml": tempo } : {}),
     ...(blackbox !== undefined ? { "blackbox/blackbox.yml": blackbox } : {}),
     [COMPOSE_FILE]: renderMonitorCompose(config, { deployInfo }),
     [CLOUD_INIT_FILE]: renderMonitorUserData({
@@ -83,6 +87,7 @@ export function monitorFiles(config: StackConfig, deployInfo: DeployInfo = {}): 
         grafanaUrl: config.grafana.rootUrl ?? deployInfo.grafanaUrl,
       }),
     ),
+    [GATEWAY_CONFIG_FILE]: renderGatewayConfig(),
     "loki/loki.yml": renderLokiConfig(config, { storage: "s3", bucketName: deployInfo.lokiBucketName }),
     [`${MONITOR_LOKI_RUNTIME_DIR}/${LOKI_RUNTIME_FILE_NAME}`]: renderLokiRuntimeConfig(config),
     "grafana/provisioning/datasources/datasources.yml": grafana.datasources,
@@ -94,6 +99,7 @@ export function monitorFiles(config: StackConfig, deployInfo: DeployInfo = {}): 
       host: MONITOR_INSTANCE,
       environment: config.stack,
       lokiPushUrl: MONITOR_LOCAL_LOKI_PUSH_URL,
+      ...(config.traces ? { tempoEndpoint: `${TEMPO_SERVICE}:${TEMPO_PORTS.otlpGrpc}` } : {}),
     }),
   });
 }

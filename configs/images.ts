@@ -12,6 +12,9 @@ import { IMAGE_LABEL } from "./agents/compose-types";
 /** The Loki release configs/loki.ts is written for (storage client choice depends on it). */
 export const LOKI_VERSION = "3.7.6";
 
+/** The Tempo release configs/tempo.ts is written for. */
+export const TEMPO_VERSION = "2.10.8";
+
 /** Services on the monitor and agents on every host. */
 export const IMAGES = {
   prometheus: "docker.io/prom/prometheus:v3.14.0",
@@ -25,6 +28,12 @@ export const IMAGES = {
   alloy: "docker.io/grafana/alloy:v1.18.1",
   /** Only with uptime probes (configs/blackbox.ts); the tests run Debian sid's 0.28.0. */
   blackboxExporter: "docker.io/prom/blackbox-exporter:v0.28.0",
+  /** Only with traces on; configs/tempo.ts is written for this release (TEMPO_VERSION). */
+  tempo: `docker.io/grafana/tempo:${TEMPO_VERSION}`,
+  /** Alloy's filtered view of the Docker socket (configs/agents/docker-socket-proxy.ts). */
+  dockerSocketProxy: "docker.io/wollomatic/socket-proxy:1.12.2",
+  /** The push gateway (configs/gateway.ts): nginx's stable line, the Debian-based image. */
+  gateway: "docker.io/library/nginx:1.30.6",
 } as const;
 
 /**

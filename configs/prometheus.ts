@@ -26,6 +26,8 @@ export const JOB_NAMES = {
   process: "process",
   cadvisor: "cadvisor",
   alloy: "alloy",
+  /** Only with traces on. */
+  tempo: "tempo",
 } as const;
 
 /** `instance` label of every service and agent on the monitor host. */
@@ -43,6 +45,8 @@ export interface MonitorServiceAddresses {
   readonly nodeExporter: string;
   readonly cadvisor: string;
   readonly alloy: string;
+  /** Tempo's HTTP port (only with traces on). */
+  readonly tempo: string;
   /** The blackbox exporter that runs the uptime probes (only with probes). */
   readonly blackboxExporter: string;
   /** Glob of rule files. */
@@ -63,6 +67,7 @@ export const DEFAULT_MONITOR_ADDRESSES: MonitorServiceAddresses = {
   cadvisor: `cadvisor:${AGENT_PORTS.cadvisor}`,
   alloy: `alloy:${AGENT_PORTS.alloy}`,
   blackboxExporter: BLACKBOX_ADDRESS,
+  tempo: "tempo:3200",
   ruleFiles: "/etc/prometheus/rules/*.yml",
   fileSdDir: "/etc/prometheus/file_sd",
 };
@@ -307,6 +312,7 @@ export function renderPrometheusConfig(
       monitorServiceJob(JOB_NAMES.grafana, resolved.grafana, config.stack),
       ...hostJobs(config, resolved).map((spec) => scrapeConfigForHostJob(spec, config, resolved, vpcId)),
       ...optionalJob(blackboxScrapeJob(config, resolved.blackboxExporter)),
+      ...(config.traces ? [monitorServiceJob(JOB_NAMES.tempo, resolved.tempo, config.stack)] : []),
     ],
   };
   return stringify(document, { lineWidth: 0 });
@@ -377,7 +383,7 @@ export function renderFileSdTargets(config: StackConfig): Record<string, string>
 }
 
 /** Command-line flags of the Prometheus container. Retention is in prometheus.yml (retentionSettings). */
-export function prometheusFlags(): string[] {
+export function prometheusFlags(options: { readonly remoteWriteReceiver?: boolean } = {}): string[] {
   const flags = [
     `--config.file=${PROMETHEUS_CONFIG_PATH}`,
     `--storage.tsdb.path=${PROMETHEUS_DATA_PATH}`,
@@ -385,6 +391,9 @@ export function prometheusFlags(): string[] {
     // Notifications never link here (they open the alert's expression in Grafana Explore).
     `--web.external-url=${PROMETHEUS_TUNNEL_URL}`,
   ];
+  // Tempo's metrics generator writes span and service-graph metrics here (traces on only); the
+  // port is on loopback and the compose network, never on a routable interface.
+  if (options.remoteWriteReceiver) flags.push("--web.enable-remote-write-receiver");
   // POST /-/reload applies a new config or rule file without a restart.
   flags.push("--web.enable-lifecycle");
   return flags;

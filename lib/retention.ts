@@ -35,3 +35,22 @@ export function lokiLifecyclePlan(retentionDays: number): LokiLifecyclePlan {
 export function lokiRetentionPeriod(retentionDays: number): string {
   return `${retentionDays * 24}h`;
 }
+
+/** Where Tempo keeps its blocks in the Loki bucket (its `storage.trace.s3.prefix`, plus the slash). */
+export const TEMPO_PREFIX = "traces/";
+
+export interface TraceLifecyclePlan {
+  readonly prefix: string;
+  readonly expireAfterDays: number;
+}
+
+/**
+ * The bucket's safety net for Tempo's blocks: scoped to TEMPO_PREFIX, and a day later than Tempo's
+ * own compactor deletes them (`block_retention`), so it never removes a block Tempo still serves.
+ */
+export function traceLifecyclePlan(retentionMs: number): TraceLifecyclePlan {
+  const day = 24 * 3600 * 1000;
+  if (!(retentionMs >= day))
+    throw new RangeError(`trace retention must be at least a day, got ${retentionMs} ms`);
+  return { prefix: TEMPO_PREFIX, expireAfterDays: Math.ceil(retentionMs / day) + 1 };
+}

@@ -22,6 +22,7 @@ import { processesDashboard } from "./processes";
 import { slosDashboard } from "./slos";
 import { sshDashboard } from "./ssh";
 import { stackHealthDashboard } from "./stack-health";
+import { tracesDashboard } from "./traces";
 
 export { DASHBOARD_TAG } from "./common";
 
@@ -41,6 +42,7 @@ export function buildDashboards(config: StackConfig): Record<string, Dashboard> 
     ...(config.probes.targets.length > 0
       ? { "probes.json": probesDashboard(config.probes.certExpiryDays) }
       : {}),
+    ...(config.traces ? { "traces.json": tracesDashboard() } : {}),
   };
 }
 

@@ -255,9 +255,11 @@ const BAD_INPUTS: readonly BadInput[] = [
   },
   {
     title: "too many clients",
-    state: withValues({ [P("clients")]: Array.from({ length: 22 }, (_, index) => ({ name: `c-${index}` })) }),
+    state: withValues({
+      [P("clients")]: Array.from({ length: 102 }, (_, index) => ({ name: `c-${index}` })),
+    }),
     setting: P("clients"),
-    problem: /at most 20/,
+    problem: /at most 100/,
   },
   {
     title: "an outside host with its address missing",

@@ -76,7 +76,12 @@ const ALERTMANAGER_SELF = "Alertmanager's own /metrics (checked against Debian's
 const doc = (source: string, labels: readonly string[] = []): DocumentedMetric => ({ labels, source });
 
 /** Series of the monitor's services and the optional exporters, and their own labels. */
+const TEMPO_SOURCE =
+  "https://github.com/grafana/tempo/blob/v2.10.8/ (modules/distributor/distributor.go, modules/overrides/discarded_spans.go)";
+
 export const DOCUMENTED_METRICS: Readonly<Record<string, DocumentedMetric>> = {
+  tempo_discarded_spans_total: doc(TEMPO_SOURCE, ["tenant", "reason"]),
+  tempo_distributor_spans_received_total: doc(TEMPO_SOURCE, ["tenant"]),
   up: doc("https://prometheus.io/docs/concepts/jobs_instances/ (automatically generated series)"),
   scrape_samples_post_metric_relabeling: doc(
     "https://prometheus.io/docs/concepts/jobs_instances/ (automatically generated series; test/scrape-limits.test.ts reads it from Prometheus 3)",
@@ -213,6 +218,27 @@ export const DOCUMENTED_METRICS: Readonly<Record<string, DocumentedMetric>> = {
     "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_stat_database.go",
     ["datid", "datname"],
   ),
+  pg_stat_database_deadlocks: doc(
+    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_stat_database.go",
+    ["datid", "datname"],
+  ),
+  pg_stat_activity_count: doc(
+    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_stat_activity.go",
+    ["datname", "state", "usename", "application_name", "backend_type"],
+  ),
+  pg_stat_activity_max_tx_duration: doc(
+    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_stat_activity.go",
+    ["datname", "state", "usename", "application_name", "backend_type"],
+  ),
+  pg_settings_max_connections: doc(
+    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/cmd/postgres_exporter/pg_setting.go (pg_settings_<name>)",
+  ),
+  pg_replication_lag_seconds: doc(
+    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_replication.go",
+  ),
+  pg_replication_is_replica: doc(
+    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_replication.go",
+  ),
   pg_database_size_bytes: doc(
     "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_database.go",
     ["datname"],
@@ -223,11 +249,36 @@ export const DOCUMENTED_METRICS: Readonly<Record<string, DocumentedMetric>> = {
       "mysql_global_status_threads_connected",
       "mysql_global_status_queries",
       "mysql_global_status_slow_queries",
+      "mysql_global_variables_max_connections",
     ].map((name) => [
       name,
       doc(
         "https://github.com/prometheus/mysqld_exporter/blob/v0.20.0/collector/global_status.go (and exporter.go for mysql_up)",
       ),
+    ]),
+  ),
+  ...Object.fromEntries(
+    [
+      "mysql_slave_status_slave_io_running",
+      "mysql_slave_status_slave_sql_running",
+      "mysql_slave_status_seconds_behind_master",
+    ].map((name) => [
+      name,
+      doc(
+        "https://github.com/prometheus/mysqld_exporter/blob/v0.20.0/collector/slave_status.go (lowercased SHOW REPLICA STATUS columns)",
+        ["channel_name", "connection_name", "master_host", "master_uuid"],
+      ),
+    ]),
+  ),
+  ...Object.fromEntries(
+    [
+      "redis_memory_max_bytes",
+      "redis_rejected_connections_total",
+      "redis_evicted_keys_total",
+      "redis_master_link_up",
+    ].map((name) => [
+      name,
+      doc("https://github.com/oliver006/redis_exporter/blob/v1.90.0/exporter/exporter.go (metric map)"),
     ]),
   ),
   ...Object.fromEntries(
