@@ -12,6 +12,7 @@ import {
   exporterSecretFileSpecs,
   HostDeployment,
   monitorSecretFileSpecs,
+  pushPasswordFileSpec,
   requireSecret,
   type SshCredentials,
   sshConnection,
@@ -23,6 +24,7 @@ import { LokiBucket } from "./components/loki-bucket";
 import { ManagedPrometheus } from "./components/managed-prometheus";
 import { MonitorHost } from "./components/monitor-host";
 import { Network } from "./components/network";
+import { PushCredentials } from "./components/push-credentials";
 import { SshKey } from "./components/ssh-key";
 import { DATA_MOUNT_POINT } from "./configs/cloud-init";
 import { buildDashboards, dashboardUrls } from "./configs/dashboards";
@@ -216,6 +218,11 @@ const deployInfo: pulumi.Output<DeployInfo> = pulumi
       : {}),
   }));
 
+// Every client and outside host pushes through the monitor's gateway with credentials of its own.
+const pushCredentials = new PushCredentials(`${env}-push`, {
+  hosts: [...config.clients, ...config.externalHosts].map((host) => host.name),
+});
+
 // The monitor through its Elastic IP (stable across instance stop/start and replacement).
 const monitorConnection = sshConnection(monitor.publicIp, config.access.sshUser, sshCredentials);
 const monitorDeployment = new HostDeployment(`${env}-deploy-monitor`, {
@@ -225,7 +232,7 @@ const monitorDeployment = new HostDeployment(`${env}-deploy-monitor`, {
   directory: MONITOR_DEPLOY_DIR,
   renderFiles: (info) => monitorFiles(config, info),
   deployInfo,
-  secretFiles: monitorSecretFileSpecs(config, secrets),
+  secretFiles: monitorSecretFileSpecs(config, secrets, pushCredentials.htpasswd),
   readiness: { waitForCloudInit: true, requiredMounts: [DATA_MOUNT_POINT] },
   teardownOnDelete: false,
   grafanaAdminPassword: requireSecret(secrets, "grafanaAdminPassword"),
@@ -245,7 +252,10 @@ const clientDeployments = config.clients.map((client, index) => {
     directory: AGENTS_DEPLOY_DIR,
     renderFiles: (info) => clientFiles(config, client, info),
     deployInfo,
-    secretFiles: exporterSecretFileSpecs(config, client, secrets, AGENTS_DEPLOY_DIR),
+    secretFiles: [
+      ...exporterSecretFileSpecs(config, client, secrets, AGENTS_DEPLOY_DIR),
+      pushPasswordFileSpec(AGENTS_DEPLOY_DIR, pushCredentials.password(client.name)),
+    ],
     readiness: { waitForCloudInit: true, requiredMounts: [] },
     teardownOnDelete: false,
     after: [monitorDeployment.ready],
@@ -265,7 +275,10 @@ const externalDeployments = config.externalHosts.map(
       directory: AGENTS_DEPLOY_DIR,
       renderFiles: (info) => clientFiles(config, host, info),
       deployInfo,
-      secretFiles: exporterSecretFileSpecs(config, host, secrets, AGENTS_DEPLOY_DIR),
+      secretFiles: [
+        ...exporterSecretFileSpecs(config, host, secrets, AGENTS_DEPLOY_DIR),
+        pushPasswordFileSpec(AGENTS_DEPLOY_DIR, pushCredentials.password(host.name)),
+      ],
       readiness: { waitForCloudInit: false, requiredMounts: [] },
       teardownOnDelete: true,
       after: [monitorDeployment.ready],

@@ -27,7 +27,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { COMPOSE_FILE } from "../configs/agents/client-compose";
+import { COMPOSE_FILE, PUSH_PASSWORD_FILE } from "../configs/agents/client-compose";
 import {
   contentHash,
   DEPLOY_STATE_DIR,
@@ -152,14 +152,31 @@ export function requireSecret(secrets: StackSecrets, setting: SecretSetting): pu
   return value;
 }
 
-/** The monitor's secret files (Grafana, Alertmanager receivers), from configs/monitor-compose.ts. */
-export function monitorSecretFileSpecs(config: StackConfig, secrets: StackSecrets): SecretFileSpec[] {
+/**
+ * The monitor's secret files (Grafana, Alertmanager receivers, the gateway's password hashes),
+ * from configs/monitor-compose.ts.
+ */
+export function monitorSecretFileSpecs(
+  config: StackConfig,
+  secrets: StackSecrets,
+  pushHtpasswd: pulumi.Input<string>,
+): SecretFileSpec[] {
   return monitorSecretFiles(config).map((file) => ({
     path: file.hostPath,
     owner: file.owner,
     mode: "0400",
-    content: file.source === "generated" ? "generated" : requireSecret(secrets, file.source),
+    content:
+      file.source === "generated"
+        ? "generated"
+        : file.source === "push-htpasswd"
+          ? pushHtpasswd
+          : requireSecret(secrets, file.source),
   }));
+}
+
+/** A pushing host's own gateway password, for its Alloy (root inside the container). */
+export function pushPasswordFileSpec(directory: string, password: pulumi.Input<string>): SecretFileSpec {
+  return { path: `${directory}/${PUSH_PASSWORD_FILE}`, owner: "0:0", mode: "0400", content: password };
 }
 
 /** Credential files of a host's optional exporters, under its agents directory. */

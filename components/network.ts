@@ -8,8 +8,9 @@
  * - Grafana (3000) on the monitor from no CIDR by default: operators use an SSH tunnel, or, with a
  *   domain, the load balancer's security group (components/grafana-endpoint.ts) is the only source;
  *   only the explicit `grafanaInsecurePlainHttp` opens it to the Grafana CIDRs;
- * - Loki's push port (3100) on the monitor only from the clients' security group and from each
- *   host outside AWS (`<address>/32`);
+ * - the push gateway (3101) on the monitor only from the clients' security group and from each
+ *   host outside AWS (`<address>/32`); it requires each host's own credentials and forwards
+ *   Loki's push path alone. Loki's own port (3100) is not published on the monitor at all;
  * - every agent and optional exporter port on the clients only from the monitor's security group;
  * - Prometheus (9090) and Alertmanager (9093) from nowhere: operators reach them through an SSH
  *   tunnel, and the monitor scrapes its own agents over localhost / Docker's network.
@@ -32,7 +33,7 @@ export interface NetworkArgs {
   readonly grafanaExposure: GrafanaExposure;
   /** Optional exporters run by at least one client: only their ports are opened to the monitor. */
   readonly clientExporters: readonly string[];
-  /** Hosts outside AWS: each may push logs to Loki from its IPv4 address. */
+  /** Hosts outside AWS: each may reach the push gateway from its IPv4 address. */
   readonly externalHosts?: readonly Pick<ExternalHost, "name" | "address">[];
   /** With traces on: Tempo's OTLP ports by protocol, admitted from the clients' group only. */
   readonly otlpPorts?: Readonly<Record<string, number>>;
@@ -223,21 +224,22 @@ export class Network extends pulumi.ComponentResource {
         { cidrIpv4: cidr },
       );
     }
+    // The push gateway, not Loki: Loki's port is not published at all.
     ingress(
-      `${name}-monitor-loki-from-clients`,
+      `${name}-monitor-gateway-from-clients`,
       monitorGroup.id,
-      MONITOR_PORTS.loki,
-      "Loki push from clients",
+      MONITOR_PORTS.gateway,
+      "Push gateway (logs) from clients",
       {
         referencedSecurityGroupId: clientGroup.id,
       },
     );
     for (const host of args.externalHosts ?? []) {
       ingress(
-        `${name}-monitor-loki-from-${host.name}`,
+        `${name}-monitor-gateway-from-${host.name}`,
         monitorGroup.id,
-        MONITOR_PORTS.loki,
-        `Loki push from ${host.name} (outside AWS)`,
+        MONITOR_PORTS.gateway,
+        `Push gateway (logs) from ${host.name} (outside AWS)`,
         { cidrIpv4: `${host.address}/32` },
       );
     }

@@ -20,6 +20,7 @@ import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
 import { AGENTS_DIR, COMPOSE_FILE } from "./agents/client-compose";
 import { ALERTMANAGER_PATHS } from "./alertmanager";
 import { BLACKBOX_CONFIG_FILE, BLACKBOX_SERVICE } from "./blackbox";
+import { GATEWAY_CONTAINER_CONFIG_PATH, GATEWAY_SERVICE } from "./gateway";
 import { CLOUD_INIT_FILE, type HostFiles, MONITOR_LOKI_RUNTIME_DIR } from "./host-files";
 import { LOKI_CONFIG_PATH } from "./loki";
 import { PROMETHEUS_CONFIG_PATH } from "./prometheus";
@@ -220,7 +221,19 @@ const CONFIG_CHECKS: Readonly<Record<string, ConfigCheck>> = {
   },
   // Loki parses and validates the file (strict YAML: an unknown key fails) and exits.
   loki: { entrypoint: "loki", args: [`-config.file=${LOKI_CONFIG_PATH}`, "-verify-config"] },
+  // Syntax and directives only: the hash file is read per request, not at start.
+  [GATEWAY_SERVICE]: {
+    entrypoint: "nginx",
+    args: ["-t", "-e", "stderr", "-c", GATEWAY_CONTAINER_CONFIG_PATH],
+  },
 };
+
+/**
+ * Services that read their secret files on every use (nginx opens the gateway's hash file per
+ * request). put_secret rewrites a file in place, so the running container sees the new content:
+ * they are never recreated for a secret change (a host added or removed changes the hashes).
+ */
+export const SECRETS_READ_LIVE: ReadonlySet<string> = new Set([GATEWAY_SERVICE]);
 
 /**
  * Where each service says it is ready (a 2xx answer), on the port it publishes: after a restart
@@ -284,7 +297,10 @@ export interface DeployUnit {
 export interface DeployPlan {
   readonly project: string;
   readonly units: readonly DeployUnit[];
-  /** Services that read secret files, with those files: recreated when the secrets change. */
+  /**
+   * Services that read secret files, with those files: recreated when the secrets change
+   * (SECRETS_READ_LIVE's services excepted: they see the rewritten files by themselves).
+   */
   readonly secretReaders: Readonly<Record<string, readonly string[]>>;
 }
 
@@ -359,7 +375,7 @@ export function planDeploy(files: HostFiles, directory: string): DeployPlan {
 
   const secretReaders = Object.fromEntries(
     Object.entries(layout.services)
-      .filter(([, spec]) => spec.secretPaths.length > 0)
+      .filter(([service, spec]) => spec.secretPaths.length > 0 && !SECRETS_READ_LIVE.has(service))
       .sort(([a], [b]) => compareStrings(a, b))
       .map(([service, spec]) => [service, [...spec.secretPaths].sort(compareStrings)]),
   );

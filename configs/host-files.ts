@@ -14,6 +14,7 @@ import { renderAlertmanagerFiles } from "./alertmanager";
 import { renderBlackboxConfig } from "./blackbox";
 import { DATA_VOLUME_ID_PLACEHOLDER, renderClientUserData, renderMonitorUserData } from "./cloud-init";
 import { renderDashboards } from "./dashboards";
+import { GATEWAY_CONFIG_FILE, renderGatewayConfig } from "./gateway";
 import { renderGrafanaProvisioning } from "./grafana";
 import {
   LOKI_RUNTIME_FILE_NAME,
@@ -86,6 +87,7 @@ export function monitorFiles(config: StackConfig, deployInfo: DeployInfo = {}): 
         grafanaUrl: config.grafana.rootUrl ?? deployInfo.grafanaUrl,
       }),
     ),
+    [GATEWAY_CONFIG_FILE]: renderGatewayConfig(),
     "loki/loki.yml": renderLokiConfig(config, { storage: "s3", bucketName: deployInfo.lokiBucketName }),
     [`${MONITOR_LOKI_RUNTIME_DIR}/${LOKI_RUNTIME_FILE_NAME}`]: renderLokiRuntimeConfig(config),
     "grafana/provisioning/datasources/datasources.yml": grafana.datasources,

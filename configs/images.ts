@@ -30,6 +30,10 @@ export const IMAGES = {
   blackboxExporter: "docker.io/prom/blackbox-exporter:v0.28.0",
   /** Only with traces on; configs/tempo.ts is written for this release (TEMPO_VERSION). */
   tempo: `docker.io/grafana/tempo:${TEMPO_VERSION}`,
+  /** Alloy's filtered view of the Docker socket (configs/agents/docker-socket-proxy.ts). */
+  dockerSocketProxy: "docker.io/wollomatic/socket-proxy:1.12.2",
+  /** The push gateway (configs/gateway.ts): nginx's stable line, the Debian-based image. */
+  gateway: "docker.io/library/nginx:1.30.6",
 } as const;
 
 /**

@@ -122,7 +122,8 @@ function storageBlock(config: StackConfig, storage: LokiStorage, bucketName: str
 function lokiConfigData(config: StackConfig, options: LokiOptions = {}) {
   const storage = options.storage ?? "s3";
   return {
-    // Single tenant behind the VPC; only the clients' security group reaches the push port.
+    // Single tenant. Loki is on the compose network only; outside hosts reach its push path
+    // alone, through the authenticating gateway (configs/gateway.ts).
     auth_enabled: false,
     server: {
       http_listen_port: MONITOR_PORTS.loki,
@@ -176,6 +177,8 @@ function lokiConfigData(config: StackConfig, options: LokiOptions = {}) {
     // count; the runtime overrides raise them, and fields they leave out keep these values.
     limits_config: {
       retention_period: lokiRetentionPeriod(config.logs.retentionDays),
+      // With retention on, Loki's default would let any caller delete logs through the API.
+      deletion_mode: config.logs.deletionEnabled ? "filter-and-delete" : "disabled",
       ingestion_rate_mb: LOKI_BASE_LIMITS.ingestionRateMb,
       ingestion_burst_size_mb: LOKI_BASE_LIMITS.ingestionBurstSizeMb,
       max_global_streams_per_user: LOKI_BASE_LIMITS.maxGlobalStreamsPerUser,

@@ -9,10 +9,13 @@
  *   Prometheus    127.0.0.1:9090     SSH tunnel only, never on a routable interface;
  *   Alertmanager  127.0.0.1:9093     SSH tunnel only;
  *   Alloy         127.0.0.1:12345    for the deploy's `POST /-/reload` (Prometheus scrapes it by name);
- *   Loki          <private IP>:3100  where the clients' Alloy pushes; bound to the VPC address
- *                                    so even a wrong SG rule cannot put it on the internet
- *                                    (an EC2 instance never holds its public IP on an interface,
- *                                    and binding the private one keeps Loki off docker0 too).
+ *   Loki          not published      on the compose network only: Grafana and the monitor's
+ *                                    own Alloy reach it by name;
+ *   gateway       0.0.0.0:3101       the push gateway (configs/gateway.ts): Loki's push path
+ *                                    only, per-host credentials; the SG admits the clients' SG
+ *                                    and each outside host's address. AWS delivers traffic for
+ *                                    the public address to the private one, so no bind address
+ *                                    keeps a port off the internet: the SG and the credentials do.
  * Monitor services reach each other by compose service name on the project network; the node
  * exporter runs in the host's network namespace and Prometheus reaches it as host.docker.internal.
  *
@@ -25,6 +28,7 @@ import type { SecretSetting, StackConfig } from "../lib/stack-config";
 import { ALLOY_DATA_VOLUME, alloyService } from "./agents/alloy";
 import { cadvisorService } from "./agents/cadvisor";
 import { type ComposeService, IMAGE_LABEL, ROTATED_JSON_LOGS } from "./agents/compose-types";
+import { SOCKET_PROXY_SERVICE, SOCKET_PROXY_VOLUME, socketProxyService } from "./agents/docker-socket-proxy";
 import { nodeExporterService } from "./agents/node-exporter";
 import {
   ALERTMANAGER_PATHS,
@@ -41,6 +45,15 @@ import {
   blackboxFlags,
 } from "./blackbox";
 import { DATA_MOUNT_POINT, dataDirectoryPath } from "./cloud-init";
+import {
+  GATEWAY_CONFIG_DIR,
+  GATEWAY_CONTAINER_CONFIG_DIR,
+  GATEWAY_CONTAINER_CONFIG_PATH,
+  GATEWAY_HTPASSWD_SECRET,
+  GATEWAY_RUNTIME_DIR,
+  GATEWAY_SERVICE,
+  GATEWAY_USER,
+} from "./gateway";
 import {
   GRAFANA_DASHBOARDS_DIR,
   GRAFANA_DATA_DIR,
@@ -77,14 +90,14 @@ function grafanaBindAddress(config: StackConfig): string {
   return config.grafana.exposure.mode === "tunnel" ? "127.0.0.1" : "0.0.0.0";
 }
 
-/** Shown in the Loki port binding when the monitor's private IP is not known yet. */
+/** Shown in Tempo's OTLP port binding when the monitor's private IP is not known yet. */
 export const MONITOR_PRIVATE_IP_PLACEHOLDER = "<monitor-private-ip-known-after-pulumi-up>";
 
 /** Values known only once `pulumi up` has created the resources. */
 export interface DeployInfo {
   /** Name of the Loki S3 bucket. */
   readonly lokiBucketName?: string;
-  /** The monitor's VPC address: Loki's push port binds there, Alloy on clients pushes to it. */
+  /** The monitor's VPC address: Alloy on clients pushes to its gateway there. */
   readonly monitorPrivateIp?: string;
   /** The stack's VPC: Prometheus' EC2 discovery is scoped to it. */
   readonly vpcId?: string;
@@ -134,8 +147,11 @@ export interface MonitorSecretFile {
   /** Compose secret name = file name under MONITOR_SECRETS_DIR and under /run/secrets. */
   readonly name: string;
   readonly hostPath: string;
-  /** The Pulumi secret setting it holds, or `generated` for values the program creates. */
-  readonly source: SecretSetting | "generated";
+  /**
+   * The Pulumi secret setting it holds, `generated` for a random value the program creates, or
+   * `push-htpasswd` for the gateway's hashes of every pushing host's password.
+   */
+  readonly source: SecretSetting | "generated" | "push-htpasswd";
   /** Owner the file must have (mode 0400): the UID:GID the reading container runs as. */
   readonly owner: string;
   readonly services: readonly string[];
@@ -166,6 +182,13 @@ export function monitorSecretFiles(config: StackConfig): MonitorSecretFile[] {
         services: ["alertmanager"],
       }),
     ),
+    {
+      name: GATEWAY_HTPASSWD_SECRET,
+      hostPath: `${MONITOR_SECRETS_DIR}/${GATEWAY_HTPASSWD_SECRET}`,
+      source: "push-htpasswd",
+      owner: GATEWAY_USER,
+      services: [GATEWAY_SERVICE],
+    },
   ];
 }
 
@@ -237,7 +260,6 @@ export function monitorComposeData(
   const secretFiles = monitorSecretFiles(config);
   const secretsFor = (service: string) =>
     secretFiles.filter((secret) => secret.services.includes(service)).map((secret) => secret.name);
-  const lokiBindAddress = deployInfo.monitorPrivateIp ?? MONITOR_PRIVATE_IP_PLACEHOLDER;
   // Links in notifications lead to Grafana (the stack's URL, else the one the deploy derives).
   const grafanaUrl = config.grafana.rootUrl ?? deployInfo.grafanaUrl;
   const alertmanagerUrl = grafanaUrl === undefined ? undefined : grafanaAlertGroupsUrl(grafanaUrl);
@@ -285,7 +307,7 @@ export function monitorComposeData(
     restart: "unless-stopped",
     user: MONITOR_CONTAINER_USERS.loki,
     command: lokiFlags(),
-    ports: [`${lokiBindAddress}:${MONITOR_PORTS.loki}:${MONITOR_PORTS.loki}`],
+    // No published port: the gateway is the only way in from outside the compose network.
     volumes: [
       // The directory, not the file: a file bind mount keeps the old inode when the deploy
       // replaces loki.yml, and Loki would restart with the stale config. It also shows Loki each
@@ -316,19 +338,44 @@ export function monitorComposeData(
     logging: ROTATED_JSON_LOGS,
   };
 
+  // The push gateway: unprivileged nginx on a read-only root, scratch space in a tmpfs.
+  const gateway: MonitorComposeService = {
+    image: IMAGES.gateway,
+    container_name: GATEWAY_SERVICE,
+    restart: "unless-stopped",
+    user: GATEWAY_USER,
+    entrypoint: ["nginx"],
+    command: ["-e", "stderr", "-c", GATEWAY_CONTAINER_CONFIG_PATH],
+    // The security group admits the clients' group and each outside host's address only.
+    ports: [`0.0.0.0:${MONITOR_PORTS.gateway}:${MONITOR_PORTS.gateway}`],
+    volumes: [`./${GATEWAY_CONFIG_DIR}:${GATEWAY_CONTAINER_CONFIG_DIR}:ro`],
+    secrets: secretsFor(GATEWAY_SERVICE),
+    read_only: true,
+    tmpfs: [GATEWAY_RUNTIME_DIR],
+    cap_drop: ["ALL"],
+    security_opt: ["no-new-privileges:true"],
+    depends_on: ["loki"],
+    labels: { [IMAGE_LABEL]: IMAGES.gateway },
+    logging: ROTATED_JSON_LOGS,
+  };
+
   const services: Record<string, MonitorComposeService> = {
     prometheus,
     alertmanager,
     loki,
     grafana,
+    [GATEWAY_SERVICE]: gateway,
     // Same agents as on the clients. cAdvisor and Alloy stay on loopback: Prometheus reaches
     // both by name, Alloy pushes to Loki by name, and the deploy POSTs Alloy's /-/reload on
     // 127.0.0.1 when its config changes.
     "node-exporter": nodeExporterService(),
     cadvisor: cadvisorService({ bindAddress: "127.0.0.1" }),
     alloy: alloyService({ bindAddress: "127.0.0.1", otlp: config.traces !== undefined }),
+    [SOCKET_PROXY_SERVICE]: socketProxyService(),
   };
-  if (config.traces) services[TEMPO_SERVICE] = tempoService(lokiBindAddress);
+  if (config.traces) {
+    services[TEMPO_SERVICE] = tempoService(deployInfo.monitorPrivateIp ?? MONITOR_PRIVATE_IP_PLACEHOLDER);
+  }
   if (config.probes.targets.length > 0) {
     // No published port: Prometheus hands it each probe by name on the compose network.
     services[BLACKBOX_SERVICE] = {
@@ -347,7 +394,7 @@ export function monitorComposeData(
     name: MONITOR_COMPOSE_PROJECT,
     // The image label keeps the readable tag; only `image` gains the digest.
     services: withPinnedImages(withMappedImages(services, deployInfo.images), deployInfo.imageDigests),
-    volumes: { [ALLOY_DATA_VOLUME]: {} },
+    volumes: { [ALLOY_DATA_VOLUME]: {}, [SOCKET_PROXY_VOLUME]: {} },
     secrets: Object.fromEntries(secretFiles.map((secret) => [secret.name, { file: secret.hostPath }])),
   };
 }

@@ -6,7 +6,8 @@
  * The files are rendered by the same renderers as an AWS monitor (configs/host-files.ts), for the
  * dev stack's settings with no clients, no outside hosts and no notification channel. What makes
  * the local target differ from an AWS monitor is all in `localFiles`:
- *   - every published port on 127.0.0.1 (Grafana 3000, Prometheus 9090, Alertmanager 9093, Loki 3100);
+ *   - every published port on 127.0.0.1 (Grafana 3000, Prometheus 9090, Alertmanager 9093, the
+ *     push gateway 3101, which admits nobody here: there are no pushing hosts);
  *   - Loki stores chunks on its own volume (no bucket); every service's state in a named volume;
  *   - the node exporter on the compose network (Prometheus scrapes it by name) instead of the
  *     host network, so that nothing listens on the machine's other interfaces;

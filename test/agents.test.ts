@@ -91,7 +91,7 @@ describe("client compose file", () => {
   });
 
   it.each(cases.map((c) => [c.label, c] as const))(
-    "%s: runs the four agents and exactly the host's exporters",
+    "%s: runs the agents, the socket proxy and exactly the host's exporters",
     (_, c) => {
       const compose = composeOf(c.config, c.host);
       expect(compose.name).toBe(AGENTS_COMPOSE_PROJECT);
@@ -100,6 +100,7 @@ describe("client compose file", () => {
         "process-exporter",
         "cadvisor",
         "alloy",
+        "docker-socket-proxy",
         ...hostExporters(c.host).filter(runsContainer).map(exporterServiceName),
       ];
       expect(Object.keys(compose.services).sort()).toEqual([...new Set(expected)].sort());
@@ -175,7 +176,7 @@ describe("client compose file", () => {
     );
     expect(files[ALLOY_CONFIG_FILE]).toContain(`host = "${host.name}"`);
     expect(files[ALLOY_CONFIG_FILE]).toContain(`environment = "${config.stack}"`);
-    expect(files[ALLOY_CONFIG_FILE]).toContain("http://10.42.1.5:3100/loki/api/v1/push");
+    expect(files[ALLOY_CONFIG_FILE]).toContain("http://10.42.1.5:3101/loki/api/v1/push");
     // Files and directories a service mounts from the compose directory are filled by the files rendered.
     const compose = parse(files[COMPOSE_FILE] ?? "") as ComposeFile;
     const relativeMounts = Object.values(compose.services)
@@ -222,6 +223,7 @@ describe("client compose file", () => {
     expect(Object.keys(agentServices()).sort()).toEqual([
       "alloy",
       "cadvisor",
+      "docker-socket-proxy",
       "node-exporter",
       "process-exporter",
     ]);

@@ -5,6 +5,7 @@
  * queries use is produced, the level regexes do what they claim, and no secret appears.
  */
 import { describe, expect, it } from "vitest";
+import YAML from "yaml";
 import {
   ALLOY_CONFIG_PATH,
   ALLOY_STORAGE_PATH,
@@ -39,7 +40,10 @@ import {
   ref,
   str,
 } from "../configs/agents/alloy-syntax";
+import { clientFiles, monitorFiles } from "../configs/host-files";
 import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
+import type { ClientHost } from "../lib/stack-config";
+import { sampleStackConfig } from "./support/sample-config";
 
 const INPUT = { host: "web-1", environment: "prod", lokiPushUrl: lokiPushUrl("10.0.1.5") };
 
@@ -234,9 +238,9 @@ describe("the client Alloy config", () => {
     );
   });
 
-  it("reads Docker through the socket and names containers without the leading slash", () => {
+  it("reads Docker through the socket proxy and names containers without the leading slash", () => {
     expect(stringValue(attribute(component(statements, "discovery.docker", "containers").body, "host"))).toBe(
-      "unix:///var/run/docker.sock",
+      "unix:///run/docker-socket-proxy/docker.sock",
     );
     const containerRule = rules(component(statements, "discovery.relabel", "containers").body).find(
       (rule) => rule.target_label === "container",
@@ -326,8 +330,8 @@ describe("the client Alloy config", () => {
     expect(levelOf("level=banana")).toBeUndefined();
   });
 
-  it("pushes to the monitor's Loki on its private address, and only there", () => {
-    expect(INPUT.lokiPushUrl).toBe(`http://10.0.1.5:${MONITOR_PORTS.loki}/loki/api/v1/push`);
+  it("pushes to the monitor's push gateway on its private address, and only there", () => {
+    expect(INPUT.lokiPushUrl).toBe(`http://10.0.1.5:${MONITOR_PORTS.gateway}/loki/api/v1/push`);
     const endpoint = component(statements, "loki.write", "monitor").body.find(
       (s): s is AlloyBlock => s.kind === "block" && s.name === "endpoint",
     );
@@ -363,7 +367,7 @@ describe("the Alloy container", () => {
   it("mounts what the journal, files and Docker sources need, read-only", () => {
     const volumes = alloyService().volumes ?? [];
     for (const mount of [
-      "/var/run/docker.sock:/var/run/docker.sock:ro",
+      "docker-socket-proxy:/run/docker-socket-proxy:ro",
       "/var/log:/var/log:ro",
       "/var/log/journal:/var/log/journal:ro",
       "/run/log/journal:/run/log/journal:ro",
@@ -371,9 +375,34 @@ describe("the Alloy container", () => {
     ]) {
       expect(volumes).toContain(mount);
     }
+    expect(volumes.some((volume) => volume.includes("/var/run/docker.sock"))).toBe(false);
   });
 
   it("does not publish the metrics port on the monitor, where Prometheus uses the compose network", () => {
     expect(alloyService({ publishMetricsPort: false }).ports).toBeUndefined();
+  });
+});
+
+describe("Alloy's Loki writer on a pushing host", () => {
+  const files = clientFiles(sampleStackConfig(), sampleStackConfig().clients[0] as ClientHost, {
+    monitorPrivateIp: "10.42.1.10",
+  });
+
+  it("pushes through the gateway's port as its own host, the password read from a compose secret file", () => {
+    const text = files["alloy/config.alloy"] as string;
+    expect(text).toContain('url = "http://10.42.1.10:3101/loki/api/v1/push"');
+    expect(text).toMatch(
+      /basic_auth \{\n\s+username\s+= "web-1"\n\s+password_file = "\/run\/secrets\/push_password"/,
+    );
+    expect(text).not.toContain(":3100");
+    const compose = YAML.parse(files["compose.yaml"] as string);
+    expect(compose.services.alloy.secrets).toEqual(["push_password"]);
+    expect(compose.secrets.push_password).toEqual({ file: "./secrets/push_password" });
+  });
+
+  it("the monitor's own Alloy writes to Loki on the compose network, with no credentials", () => {
+    const text = monitorFiles(sampleStackConfig())["alloy/config.alloy"] as string;
+    expect(text).toContain('url = "http://loki:3100/loki/api/v1/push"');
+    expect(text).not.toContain("basic_auth");
   });
 });

@@ -73,7 +73,7 @@ describe("Network", () => {
     const rules = resourcesOfType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
     const fromMonitor = rules.filter((rule) => rule.inputs.referencedSecurityGroupId !== undefined);
     const clientPorts = fromMonitor
-      .filter((rule) => rule.inputs.fromPort !== 3100 && rule.inputs.fromPort !== 22)
+      .filter((rule) => rule.inputs.fromPort !== 3101 && rule.inputs.fromPort !== 22)
       .map((rule) => rule.inputs.fromPort);
     expect(clientPorts.sort()).toEqual(Object.values(AGENT_PORTS).sort());
     // SSH on the clients comes from the monitor (the jump host), never from a CIDR.

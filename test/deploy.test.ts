@@ -249,12 +249,9 @@ describe("planDeploy", () => {
   test("Alloy, its config directory mounted and its port on loopback, is reloaded; Loki's main config restarts it", () => {
     expect(unit("alloy").paths).toEqual(["alloy/config.alloy"]);
     expect(unit("alloy").apply).toEqual({ kind: "reload", service: "alloy", port: AGENT_PORTS.alloy });
-    // Loki publishes its port on the monitor's private address: the readiness probe goes there.
-    expect(unit("loki").apply).toEqual({
-      kind: "restart",
-      service: "loki",
-      readyUrl: "http://10.42.1.10:3100/ready",
-    });
+    // Loki publishes no port (the push gateway fronts it): the host cannot probe its /ready,
+    // so a restart is not followed by a readiness wait; the config check before the swap stays.
+    expect(unit("loki").apply).toEqual({ kind: "restart", service: "loki" });
     expect(unit("loki").check).toMatchObject({
       entrypoint: "loki",
       args: ["-config.file=/etc/loki/loki.yml", "-verify-config"],
@@ -327,10 +324,14 @@ describe("planDeploy", () => {
     expect(unit("compose").apply).toEqual({ kind: "compose-up" });
   });
 
-  test("the services reading secret files are exactly those the monitor's secret files name", () => {
+  test("the services recreated for a secret change are exactly those the monitor's secret files name, but the gateway", () => {
     const expected: Record<string, string[]> = {};
     for (const file of monitorSecretFiles(config)) {
-      for (const service of file.services) expected[service] = [...(expected[service] ?? []), file.hostPath];
+      for (const service of file.services) {
+        // The gateway reads its hash file per request: rewritten in place, it needs no recreate.
+        if (service === "gateway") continue;
+        expected[service] = [...(expected[service] ?? []), file.hostPath];
+      }
     }
     for (const list of Object.values(expected)) list.sort();
     expect(plan.secretReaders).toEqual(expected);
@@ -684,7 +685,7 @@ describe.each(listStackNames(REPO_ROOT))("stack %s deploy", (stack) => {
     );
   });
 
-  test("each host outside AWS may push logs to Loki from its own /32, and nothing else is opened for it", () => {
+  test("each host outside AWS may reach the push gateway from its own /32, and nothing else is opened for it", () => {
     const monitorInstance = resourcesOfType(run, "aws:ec2/instance:Instance").find(
       (entry) => (entry.inputs.tags as Record<string, string>).Name === `${stack}-monitor`,
     );
@@ -701,8 +702,8 @@ describe.each(listStackNames(REPO_ROOT))("stack %s deploy", (stack) => {
     expect(fromOutside.sort()).toEqual(
       EXTERNAL_HOSTS.map((host) => [
         monitorGroup,
-        MONITOR_PORTS.loki,
-        MONITOR_PORTS.loki,
+        MONITOR_PORTS.gateway,
+        MONITOR_PORTS.gateway,
         `${host.address}/32`,
       ]).sort(),
     );
@@ -812,13 +813,33 @@ describe.each(listStackNames(REPO_ROOT))("stack %s deploy", (stack) => {
       const line = stdin.split("\n").find((entry) => entry.startsWith(`put_secret ${file.hostPath} `));
       expect(line, file.hostPath).toBeDefined();
       expect(line?.split(" ").slice(2, 4)).toEqual([file.owner, "0400"]);
-      if (file.source !== "generated") {
+      if (file.source === "push-htpasswd") {
+        // One sha512-crypt line per pushing host, and none of their passwords.
+        const users = (secretValueIn(stdin, file.hostPath) ?? "")
+          .trim()
+          .split("\n")
+          .map((entry) => entry.split(":")[0]);
+        const hosts = [...run.stackConfig.clients, ...run.stackConfig.externalHosts].map((host) => host.name);
+        expect(users.sort()).toEqual(hosts.sort());
+        expect(secretValueIn(stdin, file.hostPath)).toMatch(
+          /^([a-z0-9-]+:\$6\$rounds=1000\$[A-Za-z0-9]{16}\$[./A-Za-z0-9]{86}\n?)+$/,
+        );
+      } else if (file.source !== "generated") {
         expect(secretValueIn(stdin, file.hostPath)).toBe(TEST_SECRET_VALUES[file.source]);
       }
     }
-    // The generated Grafana secret key comes from a RandomPassword, never from config.
-    const generated = resourcesOfType(run, "random:index/randomPassword:RandomPassword");
-    expect(generated.map((entry) => entry.name)).toEqual([`${stack}-deploy-monitor-grafana-secret-key`]);
+    // The generated Grafana secret key comes from a RandomPassword, never from config; each
+    // pushing host's gateway password from one of its own.
+    const generated = resourcesOfType(run, "random:index/randomPassword:RandomPassword").map(
+      (entry) => entry.name,
+    );
+    expect(generated.filter((name) => name.startsWith(`${stack}-deploy-`))).toEqual([
+      `${stack}-deploy-monitor-grafana-secret-key`,
+    ]);
+    const hosts = [...run.stackConfig.clients, ...run.stackConfig.externalHosts].map((host) => host.name);
+    expect(generated.filter((name) => name.startsWith(`${stack}-push-`)).sort()).toEqual(
+      hosts.map((host) => `${stack}-push-${host}`).sort(),
+    );
   });
 
   test("Grafana's admin password is reset through the container when the secret changes, never on a command line", () => {
@@ -938,9 +959,11 @@ describe("changes between runs", () => {
     // Loki's fleet-sized limits change in its runtime file only, which Loki re-reads by itself.
     expect(changed).toContain(`${stack}-deploy-monitor-loki-runtime`);
     expect(changed).not.toContain(`${stack}-deploy-monitor-loki`);
-    // The host count also sits in the TooFewTargets rule (Prometheus reloads); nothing else may
-    // change, and no compose step re-runs anywhere.
-    const allowed = ["file-sd", "loki-runtime", "prometheus"].map(
+    // The host count also sits in the TooFewTargets rule (Prometheus reloads), and the gateway's
+    // hash file loses the host's line (written in place, read per request: nothing restarts);
+    // nothing else may change, and no compose step re-runs anywhere.
+    expect(changed).toContain(`${stack}-deploy-monitor-secrets`);
+    const allowed = ["file-sd", "loki-runtime", "prometheus", "secrets"].map(
       (unit) => `${stack}-deploy-monitor-${unit}`,
     );
     expect(changed.filter((name) => !allowed.includes(name))).toEqual([]);

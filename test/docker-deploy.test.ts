@@ -8,7 +8,8 @@
  * Real here: sshd, sudo, Docker and compose (`config`, `up --wait` with the rendered health
  * checks, `restart`, `exec`), Prometheus and promtool, Alertmanager and amtool, node and process
  * exporter (Debian's binaries in images laid out like the upstream ones). Stand-ins (named so):
- * Grafana, Loki, Alloy, cAdvisor (test/docker/standin.pl).
+ * Grafana, Loki, Alloy, cAdvisor (test/docker/standin.pl), and the Docker socket proxy (a
+ * placeholder). The push gateway is real: Debian's nginx running the rendered gateway config.
  *
  * The rendered files are the deploy's own, with test image names and the test hosts' addresses
  * given through the renderers' inputs (DeployInfo.images, monitorPrivateIp, the client as a host
@@ -67,14 +68,30 @@ describe("the deploy on test hosts with a real Docker engine", () => {
   test("compose up --wait brought every monitor and client container up, health-checked ones healthy, on the test images", () => {
     const onMonitor = containers(monitor);
     expect(Object.keys(onMonitor).sort()).toEqual(
-      ["alertmanager", "alloy", "cadvisor", "grafana", "loki", "node-exporter", "prometheus"].sort(),
+      [
+        "alertmanager",
+        "alloy",
+        "cadvisor",
+        "docker-socket-proxy",
+        "gateway",
+        "grafana",
+        "loki",
+        "node-exporter",
+        "prometheus",
+      ].sort(),
     );
     for (const name of ["prometheus", "alertmanager", "grafana"])
       expect(onMonitor[name]?.health, name).toBe("healthy");
-    for (const name of ["loki", "alloy", "cadvisor", "node-exporter"])
+    for (const name of ["loki", "gateway", "docker-socket-proxy", "alloy", "cadvisor", "node-exporter"])
       expect(onMonitor[name]?.health, name).toBe("running");
     const onClient = containers(deployed().client);
-    expect(Object.keys(onClient).sort()).toEqual(["alloy", "cadvisor", "node-exporter", "process-exporter"]);
+    expect(Object.keys(onClient).sort()).toEqual([
+      "alloy",
+      "cadvisor",
+      "docker-socket-proxy",
+      "node-exporter",
+      "process-exporter",
+    ]);
     for (const state of Object.values(onClient)) expect(state.health).toBe("running");
     const images = expectOk("images", monitor.exec(["docker", "ps", "--format", "{{.Image}}"])).stdout;
     expect(images).toContain(deployed().engine.images.prometheus);
@@ -141,6 +158,60 @@ describe("the deploy on test hosts with a real Docker engine", () => {
       monitor.exec(["cat", `${dataDirectoryPath("grafana")}/standin-admin-password-reset.sha256`]),
     ).stdout.trim();
     expect(reset).toBe(createHash("sha256").update(GRAFANA_ADMIN_PASSWORD).digest("hex"));
+  });
+
+  test("the client reaches Loki only through the gateway, with its own credentials from its secret file", () => {
+    const client = deployed().client;
+    const push = deployed().push;
+    const gateway = `http://${monitor.address}:3101`;
+    // status and body of one request from the client host (curl; -K reads the user from stdin, off argv).
+    const fromClient = (method: string, path: string, credentials?: string) => {
+      const result = client.exec(
+        [
+          "curl",
+          "-s",
+          "-o",
+          "-",
+          "-w",
+          "\n%{http_code}",
+          "-X",
+          method,
+          ...(credentials ? ["-K", "-"] : []),
+          `${gateway}${path}`,
+        ],
+        credentials ? `user = "${credentials}"\n` : undefined,
+      );
+      const lines = result.stdout.trimEnd().split("\n");
+      return { status: Number(lines.pop()), body: lines.join("\n") };
+    };
+    const own = `${push.user}:${push.password}`;
+    // With the right credentials the push reaches Loki (here its stand-in, which serves no push path).
+    const accepted = fromClient("POST", "/loki/api/v1/push", own);
+    expect(accepted.body).toContain("not served by the loki stand-in");
+    expect(fromClient("POST", "/loki/api/v1/push").status).toBe(401);
+    expect(fromClient("POST", "/loki/api/v1/push", `${push.user}:wrong-${push.password}`).status).toBe(401);
+    for (const path of ["/ingester/shutdown", "/loki/api/v1/delete", "/loki/api/v1/query_range", "/ready"]) {
+      const refused = fromClient("POST", path, own);
+      expect(refused.status, path).toBe(404);
+      expect(refused.body, path).not.toContain("stand-in");
+    }
+    // Loki's own port is not published on the monitor.
+    const direct = client.exec([
+      "curl",
+      "-s",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code}",
+      `http://${monitor.address}:3100/ready`,
+    ]);
+    expect(direct.stdout).toBe("000");
+    // The password Alloy reads: 0400, root, the value the gateway's hash was made from.
+    const stat = expectOk(
+      "stat",
+      client.exec(["stat", "-c", "%a %u:%g", "/opt/observability/agents/secrets/push_password"]),
+    );
+    expect(stat.stdout.trim()).toBe("400 0:0");
   });
 
   test("the Grafana and Loki stand-ins got the rendered provisioning, dashboards and config, as their users", () => {

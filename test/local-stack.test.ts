@@ -87,6 +87,8 @@ beforeAll(async () => {
       engine.images.loki,
       engine.images.alloy,
       engine.images.cadvisor,
+      engine.images.gateway,
+      engine.images.socketProxy,
       engine.images.mailpit,
     ],
   });
@@ -156,6 +158,8 @@ describe("npm run local", () => {
         "alertmanager",
         "alloy",
         "cadvisor",
+        "docker-socket-proxy",
+        "gateway",
         "grafana",
         "loki",
         "mailpit",

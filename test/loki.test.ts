@@ -266,3 +266,14 @@ describe("Loki version pin", () => {
     expect(renderLokiConfig(config, { bucketName: "b" })).toBe(renderLokiConfig(config, { bucketName: "b" }));
   });
 });
+
+describe("Loki's delete API", () => {
+  it("is disabled unless logDeletionEnabled turns it on", () => {
+    const off = parse(renderLokiConfig(sampleStackConfig()));
+    expect(off.limits_config.deletion_mode).toBe("disabled");
+    const on = parse(
+      renderLokiConfig(sampleStackConfig({ logs: { ...sampleStackConfig().logs, deletionEnabled: true } })),
+    );
+    expect(on.limits_config.deletion_mode).toBe("filter-and-delete");
+  });
+});

@@ -11,20 +11,20 @@ import { COMPOSE_FILE } from "../configs/agents/client-compose";
 import { renderAlertmanagerConfig } from "../configs/alertmanager";
 import { DATA_MOUNT_POINT } from "../configs/cloud-init";
 import { EXPORTERS } from "../configs/exporters";
+import { GATEWAY_USER } from "../configs/gateway";
 import { GRAFANA_DATASOURCE_URLS, renderGrafanaProvisioning } from "../configs/grafana";
 import { clientFiles, monitorFiles, stackHostFiles, stackImages } from "../configs/host-files";
 import { IMAGES, MONITOR_CONTAINER_USERS, withPinnedImages } from "../configs/images";
 import {
   CONTAINER_SECRETS_DIR,
   DOCKER_HOST_ALIAS,
-  MONITOR_PRIVATE_IP_PLACEHOLDER,
   MONITOR_PROMETHEUS_ADDRESSES,
   MONITOR_SECRETS_DIR,
   monitorSecretFiles,
   renderMonitorCompose,
 } from "../configs/monitor-compose";
 import { renderPrometheusConfig } from "../configs/prometheus";
-import { AGENT_PORTS } from "../lib/catalog";
+import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
 import type { StackConfig } from "../lib/stack-config";
 import { isPinnedImage } from "./support/images";
 import { sampleStackConfig } from "./support/sample-config";
@@ -111,15 +111,16 @@ describe("monitor compose file", () => {
     }
   });
 
-  it("publishes nothing on all interfaces (Grafana on loopback without a domain), never a port without a host IP", () => {
+  it("publishes nothing on all interfaces but the push gateway (Grafana on loopback without a domain), never a port without a host IP", () => {
     for (const [name, service] of Object.entries(services)) {
       for (const spec of (service.ports ?? []) as string[]) {
         const { hostIp } = parsePort(spec);
         expect(hostIp, `${name} ${spec} binds every interface implicitly`).toBeDefined();
-        expect(hostIp, `${name} ${spec}`).not.toBe("0.0.0.0");
+        if (name !== "gateway") expect(hostIp, `${name} ${spec}`).not.toBe("0.0.0.0");
       }
     }
     expect(services.grafana.ports).toEqual(["127.0.0.1:3000:3000"]);
+    expect(services.gateway.ports).toEqual(["0.0.0.0:3101:3101"]);
   });
 
   it("publishes Grafana on every interface only for its load balancer or the explicit insecure setting", () => {
@@ -136,10 +137,21 @@ describe("monitor compose file", () => {
     expect(grafanaPorts({ mode: "insecure-http" })).toEqual(["0.0.0.0:3000:3000"]);
   });
 
-  it("binds Loki's push port to the monitor's private address, or a placeholder before deploy", () => {
-    expect(services.loki.ports).toEqual(["10.42.1.10:3100:3100"]);
-    const beforeDeploy = YAML.parse(renderMonitorCompose(config));
-    expect(beforeDeploy.services.loki.ports).toEqual([`${MONITOR_PRIVATE_IP_PLACEHOLDER}:3100:3100`]);
+  it("publishes no Loki port: outside the compose network, Loki is reached through the gateway only", () => {
+    expect(services.loki.ports).toBeUndefined();
+    const published = Object.values(services).flatMap((service) => (service.ports ?? []) as string[]);
+    expect(published.some((spec) => parsePort(spec).containerPort === "3100")).toBe(false);
+    expect(services.gateway.depends_on).toEqual(["loki"]);
+  });
+
+  it("runs the gateway unprivileged on a read-only root, reading the hash file as a 0400 secret it owns", () => {
+    const gateway = services.gateway;
+    expect(gateway.user).toBe(GATEWAY_USER);
+    expect(gateway.read_only).toBe(true);
+    expect(gateway.cap_drop).toEqual(["ALL"]);
+    expect(gateway.secrets).toEqual(["push_htpasswd"]);
+    const secret = monitorSecretFiles(config).find((file) => file.name === "push_htpasswd");
+    expect(secret).toMatchObject({ owner: "101:101", source: "push-htpasswd", services: ["gateway"] });
   });
 
   it("keeps each service's state on the data volume, owned by the user the container runs as", () => {
@@ -306,9 +318,11 @@ describe("names the services use for each other", () => {
     for (const url of Object.values(GRAFANA_DATASOURCE_URLS)) {
       const { hostname, port } = new URL(url);
       expect(services[hostname], hostname).toBeDefined();
-      const containerPorts = (services[hostname].ports as string[]).map(
-        (spec) => parsePort(spec).containerPort,
-      );
+      // Loki publishes no port (the gateway fronts it): it listens on its configured port.
+      const containerPorts =
+        hostname === "loki"
+          ? [String(MONITOR_PORTS.loki)]
+          : (services[hostname].ports as string[]).map((spec) => parsePort(spec).containerPort);
       expect(containerPorts).toContain(port);
     }
   });

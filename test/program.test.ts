@@ -177,7 +177,7 @@ function expectedIngress(config: StackConfig): string[] {
   // Clients: SSH only through the monitor (the deploy's and operators' jump host).
   rules.push(`clients tcp ${SSH_PORT}-${SSH_PORT} from group monitor`);
   for (const host of config.externalHosts) {
-    rules.push(`monitor tcp ${MONITOR_PORTS.loki}-${MONITOR_PORTS.loki} from cidr ${host.address}/32`);
+    rules.push(`monitor tcp ${MONITOR_PORTS.gateway}-${MONITOR_PORTS.gateway} from cidr ${host.address}/32`);
   }
   // Grafana's port from CIDRs only with the explicit insecure setting (the stacks' files have none).
   if (config.grafana.exposure.mode === "insecure-http") {
@@ -185,7 +185,7 @@ function expectedIngress(config: StackConfig): string[] {
       rules.push(`monitor tcp ${MONITOR_PORTS.grafana}-${MONITOR_PORTS.grafana} from cidr ${cidr}`);
     }
   }
-  rules.push(`monitor tcp ${MONITOR_PORTS.loki}-${MONITOR_PORTS.loki} from group clients`);
+  rules.push(`monitor tcp ${MONITOR_PORTS.gateway}-${MONITOR_PORTS.gateway} from group clients`);
   const clientPorts = new Set<number>(Object.values(AGENT_PORTS));
   for (const client of config.clients) {
     for (const exporter of client.exporters) clientPorts.add(exporterRecord(exporter).port);
@@ -258,7 +258,7 @@ describe.each(stacks)("stack %s", (stack) => {
       expect(actual).toEqual(expectedIngress(config));
     });
 
-    test("nothing but SSH, Grafana and Loki pushes from hosts outside AWS is reachable from any CIDR, never from the whole internet", () => {
+    test("nothing but SSH, Grafana and the push gateway for hosts outside AWS is reachable from any CIDR, never from the whole internet; Loki from nowhere", () => {
       const internalPorts = new Set<number>([
         MONITOR_PORTS.prometheus,
         MONITOR_PORTS.alertmanager,
@@ -272,8 +272,9 @@ describe.each(stacks)("stack %s", (stack) => {
         expect(fromPort, rule.name).toBe(toPort);
         expect(cidrIpv4, rule.name).not.toBe("0.0.0.0/0");
         expect(cidrIpv6, rule.name).toBeUndefined();
+        expect(fromPort, `${rule.name} opens Loki's own port`).not.toBe(MONITOR_PORTS.loki);
         const externalLokiPush =
-          fromPort === MONITOR_PORTS.loki &&
+          fromPort === MONITOR_PORTS.gateway &&
           config.externalHosts.some((host) => `${host.address}/32` === cidrIpv4);
         if (cidrIpv4 !== undefined && !externalLokiPush) {
           expect(internalPorts.has(fromPort as number), `${rule.name} opens ${fromPort} to ${cidrIpv4}`).toBe(
@@ -629,7 +630,7 @@ describe.each(stacks)("stack %s", (stack) => {
       // registry lookups have their own docker provider, which never pings a Docker engine.
       for (const resource of custom.filter((entry) => !entry.type.startsWith("aws:"))) {
         expect(resource.type, resource.name).toMatch(
-          /^(command:remote:Command|random:index\/randomPassword:RandomPassword|pulumi:providers:docker)$/,
+          /^(command:remote:Command|random:index\/random(Password:RandomPassword|String:RandomString)|pulumi:providers:docker)$/,
         );
         expect(resource.provider?.includes(T.provider) ?? false, resource.name).toBe(false);
       }

@@ -21,7 +21,6 @@ import { DATA_VOLUME_ID_PLACEHOLDER } from "../configs/cloud-init";
 import { GRAFANA_ROOT_URL_PLACEHOLDER } from "../configs/grafana";
 import { CLOUD_INIT_FILE, stackHostFiles } from "../configs/host-files";
 import { LOKI_BUCKET_PLACEHOLDER } from "../configs/loki";
-import { MONITOR_PRIVATE_IP_PLACEHOLDER } from "../configs/monitor-compose";
 import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
 import { isPinnedImage } from "./support/images";
 import { sampleStackConfig } from "./support/sample-config";
@@ -209,7 +208,6 @@ describe("stackHostFiles (what render writes and the deploy ships)", () => {
   const config = sampleStackConfig();
   const placeholders = [
     LOKI_BUCKET_PLACEHOLDER,
-    MONITOR_PRIVATE_IP_PLACEHOLDER,
     UNKNOWN_MONITOR_ADDRESS,
     GRAFANA_ROOT_URL_PLACEHOLDER,
     DATA_VOLUME_ID_PLACEHOLDER,
@@ -246,10 +244,10 @@ describe("stackHostFiles (what render writes and the deploy ships)", () => {
     }
     const monitor = hosts.monitor as Record<string, string>;
     expect(monitor["loki/loki.yml"]).toContain(deployInfo.lokiBucketName);
-    expect(monitor["compose.yaml"]).toContain(`${deployInfo.monitorPrivateIp}:3100:3100`);
+    expect(monitor["compose.yaml"]).not.toContain(":3100:3100");
     expect(monitor["compose.yaml"]).toContain(deployInfo.grafanaUrl);
     expect(monitor["cloud-init.yaml"]).toContain(deployInfo.dataVolumeId);
-    expect(hosts["web-1"]?.["alloy/config.alloy"]).toContain(`http://${deployInfo.monitorPrivateIp}:3100/`);
+    expect(hosts["web-1"]?.["alloy/config.alloy"]).toContain(`http://${deployInfo.monitorPrivateIp}:3101/`);
   });
 
   it("refuses a host named like the monitor's directory", () => {

@@ -3,7 +3,7 @@
  * Prometheus to scrape (pull only: no remote_write, which would double every series).
  *
  * Streams and their labels:
- * - Docker containers, through the socket: `container` (name without the leading slash),
+ * - Docker containers, through the socket proxy (docker-socket-proxy.ts): `container` (name without the leading slash),
  *   `compose_service`, and `image` (discovery.docker does not expose the image, so it comes from a
  *   container label our compose files set, or from the OCI title/version labels images carry);
  * - files under /var/log (`*.log` includes auth.log; plus syslog): `filename`;
@@ -14,6 +14,7 @@
  * Alloy itself is not available here, so this config is checked structurally only.
  */
 import { AGENT_PORTS, MONITOR_PORTS } from "../../lib/catalog";
+import { LOKI_PUSH_PATH, PUSH_PASSWORD_SECRET } from "../gateway";
 import { IMAGES } from "../images";
 import {
   type AlloyStatement,
@@ -31,22 +32,33 @@ import {
 import { alloyTraceStatements, OTLP_PORTS } from "./alloy-traces";
 import {
   type ComposeService,
+  composeSecretPath,
   DEFAULT_BIND_ADDRESS,
   IMAGE_LABEL,
   publishedPort,
   ROTATED_JSON_LOGS,
 } from "./compose-types";
+import { FILTERED_DOCKER_SOCKET, SOCKET_PROXY_DIR, SOCKET_PROXY_VOLUME } from "./docker-socket-proxy";
 
 /** Shown in rendered files until the monitor's private IP is known (deploy time). */
 export const UNKNOWN_MONITOR_ADDRESS = "MONITOR_PRIVATE_IP";
 
-/** Loki's push endpoint on the monitor, over the private network. */
+/** Loki's push path through the monitor's push gateway, over the private network. */
 export function lokiPushUrl(monitorAddress: string = UNKNOWN_MONITOR_ADDRESS): string {
-  return `http://${monitorAddress}:${MONITOR_PORTS.loki}/loki/api/v1/push`;
+  return `http://${monitorAddress}:${MONITOR_PORTS.gateway}${LOKI_PUSH_PATH}`;
+}
+
+/** Inside Alloy's container: the host's own push password (a compose secret, 0400). */
+export const PUSH_PASSWORD_PATH = composeSecretPath(PUSH_PASSWORD_SECRET);
+
+/** How a host's Alloy authenticates to the gateway: its name, and its password from a file. */
+export interface PushAuth {
+  readonly username: string;
+  readonly passwordFile: string;
 }
 
 /** Push URL for the monitor's own Alloy: Loki by service name on the compose network. */
-export const MONITOR_LOCAL_LOKI_PUSH_URL = `http://loki:${MONITOR_PORTS.loki}/loki/api/v1/push`;
+export const MONITOR_LOCAL_LOKI_PUSH_URL = `http://loki:${MONITOR_PORTS.loki}${LOKI_PUSH_PATH}`;
 
 export interface AlloyConfigInput {
   /** Value of the `host` label: the host's name (the EC2 `Name` tag, Prometheus' `instance`). */
@@ -54,6 +66,8 @@ export interface AlloyConfigInput {
   /** Value of the `environment` label: the stack. */
   readonly environment: string;
   readonly lokiPushUrl: string;
+  /** Credentials for the push gateway; absent for the monitor's own Alloy (Loki on its network). */
+  readonly pushAuth?: PushAuth;
   /** Tempo's OTLP gRPC endpoint (host:port) when traces are on and this host forwards them. */
   readonly tempoEndpoint?: string;
 }
@@ -76,7 +90,8 @@ export const LOG_SOURCES = ["docker", "file", "journal"] as const;
 /** Files read from the host's /var/log (mounted read-only). `*.log` includes auth.log. */
 export const FILE_LOG_PATHS = ["/var/log/*.log", "/var/log/syslog"] as const;
 
-const DOCKER_SOCKET = "unix:///var/run/docker.sock";
+/** Docker's API through the socket proxy's filtered socket (containers and logs, read-only). */
+const DOCKER_SOCKET = `unix://${FILTERED_DOCKER_SOCKET}`;
 
 /** Inside the container; a named volume keeps read positions across restarts. */
 export const ALLOY_STORAGE_PATH = "/var/lib/alloy/data";
@@ -116,13 +131,21 @@ function relabelRule(fields: Record<string, string | readonly string[]>): AlloyS
   );
 }
 
+/** `basic_auth` with the password read from a file Alloy re-reads, never inlined in the config. */
+function basicAuth(auth: PushAuth): AlloyStatement {
+  return block("basic_auth", undefined, [
+    attr("username", str(auth.username)),
+    attr("password_file", str(auth.passwordFile)),
+  ]);
+}
+
 /** The config as a tree (tests walk it); `renderAlloyConfig` prints it. */
 export function alloyConfigStatements(input: AlloyConfigInput): AlloyStatement[] {
   return [
     comment(`Rendered for host ${input.host} (${input.environment}). Do not edit: re-render instead.`),
     block("logging", undefined, [attr("level", str("info")), attr("format", str("logfmt"))]),
 
-    comment("Docker container logs, through the read-only socket."),
+    comment("Docker container logs, through the socket proxy (containers and logs, read-only)."),
     block("discovery.docker", "containers", [
       attr("host", str(DOCKER_SOCKET)),
       attr("refresh_interval", str("15s")),
@@ -207,9 +230,16 @@ export function alloyConfigStatements(input: AlloyConfigInput): AlloyStatement[]
       ]),
     ]),
 
-    comment("Push to the monitor's Loki over the private network."),
+    comment(
+      input.pushAuth
+        ? "Push through the monitor's gateway, as this host (its password is read from a file)."
+        : "Push to Loki on the monitor's compose network.",
+    ),
     block("loki.write", "monitor", [
-      block("endpoint", undefined, [attr("url", str(input.lokiPushUrl))]),
+      block("endpoint", undefined, [
+        attr("url", str(input.lokiPushUrl)),
+        ...(input.pushAuth ? [basicAuth(input.pushAuth)] : []),
+      ]),
       attr("external_labels", stringMap({ host: input.host, environment: input.environment })),
     ]),
   ];
@@ -222,6 +252,8 @@ export function renderAlloyConfig(input: AlloyConfigInput): string {
 
 export interface AlloyServiceOptions {
   readonly bindAddress?: string;
+  /** Compose secrets Alloy reads (a pushing host's password). */
+  readonly secrets?: readonly string[];
   /**
    * Publish the metrics port on the host (clients: Prometheus scrapes the host's private IP).
    * The monitor's Prometheus reaches Alloy on the compose network instead.
@@ -251,8 +283,8 @@ export function alloyService(options: AlloyServiceOptions = {}): ComposeService 
     image: IMAGES.alloy,
     container_name: "alloy",
     restart: "unless-stopped",
-    // Root inside the container: auth.log is root:adm 0640 and the journal is group-restricted;
-    // the Docker socket it reads is root-equivalent anyway.
+    // Root inside the container: auth.log is root:adm 0640 and the journal is group-restricted.
+    // Docker it reads only through the socket proxy (containers and logs, read-only).
     user: "0",
     command: alloyFlags(),
     ...(publish || options.otlp
@@ -270,12 +302,14 @@ export function alloyService(options: AlloyServiceOptions = {}): ComposeService 
     volumes: [
       `./${ALLOY_CONFIG_DIR}:${ALLOY_CONTAINER_CONFIG_DIR}:ro`,
       `${ALLOY_DATA_VOLUME}:${ALLOY_STORAGE_PATH}`,
-      "/var/run/docker.sock:/var/run/docker.sock:ro",
+      // The proxy's filtered socket, not Docker's own (docker-socket-proxy.ts).
+      `${SOCKET_PROXY_VOLUME}:${SOCKET_PROXY_DIR}:ro`,
       "/var/log:/var/log:ro",
       "/var/log/journal:/var/log/journal:ro",
       "/run/log/journal:/run/log/journal:ro",
       "/etc/machine-id:/etc/machine-id:ro",
     ],
+    ...(options.secrets && options.secrets.length > 0 ? { secrets: options.secrets } : {}),
     labels: { [IMAGE_LABEL]: IMAGES.alloy },
     logging: ROTATED_JSON_LOGS,
   };

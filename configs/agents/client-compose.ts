@@ -6,18 +6,22 @@
 import { stringify } from "yaml";
 import type { ClientHost, ExternalHost, StackConfig } from "../../lib/stack-config";
 import { exporterCredentialFiles, exporterHostSettings, hostExporters } from "../exporters";
+import { SECRETS_DIR } from "../exporters/credentials";
+import { PUSH_PASSWORD_SECRET } from "../gateway";
 import { type ImageDigests, type ImageMap, withMappedImages, withPinnedImages } from "../images";
 import {
   ALLOY_CONFIG_FILE,
   ALLOY_DATA_VOLUME,
   alloyService,
   lokiPushUrl,
+  PUSH_PASSWORD_PATH,
   renderAlloyConfig,
   UNKNOWN_MONITOR_ADDRESS,
 } from "./alloy";
 import { OTLP_PORTS } from "./alloy-traces";
 import { cadvisorService } from "./cadvisor";
 import type { AgentListenOptions, ComposeFile, ComposeService } from "./compose-types";
+import { SOCKET_PROXY_SERVICE, SOCKET_PROXY_VOLUME, socketProxyService } from "./docker-socket-proxy";
 import { nodeExporterService } from "./node-exporter";
 import { exporterService, exporterServiceName, runsContainer } from "./optional-exporters";
 import {
@@ -41,7 +45,13 @@ export interface ClientComposeOptions extends AgentListenOptions {
   readonly images?: ImageMap;
 }
 
-/** The agents every host runs, by compose service name. Reused by the monitor's compose file. */
+/**
+ * The host's push password, relative to the agents directory: written by the deploy (0400,
+ * root, which Alloy runs as) from the password the program generated for this host.
+ */
+export const PUSH_PASSWORD_FILE = `${SECRETS_DIR}/${PUSH_PASSWORD_SECRET}`;
+
+/** The agents every client and outside host runs, by compose service name. */
 export function agentServices(
   options: { readonly bindAddress?: string; readonly otlp?: boolean } = {},
 ): Record<string, ComposeService> {
@@ -49,7 +59,8 @@ export function agentServices(
     "node-exporter": nodeExporterService(options),
     "process-exporter": processExporterService(options),
     cadvisor: cadvisorService(options),
-    alloy: alloyService(options),
+    alloy: alloyService({ ...options, secrets: [PUSH_PASSWORD_SECRET] }),
+    [SOCKET_PROXY_SERVICE]: socketProxyService(),
   };
 }
 
@@ -74,17 +85,18 @@ export function clientComposeFile(
       hostSettings: exporterHostSettings(record, host),
     });
   }
-  const secrets = Object.fromEntries(
-    exporters
+  const secrets = Object.fromEntries([
+    [PUSH_PASSWORD_SECRET, { file: `./${PUSH_PASSWORD_FILE}` }],
+    ...exporters
       .flatMap(exporterCredentialFiles)
       .filter((file) => file.delivery === "compose-secret")
       .map((file) => [file.name, { file: `./${file.path}` }]),
-  );
+  ]);
   return {
     name: AGENTS_COMPOSE_PROJECT,
     services: withPinnedImages(withMappedImages(services, options.images), options.imageDigests),
-    volumes: { [ALLOY_DATA_VOLUME]: {} },
-    ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
+    volumes: { [ALLOY_DATA_VOLUME]: {}, [SOCKET_PROXY_VOLUME]: {} },
+    secrets,
   };
 }
 
@@ -113,6 +125,7 @@ export function renderClientFiles(
       host: host.name,
       environment: config.stack,
       lokiPushUrl: lokiPushUrl(options.monitorAddress),
+      pushAuth: { username: host.name, passwordFile: PUSH_PASSWORD_PATH },
       ...(forwardsTraces(config, host)
         ? { tempoEndpoint: `${options.monitorAddress ?? UNKNOWN_MONITOR_ADDRESS}:${OTLP_PORTS.grpc}` }
         : {}),

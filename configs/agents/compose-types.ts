@@ -13,6 +13,7 @@ export interface ComposeService {
   readonly container_name?: string;
   readonly restart?: "no" | "always" | "on-failure" | "unless-stopped";
   readonly user?: string;
+  readonly entrypoint?: readonly string[];
   readonly command?: readonly string[];
   readonly network_mode?: string;
   readonly pid?: string;
@@ -28,6 +29,11 @@ export interface ComposeService {
   readonly labels?: Readonly<Record<string, string>>;
   readonly logging?: ComposeLogging;
   readonly security_opt?: readonly string[];
+  /** Capabilities dropped (`ALL` for services that need none). */
+  readonly cap_drop?: readonly string[];
+  /** The container's root filesystem read-only; `tmpfs` gives it writable scratch space. */
+  readonly read_only?: boolean;
+  readonly tmpfs?: readonly string[];
 }
 
 export interface ComposeFile {

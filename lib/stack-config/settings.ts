@@ -448,6 +448,15 @@ export const CORE_SETTINGS: readonly SettingSpec[] = [
     description: "Loki retention in days; the bucket's lifecycle safety net follows it.",
   },
   {
+    key: "logDeletionEnabled",
+    section: "logs",
+    type: "boolean",
+    default: false,
+    example: "true",
+    description:
+      "Turn on Loki's log deletion API (deletion_mode filter-and-delete); off, nobody can delete logs before retention does.",
+  },
+  {
     key: "lokiNoncurrentVersionDays",
     section: "logs",
     type: "integer",

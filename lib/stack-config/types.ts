@@ -112,6 +112,8 @@ export type ManagedPrometheusStore =
 export interface LogSettings {
   /** Loki compactor retention; the bucket's lifecycle safety net is derived from it. */
   readonly retentionDays: number;
+  /** Loki's delete API on (`filter-and-delete`); off (`disabled`) by default. */
+  readonly deletionEnabled: boolean;
   /** Days the versioned bucket keeps noncurrent object versions before they expire. */
   readonly noncurrentVersionDays: number;
   /** IAM principal ARN patterns that keep object access besides the monitor role and the root user. */

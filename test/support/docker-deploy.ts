@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { HOST_KEY_READ_COMMAND, hostKeyFromOutput } from "../../components/ssh-key";
-import { COMPOSE_FILE } from "../../configs/agents/client-compose";
+import { COMPOSE_FILE, PUSH_PASSWORD_FILE } from "../../configs/agents/client-compose";
 import { dataDirectoryPath } from "../../configs/cloud-init";
 import {
   AGENTS_DEPLOY_DIR,
@@ -27,6 +27,7 @@ import {
   renderSecretFilesScript,
   unitFiles,
 } from "../../configs/deploy-scripts";
+import { GATEWAY_HTPASSWD_SECRET, PUSH_SALT_LENGTH, renderHtpasswd } from "../../configs/gateway";
 import { grafanaAdminPasswordResetCommand } from "../../configs/grafana";
 import { clientFiles, type DeployInfo, type HostFiles, monitorFiles } from "../../configs/host-files";
 import { MONITOR_CONTAINER_USERS } from "../../configs/images";
@@ -206,8 +207,25 @@ export function promQuery(
   return body.data.result;
 }
 
-/** The monitor's secret files with test values (the Grafana admin password given). */
-function monitorSecrets(config: StackConfig, grafanaAdminPassword: string) {
+/** A push password and salt like the program's (alphanumerics), for the client host. */
+export interface TestPushCredential {
+  readonly user: string;
+  readonly password: string;
+  readonly salt: string;
+}
+
+function alphanumerics(length: number): string {
+  return randomBytes(length * 2)
+    .toString("base64")
+    .replace(/[^A-Za-z0-9]/g, "")
+    .slice(0, length);
+}
+
+/**
+ * The monitor's secret files with test values: the Grafana admin password given, the gateway's
+ * hash file for the client's push credentials (renderHtpasswd, as the program writes it).
+ */
+function monitorSecrets(config: StackConfig, grafanaAdminPassword: string, push: TestPushCredential) {
   return monitorSecretFiles(config).map((file) => ({
     path: file.hostPath,
     owner: file.owner,
@@ -215,7 +233,9 @@ function monitorSecrets(config: StackConfig, grafanaAdminPassword: string) {
     content:
       file.name === "grafana_admin_password"
         ? grafanaAdminPassword
-        : `test-${file.name}-${randomBytes(6).toString("hex")}`,
+        : file.name === GATEWAY_HTPASSWD_SECRET
+          ? renderHtpasswd([push])
+          : `test-${file.name}-${randomBytes(6).toString("hex")}`,
   }));
 }
 
@@ -223,6 +243,8 @@ export interface DeployedStack {
   readonly engine: DockerEngine;
   readonly monitor: TestHost;
   readonly client: TestHost;
+  /** The client's push credentials (its password is on the client, the hash on the monitor). */
+  readonly push: TestPushCredential;
   readonly config: StackConfig;
   readonly deployInfo: DeployInfo;
   readonly monitorDeploy: Deployed;
@@ -276,6 +298,8 @@ export async function deployMonitorAndClient(
           engine.images.loki,
           engine.images.alloy,
           engine.images.cadvisor,
+          engine.images.gateway,
+          engine.images.socketProxy,
         ],
       }),
       startTestHost(engine, testNetwork, clientName, join(root, "client"), {
@@ -288,6 +312,7 @@ export async function deployMonitorAndClient(
           engine.images.processExporter,
           engine.images.alloy,
           engine.images.cadvisor,
+          engine.images.socketProxy,
         ],
       }),
     ]);
@@ -306,7 +331,21 @@ export async function deployMonitorAndClient(
         monitor.ssh(`sudo -n install -d -m 0750 -o ${uid} -g ${gid} ${dataDirectoryPath(name)}`),
       );
     }
-    const secrets = monitorSecrets(config, grafanaAdminPassword);
+    const clientHost = config.externalHosts[0] as ExternalHost;
+    const push: TestPushCredential = {
+      user: clientHost.name,
+      password: alphanumerics(48),
+      salt: alphanumerics(PUSH_SALT_LENGTH),
+    };
+    const secrets = monitorSecrets(config, grafanaAdminPassword, push);
+    const clientSecrets = [
+      {
+        path: `${AGENTS_DEPLOY_DIR}/${PUSH_PASSWORD_FILE}`,
+        owner: "0:0",
+        mode: "0400" as const,
+        content: push.password,
+      },
+    ];
     // The client deploys once the monitor (its jump host) passed readiness, alongside the monitor's steps.
     const deployBoth = async (secretDependents: boolean): Promise<Deployed> => {
       let clientDeploy: Promise<Deployed> | undefined;
@@ -323,8 +362,8 @@ export async function deployMonitorAndClient(
             client,
             CLIENT_NAME,
             AGENTS_DEPLOY_DIR,
-            forThisMachine(clientFiles(config, config.externalHosts[0] as ExternalHost, deployInfo)),
-            [],
+            forThisMachine(clientFiles(config, clientHost, deployInfo)),
+            clientSecrets,
             { waitForCloudInit: false, requiredMounts: [] },
             false,
             () => {},
@@ -343,6 +382,7 @@ export async function deployMonitorAndClient(
       engine,
       monitor,
       client,
+      push,
       config,
       deployInfo,
       monitorDeploy,

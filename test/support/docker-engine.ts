@@ -24,6 +24,8 @@ export interface TestImages {
   readonly loki: string;
   readonly alloy: string;
   readonly cadvisor: string;
+  readonly gateway: string;
+  readonly socketProxy: string;
   readonly mailpit: string;
   readonly host: string;
 }
@@ -105,6 +107,8 @@ export function testImageMap(images: TestImages): ImageMap {
     [IMAGES.loki]: images.loki,
     [IMAGES.alloy]: images.alloy,
     [IMAGES.cadvisor]: images.cadvisor,
+    [IMAGES.gateway]: images.gateway,
+    [IMAGES.dockerSocketProxy]: images.socketProxy,
     [LOCAL_STACK_IMAGES.mailCatcher]: images.mailpit,
   };
 }

@@ -14,7 +14,15 @@ import { basename, join } from "node:path";
 import { parse, stringify } from "yaml";
 import { BLACKBOX_JOB } from "../../configs/blackbox";
 import type { HostFiles } from "../../configs/host-files";
+import {
+  lit,
+  type NginxArg,
+  type NginxDirective,
+  type NginxStatement,
+  printNginx,
+} from "../../configs/nginx-syntax";
 import { durationSeconds, formatDuration } from "../../configs/rules/duration";
+import { parseNginx } from "./nginx-parse";
 import { compareVersions, reportedVersion, TOOLS, type ToolSpec } from "./tools";
 
 /**
@@ -430,4 +438,87 @@ function moveIniHostPort(
   return content
     .replace(/^host(\s*=\s*)\S+\s*$/m, `host$1${hereHost}`)
     .replace(/^port(\s*=\s*)\S+\s*$/m, `port$1${herePort}`);
+}
+
+/** Where the push gateway's rendered config points, on this machine. */
+export interface GatewayLoopbackPlan {
+  /** `127.0.0.1:<port>` nginx listens on. */
+  readonly listen: string;
+  /** Route name (`loki`, ...) -> `127.0.0.1:<port>` of the stand-in upstream. */
+  readonly upstreams: Readonly<Record<string, string>>;
+  readonly htpasswdPath: string;
+  /** Directory for the pid file, the temp directories and the access log. */
+  readonly runtimeDir: string;
+  readonly accessLog: string;
+}
+
+function literalValue(arg: NginxArg | undefined, what: string): string {
+  if (arg?.kind !== "literal") throw new Error(`the rendered gateway config's ${what} is not a literal`);
+  return arg.value;
+}
+
+function walkNginx(
+  statements: NginxStatement[],
+  visit: (statement: NginxDirective) => NginxDirective,
+): NginxStatement[] {
+  return statements.map((statement) => {
+    if (statement.kind !== "directive") return statement;
+    const visited = visit(statement);
+    return visited.block ? { ...visited, block: walkNginx([...visited.block], visit) } : visited;
+  });
+}
+
+/**
+ * The rendered gateway config (configs/gateway.ts) for a run on this machine, parsed and printed
+ * back as data. Only: the listen address, the resolver address (never used: every upstream here
+ * is an IP address), each upstream's host:port (its path is kept, and checked), the hash file's
+ * path, and the pid, temp and access-log paths. Locations, methods, credentials, headers and
+ * the log format pass through as rendered. Every address written is 127.0.0.1.
+ */
+export function gatewayOnLoopback(rendered: string, plan: GatewayLoopbackPlan): string {
+  const runtime = plan.runtimeDir.replace(/\/+$/, "");
+  const moved = new Set<string>();
+  const statements = walkNginx(parseNginx(rendered), (statement) => {
+    const args = [...statement.args];
+    switch (statement.name) {
+      case "listen":
+        return { ...statement, args: [lit(loopbackOnly(plan.listen, "gateway listen address"))] };
+      case "resolver":
+        return { ...statement, args: [lit("127.0.0.1"), ...args.slice(1)] };
+      case "auth_basic_user_file":
+        return { ...statement, args: [lit(plan.htpasswdPath)] };
+      case "pid":
+        return { ...statement, args: [lit(join(runtime, basename(literalValue(args[0], "pid"))))] };
+      case "access_log":
+        return { ...statement, args: [lit(plan.accessLog), ...args.slice(1)] };
+      case "set": {
+        const target = args[0];
+        const name = target?.kind === "template" ? target.parts[0] : undefined;
+        const routeName = typeof name === "object" ? /^(.+)_push$/.exec(name.variable)?.[1] : undefined;
+        if (routeName === undefined) return statement;
+        const upstream = new URL(literalValue(args[1], `upstream of ${routeName}`));
+        const here = required(plan.upstreams[routeName], `the ${routeName} upstream`);
+        moved.add(routeName);
+        return {
+          ...statement,
+          args: [
+            target as NginxArg,
+            lit(`http://${loopbackOnly(here, `${routeName} upstream`)}${upstream.pathname}`),
+          ],
+        };
+      }
+      default:
+        if (statement.name.endsWith("_temp_path")) {
+          return {
+            ...statement,
+            args: [lit(join(runtime, basename(literalValue(args[0], statement.name))))],
+          };
+        }
+        return statement;
+    }
+  });
+  const unused = Object.keys(plan.upstreams).filter((name) => !moved.has(name));
+  if (unused.length > 0)
+    throw new Error(`the rendered gateway config has no upstream for ${unused.join(", ")}`);
+  return printNginx(statements);
 }

@@ -252,6 +252,8 @@ function fakeState(
       return inputs.create === HOST_KEY_READ_COMMAND
         ? { id: `${name}-id`, state: { ...inputs, stdout: `${fakeHostKey(name)}\n`, stderr: "" } }
         : { id: `${name}-id`, state: inputs };
+    case "random:index/randomString:RandomString":
+      return { id: "none", state: { ...inputs, result: `salt${hashHex(`salt:${name}`, 12)}` } };
     case "random:index/randomPassword:RandomPassword":
       // Deterministic, so two runs record identical data; the SDK marks `result` secret.
       return { id: "none", state: { ...inputs, result: `generated-${hashHex(`password:${name}`, 40)}` } };

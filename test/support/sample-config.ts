@@ -58,7 +58,7 @@ export function sampleStackConfig(overrides: Partial<StackConfig> = {}): StackCo
       { name: "onprem-1", address: "192.0.2.10", sshUser: "deploy", exporters: [], exporterSettings: {} },
     ],
     metrics: { scrapeInterval: "30s", evaluationInterval: "30s", retentionTime: "15d" },
-    logs: { retentionDays: 30, noncurrentVersionDays: 7, bucketAdminArns: [] },
+    logs: { retentionDays: 30, deletionEnabled: false, noncurrentVersionDays: 7, bucketAdminArns: [] },
     alerting: {
       email: {
         to: ["oncall@example.com"],

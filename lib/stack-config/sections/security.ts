@@ -18,6 +18,7 @@ export function parseLogs(reader: SettingsReader): LogSettings | undefined {
   const retentionDays = reader.integer("logRetentionDays");
   const noncurrentVersionDays = reader.integer("lokiNoncurrentVersionDays");
   const adminArns = reader.list("lokiBucketAdminArns");
+  const deletionEnabled = reader.boolean("logDeletionEnabled");
   let arnsOk = adminArns !== undefined;
   (adminArns ?? []).forEach((arn, index) => {
     if (PRINCIPAL_ARN.test(arn)) return;
@@ -30,10 +31,16 @@ export function parseLogs(reader: SettingsReader): LogSettings | undefined {
       pathSetCommand(path, reader.spec("lokiBucketAdminArns").example),
     ]);
   });
-  if (retentionDays === undefined || noncurrentVersionDays === undefined || !arnsOk || !adminArns) {
+  if (
+    retentionDays === undefined ||
+    noncurrentVersionDays === undefined ||
+    deletionEnabled === undefined ||
+    !arnsOk ||
+    !adminArns
+  ) {
     return undefined;
   }
-  return { retentionDays, noncurrentVersionDays, bucketAdminArns: adminArns };
+  return { retentionDays, deletionEnabled, noncurrentVersionDays, bucketAdminArns: adminArns };
 }
 
 /** A DNS name of two or more labels (lowercase letters, digits, hyphens), as ACM and Route 53 take it. */
