@@ -12,6 +12,9 @@
  *             Prometheus and Alertmanager (bench/alert-pipeline.ts);
  * - series:   series per client host from the real exporters, Prometheus bytes per series, and
  *             the monitor's Prometheus memory at 10, 100 and 500 hosts (bench/series.ts);
+ * - fleet:    1,000 EC2 hosts found through the fake EC2 API, scraped every 30 s by Prometheus 3
+ *             with the rendered config: discovery, scrape durations, head series, memory
+ *             (bench/fleet.ts);
  * - docker:   the deploy of a monitor and one client on test hosts with real Docker engines: first
  *             deploy, every step again with nothing changed, containers' memory at idle
  *             (bench/docker-deploy.ts; needs `bash .ci/docker-engine start`).
@@ -27,11 +30,12 @@ import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
 import { reportedVersion, TOOLS } from "../test/support/tools";
 import { measureAlertPipeline } from "./alert-pipeline";
 import { measureDockerDeploy } from "./docker-deploy";
+import { measureEc2Fleet } from "./fleet";
 import type { ProgramScaleFigures } from "./program-figures";
 import { measureSeries } from "./series";
 
 const ROOT = join(__dirname, "..");
-const SECTIONS = ["render", "program", "pipeline", "series", "docker"] as const;
+const SECTIONS = ["render", "program", "pipeline", "series", "fleet", "docker"] as const;
 type Section = (typeof SECTIONS)[number];
 
 const CLIENT_COUNTS = [1, 10, 100, 500];
@@ -40,6 +44,9 @@ const FLEETS = { small: 5, large: 40 };
 const FLEET_SCRAPE_SECONDS = 20;
 const SIZING_HOSTS = [10, 100, 500];
 const DOCKER_IDLE_SECONDS = 60;
+const EC2_FLEET_HOSTS = 1000;
+/** Scrape rounds (30 s each) observed after every host is up. */
+const EC2_FLEET_OBSERVE_SECONDS = 90;
 
 const WARMUP_RUNS = 5;
 const MEASURED_RUNS = 50;
@@ -205,6 +212,23 @@ async function benchSeries(): Promise<void> {
   }
 }
 
+async function benchFleet(): Promise<void> {
+  const figures = await measureEc2Fleet(EC2_FLEET_HOSTS, EC2_FLEET_OBSERVE_SECONDS);
+  const section = `EC2 fleet, ${figures.hosts} hosts (Prometheus ${reportedVersion(TOOLS.prometheus) ?? "?"}, ${figures.scrapeInterval} scrape)`;
+  add(section, "Prometheus ready -> every node target up", seconds(figures.allUpSeconds));
+  add(section, "EC2 discovery refresh (p99)", seconds(figures.ec2RefreshSeconds));
+  add(
+    section,
+    "scrape duration, node and process targets",
+    `avg ${(figures.scrapeDurationAvgSeconds * 1000).toFixed(1)} ms, max ${(figures.scrapeDurationMaxSeconds * 1000).toFixed(1)} ms`,
+  );
+  add(
+    section,
+    `after ${figures.observedSeconds} s of scrapes`,
+    `${figures.headSeries} head series, ${mib(figures.residentBytes)} resident`,
+  );
+}
+
 async function benchDocker(): Promise<void> {
   const figures = await measureDockerDeploy(DOCKER_IDLE_SECONDS);
   const section = "deploy on real Docker (test hosts)";
@@ -261,6 +285,7 @@ async function main(): Promise<void> {
   if (sections.includes("program")) benchProgram();
   if (sections.includes("pipeline")) await benchPipeline();
   if (sections.includes("series")) await benchSeries();
+  if (sections.includes("fleet")) await benchFleet();
   if (sections.includes("docker")) await benchDocker();
   console.log(describeMachine());
   console.log("");

@@ -49,7 +49,7 @@ function sampleLines(page: string): string[] {
 }
 
 /** Serves a captured page with every finite value moved up a little on each scrape. */
-function startReplay(page: string): Promise<{ address: string; close(): Promise<void> }> {
+export function startReplay(page: string): Promise<{ address: string; close(): Promise<void> }> {
   let scrapes = 0;
   const server: Server = createServer((_request, response) => {
     scrapes += 1;
@@ -79,7 +79,10 @@ function startReplay(page: string): Promise<{ address: string; close(): Promise<
   });
 }
 
-async function capturePages(group: ProcessGroup, dir: string): Promise<{ node: string; process: string }> {
+export async function capturePages(
+  group: ProcessGroup,
+  dir: string,
+): Promise<{ node: string; process: string }> {
   const configPath = join(dir, "process-exporter.yml");
   writeFileSync(configPath, renderProcessExporterConfig());
   const node = nodeExporterSpec("node exporter", await freePort());

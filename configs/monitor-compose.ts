@@ -224,8 +224,9 @@ const CONFIG_DIRS = {
 } as const;
 
 /**
- * Tempo (traces on): OTLP on the monitor's VPC address for the clients' Alloy, like Loki's push
- * port; its query API on the compose network only (Grafana and Prometheus reach it by name).
+ * Tempo (traces on): OTLP on the monitor's VPC address for the clients' Alloy (admitted from the
+ * clients' security group only); its query API on the compose network only (Grafana and
+ * Prometheus reach it by name).
  * Root in the container: its data directory on the data volume is created by Docker at first start
  * (the monitor's user data, run once per instance, creates only the always-on services').
  */

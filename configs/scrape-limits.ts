@@ -21,7 +21,7 @@ const SERVICE_SAMPLE_LIMIT = 50_000;
 
 /**
  * Targets one host job may discover: far beyond any fleet one monitor holds (5,000 hosts at about
- * 1,100 series each is 5.5 million head series, some 19 GiB), so only a discovery gone wrong (tags
+ * 1,500 series each is 7.5 million head series, some 21 GiB), so only a discovery gone wrong (tags
  * on the wrong instances) reaches it; then the job is refused rather than the monitor exhausted.
  */
 export const TARGET_LIMIT = 5_000;

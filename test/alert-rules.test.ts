@@ -18,6 +18,8 @@ import {
   type AlertRule,
   allAlertRules,
   buildRuleGroups,
+  coverageCounts,
+  REFERENCE_SETS,
   renderAlertTable,
   renderRuleFiles,
   renderRuleTests,
@@ -363,6 +365,31 @@ describe("rendered rule files", () => {
   it("keep their tests out of the rules glob", () => {
     for (const name of Object.keys(renderRuleTests(config))) expect(name).toMatch(/^tests\/[^/]+\.yml$/);
     for (const name of Object.keys(files)) expect(name).not.toContain("/");
+  });
+});
+
+describe("coverage against the reference rule sets", () => {
+  const names = new Set(
+    [sampleStackConfig(), ...realStacks.map((stack) => stack.config)].flatMap((config) =>
+      allAlertRules(config).map((entry) => entry.rule.name),
+    ),
+  );
+
+  it("answers every failure mode: an alert that exists, or the reason it is left out", () => {
+    for (const set of REFERENCE_SETS) {
+      expect(set.source, set.name).toMatch(/v\d+\.\d+\.\d+|commit [0-9a-f]{7}/);
+      for (const row of set.rows) {
+        for (const name of row.ours)
+          expect(names.has(name), `${set.name}: ${row.mode} -> ${name}`).toBe(true);
+        if (row.ours.length === 0) expect(row.note ?? "", `${set.name}: ${row.mode}`).not.toBe("");
+      }
+    }
+  });
+
+  it("is counted in the README's feature list", () => {
+    const { covered, total } = coverageCounts();
+    const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8").replace(/\s+/g, " ");
+    expect(readme).toContain(`${covered} of the ${total} failure modes`);
   });
 });
 

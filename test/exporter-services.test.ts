@@ -7,8 +7,8 @@
  * with the rendered prometheus.yml and evaluates the rendered rules (durations / 60).
  *
  * Proved for each: the exporter reads its service with those settings and logs no error; the
- * exporter's alert rules stay quiet while the service runs, fire when it stops and resolve when it
- * is back; every query of the exporter's dashboard returns data. MongoDB and Jenkins have no
+ * exporter's alert rules stay quiet while the service runs; its service-down alert alone fires when
+ * it stops and resolves when it is back; every query of the exporter's dashboard returns data. MongoDB and Jenkins have no
  * Debian package here and keep structural tests only (docs/clients.md).
  */
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -32,7 +32,14 @@ import {
 } from "./support/loopback";
 import { freePort, ProcessGroup, pollUntil, type RunningProcess } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
-import { type RealService, startMariadb, startNginx, startPostgres, startRedis } from "./support/services";
+import {
+  type RealService,
+  redisCommand,
+  startMariadb,
+  startNginx,
+  startPostgres,
+  startRedis,
+} from "./support/services";
 import { requireTool, SERVICE_HELPERS, SERVICES, TOOLS, type ToolSpec } from "./support/tools";
 
 const EXPORTERS = ["nginx", "postgres", "mysql", "redis"] as const;
@@ -337,13 +344,38 @@ describe("optional exporters against real services", () => {
     expect(await seriesCount(`max_over_time(ALERTS{alertname=~"${names.join("|")}"}[5m])`)).toBe(0);
   });
 
+  it("redis: RedisMemoryNearMaxmemory fires for a Redis filled close to a small maxmemory, and clears", async () => {
+    const port = (services.get("redis") as RealService).port;
+    const redis = (...args: string[]) => redisCommand(port, PASSWORDS.redis, ...args);
+    const alert = ["RedisMemoryNearMaxmemory/firing"];
+    // About 4 MiB of data, then a maxmemory just above what Redis now uses (about 95% of it).
+    await redis("SET", "filler", "x".repeat(4 * 1024 * 1024));
+    const used = Number(/used_memory:(\d+)/.exec(await redis("INFO", "memory"))?.[1]);
+    expect(used).toBeGreaterThan(4 * 1024 * 1024);
+    await redis("CONFIG", "SET", "maxmemory", String(Math.ceil(used / 0.95)));
+    try {
+      await pollUntil("RedisMemoryNearMaxmemory firing", async () =>
+        JSON.stringify(await alertStates(["RedisMemoryNearMaxmemory"])) === JSON.stringify(alert)
+          ? true
+          : undefined,
+      );
+    } finally {
+      await redis("CONFIG", "SET", "maxmemory", "0");
+      await redis("DEL", "filler");
+    }
+    await pollUntil("RedisMemoryNearMaxmemory resolved", async () =>
+      (await alertStates(["RedisMemoryNearMaxmemory"])).length === 0 ? true : undefined,
+    );
+  });
+
   it.each(EXPORTERS)(
-    "%s: its alerts fire when the service stops and resolve when it is back",
+    "%s: its service-down alert (and no symptom) fires when the service stops and resolves when it is back",
     async (exporter) => {
       const names = exporterAlerts(exporter);
       const service = services.get(exporter) as RealService;
       await service.stop();
-      const firing = names.map((name) => `${name}/firing`).sort();
+      // The record's first alert is its service-down alert; its symptoms' series vanish with the service.
+      const firing = [`${exporterRecord(exporter).alerts[0]?.rule.name}/firing`];
       await pollUntil(`${names.join(", ")} firing for ${HOST.name}`, async () =>
         JSON.stringify(await alertStates(names)) === JSON.stringify(firing) ? true : undefined,
       );

@@ -2,11 +2,12 @@
  * The README as a newcomer uses it, and the two operator guides it leads to (docs/ci.md,
  * docs/operations.md):
  * - every `npm` script it names exists in package.json;
- * - every relative link points at a file (and a heading, for `#anchors`) that exists;
+ * - every relative link points at a file (and a heading, for `#anchors`) that exists, in these
+ *   and in every other docs/*.md;
  * - every `pulumi` command uses a subcommand and flags the Pulumi CLI documents
  *   (https://www.pulumi.com/docs/iac/cli/commands/), and `--policy-pack` names the pack in policy/.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -74,23 +75,53 @@ function slug(heading: string): string {
     .replace(/\s/g, "-");
 }
 
+/** Relative links of a Markdown text, outside code blocks. */
+function localLinks(text: string): string[] {
+  const prose = text.replace(/```[\s\S]*?```/g, "");
+  return [...prose.matchAll(/\]\(([^)\s]+)\)/g)]
+    .map((match) => match[1] as string)
+    .filter((link) => !/^[a-z]+:/.test(link));
+}
+
+/** Why a relative link from `file` leads nowhere (a missing file or heading), or undefined. */
+function linkProblem(file: string, link: string): string | undefined {
+  const [path = "", anchor] = link.split("#");
+  const target = path === "" ? file : join(dirname(file), path);
+  if (!existsSync(target)) return `no file ${name(target)}`;
+  if (anchor === undefined || !statSync(target).isFile()) return undefined;
+  const headings = [
+    ...read(target)
+      .replace(/```[\s\S]*?```/g, "")
+      .matchAll(/^#+ (.+)$/gm),
+  ].map((match) => slug(match[1] as string));
+  return headings.includes(anchor) ? undefined : `no heading #${anchor} in ${name(target)}`;
+}
+
+describe("every docs/*.md page", () => {
+  const pages = readdirSync(join(ROOT, "docs"))
+    .filter((file) => file.endsWith(".md"))
+    .map((file) => join(ROOT, "docs", file));
+
+  it("links only to files and headings that exist", () => {
+    expect(pages.length).toBeGreaterThan(10);
+    const broken = pages.flatMap((page) =>
+      localLinks(read(page)).flatMap((link) => {
+        const problem = linkProblem(page, link);
+        return problem === undefined ? [] : [`${name(page)}: ${link}: ${problem}`];
+      }),
+    );
+    expect(broken).toEqual([]);
+  });
+});
+
 describe.each(GUIDES.map(name))("%s", (guideName) => {
   const guide = join(ROOT, guideName);
   const text = read(guide);
 
   it("links only to files and headings that exist", () => {
-    const links = [...text.matchAll(/\]\(([^)\s]+)\)/g)].map((match) => match[1] as string);
-    const local = links.filter((link) => !/^[a-z]+:/.test(link));
+    const local = localLinks(text);
     if (guide === README) expect(local.length).toBeGreaterThan(10);
-    for (const link of local) {
-      const [path = "", anchor] = link.split("#");
-      const target = path === "" ? guide : join(dirname(guide), path);
-      expect(existsSync(target), `${guideName}: ${link}`).toBe(true);
-      if (anchor !== undefined && statSync(target).isFile()) {
-        const headings = [...read(target).matchAll(/^#+ (.+)$/gm)].map((match) => slug(match[1] as string));
-        expect(headings, `${guideName}: ${link}`).toContain(anchor);
-      }
-    }
+    for (const link of local) expect(linkProblem(guide, link), `${guideName}: ${link}`).toBeUndefined();
   });
 
   it("uses only documented pulumi subcommands and flags", () => {

@@ -1,6 +1,7 @@
 /** nginx, through nginx-prometheus-exporter reading nginx's `stub_status` page. */
 
 import { summedRate } from "../dashboards/exporter-panels";
+import { after, exporterSymptom, series } from "../rules/rule-spec";
 import { serviceDownAlert } from "../rules/service-down";
 import type { ExporterRecord } from "./types";
 
@@ -26,6 +27,8 @@ function statusUrlProblem(value: string): string | undefined {
 }
 
 const identity = { name: "nginx", title: "nginx", upMetric: "nginx_up" } as const;
+const JOB = `job="${identity.name}"`;
+const SAMPLE = { job: identity.name, instance: "web-1" };
 
 export const nginx: ExporterRecord = {
   ...identity,
@@ -69,7 +72,67 @@ export const nginx: ExporterRecord = {
         ],
       },
     }),
+    exporterSymptom(
+      {
+        name: "NginxDroppedConnections",
+        expr:
+          `sum by (instance, job) (rate(nginx_connections_accepted{${JOB}}[5m]) - ` +
+          `rate(nginx_connections_handled{${JOB}}[5m])) > 0`,
+        for: "5m",
+        severity: "warning",
+        condition: "accepted connections not handled (5m)",
+        summary: "The nginx web server drops connections.",
+        labels: ["instance"],
+        description: (l) =>
+          `nginx on ${l.instance} accepts connections it then drops unhandled: it reached worker_connections or ` +
+          "its file descriptor limit.",
+        firing: {
+          name: "fires while connections are dropped",
+          series: [
+            series("nginx_connections_accepted", SAMPLE, "0+100x20"),
+            series("nginx_connections_handled", SAMPLE, "0+90x20"),
+          ],
+          evalTime: after("5m"),
+          labels: SAMPLE,
+        },
+        quiet: [
+          {
+            name: "stays quiet when every connection is handled",
+            series: [
+              series("nginx_connections_accepted", SAMPLE, "0+100x20"),
+              series("nginx_connections_handled", SAMPLE, "0+100x20"),
+            ],
+            evalTime: after("5m"),
+          },
+        ],
+      },
+      {
+        meaning:
+          "`nginx_connections_accepted` grew faster than `nginx_connections_handled` for 5 minutes: nginx closed accepted connections without serving them.",
+        impact: "Clients see connection resets.",
+        diagnosis: ["nginx's error log: `worker_connections are not enough` or `Too many open files`."],
+        mitigation: ["Raise `worker_connections` and `worker_rlimit_nofile`; add workers or hosts."],
+      },
+    ),
   ],
+  alertCoverage: {
+    name: "nginx (the common community set)",
+    source: "nginx/nginx-prometheus-exporter v1.5.1 (stub_status metrics; no mixin of its own)",
+    rows: [
+      { mode: "nginx down", reference: "(community) NginxDown", ours: ["NginxDown"] },
+      {
+        mode: "dropped connections",
+        reference: "(community) accepted minus handled",
+        ours: ["NginxDroppedConnections"],
+      },
+      {
+        mode: "HTTP 4xx/5xx rates, latency",
+        reference: "(community) NginxHighHttp4xx/5xxErrorRate, NginxLatencyHigh",
+        ours: [],
+        note: "stub_status has no status codes or latencies; the blackbox probes (ProbeFailing) watch the site itself",
+      },
+    ],
+  },
   dashboard: {
     description: "nginx stub_status through nginx-prometheus-exporter: requests and connections.",
     answers: "Is nginx up, how many requests and connections",

@@ -8,6 +8,7 @@
 import type { ExporterSettingsSpec } from "../../lib/stack-config/exporter-settings";
 import type { ProcessNameRule } from "../agents/process-exporter";
 import type { KeySeriesPanel } from "../dashboards/exporter-panels";
+import type { ReferenceSet } from "../rules/coverage";
 import type { AlertRule } from "../rules/types";
 
 /** What a container's command and environment are built from on one host. */
@@ -128,6 +129,8 @@ export interface ExporterRecord {
   readonly credentials?: ExporterCredentials;
   /** Loaded only when some host enables the exporter, as rule group `exporter-<name>`. */
   readonly alerts: readonly ExporterAlert[];
+  /** The reference alert set the record's alerts were compared with (docs/alerts.md's coverage table). */
+  readonly alertCoverage?: ReferenceSet;
   readonly dashboard: ExporterDashboard;
   /** Rendered on every host, whether or not it enables the exporter. */
   readonly processGroups: readonly ExporterProcessGroup[];

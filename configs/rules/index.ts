@@ -5,6 +5,7 @@
 import { stringify } from "yaml";
 import type { SloSettings, StackConfig } from "../../lib/stack-config";
 import { containerRuleGroup } from "./containers";
+import { coverageCounts, REFERENCE_SETS } from "./coverage";
 import { EXPORTER_GROUP_PREFIX, everyExporterRuleGroup, exporterRuleGroups } from "./exporters";
 import { hostRuleGroup } from "./host";
 import { managedStoreRuleGroup } from "./managed-store";
@@ -15,6 +16,7 @@ import { sloRuleGroups } from "./slo";
 import { tempoRuleGroups } from "./tempo";
 import type { AlertRule, AlertTestCase, RecordingRule, RuleGroup } from "./types";
 
+export { type CoverageRow, coverageCounts, REFERENCE_SETS, type ReferenceSet } from "./coverage";
 export type {
   AlertRule,
   AlertTestCase,
@@ -205,5 +207,37 @@ export function renderAlertTable(config: StackConfig): string {
     "",
     ...markdownTable(["Alert", "Condition", "For", "Severity", "Group"], rows),
     "",
+    ...renderCoverage(),
   ].join("\n");
+}
+
+/** The coverage section: every failure mode of the reference rule sets, answered. */
+function renderCoverage(): string[] {
+  const { covered, total } = coverageCounts();
+  return [
+    "## Coverage against the reference rule sets",
+    "",
+    `${covered} of the ${total} failure modes the reference rule sets page on have an alert here; each of the`,
+    "others says why this stack leaves it out. The rules are this stack's own, written from the metrics;",
+    "the reference alert is what each mode was compared with.",
+    "",
+    ...REFERENCE_SETS.flatMap((set) => [
+      `### ${set.name}`,
+      "",
+      `Read at: ${set.source}.`,
+      "",
+      ...markdownTable(
+        ["Failure mode", "Reference alert", "Alert here", "Note or reason left out"],
+        set.rows.map((row) => [
+          row.mode,
+          row.reference,
+          row.ours.length > 0
+            ? row.ours.map((name) => `[${name}](../runbooks/${name}.md)`).join(", ")
+            : "left out",
+          row.note ?? "",
+        ]),
+      ),
+      "",
+    ]),
+  ];
 }

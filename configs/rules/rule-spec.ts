@@ -3,6 +3,7 @@
  * whose description only needs the labels the alert keeps.
  */
 import { formatDuration, minutesCovering } from "./duration";
+import { type RunbookText, renderRunbook } from "./runbook";
 import { type AlertRule, type InputSeries, seriesSelector } from "./types";
 
 export interface CaseSpec {
@@ -64,4 +65,12 @@ export function series(
 /** Minute to evaluate at so a condition true from `start` has held for `forDuration`. */
 export function after(forDuration: string, start = 5): string {
   return formatDuration((start + minutesCovering(forDuration) + 1) * 60);
+}
+
+/**
+ * An optional exporter's symptom alert and its runbook, as a record lists it. The record's
+ * service-down alert and ExporterDown mute it (./exporters.ts), so it keeps `job` and `instance`.
+ */
+export function exporterSymptom(spec: RuleSpec, runbook: RunbookText): { rule: AlertRule; runbook: string } {
+  return { rule: rule(spec), runbook: renderRunbook(spec.name, runbook) };
 }

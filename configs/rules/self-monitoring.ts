@@ -10,6 +10,7 @@ import type { StackConfig } from "../../lib/stack-config";
 import { EXPORTERS, enabledExporters } from "../exporters";
 import { expectedNodeTargets, JOB_NAMES, MONITOR_INSTANCE } from "../prometheus";
 import { formatDuration, minutesCovering } from "./duration";
+import { EXPORTER_MUTE_LABELS } from "./exporters";
 import { stackHealthRules } from "./stack-health";
 import type { AlertRule, AlertTestCase, InputSeries, RuleGroup } from "./types";
 import { seriesSelector } from "./types";
@@ -284,7 +285,12 @@ function exporterDown(config: StackConfig): AlertRule {
   const description = (job: string, instance: string) =>
     `The ${job} exporter on ${instance} does not answer scrapes: its metrics and the alerts built on them are blind.`;
   const sample = { job: JOB_NAMES.cadvisor, instance: "web-1" };
+  // A down exporter's service alerts cannot fire (their series are gone); mute them all the same.
+  const muted = enabledExporters(config)
+    .filter((record) => record.container !== undefined)
+    .flatMap((record) => record.alerts.map((alert) => alert.rule.name));
   return {
+    ...(muted.length > 0 ? { mutes: { alerts: muted, equal: [...EXPORTER_MUTE_LABELS] } } : {}),
     name: "ExporterDown",
     expr: `up{job=~"${jobs.join("|")}"} == 0`,
     for: SERVICE_DOWN_FOR,

@@ -141,7 +141,11 @@ export function readStackConfig(
     settings.secretValues ?? {},
   );
   const probes = parseProbes(reader);
-  const slos = parseSlos(reader, probes ? new Set(probes.targets.map((probe) => probe.name)) : undefined);
+  const slos = parseSlos(
+    reader,
+    probes ? new Set(probes.targets.map((probe) => probe.name)) : undefined,
+    metrics?.retentionTime,
+  );
   const traces = parseTraces(reader);
   const tags = parseTags(reader);
   const protectData = reader.boolean("protectData");

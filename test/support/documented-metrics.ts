@@ -218,6 +218,27 @@ export const DOCUMENTED_METRICS: Readonly<Record<string, DocumentedMetric>> = {
     "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_stat_database.go",
     ["datid", "datname"],
   ),
+  pg_stat_database_deadlocks: doc(
+    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_stat_database.go",
+    ["datid", "datname"],
+  ),
+  pg_stat_activity_count: doc(
+    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_stat_activity.go",
+    ["datname", "state", "usename", "application_name", "backend_type"],
+  ),
+  pg_stat_activity_max_tx_duration: doc(
+    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_stat_activity.go",
+    ["datname", "state", "usename", "application_name", "backend_type"],
+  ),
+  pg_settings_max_connections: doc(
+    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/cmd/postgres_exporter/pg_setting.go (pg_settings_<name>)",
+  ),
+  pg_replication_lag_seconds: doc(
+    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_replication.go",
+  ),
+  pg_replication_is_replica: doc(
+    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_replication.go",
+  ),
   pg_database_size_bytes: doc(
     "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_database.go",
     ["datname"],
@@ -228,11 +249,36 @@ export const DOCUMENTED_METRICS: Readonly<Record<string, DocumentedMetric>> = {
       "mysql_global_status_threads_connected",
       "mysql_global_status_queries",
       "mysql_global_status_slow_queries",
+      "mysql_global_variables_max_connections",
     ].map((name) => [
       name,
       doc(
         "https://github.com/prometheus/mysqld_exporter/blob/v0.20.0/collector/global_status.go (and exporter.go for mysql_up)",
       ),
+    ]),
+  ),
+  ...Object.fromEntries(
+    [
+      "mysql_slave_status_slave_io_running",
+      "mysql_slave_status_slave_sql_running",
+      "mysql_slave_status_seconds_behind_master",
+    ].map((name) => [
+      name,
+      doc(
+        "https://github.com/prometheus/mysqld_exporter/blob/v0.20.0/collector/slave_status.go (lowercased SHOW REPLICA STATUS columns)",
+        ["channel_name", "connection_name", "master_host", "master_uuid"],
+      ),
+    ]),
+  ),
+  ...Object.fromEntries(
+    [
+      "redis_memory_max_bytes",
+      "redis_rejected_connections_total",
+      "redis_evicted_keys_total",
+      "redis_master_link_up",
+    ].map((name) => [
+      name,
+      doc("https://github.com/oliver006/redis_exporter/blob/v1.90.0/exporter/exporter.go (metric map)"),
     ]),
   ),
   ...Object.fromEntries(

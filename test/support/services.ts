@@ -273,6 +273,44 @@ export async function startRedis(group: ProcessGroup, dir: string, password: str
   return serviceOf(group, spec, port);
 }
 
+/**
+ * Sends one command to Redis on 127.0.0.1:port after AUTH with `password` (RESP over a plain
+ * socket: no client binary needed); resolves with the reply's first line, rejects on an error reply.
+ */
+export function redisCommand(port: number, password: string, ...args: readonly string[]): Promise<string> {
+  const encode = (parts: readonly string[]) =>
+    `*${parts.length}\r\n${parts.map((part) => `$${Buffer.byteLength(part)}\r\n${part}\r\n`).join("")}`;
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    let received = "";
+    socket.setTimeout(10_000, () => {
+      socket.destroy();
+      reject(new Error(`redis ${args[0]}: no reply`));
+    });
+    socket.on("data", (chunk) => {
+      received += chunk.toString("utf8");
+      // Two replies: AUTH's line, then the command's line or bulk string (`$<length>` and the body).
+      const authEnd = received.indexOf("\r\n");
+      const replyEnd = received.indexOf("\r\n", authEnd + 2);
+      if (authEnd < 0 || replyEnd < 0) return;
+      const auth = received.slice(0, authEnd);
+      const reply = received.slice(authEnd + 2, replyEnd);
+      const length = reply.startsWith("$") ? Number(reply.slice(1)) : -1;
+      if (
+        length >= 0 &&
+        Buffer.byteLength(received) < Buffer.byteLength(received.slice(0, replyEnd + 2)) + length
+      )
+        return;
+      socket.end();
+      if (!auth.startsWith("+OK")) reject(new Error(`redis AUTH: ${auth}`));
+      else if (reply.startsWith("-")) reject(new Error(`redis ${args[0]}: ${reply}`));
+      else resolve(length >= 0 ? received.slice(replyEnd + 2, replyEnd + 2 + length) : reply);
+    });
+    socket.once("error", reject);
+    socket.once("connect", () => socket.write(encode(["AUTH", password]) + encode(args)));
+  });
+}
+
 /** Runs SQL through a database client as the administrator; throws with the output on failure. */
 function runClient(binary: string, args: readonly string[], sql: string): void {
   const result = spawnSync(binary, [...args], { input: sql, encoding: "utf8", timeout: 30_000 });

@@ -3,7 +3,7 @@
  * its path (`slos[0].objective`) and a fix line; an SLO that names a probe must name one that exists.
  */
 import { LONGEST_BURN_WINDOW } from "../../burn-rates";
-import { pathRmCommand, pathSetCommand } from "../problems";
+import { pathRmCommand, pathSetCommand, setCommand } from "../problems";
 import type { SettingsReader } from "../reader";
 import {
   DEFAULT_PROBE_STATUS,
@@ -189,9 +189,14 @@ function parseSli(
   return good !== undefined && total !== undefined ? { kind: "ratio", good, total } : undefined;
 }
 
+/**
+ * @param retention Prometheus' metricsRetention: an SLO window longer than it works, but its
+ *   budget then covers only what is retained (a warning, with the fix).
+ */
 export function parseSlos(
   reader: SettingsReader,
   probeNames: ReadonlySet<string> | undefined,
+  retention?: string,
 ): SloSettings[] | undefined {
   const items = recordList(reader, "slos", MAX_SLOS);
   if (items === undefined) return undefined;
@@ -217,6 +222,15 @@ export function parseSlos(
     if (name === undefined || objective === undefined || window === undefined || sli === undefined) {
       ok = false;
       return;
+    }
+    const retentionMs = retention === undefined ? undefined : parsePrometheusDuration(retention);
+    const windowMs = parsePrometheusDuration(window) as number;
+    if (retentionMs !== undefined && windowMs > retentionMs) {
+      reader.warn(
+        `${path}.window`,
+        `${window} is longer than metricsRetention (${retention}): Prometheus drops older samples, so the error budget covers only the last ${retention}`,
+        [setCommand("metricsRetention", window)],
+      );
     }
     slos.push({ name, objective, window, sli });
   });

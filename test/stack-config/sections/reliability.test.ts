@@ -76,6 +76,18 @@ describe("SLOs", () => {
     expect(read(slo({ objective: 99, window: "3d" })).problems).toEqual([]);
   });
 
+  it("warns when the window is longer than Prometheus keeps samples, with the fix", () => {
+    const reader = new SettingsReader(slo({ objective: 99, window: "30d" }), TABLE);
+    expect(parseSlos(reader, new Set(), "15d")).toHaveLength(1);
+    expect(reader.problems).toEqual([]);
+    expect(reader.warnings.map((warning) => [warning.setting, warning.fix])).toEqual([
+      [P("slos[0].window"), `pulumi config set ${P("metricsRetention")} 30d`],
+    ]);
+    const longer = new SettingsReader(slo({ objective: 99, window: "30d" }), TABLE);
+    parseSlos(longer, new Set(), "45d");
+    expect(longer.warnings).toEqual([]);
+  });
+
   it("refuses a query without [$window], an SLO with two SLIs or none, and an unknown probe", () => {
     expect(
       onlyProblem(read(slo({ objective: 99, good: "sum(rate(x[5m]))" })).problems, "slos[0].good").problem,
