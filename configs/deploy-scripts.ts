@@ -236,7 +236,7 @@ const CONFIG_CHECKS: Readonly<Record<string, ConfigCheck>> = {
  * request). put_secret rewrites a file in place, so the running container sees the new content:
  * they are never recreated for a secret change (a host added or removed changes the hashes).
  */
-export const SECRETS_READ_LIVE: ReadonlySet<string> = new Set([GATEWAY_SERVICE]);
+const SECRETS_READ_LIVE: ReadonlySet<string> = new Set([GATEWAY_SERVICE]);
 
 /**
  * Where each service says it is ready (a 2xx answer): after a restart the deploy waits for it,

@@ -65,7 +65,7 @@ export function agentServices(
 }
 
 /** Traces go to Tempo inside the VPC only: EC2 clients forward them, hosts outside AWS do not. */
-export function forwardsTraces(config: StackConfig, host: ClientHost | ExternalHost): boolean {
+function forwardsTraces(config: StackConfig, host: ClientHost | ExternalHost): boolean {
   return config.traces !== undefined && !("address" in host);
 }
 

@@ -66,7 +66,7 @@ function failureCounter(spec: {
  * Active series the data volume holds for the whole retention: the volume's share (or the
  * configured retentionSize) over the bytes one series takes in that time at the scrape interval.
  */
-export function headSeriesBudget(config: StackConfig): number {
+function headSeriesBudget(config: StackConfig): number {
   const sizeGb =
     (config.metrics.retentionSize ? parsePrometheusSizeGb(config.metrics.retentionSize) : undefined) ??
     config.monitor.dataVolumeGb * PROMETHEUS_VOLUME_SHARE;
