@@ -420,10 +420,10 @@ describe("optional exporters against real services", () => {
         await pollUntil(`${alert} firing`, async () => {
           const states = await alertStates([alert]);
           if (JSON.stringify(states) === JSON.stringify([`${alert}/firing`])) return true;
-          const now = await prometheus().instantQuery(connections(selector(exporter)));
-          throw new Error(
-            `${states.join(", ") || "inactive"} at ${JSON.stringify(now.result[0]?.value)} connections`,
-          );
+          const now = (await prometheus().instantQuery(connections(selector(exporter)))).result[0] as
+            | { value?: [number, string] }
+            | undefined;
+          throw new Error(`${states.join(", ") || "inactive"} at ${now?.value?.[1]} connections`);
         });
         // Pending first (its \`for\`), and with the held sessions counted by the exporter.
         expect(
