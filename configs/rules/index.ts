@@ -175,7 +175,7 @@ function tableCell(text: string): string {
 }
 
 /** A Markdown table with padded, aligned columns (the layout Biome's formatter keeps). */
-function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
   const cells = [header, ...rows].map((row) => row.map(tableCell));
   const widths = header.map((_, column) => Math.max(3, ...cells.map((row) => (row[column] ?? "").length)));
   const line = (row: readonly string[]) =>
