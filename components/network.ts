@@ -239,7 +239,7 @@ export class Network extends pulumi.ComponentResource {
         `${name}-monitor-gateway-from-${host.name}`,
         monitorGroup.id,
         MONITOR_PORTS.gateway,
-        `Push gateway (logs) from ${host.name} (outside AWS)`,
+        `Push gateway (logs, metrics) from ${host.name} (outside AWS)`,
         { cidrIpv4: `${host.address}/32` },
       );
     }

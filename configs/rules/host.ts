@@ -98,16 +98,43 @@ function filesystemSeries(
   ];
 }
 
-function hostUnreachable(t: AlertThresholds): AlertRule {
+/** Hosts that push their metrics (outside AWS), and how often their Alloy scrapes. */
+export interface PushedHosts {
+  readonly names: readonly string[];
+  readonly scrapeInterval: string;
+}
+
+/**
+ * How long a pushing host may send nothing before it counts as down: three missed scrapes.
+ * Remote-written series get no staleness marker when the sender stops, so `up` does not turn 0:
+ * its absence over this window is the signal instead (and `for` still applies on top).
+ */
+export function pushSilenceWindow(scrapeInterval: string): string {
+  return formatDuration(3 * durationSeconds(scrapeInterval));
+}
+
+/** `absent_over_time` per pushing host: labelled `job` and `instance`, like a pulled host's `up`. */
+function silentPushTerms(pushed: PushedHosts): string[] {
+  const window = pushSilenceWindow(pushed.scrapeInterval);
+  return pushed.names.map(
+    (name) => `absent_over_time(up{job="${JOB_NAMES.node}", instance="${name}"}[${window}])`,
+  );
+}
+
+function hostUnreachable(t: AlertThresholds, pushed: PushedHosts): AlertRule {
   const forMinutes = minutesCovering(t.hostDownFor);
   // Down for one step less than `for`: the alert is still pending.
   const shortOutage = Math.max(forMinutes - 1, 1);
+  const silent = silentPushTerms(pushed);
   return {
     name: "HostUnreachable",
-    expr: `up{job="${JOB_NAMES.node}"} == 0`,
+    expr: [`up{job="${JOB_NAMES.node}"} == 0`, ...silent].join(" or "),
     for: t.hostDownFor,
     severity: "critical",
-    condition: "node exporter scrape fails (`up == 0`)",
+    condition:
+      silent.length === 0
+        ? "node exporter scrape fails (`up == 0`)"
+        : `node exporter scrape fails (\`up == 0\`), or a host outside AWS pushes no \`up\` for ${pushSilenceWindow(pushed.scrapeInterval)}`,
     summary: "A host does not answer Prometheus' scrapes.",
     description:
       "Prometheus cannot scrape the node exporter on {{ $labels.instance }} ({{ $labels.job }} job) for " +
@@ -118,6 +145,7 @@ function hostUnreachable(t: AlertThresholds): AlertRule {
         inputSeries: [
           { series: seriesSelector("up", { ...NODE, instance: "web-1" }), values: `1x2 0x${forMinutes + 5}` },
           { series: seriesSelector("up", { ...NODE, instance: "db-1" }), values: `1x${forMinutes + 8}` },
+          ...pushingUp(pushed.names, forMinutes + 8),
         ],
         evalTime: formatDuration((3 + forMinutes + 1) * 60),
         expectedAlerts: [
@@ -136,12 +164,59 @@ function hostUnreachable(t: AlertThresholds): AlertRule {
             series: seriesSelector("up", { ...NODE, instance: "web-1" }),
             values: `1x2 0x${shortOutage - 1} 1x10`,
           },
+          ...pushingUp(pushed.names, shortOutage + 12),
         ],
         evalTime: formatDuration((2 + shortOutage) * 60),
         expectedAlerts: [],
       },
+      ...silentPushCases(t, pushed),
     ],
   };
+}
+
+/** Every pushing host sending `up` each minute: the silence terms stay empty. */
+function pushingUp(names: readonly string[], samples: number): InputSeries[] {
+  return names.map((name) => ({
+    series: seriesSelector("up", { ...NODE, instance: name }),
+    values: `1x${samples}`,
+  }));
+}
+
+/** A pushing host that stops sending: the alert fires; one that keeps sending, or pauses briefly, does not. */
+function silentPushCases(t: AlertThresholds, pushed: PushedHosts): AlertRule["cases"] {
+  const host = pushed.names[0];
+  if (host === undefined) return [];
+  const windowMinutes = Math.ceil(durationSeconds(pushSilenceWindow(pushed.scrapeInterval)) / 60);
+  const forMinutes = minutesCovering(t.hostDownFor);
+  const up = seriesSelector("up", { ...NODE, instance: host });
+  // Samples every minute for 3m, then nothing: absent after the window, firing after `for`.
+  const stopsAt = 3;
+  const firesBy = stopsAt + windowMinutes + forMinutes + 2;
+  return [
+    {
+      name: `fires when the outside host ${host} stops pushing for the silence window and hostDownFor`,
+      inputSeries: [
+        { series: up, values: `1x${stopsAt} _x${firesBy}` },
+        { series: seriesSelector("up", { ...NODE, instance: "web-1" }), values: `1x${firesBy + 3}` },
+        ...pushingUp(pushed.names.slice(1), firesBy + 3),
+      ],
+      evalTime: formatDuration(firesBy * 60),
+      expectedAlerts: [
+        {
+          labels: { ...NODE, instance: host },
+          description:
+            `Prometheus cannot scrape the node exporter on ${host} (node job) for ` +
+            `${t.hostDownFor}: the host is down, unreachable or its exporter stopped. Its other alerts are muted.`,
+        },
+      ],
+    },
+    {
+      name: `stays quiet while the outside host ${host} keeps pushing`,
+      inputSeries: pushingUp(pushed.names, firesBy + 3),
+      evalTime: formatDuration(firesBy * 60),
+      expectedAlerts: [],
+    },
+  ];
 }
 
 function highCpu(t: AlertThresholds): AlertRule {
@@ -391,11 +466,14 @@ function inodesExhausted(t: AlertThresholds): AlertRule {
   });
 }
 
-export function hostRuleGroup(thresholds: AlertThresholds): RuleGroup {
+export function hostRuleGroup(
+  thresholds: AlertThresholds,
+  pushed: PushedHosts = { names: [], scrapeInterval: "1m" },
+): RuleGroup {
   return {
     name: "host",
     rules: [
-      hostUnreachable(thresholds),
+      hostUnreachable(thresholds, pushed),
       highCpu(thresholds),
       highMemory(thresholds),
       diskFull(thresholds),

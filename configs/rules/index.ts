@@ -44,7 +44,10 @@ const TEST_EVALUATION_INTERVAL = "1m";
 /** Every rule group this stack runs: exporter groups only for exporters some host enabled. */
 export function buildRuleGroups(config: StackConfig): RuleGroup[] {
   return [
-    hostRuleGroup(config.alerting.thresholds),
+    hostRuleGroup(config.alerting.thresholds, {
+      names: config.externalHosts.map((host) => host.name),
+      scrapeInterval: config.metrics.scrapeInterval,
+    }),
     containerRuleGroup(config.metrics.scrapeInterval),
     selfMonitoringRuleGroup(config),
     scrapeLimitRuleGroup(config),
