@@ -113,11 +113,18 @@ export function pushSilenceWindow(scrapeInterval: string): string {
   return formatDuration(3 * durationSeconds(scrapeInterval));
 }
 
-/** `absent_over_time` per pushing host: labelled `job` and `instance`, like a pulled host's `up`. */
+/**
+ * `absent_over_time` per pushing host: labelled `job` and `instance`, like a pulled host's `up`.
+ * Only once Prometheus has been up for the window itself: right after a start (an empty or old
+ * TSDB) every pushing host is absent until its next push arrives, which is not an outage.
+ */
 function silentPushTerms(pushed: PushedHosts): string[] {
   const window = pushSilenceWindow(pushed.scrapeInterval);
+  const uptime = `time() - process_start_time_seconds{job="${JOB_NAMES.prometheus}"}`;
   return pushed.names.map(
-    (name) => `absent_over_time(up{job="${JOB_NAMES.node}", instance="${name}"}[${window}])`,
+    (name) =>
+      `(absent_over_time(up{job="${JOB_NAMES.node}", instance="${name}"}[${window}]) ` +
+      `and on () (${uptime}) > ${durationSeconds(window)})`,
   );
 }
 
@@ -192,10 +199,15 @@ function silentPushCases(t: AlertThresholds, pushed: PushedHosts): AlertRule["ca
   // Samples every minute for 3m, then nothing: absent after the window, firing after `for`.
   const stopsAt = 3;
   const firesBy = stopsAt + windowMinutes + forMinutes + 2;
+  const startTime = seriesSelector("process_start_time_seconds", { job: JOB_NAMES.prometheus });
+  // Prometheus started long before (the uptime gate is open), or just now (it is closed).
+  const longUp = { series: startTime, values: `0x${firesBy + 3}` };
+  const justStarted = { series: startTime, values: `${firesBy * 60 - 30}x${firesBy + 3}` };
   return [
     {
       name: `fires when the outside host ${host} stops pushing for the silence window and hostDownFor`,
       inputSeries: [
+        longUp,
         { series: up, values: `1x${stopsAt} _x${firesBy}` },
         { series: seriesSelector("up", { ...NODE, instance: "web-1" }), values: `1x${firesBy + 3}` },
         ...pushingUp(pushed.names.slice(1), firesBy + 3),
@@ -212,7 +224,16 @@ function silentPushCases(t: AlertThresholds, pushed: PushedHosts): AlertRule["ca
     },
     {
       name: `stays quiet while the outside host ${host} keeps pushing`,
-      inputSeries: pushingUp(pushed.names, firesBy + 3),
+      inputSeries: [longUp, ...pushingUp(pushed.names, firesBy + 3)],
+      evalTime: formatDuration(firesBy * 60),
+      expectedAlerts: [],
+    },
+    {
+      name: `stays quiet right after Prometheus starts, before ${host}'s first push arrives`,
+      inputSeries: [
+        justStarted,
+        { series: seriesSelector("up", { ...NODE, instance: "web-1" }), values: `1x${firesBy + 3}` },
+      ],
       evalTime: formatDuration(firesBy * 60),
       expectedAlerts: [],
     },
