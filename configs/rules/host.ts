@@ -123,7 +123,7 @@ function silentPushTerms(pushed: PushedHosts): string[] {
   const uptime = `time() - process_start_time_seconds{job="${JOB_NAMES.prometheus}"}`;
   return pushed.names.map(
     (name) =>
-      `(absent_over_time(up{job="${JOB_NAMES.node}", instance="${name}"}[${window}]) ` +
+      `(absent_over_time(up{instance="${name}", job="${JOB_NAMES.node}"}[${window}]) ` +
       `and on () (${uptime}) > ${durationSeconds(window)})`,
   );
 }
