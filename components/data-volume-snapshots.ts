@@ -34,7 +34,7 @@ export const DLM_ROLE_POLICY = {
 } as const;
 
 /** When the daily snapshot starts (UTC; DLM starts it within the following hour). */
-export const SNAPSHOT_TIME_UTC = "03:00";
+const SNAPSHOT_TIME_UTC = "03:00";
 
 export interface DataVolumeSnapshotsArgs {
   readonly environment: string;

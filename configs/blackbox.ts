@@ -59,7 +59,7 @@ export function renderBlackboxConfig(config: StackConfig): string | undefined {
 }
 
 /** What the blackbox exporter is asked to probe: the URL, or host:port. */
-export function probeTarget(probe: ProbeTarget): string {
+function probeTarget(probe: ProbeTarget): string {
   return probe.kind === "http" ? probe.url : probe.address;
 }
 

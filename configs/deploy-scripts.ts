@@ -22,6 +22,7 @@ import { ALERTMANAGER_PATHS } from "./alertmanager";
 import { BLACKBOX_CONFIG_FILE, BLACKBOX_SERVICE } from "./blackbox";
 import { GATEWAY_BINARY, GATEWAY_CONTAINER_CONFIG_PATH, GATEWAY_SERVICE } from "./gateway";
 import { CLOUD_INIT_FILE, type HostFiles, MONITOR_LOKI_RUNTIME_DIR } from "./host-files";
+import { IMAGES } from "./images";
 import { LOKI_CONFIG_PATH } from "./loki";
 import { PROMETHEUS_CONFIG_PATH } from "./prometheus";
 
@@ -133,6 +134,8 @@ export interface ComposeServiceLayout {
 
 export interface ComposeLayout {
   readonly project: string;
+  /** The network compose puts every service on when the file names none: `<project>_default`. */
+  readonly defaultNetwork: string;
   readonly services: Readonly<Record<string, ComposeServiceLayout>>;
 }
 
@@ -202,7 +205,7 @@ export function composeLayout(composeYaml: string, directory: string): ComposeLa
       secretPaths,
     };
   }
-  return { project: document.name, services };
+  return { project: document.name, defaultNetwork: `${document.name}_default`, services };
 }
 
 /** A config check run inside the service's own pinned image on the staged files, before the swap. */
@@ -233,21 +236,37 @@ const CONFIG_CHECKS: Readonly<Record<string, ConfigCheck>> = {
  * request). put_secret rewrites a file in place, so the running container sees the new content:
  * they are never recreated for a secret change (a host added or removed changes the hashes).
  */
-export const SECRETS_READ_LIVE: ReadonlySet<string> = new Set([GATEWAY_SERVICE]);
+const SECRETS_READ_LIVE: ReadonlySet<string> = new Set([GATEWAY_SERVICE]);
 
 /**
- * Where each service says it is ready (a 2xx answer), on the port it publishes: after a restart
- * the deploy waits for it, and rolls back when it does not come. Grafana's /api/health answers
- * once its database is migrated and provisioning loaded; Loki's /ready once its ring is joined.
+ * Where each service says it is ready (a 2xx answer): after a restart the deploy waits for it,
+ * and rolls back when it does not come. Grafana's /api/health answers once its database is
+ * migrated and provisioning loaded; Loki's /ready once its ring is joined. The gateway has no
+ * readiness path of its own (everything but the push path is a 404): any HTTP answer on its port
+ * means nginx is serving with the new config (`anyAnswer`).
+ *
+ * A service that publishes the port is probed from the host's loopback with curl; one that does
+ * not (Loki, behind the gateway) from a throwaway container on the compose network, by its
+ * service name, with READINESS_PROBE_IMAGE's wget.
  */
-const READINESS_ENDPOINTS: Readonly<Record<string, { readonly port: number; readonly path: string }>> = {
+const READINESS_ENDPOINTS: Readonly<
+  Record<string, { readonly port: number; readonly path: string; readonly anyAnswer?: true }>
+> = {
   prometheus: { port: MONITOR_PORTS.prometheus, path: "/-/ready" },
   alertmanager: { port: MONITOR_PORTS.alertmanager, path: "/-/ready" },
   loki: { port: MONITOR_PORTS.loki, path: "/ready" },
   grafana: { port: MONITOR_PORTS.grafana, path: "/api/health" },
+  [GATEWAY_SERVICE]: { port: MONITOR_PORTS.gateway, path: "/", anyAnswer: true },
   alloy: { port: AGENT_PORTS.alloy, path: "/-/ready" },
   "process-exporter": { port: AGENT_PORTS.processExporter, path: "/metrics" },
 };
+
+/**
+ * The image whose wget probes a service that publishes no port, over the compose network: the
+ * pinned Prometheus image (busybox wget; its own healthcheck uses it). Used only on a host whose
+ * compose file runs it, so the image is already there and nothing is pulled.
+ */
+const READINESS_PROBE_IMAGE = IMAGES.prometheus;
 
 /** How long a restarted service may take to answer its readiness endpoint (tries 2 s apart). */
 const READY_TIMEOUT_SECONDS = 180;
@@ -270,9 +289,17 @@ export type UnitApply =
   | { readonly kind: "reload"; readonly service: string; readonly port: number }
   /**
    * `docker restart`, if the container runs: for services that cannot reload (Loki's main
-   * config). Then, where the service publishes its readiness endpoint, a bounded wait for it.
+   * config). Then, where the service has a readiness endpoint, a bounded wait for it: from the
+   * host's loopback, or with `probeNetwork` from a container on that network (`readyUrl` then
+   * names the service); `anyAnswer`: any HTTP status counts, not only 2xx.
    */
-  | { readonly kind: "restart"; readonly service: string; readonly readyUrl?: string }
+  | {
+      readonly kind: "restart";
+      readonly service: string;
+      readonly readyUrl?: string;
+      readonly anyAnswer?: true;
+      readonly probeNetwork?: { readonly network: string; readonly image: string };
+    }
   /** Nothing: the service re-reads these files by itself (file SD, Loki's runtime config). */
   | { readonly kind: "none" };
 
@@ -356,7 +383,7 @@ export function planDeploy(files: HostFiles, directory: string): DeployPlan {
       emptyMountDirs,
       ...(check ? { check: { ...check, image: spec.image, mounts: spec.mounts } } : {}),
       checkCompose: false,
-      apply: reloadable ? { kind: "reload", service, port } : restartApply(service, spec),
+      apply: reloadable ? { kind: "reload", service, port } : restartApply(service, spec, layout),
     });
   }
   for (const [name, directory] of watchedDirs) {
@@ -382,12 +409,32 @@ export function planDeploy(files: HostFiles, directory: string): DeployPlan {
   return { project: layout.project, units, secretReaders };
 }
 
-/** A restart, with the readiness URL where the service publishes its endpoint's port. */
-function restartApply(service: string, spec: ComposeServiceLayout): UnitApply {
+/**
+ * A restart, with the readiness URL: on the host's loopback where the service publishes its
+ * endpoint's port, else on the compose network where the probe image is on the host.
+ */
+function restartApply(service: string, spec: ComposeServiceLayout, layout: ComposeLayout): UnitApply {
   const endpoint = READINESS_ENDPOINTS[service];
-  const address = endpoint === undefined ? undefined : spec.publishedAddresses[endpoint.port];
-  if (endpoint === undefined || address === undefined) return { kind: "restart", service };
-  return { kind: "restart", service, readyUrl: `http://${address}:${endpoint.port}${endpoint.path}` };
+  if (endpoint === undefined) return { kind: "restart", service };
+  const anyAnswer = endpoint.anyAnswer === undefined ? {} : { anyAnswer: endpoint.anyAnswer };
+  const address = spec.publishedAddresses[endpoint.port];
+  if (address !== undefined) {
+    return {
+      kind: "restart",
+      service,
+      readyUrl: `http://${address}:${endpoint.port}${endpoint.path}`,
+      ...anyAnswer,
+    };
+  }
+  const probeOnHost = Object.values(layout.services).some((other) => other.image === READINESS_PROBE_IMAGE);
+  // busybox wget fails on any non-2xx answer: an any-answer endpoint needs the loopback probe.
+  if (!probeOnHost || endpoint.anyAnswer) return { kind: "restart", service };
+  return {
+    kind: "restart",
+    service,
+    readyUrl: `http://${service}:${endpoint.port}${endpoint.path}`,
+    probeNetwork: { network: layout.defaultNetwork, image: READINESS_PROBE_IMAGE },
+  };
 }
 
 /** The unit's files out of the host's full file map. */
@@ -474,6 +521,13 @@ function stageFileLines(path: string, content: string): string[] {
   return [`${call("stage_file_base64", path)} <<'${delimiter}'`, ...lines, delimiter];
 }
 
+/** How wait_ready probes: curl for 2xx by default, else `any-answer` or `network NETWORK IMAGE`. */
+function readyProbeArgs(apply: Extract<UnitApply, { kind: "restart" }>): string[] {
+  if (apply.probeNetwork !== undefined)
+    return ["network", apply.probeNetwork.network, apply.probeNetwork.image];
+  return apply.anyAnswer ? ["any-answer"] : [];
+}
+
 /** The tail line that makes the running service use the swapped-in files (rolled back on failure). */
 function applyLines(unit: DeployUnit): string[] {
   const apply = unit.apply;
@@ -492,6 +546,7 @@ function applyLines(unit: DeployUnit): string[] {
               apply.service,
               apply.readyUrl,
               String(Math.ceil(READY_TIMEOUT_SECONDS / 2)),
+              ...readyProbeArgs(apply),
             ),
       ];
     case "none":

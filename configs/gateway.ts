@@ -62,10 +62,10 @@ export const GATEWAY_HTPASSWD_SECRET = "push_htpasswd";
 export const GATEWAY_RUNTIME_DIR = "/tmp";
 
 /** Docker's embedded DNS: upstreams are looked up by service name on every request. */
-export const DOCKER_DNS_RESOLVER = "127.0.0.11";
+const DOCKER_DNS_RESOLVER = "127.0.0.11";
 
 /** Largest push body accepted (Alloy's batches are 1 MiB by default; remote write is smaller). */
-export const GATEWAY_MAX_BODY = "16m";
+const GATEWAY_MAX_BODY = "16m";
 
 /**
  * sha512-crypt rounds for the stored hashes: the scheme's minimum. The passwords are 48 random
@@ -91,7 +91,7 @@ export interface PushRoute {
 /** Loki's push API, the only Loki path outside hosts reach. */
 export const LOKI_PUSH_PATH = "/loki/api/v1/push";
 
-export const LOKI_PUSH_ROUTE: PushRoute = {
+const LOKI_PUSH_ROUTE: PushRoute = {
   name: "loki",
   path: LOKI_PUSH_PATH,
   upstream: `http://loki:${MONITOR_PORTS.loki}${LOKI_PUSH_PATH}`,
@@ -100,14 +100,14 @@ export const LOKI_PUSH_ROUTE: PushRoute = {
 /** Prometheus' remote-write receiver: how hosts outside AWS deliver their metrics. */
 export const PROMETHEUS_WRITE_PATH = "/api/v1/write";
 
-export const PROMETHEUS_WRITE_ROUTE: PushRoute = {
+const PROMETHEUS_WRITE_ROUTE: PushRoute = {
   name: "prometheus",
   path: PROMETHEUS_WRITE_PATH,
   upstream: `http://prometheus:${MONITOR_PORTS.prometheus}${PROMETHEUS_WRITE_PATH}`,
 };
 
 /** Every route the gateway serves. */
-export function pushRoutes(): PushRoute[] {
+function pushRoutes(): PushRoute[] {
   return [LOKI_PUSH_ROUTE, PROMETHEUS_WRITE_ROUTE];
 }
 

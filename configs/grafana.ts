@@ -53,7 +53,7 @@ export interface GrafanaOptions {
 }
 
 /** Shown as the managed store's query endpoint before `pulumi up` has created the workspace. */
-export const MANAGED_STORE_QUERY_URL_PLACEHOLDER =
+const MANAGED_STORE_QUERY_URL_PLACEHOLDER =
   "https://aps-workspaces.REGION.amazonaws.com/workspaces/KNOWN-AFTER-DEPLOY/";
 
 /**

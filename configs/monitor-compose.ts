@@ -92,7 +92,7 @@ function grafanaBindAddress(config: StackConfig): string {
 }
 
 /** Shown in Tempo's OTLP port binding when the monitor's private IP is not known yet. */
-export const MONITOR_PRIVATE_IP_PLACEHOLDER = "<monitor-private-ip-known-after-pulumi-up>";
+const MONITOR_PRIVATE_IP_PLACEHOLDER = "<monitor-private-ip-known-after-pulumi-up>";
 
 /** Values known only once `pulumi up` has created the resources. */
 export interface DeployInfo {

@@ -85,7 +85,7 @@ const EC2_REFRESH_INTERVAL = "60s";
 export const VPC_ID_PLACEHOLDER = "<vpc-id: known after pulumi up>";
 
 /** Shown as the managed store's remote-write URL before `pulumi up` has created the workspace. */
-export const MANAGED_STORE_URL_PLACEHOLDER =
+const MANAGED_STORE_URL_PLACEHOLDER =
   "https://aps-workspaces.REGION.amazonaws.com/workspaces/KNOWN-AFTER-DEPLOY/api/v1/remote_write";
 
 /** Values of the rendered config that exist only once AWS has answered. */

@@ -24,7 +24,7 @@ const SERVICE_SAMPLE_LIMIT = 50_000;
  * 1,500 series each is 7.5 million head series, some 21 GiB), so only a discovery gone wrong (tags
  * on the wrong instances) reaches it; then the job is refused rather than the monitor exhausted.
  */
-export const TARGET_LIMIT = 5_000;
+const TARGET_LIMIT = 5_000;
 
 /** Per series: label count and lengths no exporter here comes near (node_uname_info is the longest). */
 const LABEL_LIMITS = {

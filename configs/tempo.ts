@@ -20,7 +20,7 @@ export const TEMPO_PORTS = {
   otlpHttp: 4318,
 } as const;
 export const TEMPO_CONFIG_DIR = "/etc/tempo";
-export const TEMPO_CONFIG_FILE = `${TEMPO_CONFIG_DIR}/tempo.yml`;
+const TEMPO_CONFIG_FILE = `${TEMPO_CONFIG_DIR}/tempo.yml`;
 /** Tempo's working directory in the container, on the monitor's data volume. */
 export const TEMPO_DATA_DIR = "/var/tempo";
 
@@ -31,7 +31,7 @@ export interface TempoRenderOptions {
   readonly prometheusUrl?: string;
 }
 
-export const TEMPO_BUCKET_PLACEHOLDER = "LOKI_BUCKET_KNOWN_AFTER_DEPLOY";
+const TEMPO_BUCKET_PLACEHOLDER = "LOKI_BUCKET_KNOWN_AFTER_DEPLOY";
 
 /** tempo.yml; undefined when traces are off. */
 export function renderTempoConfig(config: StackConfig, options: TempoRenderOptions = {}): string | undefined {

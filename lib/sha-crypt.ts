@@ -12,8 +12,8 @@ import { createHash } from "node:crypto";
 /** crypt(3)'s base-64 alphabet (not RFC 4648's). */
 const ALPHABET = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-export const SHA_CRYPT_MIN_ROUNDS = 1000;
-export const SHA_CRYPT_MAX_ROUNDS = 999_999_999;
+const SHA_CRYPT_MIN_ROUNDS = 1000;
+const SHA_CRYPT_MAX_ROUNDS = 999_999_999;
 const MAX_SALT_LENGTH = 16;
 const SALT = /^[./0-9A-Za-z]{1,16}$/;
 

@@ -45,6 +45,7 @@ import {
   monitorFiles,
   stackImages,
 } from "../configs/host-files";
+import { IMAGES } from "../configs/images";
 import { LOKI_RUNTIME_CONFIG_PATH, LOKI_RUNTIME_FILE_NAME } from "../configs/loki";
 import { monitorSecretFiles } from "../configs/monitor-compose";
 import { renderFileSdTargets } from "../configs/prometheus";
@@ -249,9 +250,21 @@ describe("planDeploy", () => {
   test("Alloy, its config directory mounted and its port on loopback, is reloaded; Loki's main config restarts it", () => {
     expect(unit("alloy").paths).toEqual(["alloy/config.alloy"]);
     expect(unit("alloy").apply).toEqual({ kind: "reload", service: "alloy", port: AGENT_PORTS.alloy });
-    // Loki publishes no port (the push gateway fronts it): the host cannot probe its /ready,
-    // so a restart is not followed by a readiness wait; the config check before the swap stays.
-    expect(unit("loki").apply).toEqual({ kind: "restart", service: "loki" });
+    // Loki publishes no port (the push gateway fronts it): its /ready is probed by service name
+    // from a container of the pinned Prometheus image on the compose network.
+    expect(unit("loki").apply).toEqual({
+      kind: "restart",
+      service: "loki",
+      readyUrl: "http://loki:3100/ready",
+      probeNetwork: { network: "observability_default", image: IMAGES.prometheus },
+    });
+    // The gateway has no readiness path: any HTTP answer on its published port counts.
+    expect(unit("gateway").apply).toEqual({
+      kind: "restart",
+      service: "gateway",
+      readyUrl: "http://127.0.0.1:3101/",
+      anyAnswer: true,
+    });
     expect(unit("loki").check).toMatchObject({
       entrypoint: "loki",
       args: ["-config.file=/etc/loki/loki.yml", "-verify-config"],
@@ -263,19 +276,29 @@ describe("planDeploy", () => {
     });
   });
 
-  test("a restarted service that publishes no readiness port is restarted without a wait", () => {
-    const unpublished = {
-      ...monitor,
-      [COMPOSE_FILE]: (monitor[COMPOSE_FILE] as string).replace(
-        /"(?:0\.0\.0\.0|127\.0\.0\.1):3000:3000"/,
-        '"3000"',
-      ),
-    };
-    expect(unpublished[COMPOSE_FILE]).not.toBe(monitor[COMPOSE_FILE]);
-    const grafana = planDeploy(unpublished, MONITOR_DEPLOY_DIR).units.find(
-      (entry) => entry.name === "grafana",
+  test("a restarted service that publishes no readiness port is probed over the compose network where the probe image runs, else restarted without a wait", () => {
+    const unpublishedCompose = (monitor[COMPOSE_FILE] as string).replace(
+      /"(?:0\.0\.0\.0|127\.0\.0\.1):3000:3000"/,
+      '"3000"',
     );
-    expect(grafana?.apply).toEqual({ kind: "restart", service: "grafana" });
+    expect(unpublishedCompose).not.toBe(monitor[COMPOSE_FILE]);
+    const grafanaApply = (compose: string) =>
+      planDeploy({ ...monitor, [COMPOSE_FILE]: compose }, MONITOR_DEPLOY_DIR).units.find(
+        (entry) => entry.name === "grafana",
+      )?.apply;
+    expect(grafanaApply(unpublishedCompose)).toEqual({
+      kind: "restart",
+      service: "grafana",
+      readyUrl: "http://grafana:3000/api/health",
+      probeNetwork: { network: "observability_default", image: IMAGES.prometheus },
+    });
+    // No service of the host runs the probe image: nothing is pulled to probe, no wait.
+    const withoutProbeImage = unpublishedCompose.replaceAll(
+      IMAGES.prometheus,
+      "docker.io/prom/prometheus:v0.0.0",
+    );
+    expect(withoutProbeImage).not.toBe(unpublishedCompose);
+    expect(grafanaApply(withoutProbeImage)).toEqual({ kind: "restart", service: "grafana" });
   });
 
   test("a client's Alloy, published on all interfaces, is reloaded through loopback too", () => {

@@ -43,6 +43,7 @@ import {
 } from "../configs/deploy-scripts";
 import { GRAFANA_ADMIN_PASSWORD_RESET, grafanaAdminPasswordResetCommand } from "../configs/grafana";
 import { type HostFiles, monitorFiles, stackHostFiles } from "../configs/host-files";
+import { IMAGES } from "../configs/images";
 import { monitorSecretFiles } from "../configs/monitor-compose";
 import { AGENT_PORTS } from "../lib/catalog";
 import { fileStepScript, plannedStep } from "./support/deploy-steps";
@@ -630,13 +631,22 @@ describe("over SSH", () => {
      * A restart whose service never answers its readiness endpoint with the new files (the stand-in
      * answers only while `marker` is absent from `file`): the old files come back, the service is
      * restarted with them and answers, and the step fails with the reason and the service's logs.
+     * `probe` is the recorded readiness call, `wanted` what the reason says was expected.
      */
-    function neverReadyRollsBack(service: string, file: string, readyUrl: string, logs: string) {
+    function neverReadyRollsBack(
+      service: string,
+      file: string,
+      apply: DeployUnit["apply"],
+      probe: string,
+      logs: string,
+      wanted = " 2xx",
+    ) {
       standIns.set("running");
       standIns.set("unready-if", `${join(directory, file)}\n# never ready\n`);
       standIns.set("logs", logs);
       const unit = unitOf(files, service);
-      expect(unit.apply).toEqual({ kind: "restart", service, readyUrl });
+      expect(unit.apply).toEqual(apply);
+      const readyUrl = (apply as { readyUrl: string }).readyUrl;
       const live = () =>
         Object.fromEntries(
           Object.entries(snapshot(directory)).filter(([path]) =>
@@ -649,7 +659,7 @@ describe("over SSH", () => {
       const result = runStep(scriptFor(changed, service));
       expect(result.status, describeRun(result)).toBe(1);
       expect(result.stderr).toContain(
-        `${service} is not ready: ${readyUrl} did not answer 2xx in 90 tries 2 s apart`,
+        `${service} is not ready: ${readyUrl} did not answer${wanted} in 90 tries 2 s apart`,
       );
       expect(result.stderr).toContain(logs.trim());
       expect(result.stderr).toContain("the previous files are back in place and applied");
@@ -659,7 +669,6 @@ describe("over SSH", () => {
       const calls = standIns.calls();
       const restarts = calls.flatMap((line, index) => (line.startsWith("docker restart") ? [index] : []));
       expect(restarts).toHaveLength(2);
-      const probe = `curl --fail --silent --output /dev/null --max-time 5 ${readyUrl}`;
       const probes = calls.flatMap((line, index) => (line === probe ? [index] : []));
       expect(probes).toHaveLength(91);
       expect(probes.filter((index) => index < (restarts[1] as number))).toHaveLength(90);
@@ -672,17 +681,38 @@ describe("over SSH", () => {
     }
 
     test("a Grafana that never becomes ready after the restart: old files back, Grafana restarted with them and ready, the step failed with the reason", () => {
+      const readyUrl = "http://127.0.0.1:3000/api/health";
       neverReadyRollsBack(
         "grafana",
         "grafana/provisioning/datasources/datasources.yml",
-        "http://127.0.0.1:3000/api/health",
+        { kind: "restart", service: "grafana", readyUrl },
+        `curl --fail --silent --output /dev/null --max-time 5 ${readyUrl}`,
         'logger=provisioning level=error msg="Failed to provision data sources" error="datasource.yaml config is invalid"\nError: failed to initialize provisioning\n',
       );
     });
 
-    test("Loki publishes no port (the push gateway fronts it), so its restart has no readiness URL to wait on", () => {
-      // Its new config is still checked with -verify-config before the swap (the check above).
-      expect(unitOf(files, "loki").apply).toEqual({ kind: "restart", service: "loki" });
+    test("a Loki that never becomes ready after the restart (probed over the compose network: it publishes no port): old files back, Loki restarted and ready, the step failed with the reason", () => {
+      const readyUrl = "http://loki:3100/ready";
+      const probeNetwork = { network: "observability_default", image: IMAGES.prometheus };
+      neverReadyRollsBack(
+        "loki",
+        "loki/loki.yml",
+        { kind: "restart", service: "loki", readyUrl, probeNetwork },
+        `docker run --rm --network observability_default --entrypoint wget ${IMAGES.prometheus} -q -T 5 -O /dev/null ${readyUrl}`,
+        'level=error caller=main.go:70 msg="validating config" err="invalid schema config"\nlevel=info msg="ingester not ready: waiting for ring"\n',
+      );
+    });
+
+    test("a push gateway that never answers after the restart: old files back, the gateway restarted and answering, the step failed with the reason", () => {
+      const readyUrl = "http://127.0.0.1:3101/";
+      neverReadyRollsBack(
+        "gateway",
+        "gateway/nginx.conf",
+        { kind: "restart", service: "gateway", readyUrl, anyAnswer: true },
+        `curl --silent --output /dev/null --max-time 5 ${readyUrl}`,
+        "nginx: [emerg] bind() to 0.0.0.0:3101 failed (98: Address already in use)\n",
+        "",
+      );
     });
   });
 

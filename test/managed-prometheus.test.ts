@@ -16,7 +16,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { renderPrometheusConfig } from "../configs/prometheus";
 import { PROJECT } from "../lib/stack-config";
-import { freePort, getJson, getText, ProcessGroup, pollUntil } from "./support/processes";
+import {
+  freePort,
+  getJson,
+  getText,
+  ProcessGroup,
+  pollUntil,
+  startLocalPrometheus,
+} from "./support/processes";
 import {
   FAKE_ACCOUNT_ID,
   type ProgramRun,
@@ -133,18 +140,11 @@ describe("Prometheus 3 writing to the managed store's endpoint, for real", () =>
 
   beforeAll(async () => {
     requireTool(TOOLS.prometheus);
-    const storePort = await freePort();
-    storeUrl = `http://127.0.0.1:${storePort}`;
-    await group.start({
+    storeUrl = await startLocalPrometheus(group, {
       name: "store",
-      tool: TOOLS.prometheus,
-      args: [
-        `--config.file=${writeConfig("store.yml", { global: { scrape_interval: "1m" } })}`,
-        `--storage.tsdb.path=${join(workDir, "store-data")}`,
-        `--web.listen-address=127.0.0.1:${storePort}`,
-        "--web.enable-remote-write-receiver",
-      ],
-      readyUrl: `${storeUrl}/-/ready`,
+      configFile: writeConfig("store.yml", { global: { scrape_interval: "1m" } }),
+      dataDir: join(workDir, "store-data"),
+      extraArgs: ["--web.enable-remote-write-receiver"],
     });
 
     // The workspace's stand-in: records each write's signature, then hands the body on unchanged.

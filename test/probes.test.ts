@@ -20,7 +20,14 @@ import { monitorComposeData } from "../configs/monitor-compose";
 import { renderRuleFiles, renderRuleTests } from "../configs/rules";
 import type { StackConfig } from "../lib/stack-config";
 import { probeJobAtLoopback, scaledRuleFile } from "./support/loopback";
-import { freePort, getJson, getText, ProcessGroup, pollUntil } from "./support/processes";
+import {
+  freePort,
+  getJson,
+  getText,
+  ProcessGroup,
+  pollUntil,
+  startLocalPrometheus,
+} from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
 import { withReliability } from "./support/stacks";
 import { tempDirMaker, writeFiles } from "./support/temp-files";
@@ -198,17 +205,10 @@ describe("probes and their alerts on real data (blackbox exporter 0.28, Promethe
       join(dir, "prometheus.yml"),
       probeJobAtLoopback(rendered["prometheus/prometheus.yml"] ?? "", exporter, join(dir, "probes.yml")),
     );
-    const port = await freePort();
-    prometheus = `http://127.0.0.1:${port}`;
-    await group.start({
+    prometheus = await startLocalPrometheus(group, {
       name: "prometheus",
-      tool: TOOLS.prometheus,
-      args: [
-        `--config.file=${join(dir, "prometheus.yml")}`,
-        `--storage.tsdb.path=${join(dir, "data")}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-      ],
-      readyUrl: `${prometheus}/-/ready`,
+      configFile: join(dir, "prometheus.yml"),
+      dataDir: join(dir, "data"),
     });
   }, 60_000);
 

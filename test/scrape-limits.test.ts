@@ -13,7 +13,7 @@ import { parse, stringify } from "yaml";
 import { renderPrometheusConfig } from "../configs/prometheus";
 import { renderRuleFiles } from "../configs/rules";
 import { startNodeExporter } from "./support/exporters";
-import { freePort, getJson, ProcessGroup, pollUntil } from "./support/processes";
+import { getJson, ProcessGroup, pollUntil, startLocalPrometheus } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
 import { requireTool, TOOLS } from "./support/tools";
 
@@ -54,7 +54,6 @@ describe("a node exporter against the rendered node job's sample limit", () => {
     const rulesFile = join(workDir, `${name}-scrape-limits.yml`);
     writeFileSync(rulesFile, rulesWithNodeLimit(sampleLimit));
     const limits = Object.fromEntries(Object.entries(nodeJob).filter(([key]) => key.endsWith("_limit")));
-    const port = await freePort();
     const configFile = join(workDir, `${name}.yml`);
     writeFileSync(
       configFile,
@@ -71,17 +70,7 @@ describe("a node exporter against the rendered node job's sample limit", () => {
         ],
       }),
     );
-    await group.start({
-      name,
-      tool: TOOLS.prometheus,
-      args: [
-        `--config.file=${configFile}`,
-        `--storage.tsdb.path=${dir}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-      ],
-      readyUrl: `http://127.0.0.1:${port}/-/ready`,
-    });
-    return `http://127.0.0.1:${port}`;
+    return startLocalPrometheus(group, { name, configFile, dataDir: dir });
   }
 
   const query = (url: string, expr: string) =>

@@ -17,7 +17,7 @@ import { SLO_ALERTS, SLO_RECORDS } from "../configs/rules/slo";
 import { BURN_RATE_WINDOWS } from "../lib/burn-rates";
 import type { SloSettings } from "../lib/stack-config";
 import { scaledRuleFile } from "./support/loopback";
-import { freePort, getJson, ProcessGroup, pollUntil } from "./support/processes";
+import { freePort, getJson, ProcessGroup, pollUntil, startLocalPrometheus } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
 import { withReliability } from "./support/stacks";
 import { tempDirMaker, writeFiles } from "./support/temp-files";
@@ -206,17 +206,10 @@ describe("an SLO on real data (Prometheus 3.5, windows scaled 60x)", () => {
         ],
       }),
     );
-    const port = await freePort();
-    prometheus = `http://127.0.0.1:${port}`;
-    await group.start({
+    prometheus = await startLocalPrometheus(group, {
       name: "prometheus",
-      tool: TOOLS.prometheus,
-      args: [
-        `--config.file=${join(dir, "prometheus.yml")}`,
-        `--storage.tsdb.path=${join(dir, "data")}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-      ],
-      readyUrl: `${prometheus}/-/ready`,
+      configFile: join(dir, "prometheus.yml"),
+      dataDir: join(dir, "data"),
     });
   }, 60_000);
 

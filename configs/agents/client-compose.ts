@@ -84,7 +84,7 @@ export function pushesMetrics(host: ClientHost | ExternalHost): host is External
 }
 
 /** Traces go to Tempo inside the VPC only: EC2 clients forward them, hosts outside AWS do not. */
-export function forwardsTraces(config: StackConfig, host: ClientHost | ExternalHost): boolean {
+function forwardsTraces(config: StackConfig, host: ClientHost | ExternalHost): boolean {
   return config.traces !== undefined && !("address" in host);
 }
 

@@ -16,7 +16,7 @@ import {
   upDownStat,
 } from "./common";
 
-export const PROBES_DASHBOARD_UID = "obs-probes";
+const PROBES_DASHBOARD_UID = "obs-probes";
 
 const SELECTED = `job="${BLACKBOX_JOB}", probe=~"$probe"`;
 

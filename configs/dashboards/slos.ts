@@ -20,7 +20,7 @@ import {
   timeseries,
 } from "./common";
 
-export const SLOS_DASHBOARD_UID = "obs-slos";
+const SLOS_DASHBOARD_UID = "obs-slos";
 
 const SELECTED = '{slo=~"$slo"}';
 

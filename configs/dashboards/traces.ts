@@ -7,7 +7,7 @@ import type { Dashboard } from "@grafana/grafana-foundation-sdk/dashboard";
 import { JOB_NAMES } from "../prometheus";
 import { buildDashboard, labelVariable, PROMETHEUS, panel, row, timeseries, upDownStat } from "./common";
 
-export const TRACES_DASHBOARD_UID = "obs-traces";
+const TRACES_DASHBOARD_UID = "obs-traces";
 
 const SERVICES = 'service=~"$service"';
 

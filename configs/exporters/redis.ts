@@ -23,7 +23,7 @@ const PASSWORDS_FILE: ExporterCredentialFile = {
 const identity = { name: "redis", title: "Redis", upMetric: "redis_up" } as const;
 const JOB = `job="${identity.name}"`;
 const SAMPLE = { job: identity.name, instance: "cache-1" };
-export const MEMORY_PERCENT = 90;
+const MEMORY_PERCENT = 90;
 
 export const redis: ExporterRecord = {
   ...identity,

@@ -276,19 +276,42 @@ service_containers() {
     --filter "label=com.docker.compose.service=$1"
 }
 
-# wait_ready SERVICE URL ATTEMPTS: GET URL until it answers 2xx, at most ATTEMPTS tries 2 s
-# apart. When it never does, the service's last log lines go to stderr with the reason.
+# probe_ready URL [any-answer | network NETWORK IMAGE]: one readiness GET. By default curl
+# from the host, 2xx only; `any-answer`: any HTTP status (only a refused or silent port fails);
+# `network`: from a throwaway container of IMAGE (a pinned image already on the host, with
+# busybox wget, 2xx only) on the compose NETWORK, for a service that publishes no port.
+probe_ready() {
+  local url="$1" mode="${2:-}"
+  case "$mode" in
+    '') curl --fail --silent --output /dev/null --max-time 5 "$url" ;;
+    any-answer) curl --silent --output /dev/null --max-time 5 "$url" ;;
+    network)
+      docker run --rm --network "$3" --entrypoint wget "$4" -q -T 5 -O /dev/null "$url" >/dev/null 2>&1
+      ;;
+    *)
+      echo "unknown readiness probe: $mode" >&2
+      return 2
+      ;;
+  esac
+}
+
+# wait_ready SERVICE URL ATTEMPTS [PROBE...]: GET URL (probe_ready) until it answers, at most
+# ATTEMPTS tries 2 s apart. When it never does, the service's last log lines go to stderr with
+# the reason.
 wait_ready() {
   local service="$1" url="$2" attempts="$3" tries=0
+  shift 3
+  local wanted=" 2xx"
+  if [ "${1:-}" = any-answer ]; then wanted=""; fi
   while [ "$tries" -lt "$attempts" ]; do
     tries=$((tries + 1))
-    if curl --fail --silent --output /dev/null --max-time 5 "$url"; then
+    if probe_ready "$url" "$@"; then
       echo "$service is ready ($url answered after $tries tries)"
       return 0
     fi
     sleep 2
   done
-  echo "$DEPLOY_UNIT: $service is not ready: $url did not answer 2xx in $attempts tries 2 s apart. Its last log lines:" >&2
+  echo "$DEPLOY_UNIT: $service is not ready: $url did not answer$wanted in $attempts tries 2 s apart. Its last log lines:" >&2
   local ids id
   ids="$(service_containers "$service")" || ids=""
   while IFS= read -r id; do
@@ -297,8 +320,9 @@ wait_ready() {
   return 1
 }
 
-# apply_restart SERVICE [URL ATTEMPTS]: `docker restart` (file bind mounts keep the old inode;
-# some tools cannot reload), then, with a readiness URL, wait until the service answers there.
+# apply_restart SERVICE [URL ATTEMPTS [PROBE...]]: `docker restart` (file bind mounts keep the
+# old inode; some tools cannot reload), then, with a readiness URL, wait until the service
+# answers there (wait_ready).
 apply_restart() {
   local ids
   ids="$(running_containers "$1")" || return
@@ -311,7 +335,7 @@ apply_restart() {
   docker restart "${id_list[@]}" >/dev/null || return
   echo "$1 restarted"
   if [ -n "${2:-}" ]; then
-    wait_ready "$1" "$2" "$3" || return
+    wait_ready "$@" || return
   fi
 }
 

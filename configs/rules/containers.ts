@@ -164,10 +164,10 @@ function humanizeMinutes(minutes: number): string {
 
 const CADVISOR = `job="${JOB_NAMES.cadvisor}", name!=""`;
 /** Starts of one container within RESTART_WINDOW that make a restart loop. */
-export const RESTARTS_IN_WINDOW = 3;
+const RESTARTS_IN_WINDOW = 3;
 const RESTART_WINDOW = "15m";
-export const CONTAINER_MEMORY_PERCENT = 90;
-export const CPU_THROTTLED_PERCENT = 25;
+const CONTAINER_MEMORY_PERCENT = 90;
+const CPU_THROTTLED_PERCENT = 25;
 
 /** A container's series as cAdvisor labels them, with the `job` the alert keeps. */
 function sample(service: string): Record<string, string> {

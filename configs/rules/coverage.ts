@@ -226,14 +226,14 @@ const CORE_SETS: readonly ReferenceSet[] = [
       {
         mode: "target limit hit",
         reference: "PrometheusTargetLimitHit",
-        ours: [],
-        note: "no `target_limit` is set (the counter cannot move); TooFewTargets watches the host count",
+        ours: ["ScrapePoolLimitHit"],
+        note: "per-job `target_limit` from the measured series per host",
       },
       {
         mode: "label limit hit",
         reference: "PrometheusLabelLimitHit",
-        ours: [],
-        note: "no label limits are set (the counter cannot move)",
+        ours: ["ScrapePoolLimitHit"],
+        note: "per-job label limits",
       },
       {
         mode: "scrape body size limit hit",
@@ -244,7 +244,8 @@ const CORE_SETS: readonly ReferenceSet[] = [
       {
         mode: "scrape sample limit hit",
         reference: "PrometheusScrapeSampleLimitHit",
-        ours: ["PrometheusScrapeSampleLimitHit"],
+        ours: ["PrometheusScrapeSampleLimitHit", "ScrapeSampleLimitExceeded", "TargetNearSampleLimit"],
+        note: "per-job `sample_limit`, with a warning before it is reached",
       },
       {
         mode: "target sync failing",

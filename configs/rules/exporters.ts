@@ -13,7 +13,7 @@ export const EXPORTER_GROUP_PREFIX = "exporter-";
 export const EXPORTER_MUTE_LABELS = ["instance", "job"] as const;
 
 /** The names of a record's symptom alerts (all but its service-down alert). */
-export function exporterSymptomNames(record: ExporterRecord): string[] {
+function exporterSymptomNames(record: ExporterRecord): string[] {
   return record.alerts.slice(1).map((alert) => alert.rule.name);
 }
 

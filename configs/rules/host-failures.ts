@@ -15,19 +15,19 @@ const JOB = `job="${JOB_NAMES.node}"`;
 const RATE_MINUTES = minutesCovering(RULE_RATE_WINDOW);
 
 /** Error share of packets above which a link counts as faulty. */
-export const NETWORK_ERROR_RATIO = 0.01;
-export const CONNTRACK_PERCENT = 80;
+const NETWORK_ERROR_RATIO = 0.01;
+const CONNTRACK_PERCENT = 80;
 /** Offset from the time source, in seconds, beyond which the clock counts as skewed. */
-export const CLOCK_OFFSET_SECONDS = 0.05;
+const CLOCK_OFFSET_SECONDS = 0.05;
 /** The kernel's maximum error estimate once a clock is left unsynchronised (16 s, NTP's limit). */
 const CLOCK_MAX_ERROR_SECONDS = 16;
-export const FILE_DESCRIPTOR_PERCENT = 80;
+const FILE_DESCRIPTOR_PERCENT = 80;
 /** Average number of I/O requests in flight (weighted I/O time per second). */
-export const DISK_QUEUE_DEPTH = 10;
-export const LOAD_PER_CORE = 2;
-export const MAJOR_PAGE_FAULTS_PER_SECOND = 500;
+const DISK_QUEUE_DEPTH = 10;
+const LOAD_PER_CORE = 2;
+const MAJOR_PAGE_FAULTS_PER_SECOND = 500;
 /** How long HostRebooted reports a reboot. */
-export const REBOOT_WINDOW = "30m";
+const REBOOT_WINDOW = "30m";
 
 /** The minute to evaluate at so a condition true from `startMinute` has held for `forDuration`. */
 function evalAt(forDuration: string, startMinute = RATE_MINUTES): string {

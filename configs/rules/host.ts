@@ -23,7 +23,7 @@ const DISK_FILL_WINDOW = "6h";
 const DISK_FILL_MAX_FREE_PERCENT = 40;
 const DISK_FILL_FOR = "1h";
 /** The critical fill-up level: empty within this many hours, with less than this much free. */
-export const DISK_FILL_CRITICAL_HOURS = 4;
+const DISK_FILL_CRITICAL_HOURS = 4;
 const DISK_FILL_CRITICAL_MAX_FREE_PERCENT = 20;
 
 const NODE = { job: JOB_NAMES.node };

@@ -9,7 +9,7 @@ import { formatDuration, minutesCovering } from "./duration";
 import type { AlertRule, RuleGroup } from "./types";
 import { seriesSelector } from "./types";
 
-export const MANAGED_STORE_GROUP = "managed-prometheus";
+const MANAGED_STORE_GROUP = "managed-prometheus";
 
 const PROMETHEUS = { job: JOB_NAMES.prometheus, instance: MONITOR_INSTANCE };
 const QUEUE = {

@@ -13,7 +13,7 @@ import { seriesSelector } from "./types";
 export const PROBE_SUCCESS_METRIC = "probe_success";
 /** Unix time the first certificate of the chain expires (blackbox exporter, https probes). */
 export const CERT_EXPIRY_METRIC = "probe_ssl_earliest_cert_expiry";
-export const PROBES_GROUP = "probes";
+const PROBES_GROUP = "probes";
 
 const PROBE_FAILING_FOR = "2m";
 const CERT_EXPIRING_FOR = "10m";

@@ -10,7 +10,7 @@ import { PROBE_SUCCESS_METRIC } from "./probes";
 import type { AlertRule, AlertTestCase, RecordingRule, RuleGroup } from "./types";
 import { seriesSelector } from "./types";
 
-export const SLO_GROUP = "slo";
+const SLO_GROUP = "slo";
 
 /** Recorded series, by what they hold. */
 export const SLO_RECORDS = {

@@ -6,7 +6,7 @@
  */
 import { RULE_RATE_WINDOW } from "../../lib/catalog";
 import { parsePrometheusSizeGb, type StackConfig } from "../../lib/stack-config";
-import { JOB_NAMES, MONITOR_INSTANCE, SCRAPE_SAMPLE_LIMIT } from "../prometheus";
+import { JOB_NAMES, MONITOR_INSTANCE } from "../prometheus";
 import { durationSeconds, formatDuration, minutesCovering } from "./duration";
 import { lokiRules } from "./loki";
 import { after, rule, series } from "./rule-spec";
@@ -66,7 +66,7 @@ function failureCounter(spec: {
  * Active series the data volume holds for the whole retention: the volume's share (or the
  * configured retentionSize) over the bytes one series takes in that time at the scrape interval.
  */
-export function headSeriesBudget(config: StackConfig): number {
+function headSeriesBudget(config: StackConfig): number {
   const sizeGb =
     (config.metrics.retentionSize ? parsePrometheusSizeGb(config.metrics.retentionSize) : undefined) ??
     config.monitor.dataVolumeGb * PROMETHEUS_VOLUME_SHARE;
@@ -234,12 +234,12 @@ function scrapeSampleLimitHit(): AlertRule {
     expr: `increase(prometheus_target_scrapes_exceeded_sample_limit_total{${PROM_JOB}}[${RULE_RATE_WINDOW}]) > 0`,
     for: forDuration,
     severity: "warning",
-    condition: `scrapes rejected for exceeding sample_limit (${SCRAPE_SAMPLE_LIMIT}) in every 5m window`,
+    condition: "scrapes rejected for exceeding their sample_limit in every 5m window",
     summary: "A target exposes more samples than a scrape may take.",
     labels: ["instance"],
     description: (l) =>
-      `Prometheus on ${l.instance} rejects whole scrapes of some target for exceeding ${SCRAPE_SAMPLE_LIMIT} ` +
-      "samples: that target's metrics are missing (`scrape_samples_post_metric_relabeling` shows which).",
+      `Prometheus on ${l.instance} rejects whole scrapes of some target for exceeding its sample_limit: ` +
+      "that target's metrics are missing (ScrapeSampleLimitExceeded names it).",
     firing: {
       name: "fires while scrapes are rejected",
       series: hits(`0+1x${samples}`),

@@ -9,7 +9,7 @@ import { formatDuration, minutesCovering } from "./duration";
 import type { AlertRule, RuleGroup } from "./types";
 import { seriesSelector } from "./types";
 
-export const TEMPO_GROUP = "tempo";
+const TEMPO_GROUP = "tempo";
 const TEMPO_DOWN_FOR = "5m";
 const DISCARDING_FOR = "10m";
 const TEMPO = { job: JOB_NAMES.tempo, instance: MONITOR_INSTANCE };

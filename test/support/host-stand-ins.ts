@@ -5,7 +5,8 @@
  * - `docker`: records its argv and answers like an engine would. `docker run` (the config
  *   check) also records the files it would see under each `-v` source. Told what to do by
  *   marker files (see `HostStandIns.set`): engine down, check fails, restart fails, compose
- *   config / up fails, containers running.
+ *   config / up fails, containers running. `docker run --entrypoint wget` is a readiness probe
+ *   over the compose network and answers like curl's readiness GETs.
  * - `curl`: records its argv (the reload POST); can fail the next reload with a body.
  * - `sudo`: runs its command (always a stand-in: a real sudo would reset PATH to secure_path
  *   and drop the stand-ins; the tests run as root anyway).
@@ -57,7 +58,7 @@ export type Marker =
   /** `cloud-init status --wait` exits with the marker's text as its code. */
   | "cloud-init-exit"
   /**
-   * Readiness GETs (curl without -X POST) fail while the file named on the marker's first line
+   * Readiness GETs (curl without -X POST, `docker run --entrypoint wget`) fail while the file named on the marker's first line
    * contains the text on its second: a service that never becomes ready with those files.
    */
   | "unready-if"
@@ -86,6 +87,23 @@ function oneShotFailure(markers: string, marker: Marker, exitCode: number): stri
   return [`  if [ -f '${path}' ]; then cat '${path}' >&2; rm -f '${path}'; exit ${exitCode}; fi`];
 }
 
+/**
+ * A readiness GET's answer, shared by curl and the `docker run ... wget` probe: exits 22 while
+ * the `unready-if` marker's file holds its text, else answers; logs `  ready` / `  not ready`.
+ */
+function readinessAnswer(log: string, markers: string): string[] {
+  const unready = `${markers}/unready-if`;
+  return [
+    `  if [ -f '${unready}' ]; then`,
+    `    file="$(sed -n 1p '${unready}')"; text="$(sed -n 2p '${unready}')"`,
+    '    content="$(<"$file")"; if [ -n "$text" ] && [[ "$content" == *"$text"* ]]; then',
+    `      printf '  not ready\\n' >>'${log}'; exit 22`,
+    "    fi",
+    "  fi",
+    `  printf '  ready\\n' >>'${log}'`,
+  ];
+}
+
 function dockerStandIn(log: string, markers: string): string {
   return script([
     `log='${log}'`,
@@ -100,6 +118,11 @@ function dockerStandIn(log: string, markers: string): string {
     `  if [ -f '${markers}/running' ]; then echo 0123456789ab; fi`,
     "  ;;",
     "run)",
+    // A readiness probe over the compose network (`--entrypoint wget`), not a config check.
+    '  if [[ " $* " == *" --entrypoint wget "* ]]; then',
+    ...readinessAnswer(log, markers).map((line) => `  ${line}`),
+    "    exit 0",
+    "  fi",
     ...oneShotFailure(markers, "fail-check", 1),
     // What the check would see: the files under every -v source.
     '  previous=""',
@@ -139,7 +162,6 @@ function dockerStandIn(log: string, markers: string): string {
 
 function curlStandIn(log: string, markers: string): string {
   const marker = `${markers}/fail-reload`;
-  const unready = `${markers}/unready-if`;
   return script([
     `printf '%s\\n' "curl $*" >>'${log}'`,
     'case " $* " in',
@@ -149,14 +171,7 @@ function curlStandIn(log: string, markers: string): string {
     "  ;;",
     "*)",
     // A readiness GET: answers unless the marker's file holds the marker's text.
-    `  if [ -f '${unready}' ]; then`,
-    `    file="$(sed -n 1p '${unready}')"; text="$(sed -n 2p '${unready}')"`,
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell, not a template
-    '    content="$(<"$file")"; if [ -n "$text" ] && [[ "$content" == *"$text"* ]]; then',
-    `      printf '  not ready\\n' >>'${log}'; exit 22`,
-    "    fi",
-    "  fi",
-    `  printf '  ready\\n' >>'${log}'`,
+    ...readinessAnswer(log, markers),
     "  ;;",
     "esac",
   ]);

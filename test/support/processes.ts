@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { IncomingMessage } from "node:http";
 import { createServer } from "node:net";
-import { commandFor, type ToolSpec } from "./tools";
+import { commandFor, TOOLS, type ToolSpec } from "./tools";
 
 /** A port nobody listens on right now (the OS picks it; the caller binds it next). */
 export function freePort(): Promise<number> {
@@ -207,4 +207,33 @@ export class ProcessGroup {
   async stopAll(): Promise<void> {
     await Promise.all(this.running.map((running) => running.stop()));
   }
+}
+
+export interface LocalPrometheusSpec {
+  readonly name: string;
+  readonly configFile: string;
+  /** Its TSDB directory. */
+  readonly dataDir: string;
+  /** Flags beyond config, storage and listen address (a receiver, an agent mode). */
+  readonly extraArgs?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** Debian's Prometheus on a free loopback port with `configFile`; resolves to its base URL once ready. */
+export async function startLocalPrometheus(group: ProcessGroup, spec: LocalPrometheusSpec): Promise<string> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  await group.start({
+    name: spec.name,
+    tool: TOOLS.prometheus,
+    args: [
+      `--config.file=${spec.configFile}`,
+      `--storage.tsdb.path=${spec.dataDir}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      ...(spec.extraArgs ?? []),
+    ],
+    readyUrl: `${url}/-/ready`,
+    ...(spec.env ? { env: spec.env } : {}),
+  });
+  return url;
 }

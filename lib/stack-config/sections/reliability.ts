@@ -19,7 +19,7 @@ import type { ProbeSettings, ProbeTarget, SliSettings, SloSettings, TraceSetting
 import { DNS_NAME_PATTERN, describe, isPlainObject, parsePrometheusDuration, webUrlProblem } from "../values";
 
 /** An SLO's or probe's name: it becomes a label value and part of a URL. */
-export const RECORD_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
+const RECORD_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$/;
 
 const WINDOW_IN_RANGE = `[${SLI_WINDOW_PLACEHOLDER}]`;
 
