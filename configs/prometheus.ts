@@ -366,6 +366,11 @@ export interface PushedScrapeJob {
   readonly sampleLimit: number;
 }
 
+/** The labels Prometheus' own host jobs would give an outside host, on every series it pushes. */
+export function pushedHostLabels(config: StackConfig, host: ExternalHost): Record<string, string> {
+  return { instance: host.name, host_type: "external", environment: config.stack };
+}
+
 /**
  * The jobs an outside host's Alloy runs in place of Prometheus' pull: the same job names, the
  * same labels (`instance=<host>`, `host_type=external`, `environment`) and the same sample limits,
@@ -382,7 +387,7 @@ export function pushedScrapeJobs(config: StackConfig, host: ExternalHost): Pushe
       job: spec.job,
       address: `127.0.0.1:${spec.port}`,
       ...(spec.metricsPath ? { metricsPath: spec.metricsPath } : {}),
-      labels: { instance: host.name, host_type: "external", environment: config.stack },
+      labels: pushedHostLabels(config, host),
       sampleLimit: sampleLimit(spec.job, hostJobKind(spec)),
     }));
 }

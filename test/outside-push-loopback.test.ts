@@ -46,6 +46,8 @@ let prometheusUrl = "";
 let gatewayPort = 0;
 let agentArgs: string[] = [];
 let agent: Awaited<ReturnType<ProcessGroup["start"]>> | undefined;
+/** The labels of the host's pushed node `up` (name aside), as Prometheus stored them. */
+let pushedUpLabels: Record<string, string> = {};
 
 interface VectorResult {
   readonly metric: Record<string, string>;
@@ -243,6 +245,8 @@ describe("an outside host's metrics pushed through the gateway (real nginx, real
       environment: config.stack,
     });
     expect(series[0]?.value[1]).toBe("1");
+    const { __name__: _name, ...labels } = series[0]?.metric ?? {};
+    pushedUpLabels = labels;
     expect((await query(`node_uname_info{instance="${host.name}", job="node"}`)).length).toBe(1);
   });
 
@@ -269,6 +273,14 @@ describe("an outside host's metrics pushed through the gateway (real nginx, real
       { attempts: 90, intervalMs: 500 },
     );
     expect(firing.map((alert) => alert.metric.instance)).toEqual([host.name]);
-    expect(firing[0]?.metric).toMatchObject({ job: "node", severity: "critical" });
+    // Labelled exactly like the host's pushed `up` (what a failed scrape of it would carry), so
+    // it is one alert per host and Alertmanager's inhibition matches its other alerts.
+    expect(firing[0]?.metric).toEqual({
+      __name__: "ALERTS",
+      alertname: "HostUnreachable",
+      alertstate: "firing",
+      severity: "critical",
+      ...pushedUpLabels,
+    });
   }, 60_000);
 });

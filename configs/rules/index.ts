@@ -4,6 +4,7 @@
  */
 import { stringify } from "yaml";
 import type { SloSettings, StackConfig } from "../../lib/stack-config";
+import { pushedHostLabels } from "../prometheus";
 import { containerRuleGroup } from "./containers";
 import { coverageCounts, REFERENCE_SETS } from "./coverage";
 import { EXPORTER_GROUP_PREFIX, everyExporterRuleGroup, exporterRuleGroups } from "./exporters";
@@ -45,7 +46,7 @@ const TEST_EVALUATION_INTERVAL = "1m";
 export function buildRuleGroups(config: StackConfig): RuleGroup[] {
   return [
     hostRuleGroup(config.alerting.thresholds, {
-      names: config.externalHosts.map((host) => host.name),
+      labels: config.externalHosts.map((host) => pushedHostLabels(config, host)),
       scrapeInterval: config.metrics.scrapeInterval,
     }),
     containerRuleGroup(config.metrics.scrapeInterval),
