@@ -4,7 +4,7 @@
  * containers mount. The same for EC2 clients and hosts outside AWS.
  */
 import { stringify } from "yaml";
-import type { ClientHost, ExternalHost, StackConfig } from "../../lib/stack-config";
+import type { ScrapedHost, StackConfig } from "../../lib/stack-config";
 import { exporterCredentialFiles, exporterHostSettings, hostExporters } from "../exporters";
 import { SECRETS_DIR } from "../exporters/credentials";
 import { PUSH_PASSWORD_SECRET } from "../gateway";
@@ -65,13 +65,13 @@ export function agentServices(
 }
 
 /** Traces go to Tempo inside the VPC only: EC2 clients forward them, hosts outside AWS do not. */
-function forwardsTraces(config: StackConfig, host: ClientHost | ExternalHost): boolean {
+function forwardsTraces(config: StackConfig, host: ScrapedHost): boolean {
   return config.traces !== undefined && !("address" in host);
 }
 
 export function clientComposeFile(
   config: StackConfig,
-  host: ClientHost | ExternalHost,
+  host: ScrapedHost,
   options: ClientComposeOptions = {},
 ): ComposeFile {
   const exporters = hostExporters(host).filter(runsContainer);
@@ -103,7 +103,7 @@ export function clientComposeFile(
 /** The host's compose file as YAML. */
 export function renderClientCompose(
   config: StackConfig,
-  host: ClientHost | ExternalHost,
+  host: ScrapedHost,
   options: ClientComposeOptions = {},
 ): string {
   // No YAML anchors: every service spells out its own settings for readers of the file.
@@ -116,7 +116,7 @@ export function renderClientCompose(
  */
 export function renderClientFiles(
   config: StackConfig,
-  host: ClientHost | ExternalHost,
+  host: ScrapedHost,
   options: ClientComposeOptions = {},
 ): Record<string, string> {
   return {

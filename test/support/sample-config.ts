@@ -99,6 +99,7 @@ export function sampleStackConfig(overrides: Partial<StackConfig> = {}): StackCo
       redisExporterPassword: true,
     },
     pinImageDigests: true,
+    fleetEnrolment: false,
     slos: [],
     probes: { targets: [], certExpiryDays: 14 },
   };
