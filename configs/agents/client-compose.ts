@@ -4,7 +4,7 @@
  * containers mount. The same for EC2 clients and hosts outside AWS.
  */
 import { stringify } from "yaml";
-import type { ScrapedHost, StackConfig } from "../../lib/stack-config";
+import type { ExternalHost, ScrapedHost, StackConfig } from "../../lib/stack-config";
 import { exporterCredentialFiles, exporterHostSettings, hostExporters } from "../exporters";
 import { SECRETS_DIR } from "../exporters/credentials";
 import { PUSH_PASSWORD_SECRET } from "../gateway";
@@ -79,7 +79,7 @@ export function agentServices(
 export const OUTSIDE_HOST_BIND_ADDRESS = "127.0.0.1";
 
 /** Hosts outside AWS push their metrics through the gateway; EC2 clients are pulled. */
-export function pushesMetrics(host: ClientHost | ExternalHost): host is ExternalHost {
+export function pushesMetrics(host: ScrapedHost): host is ExternalHost {
   return "address" in host;
 }
 
