@@ -5,6 +5,7 @@
 import { stringify } from "yaml";
 import type { SloSettings, StackConfig } from "../../lib/stack-config";
 import { GRAFANA_ROOT_URL_PLACEHOLDER } from "../grafana";
+import { pushedHostLabels } from "../prometheus";
 import { containerRuleGroup } from "./containers";
 import { coverageCounts, REFERENCE_SETS } from "./coverage";
 import { EXPORTER_GROUP_PREFIX, everyExporterRuleGroup, exporterRuleGroups } from "./exporters";
@@ -46,7 +47,10 @@ const TEST_EVALUATION_INTERVAL = "1m";
 /** Every rule group this stack runs: exporter groups only for exporters some host enabled. */
 export function buildRuleGroups(config: StackConfig): RuleGroup[] {
   return [
-    hostRuleGroup(config.alerting.thresholds),
+    hostRuleGroup(config.alerting.thresholds, {
+      labels: config.externalHosts.map((host) => pushedHostLabels(config, host)),
+      scrapeInterval: config.metrics.scrapeInterval,
+    }),
     containerRuleGroup(config.metrics.scrapeInterval),
     selfMonitoringRuleGroup(config),
     scrapeLimitRuleGroup(config),
@@ -194,7 +198,7 @@ function tableCell(text: string): string {
 }
 
 /** A Markdown table with padded, aligned columns (the layout Biome's formatter keeps). */
-function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
   const cells = [header, ...rows].map((row) => row.map(tableCell));
   const widths = header.map((_, column) => Math.max(3, ...cells.map((row) => (row[column] ?? "").length)));
   const line = (row: readonly string[]) =>
