@@ -218,9 +218,11 @@ const deployInfo: pulumi.Output<DeployInfo> = pulumi
       : {}),
   }));
 
-// Every client and outside host pushes through the monitor's gateway with credentials of its own.
+// Every client and outside host pushes through the monitor's gateway with credentials of its own;
+// only the hosts outside AWS push metrics.
 const pushCredentials = new PushCredentials(`${env}-push`, {
   hosts: [...config.clients, ...config.externalHosts].map((host) => host.name),
+  metricsWriters: config.externalHosts.map((host) => host.name),
 });
 
 // The monitor through its Elastic IP (stable across instance stop/start and replacement).
@@ -232,7 +234,10 @@ const monitorDeployment = new HostDeployment(`${env}-deploy-monitor`, {
   directory: MONITOR_DEPLOY_DIR,
   renderFiles: (info) => monitorFiles(config, info),
   deployInfo,
-  secretFiles: monitorSecretFileSpecs(config, secrets, pushCredentials.htpasswd),
+  secretFiles: monitorSecretFileSpecs(config, secrets, {
+    everyHost: pushCredentials.htpasswd,
+    metricsWriters: pushCredentials.metricsHtpasswd,
+  }),
   readiness: { waitForCloudInit: true, requiredMounts: [DATA_MOUNT_POINT] },
   teardownOnDelete: false,
   grafanaAdminPassword: requireSecret(secrets, "grafanaAdminPassword"),
