@@ -9,7 +9,13 @@
  * one host carries the same `instance` label, which inhibition in Alertmanager relies on.
  */
 import { stringify } from "yaml";
-import { AGENT_PORTS, DISCOVERY_TAGS, MONITOR_PORTS, SERIES_PER_HOST_ESTIMATE } from "../lib/catalog";
+import {
+  AGENT_PORTS,
+  DISCOVERY_TAGS,
+  FLEET_DISCOVERY_TAG,
+  MONITOR_PORTS,
+  SERIES_PER_HOST_ESTIMATE,
+} from "../lib/catalog";
 import type { ExternalHost, StackConfig } from "../lib/stack-config";
 import { BLACKBOX_ADDRESS, blackboxScrapeJob } from "./blackbox";
 import { enabledExporters } from "./exporters";
@@ -147,7 +153,7 @@ export function exportersTagRegex(exporter: string): string {
   return `(.*,)?${exporter}(,.*)?`;
 }
 
-function ec2RelabelConfigs(spec: ScrapeJobSpec, stack: string): Record<string, unknown>[] {
+function ec2RelabelConfigs(spec: ScrapeJobSpec, stack: string, fleet: boolean): Record<string, unknown>[] {
   const relabel: Record<string, unknown>[] = [];
   if (spec.optionalExporter) {
     // Keep EC2 targets only if their Exporters tag lists this exporter. Targets from static or
@@ -174,6 +180,17 @@ function ec2RelabelConfigs(spec: ScrapeJobSpec, stack: string): Record<string, u
       regex: "(.+)",
       target_label: "instance",
     },
+    // Enrolled fleet hosts (docs/fleet.md) by instance id: an Auto Scaling group names them all alike.
+    ...(fleet
+      ? [
+          {
+            source_labels: [`__meta_ec2_tag_${FLEET_DISCOVERY_TAG}`, "__meta_ec2_instance_id"],
+            separator: ";",
+            regex: "true;(.+)",
+            target_label: "instance",
+          },
+        ]
+      : []),
     {
       source_labels: ["__meta_ec2_instance_id"],
       regex: ".+",
@@ -223,7 +240,7 @@ function scrapeConfigForHostJob(
       : {}),
     ec2_sd_configs: [ec2],
     file_sd_configs: [{ files: [fileSdPath(addresses.fileSdDir, spec.job)] }],
-    relabel_configs: ec2RelabelConfigs(spec, config.stack),
+    relabel_configs: ec2RelabelConfigs(spec, config.stack, config.fleetEnrolment),
   };
 }
 

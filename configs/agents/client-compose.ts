@@ -4,7 +4,7 @@
  * containers mount. The same for EC2 clients and hosts outside AWS.
  */
 import { stringify } from "yaml";
-import type { ClientHost, ExternalHost, StackConfig } from "../../lib/stack-config";
+import type { ExternalHost, ScrapedHost, StackConfig } from "../../lib/stack-config";
 import { exporterCredentialFiles, exporterHostSettings, hostExporters } from "../exporters";
 import { SECRETS_DIR } from "../exporters/credentials";
 import { PUSH_PASSWORD_SECRET } from "../gateway";
@@ -79,18 +79,18 @@ export function agentServices(
 export const OUTSIDE_HOST_BIND_ADDRESS = "127.0.0.1";
 
 /** Hosts outside AWS push their metrics through the gateway; EC2 clients are pulled. */
-export function pushesMetrics(host: ClientHost | ExternalHost): host is ExternalHost {
+export function pushesMetrics(host: ScrapedHost): host is ExternalHost {
   return "address" in host;
 }
 
 /** Traces go to Tempo inside the VPC only: EC2 clients forward them, hosts outside AWS do not. */
-function forwardsTraces(config: StackConfig, host: ClientHost | ExternalHost): boolean {
+function forwardsTraces(config: StackConfig, host: ScrapedHost): boolean {
   return config.traces !== undefined && !("address" in host);
 }
 
 export function clientComposeFile(
   config: StackConfig,
-  host: ClientHost | ExternalHost,
+  host: ScrapedHost,
   options: ClientComposeOptions = {},
 ): ComposeFile {
   const exporters = hostExporters(host).filter(runsContainer);
@@ -124,7 +124,7 @@ export function clientComposeFile(
 /** The host's compose file as YAML. */
 export function renderClientCompose(
   config: StackConfig,
-  host: ClientHost | ExternalHost,
+  host: ScrapedHost,
   options: ClientComposeOptions = {},
 ): string {
   // No YAML anchors: every service spells out its own settings for readers of the file.
@@ -137,7 +137,7 @@ export function renderClientCompose(
  */
 export function renderClientFiles(
   config: StackConfig,
-  host: ClientHost | ExternalHost,
+  host: ScrapedHost,
   options: ClientComposeOptions = {},
 ): Record<string, string> {
   return {
