@@ -11,11 +11,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { HOST_UNREACHABLE_ALERT, RECEIVERS, WATCHDOG_ALERT } from "../configs/alertmanager";
+import { HOST_UNREACHABLE_ALERT } from "../configs/alertmanager";
 import { JOB_NAMES } from "../configs/prometheus";
 import { renderRuleFiles, runbookUrl } from "../configs/rules";
 import { hostRuleGroup } from "../configs/rules/host";
 import { DEFAULT_ALERT_THRESHOLDS } from "../lib/stack-config";
+import { RECEIVERS, WATCHDOG_ALERT } from "./support/alertmanager";
 import {
   CONTROLLED_HOST,
   E2eStack,

@@ -41,7 +41,7 @@ import {
   renderTeardownCommand,
   unitFiles,
 } from "../configs/deploy-scripts";
-import { GRAFANA_ADMIN_PASSWORD_RESET, grafanaAdminPasswordResetCommand } from "../configs/grafana";
+import { grafanaAdminPasswordResetCommand } from "../configs/grafana";
 import { type HostFiles, monitorFiles, stackHostFiles } from "../configs/host-files";
 import { IMAGES } from "../configs/images";
 import { monitorSecretFiles } from "../configs/monitor-compose";
@@ -841,7 +841,7 @@ describe("over SSH", () => {
       const dockerCalls = standIns.calls().filter((line) => line.startsWith("docker "));
       expect(dockerCalls).toEqual([
         `docker compose --project-directory ${directory} -f ${directory}/${COMPOSE_FILE} up --detach --no-deps --force-recreate --wait --wait-timeout 600 alertmanager`,
-        `docker compose -f ${COMPOSE_FILE} exec -T grafana sh -c ${GRAFANA_ADMIN_PASSWORD_RESET.containerArgs[2]}`,
+        `docker compose -f ${COMPOSE_FILE} exec -T grafana sh -c grafana cli admin reset-admin-password --password-from-stdin < /run/secrets/grafana_admin_password`,
         `docker compose --project-directory ${directory} -f ${directory}/${COMPOSE_FILE} down --remove-orphans --volumes`,
       ]);
       expect(existsSync(directory)).toBe(false);
