@@ -7,6 +7,7 @@
  */
 import YAML from "yaml";
 import { MONITOR_PORTS } from "../lib/catalog";
+import { shellQuote } from "../lib/shell";
 import type { StackConfig } from "../lib/stack-config";
 import { TEMPO_PORTS, TEMPO_SERVICE } from "./tempo";
 
@@ -295,5 +296,5 @@ const GRAFANA_ADMIN_PASSWORD_RESET = {
 /** The host command for the deploy: run in the directory holding the monitor's compose.yaml. */
 export function grafanaAdminPasswordResetCommand(composeFile = "compose.yaml"): string {
   const [shell, flag, script] = GRAFANA_ADMIN_PASSWORD_RESET.containerArgs;
-  return `docker compose -f ${composeFile} exec -T ${GRAFANA_ADMIN_PASSWORD_RESET.composeService} ${shell} ${flag} '${script}'`;
+  return `docker compose -f ${composeFile} exec -T ${GRAFANA_ADMIN_PASSWORD_RESET.composeService} ${shell} ${flag} ${shellQuote(script)}`;
 }

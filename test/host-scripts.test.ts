@@ -26,10 +26,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { COMPOSE_FILE } from "../configs/agents/client-compose";
 import {
   AGENTS_DEPLOY_DIR,
-  DEPLOY_LIBRARY_FILE,
   DEPLOY_STATE_DIR,
   type DeployUnit,
-  HOST_SCRIPTS_DIR,
   inDirectoryAsRoot,
   MONITOR_DEPLOY_DIR,
   planDeploy,
@@ -51,6 +49,10 @@ import { type HostStandIns, installHostStandIns } from "./support/host-stand-ins
 import { sampleStackConfig } from "./support/sample-config";
 import { type SshResult, type SshServer, startSshServer } from "./support/sshd";
 import { loadRealStacks, sampleConfigs } from "./support/stacks";
+
+/** The plain shell the deploy's scripts are built from. */
+const HOST_SCRIPTS_DIR = join(__dirname, "../configs/host-scripts");
+const DEPLOY_LIBRARY_FILE = join(HOST_SCRIPTS_DIR, "deploy-lib.sh");
 
 const DEPLOY_INFO = {
   lokiBucketName: "observability-test-logs",
