@@ -8,9 +8,9 @@ import {
   renderHtpasswd,
 } from "../configs/gateway";
 import { monitorFiles } from "../configs/host-files";
-import type { NginxDirective, NginxStatement } from "../configs/nginx-syntax";
+import type { NginxStatement } from "../configs/nginx-syntax";
 import { sha512Crypt } from "../lib/sha-crypt";
-import { parseNginx } from "./support/nginx-parse";
+import { type NginxDirective, parseNginx } from "./support/nginx-parse";
 import { sampleStackConfig } from "./support/sample-config";
 
 function directives(statements: readonly NginxStatement[], name: string): NginxDirective[] {
