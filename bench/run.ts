@@ -5,7 +5,7 @@
  *
  * Sections (all by default; `npm run bench -- program pipeline` picks some):
  * - render:   config load and full render per stack (median / p95 of repeated runs);
- * - program:  index.ts under Pulumi mocks for 1, 10, 100 and 500 clients, each in a fresh vitest
+ * - program:  index.ts under Pulumi mocks for 1, 20, 100, 200 and 500 clients, each in a fresh vitest
  *             worker (bench/program-scale.run.ts): wall time, peak memory, resources, longest
  *             dependency chain;
  * - pipeline: host stop -> FIRING mail minus `for`, recovery -> RESOLVED mail, with the real
@@ -38,7 +38,7 @@ const ROOT = join(__dirname, "..");
 const SECTIONS = ["render", "program", "pipeline", "series", "fleet", "docker"] as const;
 type Section = (typeof SECTIONS)[number];
 
-const CLIENT_COUNTS = [1, 10, 100, 500];
+const CLIENT_COUNTS = [1, 20, 100, 200, 500];
 const PIPELINE_RUNS = 4;
 const FLEETS = { small: 5, large: 40 };
 const FLEET_SCRAPE_SECONDS = 20;

@@ -77,7 +77,11 @@ export function monitorFiles(config: StackConfig, deployInfo: DeployInfo = {}): 
       vpcId: deployInfo.vpcId,
       managedStoreRemoteWriteUrl: deployInfo.managedStore?.remoteWriteUrl,
     }),
-    ...prefixed("prometheus/rules", renderRuleFiles(config)),
+    // Runbook links open Grafana's Runbooks dashboard, at the same URL the alert links use.
+    ...prefixed(
+      "prometheus/rules",
+      renderRuleFiles(config, { grafanaUrl: config.grafana.rootUrl ?? deployInfo.grafanaUrl }),
+    ),
     ...prefixed("prometheus/file_sd", renderFileSdTargets(config)),
     ...prefixed(
       "alertmanager",

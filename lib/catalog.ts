@@ -47,9 +47,6 @@ export const DATA_SNAPSHOT_TAG = "ObservabilitySnapshots";
 /** Daily snapshots a production stack keeps when dataSnapshotRetainCount is unset. */
 export const PRODUCTION_SNAPSHOT_RETAIN_COUNT = 14;
 
-/** Where `runbooks/<AlertName>.md` is browsable unless a stack sets runbookBaseUrl (point it at your fork). */
-export const DEFAULT_RUNBOOK_BASE_URL = "https://github.com/example-org/observability/blob/main/runbooks";
-
 /**
  * The window alert rules take rates over (`rate(x[5m])`): the scrape interval must leave several
  * samples in it, so the settings reader bounds scrapeInterval by it.

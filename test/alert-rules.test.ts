@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { HOST_UNREACHABLE_ALERT, SEVERITIES as ROUTED_SEVERITIES } from "../configs/alertmanager";
+import { GRAFANA_ROOT_URL_PLACEHOLDER } from "../configs/grafana";
 import { renderPrometheusConfig } from "../configs/prometheus";
 import {
   type AlertRule,
@@ -21,6 +22,7 @@ import {
   renderRuleTests,
   SEVERITIES,
 } from "../configs/rules";
+import { RUNBOOKS_DASHBOARD_UID, runbookPanelId } from "../configs/rules/runbook";
 import type { AlertThresholds, StackConfig } from "../lib/stack-config";
 import { WATCHDOG_ALERT } from "./support/alertmanager";
 import { sampleStackConfig } from "./support/sample-config";
@@ -308,17 +310,27 @@ describe("rendered rule files", () => {
           ]);
           expect(rule.labels.severity).toBeTruthy();
           expect(Object.keys(rule.annotations).sort()).toEqual(["description", "runbook_url", "summary"]);
-          expect(rule.annotations.runbook_url).toBe(`${config.alerting.runbookBaseUrl}/${rule.alert}.md`);
+          // No runbookBaseUrl: the alert's panel on Grafana's Runbooks dashboard (placeholder URL here).
+          expect(rule.annotations.runbook_url).toBe(
+            `${GRAFANA_ROOT_URL_PLACEHOLDER}/d/${RUNBOOKS_DASHBOARD_UID}?viewPanel=panel-${runbookPanelId(rule.alert)}`,
+          );
         }
       }
     }
   });
 
-  it("take the runbook base URL from the stack's runbookBaseUrl", () => {
-    const other = renderRuleFiles({
-      ...config,
-      alerting: { ...config.alerting, runbookBaseUrl: "https://git.example.org/obs/runbooks" },
-    });
+  it("link to the Runbooks dashboard of the Grafana URL they are given, a sub-path kept", () => {
+    const withGrafana = renderRuleFiles(config, { grafanaUrl: "https://ops.example.net/grafana/" });
+    expect(withGrafana["host.yml"]).toContain(
+      `runbook_url: https://ops.example.net/grafana/d/${RUNBOOKS_DASHBOARD_UID}?viewPanel=panel-${runbookPanelId("HostUnreachable")}\n`,
+    );
+  });
+
+  it("take the runbook base URL from the stack's runbookBaseUrl, over any Grafana URL", () => {
+    const other = renderRuleFiles(
+      { ...config, alerting: { ...config.alerting, runbookBaseUrl: "https://git.example.org/obs/runbooks" } },
+      { grafanaUrl: "https://ops.example.net/" },
+    );
     expect(other["host.yml"]).toContain(
       "runbook_url: https://git.example.org/obs/runbooks/HostUnreachable.md",
     );

@@ -12,9 +12,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { HOST_UNREACHABLE_ALERT } from "../configs/alertmanager";
+import { buildDashboards } from "../configs/dashboards";
 import { JOB_NAMES } from "../configs/prometheus";
-import { renderRuleFiles, runbookUrl } from "../configs/rules";
+import { renderRuleFiles } from "../configs/rules";
 import { hostRuleGroup } from "../configs/rules/host";
+import { runbookUrl } from "../configs/rules/runbook";
 import { DEFAULT_ALERT_THRESHOLDS } from "../lib/stack-config";
 import { RECEIVERS, WATCHDOG_ALERT } from "./support/alertmanager";
 import {
@@ -74,6 +76,21 @@ describe("alerting end to end: exporters -> Prometheus -> Alertmanager -> email,
     `mails: ${JSON.stringify(stack.smtp.mails.map((mail) => mail.subject))}; webhooks: ${JSON.stringify(
       stack.webhooks.all.map((post) => `${post.path} ${post.body.slice(0, 120)}`),
     )}`;
+  /** HostUnreachable's runbook link: its panel on the Runbooks dashboard of the stack's Grafana. */
+  const hostUnreachableRunbook = () => {
+    const link = runbookUrl(
+      { grafanaUrl: GRAFANA_URL, runbookBaseUrl: stack.config.alerting.runbookBaseUrl },
+      HOST_UNREACHABLE_ALERT,
+    );
+    // The panel it opens is in the dashboard the monitor provisions, and is that alert's runbook.
+    const url = new URL(link);
+    const dashboard = Object.values(buildDashboards(stack.config)).find(
+      (candidate) => `/d/${candidate.uid}` === url.pathname,
+    );
+    const panel = dashboard?.panels?.find((item) => `panel-${item.id}` === url.searchParams.get("viewPanel"));
+    expect(panel?.title, link).toBe(HOST_UNREACHABLE_ALERT);
+    return link;
+  };
   /** Where the notification lists stood at some point, to look only at what came after. */
   const mark = () => ({ mails: stack.smtp.mails.length, webhooks: stack.webhooks.all.length });
   /** Mail subjects, Slack titles and PagerDuty summaries since `since`, about anything but machine load. */
@@ -168,7 +185,7 @@ describe("alerting end to end: exporters -> Prometheus -> Alertmanager -> email,
     expect(firing.text).not.toContain(QUIET_HOST);
     expect(firing.text).toContain(`Grafana: ${GRAFANA_URL}`);
     expect(firing.html).toContain(`href="${GRAFANA_URL}"`);
-    expect(firing.html).toContain(`href="${runbookUrl(stack.config, HOST_UNREACHABLE_ALERT)}"`);
+    expect(firing.html).toContain(`href="${hostUnreachableRunbook()}"`);
 
     // Critical: Slack and PagerDuty hear it too.
     const slackPost = await pollUntil(
@@ -253,6 +270,10 @@ describe("alerting end to end: exporters -> Prometheus -> Alertmanager -> email,
       .flatMap((group) => group.rules)
       .find((candidate) => candidate.alert === HOST_UNREACHABLE_ALERT);
     const runbookBase = stack.config.alerting.runbookBaseUrl;
+    const toGrafanaOrRunbooks = (link: string) =>
+      link.startsWith(GRAFANA_URL) ||
+      link === GRAFANA_URL.replace(/\/$/, "") ||
+      (runbookBase !== undefined && link.startsWith(`${runbookBase}/`));
     const notifications: [string, string[]][] = [];
     for (const status of ["FIRING", "RESOLVED"] as const) {
       const [mail] = mails(HOST_UNREACHABLE_ALERT, status);
@@ -274,12 +295,7 @@ describe("alerting end to end: exporters -> Prometheus -> Alertmanager -> email,
       // Each names Grafana, the alert groups, the alert's query, its silence and its runbook.
       expect(links.length, notification).toBeGreaterThanOrEqual(5);
       for (const link of links) {
-        expect(
-          link.startsWith(GRAFANA_URL) ||
-            link === GRAFANA_URL.replace(/\/$/, "") ||
-            link.startsWith(`${runbookBase}/`),
-          `${notification}: ${link}`,
-        ).toBe(true);
+        expect(toGrafanaOrRunbooks(link), `${notification}: ${link}`).toBe(true);
         for (const container of ["prometheus", "alertmanager", "grafana", "loki", "localhost"]) {
           expect(new URL(link).hostname, `${notification}: ${link}`).not.toBe(container);
         }
@@ -289,7 +305,7 @@ describe("alerting end to end: exporters -> Prometheus -> Alertmanager -> email,
       for (const link of explore) {
         expect(exploreQuery(link), notification).toEqual({ expr: rule?.expr, datasource: "prometheus" });
       }
-      expect(links, notification).toContain(runbookUrl(stack.config, HOST_UNREACHABLE_ALERT));
+      expect(links, notification).toContain(hostUnreachableRunbook());
       expect(
         links.some((link) => link.startsWith(`${GRAFANA_URL}alerting/silence/new?`)),
         notification,
@@ -305,9 +321,7 @@ describe("alerting end to end: exporters -> Prometheus -> Alertmanager -> email,
     const pageLinks = strings(page).flatMap(textLinks);
     expect(pageLinks.length).toBeGreaterThan(0);
     for (const link of pageLinks) {
-      expect(link.startsWith(GRAFANA_URL) || link.startsWith(`${runbookBase}/`), `PagerDuty: ${link}`).toBe(
-        true,
-      );
+      expect(toGrafanaOrRunbooks(link), `PagerDuty: ${link}`).toBe(true);
     }
   });
 

@@ -10,6 +10,10 @@
  * exporter's alert rules stay quiet while the service runs; its service-down alert alone fires when
  * it stops and resolves when it is back; every query of the exporter's dashboard returns data. MongoDB and Jenkins have no
  * Debian package here and keep structural tests only (docs/clients.md).
+ *
+ * Symptoms driven for real: Redis filled close to a small maxmemory; PostgreSQL and MariaDB, started
+ * with a low connection limit, taken past 80% of it by idle sessions of their own clients. Each
+ * symptom alert goes pending, fires, and resolves once the condition is gone.
  */
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -33,6 +37,7 @@ import {
 import { freePort, ProcessGroup, pollUntil, type RunningProcess } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
 import {
+  type DatabaseService,
   type RealService,
   redisCommand,
   startMariadb,
@@ -96,6 +101,34 @@ const UP_METRICS: Readonly<Record<ServiceExporter, string>> = {
   redis: "redis_up",
 };
 
+/**
+ * Each database runs with a low connection limit (the only setting beyond docs/clients.md's), so a
+ * few held sessions take it past its connections alert's 80%. PostgreSQL's count
+ * (`pg_stat_activity_count`) leaves the exporter's own session out: 17 held of 20 is 85%, and the
+ * 3 slots PostgreSQL keeps for superusers (the held sessions are superuser sessions, the
+ * exporter's is not) still leave the exporter a slot. MariaDB's `Threads_connected` counts the
+ * exporter's session too: 8 held + 1 of 10 is 90%.
+ */
+const CONNECTION_LIMITS = {
+  postgres: {
+    setting: "max_connections",
+    limit: 20,
+    held: 17,
+    alert: "PostgresqlTooManyConnections",
+    limitMetric: "pg_settings_max_connections",
+    connections: (selector: string) => `sum(pg_stat_activity_count{${selector}})`,
+  },
+  mysql: {
+    setting: "max-connections",
+    limit: 10,
+    held: 8,
+    alert: "MysqlTooManyConnections",
+    limitMetric: "mysql_global_variables_max_connections",
+    connections: (selector: string) => `max(mysql_global_status_threads_connected{${selector}})`,
+  },
+} as const;
+type DatabaseExporter = keyof typeof CONNECTION_LIMITS;
+
 type Yaml = Record<string, unknown>;
 
 interface RuleJson {
@@ -110,6 +143,7 @@ describe("optional exporters against real services", () => {
   const group = new ProcessGroup();
   const workDir = mkdtempSync(join(tmpdir(), "exporter-services-"));
   const services = new Map<ServiceExporter, RealService>();
+  const databases = new Map<DatabaseExporter, DatabaseService>();
   const exporters = new Map<ServiceExporter, RunningProcess>();
   const stubs: FakeExporter[] = [];
   let fakeEc2: FakeEc2 | undefined;
@@ -159,8 +193,12 @@ describe("optional exporters against real services", () => {
     // The services, as docs/clients.md sets them up.
     const [nginx, postgres, mysql, redis] = await Promise.all([
       startNginx(group, join(workDir, "nginx")),
-      startPostgres(group, join(workDir, "postgres"), PASSWORDS.postgres),
-      startMariadb(group, join(workDir, "mariadb"), PASSWORDS.mysql),
+      startPostgres(group, join(workDir, "postgres"), PASSWORDS.postgres, {
+        [CONNECTION_LIMITS.postgres.setting]: String(CONNECTION_LIMITS.postgres.limit),
+      }),
+      startMariadb(group, join(workDir, "mariadb"), PASSWORDS.mysql, {
+        [CONNECTION_LIMITS.mysql.setting]: String(CONNECTION_LIMITS.mysql.limit),
+      }),
       startRedis(group, join(workDir, "redis"), PASSWORDS.redis),
     ]);
     for (const [exporter, service] of [
@@ -171,6 +209,8 @@ describe("optional exporters against real services", () => {
     ] as const) {
       services.set(exporter, service);
     }
+    databases.set("postgres", postgres);
+    databases.set("mysql", mysql);
 
     // The exporters, with the host's rendered compose services and credential files.
     const compose = parse(renderClientFiles(config, HOST)[COMPOSE_FILE] as string) as {
@@ -367,6 +407,39 @@ describe("optional exporters against real services", () => {
       (await alertStates(["RedisMemoryNearMaxmemory"])).length === 0 ? true : undefined,
     );
   });
+
+  it.each(Object.keys(CONNECTION_LIMITS) as DatabaseExporter[])(
+    "%s: its connections alert goes pending and fires with real sessions held near a low max_connections, and resolves once they close",
+    async (exporter) => {
+      const { limit, held: count, alert, limitMetric, connections } = CONNECTION_LIMITS[exporter];
+      const database = databases.get(exporter) as DatabaseService;
+      // The exporter reads the low limit the server runs with; the healthy case stayed quiet above.
+      expect(await seriesCount(`${limitMetric}{${selector(exporter)}} == ${limit}`)).toBe(1);
+      const held = await database.holdConnections(count);
+      try {
+        await pollUntil(`${alert} firing`, async () => {
+          const states = await alertStates([alert]);
+          if (JSON.stringify(states) === JSON.stringify([`${alert}/firing`])) return true;
+          const now = (await prometheus().instantQuery(connections(selector(exporter)))).result[0] as
+            | { value?: [number, string] }
+            | undefined;
+          throw new Error(`${states.join(", ") || "inactive"} at ${now?.value?.[1]} connections`);
+        });
+        // Pending first (its \`for\`), and with the held sessions counted by the exporter.
+        expect(
+          await seriesCount(
+            `max_over_time(ALERTS{alertname="${alert}", alertstate="pending", instance="${HOST.name}"}[2m])`,
+          ),
+        ).toBe(1);
+        expect(await seriesCount(`${connections(selector(exporter))} >= ${count}`)).toBe(1);
+      } finally {
+        await held.close();
+      }
+      await pollUntil(`${alert} resolved`, async () =>
+        (await alertStates([alert])).length === 0 ? true : undefined,
+      );
+    },
+  );
 
   it.each(EXPORTERS)(
     "%s: its service-down alert (and no symptom) fires when the service stops and resolves when it is back",

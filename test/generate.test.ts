@@ -3,7 +3,7 @@
  * it writes, and `--check` names every stale file without writing, in a copy of the project.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -108,4 +108,19 @@ it("refuses an unknown argument with its usage", () => {
   expect(result.stderr).toMatch(
     /^generate: unknown argument "--chek"; usage: npm run generate -- \[--check\]/,
   );
+});
+
+it("docs/alerts.md's real-data proofs name alerts that exist and tests that exist", () => {
+  const doc = readFileSync(join(ROOT, "docs/alerts.md"), "utf8");
+  const section = doc.slice(doc.indexOf("## Proven with real data"));
+  const rows = section.split("\n").filter((line) => line.startsWith("| ["));
+  expect(rows.length).toBeGreaterThan(5);
+  for (const row of rows) {
+    const [alerts = "", , test = ""] = row.split(" | ");
+    const names = [...alerts.matchAll(/\[(\w+)\]\(\.\.\/runbooks\/\1\.md\)/g)].map((match) => match[1]);
+    expect(names.length, row).toBeGreaterThan(0);
+    for (const name of names) expect(existsSync(join(ROOT, "runbooks", `${name}.md`)), name).toBe(true);
+    const file = /\]\(\.\.\/(test\/[\w.-]+\.test\.ts)\)/.exec(test)?.[1];
+    expect(file && existsSync(join(ROOT, file)), row).toBe(true);
+  }
 });

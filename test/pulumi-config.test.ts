@@ -127,7 +127,6 @@ describe("loadStackConfig", () => {
       P("alertEmailTo[1]"),
       P("smtpFrom"),
       P("smtpUsername"),
-      P("runbookBaseUrl"),
     ];
     await runAs("prod", cli, secretKeys, true);
     expect(loadStackConfig(EXPORTER_SETTINGS).config.production).toBe(true);
@@ -137,6 +136,18 @@ describe("loadStackConfig", () => {
     for (const problem of error.problems) {
       expect(problem.problem).toMatch(/documentation placeholder.*pulumi up of a production stack/);
     }
+    // No runbook default is a placeholder any more (links open Grafana's Runbooks dashboard); an
+    // example repository set by hand is one.
+    await runAs(
+      "prod",
+      { ...cli, [P("runbookBaseUrl")]: "https://github.com/example-org/observability/blob/main/runbooks" },
+      secretKeys,
+      false,
+    );
+    const withRunbooks = refusal(() => loadStackConfig(EXPORTER_SETTINGS));
+    expect(withRunbooks.problems.map((p) => p.setting).sort()).toEqual(
+      [...placeholders, P("runbookBaseUrl")].sort(),
+    );
     // The same placeholders on dev: pulumi up goes ahead (with the warnings).
     const dev = cliConfig("dev");
     await runAs("dev", dev.config, dev.secretKeys, false);

@@ -31,3 +31,6 @@ declare module "@grafana/grafana-foundation-sdk/table" {
 declare module "@grafana/grafana-foundation-sdk/timeseries" {
   export * from "@grafana/grafana-foundation-sdk/dist/timeseries";
 }
+declare module "@grafana/grafana-foundation-sdk/text" {
+  export * from "@grafana/grafana-foundation-sdk/dist/text";
+}

@@ -19,6 +19,7 @@ import { hostsDashboard } from "./hosts";
 import { logsDashboard } from "./logs";
 import { probesDashboard } from "./probes";
 import { processesDashboard } from "./processes";
+import { runbooksDashboard } from "./runbooks";
 import { slosDashboard } from "./slos";
 import { sshDashboard } from "./ssh";
 import { stackHealthDashboard } from "./stack-health";
@@ -37,6 +38,7 @@ export function buildDashboards(config: StackConfig): Record<string, Dashboard> 
     "ssh.json": sshDashboard(),
     "alerts.json": alertsDashboard(config),
     "stack-health.json": stackHealthDashboard(config),
+    "runbooks.json": runbooksDashboard(config),
     ...exporterDashboards(config),
     ...(config.slos.length > 0 ? { "slos.json": slosDashboard(config.slos) } : {}),
     ...(config.probes.targets.length > 0

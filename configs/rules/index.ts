@@ -4,12 +4,14 @@
  */
 import { stringify } from "yaml";
 import type { SloSettings, StackConfig } from "../../lib/stack-config";
+import { GRAFANA_ROOT_URL_PLACEHOLDER } from "../grafana";
 import { containerRuleGroup } from "./containers";
 import { coverageCounts, REFERENCE_SETS } from "./coverage";
 import { EXPORTER_GROUP_PREFIX, everyExporterRuleGroup, exporterRuleGroups } from "./exporters";
 import { hostRuleGroup } from "./host";
 import { managedStoreRuleGroup } from "./managed-store";
 import { probeRuleGroups } from "./probes";
+import { type RunbookLinks, runbookUrl } from "./runbook";
 import { scrapeLimitRuleGroup } from "./scrape-limits";
 import { selfMonitoringRuleGroup } from "./self-monitoring";
 import { sloRuleGroups } from "./slo";
@@ -56,9 +58,18 @@ export function buildRuleGroups(config: StackConfig): RuleGroup[] {
   ];
 }
 
-/** `<runbookBaseUrl>/<Alert>.md`: the stack's runbookBaseUrl points at this repository's runbooks/. */
-export function runbookUrl(config: StackConfig, alert: string): string {
-  return `${config.alerting.runbookBaseUrl}/${alert}.md`;
+/** What the rule renderers need to know beyond the rules: where the runbook links point. */
+export interface RuleRenderOptions {
+  /** Grafana's root URL (stack setting, else the deployed one); unset: a placeholder. */
+  readonly grafanaUrl?: string;
+}
+
+function runbookLinks(config: StackConfig, options: RuleRenderOptions): RunbookLinks {
+  const runbookBaseUrl = config.alerting.runbookBaseUrl;
+  return {
+    grafanaUrl: options.grafanaUrl ?? GRAFANA_ROOT_URL_PLACEHOLDER,
+    ...(runbookBaseUrl !== undefined ? { runbookBaseUrl } : {}),
+  };
 }
 
 function ruleFileName(group: RuleGroup): string {
@@ -69,7 +80,7 @@ function staticLabels(rule: AlertRule): Record<string, string> {
   return { severity: rule.severity, ...(rule.labels ?? {}) };
 }
 
-function renderRule(config: StackConfig, rule: AlertRule): Record<string, unknown> {
+function renderRule(links: RunbookLinks, rule: AlertRule): Record<string, unknown> {
   return {
     alert: rule.name,
     expr: rule.expr,
@@ -78,7 +89,7 @@ function renderRule(config: StackConfig, rule: AlertRule): Record<string, unknow
     annotations: {
       summary: rule.summary,
       description: rule.description,
-      runbook_url: runbookUrl(config, rule.name),
+      runbook_url: runbookUrl(links, rule.name),
     },
   };
 }
@@ -88,7 +99,11 @@ function renderRecord(rule: RecordingRule): Record<string, unknown> {
 }
 
 /** Rule files keyed by file name (`host.yml`, ...), for Prometheus' rules directory. */
-export function renderRuleFiles(config: StackConfig): Record<string, string> {
+export function renderRuleFiles(
+  config: StackConfig,
+  options: RuleRenderOptions = {},
+): Record<string, string> {
+  const links = runbookLinks(config, options);
   const files: Record<string, string> = {};
   for (const group of buildRuleGroups(config)) {
     const document = {
@@ -97,7 +112,7 @@ export function renderRuleFiles(config: StackConfig): Record<string, string> {
           name: group.name,
           rules: [
             ...(group.records ?? []).map(renderRecord),
-            ...group.rules.map((rule) => renderRule(config, rule)),
+            ...group.rules.map((rule) => renderRule(links, rule)),
           ],
         },
       ],
@@ -108,7 +123,7 @@ export function renderRuleFiles(config: StackConfig): Record<string, string> {
 }
 
 function renderTestCase(
-  config: StackConfig,
+  links: RunbookLinks,
   rule: AlertRule,
   testCase: AlertTestCase,
 ): Record<string, unknown> {
@@ -124,7 +139,7 @@ function renderTestCase(
           exp_annotations: {
             summary: rule.summary,
             description: expected.description,
-            runbook_url: runbookUrl(config, rule.name),
+            runbook_url: runbookUrl(links, rule.name),
           },
         })),
       },
@@ -137,14 +152,18 @@ function renderTestCase(
  * names its rule file as `../<group>.yml`. They live in a subdirectory so the rules glob
  * (`rules/*.yml`) never loads them as rule files.
  */
-export function renderRuleTests(config: StackConfig): Record<string, string> {
+export function renderRuleTests(
+  config: StackConfig,
+  options: RuleRenderOptions = {},
+): Record<string, string> {
+  const links = runbookLinks(config, options);
   const files: Record<string, string> = {};
   for (const group of buildRuleGroups(config)) {
     const document = {
       rule_files: [`../${ruleFileName(group)}`],
       evaluation_interval: TEST_EVALUATION_INTERVAL,
       tests: group.rules.flatMap((rule) =>
-        rule.cases.map((testCase) => renderTestCase(config, rule, testCase)),
+        rule.cases.map((testCase) => renderTestCase(links, rule, testCase)),
       ),
     };
     files[`${RULE_TESTS_DIR}/${ruleFileName(group)}`] = stringify(document, { lineWidth: 0 });
@@ -175,7 +194,7 @@ function tableCell(text: string): string {
 }
 
 /** A Markdown table with padded, aligned columns (the layout Biome's formatter keeps). */
-function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
   const cells = [header, ...rows].map((row) => row.map(tableCell));
   const widths = header.map((_, column) => Math.max(3, ...cells.map((row) => (row[column] ?? "").length)));
   const line = (row: readonly string[]) =>

@@ -4,7 +4,7 @@
  * the tables in docs/configuration.md are generated from it (`npm run generate`), and a test fails
  * when either drifts.
  */
-import { DEFAULT_RUNBOOK_BASE_URL, PRODUCTION_SNAPSHOT_RETAIN_COUNT, RULE_RATE_WINDOW_MS } from "../catalog";
+import { PRODUCTION_SNAPSHOT_RETAIN_COUNT, RULE_RATE_WINDOW_MS } from "../catalog";
 import type { ExporterSettingsSpec } from "./exporter-settings";
 import { PROJECT } from "./problems";
 import { MAX_PROBES, MAX_SLOS } from "./reliability-fields";
@@ -533,10 +533,9 @@ export const CORE_SETTINGS: readonly SettingSpec[] = [
     key: "runbookBaseUrl",
     section: "alerting",
     type: "string",
-    default: DEFAULT_RUNBOOK_BASE_URL,
     example: "https://git.example.com/sre/observability/blob/main/runbooks",
     description:
-      "https URL (no trailing slash) where runbooks/<AlertName>.md is browsable; alerts link to it.",
+      "https URL (no trailing slash) where runbooks/<AlertName>.md is browsable; alerts link to it. Unset: to the alert's panel on Grafana's Runbooks dashboard.",
   },
   {
     key: "heartbeatOptOut",
@@ -624,7 +623,7 @@ export const CORE_SETTINGS: readonly SettingSpec[] = [
     default: false,
     example: "true",
     description:
-      "A production stack: pulumi up (not preview) refuses documentation placeholders (example.com receivers and senders, RFC 5737 CIDRs, the example runbook URL), the heartbeatUrl secret is required unless heartbeatOptOut, and data volume snapshots are on unless dataSnapshotRetainCount says otherwise.",
+      "A production stack: pulumi up (not preview) refuses documentation placeholders (example.com receivers and senders, RFC 5737 CIDRs, an example runbook URL), the heartbeatUrl secret is required unless heartbeatOptOut, and data volume snapshots are on unless dataSnapshotRetainCount says otherwise.",
   },
   {
     key: "pinImageDigests",

@@ -155,8 +155,11 @@ export interface AlertingSettings {
   /** A production stack deploys without a heartbeat receiver only with this explicit opt-out. */
   readonly heartbeatOptOut: boolean;
   readonly thresholds: AlertThresholds;
-  /** https URL without trailing slash; every alert's runbook_url is `<runbookBaseUrl>/<Alert>.md`. */
-  readonly runbookBaseUrl: string;
+  /**
+   * https URL without trailing slash: every alert's runbook_url is `<runbookBaseUrl>/<Alert>.md`.
+   * Unset: the alert's panel on the Runbooks dashboard of the stack's own Grafana.
+   */
+  readonly runbookBaseUrl?: string;
 }
 
 export interface GrafanaSettings {

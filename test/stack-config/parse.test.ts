@@ -195,7 +195,7 @@ describe("the result", () => {
     );
     expect(reading.config).toEqual(parse());
     expect(reading.warnings.map((w) => w.setting).sort()).toEqual(
-      ["alertEmailTo[0]", "grafanaAllowedCidrs[0]", "runbookBaseUrl", "smtpFrom", "sshAllowedCidrs[0]"].map(
+      ["alertEmailTo[0]", "grafanaAllowedCidrs[0]", "smtpFrom", "sshAllowedCidrs[0]"].map(
         (key) => `${PROJECT}:${key}`,
       ),
     );

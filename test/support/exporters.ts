@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { nodeExporterService } from "../../configs/agents/node-exporter";
 import { processExporterService } from "../../configs/agents/process-exporter";
 import { freePort, getText, type ProcessGroup, type ProcessSpec, pollUntil } from "./processes";
-import { requireTool, TOOLS } from "./tools";
+import { requireTool, SYSTEM_HELPERS, TOOLS } from "./tools";
 
 /**
  * Series of the node exporter's systemd collector the rules read (collector/systemd_linux.go at
@@ -62,11 +62,11 @@ function substituted(command: readonly string[], here: Readonly<Record<string, s
   return args;
 }
 
-function nodeExporterArgsHere(port: number): string[] {
+function nodeExporterArgsHere(port: number, textfileDirectory = emptyTextfileDirectory()): string[] {
   return substituted(nodeExporterService().command ?? [], {
     "--path.rootfs": "/",
     "--web.listen-address": `127.0.0.1:${port}`,
-    "--collector.textfile.directory": emptyTextfileDirectory(),
+    "--collector.textfile.directory": textfileDirectory,
   });
 }
 
@@ -132,4 +132,60 @@ export async function startProcessExporter(group: ProcessGroup, configPath: stri
   const port = await freePort();
   await group.start(processExporterSpec("process-exporter", configPath, port));
   return port;
+}
+
+/** A filesystem image mounted (through a loop device) where only one namespace sees it. */
+export interface PrivateMount {
+  readonly image: string;
+  readonly mountPoint: string;
+}
+
+/** Mounts each image/mount-point pair given after the count, then becomes the program. */
+const MOUNT_THEN_EXEC = [
+  'count="$1"; shift',
+  'while [ "$count" -gt 0 ]; do mount -o loop "$1" "$2" || exit 1; shift 2; count=$((count - 1)); done',
+  'exec "$@"',
+].join("\n");
+
+/**
+ * The node exporter with the rendered flags (root `/`, 127.0.0.1:port, the textfile directory
+ * given) in a mount and PID namespace of its own, where `mounts` are mounted before it starts:
+ * it reports them like any host filesystem, and nothing outside the namespace sees them. The PID
+ * namespace matters: the exporter reads PID 1's mount table, which there is its own. Acting on the
+ * mounts goes through the running process' id (`nsenter --target`, `/proc/<pid>/root`).
+ *
+ * `unshare` ignores SIGTERM while it waits for its child, so it is stopped with SIGKILL; its
+ * `--kill-child` then kills the exporter, and the namespace, its mounts and their loop devices
+ * (auto-cleared) go with it. Needs root (mounting).
+ */
+export function nodeExporterWithMountsSpec(
+  name: string,
+  port: number,
+  options: { readonly textfileDirectory: string; readonly mounts: readonly PrivateMount[] },
+): ProcessSpec {
+  const binary = requireTool(TOOLS.nodeExporter);
+  return {
+    name,
+    tool: SYSTEM_HELPERS.unshare,
+    args: [
+      "--mount",
+      "--propagation",
+      "private",
+      "--pid",
+      "--fork",
+      "--mount-proc",
+      "--kill-child",
+      "--",
+      "/bin/sh",
+      "-c",
+      MOUNT_THEN_EXEC,
+      "sh",
+      String(options.mounts.length),
+      ...options.mounts.flatMap((mount) => [mount.image, mount.mountPoint]),
+      binary,
+      ...nodeExporterArgsHere(port, options.textfileDirectory),
+    ],
+    readyUrl: `http://127.0.0.1:${port}/metrics`,
+    stopSignal: "SIGKILL",
+  };
 }

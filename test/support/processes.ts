@@ -147,6 +147,11 @@ export class RunningProcess {
     return this.exited;
   }
 
+  /** The process' id (for tools that act on it by id: nsenter, /proc/<pid>); undefined once it has exited. */
+  get pid(): number | undefined {
+    return this.exited ? undefined : this.child.pid;
+  }
+
   /** The last lines the process wrote, for assertion messages. */
   get logs(): string {
     return this.output;

@@ -82,7 +82,6 @@ export function sampleStackConfig(overrides: Partial<StackConfig> = {}): StackCo
         diskFillHours: 24,
         inodePercent: 90,
       },
-      runbookBaseUrl: "https://github.com/example-org/observability/blob/main/runbooks",
     },
     grafana: { exposure: { mode: "tunnel" } },
     exporterUsers: { postgres: "postgres_exporter", mysql: "exporter", mongodb: "exporter" },

@@ -6,12 +6,12 @@
  * tells users to: the block for it is read from that file and applied as written, with only the
  * port and the password filled in. `stop()` and `start()` keep the data and the port.
  */
-import { execFile, spawnSync } from "node:child_process";
+import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { userInfo } from "node:os";
 import { join, resolve } from "node:path";
-import { freePort, type ProcessGroup, type ProcessSpec } from "./processes";
+import { freePort, type ProcessGroup, type ProcessSpec, pollUntil } from "./processes";
 import { requireTool, SERVICE_HELPERS, SERVICES } from "./tools";
 
 /** `nobody`: the services and exporters run as this user when the tests run as root. */
@@ -89,6 +89,79 @@ export interface RealService {
   start(): Promise<void>;
 }
 
+/** Client sessions a test holds open on a database; `close` ends each by its own handle. */
+export interface HeldConnections {
+  /** How many are connected now. */
+  readonly count: number;
+  close(): Promise<void>;
+}
+
+/** A database server that can also be driven towards its connection limit. */
+export interface DatabaseService extends RealService {
+  /**
+   * Opens `count` sessions of the package's own client as the administrator, each idle and
+   * connected until `close`; resolves once the server reports every one of them.
+   */
+  holdConnections(count: number): Promise<HeldConnections>;
+}
+
+/** The client's idle sessions, and the query that counts them on the server. */
+interface SessionClient {
+  readonly binary: string;
+  /** Arguments that connect and then read statements from stdin (left open, so the session idles). */
+  readonly sessionArgs: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  /** Runs a query as the administrator and returns its single value. */
+  readonly countSessions: () => number;
+}
+
+function stopClient(child: ChildProcess): Promise<void> {
+  return new Promise((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      done();
+      return;
+    }
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      done();
+    });
+    // End of input: the client quits and closes its session the way a finished client does.
+    child.stdin?.end();
+  });
+}
+
+async function holdSessions(client: SessionClient, count: number): Promise<HeldConnections> {
+  const before = client.countSessions();
+  const children: ChildProcess[] = [];
+  const outputs: string[] = [];
+  const close = () => Promise.all(children.map(stopClient)).then(() => undefined);
+  try {
+    for (let index = 0; index < count; index += 1) {
+      const child = spawn(client.binary, [...client.sessionArgs], {
+        stdio: ["pipe", "pipe", "pipe"],
+        env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C", ...client.env },
+      });
+      children.push(child);
+      outputs.push("");
+      const keep = (chunk: Buffer) => {
+        outputs[index] = `${outputs[index]}${chunk.toString("utf8")}`.slice(-2_000);
+      };
+      child.stdout?.on("data", keep);
+      child.stderr?.on("data", keep);
+    }
+    await pollUntil(`${count} held sessions of ${client.binary}`, () => {
+      const exited = children.findIndex((child) => child.exitCode !== null || child.signalCode !== null);
+      if (exited >= 0) throw new Error(`a held session ended: ${outputs[exited]}`);
+      return client.countSessions() >= before + count ? true : undefined;
+    });
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { count, close };
+}
+
 function serviceOf(group: ProcessGroup, spec: ProcessSpec, port: number): RealService {
   return {
     name: spec.name,
@@ -140,12 +213,16 @@ export async function startNginx(group: ProcessGroup, dir: string): Promise<Real
   return serviceOf(group, spec, port);
 }
 
-/** PostgreSQL in a fresh cluster, with the exporter's role created by docs/clients.md's SQL. */
+/**
+ * PostgreSQL in a fresh cluster, with the exporter's role created by docs/clients.md's SQL;
+ * `settings` are server parameters given as `-c name=value` (e.g. a low `max_connections`).
+ */
 export async function startPostgres(
   group: ProcessGroup,
   dir: string,
   password: string,
-): Promise<RealService> {
+  settings: Readonly<Record<string, string>> = {},
+): Promise<DatabaseService> {
   const data = ownedDirectory(join(dir, "data"));
   const sockets = ownedDirectory(join(dir, "run"));
   const port = await freePort();
@@ -193,6 +270,7 @@ export async function startPostgres(
       "listen_addresses=127.0.0.1",
       "-c",
       "fsync=off",
+      ...Object.entries(settings).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
     ],
     readyUrl: `postgres://127.0.0.1:${port}`,
     readyProbe: () => succeeds(psql, [...asSuperuser, "-Atc", "SELECT 1"]),
@@ -205,11 +283,33 @@ export async function startPostgres(
   await group.start(spec, { attempts: 240 });
   const sql = fillIn(documentedBlock("-- PostgreSQL:"), "<postgresExporterPassword>", password);
   runClient(psql, asSuperuser, sql);
-  return serviceOf(group, spec, port);
+  const heldName = "held-session";
+  const client: SessionClient = {
+    binary: psql,
+    sessionArgs: [...asSuperuser, "-X", "-q"],
+    env: { PGAPPNAME: heldName },
+    countSessions: () =>
+      Number(
+        runClient(
+          psql,
+          [...asSuperuser, "-X", "-At"],
+          `SELECT count(*) FROM pg_stat_activity WHERE application_name = '${heldName}';`,
+        ),
+      ),
+  };
+  return { ...serviceOf(group, spec, port), holdConnections: (count) => holdSessions(client, count) };
 }
 
-/** MariaDB with a fresh data directory, and the exporter's user created by docs/clients.md's SQL. */
-export async function startMariadb(group: ProcessGroup, dir: string, password: string): Promise<RealService> {
+/**
+ * MariaDB with a fresh data directory, and the exporter's user created by docs/clients.md's SQL;
+ * `settings` are server options given as `--name=value` (e.g. a low `max-connections`).
+ */
+export async function startMariadb(
+  group: ProcessGroup,
+  dir: string,
+  password: string,
+  settings: Readonly<Record<string, string>> = {},
+): Promise<DatabaseService> {
   const data = ownedDirectory(join(dir, "data"));
   const sockets = ownedDirectory(join(dir, "run"));
   const socket = join(sockets, "mysqld.sock");
@@ -238,6 +338,7 @@ export async function startMariadb(group: ProcessGroup, dir: string, password: s
       `--port=${port}`,
       "--bind-address=127.0.0.1",
       "--innodb-buffer-pool-size=32M",
+      ...Object.entries(settings).map(([name, value]) => `--${name}=${value}`),
     ],
     readyUrl: `mysql://127.0.0.1:${port}`,
     readyProbe: () => succeeds(client, [...asAdministrator, "-e", "SELECT 1"]),
@@ -247,7 +348,20 @@ export async function startMariadb(group: ProcessGroup, dir: string, password: s
   await group.start(spec, { attempts: 240 });
   const sql = fillIn(documentedBlock("-- MySQL/MariaDB:"), "<mysqlExporterPassword>", password);
   runClient(client, asAdministrator, sql);
-  return serviceOf(group, spec, port);
+  const sessions: SessionClient = {
+    binary: client,
+    // Batch mode: connects, then reads statements from stdin.
+    sessionArgs: [...asAdministrator, "--batch"],
+    countSessions: () =>
+      Number(
+        runClient(
+          client,
+          [...asAdministrator, "--batch", "--skip-column-names"],
+          "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE COMMAND = 'Sleep' AND USER = SUBSTRING_INDEX(CURRENT_USER(), '@', 1);",
+        ),
+      ),
+  };
+  return { ...serviceOf(group, spec, port), holdConnections: (count) => holdSessions(sessions, count) };
 }
 
 /** Redis with docs/clients.md's settings, on a free port instead of 6379. */
@@ -311,15 +425,14 @@ export function redisCommand(port: number, password: string, ...args: readonly s
   });
 }
 
-/** Runs SQL through a database client as the administrator; throws with the output on failure. */
-function runClient(binary: string, args: readonly string[], sql: string): void {
+/** Runs SQL through a database client as the administrator; returns its output, throws on failure. */
+function runClient(binary: string, args: readonly string[], sql: string): string {
   const result = spawnSync(binary, [...args], { input: sql, encoding: "utf8", timeout: 30_000 });
   if (result.error) throw result.error;
   if (result.status !== 0) {
-    throw new Error(
-      `${binary} refused the documented SQL (exit ${result.status}):\n${sql}\n${result.stderr}`,
-    );
+    throw new Error(`${binary} refused the SQL (exit ${result.status}):\n${sql}\n${result.stderr}`);
   }
+  return result.stdout;
 }
 
 /** True once something accepts TCP connections on 127.0.0.1:port. */

@@ -112,6 +112,13 @@ export const SERVICE_HELPERS = {
   mariadbClient: aptTool("mariadb", "/usr/bin/mariadb", "mariadb-server", ["--version"]),
 } as const satisfies Record<string, ToolSpec>;
 
+/** The machine's own utilities a test uses to build a fault: namespaces, loop-mounted filesystems. */
+export const SYSTEM_HELPERS = {
+  unshare: aptTool("unshare", "/usr/bin/unshare", "util-linux", ["--version"]),
+  nsenter: aptTool("nsenter", "/usr/bin/nsenter", "util-linux", ["--version"]),
+  mkfsExt4: aptTool("mkfs.ext4", "/usr/sbin/mkfs.ext4", "e2fsprogs", ["-V"]),
+} as const satisfies Record<string, ToolSpec>;
+
 /** Path of the tool's binary, or an Error telling how to get it. */
 export function requireTool(tool: ToolSpec): string {
   if (!existsSync(tool.binary)) {

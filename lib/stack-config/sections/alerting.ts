@@ -116,7 +116,7 @@ function parseEmail(
 
 /**
  * Warns about documentation placeholders left where alerts go: an example.com recipient or
- * sender, the example repository's runbooks. The stack still works; nobody gets the alerts.
+ * sender, an example repository's runbooks. The stack still works; nobody gets the alerts.
  */
 function warnPlaceholders(
   reader: SettingsReader,
@@ -220,25 +220,33 @@ function parseThresholds(
   return ok ? (result as unknown as AlertThresholds) : undefined;
 }
 
-/** Where alerts' runbook links point: an https URL without credentials, query, fragment or trailing slash. */
-function parseRunbookBaseUrl(reader: SettingsReader): string | undefined {
+/**
+ * Where alerts' runbook links point when not at Grafana's Runbooks dashboard: an https URL
+ * without credentials, query, fragment or trailing slash. `ok` false: reported.
+ */
+function parseRunbookBaseUrl(reader: SettingsReader): { readonly ok: boolean; readonly url?: string } {
   const text = reader.string("runbookBaseUrl");
-  if (text === undefined) return undefined;
+  // Unset (or of the wrong type, which the reader reported): nothing to check here.
+  if (text === undefined) return { ok: true };
   const problem = webUrlProblem(text, ["https:"]);
   if (problem !== undefined) {
     reader.report("runbookBaseUrl", `"${text}" ${problem} (alerts link to <runbookBaseUrl>/<AlertName>.md)`, [
       setCommand("runbookBaseUrl"),
     ]);
-    return undefined;
+    return { ok: false };
   }
-  warnPlaceholders(reader, [["runbookBaseUrl", text]], "every alert's runbook link would lead nowhere");
+  warnPlaceholders(
+    reader,
+    [["runbookBaseUrl", text]],
+    "every alert's runbook link would lead nowhere (leave runbookBaseUrl unset to link to Grafana's Runbooks dashboard)",
+  );
   if (text.endsWith("/")) {
     reader.report("runbookBaseUrl", `"${text}" ends with a slash; alerts append /<AlertName>.md themselves`, [
       setCommand("runbookBaseUrl", text.replace(/\/+$/, "")),
     ]);
-    return undefined;
+    return { ok: false };
   }
-  return text;
+  return { ok: true, url: text };
 }
 
 export function parseAlerting(
@@ -268,7 +276,7 @@ export function parseAlerting(
     );
   }
   const thresholds = parseThresholds(reader, scrapeIntervalMs);
-  const runbookBaseUrl = parseRunbookBaseUrl(reader);
+  const runbook = parseRunbookBaseUrl(reader);
   const heartbeatOptOut = reader.boolean("heartbeatOptOut");
   const slack = secretsSet.has("slackWebhookUrl");
   const pagerduty = secretsSet.has("pagerdutyRoutingKey");
@@ -281,7 +289,7 @@ export function parseAlerting(
     );
     return undefined;
   }
-  if (!email.ok || !channelOk || !thresholds || runbookBaseUrl === undefined || heartbeatOptOut === undefined)
+  if (!email.ok || !channelOk || !thresholds || !runbook.ok || heartbeatOptOut === undefined)
     return undefined;
   return {
     ...(email.email ? { email: email.email } : {}),
@@ -290,6 +298,6 @@ export function parseAlerting(
     heartbeat: secretsSet.has("heartbeatUrl"),
     heartbeatOptOut: heartbeatOptOut === true,
     thresholds,
-    runbookBaseUrl,
+    ...(runbook.url !== undefined ? { runbookBaseUrl: runbook.url } : {}),
   };
 }

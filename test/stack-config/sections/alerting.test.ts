@@ -1,7 +1,6 @@
 /** The alerting section: receivers, thresholds and runbook links. */
 import { describe, expect, it } from "vitest";
 import { EXPORTER_SETTINGS } from "../../../configs/exporters";
-import { DEFAULT_RUNBOOK_BASE_URL } from "../../../lib/catalog";
 import {
   CORE_SETTINGS,
   type ConfigProblem,
@@ -38,7 +37,7 @@ function alerting(values: Record<string, unknown>, options: Options = {}) {
     options.requireSecrets ?? true,
     options.scrapeIntervalMs ?? 30_000,
   );
-  return { result, problems: reader.problems };
+  return { result, problems: reader.problems, warnings: reader.warnings };
 }
 
 function problemAt(problems: readonly ConfigProblem[], setting: string): ConfigProblem {
@@ -254,10 +253,19 @@ describe("thresholds", () => {
 });
 
 describe("runbook links", () => {
-  it("default to the repository's runbooks, the default the settings table declares", () => {
+  it("are unset by default (alerts then link to Grafana's Runbooks dashboard): the table declares no default", () => {
     const spec = CORE_SETTINGS.find((candidate) => candidate.key === "runbookBaseUrl");
-    expect(spec?.type === "string" ? spec.default : undefined).toBe(DEFAULT_RUNBOOK_BASE_URL);
-    expect(alerting({}).result?.runbookBaseUrl).toBe(DEFAULT_RUNBOOK_BASE_URL);
+    expect(spec?.type === "string" ? spec.default : "not a string setting").toBeUndefined();
+    const result = alerting({}).result;
+    expect(result).toBeDefined();
+    expect(result?.runbookBaseUrl).toBeUndefined();
+  });
+
+  it("warn about an example repository left in, naming the way back to Grafana's runbooks", () => {
+    const url = "https://github.com/example-org/observability/blob/main/runbooks";
+    const outcome = alerting({ runbookBaseUrl: url });
+    expect(outcome.result?.runbookBaseUrl).toBe(url);
+    expect(JSON.stringify(outcome.warnings)).toMatch(/example-org repository.*leave runbookBaseUrl unset/);
   });
 
   it("take any https URL without a trailing slash", () => {
