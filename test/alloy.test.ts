@@ -7,13 +7,9 @@
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
 import {
-  ALLOY_CONFIG_PATH,
-  ALLOY_STORAGE_PATH,
   ALLOY_STREAM_LABELS,
   alloyConfigStatements,
-  alloyFlags,
   alloyService,
-  FILE_LOG_PATHS,
   LOG_SOURCES,
   lokiPushUrl,
   MONITOR_LOCAL_LOKI_PUSH_URL,
@@ -165,6 +161,20 @@ function stringValue(expression: AlloyExpression | undefined): string | undefine
   return expression?.kind === "string" ? expression.value : undefined;
 }
 
+/** Where Alloy keeps positions and its WAL inside the container (on a named volume). */
+const STORAGE_PATH = "/var/lib/alloy/data";
+
+/** The globs of the file log source (`local.file_match "system_logs"`). */
+function fileLogPaths(statements: readonly AlloyStatement[]): string[] {
+  const targets = attribute(component(statements, "local.file_match", "system_logs").body, "path_targets");
+  if (targets?.kind !== "list") throw new Error("local.file_match.system_logs has no path_targets list");
+  return targets.items.flatMap((item) =>
+    item.kind === "object"
+      ? item.entries.flatMap(([key, value]) => (key === "__path__" ? (stringValue(value) ?? []) : []))
+      : [],
+  );
+}
+
 /** Relabel rules of a block as plain records. */
 function rules(body: readonly AlloyStatement[]): Record<string, string | string[]>[] {
   return body
@@ -286,7 +296,7 @@ describe("the client Alloy config", () => {
     const paths = attribute(component(statements, "local.file_match", "system_logs").body, "path_targets");
     const fileSources =
       paths?.kind === "list" ? paths.items.map((item) => (item.kind === "object" ? item.entries : [])) : [];
-    expect(fileSources.length).toBe(FILE_LOG_PATHS.length);
+    expect(fileSources.length).toBe(fileLogPaths(statements).length);
     for (const entries of fileSources) expect(entries).toContainEqual(["source", str("file")]);
     const journalLabels = attribute(component(statements, "loki.source.journal", "system").body, "labels");
     expect(journalLabels).toEqual(obj({ source: str("journal") }));
@@ -302,7 +312,7 @@ describe("the client Alloy config", () => {
           .replace(/\?/g, "[^/]")}$`,
       );
     for (const file of ["/var/log/auth.log", "/var/log/syslog", "/var/log/kern.log"]) {
-      const matching = FILE_LOG_PATHS.filter((glob) => globToRegex(glob).test(file));
+      const matching = fileLogPaths(statements).filter((glob) => globToRegex(glob).test(file));
       // Exactly one glob: a file matched twice would be shipped twice.
       expect(matching, file).toHaveLength(1);
     }
@@ -362,13 +372,13 @@ describe("the client Alloy config", () => {
 
 describe("the Alloy container", () => {
   it("serves its metrics on the agent port and keeps positions on a volume", () => {
-    const flags = alloyFlags();
+    const service = alloyService();
+    const flags = service.command as string[];
     expect(flags[0]).toBe("run");
     expect(flags).toContain(`--server.http.listen-addr=0.0.0.0:${AGENT_PORTS.alloy}`);
-    expect(flags).toContain(`--storage.path=${ALLOY_STORAGE_PATH}`);
-    expect(flags.at(-1)).toBe(ALLOY_CONFIG_PATH);
-    const service = alloyService();
-    expect(service.volumes?.find((v) => v.endsWith(`:${ALLOY_STORAGE_PATH}`))).toMatch(/^[a-z][a-z0-9_-]*:/);
+    expect(flags).toContain(`--storage.path=${STORAGE_PATH}`);
+    expect(flags.at(-1)).toBe("/etc/alloy/config.alloy");
+    expect(service.volumes?.find((v) => v.endsWith(`:${STORAGE_PATH}`))).toMatch(/^[a-z][a-z0-9_-]*:/);
     expect(service.ports).toEqual([`0.0.0.0:${AGENT_PORTS.alloy}:${AGENT_PORTS.alloy}`]);
   });
 
