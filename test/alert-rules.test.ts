@@ -19,12 +19,12 @@ import {
   REFERENCE_SETS,
   renderAlertTable,
   renderRuleFiles,
-  renderRuleTests,
   SEVERITIES,
 } from "../configs/rules";
 import { RUNBOOKS_DASHBOARD_UID, runbookPanelId } from "../configs/rules/runbook";
 import type { AlertThresholds, StackConfig } from "../lib/stack-config";
 import { WATCHDOG_ALERT } from "./support/alertmanager";
+import { renderRuleTests } from "./support/rule-tests";
 import { sampleStackConfig } from "./support/sample-config";
 import {
   loadRealStacks,

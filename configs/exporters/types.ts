@@ -98,7 +98,7 @@ export interface ExporterProcessGroup extends ProcessNameRule {
 }
 
 /** A series a record's dashboard and alerts read: its own labels, and where it is documented. */
-export interface DocumentedMetric {
+interface DocumentedMetric {
   /** The metric's own labels (target labels such as job and instance come from the scrape). */
   readonly labels: readonly string[];
   /** Where the name and labels are documented for the pinned version (URL or source file). */

@@ -11,7 +11,7 @@
  */
 import { CADVISOR_KEPT_CONTAINER_LABELS } from "../../configs/agents/cadvisor";
 import { EXPORTERS } from "../../configs/exporters";
-import type { DocumentedMetric } from "../../configs/exporters/types";
+import type { ExporterRecord } from "../../configs/exporters/types";
 
 const CADVISOR_DOC = "https://github.com/google/cadvisor/blob/v0.60.5/docs/storage/prometheus.md";
 
@@ -21,6 +21,9 @@ const CADVISOR_BASE_LABELS = [
   "image",
   ...CADVISOR_KEPT_CONTAINER_LABELS.map((label) => `container_label_${label.replace(/[^a-zA-Z0-9]/g, "_")}`),
 ];
+
+/** A metric's own labels and where it is documented, as exporter records list theirs. */
+export type DocumentedMetric = ExporterRecord["metrics"][string];
 
 export interface CadvisorMetric extends DocumentedMetric {
   /** The metric kind (`--enable_metrics`) that gates it (none: always exported). */
