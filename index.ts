@@ -7,6 +7,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ClientHost } from "./components/client-host";
 import { DataVolumeSnapshots } from "./components/data-volume-snapshots";
+import { FleetEnrolment } from "./components/fleet-enrolment";
 import { GrafanaEndpoint } from "./components/grafana-endpoint";
 import {
   exporterSecretFileSpecs,
@@ -30,9 +31,10 @@ import { DATA_MOUNT_POINT } from "./configs/cloud-init";
 import { buildDashboards, dashboardUrls } from "./configs/dashboards";
 import { AGENTS_DEPLOY_DIR, MONITOR_DEPLOY_DIR } from "./configs/deploy-scripts";
 import { EXPORTER_SETTINGS } from "./configs/exporters";
+import { fleetBundleFiles } from "./configs/fleet-bundle";
 import { clientFiles, type DeployInfo, monitorFiles, stackImages } from "./configs/host-files";
 import { TEMPO_PORTS } from "./configs/tempo";
-import { DATA_SNAPSHOT_TAG, MONITOR_PORTS } from "./lib/catalog";
+import { DATA_SNAPSHOT_TAG, FLEET_PUSH_USER, MONITOR_PORTS } from "./lib/catalog";
 import { loadStackConfig } from "./lib/pulumi-config";
 import { parsePrometheusDuration } from "./lib/stack-config";
 
@@ -219,9 +221,47 @@ const deployInfo: pulumi.Output<DeployInfo> = pulumi
   }));
 
 // Every client and outside host pushes through the monitor's gateway with credentials of its own.
+// Enrolled fleet hosts share one push user (docs/fleet.md).
 const pushCredentials = new PushCredentials(`${env}-push`, {
-  hosts: [...config.clients, ...config.externalHosts].map((host) => host.name),
+  hosts: [
+    ...[...config.clients, ...config.externalHosts].map((host) => host.name),
+    ...(config.fleetEnrolment ? [FLEET_PUSH_USER] : []),
+  ],
 });
+
+// Instances other stacks create run the same agents from a bundle in S3 (fleetEnrolment). The
+// config reader refuses fleetEnrolment with an existing instance profile, so the client role exists.
+const fleetRole =
+  roles.clientRoleName && roles.clientInstanceProfileName && roles.clientInstanceProfileArn
+    ? {
+        name: roles.clientRoleName,
+        profileName: roles.clientInstanceProfileName,
+        profileArn: roles.clientInstanceProfileArn,
+      }
+    : undefined;
+const fleet =
+  config.fleetEnrolment && fleetRole
+    ? new FleetEnrolment(
+        `${env}-fleet`,
+        {
+          environment: env,
+          region: config.region,
+          files: deployInfo.apply((info) =>
+            fleetBundleFiles(config, {
+              monitorAddress: info.monitorPrivateIp,
+              imageDigests: info.imageDigests,
+            }),
+          ),
+          pushPassword: pushCredentials.password(FLEET_PUSH_USER),
+          clientRoleName: fleetRole.name,
+          clientInstanceProfileName: fleetRole.profileName,
+          clientInstanceProfileArn: fleetRole.profileArn,
+          clientSecurityGroupId: network.clientSecurityGroupId,
+          protectData: config.protectData,
+        },
+        withProvider,
+      )
+    : undefined;
 
 // The monitor through its Elastic IP (stable across instance stop/start and replacement).
 const monitorConnection = sshConnection(monitor.publicIp, config.access.sshUser, sshCredentials);
@@ -331,6 +371,24 @@ export const managedPrometheusWorkspace = managedPrometheus
       arn: managedPrometheus.workspaceArn,
       queryUrl: managedPrometheus.queryUrl,
       remoteWriteUrl: managedPrometheus.remoteWriteUrl,
+    }
+  : null;
+/**
+ * What a launch template in another stack needs to enrol an instance (docs/fleet.md); null unless
+ * fleetEnrolment is on. No secret: the push password stays in SSM, named by `pushPasswordParameter`.
+ */
+export const fleetEnrolment = fleet
+  ? {
+      userData: fleet.userData,
+      instanceProfileName: fleet.instanceProfileName,
+      instanceProfileArn: fleet.instanceProfileArn,
+      securityGroupId: fleet.securityGroupId,
+      subnetId: network.subnetId,
+      discoveryTags: fleet.discoveryTags,
+      bundleBucket: fleet.bucketName,
+      pointerKey: fleet.pointerKey,
+      bundleSha256: fleet.bundleSha256,
+      pushPasswordParameter: fleet.parameterName,
     }
   : null;
 export const vpcId = network.vpcId;

@@ -4,10 +4,12 @@
  *
  * - Monitor: EC2 discovery for Prometheus and read/write/list/delete on the Loki bucket, and with
  *   a managed Prometheus store, remote write and queries on that one workspace; nothing else.
- * - Clients: a role with no permissions at all. Nothing on a client calls AWS (exporters are
- *   scraped, Alloy pushes to Loki over the VPC), so credentials from its metadata service grant
- *   nothing; the empty role gives clients a named identity in CloudTrail and a place to attach
- *   account-wide policies (e.g. SSM) without touching this program.
+ * - Clients: a role with no permissions of its own. Nothing on a client of this stack calls AWS
+ *   (exporters are scraped, Alloy pushes to Loki over the VPC), so credentials from its metadata
+ *   service grant nothing; the empty role gives clients a named identity in CloudTrail and a place
+ *   to attach account-wide policies (e.g. SSM) without touching this program. With fleet
+ *   enrolment on, components/fleet-enrolment.ts adds the one policy enrolled hosts need: read the
+ *   environment's bundle prefix and its push-password parameter, nothing else.
  * - Restricted accounts (no iam:CreateRole) name an existing instance profile instead: then nothing
  *   is created, the monitor uses that profile and clients get none, since such ready-made profiles
  *   are usually broad and clients need no AWS access.
@@ -99,6 +101,9 @@ export class InstanceRoles extends pulumi.ComponentResource {
   /** The role behind the monitor's profile, created here or the existing profile's: the Loki bucket admits it. */
   public readonly monitorPrincipalArn: pulumi.Output<string>;
   public readonly clientRoleArn: pulumi.Output<string> | undefined;
+  /** The client role's name and its instance profile's ARN; undefined with an existing instance profile. */
+  public readonly clientRoleName: pulumi.Output<string> | undefined;
+  public readonly clientInstanceProfileArn: pulumi.Output<string> | undefined;
 
   constructor(name: string, args: InstanceRolesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("observability:iam:InstanceRoles", name, {}, opts);
@@ -112,6 +117,8 @@ export class InstanceRoles extends pulumi.ComponentResource {
       this.clientInstanceProfileName = undefined;
       this.monitorRoleArn = undefined;
       this.clientRoleArn = undefined;
+      this.clientRoleName = undefined;
+      this.clientInstanceProfileArn = undefined;
     } else {
       const monitorRole = new aws.iam.Role(
         `${name}-monitor`,
@@ -163,6 +170,8 @@ export class InstanceRoles extends pulumi.ComponentResource {
       this.monitorRoleArn = monitorRole.arn;
       this.monitorPrincipalArn = monitorRole.arn;
       this.clientRoleArn = clientRole.arn;
+      this.clientRoleName = clientRole.name;
+      this.clientInstanceProfileArn = clientProfile.arn;
     }
 
     this.registerOutputs({

@@ -239,7 +239,7 @@ export class Network extends pulumi.ComponentResource {
         `${name}-monitor-gateway-from-${host.name}`,
         monitorGroup.id,
         MONITOR_PORTS.gateway,
-        `Push gateway (logs) from ${host.name} (outside AWS)`,
+        `Push gateway (logs, metrics) from ${host.name} (outside AWS)`,
         { cidrIpv4: `${host.address}/32` },
       );
     }
@@ -264,8 +264,8 @@ export class Network extends pulumi.ComponentResource {
     }
 
     // Egress is open on both roles: hosts install packages and pull images at boot, the monitor
-    // calls the EC2 API (discovery), S3 (Loki), SMTP, Slack and PagerDuty and scrapes external
-    // hosts, and clients push logs to Loki. Those endpoints have no fixed addresses to list.
+    // calls the EC2 API (discovery), S3 (Loki), SMTP, Slack and PagerDuty, and clients push logs to
+    // the gateway. Hosts outside AWS are never scraped: they push to the gateway. Those endpoints have no fixed addresses to list.
     for (const [role, group] of [
       ["monitor", monitorGroup],
       ["clients", clientGroup],

@@ -61,7 +61,7 @@ export function contentHash(files: Readonly<Record<string, string>>): string {
 // ---------------------------------------------------------------------------------------------
 
 /** The plain shell files the scripts are built from (read once, at render time: still pure). */
-const HOST_SCRIPTS_DIR = join(__dirname, "host-scripts");
+export const HOST_SCRIPTS_DIR = join(__dirname, "host-scripts");
 const DEPLOY_LIBRARY_FILE = join(HOST_SCRIPTS_DIR, "deploy-lib.sh");
 const READINESS_LIBRARY_FILE = join(HOST_SCRIPTS_DIR, "readiness.sh");
 

@@ -2,7 +2,8 @@
  * The push gateway on the monitor: a pinned nginx, the only way from outside the compose network
  * to Loki (and, for hosts that push metrics, to Prometheus' remote-write receiver). It answers:
  *
- *   POST <push path>   with valid per-host Basic credentials: proxied to the service, on a fixed
+ *   POST <push path>   (Loki's push API; Prometheus' remote-write receiver, which hosts outside
+ *                      AWS push their metrics to) with valid per-host Basic credentials: proxied to the service, on a fixed
  *                      upstream path (nothing of the client's path or query string is passed on)
  *   other methods      on a push path: 403 (`limit_except`), after the credentials check
  *   anything else      404, without looking at credentials: queries, the delete API,
@@ -96,9 +97,18 @@ const LOKI_PUSH_ROUTE: PushRoute = {
   upstream: `http://loki:${MONITOR_PORTS.loki}${LOKI_PUSH_PATH}`,
 };
 
+/** Prometheus' remote-write receiver: how hosts outside AWS deliver their metrics. */
+export const PROMETHEUS_WRITE_PATH = "/api/v1/write";
+
+const PROMETHEUS_WRITE_ROUTE: PushRoute = {
+  name: "prometheus",
+  path: PROMETHEUS_WRITE_PATH,
+  upstream: `http://prometheus:${MONITOR_PORTS.prometheus}${PROMETHEUS_WRITE_PATH}`,
+};
+
 /** Every route the gateway serves. */
 function pushRoutes(): PushRoute[] {
-  return [LOKI_PUSH_ROUTE];
+  return [LOKI_PUSH_ROUTE, PROMETHEUS_WRITE_ROUTE];
 }
 
 export interface GatewayConfigInput {

@@ -271,7 +271,10 @@ export function monitorComposeData(
     container_name: "prometheus",
     restart: "unless-stopped",
     user: MONITOR_CONTAINER_USERS.prometheus,
-    command: prometheusFlags({ remoteWriteReceiver: config.traces !== undefined }),
+    command: prometheusFlags({
+      // Tempo's metrics generator and, through the gateway, hosts outside AWS write here.
+      remoteWriteReceiver: config.traces !== undefined || config.externalHosts.length > 0,
+    }),
     ports: [loopbackPort(MONITOR_PORTS.prometheus)],
     volumes: [
       `${CONFIG_DIRS.prometheus}:/etc/prometheus:ro`,

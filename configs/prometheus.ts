@@ -9,7 +9,13 @@
  * one host carries the same `instance` label, which inhibition in Alertmanager relies on.
  */
 import { stringify } from "yaml";
-import { AGENT_PORTS, DISCOVERY_TAGS, MONITOR_PORTS, SERIES_PER_HOST_ESTIMATE } from "../lib/catalog";
+import {
+  AGENT_PORTS,
+  DISCOVERY_TAGS,
+  FLEET_DISCOVERY_TAG,
+  MONITOR_PORTS,
+  SERIES_PER_HOST_ESTIMATE,
+} from "../lib/catalog";
 import type { ExternalHost, StackConfig } from "../lib/stack-config";
 import { BLACKBOX_ADDRESS, blackboxScrapeJob } from "./blackbox";
 import { enabledExporters } from "./exporters";
@@ -147,7 +153,7 @@ function exportersTagRegex(exporter: string): string {
   return `(.*,)?${exporter}(,.*)?`;
 }
 
-function ec2RelabelConfigs(spec: ScrapeJobSpec, stack: string): Record<string, unknown>[] {
+function ec2RelabelConfigs(spec: ScrapeJobSpec, stack: string, fleet: boolean): Record<string, unknown>[] {
   const relabel: Record<string, unknown>[] = [];
   if (spec.optionalExporter) {
     // Keep EC2 targets only if their Exporters tag lists this exporter. Targets from static or
@@ -174,6 +180,17 @@ function ec2RelabelConfigs(spec: ScrapeJobSpec, stack: string): Record<string, u
       regex: "(.+)",
       target_label: "instance",
     },
+    // Enrolled fleet hosts (docs/fleet.md) by instance id: an Auto Scaling group names them all alike.
+    ...(fleet
+      ? [
+          {
+            source_labels: [`__meta_ec2_tag_${FLEET_DISCOVERY_TAG}`, "__meta_ec2_instance_id"],
+            separator: ";",
+            regex: "true;(.+)",
+            target_label: "instance",
+          },
+        ]
+      : []),
     {
       source_labels: ["__meta_ec2_instance_id"],
       regex: ".+",
@@ -223,7 +240,7 @@ function scrapeConfigForHostJob(
       : {}),
     ec2_sd_configs: [ec2],
     file_sd_configs: [{ files: [fileSdPath(addresses.fileSdDir, spec.job)] }],
-    relabel_configs: ec2RelabelConfigs(spec, config.stack),
+    relabel_configs: ec2RelabelConfigs(spec, config.stack, config.fleetEnrolment),
   };
 }
 
@@ -355,29 +372,53 @@ function optionalJob(job: Record<string, unknown> | undefined): Record<string, u
   return job === undefined ? [] : [job];
 }
 
-function scrapeAddress(host: ExternalHost, port: number): string {
-  // IPv6 literals need brackets before the port.
-  return host.address.includes(":") ? `[${host.address}]:${port}` : `${host.address}:${port}`;
+/** What an outside host's Alloy scrapes on its own loopback and remote-writes to the monitor. */
+export interface PushedScrapeJob {
+  readonly job: string;
+  /** host:port on the host's loopback. */
+  readonly address: string;
+  readonly metricsPath?: string;
+  /** The labels Prometheus' own host jobs give a target: instance, host_type, environment. */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly sampleLimit: number;
+}
+
+/** The labels Prometheus' own host jobs would give an outside host, on every series it pushes. */
+export function pushedHostLabels(config: StackConfig, host: ExternalHost): Record<string, string> {
+  return { instance: host.name, host_type: "external", environment: config.stack };
 }
 
 /**
- * File SD target files for the hosts outside AWS, one per host job, keyed by file name
- * (`node.json`, ...). Every job gets its file even when empty, so removing the last external
- * host empties it (Prometheus re-reads it without a restart) instead of leaving stale targets.
+ * The jobs an outside host's Alloy runs in place of Prometheus' pull: the same job names, the
+ * same labels (`instance=<host>`, `host_type=external`, `environment`) and the same sample limits,
+ * so its series look like a pulled host's and every rule and dashboard applies unchanged.
+ */
+export function pushedScrapeJobs(config: StackConfig, host: ExternalHost): PushedScrapeJob[] {
+  return hostJobs(config, DEFAULT_MONITOR_ADDRESSES)
+    .filter(
+      (spec) =>
+        spec.optionalExporter === undefined ||
+        (host.exporters as readonly string[]).includes(spec.optionalExporter),
+    )
+    .map((spec) => ({
+      job: spec.job,
+      address: `127.0.0.1:${spec.port}`,
+      ...(spec.metricsPath ? { metricsPath: spec.metricsPath } : {}),
+      labels: pushedHostLabels(config, host),
+      sampleLimit: sampleLimit(spec.job, hostJobKind(spec)),
+    }));
+}
+
+/**
+ * File SD target files, one per host job, keyed by file name (`node.json`, ...). Hosts outside
+ * AWS push their metrics (pushedScrapeJobs), so no host is listed; every file is still written,
+ * empty, so a monitor upgraded from pulling outside hosts drops their old targets (Prometheus
+ * re-reads the files without a restart).
  */
 export function renderFileSdTargets(config: StackConfig): Record<string, string> {
   const files: Record<string, string> = {};
   for (const spec of hostJobs(config, DEFAULT_MONITOR_ADDRESSES)) {
-    const hosts = config.externalHosts.filter(
-      (host) =>
-        spec.optionalExporter === undefined ||
-        (host.exporters as readonly string[]).includes(spec.optionalExporter),
-    );
-    const groups = hosts.map((host) => ({
-      targets: [scrapeAddress(host, spec.port)],
-      labels: { instance: host.name, host_type: "external" },
-    }));
-    files[fileSdFileName(spec.job)] = `${JSON.stringify(groups, null, 2)}\n`;
+    files[fileSdFileName(spec.job)] = "[]\n";
   }
   return files;
 }
@@ -391,7 +432,7 @@ export function prometheusFlags(options: { readonly remoteWriteReceiver?: boolea
     // Notifications never link here (they open the alert's expression in Grafana Explore).
     `--web.external-url=${PROMETHEUS_TUNNEL_URL}`,
   ];
-  // Tempo's metrics generator writes span and service-graph metrics here (traces on only); the
+  // Tempo's metrics generator (traces on) and the push gateway (hosts outside AWS) write here; the
   // port is on loopback and the compose network, never on a routable interface.
   if (options.remoteWriteReceiver) flags.push("--web.enable-remote-write-receiver");
   // POST /-/reload applies a new config or rule file without a restart.

@@ -39,6 +39,19 @@ export const DISCOVERY_TAGS = {
 } as const;
 
 /**
+ * Push-gateway user of every enrolled fleet host (docs/fleet.md): they share one credential, read
+ * from SSM by the client role, since the program never sees the instances an Auto Scaling group
+ * starts. Never a configured host's name.
+ */
+export const FLEET_PUSH_USER = "fleet";
+
+/**
+ * EC2 tag of enrolled fleet hosts (value `true`): with it, discovery takes the instance id as the
+ * `instance` label instead of the `Name` tag, which an Auto Scaling group gives every instance.
+ */
+export const FLEET_DISCOVERY_TAG = "ObservabilityFleet";
+
+/**
  * Tag on the monitor's data volume that the stack's snapshot policy (AWS Data Lifecycle Manager)
  * targets: value `<stack>-monitor-data`. Snapshots carry it too (DLM copies the volume's tags).
  */

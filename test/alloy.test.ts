@@ -24,6 +24,7 @@ import {
   call,
   comment,
   list,
+  num,
   obj,
   printAlloy,
   ref,
@@ -36,9 +37,6 @@ import { type AlloyBlock, type AlloyExpression, collectReferences, definedCompon
 import { sampleStackConfig } from "./support/sample-config";
 
 const INPUT = { host: "web-1", environment: "prod", lokiPushUrl: lokiPushUrl("10.0.1.5") };
-
-/** A number literal (no config writes one today; the printer still must print it right). */
-const num = (value: number): AlloyExpression => ({ kind: "number", value });
 
 /** A string as the printer writes it: the right-hand side of a printed attribute. */
 function quoteString(value: string): string {

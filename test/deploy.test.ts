@@ -671,7 +671,7 @@ describe("changes between runs", () => {
     expect(changedSteps(before, after).filter((name) => name.endsWith("-compose"))).toEqual([]);
   });
 
-  test("removing a host outside AWS removes exactly its deployment and rewrites file SD and Loki's runtime overrides, with no compose run and no restart", async () => {
+  test("removing a host outside AWS removes exactly its deployment and rewrites the rules and Loki's runtime overrides, with no compose run and no restart", async () => {
     const before = await runProgram(stack, withExternalHosts(EXTERNAL_HOSTS));
     const after = await runProgram(stack, withExternalHosts(EXTERNAL_HOSTS.slice(0, 1)));
     const removed = EXTERNAL_HOSTS[1]?.name as string;
@@ -686,15 +686,17 @@ describe("changes between runs", () => {
     expect([...names(after)].filter((key) => !names(before).has(key))).toEqual([]);
 
     const changed = changedSteps(before, after);
-    expect(changed).toContain(`${stack}-deploy-monitor-file-sd`);
+    // Outside hosts push: file SD lists none of them (rendered empty either way), and the host
+    // leaves the rules (its expected-push series, the TooFewTargets count): Prometheus reloads.
+    expect(changed).not.toContain(`${stack}-deploy-monitor-file-sd`);
+    expect(changed).toContain(`${stack}-deploy-monitor-prometheus`);
     // Loki's fleet-sized limits change in its runtime file only, which Loki re-reads by itself.
     expect(changed).toContain(`${stack}-deploy-monitor-loki-runtime`);
     expect(changed).not.toContain(`${stack}-deploy-monitor-loki`);
-    // The host count also sits in the TooFewTargets rule (Prometheus reloads), and the gateway's
-    // hash file loses the host's line (written in place, read per request: nothing restarts);
-    // nothing else may change, and no compose step re-runs anywhere.
+    // The gateway's hash file loses the host's line (written in place, read per request:
+    // nothing restarts); nothing else may change, and no compose step re-runs anywhere.
     expect(changed).toContain(`${stack}-deploy-monitor-secrets`);
-    const allowed = ["file-sd", "loki-runtime", "prometheus", "secrets"].map(
+    const allowed = ["loki-runtime", "prometheus", "secrets"].map(
       (unit) => `${stack}-deploy-monitor-${unit}`,
     );
     expect(changed.filter((name) => !allowed.includes(name))).toEqual([]);

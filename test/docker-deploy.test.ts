@@ -8,13 +8,15 @@
  * Real here: sshd, sudo, Docker and compose (`config`, `up --wait` with the rendered health
  * checks, `restart`, `exec`), Prometheus and promtool, Alertmanager and amtool, node and process
  * exporter (Debian's binaries in images laid out like the upstream ones). Stand-ins (named so):
- * Grafana, Loki, Alloy, cAdvisor (test/docker/standin.pl), and the Docker socket proxy (a
- * placeholder). The push gateway is real: Debian's nginx running the rendered gateway config.
+ * Grafana, Loki, the monitor's Alloy, cAdvisor (test/docker/standin.pl), and the Docker socket
+ * proxy (a placeholder). The push gateway is real: Debian's nginx running the rendered gateway
+ * config. The client is a host outside AWS, so it pushes its metrics: in its Alloy's place runs
+ * Prometheus in agent mode with the scrapes and remote write of its rendered config.alloy.
  *
  * The rendered files are the deploy's own, with test image names and the test hosts' addresses
  * given through the renderers' inputs (DeployInfo.images, monitorPrivateIp, the client as a host
  * outside AWS). They are changed only in test/support/this-machine.ts (this machine, the test
- * image's Prometheus version).
+ * image's Prometheus version, the client's push agent).
  */
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -108,7 +110,7 @@ describe("the deploy on test hosts with a real Docker engine", () => {
     );
   });
 
-  test("the real Prometheus scrapes the client's real node exporter and the monitor's own, through the deploy's file SD", async () => {
+  test("the client's metrics arrive by push through the gateway, labelled like a pulled host; the monitor's own are scraped", async () => {
     const up = await pollUntil(
       'up{job="node"} for both hosts',
       () => {
@@ -116,9 +118,15 @@ describe("the deploy on test hosts with a real Docker engine", () => {
         const instances = series.map((entry) => entry.metric.instance).sort();
         return instances.includes(CLIENT_NAME) && instances.includes("monitor") ? series : undefined;
       },
-      { attempts: 60, intervalMs: 1_000 },
+      { attempts: 90, intervalMs: 1_000 },
     );
-    expect(up.find((entry) => entry.metric.instance === CLIENT_NAME)?.metric.host_type).toBe("external");
+    expect(up.find((entry) => entry.metric.instance === CLIENT_NAME)?.metric).toEqual({
+      __name__: "up",
+      job: "node",
+      instance: CLIENT_NAME,
+      host_type: "external",
+      environment: config.stack,
+    });
     const build = promQuery(monitor, `node_exporter_build_info{instance="${CLIENT_NAME}"}`);
     expect(build).toHaveLength(1);
     const processes = await pollUntil(
@@ -130,6 +138,62 @@ describe("the deploy on test hosts with a real Docker engine", () => {
       { attempts: 60, intervalMs: 1_000 },
     );
     expect(processes).toHaveLength(1);
+    // Pushed, not pulled: Prometheus has no target on the client, and the samples came in
+    // through its remote-write receiver (behind the gateway).
+    const targets = JSON.parse(hostGet(monitor, "http://127.0.0.1:9090/api/v1/targets?state=any")) as {
+      data: { activeTargets: { labels: Record<string, string> }[] };
+    };
+    expect(targets.data.activeTargets.length).toBeGreaterThan(0);
+    expect(targets.data.activeTargets.filter((target) => target.labels.instance === CLIENT_NAME)).toEqual([]);
+    const received = promQuery(
+      monitor,
+      'sum(prometheus_http_requests_total{job="prometheus", handler="/api/v1/write", code=~"2.."})',
+    );
+    expect(Number(received[0]?.value[1] ?? 0)).toBeGreaterThan(0);
+    // The host is expected to push: HostUnreachable's silence term knows it, and is empty.
+    expect(promQuery(monitor, `instance:pushed_up:expected{instance="${CLIENT_NAME}"}`)).toHaveLength(1);
+    expect(promQuery(monitor, 'ALERTS{alertname="HostUnreachable"}')).toEqual([]);
+  });
+
+  test("the client exposes nothing: every TCP listener on it is on loopback but sshd's, and the monitor reaches none of its agents", () => {
+    const client = deployed().client;
+    const listeners = ["/proc/net/tcp", "/proc/net/tcp6"].flatMap((file) =>
+      expectOk(file, client.exec(["cat", file]))
+        .stdout.split("\n")
+        .slice(1)
+        .map((line) => line.trim().split(/\s+/))
+        .filter((fields) => fields[3] === "0A")
+        .map((fields) => fields[1] as string),
+    );
+    // /proc/net/tcp addresses are hex in host byte order: 127.x.y.z ends in 7F; ::1 is fixed.
+    const loopback = (local: string) => {
+      const [address] = local.split(":") as [string];
+      return (
+        (address.length === 8 && address.endsWith("7F")) || address === "00000000000000000000000001000000"
+      );
+    };
+    const port = (local: string) => Number.parseInt(local.split(":")[1] as string, 16);
+    expect(listeners.length).toBeGreaterThan(0);
+    expect(
+      [...new Set(listeners.filter((local) => !loopback(local)).map(port))],
+      listeners.join(" "),
+    ).toEqual([22]);
+    // Node exporter, process exporter, cAdvisor and Alloy listen on the client's loopback.
+    for (const agent of [9100, 9256, 8089, 12345]) {
+      expect(listeners.filter(loopback).map(port), String(agent)).toContain(agent);
+      const fromMonitor = monitor.exec([
+        "curl",
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "--max-time",
+        "5",
+        `http://${deployed().client.address}:${agent}/metrics`,
+      ]);
+      expect(fromMonitor.stdout, String(agent)).toBe("000");
+    }
   });
 
   test("the data directories are owned by the ids the services run as, and the services wrote their state there", () => {

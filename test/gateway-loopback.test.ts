@@ -115,7 +115,7 @@ beforeAll(async () => {
     configPath,
     gatewayOnLoopback(rendered, {
       listen: `127.0.0.1:${gatewayPort}`,
-      upstreams: { loki: `127.0.0.1:${upstreamPort}` },
+      upstreams: { loki: `127.0.0.1:${upstreamPort}`, prometheus: `127.0.0.1:${upstreamPort}` },
       htpasswdPath,
       runtimeDir: runtime,
       accessLog,

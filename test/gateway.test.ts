@@ -29,7 +29,7 @@ describe("the gateway's nginx.conf", () => {
   it("has exact-match push locations, each behind Basic auth and POST only, and a 404 for the rest", () => {
     const locations = directives(statements, "location");
     const push = locations.filter((location) => words(location)[0] === "=");
-    expect(push.map((location) => words(location)[1])).toEqual(["/loki/api/v1/push"]);
+    expect(push.map((location) => words(location)[1])).toEqual(["/loki/api/v1/push", "/api/v1/write"]);
     for (const location of push) {
       const body = location.block ?? [];
       expect(directives(body, "auth_basic_user_file").map(words)).toEqual([["/run/secrets/push_htpasswd"]]);
@@ -51,9 +51,10 @@ describe("the gateway's nginx.conf", () => {
     expect(directives(statements, "proxy_pass")).toHaveLength(push.length);
   });
 
-  it("sends Loki's push to Loki on the compose network, on a fixed path", () => {
+  it("sends Loki's push to Loki and remote writes to Prometheus' receiver on the compose network, on fixed paths", () => {
     expect(directives(statements, "set").map((statement) => statement.args[1])).toEqual([
       { kind: "literal", value: "http://loki:3100/loki/api/v1/push" },
+      { kind: "literal", value: "http://prometheus:9090/api/v1/write" },
     ]);
   });
 });

@@ -28,6 +28,7 @@ import {
   AGENTS_DEPLOY_DIR,
   DEPLOY_STATE_DIR,
   type DeployUnit,
+  HOST_SCRIPTS_DIR,
   inDirectoryAsRoot,
   MONITOR_DEPLOY_DIR,
   planDeploy,
@@ -50,8 +51,7 @@ import { sampleStackConfig } from "./support/sample-config";
 import { type SshResult, type SshServer, startSshServer } from "./support/sshd";
 import { loadRealStacks, sampleConfigs } from "./support/stacks";
 
-/** The plain shell the deploy's scripts are built from. */
-const HOST_SCRIPTS_DIR = join(__dirname, "../configs/host-scripts");
+/** The plain shell the deploy's step scripts start with. */
 const DEPLOY_LIBRARY_FILE = join(HOST_SCRIPTS_DIR, "deploy-lib.sh");
 
 const DEPLOY_INFO = {
@@ -194,7 +194,7 @@ describe("shellcheck", () => {
   test("the plain host scripts are clean, with no check disabled", async () => {
     requireShellcheck();
     const files = readdirSync(HOST_SCRIPTS_DIR).filter((name) => name.endsWith(".sh"));
-    expect(files.sort()).toEqual(["deploy-lib.sh", "readiness.sh"]);
+    expect(files.sort()).toEqual(["deploy-lib.sh", "fleet-sync.sh", "readiness.sh"]);
     for (const name of files) {
       const text = readFileSync(join(HOST_SCRIPTS_DIR, name), "utf8");
       expect(text, name).not.toMatch(/shellcheck\s+disable/);

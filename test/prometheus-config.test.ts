@@ -12,8 +12,13 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
-import { EXPORTERS, exporterRecord } from "../configs/exporters";
-import { prometheusFlags, renderFileSdTargets, renderPrometheusConfig } from "../configs/prometheus";
+import { EXPORTERS } from "../configs/exporters";
+import {
+  prometheusFlags,
+  pushedScrapeJobs,
+  renderFileSdTargets,
+  renderPrometheusConfig,
+} from "../configs/prometheus";
 import { renderRuleFiles } from "../configs/rules";
 import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
 import type { StackConfig } from "../lib/stack-config";
@@ -490,28 +495,22 @@ describe("renderFileSdTargets", () => {
     ],
   });
   const files = renderFileSdTargets(config);
-  const parsed = (name: string): Parsed => JSON.parse(files[name] ?? "null");
 
-  it("lists every external host on each agent port, labelled with its name", () => {
-    expect(parsed("node.json")).toEqual([
-      { targets: ["192.0.2.10:9100"], labels: { instance: "onprem-1", host_type: "external" } },
-      { targets: ["[2001:db8::5]:9100"], labels: { instance: "onprem-2", host_type: "external" } },
-    ]);
-    expect(parsed("alloy.json").map((group: Parsed) => group.targets[0])).toEqual([
-      `192.0.2.10:${AGENT_PORTS.alloy}`,
-      `[2001:db8::5]:${AGENT_PORTS.alloy}`,
-    ]);
+  it("lists no host: hosts outside AWS push their metrics instead", () => {
+    for (const text of Object.values(files)) expect(JSON.parse(text)).toEqual([]);
   });
 
-  it("lists an optional exporter only for the hosts that enabled it", () => {
-    expect(parsed("mysql.json")).toEqual([
-      {
-        targets: [`192.0.2.10:${exporterRecord("mysql").port}`],
-        labels: { instance: "onprem-1", host_type: "external" },
-      },
-    ]);
-    // nginx is on (client web-1) but no external host runs it: an empty file, not a missing one.
-    expect(parsed("nginx.json")).toEqual([]);
+  it("gives each outside host's Alloy the jobs, loopback targets and labels of a pulled host", () => {
+    const host = config.externalHosts[0] as (typeof config.externalHosts)[number];
+    const jobs = pushedScrapeJobs(config, host);
+    expect(jobs.map((job) => job.job)).toEqual(["node", "process", "cadvisor", "alloy", "mysql"]);
+    for (const job of jobs) {
+      expect(job.address).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(job.labels).toEqual({ instance: "onprem-1", host_type: "external", environment: config.stack });
+    }
+    expect(jobs.find((job) => job.job === "node")?.address).toBe(`127.0.0.1:${AGENT_PORTS.nodeExporter}`);
+    const other = config.externalHosts[1] as (typeof config.externalHosts)[number];
+    expect(pushedScrapeJobs(config, other).map((job) => job.job)).not.toContain("mysql");
   });
 
   it("writes a file for every file SD job in prometheus.yml, so removing the last host empties it", () => {
@@ -522,7 +521,5 @@ describe("renderFileSdTargets", () => {
       .map((path: string) => path.replace("/sd/", ""))
       .sort();
     expect(Object.keys(files).sort()).toEqual(referenced);
-    const emptied = renderFileSdTargets({ ...config, externalHosts: [] });
-    for (const text of Object.values(emptied)) expect(JSON.parse(text)).toEqual([]);
   });
 });

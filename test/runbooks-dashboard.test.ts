@@ -148,6 +148,22 @@ describe("runbook links", () => {
     expect(runbookUrl({ grafanaUrl: GRAFANA, runbookBaseUrl: base }, "Watchdog")).toBe(`${base}/Watchdog.md`);
   });
 
+  it("stay the same when hosts come and go (no Grafana restart for it): only exporters add panels", () => {
+    const host = {
+      name: "app-9",
+      address: "192.0.2.99",
+      sshUser: "ops",
+      exporters: [],
+      exporterSettings: {},
+    };
+    const oneMore = { ...config, externalHosts: [...config.externalHosts, host] };
+    // The host count is in TooFewTargets' expression, which the rule file changes for.
+    expect(renderRuleFiles(oneMore)["self-monitoring.yml"]).not.toBe(
+      renderRuleFiles(config)["self-monitoring.yml"],
+    );
+    expect(renderDashboards(oneMore)[FILE]).toBe(renderDashboards(config)[FILE]);
+  });
+
   it("read a placeholder Grafana URL before the deploy knows it, never a container name", () => {
     for (const link of renderedLinks(config).values()) {
       expect(link).toMatch(

@@ -42,6 +42,7 @@ export type AlloyStatement = AlloyAttribute | AlloyBlock | AlloyComment;
 // ---- Constructors ------------------------------------------------------------------------------
 
 export const str = (value: string): AlloyExpression => ({ kind: "string", value });
+export const num = (value: number): AlloyExpression => ({ kind: "number", value });
 export const bool = (value: boolean): AlloyExpression => ({ kind: "bool", value });
 export const list = (...items: AlloyExpression[]): AlloyExpression => ({ kind: "list", items });
 export const obj = (entries: Record<string, AlloyExpression>): AlloyExpression => ({

@@ -1,6 +1,8 @@
 /**
- * Grafana Alloy on every host: ships logs to the monitor's Loki and serves its own metrics for
- * Prometheus to scrape (pull only: no remote_write, which would double every series).
+ * Grafana Alloy on every host: ships logs to the monitor's Loki. On EC2 hosts and the monitor it
+ * serves its own metrics for Prometheus to scrape (pull only: no remote_write, which would double
+ * every series). On hosts outside AWS, which expose nothing, it scrapes the local agents on the
+ * host's loopback instead and remote-writes them through the push gateway (`metricsPush`).
  *
  * Streams and their labels:
  * - Docker containers, through the socket proxy (docker-socket-proxy.ts): `container` (name without the leading slash),
@@ -14,14 +16,16 @@
  * Alloy itself is not available here, so this config is checked structurally only.
  */
 import { AGENT_PORTS, MONITOR_PORTS } from "../../lib/catalog";
-import { LOKI_PUSH_PATH, PUSH_PASSWORD_SECRET } from "../gateway";
+import { LOKI_PUSH_PATH, PROMETHEUS_WRITE_PATH, PUSH_PASSWORD_SECRET } from "../gateway";
 import { IMAGES } from "../images";
+import type { PushedScrapeJob } from "../prometheus";
 import {
   type AlloyStatement,
   attr,
   block,
   comment,
   list,
+  num,
   obj,
   printAlloy,
   ref,
@@ -48,6 +52,11 @@ export function lokiPushUrl(monitorAddress: string = UNKNOWN_MONITOR_ADDRESS): s
   return `http://${monitorAddress}:${MONITOR_PORTS.gateway}${LOKI_PUSH_PATH}`;
 }
 
+/** Prometheus' remote-write receiver through the monitor's push gateway. */
+export function metricsPushUrl(monitorAddress: string = UNKNOWN_MONITOR_ADDRESS): string {
+  return `http://${monitorAddress}:${MONITOR_PORTS.gateway}${PROMETHEUS_WRITE_PATH}`;
+}
+
 /** Inside Alloy's container: the host's own push password (a compose secret, 0400). */
 export const PUSH_PASSWORD_PATH = composeSecretPath(PUSH_PASSWORD_SECRET);
 
@@ -70,6 +79,14 @@ export interface AlloyConfigInput {
   readonly pushAuth?: PushAuth;
   /** Tempo's OTLP gRPC endpoint (host:port) when traces are on and this host forwards them. */
   readonly tempoEndpoint?: string;
+  /** Hosts outside AWS: scrape these local jobs and remote-write them (with pushAuth). */
+  readonly metricsPush?: MetricsPush;
+}
+
+export interface MetricsPush {
+  readonly url: string;
+  readonly scrapeInterval: string;
+  readonly jobs: readonly PushedScrapeJob[];
 }
 
 /** Every label the config can put on a stream; dashboards and queries may rely on these. */
@@ -245,9 +262,43 @@ export function alloyConfigStatements(input: AlloyConfigInput): AlloyStatement[]
   ];
 }
 
+/** Alloy component label for a job (labels are identifiers: letters, digits, underscores). */
+function componentLabel(job: string): string {
+  return job.replace(/[^A-Za-z0-9_]/g, "_");
+}
+
+/**
+ * The pull Prometheus would do, done on the host: one scrape per job on the host's loopback,
+ * labelled like Prometheus' host jobs, remote-written through the gateway as this host.
+ */
+export function metricsPushStatements(push: MetricsPush, auth: PushAuth): AlloyStatement[] {
+  return [
+    comment("Local agents, scraped here and pushed: nothing on this host listens beyond 127.0.0.1."),
+    ...push.jobs.map((job) =>
+      block("prometheus.scrape", componentLabel(job.job), [
+        attr("targets", list(obj({ __address__: str(job.address), ...mapValues(job.labels) }))),
+        attr("job_name", str(job.job)),
+        ...(job.metricsPath ? [attr("metrics_path", str(job.metricsPath))] : []),
+        attr("scrape_interval", str(push.scrapeInterval)),
+        attr("sample_limit", num(job.sampleLimit)),
+        attr("forward_to", list(ref("prometheus.remote_write.monitor.receiver"))),
+      ]),
+    ),
+    block("prometheus.remote_write", "monitor", [
+      block("endpoint", undefined, [attr("url", str(push.url)), basicAuth(auth)]),
+    ]),
+  ];
+}
+
+function mapValues(values: Readonly<Record<string, string>>): Record<string, ReturnType<typeof str>> {
+  return Object.fromEntries(Object.entries(values).map(([key, value]) => [key, str(value)]));
+}
+
 export function renderAlloyConfig(input: AlloyConfigInput): string {
   const traces = input.tempoEndpoint ? alloyTraceStatements(input.host, input.tempoEndpoint) : [];
-  return printAlloy([...alloyConfigStatements(input), ...traces]);
+  const metrics =
+    input.metricsPush && input.pushAuth ? metricsPushStatements(input.metricsPush, input.pushAuth) : [];
+  return printAlloy([...alloyConfigStatements(input), ...traces, ...metrics]);
 }
 
 export interface AlloyServiceOptions {
@@ -261,13 +312,19 @@ export interface AlloyServiceOptions {
   readonly publishMetricsPort?: boolean;
   /** Traces on: publish the OTLP receiver's ports on the host's 127.0.0.1 (never wider). */
   readonly otlp?: boolean;
+  /**
+   * Hosts outside AWS: run in the host's network and listen on 127.0.0.1 only, so Alloy reaches
+   * the agents' loopback ports and publishes nothing.
+   */
+  readonly hostLoopback?: boolean;
 }
 
-function alloyFlags(): string[] {
+function alloyFlags(options: { readonly hostLoopback?: boolean } = {}): string[] {
   return [
     "run",
-    // Its own metrics and UI for Prometheus to scrape; the port is reachable from the monitor only.
-    `--server.http.listen-addr=0.0.0.0:${AGENT_PORTS.alloy}`,
+    // Its own metrics and UI: for Prometheus to scrape (reachable from the monitor only), or on an
+    // outside host's loopback, where the host's own Alloy scrapes it.
+    `--server.http.listen-addr=${options.hostLoopback ? "127.0.0.1" : "0.0.0.0"}:${AGENT_PORTS.alloy}`,
     `--storage.path=${ALLOY_STORAGE_PATH}`,
     "--disable-reporting",
     ALLOY_CONFIG_PATH,
@@ -278,7 +335,7 @@ function alloyFlags(): string[] {
 export const ALLOY_DATA_VOLUME = "alloy-data";
 
 export function alloyService(options: AlloyServiceOptions = {}): ComposeService {
-  const publish = options.publishMetricsPort ?? true;
+  const publish = (options.publishMetricsPort ?? true) && !options.hostLoopback;
   return {
     image: IMAGES.alloy,
     container_name: "alloy",
@@ -286,14 +343,17 @@ export function alloyService(options: AlloyServiceOptions = {}): ComposeService 
     // Root inside the container: auth.log is root:adm 0640 and the journal is group-restricted.
     // Docker it reads only through the socket proxy (containers and logs, read-only).
     user: "0",
-    command: alloyFlags(),
+    command: alloyFlags({ hostLoopback: options.hostLoopback }),
+    ...(options.hostLoopback ? { network_mode: "host" } : {}),
     ...(publish || options.otlp
       ? {
           ports: [
             ...(publish
               ? [publishedPort(AGENT_PORTS.alloy, options.bindAddress ?? DEFAULT_BIND_ADDRESS)]
               : []),
-            ...(options.otlp ? Object.values(OTLP_PORTS).map((port) => `127.0.0.1:${port}:${port}`) : []),
+            ...(options.otlp && !options.hostLoopback
+              ? Object.values(OTLP_PORTS).map((port) => `127.0.0.1:${port}:${port}`)
+              : []),
           ],
         }
       : {}),

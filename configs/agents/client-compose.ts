@@ -4,16 +4,18 @@
  * containers mount. The same for EC2 clients and hosts outside AWS.
  */
 import { stringify } from "yaml";
-import type { ClientHost, ExternalHost, StackConfig } from "../../lib/stack-config";
+import type { ExternalHost, ScrapedHost, StackConfig } from "../../lib/stack-config";
 import { exporterCredentialFiles, exporterHostSettings, hostExporters } from "../exporters";
 import { SECRETS_DIR } from "../exporters/credentials";
 import { PUSH_PASSWORD_SECRET } from "../gateway";
 import { type ImageDigests, type ImageMap, withMappedImages, withPinnedImages } from "../images";
+import { pushedScrapeJobs } from "../prometheus";
 import {
   ALLOY_CONFIG_FILE,
   ALLOY_DATA_VOLUME,
   alloyService,
   lokiPushUrl,
+  metricsPushUrl,
   PUSH_PASSWORD_PATH,
   renderAlloyConfig,
   UNKNOWN_MONITOR_ADDRESS,
@@ -53,35 +55,54 @@ export const PUSH_PASSWORD_FILE = `${SECRETS_DIR}/${PUSH_PASSWORD_SECRET}`;
 
 /** The agents every client and outside host runs, by compose service name. */
 function agentServices(
-  options: { readonly bindAddress?: string; readonly otlp?: boolean } = {},
+  options: { readonly bindAddress?: string; readonly otlp?: boolean; readonly hostLoopback?: boolean } = {},
 ): Record<string, ComposeService> {
+  const listen = options.hostLoopback ? { bindAddress: OUTSIDE_HOST_BIND_ADDRESS } : options;
   return {
-    "node-exporter": nodeExporterService(options),
-    "process-exporter": processExporterService(options),
-    cadvisor: cadvisorService(options),
-    alloy: alloyService({ ...options, secrets: [PUSH_PASSWORD_SECRET] }),
+    "node-exporter": nodeExporterService(listen),
+    "process-exporter": processExporterService(listen),
+    cadvisor: cadvisorService(listen),
+    alloy: alloyService({
+      ...listen,
+      otlp: options.otlp,
+      hostLoopback: options.hostLoopback,
+      secrets: [PUSH_PASSWORD_SECRET],
+    }),
     [SOCKET_PROXY_SERVICE]: socketProxyService(),
   };
 }
 
+/**
+ * Where every agent and exporter listens on a host outside AWS: its loopback only. Its Alloy
+ * scrapes them there and pushes (pushesMetrics); nothing is published on a routable address.
+ */
+export const OUTSIDE_HOST_BIND_ADDRESS = "127.0.0.1";
+
+/** Hosts outside AWS push their metrics through the gateway; EC2 clients are pulled. */
+export function pushesMetrics(host: ScrapedHost): host is ExternalHost {
+  return "address" in host;
+}
+
 /** Traces go to Tempo inside the VPC only: EC2 clients forward them, hosts outside AWS do not. */
-function forwardsTraces(config: StackConfig, host: ClientHost | ExternalHost): boolean {
+function forwardsTraces(config: StackConfig, host: ScrapedHost): boolean {
   return config.traces !== undefined && !("address" in host);
 }
 
 export function clientComposeFile(
   config: StackConfig,
-  host: ClientHost | ExternalHost,
+  host: ScrapedHost,
   options: ClientComposeOptions = {},
 ): ComposeFile {
   const exporters = hostExporters(host).filter(runsContainer);
+  const outside = pushesMetrics(host);
   const services: Record<string, ComposeService> = agentServices({
     ...options,
     otlp: forwardsTraces(config, host),
+    hostLoopback: outside,
   });
   for (const record of exporters) {
     services[exporterServiceName(record)] = exporterService(record, {
-      bindAddress: options.bindAddress,
+      bindAddress: outside ? OUTSIDE_HOST_BIND_ADDRESS : options.bindAddress,
       hostSettings: exporterHostSettings(record, host),
     });
   }
@@ -103,7 +124,7 @@ export function clientComposeFile(
 /** The host's compose file as YAML. */
 function renderClientCompose(
   config: StackConfig,
-  host: ClientHost | ExternalHost,
+  host: ScrapedHost,
   options: ClientComposeOptions = {},
 ): string {
   // No YAML anchors: every service spells out its own settings for readers of the file.
@@ -116,7 +137,7 @@ function renderClientCompose(
  */
 export function renderClientFiles(
   config: StackConfig,
-  host: ClientHost | ExternalHost,
+  host: ScrapedHost,
   options: ClientComposeOptions = {},
 ): Record<string, string> {
   return {
@@ -128,6 +149,15 @@ export function renderClientFiles(
       pushAuth: { username: host.name, passwordFile: PUSH_PASSWORD_PATH },
       ...(forwardsTraces(config, host)
         ? { tempoEndpoint: `${options.monitorAddress ?? UNKNOWN_MONITOR_ADDRESS}:${OTLP_PORTS.grpc}` }
+        : {}),
+      ...(pushesMetrics(host)
+        ? {
+            metricsPush: {
+              url: metricsPushUrl(options.monitorAddress),
+              scrapeInterval: config.metrics.scrapeInterval,
+              jobs: pushedScrapeJobs(config, host),
+            },
+          }
         : {}),
     }),
     [PROCESS_EXPORTER_CONFIG_FILE]: renderProcessExporterConfig(),

@@ -6,8 +6,8 @@
  * panel-<id>`, opens that panel alone and keeps doing so when other alerts come and go.
  *
  * In a panel, the runbook's title is the panel's title; the pointer to the repository's alert
- * table becomes the alert's own condition, `for`, severity and expression; a link relative to
- * the repository (which Grafana could not open) keeps its text and loses its target.
+ * table becomes the alert's own severity, `for` and rule group; a link relative to the
+ * repository (which Grafana could not open) keeps its text and loses its target.
  */
 import type { Dashboard, Panel } from "@grafana/grafana-foundation-sdk/dashboard";
 import { TextMode, PanelBuilder as TextPanelBuilder } from "@grafana/grafana-foundation-sdk/text";
@@ -32,25 +32,22 @@ function runbookSections(markdown: string): string {
   return (start < 0 ? lines.slice(1) : lines.slice(start)).join("\n").trim();
 }
 
-function fence(expr: string): string {
-  const longest = Math.max(2, ...[...expr.matchAll(/`+/g)].map((match) => match[0].length));
-  const ticks = "`".repeat(longest + 1);
-  return `${ticks}promql\n${expr.trim()}\n${ticks}`;
-}
-
-/** The panel's markdown: the alert's facts, then the runbook's sections. */
+/**
+ * The panel's markdown: the alert's severity, `for` and rule group, then the runbook's sections.
+ * Not its condition or expression: those name the stack's host count (TooFewTargets), and a
+ * dashboard that changed with every host added would restart Grafana on each such deploy.
+ */
 function runbookMarkdown(rule: AlertRule, group: string): string {
-  const facts = [
+  return [
     `**Severity** ${rule.severity} · **For** ${rule.for} · **Rule group** \`${group}\``,
     "",
-    `**Fires when** ${rule.condition}`,
-    "",
-    fence(rule.expr),
+    "The alert's expression: the **Query** link of its notification, or Prometheus' Alerts page.",
     "",
     runbookSections(readRunbook(rule.name)),
     "",
-  ].join("\n");
-  return facts.replace(RELATIVE_LINK, "$1");
+  ]
+    .join("\n")
+    .replace(RELATIVE_LINK, "$1");
 }
 
 function panelHeight(markdown: string): number {

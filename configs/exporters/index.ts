@@ -3,7 +3,7 @@
  * is a new record file and one line in EXPORTERS; code elsewhere iterates over the registry and
  * never names an exporter (docs/exporters.md).
  */
-import type { ClientHost, ExternalHost, StackConfig } from "../../lib/stack-config";
+import type { ScrapedHost, StackConfig } from "../../lib/stack-config";
 import type { ExporterSettingsSpec } from "../../lib/stack-config/exporter-settings";
 import { jenkins } from "./jenkins";
 import { mongodb } from "./mongodb";
@@ -43,7 +43,7 @@ export function enabledExporters(config: StackConfig): ExporterRecord[] {
 }
 
 /** The exporters one host enables, each once, by name: output never depends on the order listed. */
-export function hostExporters(host: ClientHost | ExternalHost): ExporterRecord[] {
+export function hostExporters(host: ScrapedHost): ExporterRecord[] {
   return [...new Set<string>(host.exporters)].sort().map(exporterRecord);
 }
 
@@ -54,7 +54,7 @@ export function hostExporters(host: ClientHost | ExternalHost): ExporterRecord[]
  */
 export function exporterHostSettings(
   record: ExporterRecord,
-  host: ClientHost | ExternalHost,
+  host: ScrapedHost,
 ): Readonly<Record<string, string>> {
   return Object.fromEntries(
     (record.settings.hostFields ?? []).map((field) => [

@@ -8,7 +8,13 @@ import type { AlertThresholds } from "../../lib/stack-config";
 import { JOB_NAMES } from "../prometheus";
 import { durationSeconds, formatDuration, minutesCovering } from "./duration";
 import { hostFailureRules } from "./host-failures";
-import { type AlertRule, type InputSeries, type RuleGroup, seriesSelector } from "./types";
+import {
+  type AlertRule,
+  type InputSeries,
+  type RecordingRule,
+  type RuleGroup,
+  seriesSelector,
+} from "./types";
 
 /**
  * Filesystems that are not real disks on a Docker host: container layers (overlay), snaps
@@ -98,16 +104,66 @@ function filesystemSeries(
   ];
 }
 
-function hostUnreachable(t: AlertThresholds): AlertRule {
+/** Hosts that push their metrics (outside AWS), and how often their Alloy scrapes. */
+export interface PushedHosts {
+  /** Per pushing host, the labels its Alloy puts on every series (`instance` among them). */
+  readonly labels: readonly Readonly<Record<string, string>>[];
+  readonly scrapeInterval: string;
+}
+
+/**
+ * One series per pushing host, `1`, labelled exactly like the `up` its Alloy pushes for the node
+ * job: the list of hosts that should be pushing, kept out of the alert's expression (so a
+ * notification's query names no other host) and giving a silent host's alert the labels a
+ * failing scrape gives it (one alert per host, whichever way it went down; inhibition matches).
+ */
+const PUSH_EXPECTED_SERIES = "instance:pushed_up:expected";
+
+/**
+ * How long a pushing host may send nothing before it counts as down: three missed scrapes.
+ * Remote-written series get no staleness marker when the sender stops, so `up` does not turn 0:
+ * its absence over this window is the signal instead (and `for` still applies on top).
+ */
+function pushSilenceWindow(scrapeInterval: string): string {
+  return formatDuration(3 * durationSeconds(scrapeInterval));
+}
+
+function pushExpectedRecords(pushed: PushedHosts): RecordingRule[] {
+  return pushed.labels.map((labels) => ({
+    record: PUSH_EXPECTED_SERIES,
+    expr: "vector(1)",
+    labels: { ...labels, ...NODE },
+  }));
+}
+
+/**
+ * Pushing hosts with no node `up` over the window. Only once Prometheus has been up for the
+ * window itself: right after a start (an empty or old TSDB) every pushing host is absent until
+ * its next push arrives, which is not an outage.
+ */
+function silentPushTerm(pushed: PushedHosts): string {
+  const window = pushSilenceWindow(pushed.scrapeInterval);
+  const uptime = `time() - process_start_time_seconds{job="${JOB_NAMES.prometheus}"}`;
+  return (
+    `(${PUSH_EXPECTED_SERIES} unless on (instance, job) present_over_time(up{job="${JOB_NAMES.node}"}[${window}]) ` +
+    `and on () (${uptime}) > ${durationSeconds(window)})`
+  );
+}
+
+function hostUnreachable(t: AlertThresholds, pushed: PushedHosts): AlertRule {
   const forMinutes = minutesCovering(t.hostDownFor);
   // Down for one step less than `for`: the alert is still pending.
   const shortOutage = Math.max(forMinutes - 1, 1);
+  const pushing = pushed.labels.length > 0;
+  const failedScrape = `up{job="${JOB_NAMES.node}"} == 0`;
   return {
     name: "HostUnreachable",
-    expr: `up{job="${JOB_NAMES.node}"} == 0`,
+    expr: pushing ? `${failedScrape} or ${silentPushTerm(pushed)}` : failedScrape,
     for: t.hostDownFor,
     severity: "critical",
-    condition: "node exporter scrape fails (`up == 0`)",
+    condition: pushing
+      ? `node exporter scrape fails (\`up == 0\`), or a host outside AWS pushes no \`up\` for ${pushSilenceWindow(pushed.scrapeInterval)}`
+      : "node exporter scrape fails (`up == 0`)",
     summary: "A host does not answer Prometheus' scrapes.",
     description:
       "Prometheus cannot scrape the node exporter on {{ $labels.instance }} ({{ $labels.job }} job) for " +
@@ -118,14 +174,13 @@ function hostUnreachable(t: AlertThresholds): AlertRule {
         inputSeries: [
           { series: seriesSelector("up", { ...NODE, instance: "web-1" }), values: `1x2 0x${forMinutes + 5}` },
           { series: seriesSelector("up", { ...NODE, instance: "db-1" }), values: `1x${forMinutes + 8}` },
+          ...pushingUp(pushed.labels, forMinutes + 8),
         ],
         evalTime: formatDuration((3 + forMinutes + 1) * 60),
         expectedAlerts: [
           {
             labels: { ...NODE, instance: "web-1" },
-            description:
-              "Prometheus cannot scrape the node exporter on web-1 (node job) for " +
-              `${t.hostDownFor}: the host is down, unreachable or its exporter stopped. Its other alerts are muted.`,
+            description: hostDownDescription(t, "web-1"),
           },
         ],
       },
@@ -136,12 +191,96 @@ function hostUnreachable(t: AlertThresholds): AlertRule {
             series: seriesSelector("up", { ...NODE, instance: "web-1" }),
             values: `1x2 0x${shortOutage - 1} 1x10`,
           },
+          ...pushingUp(pushed.labels, shortOutage + 12),
         ],
         evalTime: formatDuration((2 + shortOutage) * 60),
         expectedAlerts: [],
       },
+      ...silentPushCases(t, pushed),
     ],
   };
+}
+
+function hostDownDescription(t: AlertThresholds, instance: string): string {
+  return (
+    `Prometheus cannot scrape the node exporter on ${instance} (node job) for ` +
+    `${t.hostDownFor}: the host is down, unreachable or its exporter stopped. Its other alerts are muted.`
+  );
+}
+
+/** A pushing host's node `up`, labelled as its Alloy labels it. */
+function pushedUp(labels: Readonly<Record<string, string>>): string {
+  return seriesSelector("up", { ...NODE, ...labels });
+}
+
+/** Every pushing host sending `up` each minute: the silence term stays empty. */
+function pushingUp(hosts: PushedHosts["labels"], samples: number): InputSeries[] {
+  return hosts.map((labels) => ({ series: pushedUp(labels), values: `1x${samples}` }));
+}
+
+/**
+ * A pushing host that stops sending fires, with the labels of its pushed `up`; one whose exporter
+ * fails (Alloy pushes `up` 0) and that then goes silent stays one alert; one that keeps sending,
+ * or a Prometheus that just started, does not fire.
+ */
+function silentPushCases(t: AlertThresholds, pushed: PushedHosts): AlertRule["cases"] {
+  const [host, ...others] = pushed.labels;
+  if (host === undefined) return [];
+  const instance = host.instance ?? "";
+  const windowMinutes = Math.ceil(durationSeconds(pushSilenceWindow(pushed.scrapeInterval)) / 60);
+  const forMinutes = minutesCovering(t.hostDownFor);
+  const up = pushedUp(host);
+  // Samples every minute for 3m, then nothing: absent after the window, firing after `for`.
+  const stopsAt = 3;
+  const firesBy = stopsAt + windowMinutes + forMinutes + 2;
+  // Failed scrapes pushed (0) for 3m, then nothing: `up == 0` holds through the 5m lookback,
+  // then the silence term; the alert started at the first 0 and fires `for` after it.
+  const zerosUntil = stopsAt + 3;
+  const afterLookback = zerosUntil + 6;
+  const thenSilentAt = Math.max(afterLookback, stopsAt + 1 + forMinutes);
+  const total = Math.max(firesBy, thenSilentAt) + 3;
+  const startTime = seriesSelector("process_start_time_seconds", { job: JOB_NAMES.prometheus });
+  // Prometheus started long before (the uptime gate is open), or just now (it is closed).
+  const longUp = { series: startTime, values: `0x${total}` };
+  const justStarted = { series: startTime, values: `${firesBy * 60 - 30}x${total}` };
+  const web1 = { series: seriesSelector("up", { ...NODE, instance: "web-1" }), values: `1x${total}` };
+  const firing = [{ labels: { ...NODE, ...host }, description: hostDownDescription(t, instance) }];
+  return [
+    {
+      name: `fires when the outside host ${instance} stops pushing for the silence window and hostDownFor, labelled like its pushed up`,
+      inputSeries: [
+        longUp,
+        { series: up, values: `1x${stopsAt} _x${firesBy}` },
+        web1,
+        ...pushingUp(others, total),
+      ],
+      evalTime: formatDuration(firesBy * 60),
+      expectedAlerts: firing,
+    },
+    {
+      name: `stays one alert when ${instance}'s exporter fails (up 0 pushed) and the host then goes silent`,
+      inputSeries: [
+        longUp,
+        { series: up, values: `1x${stopsAt - 1} 0x${zerosUntil - stopsAt} _x${total}` },
+        web1,
+        ...pushingUp(others, total),
+      ],
+      evalTime: formatDuration(thenSilentAt * 60),
+      expectedAlerts: firing,
+    },
+    {
+      name: `stays quiet while the outside host ${instance} keeps pushing`,
+      inputSeries: [longUp, web1, ...pushingUp(pushed.labels, total)],
+      evalTime: formatDuration(firesBy * 60),
+      expectedAlerts: [],
+    },
+    {
+      name: `stays quiet right after Prometheus starts, before ${instance}'s first push arrives`,
+      inputSeries: [justStarted, web1],
+      evalTime: formatDuration(firesBy * 60),
+      expectedAlerts: [],
+    },
+  ];
 }
 
 function highCpu(t: AlertThresholds): AlertRule {
@@ -391,11 +530,15 @@ function inodesExhausted(t: AlertThresholds): AlertRule {
   });
 }
 
-export function hostRuleGroup(thresholds: AlertThresholds): RuleGroup {
+export function hostRuleGroup(
+  thresholds: AlertThresholds,
+  pushed: PushedHosts = { labels: [], scrapeInterval: "1m" },
+): RuleGroup {
   return {
     name: "host",
+    records: pushExpectedRecords(pushed),
     rules: [
-      hostUnreachable(thresholds),
+      hostUnreachable(thresholds, pushed),
       highCpu(thresholds),
       highMemory(thresholds),
       diskFull(thresholds),

@@ -5,6 +5,7 @@
 import { stringify } from "yaml";
 import type { SloSettings, StackConfig } from "../../lib/stack-config";
 import { GRAFANA_ROOT_URL_PLACEHOLDER } from "../grafana";
+import { pushedHostLabels } from "../prometheus";
 import { containerRuleGroup } from "./containers";
 import { coverageCounts, REFERENCE_SETS } from "./coverage";
 import { EXPORTER_GROUP_PREFIX, everyExporterRuleGroup, exporterRuleGroups } from "./exporters";
@@ -41,7 +42,10 @@ const EXAMPLE_SLO: SloSettings = {
 /** Every rule group this stack runs: exporter groups only for exporters some host enabled. */
 export function buildRuleGroups(config: StackConfig): RuleGroup[] {
   return [
-    hostRuleGroup(config.alerting.thresholds),
+    hostRuleGroup(config.alerting.thresholds, {
+      labels: config.externalHosts.map((host) => pushedHostLabels(config, host)),
+      scrapeInterval: config.metrics.scrapeInterval,
+    }),
     containerRuleGroup(config.metrics.scrapeInterval),
     selfMonitoringRuleGroup(config),
     scrapeLimitRuleGroup(config),

@@ -2,6 +2,7 @@
  * The reader's entry: raw settings in, a deeply frozen StackConfig out, or one StackConfigError
  * listing every problem with the command that fixes it. Pure: no Pulumi, no I/O.
  */
+import { FLEET_PUSH_USER } from "../catalog";
 import { parseCidr } from "../cidr";
 import type { ExporterSettingsSpec } from "./exporter-settings";
 import { type ConfigWarning, PROJECT, StackConfigError, secretSetCommand, setCommand } from "./problems";
@@ -150,6 +151,21 @@ export function readStackConfig(
   const tags = parseTags(reader);
   const protectData = reader.boolean("protectData");
   const pinImageDigests = reader.boolean("pinImageDigests");
+  const fleetEnrolment = reader.boolean("fleetEnrolment");
+  if (fleetEnrolment === true && profile.name !== undefined) {
+    reader.report(
+      "fleetEnrolment",
+      "needs the client role the stack creates (fleet hosts read their bundle and push password with it), which a stack on an existing instance profile (existingInstanceProfile) has not: turn it off, or drop existingInstanceProfile",
+      [setCommand("fleetEnrolment", "false")],
+    );
+  }
+  if (fleetEnrolment === true && scrapedHosts.some((host) => host.name === FLEET_PUSH_USER)) {
+    reader.report(
+      "fleetEnrolment",
+      `needs the push user "${FLEET_PUSH_USER}" for enrolled fleet hosts, but a client or outside host has that name: rename the host, or turn fleetEnrolment off`,
+      [setCommand("fleetEnrolment", "false")],
+    );
+  }
   checkCoreSecrets(reader, access?.sshAuth, secretsSet, requireSecrets);
   if (production === true && requireSecrets && alerting && !alerting.heartbeat && !alerting.heartbeatOptOut) {
     reader.report(
@@ -182,7 +198,8 @@ export function readStackConfig(
     !profile.ok ||
     protectData === undefined ||
     production === undefined ||
-    pinImageDigests === undefined
+    pinImageDigests === undefined ||
+    fleetEnrolment === undefined
   ) {
     throw new StackConfigError(stack, reader.problems);
   }
@@ -212,6 +229,7 @@ export function readStackConfig(
     exporterUsers,
     secretsSet: Object.fromEntries(secretKeys(table).map((key) => [key, secretsSet.has(key)])),
     pinImageDigests,
+    fleetEnrolment,
   };
   return { config: deepFreeze(config), warnings: reader.warnings };
 }

@@ -176,6 +176,15 @@ export const CORE_SETTINGS: readonly SettingSpec[] = [
     description: `EC2 client hosts this stack creates (up to ${MAX_CLIENTS}); fields below. An explicit empty list means none.`,
   },
   {
+    key: "fleetEnrolment",
+    section: "hosts",
+    type: "boolean",
+    default: false,
+    example: "true",
+    description:
+      "Publish the agent bundle to S3 and export what a launch template needs to enrol instances this stack does not create (user data, client instance profile and security group, discovery tags); the log-push password reaches them through SSM (docs/fleet.md).",
+  },
+  {
     key: "externalHosts",
     section: "hosts",
     type: "hosts",

@@ -277,4 +277,6 @@ export interface StackConfig {
    * the registry at preview/up time. False: tags only (registry unreachable).
    */
   readonly pinImageDigests: boolean;
+  /** Publish the agent bundle and the enrolment outputs for instances other stacks create (docs/fleet.md). */
+  readonly fleetEnrolment: boolean;
 }

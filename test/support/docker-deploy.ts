@@ -305,12 +305,11 @@ export async function deployMonitorAndClient(
       startTestHost(engine, testNetwork, clientName, join(root, "client"), {
         address: testNetwork.address(11),
         addressPool: CLIENT_POOL,
-        // Replies to the monitor's Prometheus (on the monitor's compose network) go back through it.
-        routes: [`${MONITOR_POOL} via ${monitorAddress}`],
         images: [
           engine.images.nodeExporter,
           engine.images.processExporter,
-          engine.images.alloy,
+          // Alloy's metrics push runs as a Prometheus agent (test/support/this-machine.ts).
+          engine.images.prometheus,
           engine.images.cadvisor,
           engine.images.socketProxy,
         ],
@@ -362,7 +361,9 @@ export async function deployMonitorAndClient(
             client,
             CLIENT_NAME,
             AGENTS_DEPLOY_DIR,
-            forThisMachine(clientFiles(config, clientHost, deployInfo)),
+            forThisMachine(clientFiles(config, clientHost, deployInfo), {
+              pushAgentImage: engine.images.prometheus,
+            }),
             clientSecrets,
             { waitForCloudInit: false, requiredMounts: [] },
             false,

@@ -260,13 +260,22 @@ export function pointAtLoopback(rendered: HostFiles, plan: LoopbackPlan): Loopba
 
   for (const [path, content] of Object.entries(rendered)) {
     if (path.startsWith("prometheus/file_sd/")) {
+      // Rendered empty: hosts outside AWS push (test/outside-push-loopback.test.ts proves that
+      // path). Here they are pulled through the job's file instead, as a stand-in for their
+      // Alloy, with the labels their Alloy gives them (pushedScrapeJobs; environment comes from
+      // the job's relabelling).
       const job = basename(path, ".json");
-      const groups = JSON.parse(content) as { targets: string[]; labels: Record<string, string> }[];
-      for (const group of groups) {
-        const host = required(group.labels.instance, `an instance label in ${path}`);
-        const address = required(plan.hostTargets[host]?.[job], `host ${host}, job ${job}`);
-        group.targets = group.targets.map(() => loopbackOnly(address, `${host} ${job}`));
-      }
+      if ((JSON.parse(content) as unknown[]).length > 0) throw new Error(`${path} lists hosts`);
+      const groups = Object.entries(plan.hostTargets).flatMap(([host, jobs]) =>
+        jobs[job] === undefined
+          ? []
+          : [
+              {
+                targets: [loopbackOnly(jobs[job], `${host} ${job}`)],
+                labels: { instance: host, host_type: "external" },
+              },
+            ],
+      );
       files[path] = `${JSON.stringify(groups, null, 2)}\n`;
     } else if (path.startsWith("prometheus/rules/")) {
       const ruleFile = parse(content) as { groups: { rules: Yaml[] }[] };

@@ -168,6 +168,11 @@ function fakeState(
       const bucket = (inputs.bucket as string | undefined) ?? `${name}-${suffix.slice(0, 7)}`;
       return { id: bucket, state: { ...inputs, bucket, arn: `arn:aws:s3:::${bucket}` } };
     }
+    case "aws:ssm/parameter:Parameter":
+      return {
+        id: String(inputs.name),
+        state: { ...inputs, arn: `arn:aws:ssm:mock:${FAKE_ACCOUNT_ID}:parameter${String(inputs.name)}` },
+      };
     case "aws:ec2/eip:Eip":
       return {
         id: `eipalloc-${suffix}`,

@@ -98,6 +98,7 @@ export function sampleStackConfig(overrides: Partial<StackConfig> = {}): StackCo
       redisExporterPassword: true,
     },
     pinImageDigests: true,
+    fleetEnrolment: false,
     slos: [],
     probes: { targets: [], certExpiryDays: 14 },
   };

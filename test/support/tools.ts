@@ -8,7 +8,7 @@
  * Why sid: the stack deploys Prometheus 3.x, Alertmanager 0.3x and node exporter 1.1x, and sid
  * carries those major lines (bookworm's are 2.42, 0.25 and 1.5). `toolVersions` reports what ran.
  */
-import { type SpawnSyncReturns, spawnSync } from "node:child_process";
+import { execFile, type SpawnSyncReturns, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
@@ -199,6 +199,29 @@ export function runTool(tool: ToolSpec, args: readonly string[], options: { cwd?
   });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * Runs a tool to completion without blocking, so several can run at once; resolves (never
+ * rejects) with what it printed and its exit status (null when it could not start or was killed).
+ */
+export function runToolAsync(tool: ToolSpec, args: readonly string[]): Promise<ToolResult> {
+  const command = commandFor(tool, args);
+  return new Promise((resolve) => {
+    execFile(
+      command.file,
+      command.args,
+      { encoding: "utf8", timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error && typeof error.code === "number" ? error.code : error ? null : 0;
+        resolve({
+          status: code,
+          stdout,
+          stderr: error && code === null ? `${stderr}\n${error.message}` : stderr,
+        });
+      },
+    );
+  });
 }
 
 /** Formats a failed run for an assertion message. */
