@@ -10,8 +10,9 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { COMPOSE_FILE } from "../configs/agents/client-compose";
-import { renderFleetPointer } from "../configs/fleet-bundle";
+import { FLEET_HOST_VARIABLE, renderFleetPointer } from "../configs/fleet-bundle";
 import { FLEET_DISCOVERY_TAG } from "../lib/catalog";
 import { PROJECT } from "../lib/stack-config";
 import {
@@ -164,9 +165,16 @@ describe("with fleetEnrolment on (prod stack, under mocks)", () => {
     const compose = readFileSync(join(dir, COMPOSE_FILE), "utf8");
     expect(compose).toMatch(/image: \S+@sha256:[0-9a-f]{64}/);
     expect(compose).not.toMatch(/^ +image: [^@\s]+$/m);
-    expect(readFileSync(join(dir, "alloy/config.alloy"), "utf8")).toContain(
-      String(run.outputs.monitorPrivateIp),
-    );
+    const alloy = readFileSync(join(dir, "alloy/config.alloy"), "utf8");
+    expect(alloy).toContain(String(run.outputs.monitorPrivateIp));
+    // One bundle for every instance: each names itself from the .env its sync writes.
+    expect(alloy).toContain(`host = sys.env("${FLEET_HOST_VARIABLE}")`);
+    const services = (
+      parse(compose) as { services: Record<string, { environment?: Record<string, string> }> }
+    ).services;
+    expect(services.alloy?.environment).toEqual({
+      [FLEET_HOST_VARIABLE]: `\${${FLEET_HOST_VARIABLE}:?written by the fleet sync}`,
+    });
     expect(existsSync(join(dir, "secrets"))).toBe(false);
   });
 

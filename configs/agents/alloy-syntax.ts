@@ -6,7 +6,7 @@
  * in one place and lets tests walk the tree (references, labels) instead of grepping text.
  */
 
-type AlloyExpression =
+export type AlloyExpression =
   | { readonly kind: "string"; readonly value: string }
   | { readonly kind: "number"; readonly value: number }
   | { readonly kind: "bool"; readonly value: boolean }
