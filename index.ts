@@ -221,12 +221,13 @@ const deployInfo: pulumi.Output<DeployInfo> = pulumi
   }));
 
 // Every client and outside host pushes through the monitor's gateway with credentials of its own.
-// Enrolled fleet hosts share one push user (docs/fleet.md).
+// Enrolled fleet hosts share one push user (docs/fleet.md). Only the hosts outside AWS push metrics.
 const pushCredentials = new PushCredentials(`${env}-push`, {
   hosts: [
     ...[...config.clients, ...config.externalHosts].map((host) => host.name),
     ...(config.fleetEnrolment ? [FLEET_PUSH_USER] : []),
   ],
+  metricsWriters: config.externalHosts.map((host) => host.name),
 });
 
 // Instances other stacks create run the same agents from a bundle in S3 (fleetEnrolment). The
@@ -272,7 +273,10 @@ const monitorDeployment = new HostDeployment(`${env}-deploy-monitor`, {
   directory: MONITOR_DEPLOY_DIR,
   renderFiles: (info) => monitorFiles(config, info),
   deployInfo,
-  secretFiles: monitorSecretFileSpecs(config, secrets, pushCredentials.htpasswd),
+  secretFiles: monitorSecretFileSpecs(config, secrets, {
+    everyHost: pushCredentials.htpasswd,
+    metricsWriters: pushCredentials.metricsHtpasswd,
+  }),
   readiness: { waitForCloudInit: true, requiredMounts: [DATA_MOUNT_POINT] },
   teardownOnDelete: false,
   grafanaAdminPassword: requireSecret(secrets, "grafanaAdminPassword"),

@@ -159,7 +159,7 @@ export function requireSecret(secrets: StackSecrets, setting: SecretSetting): pu
 export function monitorSecretFileSpecs(
   config: StackConfig,
   secrets: StackSecrets,
-  pushHtpasswd: pulumi.Input<string>,
+  pushHtpasswd: { readonly everyHost: pulumi.Input<string>; readonly metricsWriters: pulumi.Input<string> },
 ): SecretFileSpec[] {
   return monitorSecretFiles(config).map((file) => ({
     path: file.hostPath,
@@ -169,8 +169,10 @@ export function monitorSecretFileSpecs(
       file.source === "generated"
         ? "generated"
         : file.source === "push-htpasswd"
-          ? pushHtpasswd
-          : requireSecret(secrets, file.source),
+          ? pushHtpasswd.everyHost
+          : file.source === "push-htpasswd-metrics"
+            ? pushHtpasswd.metricsWriters
+            : requireSecret(secrets, file.source),
   }));
 }
 

@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { AGENTS_DIR, PUSH_PASSWORD_FILE } from "./agents/client-compose";
 import { HOST_SCRIPTS_DIR, shellQuote } from "./deploy-scripts";
+import { FLEET_HOST_VARIABLE } from "./fleet-bundle";
 
 /** The plain shell file the user data is built from. */
 export const FLEET_SYNC_LIBRARY_FILE = join(HOST_SCRIPTS_DIR, "fleet-sync.sh");
@@ -114,6 +115,7 @@ export function renderFleetUserData(input: FleetBootstrapInput): string {
     parameter: input.parameterName,
     agents_dir: input.paths.agentsDir,
     password_file: PUSH_PASSWORD_FILE,
+    host_variable: FLEET_HOST_VARIABLE,
     state_dir: input.paths.stateDir,
     unit_dir: input.paths.unitDir,
     s3_endpoint: input.endpoints?.s3,

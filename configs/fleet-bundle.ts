@@ -32,9 +32,18 @@ export interface FleetBundleOptions {
   readonly imageDigests?: ImageDigests;
 }
 
+/**
+ * The variable of the agents' `.env` that holds the host's instance id: Alloy's `host` label, the
+ * same value discovery gives fleet hosts as `instance`. Written by the sync on each host.
+ */
+export const FLEET_HOST_VARIABLE = "OBSERVABILITY_HOST";
+
 /** Every file of the bundle, by path relative to the agents directory, sorted. */
 export function fleetBundleFiles(config: StackConfig, options: FleetBundleOptions = {}): HostFiles {
-  const files = renderClientFiles(config, FLEET_HOST, options);
+  const files = renderClientFiles(config, FLEET_HOST, {
+    ...options,
+    hostFromEnvironment: FLEET_HOST_VARIABLE,
+  });
   return Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 

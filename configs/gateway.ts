@@ -2,9 +2,11 @@
  * The push gateway on the monitor: a pinned nginx, the only way from outside the compose network
  * to Loki (and, for hosts that push metrics, to Prometheus' remote-write receiver). It answers:
  *
- *   POST <push path>   (Loki's push API; Prometheus' remote-write receiver, which hosts outside
- *                      AWS push their metrics to) with valid per-host Basic credentials: proxied to the service, on a fixed
- *                      upstream path (nothing of the client's path or query string is passed on)
+ *   POST <push path>   with valid per-host Basic credentials: proxied to the service, on a fixed
+ *                      upstream path (nothing of the client's path or query string is passed on).
+ *                      Loki's push API: every pushing host (the logs hash file). Prometheus'
+ *                      remote-write receiver: only the hosts outside AWS, which push their metrics
+ *                      (the metrics hash file lists only them; an EC2 client's password is refused)
  *   other methods      on a push path: 403 (`limit_except`), after the credentials check
  *   anything else      404, without looking at credentials: queries, the delete API,
  *                      /ingester/shutdown, /-/reload, /metrics, the UI
@@ -12,9 +14,10 @@
  *
  * Credentials: one user per pushing host (its name) with a 48-character random password the
  * program generates (components/push-credentials.ts); the monitor holds only their sha512-crypt
- * hashes (`htpasswd`, a 0400 secret file the gateway's user reads), each host only its own
- * password (a 0400 secret file its Alloy reads). nginx re-reads the hash file on every request, so
- * a replaced password is in force as soon as the deploy has written the new file.
+ * hashes (`htpasswd` files, 0400 secret files the gateway's user reads: every host's for logs,
+ * the outside hosts' for metrics), each host only its own password (a 0400 secret file its Alloy
+ * reads). nginx re-reads the hash files on every request, so a replaced password, an added or a
+ * removed host is in force as soon as the deploy has written the new files, without a restart.
  *
  * What it does not do: look inside the pushed body. A host's credentials admit any labels it puts
  * on its lines and series, including another host's `host` label. The gateway logs every refused
@@ -58,6 +61,9 @@ export const GATEWAY_USER = "101:101";
 /** Compose secret with the hashes of every pushing host's password (mounted at /run/secrets/<name>). */
 export const GATEWAY_HTPASSWD_SECRET = "push_htpasswd";
 
+/** Compose secret with the hashes of the hosts that may write metrics: the hosts outside AWS. */
+export const GATEWAY_METRICS_HTPASSWD_SECRET = "push_htpasswd_metrics";
+
 /** Scratch space for the pid file and nginx's temp directories (a tmpfs in the container). */
 export const GATEWAY_RUNTIME_DIR = "/tmp";
 
@@ -86,6 +92,8 @@ export interface PushRoute {
   readonly path: string;
   /** Full upstream URL: the service by compose name, and the fixed path it receives. */
   readonly upstream: string;
+  /** Which hash file admits its users: every pushing host's, or the metrics writers'. */
+  readonly users: "every-host" | "metrics-writers";
 }
 
 /** Loki's push API, the only Loki path outside hosts reach. */
@@ -95,6 +103,7 @@ const LOKI_PUSH_ROUTE: PushRoute = {
   name: "loki",
   path: LOKI_PUSH_PATH,
   upstream: `http://loki:${MONITOR_PORTS.loki}${LOKI_PUSH_PATH}`,
+  users: "every-host",
 };
 
 /** Prometheus' remote-write receiver: how hosts outside AWS deliver their metrics. */
@@ -104,6 +113,7 @@ const PROMETHEUS_WRITE_ROUTE: PushRoute = {
   name: "prometheus",
   path: PROMETHEUS_WRITE_PATH,
   upstream: `http://prometheus:${MONITOR_PORTS.prometheus}${PROMETHEUS_WRITE_PATH}`,
+  users: "metrics-writers",
 };
 
 /** Every route the gateway serves. */
@@ -115,7 +125,9 @@ export interface GatewayConfigInput {
   readonly routes: readonly PushRoute[];
   /** `[address:]port` nginx listens on inside the container. */
   readonly listen: string;
+  /** The hash files: every pushing host's, and the metrics writers' (the hosts outside AWS). */
   readonly htpasswdPath: string;
+  readonly metricsHtpasswdPath: string;
   readonly resolver: string;
   readonly runtimeDir: string;
   /** Where refused requests are logged (the container's stdout, so Docker and Alloy see them). */
@@ -128,6 +140,7 @@ export function gatewayConfigInput(): GatewayConfigInput {
     routes: pushRoutes(),
     listen: String(MONITOR_PORTS.gateway),
     htpasswdPath: `/run/secrets/${GATEWAY_HTPASSWD_SECRET}`,
+    metricsHtpasswdPath: `/run/secrets/${GATEWAY_METRICS_HTPASSWD_SECRET}`,
     resolver: DOCKER_DNS_RESOLVER,
     runtimeDir: GATEWAY_RUNTIME_DIR,
     accessLog: "/dev/stdout",
@@ -161,7 +174,10 @@ function routeLocation(route: PushRoute, input: GatewayConfigInput): NginxStatem
     ["=", route.path],
     [
       directive("auth_basic", "observability push"),
-      directive("auth_basic_user_file", input.htpasswdPath),
+      directive(
+        "auth_basic_user_file",
+        route.users === "every-host" ? input.htpasswdPath : input.metricsHtpasswdPath,
+      ),
       blockDirective("limit_except", ["POST"], [directive("deny", "all")]),
       // Through a variable, so the name is resolved per request (a recreated container gets a
       // new address), and with a path of its own, so the upstream sees only that path.

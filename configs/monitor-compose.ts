@@ -54,6 +54,7 @@ import {
   GATEWAY_CONTAINER_CONFIG_DIR,
   GATEWAY_CONTAINER_CONFIG_PATH,
   GATEWAY_HTPASSWD_SECRET,
+  GATEWAY_METRICS_HTPASSWD_SECRET,
   GATEWAY_RUNTIME_DIR,
   GATEWAY_SERVICE,
   GATEWAY_USER,
@@ -155,7 +156,7 @@ export interface MonitorSecretFile {
    * The Pulumi secret setting it holds, `generated` for a random value the program creates, or
    * `push-htpasswd` for the gateway's hashes of every pushing host's password.
    */
-  readonly source: SecretSetting | "generated" | "push-htpasswd";
+  readonly source: SecretSetting | "generated" | "push-htpasswd" | "push-htpasswd-metrics";
   /** Owner the file must have (mode 0400): the UID:GID the reading container runs as. */
   readonly owner: string;
   readonly services: readonly string[];
@@ -190,6 +191,13 @@ export function monitorSecretFiles(config: StackConfig): MonitorSecretFile[] {
       name: GATEWAY_HTPASSWD_SECRET,
       hostPath: `${MONITOR_SECRETS_DIR}/${GATEWAY_HTPASSWD_SECRET}`,
       source: "push-htpasswd",
+      owner: GATEWAY_USER,
+      services: [GATEWAY_SERVICE],
+    },
+    {
+      name: GATEWAY_METRICS_HTPASSWD_SECRET,
+      hostPath: `${MONITOR_SECRETS_DIR}/${GATEWAY_METRICS_HTPASSWD_SECRET}`,
+      source: "push-htpasswd-metrics",
       owner: GATEWAY_USER,
       services: [GATEWAY_SERVICE],
     },

@@ -836,13 +836,19 @@ describe.each(listStackNames(REPO_ROOT))("stack %s deploy", (stack) => {
       const line = stdin.split("\n").find((entry) => entry.startsWith(`put_secret ${file.hostPath} `));
       expect(line, file.hostPath).toBeDefined();
       expect(line?.split(" ").slice(2, 4)).toEqual([file.owner, "0400"]);
-      if (file.source === "push-htpasswd") {
-        // One sha512-crypt line per pushing host, and none of their passwords.
+      if (file.source === "push-htpasswd" || file.source === "push-htpasswd-metrics") {
+        // One sha512-crypt line per pushing host (for metrics: per host outside AWS), and none
+        // of their passwords.
         const users = (secretValueIn(stdin, file.hostPath) ?? "")
           .trim()
           .split("\n")
           .map((entry) => entry.split(":")[0]);
-        const hosts = [...run.stackConfig.clients, ...run.stackConfig.externalHosts].map((host) => host.name);
+        const pushing =
+          file.source === "push-htpasswd"
+            ? [...run.stackConfig.clients, ...run.stackConfig.externalHosts]
+            : run.stackConfig.externalHosts;
+        const hosts = pushing.map((host) => host.name);
+        expect(hosts.length).toBeGreaterThan(0);
         expect(users.sort()).toEqual(hosts.sort());
         expect(secretValueIn(stdin, file.hostPath)).toMatch(
           /^([a-z0-9-]+:\$6\$rounds=1000\$[A-Za-z0-9]{16}\$[./A-Za-z0-9]{86}\n?)+$/,

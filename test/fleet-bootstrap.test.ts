@@ -14,6 +14,7 @@
  * not hash to the pointer's digest is refused and the running agents stay as they were.
  */
 import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { PUSH_PASSWORD_FILE } from "../configs/agents/client-compose";
@@ -24,7 +25,13 @@ import {
   fleetUnits,
   renderFleetUserData,
 } from "../configs/fleet-bootstrap";
-import { fleetBundle, fleetBundleFiles, fleetPointerKey, renderFleetPointer } from "../configs/fleet-bundle";
+import {
+  FLEET_HOST_VARIABLE,
+  fleetBundle,
+  fleetBundleFiles,
+  fleetPointerKey,
+  renderFleetPointer,
+} from "../configs/fleet-bundle";
 import type { HostFiles } from "../configs/host-files";
 import { awsCliEnvironment, type LocalAws, requireAwsCli, startLocalAws } from "./support/fleet-endpoints";
 import { type HostStandIns, installHostStandIns } from "./support/host-stand-ins";
@@ -132,6 +139,9 @@ describe("fleet bootstrap on the loopback host, against S3 (s3rver) and SSM stan
     expect(installed[PUSH_PASSWORD_FILE]).toBe(PASSWORD);
     expect(statSync(join(paths.agentsDir, PUSH_PASSWORD_FILE)).mode & 0o777).toBe(0o400);
     delete installed[PUSH_PASSWORD_FILE];
+    // The agents' labels name the host: its instance id, or (no instance metadata here) its hostname.
+    expect(installed[".env"]).toBe(`${FLEET_HOST_VARIABLE}=${hostname()}\n`);
+    delete installed[".env"];
     expect(installed).toEqual(files);
     expect(current()).toBe(digest);
     expect(composeUps()).toEqual([
@@ -174,6 +184,7 @@ describe("fleet bootstrap on the loopback host, against S3 (s3rver) and SSM stan
     expect(current()).toBe(digest);
     const installed = filesUnder(paths.agentsDir);
     delete installed[PUSH_PASSWORD_FILE];
+    delete installed[".env"];
     expect(installed).toEqual(files);
     expect(JSON.stringify(installed)).toContain("10.42.1.99");
     expect(composeUps()).toHaveLength(1);

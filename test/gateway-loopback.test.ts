@@ -1,8 +1,9 @@
 /**
  * The push gateway's allow/deny table against real nginx (Debian's) running the monitor's
  * rendered gateway config, changed only by gatewayOnLoopback (addresses, ports, paths), in front
- * of a stand-in upstream that records what reaches it. The hash file is renderHtpasswd's output
- * for generated passwords, 0400 and owned by the user nginx runs as, as on the monitor.
+ * of a stand-in upstream that records what reaches it. The hash files are renderHtpasswd's output
+ * for generated passwords, 0400 and owned by the user nginx runs as, as on the monitor: every
+ * host's (web-1 on EC2, onprem-1 outside AWS) for logs, the outside host's for remote write.
  */
 import { randomBytes } from "node:crypto";
 import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -34,6 +35,7 @@ const seen: Seen[] = [];
 let upstream: Server;
 let gatewayPort: number;
 let htpasswdPath: string;
+let metricsHtpasswdPath: string;
 let accessLog: string;
 
 const secret = () => randomBytes(24).toString("base64url").replace(/[-_]/g, "x").slice(0, 32);
@@ -42,13 +44,19 @@ const credentials = {
   "onprem-1": { password: secret(), salt: "onpremSalt012345" },
 };
 
-function writeHtpasswd(entries: Record<string, { password: string; salt: string }>): void {
+function writeHtpasswd(
+  entries: Record<string, { password: string; salt: string }>,
+  path: string = htpasswdPath,
+): void {
   const text = renderHtpasswd(Object.entries(entries).map(([user, value]) => ({ user, ...value })));
   // In place, as the deploy's put_secret writes it: the running nginx must see the new content.
-  chmodSync(htpasswdPath, 0o600);
-  writeFileSync(htpasswdPath, text);
-  chmodSync(htpasswdPath, 0o400);
+  chmodSync(path, 0o600);
+  writeFileSync(path, text);
+  chmodSync(path, 0o400);
 }
+
+/** The metrics writers: the hosts outside AWS. */
+const metricsWriters = () => ({ "onprem-1": credentials["onprem-1"] });
 
 interface Reply {
   readonly status: number;
@@ -89,9 +97,13 @@ beforeAll(async () => {
   mkdirSync(runtime);
   if (runningAsRoot) chownSync(runtime, UNPRIVILEGED.uid, UNPRIVILEGED.gid);
   htpasswdPath = join(dir, "push_htpasswd");
-  writeFileSync(htpasswdPath, "", { mode: 0o400 });
-  if (runningAsRoot) chownSync(htpasswdPath, UNPRIVILEGED.uid, UNPRIVILEGED.gid);
+  metricsHtpasswdPath = join(dir, "push_htpasswd_metrics");
+  for (const path of [htpasswdPath, metricsHtpasswdPath]) {
+    writeFileSync(path, "", { mode: 0o400 });
+    if (runningAsRoot) chownSync(path, UNPRIVILEGED.uid, UNPRIVILEGED.gid);
+  }
   writeHtpasswd(credentials);
+  writeHtpasswd(metricsWriters(), metricsHtpasswdPath);
   accessLog = join(runtime, "access.log");
 
   upstream = createServer(async (req, res) => {
@@ -117,6 +129,7 @@ beforeAll(async () => {
       listen: `127.0.0.1:${gatewayPort}`,
       upstreams: { loki: `127.0.0.1:${upstreamPort}`, prometheus: `127.0.0.1:${upstreamPort}` },
       htpasswdPath,
+      metricsHtpasswdPath,
       runtimeDir: runtime,
       accessLog,
     }),
@@ -225,6 +238,80 @@ describe("the push gateway (real nginx, rendered config)", () => {
       if (status === 404) expect((await send(method, path)).status, `${method} ${path} anonymous`).toBe(404);
     }
     expect(seen.length, "a refused request reached Loki").toBe(before);
+  });
+
+  it("forwards a remote write from a host outside AWS, on Prometheus' fixed path, without the credentials", async () => {
+    const before = seen.length;
+    const reply = await send("POST", "/api/v1/write", {
+      ...asHost("onprem-1"),
+      headers: { "content-type": "application/x-protobuf", "x-scope-orgid": "someone-else" },
+      body: "snappy-bytes",
+    });
+    expect(reply.status).toBe(204);
+    const forwarded = seen.at(-1) as Seen;
+    expect(forwarded).toMatchObject({ method: "POST", url: "/api/v1/write", body: "snappy-bytes" });
+    expect(forwarded.headers.authorization).toBeUndefined();
+    expect(forwarded.headers["x-scope-orgid"]).toBeUndefined();
+    expect((await send("POST", "/api/v1/write?x=1", asHost("onprem-1"))).status).toBe(204);
+    expect(seen.slice(before).map((request) => request.url)).toEqual(["/api/v1/write", "/api/v1/write"]);
+  });
+
+  it("refuses a remote write from an EC2 client even with its own valid password, and without or with wrong credentials", async () => {
+    const before = seen.length;
+    const onprem = credentials["onprem-1"].password;
+    const web = credentials["web-1"].password;
+    for (const [what, options] of [
+      // web-1 pushes logs with this password, but is not a metrics writer.
+      ["web-1 with its own password", asHost("web-1")],
+      ["web-1 with onprem-1's password", { user: "web-1", password: onprem }],
+      ["no credentials", {}],
+      ["a user that does not exist", { user: "web-2", password: onprem }],
+      ["onprem-1 with a wrong password", { user: "onprem-1", password: `${onprem}x` }],
+      ["onprem-1 with web-1's password", { user: "onprem-1", password: web }],
+      ["onprem-1 with an empty password", { user: "onprem-1", password: "" }],
+    ] as const) {
+      expect((await send("POST", "/api/v1/write", options)).status, what).toBe(401);
+    }
+    expect(seen.length, "a refused write reached Prometheus").toBe(before);
+    expect((await send("POST", "/loki/api/v1/push", asHost("web-1"))).status, "web-1's logs").toBe(204);
+    for (const method of ["GET", "PUT", "DELETE"]) {
+      expect((await send(method, "/api/v1/write", asHost("onprem-1"))).status, method).toBe(403);
+    }
+    // Prometheus' other paths, and tricks on the write path, are not routes.
+    for (const path of [
+      "/api/v1/query?query=up",
+      "/api/v1/series?match[]=up",
+      "/api/v1/admin/tsdb/delete_series?match[]=up",
+      "/api/v1/admin/tsdb/snapshot",
+      "/-/reload",
+      "/-/quit",
+      "/api/v1/otlp/v1/metrics",
+      "/api/v1/write/../query",
+      "/api/v1/write/",
+      "/api/v1/WRITE",
+      "/federate",
+    ]) {
+      expect((await send("POST", path, asHost("onprem-1"))).status, path).toBe(404);
+      expect((await send("GET", path)).status, `${path} anonymous`).toBe(404);
+    }
+    expect(seen.length - before, "requests that reached an upstream besides web-1's log push").toBe(1);
+  });
+
+  it("admits a host added to the metrics writers' file at once, and refuses one removed, without a reload", async () => {
+    writeHtpasswd({ ...metricsWriters(), "web-1": credentials["web-1"] }, metricsHtpasswdPath);
+    try {
+      expect((await send("POST", "/api/v1/write", asHost("web-1"))).status).toBe(204);
+    } finally {
+      writeHtpasswd(metricsWriters(), metricsHtpasswdPath);
+    }
+    expect((await send("POST", "/api/v1/write", asHost("web-1"))).status).toBe(401);
+    writeHtpasswd({}, metricsHtpasswdPath);
+    try {
+      expect((await send("POST", "/api/v1/write", asHost("onprem-1"))).status).toBe(401);
+      expect((await send("POST", "/loki/api/v1/push", asHost("onprem-1"))).status).toBe(204);
+    } finally {
+      writeHtpasswd(metricsWriters(), metricsHtpasswdPath);
+    }
   });
 
   it("logs refused requests with the user and the status, and not accepted pushes", async () => {

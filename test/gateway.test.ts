@@ -37,9 +37,11 @@ describe("the gateway's nginx.conf", () => {
     const locations = directives(statements, "location");
     const push = locations.filter((location) => words(location)[0] === "=");
     expect(push.map((location) => words(location)[1])).toEqual(["/loki/api/v1/push", "/api/v1/write"]);
-    for (const location of push) {
+    // Logs: every pushing host's hash file; remote write: the outside hosts' only.
+    const hashFiles = ["/run/secrets/push_htpasswd", "/run/secrets/push_htpasswd_metrics"];
+    push.forEach((location, index) => {
       const body = location.block ?? [];
-      expect(directives(body, "auth_basic_user_file").map(words)).toEqual([["/run/secrets/push_htpasswd"]]);
+      expect(directives(body, "auth_basic_user_file").map(words)).toEqual([[hashFiles[index]]]);
       const limit = directives(body, "limit_except");
       expect(limit.map(words)).toEqual([["POST"]]);
       expect(directives(limit[0]?.block ?? [], "deny").map(words)).toEqual([["all"]]);
@@ -47,7 +49,7 @@ describe("the gateway's nginx.conf", () => {
         ["Authorization", ""],
         ["X-Scope-OrgID", ""],
       ]);
-    }
+    });
     const rest = locations.filter((location) => words(location)[0] === "/");
     expect(rest).toHaveLength(1);
     expect(rest[0]?.block).toEqual([directives(rest[0]?.block ?? [], "return")[0]]);

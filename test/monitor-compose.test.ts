@@ -164,14 +164,20 @@ describe("monitor compose file", () => {
     expect(services.gateway.depends_on).toEqual(["loki"]);
   });
 
-  it("runs the gateway unprivileged on a read-only root, reading the hash file as a 0400 secret it owns", () => {
+  it("runs the gateway unprivileged on a read-only root, reading the hash files as 0400 secrets it owns", () => {
     const gateway = services.gateway;
     expect(gateway.user).toBe(GATEWAY_USER);
     expect(gateway.read_only).toBe(true);
     expect(gateway.cap_drop).toEqual(["ALL"]);
-    expect(gateway.secrets).toEqual(["push_htpasswd"]);
+    expect(gateway.secrets).toEqual(["push_htpasswd", "push_htpasswd_metrics"]);
     const secret = monitorSecretFiles(config).find((file) => file.name === "push_htpasswd");
     expect(secret).toMatchObject({ owner: "101:101", source: "push-htpasswd", services: ["gateway"] });
+    const metrics = monitorSecretFiles(config).find((file) => file.name === "push_htpasswd_metrics");
+    expect(metrics).toMatchObject({
+      owner: "101:101",
+      source: "push-htpasswd-metrics",
+      services: ["gateway"],
+    });
   });
 
   it("keeps each service's state on the data volume, owned by the user the container runs as", () => {

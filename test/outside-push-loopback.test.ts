@@ -40,7 +40,10 @@ const config: StackConfig = {
   metrics: { ...base.metrics, scrapeInterval: "2s", evaluationInterval: "1s" },
 };
 const host = config.externalHosts[0] as StackConfig["externalHosts"][number];
-const password = randomBytes(24).toString("base64url").replace(/[-_]/g, "x").slice(0, 32);
+const secret = () => randomBytes(24).toString("base64url").replace(/[-_]/g, "x").slice(0, 32);
+const password = secret();
+/** An EC2 client's own push password: valid for its logs, not for metrics. */
+const ec2Password = secret();
 
 let prometheusUrl = "";
 let gatewayPort = 0;
@@ -135,11 +138,20 @@ beforeAll(async () => {
   const runtime = join(dir, "run");
   mkdirSync(runtime);
   if (runningAsRoot) chownSync(runtime, UNPRIVILEGED.uid, UNPRIVILEGED.gid);
-  const htpasswdPath = join(dir, "push_htpasswd");
-  writeFileSync(htpasswdPath, renderHtpasswd([{ user: host.name, password, salt: "outsideSalt01234" }]), {
-    mode: 0o400,
-  });
-  if (runningAsRoot) chownSync(htpasswdPath, UNPRIVILEGED.uid, UNPRIVILEGED.gid);
+  // The hash files as the program writes them: every host's (logs; an EC2 client, web-1, among
+  // them) and the metrics writers' (the outside host only).
+  const own = { user: host.name, password, salt: "outsideSalt01234" };
+  const hashFile = (name: string, credentials: Parameters<typeof renderHtpasswd>[0]) => {
+    const path = join(dir, name);
+    writeFileSync(path, renderHtpasswd(credentials), { mode: 0o400 });
+    if (runningAsRoot) chownSync(path, UNPRIVILEGED.uid, UNPRIVILEGED.gid);
+    return path;
+  };
+  const htpasswdPath = hashFile("push_htpasswd", [
+    own,
+    { user: "web-1", password: ec2Password, salt: "ec2Salt012345678" },
+  ]);
+  const metricsHtpasswdPath = hashFile("push_htpasswd_metrics", [own]);
   gatewayPort = await freePort();
   const configPath = join(dir, "nginx.conf");
   writeFileSync(
@@ -148,6 +160,7 @@ beforeAll(async () => {
       listen: `127.0.0.1:${gatewayPort}`,
       upstreams: { loki: `127.0.0.1:${await freePort()}`, prometheus: `127.0.0.1:${prometheusPort}` },
       htpasswdPath,
+      metricsHtpasswdPath,
       runtimeDir: runtime,
       accessLog: join(runtime, "access.log"),
     }),
@@ -250,10 +263,12 @@ describe("an outside host's metrics pushed through the gateway (real nginx, real
     expect((await query(`node_uname_info{instance="${host.name}", job="node"}`)).length).toBe(1);
   });
 
-  it("refuses writes with wrong credentials or another user", async () => {
+  it("refuses writes with wrong credentials or from a host that may not write metrics", async () => {
     expect(await postWrite(host.name, `${password}x`)).toBe(401);
-    expect(await postWrite("web-1", password)).toBe(401);
     expect(await postWrite(host.name, "")).toBe(401);
+    // web-1 is an EC2 client (Prometheus scrapes it): not in the metrics writers' hash file.
+    expect(await postWrite("web-1", ec2Password)).toBe(401);
+    expect(await postWrite("web-1", password)).toBe(401);
   });
 
   it("fires HostUnreachable for the host once its agent stops sending", async () => {

@@ -113,9 +113,10 @@ describe("Tempo's config", () => {
     expect(monitorComposeData(config).services.prometheus?.command).toContain(
       "--web.enable-remote-write-receiver",
     );
-    expect(monitorComposeData(sampleStackConfig()).services.prometheus?.command).not.toContain(
-      "--web.enable-remote-write-receiver",
-    );
+    // Without traces the receiver is on only for hosts outside AWS (they push their metrics).
+    expect(
+      monitorComposeData(sampleStackConfig({ externalHosts: [] })).services.prometheus?.command,
+    ).not.toContain("--web.enable-remote-write-receiver");
   });
 
   it("takes OTLP on the monitor's VPC address only; its query port stays on the compose network", () => {

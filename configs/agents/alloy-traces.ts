@@ -6,14 +6,18 @@
  * from a client, by name on the monitor. Plain gRPC inside the VPC: hosts outside AWS get no
  * pipeline, since their traffic would cross the internet unencrypted and unauthenticated.
  */
-import type { AlloyStatement } from "./alloy-syntax";
+import type { AlloyExpression, AlloyStatement } from "./alloy-syntax";
 import { attr, block, comment, list, ref, str } from "./alloy-syntax";
 
 export const OTLP_PORTS = { grpc: 4317, http: 4318 } as const;
 /** The resource attribute that names the host; its value is the host's `host` label in Loki. */
 export const HOST_ATTRIBUTE = "host.name";
 
-export function alloyTraceStatements(host: string, tempoEndpoint: string): AlloyStatement[] {
+/** `host`: the host's name, or an expression for it (read from the environment on fleet hosts). */
+export function alloyTraceStatements(
+  host: string | AlloyExpression,
+  tempoEndpoint: string,
+): AlloyStatement[] {
   const traces = (target: string) =>
     block("output", undefined, [attr("traces", list(ref(`${target}.input`)))]);
   return [
@@ -26,7 +30,7 @@ export function alloyTraceStatements(host: string, tempoEndpoint: string): Alloy
     block("otelcol.processor.attributes", "host", [
       block("action", undefined, [
         attr("key", str(HOST_ATTRIBUTE)),
-        attr("value", str(host)),
+        attr("value", typeof host === "string" ? str(host) : host),
         attr("action", str("insert")),
       ]),
       traces("otelcol.processor.batch.default"),

@@ -20,9 +20,11 @@ import { LOKI_PUSH_PATH, PROMETHEUS_WRITE_PATH, PUSH_PASSWORD_SECRET } from "../
 import { IMAGES } from "../images";
 import type { PushedScrapeJob } from "../prometheus";
 import {
+  type AlloyExpression,
   type AlloyStatement,
   attr,
   block,
+  call,
   comment,
   list,
   num,
@@ -72,6 +74,11 @@ export const MONITOR_LOCAL_LOKI_PUSH_URL = `http://loki:${MONITOR_PORTS.loki}${L
 export interface AlloyConfigInput {
   /** Value of the `host` label: the host's name (the EC2 `Name` tag, Prometheus' `instance`). */
   readonly host: string;
+  /**
+   * Read the `host` label at start from this environment variable instead (enrolled fleet hosts
+   * share one config and set their instance id there, docs/fleet.md); `host` names the config.
+   */
+  readonly hostFromEnvironment?: string;
   /** Value of the `environment` label: the stack. */
   readonly environment: string;
   readonly lokiPushUrl: string;
@@ -257,7 +264,12 @@ export function alloyConfigStatements(input: AlloyConfigInput): AlloyStatement[]
         attr("url", str(input.lokiPushUrl)),
         ...(input.pushAuth ? [basicAuth(input.pushAuth)] : []),
       ]),
-      attr("external_labels", stringMap({ host: input.host, environment: input.environment })),
+      attr(
+        "external_labels",
+        input.hostFromEnvironment === undefined
+          ? stringMap({ host: input.host, environment: input.environment })
+          : obj({ host: hostLabel(input), environment: str(input.environment) }),
+      ),
     ]),
   ];
 }
@@ -294,8 +306,15 @@ function mapValues(values: Readonly<Record<string, string>>): Record<string, Ret
   return Object.fromEntries(Object.entries(values).map(([key, value]) => [key, str(value)]));
 }
 
+/** The `host` label's value: the name, or the environment variable's value read at start. */
+function hostLabel(input: AlloyConfigInput): AlloyExpression {
+  return input.hostFromEnvironment === undefined
+    ? str(input.host)
+    : call("sys.env", str(input.hostFromEnvironment));
+}
+
 export function renderAlloyConfig(input: AlloyConfigInput): string {
-  const traces = input.tempoEndpoint ? alloyTraceStatements(input.host, input.tempoEndpoint) : [];
+  const traces = input.tempoEndpoint ? alloyTraceStatements(hostLabel(input), input.tempoEndpoint) : [];
   const metrics =
     input.metricsPush && input.pushAuth ? metricsPushStatements(input.metricsPush, input.pushAuth) : [];
   return printAlloy([...alloyConfigStatements(input), ...traces, ...metrics]);
@@ -317,6 +336,8 @@ export interface AlloyServiceOptions {
    * the agents' loopback ports and publishes nothing.
    */
   readonly hostLoopback?: boolean;
+  /** Environment variables of the container (compose interpolates `${...}` in the values). */
+  readonly environment?: Readonly<Record<string, string>>;
 }
 
 export function alloyFlags(options: { readonly hostLoopback?: boolean } = {}): string[] {
@@ -370,6 +391,7 @@ export function alloyService(options: AlloyServiceOptions = {}): ComposeService 
       "/etc/machine-id:/etc/machine-id:ro",
     ],
     ...(options.secrets && options.secrets.length > 0 ? { secrets: options.secrets } : {}),
+    ...(options.environment ? { environment: options.environment } : {}),
     labels: { [IMAGE_LABEL]: IMAGES.alloy },
     logging: ROTATED_JSON_LOGS,
   };

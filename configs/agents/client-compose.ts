@@ -45,6 +45,11 @@ export interface ClientComposeOptions extends AgentListenOptions {
   readonly imageDigests?: ImageDigests;
   /** Images to run instead of the pinned ones; see ImageMap. */
   readonly images?: ImageMap;
+  /**
+   * Alloy's `host` label from this variable of the compose project's `.env` (enrolled fleet
+   * hosts share one bundle; each writes its instance id there, docs/fleet.md).
+   */
+  readonly hostFromEnvironment?: string;
 }
 
 /**
@@ -55,7 +60,12 @@ export const PUSH_PASSWORD_FILE = `${SECRETS_DIR}/${PUSH_PASSWORD_SECRET}`;
 
 /** The agents every client and outside host runs, by compose service name. */
 export function agentServices(
-  options: { readonly bindAddress?: string; readonly otlp?: boolean; readonly hostLoopback?: boolean } = {},
+  options: {
+    readonly bindAddress?: string;
+    readonly otlp?: boolean;
+    readonly hostLoopback?: boolean;
+    readonly hostFromEnvironment?: string;
+  } = {},
 ): Record<string, ComposeService> {
   const listen = options.hostLoopback ? { bindAddress: OUTSIDE_HOST_BIND_ADDRESS } : options;
   return {
@@ -67,9 +77,21 @@ export function agentServices(
       otlp: options.otlp,
       hostLoopback: options.hostLoopback,
       secrets: [PUSH_PASSWORD_SECRET],
+      ...(options.hostFromEnvironment !== undefined
+        ? {
+            environment: {
+              [options.hostFromEnvironment]: composeRequiredVariable(options.hostFromEnvironment),
+            },
+          }
+        : {}),
     }),
     [SOCKET_PROXY_SERVICE]: socketProxyService(),
   };
+}
+
+/** `${NAME:?...}`: compose interpolates the variable from the project's `.env`, and refuses to start without it. */
+function composeRequiredVariable(name: string): string {
+  return ["$", "{", name, ":?written by the fleet sync}"].join("");
 }
 
 /**
@@ -144,6 +166,9 @@ export function renderClientFiles(
     [COMPOSE_FILE]: renderClientCompose(config, host, options),
     [ALLOY_CONFIG_FILE]: renderAlloyConfig({
       host: host.name,
+      ...(options.hostFromEnvironment !== undefined
+        ? { hostFromEnvironment: options.hostFromEnvironment }
+        : {}),
       environment: config.stack,
       lokiPushUrl: lokiPushUrl(options.monitorAddress),
       pushAuth: { username: host.name, passwordFile: PUSH_PASSWORD_PATH },

@@ -6,7 +6,8 @@
 # is only data and calls of the functions below with quoted arguments:
 #
 #   fleet_setting NAME VALUE        one setting (bucket, pointer, region, parameter, agents_dir,
-#                                   password_file, state_dir, unit_dir, s3_endpoint, ssm_endpoint)
+#                                   password_file, host_variable, state_dir, unit_dir,
+#                                   s3_endpoint, ssm_endpoint)
 #   fleet_unit NAME <<'EOF'         a systemd unit file (the sync service and its timer)
 #   fleet_bootstrap                 Docker and the AWS CLI if absent, the sync script and units
 #                                   installed, the timer enabled, then one sync right away
@@ -18,7 +19,9 @@
 #      sync fails (the unit shows failed) until the bucket holds a bundle that matches;
 #   3. read the push password from the SSM SecureString (decrypted with the instance role) into a
 #      0400 file; it is never an argument, never logged, never in user data;
-#   4. when the bundle or the password changed: the new files are put in place of the old (kept
+#   4. the host's name for the agents' labels (its EC2 instance id, from IMDSv2; the hostname where
+#      there is no instance metadata) goes to the compose project's .env as host_variable;
+#   5. when the bundle or the password changed: the new files are put in place of the old (kept
 #      as .old), and `docker compose up --force-recreate --wait` starts the agents on them; if
 #      that fails, the old files come back and are started again, and the sync fails.
 set -euo pipefail
@@ -26,7 +29,7 @@ set -euo pipefail
 declare -A FLEET=()
 FLEET_UNITS=()
 # The functions the installed sync script carries (see fleet_install_sync).
-FLEET_SYNC_FUNCTIONS=(fleet_log fleet_fail fleet_aws fleet_read_pointer fleet_compose_up fleet_sync)
+FLEET_SYNC_FUNCTIONS=(fleet_log fleet_fail fleet_aws fleet_read_pointer fleet_host_name fleet_compose_up fleet_sync)
 FLEET_SYNC_SCRIPT_NAME="fleet-sync.sh"
 FLEET_DOCKER_ATTEMPTS=60
 FLEET_COMPOSE_WAIT_SECONDS=600
@@ -76,6 +79,21 @@ fleet_read_pointer() {
   done <"$1"
   [[ "$POINTER_SHA256" =~ ^[0-9a-f]{64}$ ]] || fleet_fail "the pointer names no sha256 digest"
   [[ "$POINTER_BUNDLE" =~ ^[A-Za-z0-9._/-]+$ ]] || fleet_fail "the pointer names no bundle key"
+}
+
+# The host's name in the agents' labels: its instance id (IMDSv2), as EC2 discovery names it.
+fleet_host_name() {
+  local token id
+  if token="$(curl -fsS -m 2 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' \
+    http://169.254.169.254/latest/api/token 2>/dev/null)" && [ -n "$token" ] &&
+    id="$(curl -fsS -m 2 -H "X-aws-ec2-metadata-token: $token" \
+      http://169.254.169.254/latest/meta-data/instance-id 2>/dev/null)" &&
+    [[ "$id" =~ ^i-[0-9a-f]+$ ]]; then
+    printf '%s' "$id"
+    return 0
+  fi
+  id="$(hostname)"
+  if [[ "$id" =~ ^[A-Za-z0-9._-]+$ ]]; then printf '%s' "$id"; else printf 'unknown'; fi
 }
 
 fleet_compose_up() {
@@ -134,6 +152,7 @@ fleet_sync() {
   if [ "$bundle_changed" = false ]; then cp -a "$dir/." "$work/files"; fi
   install -d -m 0700 "$(dirname "$work/files/${FLEET[password_file]}")"
   install -m 0400 "$work/password" "$work/files/${FLEET[password_file]}"
+  printf '%s=%s\n' "${FLEET[host_variable]}" "$(fleet_host_name)" >"$work/files/.env"
 
   rm -rf -- "$dir.new" "$dir.old"
   mv "$work/files" "$dir.new"
@@ -203,7 +222,7 @@ fleet_install_sync() {
 
 fleet_bootstrap() {
   local name timer=""
-  for name in bucket pointer region parameter agents_dir password_file state_dir unit_dir; do
+  for name in bucket pointer region parameter agents_dir password_file host_variable state_dir unit_dir; do
     [ -n "${FLEET[$name]:-}" ] || fleet_fail "setting $name is missing"
   done
   fleet_ensure_docker

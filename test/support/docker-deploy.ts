@@ -27,7 +27,12 @@ import {
   renderSecretFilesScript,
   unitFiles,
 } from "../../configs/deploy-scripts";
-import { GATEWAY_HTPASSWD_SECRET, PUSH_SALT_LENGTH, renderHtpasswd } from "../../configs/gateway";
+import {
+  GATEWAY_HTPASSWD_SECRET,
+  GATEWAY_METRICS_HTPASSWD_SECRET,
+  PUSH_SALT_LENGTH,
+  renderHtpasswd,
+} from "../../configs/gateway";
 import { grafanaAdminPasswordResetCommand } from "../../configs/grafana";
 import { clientFiles, type DeployInfo, type HostFiles, monitorFiles } from "../../configs/host-files";
 import { MONITOR_CONTAINER_USERS } from "../../configs/images";
@@ -223,7 +228,8 @@ function alphanumerics(length: number): string {
 
 /**
  * The monitor's secret files with test values: the Grafana admin password given, the gateway's
- * hash file for the client's push credentials (renderHtpasswd, as the program writes it).
+ * hash files for the client's push credentials (renderHtpasswd, as the program writes them; the
+ * client is a host outside AWS, so it is in the metrics writers' file too).
  */
 function monitorSecrets(config: StackConfig, grafanaAdminPassword: string, push: TestPushCredential) {
   return monitorSecretFiles(config).map((file) => ({
@@ -233,7 +239,7 @@ function monitorSecrets(config: StackConfig, grafanaAdminPassword: string, push:
     content:
       file.name === "grafana_admin_password"
         ? grafanaAdminPassword
-        : file.name === GATEWAY_HTPASSWD_SECRET
+        : file.name === GATEWAY_HTPASSWD_SECRET || file.name === GATEWAY_METRICS_HTPASSWD_SECRET
           ? renderHtpasswd([push])
           : `test-${file.name}-${randomBytes(6).toString("hex")}`,
   }));

@@ -13,6 +13,7 @@
 import { basename, join } from "node:path";
 import { parse, stringify } from "yaml";
 import { BLACKBOX_JOB } from "../../configs/blackbox";
+import { GATEWAY_METRICS_HTPASSWD_SECRET } from "../../configs/gateway";
 import type { HostFiles } from "../../configs/host-files";
 import {
   lit,
@@ -455,7 +456,9 @@ export interface GatewayLoopbackPlan {
   readonly listen: string;
   /** Route name (`loki`, ...) -> `127.0.0.1:<port>` of the stand-in upstream. */
   readonly upstreams: Readonly<Record<string, string>>;
+  /** Every host's hash file (Loki's push), and the metrics writers' (remote write, if routed). */
   readonly htpasswdPath: string;
+  readonly metricsHtpasswdPath?: string;
   /** Directory for the pid file, the temp directories and the access log. */
   readonly runtimeDir: string;
   readonly accessLog: string;
@@ -494,8 +497,17 @@ export function gatewayOnLoopback(rendered: string, plan: GatewayLoopbackPlan): 
         return { ...statement, args: [lit(loopbackOnly(plan.listen, "gateway listen address"))] };
       case "resolver":
         return { ...statement, args: [lit("127.0.0.1"), ...args.slice(1)] };
-      case "auth_basic_user_file":
-        return { ...statement, args: [lit(plan.htpasswdPath)] };
+      case "auth_basic_user_file": {
+        // Every host's hash file, or (remote write) the metrics writers'.
+        const metrics =
+          basename(literalValue(args[0], "auth_basic_user_file")) === GATEWAY_METRICS_HTPASSWD_SECRET;
+        return {
+          ...statement,
+          args: [
+            lit(metrics ? required(plan.metricsHtpasswdPath, "the metrics hash file") : plan.htpasswdPath),
+          ],
+        };
+      }
       case "pid":
         return { ...statement, args: [lit(join(runtime, basename(literalValue(args[0], "pid"))))] };
       case "access_log":
