@@ -26,8 +26,8 @@ import {
 import {
   isSecretValue,
   type ProgramRun,
-  type RecordedResource,
   REPO_ROOT,
+  type RecordedResource,
   resourcesOfType,
   runProgram,
   runRefusedProgram,
