@@ -88,7 +88,7 @@ export const MONITOR_SECRETS_DIR = "/etc/observability/secrets";
 export const CONTAINER_SECRETS_DIR = "/run/secrets";
 
 /** Hostname (through `extra_hosts: host-gateway`) at which containers reach host-network agents. */
-export const DOCKER_HOST_ALIAS = "host.docker.internal";
+const DOCKER_HOST_ALIAS = "host.docker.internal";
 
 /** Loopback unless something outside the host must reach Grafana (its load balancer, or CIDRs). */
 function grafanaBindAddress(config: StackConfig): string {

@@ -40,7 +40,7 @@ export const JOB_NAMES = {
 export const MONITOR_INSTANCE = "monitor";
 
 /** Samples one scrape may return (global `sample_limit`); a target above it fails its whole scrape. */
-export const SCRAPE_SAMPLE_LIMIT = 50_000;
+const SCRAPE_SAMPLE_LIMIT = 50_000;
 
 /** Where Prometheus reaches the monitor's services, and where its own files live. */
 export interface MonitorServiceAddresses {
@@ -66,7 +66,7 @@ export interface MonitorServiceAddresses {
 }
 
 /** Docker compose service names on the monitor's network. */
-export const DEFAULT_MONITOR_ADDRESSES: MonitorServiceAddresses = {
+const DEFAULT_MONITOR_ADDRESSES: MonitorServiceAddresses = {
   prometheus: `prometheus:${MONITOR_PORTS.prometheus}`,
   alertmanager: `alertmanager:${MONITOR_PORTS.alertmanager}`,
   loki: `loki:${MONITOR_PORTS.loki}`,
@@ -91,7 +91,7 @@ export const PROMETHEUS_DATA_PATH = "/prometheus";
 const EC2_REFRESH_INTERVAL = "60s";
 
 /** Shown as the discovery VPC when the stack creates its VPC and it does not exist yet. */
-export const VPC_ID_PLACEHOLDER = "<vpc-id: known after pulumi up>";
+const VPC_ID_PLACEHOLDER = "<vpc-id: known after pulumi up>";
 
 /** Shown as the managed store's remote-write URL before `pulumi up` has created the workspace. */
 const MANAGED_STORE_URL_PLACEHOLDER =
@@ -109,7 +109,7 @@ export interface PrometheusDeployValues {
  * The VPC EC2 discovery is scoped to: the deployed VPC's id, else the existing VPC the stack
  * config names, else a placeholder (a stack that creates its VPC, rendered before `pulumi up`).
  */
-export function discoveryVpcId(config: StackConfig, deployed: PrometheusDeployValues = {}): string {
+function discoveryVpcId(config: StackConfig, deployed: PrometheusDeployValues = {}): string {
   if (deployed.vpcId !== undefined) return deployed.vpcId;
   return config.network.mode === "existing" ? config.network.vpcId : VPC_ID_PLACEHOLDER;
 }
@@ -155,7 +155,7 @@ function hostJobs(config: StackConfig, addresses: MonitorServiceAddresses): Scra
 }
 
 /** Regex over the `Exporters` tag (comma list, e.g. `nginx,redis`) that matches one exporter. */
-export function exportersTagRegex(exporter: string): string {
+function exportersTagRegex(exporter: string): string {
   return `(.*,)?${exporter}(,.*)?`;
 }
 
@@ -295,7 +295,7 @@ function resolveAddresses(overrides: Partial<MonitorServiceAddresses>): MonitorS
  * deprecated the `--storage.tsdb.retention.*` flags). Prometheus applies a changed value on
  * reload, without a restart. The values use the flags' formats (a duration, a size like 40GB).
  */
-export function retentionSettings(config: StackConfig): { time: string; size?: string } {
+function retentionSettings(config: StackConfig): { time: string; size?: string } {
   return {
     time: config.metrics.retentionTime,
     ...(config.metrics.retentionSize ? { size: config.metrics.retentionSize } : {}),

@@ -12,16 +12,14 @@ import {
   PROCESS_EXPORTER_CONFIG_FILE,
   renderProcessExporterConfig,
 } from "../configs/agents/process-exporter";
-import { renderAlertmanagerConfig } from "../configs/alertmanager";
 import { DATA_MOUNT_POINT } from "../configs/cloud-init";
 import { EXPORTERS } from "../configs/exporters";
 import { GATEWAY_USER } from "../configs/gateway";
-import { GRAFANA_DATASOURCE_URLS, renderGrafanaProvisioning } from "../configs/grafana";
+import { renderGrafanaProvisioning } from "../configs/grafana";
 import { clientFiles, monitorFiles, stackHostFiles, stackImages } from "../configs/host-files";
 import { IMAGES, MONITOR_CONTAINER_USERS, withPinnedImages } from "../configs/images";
 import {
   CONTAINER_SECRETS_DIR,
-  DOCKER_HOST_ALIAS,
   MONITOR_PROMETHEUS_ADDRESSES,
   MONITOR_SECRETS_DIR,
   monitorSecretFiles,
@@ -30,6 +28,8 @@ import {
 import { renderPrometheusConfig } from "../configs/prometheus";
 import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
 import type { StackConfig } from "../lib/stack-config";
+import { renderAlertmanagerYaml } from "./support/alertmanager";
+import { provisionedDatasources } from "./support/grafana-provisioning";
 import { isPinnedImage } from "./support/images";
 import { sampleStackConfig } from "./support/sample-config";
 import { withEveryExporter } from "./support/stacks";
@@ -318,7 +318,7 @@ describe("monitor secrets", () => {
   });
 
   it("are where Alertmanager's *_file fields point", () => {
-    const alertmanager = YAML.parse(renderAlertmanagerConfig(config, { secretsDir: CONTAINER_SECRETS_DIR }));
+    const alertmanager = YAML.parse(renderAlertmanagerYaml(config, { secretsDir: CONTAINER_SECRETS_DIR }));
     const references = fileReferences(alertmanager);
     expect(references.length).toBeGreaterThan(0);
     for (const path of references) {
@@ -341,7 +341,11 @@ describe("monitor secrets", () => {
 
 describe("names the services use for each other", () => {
   it("Grafana's datasource hosts are compose services listening on those ports", () => {
-    for (const url of Object.values(GRAFANA_DATASOURCE_URLS)) {
+    const inCompose = provisionedDatasources(config).filter((source) =>
+      ["prometheus", "loki", "alertmanager"].includes(source.uid),
+    );
+    expect(inCompose.length).toBe(3);
+    for (const { url } of inCompose) {
       const { hostname, port } = new URL(url);
       expect(services[hostname], hostname).toBeDefined();
       // Loki publishes no port (the gateway fronts it): it listens on its configured port.
@@ -364,8 +368,8 @@ describe("names the services use for each other", () => {
     expect(staticTargets.length).toBeGreaterThan(0);
     for (const target of [...staticTargets, ...alertmanagerTargets]) {
       const host = target.slice(0, target.lastIndexOf(":"));
-      if (host === DOCKER_HOST_ALIAS) {
-        expect(services.prometheus.extra_hosts).toContain(`${DOCKER_HOST_ALIAS}:host-gateway`);
+      if (host === "host.docker.internal") {
+        expect(services.prometheus.extra_hosts).toContain("host.docker.internal:host-gateway");
         expect(services["node-exporter"].network_mode).toBe("host");
       } else {
         expect(services[host], `${target} is not a compose service`).toBeDefined();

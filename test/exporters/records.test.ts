@@ -11,7 +11,7 @@ import { join, relative, resolve } from "node:path";
 import ts from "typescript";
 import { beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
-import { renderClientCompose } from "../../configs/agents/client-compose";
+import { COMPOSE_FILE, renderClientFiles } from "../../configs/agents/client-compose";
 import { exporterServiceName } from "../../configs/agents/optional-exporters";
 import { renderProcessExporterConfig } from "../../configs/agents/process-exporter";
 import { buildDashboards } from "../../configs/dashboards";
@@ -26,7 +26,7 @@ import {
 } from "../../configs/exporters";
 import { IMAGES } from "../../configs/images";
 import { renderFileSdTargets, renderPrometheusConfig } from "../../configs/prometheus";
-import { renderRuleFiles, renderRuleTests } from "../../configs/rules";
+import { renderRuleFiles } from "../../configs/rules";
 import { AGENT_PORTS, MONITOR_PORTS, SSH_PORT } from "../../lib/catalog";
 import type { SecretSetting } from "../../lib/stack-config";
 import { isPinnedImage } from "../support/images";
@@ -37,6 +37,7 @@ import {
   TEST_SECRET_VALUES,
   unwrapSecret,
 } from "../support/pulumi-mocks";
+import { renderRuleTests } from "../support/rule-tests";
 import { sampleStackConfig } from "../support/sample-config";
 import { SECRET_SETTINGS } from "../support/stack-files";
 import { everyExporterStack, withEveryExporter } from "../support/stacks";
@@ -166,7 +167,9 @@ describe.each(EXPORTERS.map(byName))("the %s record", (name, record) => {
   });
 
   it("runs its container, reading its credential files, on the hosts that enable it", () => {
-    const compose = YAML.parse(renderClientCompose(CONFIG, LAB as NonNullable<typeof LAB>)) as Parsed;
+    const compose = YAML.parse(
+      renderClientFiles(CONFIG, LAB as NonNullable<typeof LAB>)[COMPOSE_FILE] as string,
+    ) as Parsed;
     const service = compose.services[exporterServiceName(record)];
     if (!record.container) {
       expect(service).toBeUndefined();
