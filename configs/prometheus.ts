@@ -49,6 +49,8 @@ export interface MonitorServiceAddresses {
   readonly loki: string;
   readonly grafana: string;
   readonly nodeExporter: string;
+  /** Unset: the monitor runs no process exporter (the local trial stack, scripts/local.ts). */
+  readonly processExporter?: string;
   readonly cadvisor: string;
   readonly alloy: string;
   /** Tempo's HTTP port (only with traces on). */
@@ -70,6 +72,7 @@ const DEFAULT_MONITOR_ADDRESSES: MonitorServiceAddresses = {
   loki: `loki:${MONITOR_PORTS.loki}`,
   grafana: `grafana:${MONITOR_PORTS.grafana}`,
   nodeExporter: `node-exporter:${AGENT_PORTS.nodeExporter}`,
+  processExporter: `process-exporter:${AGENT_PORTS.processExporter}`,
   cadvisor: `cadvisor:${AGENT_PORTS.cadvisor}`,
   alloy: `alloy:${AGENT_PORTS.alloy}`,
   blackboxExporter: BLACKBOX_ADDRESS,
@@ -134,8 +137,11 @@ export function expectedNodeTargets(config: StackConfig): number {
 function hostJobs(config: StackConfig, addresses: MonitorServiceAddresses): ScrapeJobSpec[] {
   const agentJobs: ScrapeJobSpec[] = [
     { job: JOB_NAMES.node, port: AGENT_PORTS.nodeExporter, monitorAddress: addresses.nodeExporter },
-    // The monitor runs no process exporter: its processes are all containers, seen by cAdvisor.
-    { job: JOB_NAMES.process, port: AGENT_PORTS.processExporter },
+    {
+      job: JOB_NAMES.process,
+      port: AGENT_PORTS.processExporter,
+      ...(addresses.processExporter !== undefined ? { monitorAddress: addresses.processExporter } : {}),
+    },
     { job: JOB_NAMES.cadvisor, port: AGENT_PORTS.cadvisor, monitorAddress: addresses.cadvisor },
     { job: JOB_NAMES.alloy, port: AGENT_PORTS.alloy, monitorAddress: addresses.alloy },
   ];

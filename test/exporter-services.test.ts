@@ -277,6 +277,7 @@ describe("optional exporters against real services", () => {
         [JOB_NAMES.loki]: agents.address,
         [JOB_NAMES.grafana]: agents.address,
         [JOB_NAMES.node]: agents.address,
+        [JOB_NAMES.process]: agents.address,
         [JOB_NAMES.cadvisor]: agents.address,
         [JOB_NAMES.alloy]: agents.address,
       },

@@ -8,6 +8,10 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { COMPOSE_FILE } from "../configs/agents/client-compose";
+import {
+  PROCESS_EXPORTER_CONFIG_FILE,
+  renderProcessExporterConfig,
+} from "../configs/agents/process-exporter";
 import { DATA_MOUNT_POINT } from "../configs/cloud-init";
 import { EXPORTERS } from "../configs/exporters";
 import { GATEWAY_USER } from "../configs/gateway";
@@ -89,11 +93,27 @@ describe("monitor compose file", () => {
       "loki",
       "grafana",
       "node-exporter",
+      "process-exporter",
       "cadvisor",
       "alloy",
     ]) {
       expect(services[name], name).toBeDefined();
     }
+  });
+
+  it("runs the clients' process exporter, with their config, published on loopback only", () => {
+    const service = services["process-exporter"];
+    expect(service.image).toBe(IMAGES.processExporter);
+    expect(service.pid).toBe("host");
+    expect(service.ports.length).toBeGreaterThan(0);
+    for (const spec of service.ports) expect(parsePort(spec).hostIp, spec).toBe("127.0.0.1");
+    const config = service.volumes.find((volume: string) =>
+      volume.startsWith(`./${PROCESS_EXPORTER_CONFIG_FILE}:`),
+    );
+    expect(config, JSON.stringify(service.volumes)).toBeDefined();
+    expect(monitorFiles(sampleStackConfig())[PROCESS_EXPORTER_CONFIG_FILE]).toBe(
+      renderProcessExporterConfig(),
+    );
   });
 
   it("pins every image", () => {

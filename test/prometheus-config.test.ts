@@ -354,6 +354,7 @@ describe("renderPrometheusConfig structure", () => {
       loki: `loki:${MONITOR_PORTS.loki}`,
       grafana: `grafana:${MONITOR_PORTS.grafana}`,
       node: `node-exporter:${AGENT_PORTS.nodeExporter}`,
+      process: `process-exporter:${AGENT_PORTS.processExporter}`,
       cadvisor: `cadvisor:${AGENT_PORTS.cadvisor}`,
       alloy: `alloy:${AGENT_PORTS.alloy}`,
     };

@@ -167,6 +167,7 @@ export class E2eStack {
         [JOB_NAMES.loki]: monitorStub,
         [JOB_NAMES.grafana]: monitorStub,
         [JOB_NAMES.node]: monitorStub,
+        [JOB_NAMES.process]: monitorStub,
         [JOB_NAMES.cadvisor]: monitorStub,
         [JOB_NAMES.alloy]: monitorStub,
       },
