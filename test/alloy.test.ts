@@ -8,7 +8,6 @@ import { describe, expect, it } from "vitest";
 import YAML from "yaml";
 import {
   ALLOY_STREAM_LABELS,
-  alloyConfigStatements,
   alloyService,
   LOG_SOURCES,
   lokiPushUrl,
@@ -33,7 +32,13 @@ import {
 import { clientFiles, monitorFiles } from "../configs/host-files";
 import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
 import type { ClientHost } from "../lib/stack-config";
-import { type AlloyBlock, type AlloyExpression, collectReferences, definedComponents } from "./support/alloy";
+import {
+  type AlloyBlock,
+  type AlloyExpression,
+  collectReferences,
+  definedComponents,
+  parseAlloy,
+} from "./support/alloy";
 import { sampleStackConfig } from "./support/sample-config";
 
 const INPUT = { host: "web-1", environment: "prod", lokiPushUrl: lokiPushUrl("10.0.1.5") };
@@ -209,8 +214,13 @@ function goRegex(expression: string): RegExp {
 }
 
 describe("the client Alloy config", () => {
-  const statements = alloyConfigStatements(INPUT);
   const text = renderAlloyConfig(INPUT);
+  const statements = parseAlloy(text);
+
+  it("reads back as a tree that prints to the same text", () => {
+    expect(statements.length).toBeGreaterThan(5);
+    expect(printAlloy(statements)).toBe(text);
+  });
 
   it("defines every component it references, with an export that component type has", () => {
     const defined = new Set(definedComponents(statements));

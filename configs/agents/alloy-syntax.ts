@@ -3,7 +3,8 @@
  *
  * Alloy configs are not YAML: they are blocks (`name "label" { ... }`) holding attributes
  * (`key = expression`). Building them as data and printing them here keeps quoting and escaping
- * in one place and lets tests walk the tree (references, labels) instead of grepping text.
+ * in one place; tests read the printed text back into the same tree (test/support/alloy.ts) and
+ * walk it (references, labels) instead of grepping text.
  */
 
 export type AlloyExpression =

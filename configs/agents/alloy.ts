@@ -163,8 +163,8 @@ function basicAuth(auth: PushAuth): AlloyStatement {
   ]);
 }
 
-/** The config as a tree (tests walk it); `renderAlloyConfig` prints it. */
-export function alloyConfigStatements(input: AlloyConfigInput): AlloyStatement[] {
+/** The config as a tree; `renderAlloyConfig` prints it (tests read the text back: test/support/alloy.ts). */
+function alloyConfigStatements(input: AlloyConfigInput): AlloyStatement[] {
   return [
     comment(`Rendered for host ${input.host} (${input.environment}). Do not edit: re-render instead.`),
     block("logging", undefined, [attr("level", str("info")), attr("format", str("logfmt"))]),

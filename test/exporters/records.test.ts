@@ -29,6 +29,7 @@ import { renderFileSdTargets, renderPrometheusConfig } from "../../configs/prome
 import { renderRuleFiles } from "../../configs/rules";
 import { AGENT_PORTS, MONITOR_PORTS, SSH_PORT } from "../../lib/catalog";
 import type { SecretSetting } from "../../lib/stack-config";
+import { metricNames } from "../support/grafana-queries";
 import { isPinnedImage } from "../support/images";
 import {
   type ProgramRun,
@@ -94,6 +95,27 @@ describe("the registry", () => {
 });
 
 describe.each(EXPORTERS.map(byName))("the %s record", (name, record) => {
+  it("lists exactly the series its alerts and dashboard panels read, besides its up gauge", () => {
+    const expressions = [
+      ...record.alerts.map((alert) => alert.rule.expr),
+      ...record.dashboard
+        .panels(`job="${name}"`)
+        .flatMap((panel) => panel.queries.map((query) => query.expr)),
+    ];
+    const read = new Set(
+      expressions.flatMap((expr) => metricNames(expr.replaceAll("$__rate_interval", "5m"))),
+    );
+    read.delete(record.upMetric);
+    expect([...read].sort()).toEqual(
+      Object.keys(record.metrics)
+        .filter((metric) => metric !== record.upMetric)
+        .sort(),
+    );
+    for (const [metric, documented] of Object.entries(record.metrics)) {
+      expect(documented.source, metric).toMatch(/^https:\/\//);
+    }
+  });
+
   it("renders its scrape job on its port and metrics path, for the hosts that enable it", () => {
     const prometheus = YAML.parse(renderPrometheusConfig(CONFIG)) as Parsed;
     const job = prometheus.scrape_configs.find((entry: Parsed) => entry.job_name === name);
