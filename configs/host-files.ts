@@ -11,6 +11,7 @@ import { FLEET_PUSH_USER } from "../lib/catalog";
 import type { ClientHost, ExternalHost, StackConfig } from "../lib/stack-config";
 import { MONITOR_LOCAL_LOKI_PUSH_URL, renderAlloyConfig } from "./agents/alloy";
 import { COMPOSE_FILE, clientComposeFile, renderClientFiles } from "./agents/client-compose";
+import { PROCESS_EXPORTER_CONFIG_FILE, renderProcessExporterConfig } from "./agents/process-exporter";
 import { renderAlertmanagerFiles } from "./alertmanager";
 import { renderBlackboxConfig } from "./blackbox";
 import { DATA_VOLUME_ID_PLACEHOLDER, renderClientUserData, renderMonitorUserData } from "./cloud-init";
@@ -100,6 +101,8 @@ export function monitorFiles(config: StackConfig, deployInfo: DeployInfo = {}): 
     "grafana/provisioning/dashboards/provider.yml": grafana.dashboardProvider,
     // Read by the file provider from GRAFANA_DASHBOARDS_DIR, where compose mounts this directory.
     ...prefixed("grafana/dashboards", renderDashboards(config)),
+    // The same process exporter config as every client's (its daemons, the stack's services).
+    [PROCESS_EXPORTER_CONFIG_FILE]: renderProcessExporterConfig(),
     // The monitor's own Alloy, labelled like its metrics (`instance="monitor"`).
     "alloy/config.alloy": renderAlloyConfig({
       host: MONITOR_INSTANCE,

@@ -18,11 +18,11 @@ import { FLEET_DISCOVERY_TAG, FLEET_PUSH_USER } from "../lib/catalog";
 import { PROJECT } from "../lib/stack-config";
 import {
   bucketLockdownViolations,
-  checkResource,
   DEFAULT_PUBLIC_INGRESS_PORTS,
   POLICY_NAMES,
   type StackResource,
 } from "../policy/rules";
+import { checkResource } from "./support/policy";
 import {
   isSecretValue,
   type ProgramRun,
