@@ -146,6 +146,7 @@ async function measureFleet(
         [JOB_NAMES.loki]: empty,
         [JOB_NAMES.grafana]: empty,
         [JOB_NAMES.node]: empty,
+        [JOB_NAMES.process]: empty,
         [JOB_NAMES.cadvisor]: empty,
         [JOB_NAMES.alloy]: empty,
       },

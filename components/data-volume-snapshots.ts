@@ -13,7 +13,7 @@ import * as pulumi from "@pulumi/pulumi";
  * manages. The part of AWS's managed AWSDataLifecycleManagerServiceRole policy an EBS snapshot
  * schedule uses, inline: the stack attaches no managed policy anywhere.
  */
-export const DLM_ROLE_POLICY = {
+const DLM_ROLE_POLICY = {
   Version: "2012-10-17",
   Statement: [
     {

@@ -62,9 +62,6 @@ import { HOST_KEY_READ_COMMAND, hostKeyFromOutput } from "./ssh-key";
 // The remote Command resource
 // ---------------------------------------------------------------------------------------------
 
-/** Resource type of `command.remote.Command`, which every deploy step is. */
-export const REMOTE_COMMAND_TYPE = "command:remote:Command";
-
 /** The `remote.ConnectionArgs` fields used here (hosts, key, host key, retries, jump host). */
 export interface RemoteConnection {
   readonly host: pulumi.Input<string>;
@@ -128,7 +125,7 @@ export function throughJumpHost(
 }
 
 /** The same connection, refusing any server that does not present `hostKey`. */
-export function withHostKey(connection: RemoteConnection, hostKey: pulumi.Input<string>): RemoteConnection {
+function withHostKey(connection: RemoteConnection, hostKey: pulumi.Input<string>): RemoteConnection {
   return { ...connection, hostKey };
 }
 

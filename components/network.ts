@@ -40,13 +40,13 @@ export interface NetworkArgs {
 }
 
 /** A port Prometheus scrapes on the clients, with the name used in rule names and descriptions. */
-export interface ScrapePort {
+interface ScrapePort {
   readonly name: string;
   readonly port: number;
 }
 
 /** Agent ports plus the ports of the optional exporters in use, sorted by port, without duplicates. */
-export function clientScrapePorts(clientExporters: readonly string[]): ScrapePort[] {
+function clientScrapePorts(clientExporters: readonly string[]): ScrapePort[] {
   const byPort = new Map<number, string>();
   for (const [name, port] of Object.entries(AGENT_PORTS)) byPort.set(port, name);
   for (const exporter of [...new Set(clientExporters)].sort()) {

@@ -27,12 +27,6 @@ export const TEMPLATE_NAMES = {
   pagerdutyResolved: "observability.pagerduty.resolved",
 } as const;
 
-/**
- * Stands in for the Grafana URL when it is known only after deploy (render output, reviews): the
- * same placeholder Grafana's own config shows, so reviewers find both with one search.
- */
-export const GRAFANA_URL_PLACEHOLDER = GRAFANA_ROOT_URL_PLACEHOLDER;
-
 /** `{{ template "name" . }}`: how alertmanager.yml fields call a template from this file. */
 export function callTemplate(name: string): string {
   return `{{ template "${name}" . }}`;
@@ -231,6 +225,6 @@ function checkedGrafanaUrl(grafanaUrl: string): string {
 /** The template file's content: the Grafana URL define, then the fixed templates. */
 export function renderNotificationTemplates(options: { grafanaUrl?: string } = {}): string {
   const grafanaUrl =
-    options.grafanaUrl === undefined ? GRAFANA_URL_PLACEHOLDER : checkedGrafanaUrl(options.grafanaUrl);
+    options.grafanaUrl === undefined ? GRAFANA_ROOT_URL_PLACEHOLDER : checkedGrafanaUrl(options.grafanaUrl);
   return `{{ define "${TEMPLATE_NAMES.grafanaUrl}" }}${grafanaUrl}{{ end }}\n\n${notificationTemplates({ grafanaUrl })}`;
 }

@@ -26,7 +26,7 @@ import { SAMPLE_LIMIT_EXCEEDED_ALERT } from "./rules/scrape-limits";
 /** The host-down alert. Inhibition keys on this name: the rule files must use the same one. */
 export const HOST_UNREACHABLE_ALERT = "HostUnreachable";
 /** The always-firing alert that proves the alerting pipeline works end to end. */
-export const WATCHDOG_ALERT = "Watchdog";
+const WATCHDOG_ALERT = "Watchdog";
 
 export const SEVERITIES = ["critical", "warning", "info"] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -34,7 +34,7 @@ export type Severity = (typeof SEVERITIES)[number];
 /** Labels a HostUnreachable alert shares with the alerts it mutes (one host in one stack). */
 const HOST_LABELS = ["environment", "instance"] as const;
 
-export const RECEIVERS = {
+const RECEIVERS = {
   critical: "critical",
   warning: "warning",
   info: "info",
@@ -92,11 +92,6 @@ export interface AlertmanagerRenderOptions {
   readonly timing?: Partial<Omit<RouteTiming, "repeatInterval">> & {
     readonly repeatInterval?: Partial<RouteTiming["repeatInterval"]>;
   };
-}
-
-/** Names of the secret files the deploy must write (mode 0600) for this stack. */
-export function alertmanagerSecretFiles(config: StackConfig): string[] {
-  return enabledSecrets(config).map((secret) => ALERTMANAGER_SECRET_FILES[secret]);
 }
 
 /** Which Alertmanager secrets this stack uses, in a fixed order. */
@@ -285,10 +280,7 @@ function inhibitRules(config: StackConfig): Record<string, unknown>[] {
   ];
 }
 
-export function renderAlertmanagerConfig(
-  config: StackConfig,
-  options: AlertmanagerRenderOptions = {},
-): string {
+function renderAlertmanagerConfig(config: StackConfig, options: AlertmanagerRenderOptions = {}): string {
   const secretsDir = trimSlash(options.secretsDir ?? ALERTMANAGER_PATHS.secretsDir);
   const templatesDir = trimSlash(options.templatesDir ?? ALERTMANAGER_PATHS.templatesDir);
   const timing: RouteTiming = {
@@ -346,7 +338,7 @@ export interface AlertmanagerFilesOptions extends AlertmanagerRenderOptions {
 
 /**
  * Every file Alertmanager runs with, keyed by path relative to /etc/alertmanager. The secret
- * files are not here: only their names (`alertmanagerSecretFiles`), the deploy writes them.
+ * files are not here: only their names (`enabledSecrets` mapped through ALERTMANAGER_SECRET_FILES), the deploy writes them.
  */
 export function renderAlertmanagerFiles(
   config: StackConfig,

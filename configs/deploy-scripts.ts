@@ -1,30 +1,29 @@
 /**
- * The remote side of the deploy, as pure renderers: which steps a host gets (planned from its
- * rendered files and compose file), and the shell each step runs. components/host-deployment.ts
- * turns every step into one @pulumi/command remote Command.
+ * The remote side of the deploy, as pure renderers: the shell each step runs, for the steps
+ * configs/deploy-plan.ts plans from a host's rendered files (its API is re-exported here, so the
+ * deploy has one entry). components/host-deployment.ts turns every step into one
+ * @pulumi/command remote Command.
  *
  * The logic that runs on hosts is plain shell in configs/host-scripts/ (shellchecked, exercised
  * over real SSH by test/host-scripts.test.ts). A step's script is that file's text followed by a
- * generated tail holding only data and function calls, every argument through `shellQuote`;
- * nothing from config is pasted into shell unquoted. File contents travel on the command's stdin inside quoted here-documents (or base64),
- * so they never reach a command line, and `pulumi preview --diff` shows changed lines as text.
- * Secret values travel the same way inside a stdin that stays a Pulumi secret; they are written
- * with shell builtins (`printf`), so they never appear in any process's argv either.
+ * generated tail holding only data and function calls, every argument through `shellQuote`
+ * (lib/shell.ts); nothing from config is pasted into shell unquoted. File contents travel on the
+ * command's stdin inside quoted here-documents (or base64), so they never reach a command line,
+ * and `pulumi preview --diff` shows changed lines as text. Secret values travel the same way
+ * inside a stdin that stays a Pulumi secret; they are written with shell builtins (`printf`), so
+ * they never appear in any process's argv either.
  */
 
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import YAML from "yaml";
-import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
+import { assertAbsolutePath, assertRelativePath, shellQuote } from "../lib/shell";
 import { AGENTS_DIR, COMPOSE_FILE } from "./agents/client-compose";
-import { ALERTMANAGER_PATHS } from "./alertmanager";
-import { BLACKBOX_CONFIG_FILE, BLACKBOX_SERVICE } from "./blackbox";
-import { GATEWAY_BINARY, GATEWAY_CONTAINER_CONFIG_PATH, GATEWAY_SERVICE } from "./gateway";
-import { CLOUD_INIT_FILE, type HostFiles, MONITOR_LOKI_RUNTIME_DIR } from "./host-files";
-import { IMAGES } from "./images";
-import { LOKI_CONFIG_PATH } from "./loki";
-import { PROMETHEUS_CONFIG_PATH } from "./prometheus";
+import { compareStrings, type DeployUnit, type UnitApply } from "./deploy-plan";
+import { READY_TIMEOUT_SECONDS } from "./deploy-services";
+import type { HostFiles } from "./host-files";
+
+export { type DeployUnit, deployedFiles, planDeploy, unitFiles } from "./deploy-plan";
 
 /** Where the monitor's compose project and config files live (root volume: all of it is re-rendered on deploy). */
 export const MONITOR_DEPLOY_DIR = "/opt/observability/monitor";
@@ -32,20 +31,6 @@ export const MONITOR_DEPLOY_DIR = "/opt/observability/monitor";
 export const AGENTS_DEPLOY_DIR = AGENTS_DIR;
 /** Bookkeeping inside a deploy directory: per-step manifests and staging copies. */
 export const DEPLOY_STATE_DIR = ".deploy";
-/** The monitor's file SD target files (relative to its deploy dir): a step of their own, no reload. */
-export const FILE_SD_DIR = "prometheus/file_sd";
-/** Loki's runtime overrides (relative to the monitor's deploy dir): a step of their own, no restart. */
-export const LOKI_RUNTIME_DIR = MONITOR_LOKI_RUNTIME_DIR;
-
-/**
- * Directories whose files the service re-reads by itself (Prometheus watches file SD files, Loki
- * polls its runtime config): each is a step of its own that only swaps files in, so a change there
- * (adding or removing a host) never reloads or restarts anything.
- */
-const SELF_WATCHED_DIRS: Readonly<Record<string, string>> = {
-  "file-sd": FILE_SD_DIR,
-  "loki-runtime": LOKI_RUNTIME_DIR,
-};
 
 /** How long `docker compose up --wait` may take before the step fails (first image pulls included). */
 const COMPOSE_WAIT_TIMEOUT_SECONDS = 600;
@@ -57,26 +42,9 @@ const DOCKER_READY_ATTEMPTS = 60;
 // Quoting and hashing
 // ---------------------------------------------------------------------------------------------
 
-const SAFE_WORD = /^[A-Za-z0-9_@%+=:,./-]+$/;
-
-/**
- * One shell word that stands for exactly `value` in bash and POSIX sh: left bare when it holds
- * only characters no shell treats specially, otherwise single-quoted with each `'` as `'\''`.
- * A NUL byte cannot be carried by any shell word: refused (the message never repeats the value).
- */
-export function shellQuote(value: string): string {
-  if (value.includes("\0")) throw new Error("a shell word cannot contain a NUL byte");
-  if (SAFE_WORD.test(value)) return value;
-  return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-
 /** A command line from argv, every word quoted. */
 function shellCommand(argv: readonly string[]): string {
   return argv.map(shellQuote).join(" ");
-}
-
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
@@ -88,372 +56,13 @@ export function contentHash(files: Readonly<Record<string, string>>): string {
   return `sha256:${createHash("sha256").update(JSON.stringify(entries)).digest("hex")}`;
 }
 
-const RELATIVE_PATH = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)*$/;
-
-/** Refuses anything but a plain relative path (no `..`, no leading `/` or `-`, no odd characters). */
-function assertRelativePath(path: string): string {
-  if (!RELATIVE_PATH.test(path) || path.split("/").some((part) => part === "." || part === "..")) {
-    throw new Error(`deploy path ${JSON.stringify(path)} is not a plain relative path`);
-  }
-  return path;
-}
-
-const ABSOLUTE_PATH = /^(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+$/;
-
-function assertAbsolutePath(path: string): string {
-  if (!ABSOLUTE_PATH.test(path) || path.split("/").some((part) => part === "." || part === "..")) {
-    throw new Error(`deploy path ${JSON.stringify(path)} is not a plain absolute path`);
-  }
-  return path;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Planning: which steps a host gets
-// ---------------------------------------------------------------------------------------------
-
-export interface ComposeMount {
-  /** Relative to the compose file's directory, without `./`. */
-  readonly source: string;
-  readonly target: string;
-}
-
-export interface ComposeServiceLayout {
-  readonly image: string;
-  /** Bind mounts of files from the deploy directory (`./x:/y`). */
-  readonly mounts: readonly ComposeMount[];
-  /**
-   * Ports the host's loopback reaches: published as `127.0.0.1:p:p` or `0.0.0.0:p:p` (all
-   * interfaces include loopback), on the same port inside and out.
-   */
-  readonly loopbackPorts: readonly number[];
-  /** Where the host reaches each port published on the same port inside and out (0.0.0.0 as 127.0.0.1). */
-  readonly publishedAddresses: Readonly<Record<number, string>>;
-  /** Host paths of the secret files it reads (compose `secrets:` and `env_file:`), absolute. */
-  readonly secretPaths: readonly string[];
-}
-
-export interface ComposeLayout {
-  readonly project: string;
-  /** The network compose puts every service on when the file names none: `<project>_default`. */
-  readonly defaultNetwork: string;
-  readonly services: Readonly<Record<string, ComposeServiceLayout>>;
-}
-
-interface RawService {
-  image?: unknown;
-  volumes?: unknown;
-  ports?: unknown;
-  secrets?: unknown;
-  env_file?: unknown;
-}
-
-function stringList(value: unknown): string[] {
-  if (value === undefined) return [];
-  if (typeof value === "string") return [value];
-  if (Array.isArray(value)) return value.filter((item): item is string => typeof item === "string");
-  return [];
-}
-
-function relativeToDeployDir(path: string, directory: string): string {
-  return path.startsWith("/") ? path : `${directory}/${path.replace(/^\.\//, "")}`;
-}
-
-/** What the deploy needs to know about a rendered compose file (short volume syntax, as our renderers write). */
-export function composeLayout(composeYaml: string, directory: string): ComposeLayout {
-  const document = YAML.parse(composeYaml) as {
-    name?: unknown;
-    services?: Record<string, RawService>;
-    secrets?: Record<string, { file?: unknown }>;
-  };
-  if (typeof document?.name !== "string" || document.name === "") {
-    throw new Error("the compose file has no project `name`: the deploy finds its containers by it");
-  }
-  const topSecrets = document.secrets ?? {};
-  const services: Record<string, ComposeServiceLayout> = {};
-  for (const [service, raw] of Object.entries(document.services ?? {})) {
-    const mounts: ComposeMount[] = [];
-    for (const volume of stringList(raw.volumes)) {
-      const [source, target] = volume.split(":");
-      if (source?.startsWith("./") && target !== undefined) {
-        mounts.push({ source: assertRelativePath(source.slice(2)), target });
-      }
-    }
-    const publishedAddresses: Record<number, string> = {};
-    for (const port of stringList(raw.ports)) {
-      const match = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d+):(\d+)$/.exec(port);
-      if (match && match[2] === match[3]) {
-        publishedAddresses[Number(match[2])] = match[1] === "0.0.0.0" ? "127.0.0.1" : (match[1] as string);
-      }
-    }
-    const loopbackPorts = stringList(raw.ports)
-      .map((port) => /^(?:127\.0\.0\.1|0\.0\.0\.0):(\d+):(\d+)$/.exec(port))
-      .filter((match): match is RegExpExecArray => match !== null && match[1] === match[2])
-      .map((match) => Number(match[1]));
-    const secretPaths = [
-      ...stringList(raw.secrets).map((name) => {
-        const file = topSecrets[name]?.file;
-        if (typeof file !== "string") throw new Error(`compose secret ${name} has no file`);
-        return relativeToDeployDir(file, directory);
-      }),
-      ...stringList(raw.env_file).map((file) => relativeToDeployDir(file, directory)),
-    ];
-    services[service] = {
-      image: typeof raw.image === "string" ? raw.image : "",
-      mounts,
-      loopbackPorts,
-      publishedAddresses,
-      secretPaths,
-    };
-  }
-  return { project: document.name, defaultNetwork: `${document.name}_default`, services };
-}
-
-/** A config check run inside the service's own pinned image on the staged files, before the swap. */
-export interface ConfigCheck {
-  readonly entrypoint: string;
-  readonly args: readonly string[];
-}
-
-/** Services whose config is checked by their own tool before it replaces the running one. */
-const CONFIG_CHECKS: Readonly<Record<string, ConfigCheck>> = {
-  prometheus: { entrypoint: "promtool", args: ["check", "config", PROMETHEUS_CONFIG_PATH] },
-  alertmanager: { entrypoint: "amtool", args: ["check-config", ALERTMANAGER_PATHS.configFile] },
-  [BLACKBOX_SERVICE]: {
-    entrypoint: "blackbox_exporter",
-    args: ["--config.check", `--config.file=${BLACKBOX_CONFIG_FILE}`],
-  },
-  // Loki parses and validates the file (strict YAML: an unknown key fails) and exits.
-  loki: { entrypoint: "loki", args: [`-config.file=${LOKI_CONFIG_PATH}`, "-verify-config"] },
-  // Syntax and directives only: the hash file is read per request, not at start.
-  [GATEWAY_SERVICE]: {
-    entrypoint: GATEWAY_BINARY,
-    args: ["-t", "-e", "stderr", "-c", GATEWAY_CONTAINER_CONFIG_PATH],
-  },
-};
-
-/**
- * Services that read their secret files on every use (nginx opens the gateway's hash file per
- * request). put_secret rewrites a file in place, so the running container sees the new content:
- * they are never recreated for a secret change (a host added or removed changes the hashes).
- */
-const SECRETS_READ_LIVE: ReadonlySet<string> = new Set([GATEWAY_SERVICE]);
-
-/**
- * Where each service says it is ready (a 2xx answer): after a restart the deploy waits for it,
- * and rolls back when it does not come. Grafana's /api/health answers once its database is
- * migrated and provisioning loaded; Loki's /ready once its ring is joined. The gateway has no
- * readiness path of its own (everything but the push path is a 404): any HTTP answer on its port
- * means nginx is serving with the new config (`anyAnswer`).
- *
- * A service that publishes the port is probed from the host's loopback with curl; one that does
- * not (Loki, behind the gateway) from a throwaway container on the compose network, by its
- * service name, with READINESS_PROBE_IMAGE's wget.
- */
-const READINESS_ENDPOINTS: Readonly<
-  Record<string, { readonly port: number; readonly path: string; readonly anyAnswer?: true }>
-> = {
-  prometheus: { port: MONITOR_PORTS.prometheus, path: "/-/ready" },
-  alertmanager: { port: MONITOR_PORTS.alertmanager, path: "/-/ready" },
-  loki: { port: MONITOR_PORTS.loki, path: "/ready" },
-  grafana: { port: MONITOR_PORTS.grafana, path: "/api/health" },
-  [GATEWAY_SERVICE]: { port: MONITOR_PORTS.gateway, path: "/", anyAnswer: true },
-  alloy: { port: AGENT_PORTS.alloy, path: "/-/ready" },
-  "process-exporter": { port: AGENT_PORTS.processExporter, path: "/metrics" },
-};
-
-/**
- * The image whose wget probes a service that publishes no port, over the compose network: the
- * pinned Prometheus image (busybox wget; its own healthcheck uses it). Used only on a host whose
- * compose file runs it, so the image is already there and nothing is pulled.
- */
-const READINESS_PROBE_IMAGE = IMAGES.prometheus;
-
-/** How long a restarted service may take to answer its readiness endpoint (tries 2 s apart). */
-const READY_TIMEOUT_SECONDS = 180;
-
-/**
- * Services that re-read their config on `POST /-/reload` and answer non-2xx when it is rejected
- * (then they keep running the last valid config, and the deploy rolls the files back).
- * Prometheus needs --web.enable-lifecycle; Alloy serves it on its HTTP port.
- */
-const RELOADABLE_SERVICES: Readonly<Record<string, number>> = {
-  prometheus: MONITOR_PORTS.prometheus,
-  alertmanager: MONITOR_PORTS.alertmanager,
-  alloy: AGENT_PORTS.alloy,
-};
-
-export type UnitApply =
-  /** `docker compose up -d --remove-orphans --wait` (the compose unit). */
-  | { readonly kind: "compose-up" }
-  /** `POST http://127.0.0.1:<port>/-/reload`, if the container runs (else compose up starts it). */
-  | { readonly kind: "reload"; readonly service: string; readonly port: number }
-  /**
-   * `docker restart`, if the container runs: for services that cannot reload (Loki's main
-   * config). Then, where the service has a readiness endpoint, a bounded wait for it: from the
-   * host's loopback, or with `probeNetwork` from a container on that network (`readyUrl` then
-   * names the service); `anyAnswer`: any HTTP status counts, not only 2xx.
-   */
-  | {
-      readonly kind: "restart";
-      readonly service: string;
-      readonly readyUrl?: string;
-      readonly anyAnswer?: true;
-      readonly probeNetwork?: { readonly network: string; readonly image: string };
-    }
-  /** Nothing: the service re-reads these files by itself (file SD, Loki's runtime config). */
-  | { readonly kind: "none" };
-
-export interface ServiceCheck extends ConfigCheck {
-  readonly image: string;
-  readonly mounts: readonly ComposeMount[];
-}
-
-/** One step that installs a group of files (validate, swap, apply). */
-export interface DeployUnit {
-  /** `compose`, a SELF_WATCHED_DIRS step (`file-sd`, `loki-runtime`) or the compose service the files belong to. */
-  readonly name: string;
-  /** Relative paths of the files it installs, sorted. */
-  readonly paths: readonly string[];
-  /** Directories (relative) the compose file bind-mounts but no file fills: created empty. */
-  readonly emptyMountDirs: readonly string[];
-  readonly check?: ServiceCheck;
-  readonly checkCompose: boolean;
-  readonly apply: UnitApply;
-}
-
-export interface DeployPlan {
-  readonly project: string;
-  readonly units: readonly DeployUnit[];
-  /**
-   * Services that read secret files, with those files: recreated when the secrets change
-   * (SECRETS_READ_LIVE's services excepted: they see the rewritten files by themselves).
-   */
-  readonly secretReaders: Readonly<Record<string, readonly string[]>>;
-}
-
-function underMount(path: string, mount: ComposeMount): boolean {
-  return path === mount.source || path.startsWith(`${mount.source}/`);
-}
-
-/** Files the deploy copies: everything rendered except cloud-init user data (it boots EC2 hosts). */
-export function deployedFiles(files: HostFiles): HostFiles {
-  const { [CLOUD_INIT_FILE]: _userData, ...rest } = files;
-  for (const path of Object.keys(rest)) assertRelativePath(path);
-  return rest;
-}
-
-/**
- * The steps for one host, from its rendered files: a unit per compose service that mounts files
- * (its own trigger, check and reload/restart), each SELF_WATCHED_DIRS directory on its own, and the compose
- * file with everything no service mounts. Paths only: contents may still be unknown here.
- */
-export function planDeploy(files: HostFiles, directory: string): DeployPlan {
-  const deployed = deployedFiles(files);
-  const composeYaml = deployed[COMPOSE_FILE];
-  if (composeYaml === undefined) throw new Error(`the host's files have no ${COMPOSE_FILE}`);
-  const layout = composeLayout(composeYaml, directory);
-  const paths = Object.keys(deployed).sort(compareStrings);
-  const watchedDirs = Object.entries(SELF_WATCHED_DIRS);
-  const isSelfWatched = (path: string) =>
-    watchedDirs.some(([, directory]) => path.startsWith(`${directory}/`));
-  const claimed = new Set<string>();
-  const units: DeployUnit[] = [];
-
-  for (const [service, spec] of Object.entries(layout.services).sort(([a], [b]) => compareStrings(a, b))) {
-    if (spec.mounts.length === 0) continue;
-    const own = paths.filter(
-      (path) => path !== COMPOSE_FILE && !isSelfWatched(path) && spec.mounts.some((m) => underMount(path, m)),
-    );
-    const emptyMountDirs = spec.mounts
-      .map((mount) => mount.source)
-      .filter((source) => !paths.some((path) => underMount(path, { source, target: "" })));
-    for (const path of own) claimed.add(path);
-    const port = RELOADABLE_SERVICES[service];
-    const check = CONFIG_CHECKS[service];
-    // A reload only helps where the service sees new files: directory mounts (a replaced file
-    // under a file bind mount keeps its old inode in the container) on a port the host's
-    // loopback reaches.
-    const reloadable =
-      port !== undefined &&
-      spec.loopbackPorts.includes(port) &&
-      own.every((path) => !spec.mounts.some((mount) => mount.source === path));
-    units.push({
-      name: service,
-      paths: own,
-      emptyMountDirs,
-      ...(check ? { check: { ...check, image: spec.image, mounts: spec.mounts } } : {}),
-      checkCompose: false,
-      apply: reloadable ? { kind: "reload", service, port } : restartApply(service, spec, layout),
-    });
-  }
-  for (const [name, directory] of watchedDirs) {
-    const watched = paths.filter((path) => path.startsWith(`${directory}/`));
-    if (watched.length === 0) continue;
-    units.push({ name, paths: watched, emptyMountDirs: [], checkCompose: false, apply: { kind: "none" } });
-  }
-  const rest = paths.filter((path) => !claimed.has(path) && !isSelfWatched(path));
-  units.push({
-    name: "compose",
-    paths: rest,
-    emptyMountDirs: [],
-    checkCompose: true,
-    apply: { kind: "compose-up" },
-  });
-
-  const secretReaders = Object.fromEntries(
-    Object.entries(layout.services)
-      .filter(([service, spec]) => spec.secretPaths.length > 0 && !SECRETS_READ_LIVE.has(service))
-      .sort(([a], [b]) => compareStrings(a, b))
-      .map(([service, spec]) => [service, [...spec.secretPaths].sort(compareStrings)]),
-  );
-  return { project: layout.project, units, secretReaders };
-}
-
-/**
- * A restart, with the readiness URL: on the host's loopback where the service publishes its
- * endpoint's port, else on the compose network where the probe image is on the host.
- */
-function restartApply(service: string, spec: ComposeServiceLayout, layout: ComposeLayout): UnitApply {
-  const endpoint = READINESS_ENDPOINTS[service];
-  if (endpoint === undefined) return { kind: "restart", service };
-  const anyAnswer = endpoint.anyAnswer === undefined ? {} : { anyAnswer: endpoint.anyAnswer };
-  const address = spec.publishedAddresses[endpoint.port];
-  if (address !== undefined) {
-    return {
-      kind: "restart",
-      service,
-      readyUrl: `http://${address}:${endpoint.port}${endpoint.path}`,
-      ...anyAnswer,
-    };
-  }
-  const probeOnHost = Object.values(layout.services).some((other) => other.image === READINESS_PROBE_IMAGE);
-  // busybox wget fails on any non-2xx answer: an any-answer endpoint needs the loopback probe.
-  if (!probeOnHost || endpoint.anyAnswer) return { kind: "restart", service };
-  return {
-    kind: "restart",
-    service,
-    readyUrl: `http://${service}:${endpoint.port}${endpoint.path}`,
-    probeNetwork: { network: layout.defaultNetwork, image: READINESS_PROBE_IMAGE },
-  };
-}
-
-/** The unit's files out of the host's full file map. */
-export function unitFiles(unit: DeployUnit, files: HostFiles): HostFiles {
-  const selected: HostFiles = {};
-  for (const path of unit.paths) {
-    const content = files[path];
-    if (content === undefined) throw new Error(`planned file ${path} is missing from the rendered files`);
-    selected[path] = content;
-  }
-  return selected;
-}
 // ---------------------------------------------------------------------------------------------
 // Scripts: a plain library file from configs/host-scripts/ + a tail of data and function calls
 // ---------------------------------------------------------------------------------------------
 
 /** The plain shell files the scripts are built from (read once, at render time: still pure). */
 export const HOST_SCRIPTS_DIR = join(__dirname, "host-scripts");
-export const DEPLOY_LIBRARY_FILE = join(HOST_SCRIPTS_DIR, "deploy-lib.sh");
+const DEPLOY_LIBRARY_FILE = join(HOST_SCRIPTS_DIR, "deploy-lib.sh");
 const READINESS_LIBRARY_FILE = join(HOST_SCRIPTS_DIR, "readiness.sh");
 
 const libraries = new Map<string, string>();

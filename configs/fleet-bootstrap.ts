@@ -9,8 +9,9 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { shellQuote } from "../lib/shell";
 import { AGENTS_DIR, PUSH_PASSWORD_FILE } from "./agents/client-compose";
-import { HOST_SCRIPTS_DIR, shellQuote } from "./deploy-scripts";
+import { HOST_SCRIPTS_DIR } from "./deploy-scripts";
 import { FLEET_HOST_VARIABLE } from "./fleet-bundle";
 
 /** The plain shell file the user data is built from. */

@@ -78,7 +78,7 @@ const GATEWAY_MAX_BODY = "16m";
  * alphanumerics (about 285 bits), which no number of rounds makes harder to guess; rounds only
  * cost CPU, and nginx hashes on every request.
  */
-export const PUSH_HASH_ROUNDS = 1000;
+const PUSH_HASH_ROUNDS = 1000;
 
 /** Length of the generated push passwords and of their salts. */
 export const PUSH_PASSWORD_LENGTH = 48;
@@ -135,7 +135,7 @@ export interface GatewayConfigInput {
 }
 
 /** The inputs the monitor's gateway runs with. */
-export function gatewayConfigInput(): GatewayConfigInput {
+function gatewayConfigInput(): GatewayConfigInput {
   return {
     routes: pushRoutes(),
     listen: String(MONITOR_PORTS.gateway),
@@ -191,7 +191,7 @@ function routeLocation(route: PushRoute, input: GatewayConfigInput): NginxStatem
 }
 
 /** The whole nginx.conf as a tree (tests parse the printed file back into this). */
-export function gatewayConfigStatements(input: GatewayConfigInput): NginxStatement[] {
+function gatewayConfigStatements(input: GatewayConfigInput): NginxStatement[] {
   const runtime = input.runtimeDir.replace(/\/+$/, "");
   return [
     nginxComment("Push gateway. Rendered by configs/gateway.ts; edit the code, not this file."),

@@ -7,6 +7,7 @@
  */
 import YAML from "yaml";
 import { MONITOR_PORTS } from "../lib/catalog";
+import { shellQuote } from "../lib/shell";
 import type { StackConfig } from "../lib/stack-config";
 import { TEMPO_PORTS, TEMPO_SERVICE } from "./tempo";
 
@@ -22,7 +23,7 @@ export const GRAFANA_DATASOURCE_UIDS = {
  * Hostnames Grafana reaches the other monitor services by: the compose service names on the
  * monitor's network (test/monitor-compose.test.ts holds the two together).
  */
-export const GRAFANA_DATASOURCE_URLS = {
+const GRAFANA_DATASOURCE_URLS = {
   prometheus: `http://prometheus:${MONITOR_PORTS.prometheus}`,
   loki: `http://loki:${MONITOR_PORTS.loki}`,
   alertmanager: `http://alertmanager:${MONITOR_PORTS.alertmanager}`,
@@ -95,7 +96,7 @@ function yamlFile(data: unknown, comment: string): string {
 }
 
 /** Tempo's datasource uid (traces on): the traces dashboard and Loki's trace links use it. */
-export const TEMPO_DATASOURCE_UID = "tempo";
+const TEMPO_DATASOURCE_UID = "tempo";
 
 /**
  * Tempo (traces on), linked both ways into what the stack already has: a span opens the logs of
@@ -150,7 +151,7 @@ function tempoDatasource() {
   };
 }
 
-export function grafanaDatasourcesData(config: StackConfig, options: GrafanaOptions = {}) {
+function grafanaDatasourcesData(config: StackConfig, options: GrafanaOptions = {}) {
   return {
     apiVersion: 1,
     datasources: [
@@ -198,7 +199,7 @@ export function grafanaDatasourcesData(config: StackConfig, options: GrafanaOpti
   };
 }
 
-export function grafanaDashboardProviderData() {
+function grafanaDashboardProviderData() {
   return {
     apiVersion: 1,
     providers: [
@@ -278,33 +279,22 @@ export function renderGrafanaProvisioning(
 /**
  * Grafana reads GF_SECURITY_ADMIN_PASSWORD(__FILE) only when it creates its database. After the
  * first start, changing the secret does nothing unless the deploy resets the password inside
- * the running container. The deploy runs `command` whenever the secret's hash changes
- * (`triggers`), after the new secret file is in place and Grafana is up. The password travels
- * from the mounted secret file on stdin: it is never on a command line, in logs or in state.
+ * the running container. The deploy runs this command whenever the secret changes (the secret,
+ * encrypted in state, is its trigger), after the new secret file is in place and Grafana is up.
+ * The password travels from the mounted secret file on stdin: it is never on a command line, in
+ * logs or in state. The argv runs inside the container (`docker compose exec -T grafana ...`).
  */
-export interface GrafanaAdminPasswordReset {
-  readonly composeService: "grafana";
-  /** The Pulumi secret setting whose change must trigger the reset. */
-  readonly secretSetting: "grafanaAdminPassword";
-  /** The password file inside the container, fed to the CLI on stdin. */
-  readonly passwordFile: string;
-  /** argv run inside the container (`docker compose exec -T grafana ...`). */
-  readonly containerArgs: readonly string[];
-}
-
-export const GRAFANA_ADMIN_PASSWORD_RESET: GrafanaAdminPasswordReset = {
+const GRAFANA_ADMIN_PASSWORD_RESET = {
   composeService: "grafana",
-  secretSetting: "grafanaAdminPassword",
-  passwordFile: GRAFANA_SECRET_FILES.adminPassword,
   containerArgs: [
     "sh",
     "-c",
     `grafana cli admin reset-admin-password --password-from-stdin < ${GRAFANA_SECRET_FILES.adminPassword}`,
   ],
-};
+} as const;
 
 /** The host command for the deploy: run in the directory holding the monitor's compose.yaml. */
 export function grafanaAdminPasswordResetCommand(composeFile = "compose.yaml"): string {
   const [shell, flag, script] = GRAFANA_ADMIN_PASSWORD_RESET.containerArgs;
-  return `docker compose -f ${composeFile} exec -T ${GRAFANA_ADMIN_PASSWORD_RESET.composeService} ${shell} ${flag} '${script}'`;
+  return `docker compose -f ${composeFile} exec -T ${GRAFANA_ADMIN_PASSWORD_RESET.composeService} ${shell} ${flag} ${shellQuote(script)}`;
 }

@@ -7,13 +7,16 @@
  * id) come in `DeployInfo`; without it every such value is a clear placeholder. Secret values are
  * never here: the deploy writes them separately (monitorSecretFiles, exporterCredentialFiles).
  */
+import { FLEET_PUSH_USER } from "../lib/catalog";
 import type { ClientHost, ExternalHost, StackConfig } from "../lib/stack-config";
 import { MONITOR_LOCAL_LOKI_PUSH_URL, renderAlloyConfig } from "./agents/alloy";
 import { COMPOSE_FILE, clientComposeFile, renderClientFiles } from "./agents/client-compose";
+import { PROCESS_EXPORTER_CONFIG_FILE, renderProcessExporterConfig } from "./agents/process-exporter";
 import { renderAlertmanagerFiles } from "./alertmanager";
 import { renderBlackboxConfig } from "./blackbox";
 import { DATA_VOLUME_ID_PLACEHOLDER, renderClientUserData, renderMonitorUserData } from "./cloud-init";
 import { renderDashboards } from "./dashboards";
+import { fleetBundleFiles } from "./fleet-bundle";
 import { GATEWAY_CONFIG_FILE, renderGatewayConfig } from "./gateway";
 import { renderGrafanaProvisioning } from "./grafana";
 import {
@@ -98,6 +101,8 @@ export function monitorFiles(config: StackConfig, deployInfo: DeployInfo = {}): 
     "grafana/provisioning/dashboards/provider.yml": grafana.dashboardProvider,
     // Read by the file provider from GRAFANA_DASHBOARDS_DIR, where compose mounts this directory.
     ...prefixed("grafana/dashboards", renderDashboards(config)),
+    // The same process exporter config as every client's (its daemons, the stack's services).
+    [PROCESS_EXPORTER_CONFIG_FILE]: renderProcessExporterConfig(),
     // The monitor's own Alloy, labelled like its metrics (`instance="monitor"`).
     "alloy/config.alloy": renderAlloyConfig({
       host: MONITOR_INSTANCE,
@@ -127,7 +132,10 @@ export function clientFiles(
   return sortedByPath(files);
 }
 
-/** Every host of the stack -> its files: the monitor, each client, each host outside AWS. */
+/**
+ * Every host of the stack -> its files: the monitor, each client, each host outside AWS, and with
+ * fleet enrolment the bundle every enrolled instance runs (under `fleet`).
+ */
 export function stackHostFiles(config: StackConfig, deployInfo: DeployInfo = {}): Record<string, HostFiles> {
   const hosts: Record<string, HostFiles> = { [MONITOR_HOST]: monitorFiles(config, deployInfo) };
   for (const host of [...config.clients, ...config.externalHosts]) {
@@ -137,6 +145,13 @@ export function stackHostFiles(config: StackConfig, deployInfo: DeployInfo = {})
       );
     }
     hosts[host.name] = clientFiles(config, host, deployInfo);
+  }
+  // The bundle enrolled fleet hosts fetch from S3 (the config reader keeps the name free).
+  if (config.fleetEnrolment) {
+    hosts[FLEET_PUSH_USER] = fleetBundleFiles(config, {
+      monitorAddress: deployInfo.monitorPrivateIp,
+      imageDigests: deployInfo.imageDigests,
+    });
   }
   return hosts;
 }

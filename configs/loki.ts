@@ -35,11 +35,11 @@ export const LOKI_DATA_DIR = "/loki";
  */
 export const LOKI_RUNTIME_SUBDIR = "runtime";
 export const LOKI_RUNTIME_FILE_NAME = "overrides.yaml";
-export const LOKI_RUNTIME_CONFIG_PATH = `${LOKI_CONFIG_DIR}/${LOKI_RUNTIME_SUBDIR}/${LOKI_RUNTIME_FILE_NAME}`;
+const LOKI_RUNTIME_CONFIG_PATH = `${LOKI_CONFIG_DIR}/${LOKI_RUNTIME_SUBDIR}/${LOKI_RUNTIME_FILE_NAME}`;
 const LOKI_RUNTIME_RELOAD_PERIOD = "10s";
 
 /** Shown in rendered files when the bucket is created later by `pulumi up`. */
-export const LOKI_BUCKET_PLACEHOLDER = "<loki-bucket-name: known after pulumi up>";
+const LOKI_BUCKET_PLACEHOLDER = "<loki-bucket-name: known after pulumi up>";
 
 /**
  * First day of the only schema period. A fixed date in the past: changing it later would orphan

@@ -1,6 +1,7 @@
 /**
  * The monitor's docker compose file: Prometheus, Alertmanager, Loki and Grafana, plus the same
- * node exporter and cAdvisor every client runs, so the monitor watches itself.
+ * agents every client runs (node exporter, process exporter, cAdvisor, Alloy), so the monitor
+ * watches itself as a host like the others.
  *
  * Exposure, service by service (the monitor's security group is the outer fence, this the inner):
  *   Grafana       127.0.0.1:3000     SSH tunnel only, unless grafanaDomain (0.0.0.0: the SG admits
@@ -9,6 +10,7 @@
  *   Prometheus    127.0.0.1:9090     SSH tunnel only, never on a routable interface;
  *   Alertmanager  127.0.0.1:9093     SSH tunnel only;
  *   Alloy         127.0.0.1:12345    for the deploy's `POST /-/reload` (Prometheus scrapes it by name);
+ *   process exp.  127.0.0.1:9256     for the deploy's readiness check (Prometheus scrapes it by name);
  *   Loki          not published      on the compose network only: Grafana and the monitor's
  *                                    own Alloy reach it by name;
  *   gateway       0.0.0.0:3101       the push gateway (configs/gateway.ts): Loki's push path
@@ -30,6 +32,7 @@ import { cadvisorService } from "./agents/cadvisor";
 import { type ComposeService, IMAGE_LABEL, ROTATED_JSON_LOGS } from "./agents/compose-types";
 import { SOCKET_PROXY_SERVICE, SOCKET_PROXY_VOLUME, socketProxyService } from "./agents/docker-socket-proxy";
 import { nodeExporterService } from "./agents/node-exporter";
+import { processExporterService } from "./agents/process-exporter";
 import {
   ALERTMANAGER_PATHS,
   ALERTMANAGER_SECRET_FILES,
@@ -85,7 +88,7 @@ export const MONITOR_SECRETS_DIR = "/etc/observability/secrets";
 export const CONTAINER_SECRETS_DIR = "/run/secrets";
 
 /** Hostname (through `extra_hosts: host-gateway`) at which containers reach host-network agents. */
-export const DOCKER_HOST_ALIAS = "host.docker.internal";
+const DOCKER_HOST_ALIAS = "host.docker.internal";
 
 /** Loopback unless something outside the host must reach Grafana (its load balancer, or CIDRs). */
 function grafanaBindAddress(config: StackConfig): string {
@@ -378,10 +381,11 @@ export function monitorComposeData(
     loki,
     grafana,
     [GATEWAY_SERVICE]: gateway,
-    // Same agents as on the clients. cAdvisor and Alloy stay on loopback: Prometheus reaches
-    // both by name, Alloy pushes to Loki by name, and the deploy POSTs Alloy's /-/reload on
-    // 127.0.0.1 when its config changes.
+    // Same agents as on the clients. The process exporter, cAdvisor and Alloy stay on loopback:
+    // Prometheus reaches them by name, Alloy pushes to Loki by name, and the deploy POSTs
+    // Alloy's /-/reload on 127.0.0.1 when its config changes.
     "node-exporter": nodeExporterService(),
+    "process-exporter": processExporterService({ bindAddress: "127.0.0.1" }),
     cadvisor: cadvisorService({ bindAddress: "127.0.0.1" }),
     alloy: alloyService({ bindAddress: "127.0.0.1", otlp: config.traces !== undefined }),
     [SOCKET_PROXY_SERVICE]: socketProxyService(),

@@ -14,11 +14,11 @@
  * Control characters (newlines included) are refused everywhere: they could end a directive.
  */
 
-export type NginxArg =
+type NginxArg =
   | { readonly kind: "literal"; readonly value: string }
   | { readonly kind: "template"; readonly parts: readonly (string | { readonly variable: string })[] };
 
-export interface NginxDirective {
+interface NginxDirective {
   readonly kind: "directive";
   readonly name: string;
   readonly args: readonly NginxArg[];
@@ -39,7 +39,7 @@ export interface NginxEntry {
 
 export type NginxStatement = NginxDirective | NginxComment | NginxEntry;
 
-export class NginxSyntaxError extends Error {
+class NginxSyntaxError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "NginxSyntaxError";
@@ -54,7 +54,7 @@ const BARE = /^[A-Za-z0-9_./:=@+,~^*!%-]+$/;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** A literal argument (see the module comment for how it is printed). */
-export const lit = (value: string | number): NginxArg => ({ kind: "literal", value: String(value) });
+const lit = (value: string | number): NginxArg => ({ kind: "literal", value: String(value) });
 
 /** A `$name` reference alone, e.g. the first argument of `set`. */
 export const variable = (name: string): NginxArg => ({ kind: "template", parts: [{ variable: name }] });
@@ -105,7 +105,7 @@ function quoted(text: string): string {
 }
 
 /** One argument as nginx must read it. */
-export function printArg(arg: NginxArg): string {
+function printArg(arg: NginxArg): string {
   if (arg.kind === "literal") {
     checkText(arg.value, "a literal argument");
     if (arg.value.includes("$")) {

@@ -40,7 +40,7 @@ export const JOB_NAMES = {
 export const MONITOR_INSTANCE = "monitor";
 
 /** Samples one scrape may return (global `sample_limit`); a target above it fails its whole scrape. */
-export const SCRAPE_SAMPLE_LIMIT = 50_000;
+const SCRAPE_SAMPLE_LIMIT = 50_000;
 
 /** Where Prometheus reaches the monitor's services, and where its own files live. */
 export interface MonitorServiceAddresses {
@@ -49,6 +49,8 @@ export interface MonitorServiceAddresses {
   readonly loki: string;
   readonly grafana: string;
   readonly nodeExporter: string;
+  /** Unset: the monitor runs no process exporter (the local trial stack, scripts/local.ts). */
+  readonly processExporter?: string;
   readonly cadvisor: string;
   readonly alloy: string;
   /** Tempo's HTTP port (only with traces on). */
@@ -64,12 +66,13 @@ export interface MonitorServiceAddresses {
 }
 
 /** Docker compose service names on the monitor's network. */
-export const DEFAULT_MONITOR_ADDRESSES: MonitorServiceAddresses = {
+const DEFAULT_MONITOR_ADDRESSES: MonitorServiceAddresses = {
   prometheus: `prometheus:${MONITOR_PORTS.prometheus}`,
   alertmanager: `alertmanager:${MONITOR_PORTS.alertmanager}`,
   loki: `loki:${MONITOR_PORTS.loki}`,
   grafana: `grafana:${MONITOR_PORTS.grafana}`,
   nodeExporter: `node-exporter:${AGENT_PORTS.nodeExporter}`,
+  processExporter: `process-exporter:${AGENT_PORTS.processExporter}`,
   cadvisor: `cadvisor:${AGENT_PORTS.cadvisor}`,
   alloy: `alloy:${AGENT_PORTS.alloy}`,
   blackboxExporter: BLACKBOX_ADDRESS,
@@ -88,7 +91,7 @@ export const PROMETHEUS_DATA_PATH = "/prometheus";
 const EC2_REFRESH_INTERVAL = "60s";
 
 /** Shown as the discovery VPC when the stack creates its VPC and it does not exist yet. */
-export const VPC_ID_PLACEHOLDER = "<vpc-id: known after pulumi up>";
+const VPC_ID_PLACEHOLDER = "<vpc-id: known after pulumi up>";
 
 /** Shown as the managed store's remote-write URL before `pulumi up` has created the workspace. */
 const MANAGED_STORE_URL_PLACEHOLDER =
@@ -106,7 +109,7 @@ export interface PrometheusDeployValues {
  * The VPC EC2 discovery is scoped to: the deployed VPC's id, else the existing VPC the stack
  * config names, else a placeholder (a stack that creates its VPC, rendered before `pulumi up`).
  */
-export function discoveryVpcId(config: StackConfig, deployed: PrometheusDeployValues = {}): string {
+function discoveryVpcId(config: StackConfig, deployed: PrometheusDeployValues = {}): string {
   if (deployed.vpcId !== undefined) return deployed.vpcId;
   return config.network.mode === "existing" ? config.network.vpcId : VPC_ID_PLACEHOLDER;
 }
@@ -134,8 +137,11 @@ export function expectedNodeTargets(config: StackConfig): number {
 function hostJobs(config: StackConfig, addresses: MonitorServiceAddresses): ScrapeJobSpec[] {
   const agentJobs: ScrapeJobSpec[] = [
     { job: JOB_NAMES.node, port: AGENT_PORTS.nodeExporter, monitorAddress: addresses.nodeExporter },
-    // The monitor runs no process exporter: its processes are all containers, seen by cAdvisor.
-    { job: JOB_NAMES.process, port: AGENT_PORTS.processExporter },
+    {
+      job: JOB_NAMES.process,
+      port: AGENT_PORTS.processExporter,
+      ...(addresses.processExporter !== undefined ? { monitorAddress: addresses.processExporter } : {}),
+    },
     { job: JOB_NAMES.cadvisor, port: AGENT_PORTS.cadvisor, monitorAddress: addresses.cadvisor },
     { job: JOB_NAMES.alloy, port: AGENT_PORTS.alloy, monitorAddress: addresses.alloy },
   ];
@@ -149,7 +155,7 @@ function hostJobs(config: StackConfig, addresses: MonitorServiceAddresses): Scra
 }
 
 /** Regex over the `Exporters` tag (comma list, e.g. `nginx,redis`) that matches one exporter. */
-export function exportersTagRegex(exporter: string): string {
+function exportersTagRegex(exporter: string): string {
   return `(.*,)?${exporter}(,.*)?`;
 }
 
@@ -289,7 +295,7 @@ function resolveAddresses(overrides: Partial<MonitorServiceAddresses>): MonitorS
  * deprecated the `--storage.tsdb.retention.*` flags). Prometheus applies a changed value on
  * reload, without a restart. The values use the flags' formats (a duration, a size like 40GB).
  */
-export function retentionSettings(config: StackConfig): { time: string; size?: string } {
+function retentionSettings(config: StackConfig): { time: string; size?: string } {
   return {
     time: config.metrics.retentionTime,
     ...(config.metrics.retentionSize ? { size: config.metrics.retentionSize } : {}),

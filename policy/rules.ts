@@ -10,7 +10,7 @@
 import { coversWholeIpv4, type GroupIngress, internetCoverageViolations } from "./internet-coverage";
 
 /** The resource's provider, as the engine describes it (the stack's `aws.Provider` for AWS resources). */
-export interface ProviderDescription {
+interface ProviderDescription {
   readonly type: string;
   readonly props: Readonly<Record<string, unknown>>;
 }
@@ -53,7 +53,7 @@ export interface PolicyRule {
  */
 export const DEFAULT_PUBLIC_INGRESS_PORTS: readonly number[] = [];
 
-export const RESOURCE_TYPES = {
+const RESOURCE_TYPES = {
   ingressRule: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
   securityGroup: "aws:ec2/securityGroup:SecurityGroup",
   securityGroupRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
@@ -572,18 +572,6 @@ export const POLICY_RULES: readonly PolicyRule[] = [
 /** Whether a rule looks at resources of this type. */
 export function ruleApplies(rule: PolicyRule, type: string): boolean {
   return rule.resourceTypes === undefined || rule.resourceTypes.includes(type);
-}
-
-export interface Violation {
-  readonly policy: string;
-  readonly message: string;
-}
-
-/** Every violation of every rule for one resource. */
-export function checkResource(type: string, props: Props, context: RuleContext): Violation[] {
-  return POLICY_RULES.filter((rule) => ruleApplies(rule, type)).flatMap((rule) =>
-    rule.check(type, props, context).map((message) => ({ policy: rule.name, message })),
-  );
 }
 
 // ---------------------------------------------------------------------------------------------

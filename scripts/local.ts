@@ -11,6 +11,9 @@
  *   - Loki stores chunks on its own volume (no bucket); every service's state in a named volume;
  *   - the node exporter on the compose network (Prometheus scrapes it by name) instead of the
  *     host network, so that nothing listens on the machine's other interfaces;
+ *   - no process exporter: the trial watches its containers, not this machine (in the host's PID
+ *     namespace it would list every process of the machine, or of Docker Desktop's VM), so
+ *     Prometheus has no `process` target here;
  *   - secret files under DIR/secrets (the directory 0700; the files 0444, since containers run
  *     as their own users and cannot be given the files' ownership without root).
  *   - a mail catcher (Mailpit, http://127.0.0.1:8025): Alertmanager's email receiver sends there,
@@ -28,6 +31,7 @@ import { dirname, join, resolve } from "node:path";
 import { parse, stringify } from "yaml";
 import { COMPOSE_FILE } from "../configs/agents/client-compose";
 import { IMAGE_LABEL, ROTATED_JSON_LOGS } from "../configs/agents/compose-types";
+import { PROCESS_EXPORTER_CONFIG_FILE } from "../configs/agents/process-exporter";
 import { EXPORTER_SETTINGS } from "../configs/exporters";
 import { CLOUD_INIT_FILE, monitorFiles } from "../configs/host-files";
 import { type ImageMap, LOCAL_STACK_IMAGES } from "../configs/images";
@@ -72,6 +76,9 @@ function localStackConfig(): StackConfig {
   };
 }
 
+/** The monitor's process exporter service (configs/monitor-compose.ts), which the trial leaves out. */
+const PROCESS_EXPORTER_SERVICE = "process-exporter";
+
 interface ComposeDocument {
   services: Record<string, Record<string, unknown>>;
   volumes?: Record<string, Record<string, never>>;
@@ -80,7 +87,11 @@ interface ComposeDocument {
 
 /** Relative path -> content for DIR: the monitor's files, adapted to this machine (see above). */
 function localFiles(config: StackConfig, images: ImageMap | undefined): Record<string, string> {
-  const { [CLOUD_INIT_FILE]: _userData, ...files } = monitorFiles(config, {
+  const {
+    [CLOUD_INIT_FILE]: _userData,
+    [PROCESS_EXPORTER_CONFIG_FILE]: _processes,
+    ...files
+  } = monitorFiles(config, {
     monitorPrivateIp: LOCAL_ADDRESS,
     grafanaUrl: `http://${LOCAL_ADDRESS}:3000/`,
     images,
@@ -104,6 +115,7 @@ function localFiles(config: StackConfig, images: ImageMap | undefined): Record<s
     }
     delete service.extra_hosts;
   }
+  delete compose.services[PROCESS_EXPORTER_SERVICE];
   compose.volumes = volumes;
   const mailCatcher = images?.[LOCAL_STACK_IMAGES.mailCatcher] ?? LOCAL_STACK_IMAGES.mailCatcher;
   compose.services[MAIL_CATCHER] = {
@@ -124,8 +136,9 @@ function localFiles(config: StackConfig, images: ImageMap | undefined): Record<s
       defaultStringType: "QUOTE_DOUBLE",
       defaultKeyType: "PLAIN",
     }),
-    // Node exporter by its compose name, like the other agents (configs/prometheus.ts defaults).
-    "prometheus/prometheus.yml": renderPrometheusConfig(config, {}),
+    // Node exporter by its compose name, like the other agents (configs/prometheus.ts defaults);
+    // no process exporter target (see above).
+    "prometheus/prometheus.yml": renderPrometheusConfig(config, { processExporter: undefined }),
     "loki/loki.yml": renderLokiConfig(config, { storage: "filesystem" }),
   };
 }

@@ -6,15 +6,9 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { ALLOY_CONFIG_FILE, ALLOY_CONFIG_PATH, alloyFlags } from "../configs/agents/alloy";
+import { ALLOY_CONFIG_FILE, alloyService } from "../configs/agents/alloy";
 import { CADVISOR_KEPT_CONTAINER_LABELS, cadvisorService } from "../configs/agents/cadvisor";
-import {
-  AGENTS_COMPOSE_PROJECT,
-  agentServices,
-  COMPOSE_FILE,
-  renderClientCompose,
-  renderClientFiles,
-} from "../configs/agents/client-compose";
+import { COMPOSE_FILE, renderClientFiles } from "../configs/agents/client-compose";
 import type { ComposeFile, ComposeService } from "../configs/agents/compose-types";
 import {
   type ContainerExporter,
@@ -40,6 +34,11 @@ import { WITHOUT_SECRETS } from "./support/stack-files";
 import { withEveryExporter } from "./support/stacks";
 
 const ROOT = join(__dirname, "..");
+
+/** The host's compose file, as the host receives it. */
+function renderClientCompose(...args: Parameters<typeof renderClientFiles>): string {
+  return renderClientFiles(...args)[COMPOSE_FILE] as string;
+}
 
 function composeOf(config: StackConfig, host: ClientHost | ExternalHost): ComposeFile {
   return parse(renderClientCompose(config, host, { monitorAddress: "10.0.1.5" })) as ComposeFile;
@@ -94,7 +93,7 @@ describe("client compose file", () => {
     "%s: runs the agents, the socket proxy and exactly the host's exporters",
     (_, c) => {
       const compose = composeOf(c.config, c.host);
-      expect(compose.name).toBe(AGENTS_COMPOSE_PROJECT);
+      expect(compose.name).toBe("observability-agents");
       const expected = [
         "node-exporter",
         "process-exporter",
@@ -228,18 +227,18 @@ describe("client compose file", () => {
     const compose = composeOf(config, config.clients[0] as ClientHost);
     const volumes = compose.services.alloy?.volumes ?? [];
     const [directory] = ALLOY_CONFIG_FILE.split("/");
-    expect(volumes).toContain(
-      `./${directory}:${ALLOY_CONFIG_PATH.slice(0, ALLOY_CONFIG_PATH.lastIndexOf("/"))}:ro`,
-    );
+    expect(volumes).toContain(`./${directory}:/etc/alloy:ro`);
     expect(volumes.some((volume) => volume.startsWith(`./${ALLOY_CONFIG_FILE}:`))).toBe(false);
     // The file Alloy loads is still the one the deploy writes, seen through the directory mount.
-    expect(compose.services.alloy?.command).toEqual(alloyFlags());
-    expect(alloyFlags()).toContain(ALLOY_CONFIG_PATH);
+    expect(compose.services.alloy?.command).toEqual(alloyService().command);
+    expect(compose.services.alloy?.command).toContain("/etc/alloy/config.alloy");
     expect(compose.services.alloy?.ports).toEqual([`0.0.0.0:${AGENT_PORTS.alloy}:${AGENT_PORTS.alloy}`]);
   });
 
-  it("exports the agent services for the monitor's compose file", () => {
-    expect(Object.keys(agentServices()).sort()).toEqual([
+  it("runs the agents and the socket proxy on a host that enables no exporter", () => {
+    const config = sampleStackConfig();
+    const host = { ...(config.clients[0] as ClientHost), exporters: [] };
+    expect(Object.keys(composeOf(config, host).services).sort()).toEqual([
       "alloy",
       "cadvisor",
       "docker-socket-proxy",

@@ -10,26 +10,28 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import {
   ALERTMANAGER_PATHS,
-  ALERTMANAGER_SECRET_FILES,
   alertmanagerFlags,
-  alertmanagerSecretFiles,
+  enabledSecrets,
   HOST_UNREACHABLE_ALERT,
-  RECEIVERS,
-  renderAlertmanagerConfig,
   renderAlertmanagerFiles,
   SEVERITIES,
-  WATCHDOG_ALERT,
 } from "../configs/alertmanager";
 import {
   ALERTMANAGER_TEMPLATE_FILE,
-  GRAFANA_URL_PLACEHOLDER,
   renderNotificationTemplates,
   TEMPLATE_NAMES,
 } from "../configs/alertmanager-email.tmpl";
+import { GRAFANA_ROOT_URL_PLACEHOLDER } from "../configs/grafana";
 import { IMAGES } from "../configs/images";
 import { allAlertRules, buildRuleGroups } from "../configs/rules";
 import type { StackConfig } from "../lib/stack-config";
 import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
+import {
+  alertmanagerSecretFiles,
+  RECEIVERS,
+  renderAlertmanagerYaml,
+  WATCHDOG_ALERT,
+} from "./support/alertmanager";
 import { exploreQuery, htmlLinks, slackLinks, textLinks } from "./support/notification-links";
 import { sampleStackConfig } from "./support/sample-config";
 import { WITHOUT_SECRETS } from "./support/stack-files";
@@ -223,7 +225,7 @@ describe.each(Object.entries(VARIANTS))("alertmanager.yml for %s", (_name, confi
 
   it("reads every secret from a file the deploy writes, and names exactly those files", () => {
     const secretsDir = "/run/test-secrets";
-    const rendered: Yaml = parse(renderAlertmanagerConfig(config, { secretsDir }));
+    const rendered: Yaml = parse(renderAlertmanagerYaml(config, { secretsDir }));
     const forbiddenInline = ["auth_password", "auth_secret", "api_url", "routing_key", "service_key", "url"];
     const referenced: string[] = [];
     const walk = (node: Yaml, path: string): void => {
@@ -243,13 +245,13 @@ describe.each(Object.entries(VARIANTS))("alertmanager.yml for %s", (_name, confi
 
   it("renders the same bytes every time, from equal but distinct inputs", () => {
     const copy: StackConfig = JSON.parse(JSON.stringify(config));
-    expect(renderAlertmanagerConfig(copy)).toBe(renderAlertmanagerConfig(config));
+    expect(renderAlertmanagerYaml(copy)).toBe(renderAlertmanagerYaml(config));
     expect(renderAlertmanagerFiles(copy)).toEqual(renderAlertmanagerFiles(config));
   });
 });
 
 describe("inhibition", () => {
-  const document: Yaml = parse(renderAlertmanagerConfig(base));
+  const document: Yaml = parse(renderAlertmanagerYaml(base));
   const rules: Yaml[] = document.inhibit_rules;
 
   it("lets an unreachable host mute that host's other alerts, keyed on labels every host alert has", () => {
@@ -332,14 +334,18 @@ describe("flags and secrets", () => {
   });
 
   it("names one secret file per configured channel", () => {
-    expect(alertmanagerSecretFiles(SAMPLE_VARIANTS["email only"] as StackConfig)).toEqual([
-      ALERTMANAGER_SECRET_FILES.smtpPassword,
+    expect(enabledSecrets(SAMPLE_VARIANTS["email only"] as StackConfig)).toEqual(["smtpPassword"]);
+    expect(enabledSecrets(base)).toEqual([
+      "smtpPassword",
+      "slackWebhookUrl",
+      "pagerdutyRoutingKey",
+      "heartbeatUrl",
     ]);
     expect(alertmanagerSecretFiles(base)).toEqual([
-      ALERTMANAGER_SECRET_FILES.smtpPassword,
-      ALERTMANAGER_SECRET_FILES.slackWebhookUrl,
-      ALERTMANAGER_SECRET_FILES.pagerdutyRoutingKey,
-      ALERTMANAGER_SECRET_FILES.heartbeatUrl,
+      "smtp_password",
+      "slack_webhook_url",
+      "pagerduty_routing_key",
+      "heartbeat_url",
     ]);
   });
 
@@ -523,7 +529,7 @@ describe("notification templates", () => {
     ];
     const result = runTool(TOOLS.amtool, args);
     expect(result.status, describeRun(TOOLS.amtool, args, result)).toBe(0);
-    expect(result.stdout).toContain(`href="${GRAFANA_URL_PLACEHOLDER}"`);
+    expect(result.stdout).toContain(`href="${GRAFANA_ROOT_URL_PLACEHOLDER}"`);
     expect(() => renderNotificationTemplates({ grafanaUrl: "grafana.example.com" })).toThrow(/not a URL/);
     expect(() => renderNotificationTemplates({ grafanaUrl: "javascript:alert(1)" })).toThrow(/http/);
     expect(() => renderNotificationTemplates({ grafanaUrl: 'https://x.example/{{ .Foo }}"' })).toThrow(

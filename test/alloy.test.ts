@@ -7,13 +7,8 @@
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
 import {
-  ALLOY_CONFIG_PATH,
-  ALLOY_STORAGE_PATH,
   ALLOY_STREAM_LABELS,
-  alloyConfigStatements,
-  alloyFlags,
   alloyService,
-  FILE_LOG_PATHS,
   LOG_SOURCES,
   lokiPushUrl,
   MONITOR_LOCAL_LOKI_PUSH_URL,
@@ -21,31 +16,39 @@ import {
   UNKNOWN_MONITOR_ADDRESS,
 } from "../configs/agents/alloy";
 import {
-  type AlloyBlock,
-  type AlloyExpression,
   type AlloyStatement,
-  AlloySyntaxError,
   attr,
   block,
   bool,
   call,
-  collectReferences,
   comment,
-  definedComponents,
   list,
   num,
   obj,
   printAlloy,
-  quoteString,
   ref,
   str,
 } from "../configs/agents/alloy-syntax";
 import { clientFiles, monitorFiles } from "../configs/host-files";
 import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
 import type { ClientHost } from "../lib/stack-config";
+import {
+  type AlloyBlock,
+  type AlloyExpression,
+  collectReferences,
+  definedComponents,
+  parseAlloy,
+} from "./support/alloy";
 import { sampleStackConfig } from "./support/sample-config";
 
 const INPUT = { host: "web-1", environment: "prod", lokiPushUrl: lokiPushUrl("10.0.1.5") };
+
+/** A string as the printer writes it: the right-hand side of a printed attribute. */
+function quoteString(value: string): string {
+  const printed = printAlloy([attr("x", str(value))]);
+  expect(printed.startsWith("x = ") && printed.endsWith("\n")).toBe(true);
+  return printed.slice("x = ".length, -1);
+}
 
 describe("Alloy syntax serializer", () => {
   it("escapes quotes, backslashes, newlines, tabs and control characters", () => {
@@ -106,11 +109,15 @@ describe("Alloy syntax serializer", () => {
   });
 
   it("refuses names Alloy would not parse", () => {
-    expect(() => printAlloy([block("loki.write", "my-writer", [])])).toThrow(AlloySyntaxError);
-    expect(() => printAlloy([block("loki write", "w", [])])).toThrow(AlloySyntaxError);
-    expect(() => printAlloy([attr("forward-to", list())])).toThrow(AlloySyntaxError);
-    expect(() => printAlloy([attr("x", ref("a.b-c.d"))])).toThrow(AlloySyntaxError);
-    expect(() => printAlloy([attr("x", num(Number.NaN))])).toThrow(AlloySyntaxError);
+    const refused = (statements: AlloyStatement[], message: RegExp) =>
+      expect(() => printAlloy(statements)).toThrow(
+        expect.objectContaining({ name: "AlloySyntaxError", message: expect.stringMatching(message) }),
+      );
+    refused([block("loki.write", "my-writer", [])], /block label "my-writer" is not a valid identifier/);
+    refused([block("loki write", "w", [])], /block name segment "loki write" is not a valid identifier/);
+    refused([attr("forward-to", list())], /attribute name "forward-to" is not a valid identifier/);
+    refused([attr("x", ref("a.b-c.d"))], /reference segment "b-c" is not a valid identifier/);
+    refused([attr("x", num(Number.NaN))], /number NaN cannot be written in Alloy syntax/);
   });
 
   it("prints comments as // lines and the same tree as the same bytes", () => {
@@ -157,6 +164,20 @@ function stringValue(expression: AlloyExpression | undefined): string | undefine
   return expression?.kind === "string" ? expression.value : undefined;
 }
 
+/** Where Alloy keeps positions and its WAL inside the container (on a named volume). */
+const STORAGE_PATH = "/var/lib/alloy/data";
+
+/** The globs of the file log source (`local.file_match "system_logs"`). */
+function fileLogPaths(statements: readonly AlloyStatement[]): string[] {
+  const targets = attribute(component(statements, "local.file_match", "system_logs").body, "path_targets");
+  if (targets?.kind !== "list") throw new Error("local.file_match.system_logs has no path_targets list");
+  return targets.items.flatMap((item) =>
+    item.kind === "object"
+      ? item.entries.flatMap(([key, value]) => (key === "__path__" ? (stringValue(value) ?? []) : []))
+      : [],
+  );
+}
+
 /** Relabel rules of a block as plain records. */
 function rules(body: readonly AlloyStatement[]): Record<string, string | string[]>[] {
   return body
@@ -193,8 +214,13 @@ function goRegex(expression: string): RegExp {
 }
 
 describe("the client Alloy config", () => {
-  const statements = alloyConfigStatements(INPUT);
   const text = renderAlloyConfig(INPUT);
+  const statements = parseAlloy(text);
+
+  it("reads back as a tree that prints to the same text", () => {
+    expect(statements.length).toBeGreaterThan(5);
+    expect(printAlloy(statements)).toBe(text);
+  });
 
   it("defines every component it references, with an export that component type has", () => {
     const defined = new Set(definedComponents(statements));
@@ -278,7 +304,7 @@ describe("the client Alloy config", () => {
     const paths = attribute(component(statements, "local.file_match", "system_logs").body, "path_targets");
     const fileSources =
       paths?.kind === "list" ? paths.items.map((item) => (item.kind === "object" ? item.entries : [])) : [];
-    expect(fileSources.length).toBe(FILE_LOG_PATHS.length);
+    expect(fileSources.length).toBe(fileLogPaths(statements).length);
     for (const entries of fileSources) expect(entries).toContainEqual(["source", str("file")]);
     const journalLabels = attribute(component(statements, "loki.source.journal", "system").body, "labels");
     expect(journalLabels).toEqual(obj({ source: str("journal") }));
@@ -294,7 +320,7 @@ describe("the client Alloy config", () => {
           .replace(/\?/g, "[^/]")}$`,
       );
     for (const file of ["/var/log/auth.log", "/var/log/syslog", "/var/log/kern.log"]) {
-      const matching = FILE_LOG_PATHS.filter((glob) => globToRegex(glob).test(file));
+      const matching = fileLogPaths(statements).filter((glob) => globToRegex(glob).test(file));
       // Exactly one glob: a file matched twice would be shipped twice.
       expect(matching, file).toHaveLength(1);
     }
@@ -354,13 +380,13 @@ describe("the client Alloy config", () => {
 
 describe("the Alloy container", () => {
   it("serves its metrics on the agent port and keeps positions on a volume", () => {
-    const flags = alloyFlags();
+    const service = alloyService();
+    const flags = service.command as string[];
     expect(flags[0]).toBe("run");
     expect(flags).toContain(`--server.http.listen-addr=0.0.0.0:${AGENT_PORTS.alloy}`);
-    expect(flags).toContain(`--storage.path=${ALLOY_STORAGE_PATH}`);
-    expect(flags.at(-1)).toBe(ALLOY_CONFIG_PATH);
-    const service = alloyService();
-    expect(service.volumes?.find((v) => v.endsWith(`:${ALLOY_STORAGE_PATH}`))).toMatch(/^[a-z][a-z0-9_-]*:/);
+    expect(flags).toContain(`--storage.path=${STORAGE_PATH}`);
+    expect(flags.at(-1)).toBe("/etc/alloy/config.alloy");
+    expect(service.volumes?.find((v) => v.endsWith(`:${STORAGE_PATH}`))).toMatch(/^[a-z][a-z0-9_-]*:/);
     expect(service.ports).toEqual([`0.0.0.0:${AGENT_PORTS.alloy}:${AGENT_PORTS.alloy}`]);
   });
 

@@ -9,12 +9,12 @@ import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, test } from "vitest";
 import { ClientHost } from "../components/client-host";
-import { sshConnection, throughJumpHost, withHostKey } from "../components/host-deployment";
+import { sshConnection, throughJumpHost } from "../components/host-deployment";
 import { ImageDigests } from "../components/image-digests";
 import { InstanceRoles } from "../components/instance-roles";
 import { LokiBucket } from "../components/loki-bucket";
 import { MonitorHost } from "../components/monitor-host";
-import { clientScrapePorts, Network } from "../components/network";
+import { Network } from "../components/network";
 import { HOST_KEY_READ_COMMAND, hostKeyFromOutput, SshKey } from "../components/ssh-key";
 import { exporterRecord } from "../configs/exporters";
 import { AGENT_PORTS } from "../lib/catalog";
@@ -45,13 +45,33 @@ function runComponents(program: () => Record<string, unknown>): Promise<MockedRu
 describe("client scrape ports", () => {
   const agentPorts = Object.values(AGENT_PORTS).sort((a, b) => a - b);
 
-  test("without optional exporters only the agents are opened", () => {
-    expect(clientScrapePorts([]).map((entry) => entry.port)).toEqual(agentPorts);
+  /** The ports the Network opens on the clients for the monitor's scrapes, one rule each, sorted. */
+  async function scrapePortsOpened(clientExporters: string[]): Promise<number[]> {
+    const run = await runComponents(() => {
+      new Network("n", {
+        environment: "test",
+        network: config.network,
+        sshCidrs: [],
+        grafanaCidrs: [],
+        grafanaExposure: { mode: "tunnel" },
+        clientExporters,
+      });
+      return {};
+    });
+    return resourcesOfType(run, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+      .filter(
+        (rule) => /^n-clients-.+-from-monitor$/.test(rule.name) && rule.name !== "n-clients-ssh-from-monitor",
+      )
+      .map((rule) => rule.inputs.fromPort as number)
+      .sort((x, y) => x - y);
+  }
+
+  test("without optional exporters only the agents are opened", async () => {
+    expect(await scrapePortsOpened([])).toEqual(agentPorts);
   });
 
-  test("each exporter in use adds its port once, however many clients run it", () => {
-    const ports = clientScrapePorts(["redis", "nginx", "redis", "nginx"]).map((entry) => entry.port);
-    expect(ports).toEqual(
+  test("each exporter in use adds its port once, however many clients run it", async () => {
+    expect(await scrapePortsOpened(["redis", "nginx", "redis", "nginx"])).toEqual(
       [...agentPorts, exporterRecord("nginx").port, exporterRecord("redis").port].sort((a, b) => a - b),
     );
   });
@@ -285,7 +305,7 @@ describe("SSH connections and host keys", () => {
 
   test("key login carries the key to the host and the jump leg; agent login carries none and no socket path", () => {
     const monitor = sshConnection("192.0.2.1", "ubuntu", { privateKey });
-    const client = throughJumpHost("10.42.1.20", "ubuntu", withHostKey(monitor, "ssh-ed25519 AAAA"));
+    const client = throughJumpHost("10.42.1.20", "ubuntu", { ...monitor, hostKey: "ssh-ed25519 AAAA" });
     expect(client.privateKey).toBe(privateKey);
     expect(client.proxy).toMatchObject({ host: "192.0.2.1", privateKey, hostKey: "ssh-ed25519 AAAA" });
     expect(client.hostKey).toBeUndefined();

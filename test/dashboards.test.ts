@@ -25,15 +25,11 @@ import { renderProcessExporterConfig, WATCHED_DAEMONS } from "../configs/agents/
 import { alertmanagerFlags } from "../configs/alertmanager";
 import { buildDashboards, dashboardUrls, renderDashboards } from "../configs/dashboards";
 import { EXPORTERS, enabledExporters } from "../configs/exporters";
-import {
-  grafanaDashboardProviderData,
-  grafanaDatasourcesData,
-  renderGrafanaProvisioning,
-} from "../configs/grafana";
 import { renderPrometheusConfig } from "../configs/prometheus";
 import type { StackConfig } from "../lib/stack-config";
 import { CADVISOR_METRICS, DOCUMENTED_METRICS } from "./support/documented-metrics";
 import { startNodeExporter, startProcessExporter } from "./support/exporters";
+import { dashboardProvider, provisionedDatasources } from "./support/grafana-provisioning";
 import { freePort, getText, ProcessGroup, pollUntil } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
 import { loadRealStacks, withEveryExporter } from "./support/stacks";
@@ -291,7 +287,7 @@ describe("the expression checkers", () => {
 describe.each(CONFIGS)("dashboards ($name)", ({ config }) => {
   const dashboards = parseDashboards(config);
   const entries = Object.entries(dashboards);
-  const datasources = grafanaDatasourcesData(config).datasources;
+  const datasources = provisionedDatasources(config);
 
   it("are the core nine plus one per enabled optional exporter", () => {
     const expected = [
@@ -684,11 +680,9 @@ describe("dashboards follow the stack config", () => {
   it("are read by the provider from the directory the docs tell the deploy to fill", () => {
     // The monitor's files must put renderDashboards' output at grafana/dashboards/<file>, which
     // compose mounts at the provider's path.
-    const provider = grafanaDashboardProviderData().providers[0];
-    expect(provider?.options.path).toBe("/etc/grafana/dashboards");
-    expect(
-      YAML.parse(renderGrafanaProvisioning(sampleStackConfig()).dashboardProvider).providers[0].type,
-    ).toBe("file");
+    const provider = dashboardProvider(sampleStackConfig());
+    expect(provider.options.path).toBe("/etc/grafana/dashboards");
+    expect(provider.type).toBe("file");
   });
 });
 

@@ -1,11 +1,11 @@
 /**
- * The deploy over SSH: the shell renderers (quoting, planning, scripts run for real against a temp
- * directory with stand-in `docker`/`curl`/`sudo` on PATH), and the whole program under mocks (what
+ * The deploy over SSH: the shell renderers (scripts run for real against a temp directory with
+ * stand-in `docker`/`curl`/`sudo` on PATH; the plan is test/deploy-plan.test.ts), and the whole program under mocks (what
  * every host's steps are, what they depend on, what their triggers hold, where secrets go).
  * test/host-scripts.test.ts runs the same scripts over a real SSH connection; no Docker engine is
  * involved anywhere: docs/deploy.md says what was not run here.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import {
   chmodSync,
   existsSync,
@@ -19,37 +19,21 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { REMOTE_COMMAND_TYPE } from "../components/host-deployment";
-import { COMPOSE_FILE } from "../configs/agents/client-compose";
 import {
   AGENTS_DEPLOY_DIR,
-  composeLayout,
   contentHash,
-  FILE_SD_DIR,
-  LOKI_RUNTIME_DIR,
   MONITOR_DEPLOY_DIR,
   planDeploy,
   RUN_STDIN_AS_ROOT,
   renderReadinessScript,
   renderSecretFilesScript,
   renderTeardownCommand,
-  shellQuote,
   unitFiles,
 } from "../configs/deploy-scripts";
-import { exporterCredentialFiles, exporterRecord } from "../configs/exporters";
-import { GRAFANA_ADMIN_PASSWORD_RESET } from "../configs/grafana";
-import {
-  CLOUD_INIT_FILE,
-  clientFiles,
-  type HostFiles,
-  monitorFiles,
-  stackImages,
-} from "../configs/host-files";
-import { IMAGES } from "../configs/images";
-import { LOKI_RUNTIME_CONFIG_PATH, LOKI_RUNTIME_FILE_NAME } from "../configs/loki";
+import { type HostFiles, monitorFiles, stackImages } from "../configs/host-files";
 import { monitorSecretFiles } from "../configs/monitor-compose";
-import { renderFileSdTargets } from "../configs/prometheus";
 import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
+import { shellQuote } from "../lib/shell";
 import { PROJECT } from "../lib/stack-config";
 import { listStackNames } from "../lib/stack-files";
 import { fileStepScript } from "./support/deploy-steps";
@@ -58,6 +42,7 @@ import {
   isSecretValue,
   type ProgramRun,
   plainStrings,
+  REMOTE_COMMAND_TYPE,
   REPO_ROOT,
   type RecordedResource,
   resourcesOfType,
@@ -69,6 +54,8 @@ import { sampleStackConfig } from "./support/sample-config";
 import { SECRET_SETTINGS } from "./support/stack-files";
 
 const SECRET_VALUE_KEY = "value";
+/** Where the monitor's file SD target files are deployed (relative to its deploy directory). */
+const FILE_SD_DIR = "prometheus/file_sd";
 
 /** The value a secrets script writes to `path`: the here-document after its put_secret call. */
 function secretValueIn(script: string, path: string): string | undefined {
@@ -80,94 +67,6 @@ function secretValueIn(script: string, path: string): string | undefined {
   return lines.slice(start + 1, end).join("\n");
 }
 
-// ---------------------------------------------------------------------------------------------
-// Shell quoting
-// ---------------------------------------------------------------------------------------------
-
-/** Deterministic pseudo-random strings over characters shells care about (no wall clock, no Math.random). */
-function nastyStrings(count: number): string[] {
-  const alphabet = [..."'\"`$\\!*?[]{}()<>|&;#~ \t\n-=%@:,./aZ9", "é", "€", "\u{1F600}", "\r", "\u0001"];
-  let seed = 0x5eed;
-  const next = () => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed;
-  };
-  const strings: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const length = next() % 24;
-    let text = "";
-    for (let j = 0; j < length; j++) text += alphabet[next() % alphabet.length];
-    strings.push(text);
-  }
-  return strings;
-}
-
-const HAND_PICKED = [
-  "",
-  "plain",
-  "'",
-  "''",
-  "'\\''",
-  "it's",
-  '"double"',
-  "$HOME",
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell expansion that must stay literal
-  "${PATH}",
-  "$(id)",
-  "`id`",
-  "a b",
-  " leading and trailing ",
-  "*",
-  "?",
-  "[a-z]",
-  "~",
-  "~root",
-  "-n",
-  "--help",
-  "a\nb",
-  "\n",
-  "tab\there",
-  "back\\slash",
-  "semi;colon && rm -rf /",
-  "#comment",
-  "!history",
-  "{a,b}",
-  "héllo wörld €",
-  "=value",
-];
-
-/** Runs `printf '%s\0' <quoted words>` in the given shell and returns the words it printed. */
-function wordsThroughShell(shell: string, values: readonly string[]): string[] {
-  const script = `printf '%s\\0' ${values.map(shellQuote).join(" ")}`;
-  const output = execFileSync(shell, ["-c", script], { encoding: "utf8" });
-  return output.split("\0").slice(0, -1);
-}
-
-describe("shellQuote", () => {
-  const values = [...HAND_PICKED, ...nastyStrings(300)];
-
-  test.each(["bash", "dash"])("every string comes back byte for byte through %s", (shell) => {
-    expect(wordsThroughShell(shell, values)).toEqual(values);
-  });
-
-  test("each string is one word: nothing expands, splits or globs", () => {
-    for (const value of values) {
-      const quoted = shellQuote(value);
-      // Either bare safe characters or one single-quoted run with '\'' for each quote.
-      expect(quoted === value ? /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) : quoted.startsWith("'")).toBe(true);
-    }
-  });
-
-  test("a NUL byte is refused without repeating the value", () => {
-    expect(() => shellQuote("secret\0value")).toThrow(/NUL/);
-    try {
-      shellQuote("secret\0value");
-    } catch (error) {
-      expect(String((error as Error).message)).not.toContain("secret");
-    }
-  });
-});
-
 describe("contentHash", () => {
   test("independent of insertion order, sensitive to every path and byte", () => {
     const files = { "a.yml": "one\n", "b/c.yml": "two\n" };
@@ -178,197 +77,6 @@ describe("contentHash", () => {
     expect(contentHash(files)).toMatch(/^sha256:[0-9a-f]{64}$/);
     // A path/content boundary cannot be shifted to forge the same hash.
     expect(contentHash({ ab: "c" })).not.toBe(contentHash({ a: "bc" }));
-  });
-});
-
-// ---------------------------------------------------------------------------------------------
-// Planning
-// ---------------------------------------------------------------------------------------------
-
-describe("planDeploy", () => {
-  const config = sampleStackConfig();
-  const monitor = monitorFiles(config, { monitorPrivateIp: "10.42.1.10" });
-  const plan = planDeploy(monitor, MONITOR_DEPLOY_DIR);
-  const unit = (name: string) => {
-    const found = plan.units.find((entry) => entry.name === name);
-    if (!found) throw new Error(`no unit ${name}`);
-    return found;
-  };
-
-  test("every deployed file belongs to exactly one step; user data is not deployed", () => {
-    const paths = plan.units.flatMap((entry) => entry.paths);
-    expect(new Set(paths).size).toBe(paths.length);
-    expect(paths.sort()).toEqual(
-      Object.keys(monitor)
-        .filter((path) => path !== CLOUD_INIT_FILE)
-        .sort(),
-    );
-    expect(paths).not.toContain(CLOUD_INIT_FILE);
-  });
-
-  test("file SD targets are their own step, with nothing to reload", () => {
-    expect(unit("file-sd").paths).toEqual(
-      Object.keys(renderFileSdTargets(config))
-        .map((name) => `${FILE_SD_DIR}/${name}`)
-        .sort(),
-    );
-    expect(unit("file-sd").apply).toEqual({ kind: "none" });
-    expect(unit("prometheus").paths.some((path) => path.startsWith(FILE_SD_DIR))).toBe(false);
-  });
-
-  test("Loki's runtime overrides are their own step, with nothing to restart; loki.yml stays with the loki step", () => {
-    expect(unit("loki-runtime").paths).toEqual([`${LOKI_RUNTIME_DIR}/${LOKI_RUNTIME_FILE_NAME}`]);
-    expect(unit("loki-runtime").apply).toEqual({ kind: "none" });
-    expect(unit("loki").paths).toEqual(["loki/loki.yml"]);
-    // Loki sees the file where its config points, through the directory the compose file mounts.
-    const lokiMount = composeLayout(
-      monitor[COMPOSE_FILE] as string,
-      MONITOR_DEPLOY_DIR,
-    ).services.loki?.mounts.find((mount) => LOKI_RUNTIME_DIR.startsWith(`${mount.source}/`));
-    expect(lokiMount).toBeDefined();
-    expect(
-      `${lokiMount?.target}${LOKI_RUNTIME_DIR.slice(lokiMount?.source.length)}/${LOKI_RUNTIME_FILE_NAME}`,
-    ).toBe(LOKI_RUNTIME_CONFIG_PATH);
-  });
-
-  test("Prometheus and Alertmanager are checked with their own tool and reloaded on loopback, never restarted", () => {
-    expect(unit("prometheus").apply).toEqual({
-      kind: "reload",
-      service: "prometheus",
-      port: MONITOR_PORTS.prometheus,
-    });
-    expect(unit("prometheus").check?.entrypoint).toBe("promtool");
-    expect(unit("prometheus").paths).toContain("prometheus/prometheus.yml");
-    expect(unit("alertmanager").apply).toEqual({
-      kind: "reload",
-      service: "alertmanager",
-      port: MONITOR_PORTS.alertmanager,
-    });
-    expect(unit("alertmanager").check?.entrypoint).toBe("amtool");
-  });
-
-  test("Alloy, its config directory mounted and its port on loopback, is reloaded; Loki's main config restarts it", () => {
-    expect(unit("alloy").paths).toEqual(["alloy/config.alloy"]);
-    expect(unit("alloy").apply).toEqual({ kind: "reload", service: "alloy", port: AGENT_PORTS.alloy });
-    // Loki publishes no port (the push gateway fronts it): its /ready is probed by service name
-    // from a container of the pinned Prometheus image on the compose network.
-    expect(unit("loki").apply).toEqual({
-      kind: "restart",
-      service: "loki",
-      readyUrl: "http://loki:3100/ready",
-      probeNetwork: { network: "observability_default", image: IMAGES.prometheus },
-    });
-    // The gateway has no readiness path: any HTTP answer on its published port counts.
-    expect(unit("gateway").apply).toEqual({
-      kind: "restart",
-      service: "gateway",
-      readyUrl: "http://127.0.0.1:3101/",
-      anyAnswer: true,
-    });
-    expect(unit("loki").check).toMatchObject({
-      entrypoint: "loki",
-      args: ["-config.file=/etc/loki/loki.yml", "-verify-config"],
-    });
-    expect(unit("grafana").apply).toEqual({
-      kind: "restart",
-      service: "grafana",
-      readyUrl: "http://127.0.0.1:3000/api/health",
-    });
-  });
-
-  test("a restarted service that publishes no readiness port is probed over the compose network where the probe image runs, else restarted without a wait", () => {
-    const unpublishedCompose = (monitor[COMPOSE_FILE] as string).replace(
-      /"(?:0\.0\.0\.0|127\.0\.0\.1):3000:3000"/,
-      '"3000"',
-    );
-    expect(unpublishedCompose).not.toBe(monitor[COMPOSE_FILE]);
-    const grafanaApply = (compose: string) =>
-      planDeploy({ ...monitor, [COMPOSE_FILE]: compose }, MONITOR_DEPLOY_DIR).units.find(
-        (entry) => entry.name === "grafana",
-      )?.apply;
-    expect(grafanaApply(unpublishedCompose)).toEqual({
-      kind: "restart",
-      service: "grafana",
-      readyUrl: "http://grafana:3000/api/health",
-      probeNetwork: { network: "observability_default", image: IMAGES.prometheus },
-    });
-    // No service of the host runs the probe image: nothing is pulled to probe, no wait.
-    const withoutProbeImage = unpublishedCompose.replaceAll(
-      IMAGES.prometheus,
-      "docker.io/prom/prometheus:v0.0.0",
-    );
-    expect(withoutProbeImage).not.toBe(unpublishedCompose);
-    expect(grafanaApply(withoutProbeImage)).toEqual({ kind: "restart", service: "grafana" });
-  });
-
-  test("a client's Alloy, published on all interfaces, is reloaded through loopback too", () => {
-    const client = config.clients[0];
-    if (!client) throw new Error("the sample config has a client");
-    const clientUnit = planDeploy(clientFiles(config, client), AGENTS_DEPLOY_DIR).units.find(
-      (entry) => entry.name === "alloy",
-    );
-    expect(clientUnit?.apply).toEqual({ kind: "reload", service: "alloy", port: AGENT_PORTS.alloy });
-  });
-
-  test("only a port published on 127.0.0.1 or 0.0.0.0 counts as reachable from loopback", () => {
-    const composeWith = (ports: string[]) =>
-      `name: p\nservices:\n  s:\n    image: i\n    ports: ${JSON.stringify(ports)}\n`;
-    expect(
-      composeLayout(composeWith(["127.0.0.1:1:1", "0.0.0.0:2:2"]), "/d").services.s?.loopbackPorts,
-    ).toEqual([1, 2]);
-    expect(
-      composeLayout(composeWith(["10.0.0.5:3:3", "4:4", "127.0.0.1:5:6", "0.0.0.0:7:8"]), "/d").services.s
-        ?.loopbackPorts,
-    ).toEqual([]);
-  });
-
-  test("a reloadable service whose config is a single bind-mounted file is restarted (a renamed file keeps its old inode)", () => {
-    const withFileMount = {
-      ...monitor,
-      [COMPOSE_FILE]: (monitor[COMPOSE_FILE] as string).replace(
-        '"./alloy:/etc/alloy:ro"',
-        '"./alloy/config.alloy:/etc/alloy/config.alloy:ro"',
-      ),
-    };
-    expect(withFileMount[COMPOSE_FILE]).not.toBe(monitor[COMPOSE_FILE]);
-    const fileMounted = planDeploy(withFileMount, MONITOR_DEPLOY_DIR).units.find(
-      (entry) => entry.name === "alloy",
-    );
-    expect(fileMounted?.apply).toEqual({
-      kind: "restart",
-      service: "alloy",
-      readyUrl: `http://127.0.0.1:${AGENT_PORTS.alloy}/-/ready`,
-    });
-  });
-
-  test("the compose step holds the compose file and checks it", () => {
-    expect(unit("compose").paths).toEqual([COMPOSE_FILE]);
-    expect(unit("compose").checkCompose).toBe(true);
-    expect(unit("compose").apply).toEqual({ kind: "compose-up" });
-  });
-
-  test("the services recreated for a secret change are exactly those the monitor's secret files name, but the gateway", () => {
-    const expected: Record<string, string[]> = {};
-    for (const file of monitorSecretFiles(config)) {
-      for (const service of file.services) {
-        // The gateway reads its hash file per request: rewritten in place, it needs no recreate.
-        if (service === "gateway") continue;
-        expected[service] = [...(expected[service] ?? []), file.hostPath];
-      }
-    }
-    for (const list of Object.values(expected)) list.sort();
-    expect(plan.secretReaders).toEqual(expected);
-  });
-
-  test("a client's exporter credentials are read from its agents directory", () => {
-    const client = config.clients.find((host) => host.exporters.includes("postgres"));
-    if (!client) throw new Error("the sample config has a postgres client");
-    const clientPlan = planDeploy(clientFiles(config, client), AGENTS_DEPLOY_DIR);
-    expect(clientPlan.secretReaders["postgres-exporter"]).toEqual(
-      exporterCredentialFiles(exporterRecord("postgres"))
-        .map((file) => `${AGENTS_DEPLOY_DIR}/${file.path}`)
-        .sort(),
-    );
   });
 });
 
@@ -874,7 +582,7 @@ describe.each(listStackNames(REPO_ROOT))("stack %s deploy", (stack) => {
   test("Grafana's admin password is reset through the container when the secret changes, never on a command line", () => {
     const reset = command(run, `${stack}-deploy-monitor-grafana-admin-password`);
     expect(String(reset.inputs.create)).toContain("reset-admin-password --password-from-stdin");
-    expect(String(reset.inputs.create)).toContain(GRAFANA_ADMIN_PASSWORD_RESET.passwordFile);
+    expect(String(reset.inputs.create)).toContain("< /run/secrets/grafana_admin_password");
     // The password itself is the trigger, kept encrypted in state: no hash to guess offline.
     expect(isSecretValue(reset.inputs.triggers)).toBe(true);
     expect(unwrap(reset.inputs.triggers)).toContain(TEST_SECRET_VALUES.grafanaAdminPassword);

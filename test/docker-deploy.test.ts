@@ -79,12 +79,21 @@ describe("the deploy on test hosts with a real Docker engine", () => {
         "grafana",
         "loki",
         "node-exporter",
+        "process-exporter",
         "prometheus",
       ].sort(),
     );
     for (const name of ["prometheus", "alertmanager", "grafana"])
       expect(onMonitor[name]?.health, name).toBe("healthy");
-    for (const name of ["loki", "gateway", "docker-socket-proxy", "alloy", "cadvisor", "node-exporter"])
+    for (const name of [
+      "loki",
+      "gateway",
+      "docker-socket-proxy",
+      "alloy",
+      "cadvisor",
+      "node-exporter",
+      "process-exporter",
+    ])
       expect(onMonitor[name]?.health, name).toBe("running");
     const onClient = containers(deployed().client);
     expect(Object.keys(onClient).sort()).toEqual([

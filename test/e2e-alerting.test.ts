@@ -11,13 +11,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { HOST_UNREACHABLE_ALERT, RECEIVERS, WATCHDOG_ALERT } from "../configs/alertmanager";
+import { HOST_UNREACHABLE_ALERT } from "../configs/alertmanager";
 import { buildDashboards } from "../configs/dashboards";
 import { JOB_NAMES } from "../configs/prometheus";
 import { renderRuleFiles } from "../configs/rules";
 import { hostRuleGroup } from "../configs/rules/host";
 import { runbookUrl } from "../configs/rules/runbook";
 import { DEFAULT_ALERT_THRESHOLDS } from "../lib/stack-config";
+import { RECEIVERS, WATCHDOG_ALERT } from "./support/alertmanager";
 import {
   CONTROLLED_HOST,
   E2eStack,

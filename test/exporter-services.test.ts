@@ -175,6 +175,10 @@ describe("optional exporters against real services", () => {
     return body.groups.flatMap((ruleGroup) => ruleGroup.rules).filter((rule) => names.includes(rule.name));
   }
 
+  /** The host's pending series of an alert in the last 2 minutes (present: it was pending). */
+  const pendingSince = (name: string) =>
+    `max_over_time(ALERTS{alertname="${name}", alertstate="pending", instance="${HOST.name}"}[2m])`;
+
   /** Sorted `alertname/alertstate` of the ALERTS series of these rules for the host. */
   async function alertStates(names: readonly string[]): Promise<string[]> {
     const result = await prometheus().instantQuery(
@@ -277,6 +281,7 @@ describe("optional exporters against real services", () => {
         [JOB_NAMES.loki]: agents.address,
         [JOB_NAMES.grafana]: agents.address,
         [JOB_NAMES.node]: agents.address,
+        [JOB_NAMES.process]: agents.address,
         [JOB_NAMES.cadvisor]: agents.address,
         [JOB_NAMES.alloy]: agents.address,
       },
@@ -399,6 +404,8 @@ describe("optional exporters against real services", () => {
           ? true
           : undefined,
       );
+      // Pending first (its `for`).
+      expect(await seriesCount(pendingSince("RedisMemoryNearMaxmemory"))).toBe(1);
     } finally {
       await redis("CONFIG", "SET", "maxmemory", "0");
       await redis("DEL", "filler");
@@ -426,11 +433,7 @@ describe("optional exporters against real services", () => {
           throw new Error(`${states.join(", ") || "inactive"} at ${now?.value?.[1]} connections`);
         });
         // Pending first (its \`for\`), and with the held sessions counted by the exporter.
-        expect(
-          await seriesCount(
-            `max_over_time(ALERTS{alertname="${alert}", alertstate="pending", instance="${HOST.name}"}[2m])`,
-          ),
-        ).toBe(1);
+        expect(await seriesCount(pendingSince(alert))).toBe(1);
         expect(await seriesCount(`${connections(selector(exporter))} >= ${count}`)).toBe(1);
       } finally {
         await held.close();

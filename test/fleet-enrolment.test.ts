@@ -12,12 +12,21 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { COMPOSE_FILE } from "../configs/agents/client-compose";
-import { FLEET_HOST_VARIABLE, renderFleetPointer } from "../configs/fleet-bundle";
-import { FLEET_DISCOVERY_TAG } from "../lib/catalog";
+import { FLEET_HOST_VARIABLE, fleetBundleFiles, renderFleetPointer } from "../configs/fleet-bundle";
+import { stackHostFiles } from "../configs/host-files";
+import { FLEET_DISCOVERY_TAG, FLEET_PUSH_USER } from "../lib/catalog";
 import { PROJECT } from "../lib/stack-config";
+import {
+  bucketLockdownViolations,
+  DEFAULT_PUBLIC_INGRESS_PORTS,
+  POLICY_NAMES,
+  type StackResource,
+} from "../policy/rules";
+import { checkResource } from "./support/policy";
 import {
   isSecretValue,
   type ProgramRun,
+  REPO_ROOT,
   type RecordedResource,
   resourcesOfType,
   runProgram,
@@ -25,6 +34,7 @@ import {
   TEST_SECRET_VALUES,
   unwrapSecret,
 } from "./support/pulumi-mocks";
+import { sampleStackConfig } from "./support/sample-config";
 import { tempDirMaker } from "./support/temp-files";
 
 const T = {
@@ -221,6 +231,31 @@ describe("with fleetEnrolment on (prod stack, under mocks)", () => {
     expect(monitorStepText(run)).toContain(`__meta_ec2_tag_${FLEET_DISCOVERY_TAG}`);
   });
 
+  it("passes the policy pack with prod's pack config: every resource, and every bucket locked down", () => {
+    const provider = run.resources.find((resource) => resource.type === "pulumi:providers:aws");
+    const packConfig = JSON.parse(
+      readFileSync(join(REPO_ROOT, "policy", "config", "prod.json"), "utf8"),
+    ) as Record<string, { allowedAccessKeyIds?: string[] }>;
+    const context = {
+      allowedPublicIngressPorts: DEFAULT_PUBLIC_INGRESS_PORTS,
+      allowedAccessKeyIds: packConfig[POLICY_NAMES.noAccessKeys]?.allowedAccessKeyIds ?? [],
+      stack: "prod",
+      ...(provider ? { provider: { type: provider.type, props: provider.inputs } } : {}),
+    };
+    const violations = run.resources.flatMap((resource) =>
+      checkResource(resource.type, resource.inputs, context).map(
+        (violation) => `${resource.type}::${resource.name}: [${violation.policy}] ${violation.message}`,
+      ),
+    );
+    expect(violations).toEqual([]);
+    const resources: StackResource[] = run.resources.map((resource) => ({
+      type: resource.type,
+      urn: `urn:pulumi:prod::observability::${resource.type}::${resource.name}`,
+      props: { ...resource.state, id: resource.id },
+    }));
+    expect(bucketLockdownViolations(resources)).toEqual([]);
+  });
+
   it("renders user data that shellcheck finds clean", () => {
     const shellcheck = "/usr/bin/shellcheck";
     if (!existsSync(shellcheck)) {
@@ -261,5 +296,15 @@ describe("refused", () => {
     expect(message).toContain(`${PROJECT}:fleetEnrolment`);
     expect(message).toContain("existing instance profile");
     expect(refused.registeredTypes).toEqual([]);
+  });
+});
+
+describe("the render command's view", () => {
+  it("shows the fleet bundle under fleet/ when fleet enrolment is on, and not otherwise", () => {
+    const config = sampleStackConfig();
+    const info = { monitorPrivateIp: "10.42.1.10" };
+    expect(Object.keys(stackHostFiles(config, info))).not.toContain(FLEET_PUSH_USER);
+    const rendered = stackHostFiles({ ...config, fleetEnrolment: true }, info);
+    expect(rendered[FLEET_PUSH_USER]).toEqual(fleetBundleFiles(config, { monitorAddress: "10.42.1.10" }));
   });
 });

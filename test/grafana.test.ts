@@ -5,7 +5,6 @@
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
 import {
-  GRAFANA_ADMIN_PASSWORD_RESET,
   GRAFANA_ROOT_URL_PLACEHOLDER,
   grafanaAdminPasswordResetCommand,
   renderGrafanaProvisioning,
@@ -134,14 +133,9 @@ describe("Grafana admin password reset", () => {
   const environment = renderGrafanaProvisioning(sampleStackConfig()).environment;
 
   it("reads the same secret file Grafana is configured with, on stdin", () => {
-    expect(GRAFANA_ADMIN_PASSWORD_RESET.passwordFile).toBe(environment.GF_SECURITY_ADMIN_PASSWORD__FILE);
     const command = grafanaAdminPasswordResetCommand();
     expect(command).toContain("reset-admin-password --password-from-stdin");
     expect(command).toContain(`< ${environment.GF_SECURITY_ADMIN_PASSWORD__FILE}`);
     expect(command).toMatch(/^docker compose -f compose\.yaml exec -T grafana /);
-  });
-
-  it("is triggered by the admin password setting", () => {
-    expect(GRAFANA_ADMIN_PASSWORD_RESET.secretSetting).toBe("grafanaAdminPassword");
   });
 });

@@ -26,7 +26,6 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { COMPOSE_FILE } from "../configs/agents/client-compose";
 import {
   AGENTS_DEPLOY_DIR,
-  DEPLOY_LIBRARY_FILE,
   DEPLOY_STATE_DIR,
   type DeployUnit,
   HOST_SCRIPTS_DIR,
@@ -41,7 +40,7 @@ import {
   renderTeardownCommand,
   unitFiles,
 } from "../configs/deploy-scripts";
-import { GRAFANA_ADMIN_PASSWORD_RESET, grafanaAdminPasswordResetCommand } from "../configs/grafana";
+import { grafanaAdminPasswordResetCommand } from "../configs/grafana";
 import { type HostFiles, monitorFiles, stackHostFiles } from "../configs/host-files";
 import { IMAGES } from "../configs/images";
 import { monitorSecretFiles } from "../configs/monitor-compose";
@@ -51,6 +50,9 @@ import { type HostStandIns, installHostStandIns } from "./support/host-stand-ins
 import { sampleStackConfig } from "./support/sample-config";
 import { type SshResult, type SshServer, startSshServer } from "./support/sshd";
 import { loadRealStacks, sampleConfigs } from "./support/stacks";
+
+/** The plain shell the deploy's step scripts start with. */
+const DEPLOY_LIBRARY_FILE = join(HOST_SCRIPTS_DIR, "deploy-lib.sh");
 
 const DEPLOY_INFO = {
   lokiBucketName: "observability-test-logs",
@@ -841,7 +843,7 @@ describe("over SSH", () => {
       const dockerCalls = standIns.calls().filter((line) => line.startsWith("docker "));
       expect(dockerCalls).toEqual([
         `docker compose --project-directory ${directory} -f ${directory}/${COMPOSE_FILE} up --detach --no-deps --force-recreate --wait --wait-timeout 600 alertmanager`,
-        `docker compose -f ${COMPOSE_FILE} exec -T grafana sh -c ${GRAFANA_ADMIN_PASSWORD_RESET.containerArgs[2]}`,
+        `docker compose -f ${COMPOSE_FILE} exec -T grafana sh -c grafana cli admin reset-admin-password --password-from-stdin < /run/secrets/grafana_admin_password`,
         `docker compose --project-directory ${directory} -f ${directory}/${COMPOSE_FILE} down --remove-orphans --volumes`,
       ]);
       expect(existsSync(directory)).toBe(false);

@@ -8,16 +8,18 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { COMPOSE_FILE } from "../configs/agents/client-compose";
-import { renderAlertmanagerConfig } from "../configs/alertmanager";
+import {
+  PROCESS_EXPORTER_CONFIG_FILE,
+  renderProcessExporterConfig,
+} from "../configs/agents/process-exporter";
 import { DATA_MOUNT_POINT } from "../configs/cloud-init";
 import { EXPORTERS } from "../configs/exporters";
 import { GATEWAY_USER } from "../configs/gateway";
-import { GRAFANA_DATASOURCE_URLS, renderGrafanaProvisioning } from "../configs/grafana";
+import { renderGrafanaProvisioning } from "../configs/grafana";
 import { clientFiles, monitorFiles, stackHostFiles, stackImages } from "../configs/host-files";
 import { IMAGES, MONITOR_CONTAINER_USERS, withPinnedImages } from "../configs/images";
 import {
   CONTAINER_SECRETS_DIR,
-  DOCKER_HOST_ALIAS,
   MONITOR_PROMETHEUS_ADDRESSES,
   MONITOR_SECRETS_DIR,
   monitorSecretFiles,
@@ -26,6 +28,8 @@ import {
 import { renderPrometheusConfig } from "../configs/prometheus";
 import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
 import type { StackConfig } from "../lib/stack-config";
+import { renderAlertmanagerYaml } from "./support/alertmanager";
+import { provisionedDatasources } from "./support/grafana-provisioning";
 import { isPinnedImage } from "./support/images";
 import { sampleStackConfig } from "./support/sample-config";
 import { withEveryExporter } from "./support/stacks";
@@ -89,11 +93,27 @@ describe("monitor compose file", () => {
       "loki",
       "grafana",
       "node-exporter",
+      "process-exporter",
       "cadvisor",
       "alloy",
     ]) {
       expect(services[name], name).toBeDefined();
     }
+  });
+
+  it("runs the clients' process exporter, with their config, published on loopback only", () => {
+    const service = services["process-exporter"];
+    expect(service.image).toBe(IMAGES.processExporter);
+    expect(service.pid).toBe("host");
+    expect(service.ports.length).toBeGreaterThan(0);
+    for (const spec of service.ports) expect(parsePort(spec).hostIp, spec).toBe("127.0.0.1");
+    const config = service.volumes.find((volume: string) =>
+      volume.startsWith(`./${PROCESS_EXPORTER_CONFIG_FILE}:`),
+    );
+    expect(config, JSON.stringify(service.volumes)).toBeDefined();
+    expect(monitorFiles(sampleStackConfig())[PROCESS_EXPORTER_CONFIG_FILE]).toBe(
+      renderProcessExporterConfig(),
+    );
   });
 
   it("pins every image", () => {
@@ -298,7 +318,7 @@ describe("monitor secrets", () => {
   });
 
   it("are where Alertmanager's *_file fields point", () => {
-    const alertmanager = YAML.parse(renderAlertmanagerConfig(config, { secretsDir: CONTAINER_SECRETS_DIR }));
+    const alertmanager = YAML.parse(renderAlertmanagerYaml(config, { secretsDir: CONTAINER_SECRETS_DIR }));
     const references = fileReferences(alertmanager);
     expect(references.length).toBeGreaterThan(0);
     for (const path of references) {
@@ -321,7 +341,11 @@ describe("monitor secrets", () => {
 
 describe("names the services use for each other", () => {
   it("Grafana's datasource hosts are compose services listening on those ports", () => {
-    for (const url of Object.values(GRAFANA_DATASOURCE_URLS)) {
+    const inCompose = provisionedDatasources(config).filter((source) =>
+      ["prometheus", "loki", "alertmanager"].includes(source.uid),
+    );
+    expect(inCompose.length).toBe(3);
+    for (const { url } of inCompose) {
       const { hostname, port } = new URL(url);
       expect(services[hostname], hostname).toBeDefined();
       // Loki publishes no port (the gateway fronts it): it listens on its configured port.
@@ -344,8 +368,8 @@ describe("names the services use for each other", () => {
     expect(staticTargets.length).toBeGreaterThan(0);
     for (const target of [...staticTargets, ...alertmanagerTargets]) {
       const host = target.slice(0, target.lastIndexOf(":"));
-      if (host === DOCKER_HOST_ALIAS) {
-        expect(services.prometheus.extra_hosts).toContain(`${DOCKER_HOST_ALIAS}:host-gateway`);
+      if (host === "host.docker.internal") {
+        expect(services.prometheus.extra_hosts).toContain("host.docker.internal:host-gateway");
         expect(services["node-exporter"].network_mode).toBe("host");
       } else {
         expect(services[host], `${target} is not a compose service`).toBeDefined();

@@ -177,6 +177,7 @@ describe("node exporter faults against the rendered host alerts", () => {
         [JOB_NAMES.loki]: stub.address,
         [JOB_NAMES.grafana]: stub.address,
         [JOB_NAMES.node]: stub.address,
+        [JOB_NAMES.process]: stub.address,
         [JOB_NAMES.cadvisor]: stub.address,
         [JOB_NAMES.alloy]: stub.address,
       },

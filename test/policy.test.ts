@@ -16,19 +16,17 @@ import { POLICIES, POLICY_PACK_NAME, STACK_POLICIES } from "../policy/policies";
 import {
   BUCKET_LOCKDOWN_POLICY,
   bucketLockdownViolations,
-  checkResource,
   DEFAULT_PUBLIC_INGRESS_PORTS,
   INTERNET_UNION_POLICY,
   internetUnionViolations,
   POLICY_NAMES,
   POLICY_RULES,
-  type ProviderDescription,
   type RuleContext,
   ruleApplies,
   type StackResource,
   stackFromUrn,
-  RESOURCE_TYPES as T,
 } from "../policy/rules";
+import { checkResource, type ProviderDescription, RESOURCE_TYPES as T } from "./support/policy";
 import { type ProgramRun, REPO_ROOT, type RecordedResource, runProgram } from "./support/pulumi-mocks";
 
 const NO_PORTS: RuleContext = { allowedPublicIngressPorts: [] };

@@ -17,7 +17,7 @@ import YAML from "yaml";
 import { BLACKBOX_SERVICE, renderBlackboxConfig } from "../configs/blackbox";
 import { monitorFiles } from "../configs/host-files";
 import { monitorComposeData } from "../configs/monitor-compose";
-import { renderRuleFiles, renderRuleTests } from "../configs/rules";
+import { renderRuleFiles } from "../configs/rules";
 import type { StackConfig } from "../lib/stack-config";
 import { probeJobAtLoopback, scaledRuleFile } from "./support/loopback";
 import {
@@ -28,6 +28,7 @@ import {
   pollUntil,
   startLocalPrometheus,
 } from "./support/processes";
+import { renderRuleTests } from "./support/rule-tests";
 import { sampleStackConfig } from "./support/sample-config";
 import { withReliability } from "./support/stacks";
 import { tempDirMaker, writeFiles } from "./support/temp-files";

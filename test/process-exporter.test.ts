@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import {
-  type ProcessExporterConfig,
+  type ProcessNameRule,
   processExporterService,
   renderProcessExporterConfig,
   WATCHED_DAEMONS,
@@ -22,7 +22,8 @@ import { getText, ProcessGroup, pollUntil } from "./support/processes";
 /** Linux keeps a process's command name in 16 bytes, its NUL included (TASK_COMM_LEN). */
 const KERNEL_COMM_LENGTH = 15;
 
-const renderedConfig = () => parse(renderProcessExporterConfig()) as ProcessExporterConfig;
+const renderedConfig = () =>
+  parse(renderProcessExporterConfig()) as { readonly process_names: readonly ProcessNameRule[] };
 
 describe("process-exporter config", () => {
   it("lists every daemon the brief names, each in a group of its own", () => {

@@ -8,8 +8,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
-import { DLM_ROLE_POLICY } from "../components/data-volume-snapshots";
-import { REMOTE_COMMAND_TYPE } from "../components/host-deployment";
 import { HOST_KEY_READ_COMMAND } from "../components/ssh-key";
 import { EXPORTERS, exporterRecord } from "../configs/exporters";
 import { monitorFiles, stackImages } from "../configs/host-files";
@@ -25,6 +23,7 @@ import {
   isSecretValue,
   type ProgramRun,
   plainStrings,
+  REMOTE_COMMAND_TYPE,
   REPO_ROOT,
   type RecordedResource,
   resourcesOfType,
@@ -1098,7 +1097,31 @@ describe("backups and restore", () => {
       entry.name.endsWith("-snapshots-dlm"),
     );
     expect(permissions.map((entry) => entry.inputs.role)).toEqual([role?.id]);
-    expect(JSON.parse(String(permissions[0]?.inputs.policy))).toEqual(DLM_ROLE_POLICY);
+    // Snapshot the data volume, tag and delete its snapshots: nothing else, no managed policy.
+    expect(JSON.parse(String(permissions[0]?.inputs.policy))).toEqual({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "SnapshotVolumes",
+          Effect: "Allow",
+          Action: [
+            "ec2:CreateSnapshot",
+            "ec2:CreateSnapshots",
+            "ec2:DeleteSnapshot",
+            "ec2:DescribeInstances",
+            "ec2:DescribeVolumes",
+            "ec2:DescribeSnapshots",
+          ],
+          Resource: "*",
+        },
+        {
+          Sid: "TagSnapshots",
+          Effect: "Allow",
+          Action: "ec2:CreateTags",
+          Resource: "arn:aws:ec2:*::snapshot/*",
+        },
+      ],
+    });
     expect(prod.outputs.monitorDataSnapshotPolicyArn).toBe(policy?.state.arn);
     expect(String(policy?.state.arn)).toMatch(/^arn:aws:dlm:/);
     expect(volume?.inputs.snapshotId).toBeUndefined();

@@ -14,19 +14,14 @@ import { describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { EXPORTERS } from "../configs/exporters";
 import {
-  DEFAULT_MONITOR_ADDRESSES,
-  discoveryVpcId,
-  exportersTagRegex,
   prometheusFlags,
   pushedScrapeJobs,
   renderFileSdTargets,
   renderPrometheusConfig,
-  retentionSettings,
-  SCRAPE_SAMPLE_LIMIT,
-  VPC_ID_PLACEHOLDER,
 } from "../configs/prometheus";
 import { renderRuleFiles } from "../configs/rules";
 import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
+import type { StackConfig } from "../lib/stack-config";
 import {
   RETENTION_IN_CONFIG_SINCE,
   readsRetentionFromConfig,
@@ -52,6 +47,10 @@ it("finds the real stacks (dev and prod at least)", () => {
 
 /** A VPC id as `pulumi up` hands it to the renderer. */
 const DEPLOYED_VPC_ID = "vpc-0a1b2c3d4e5f60718";
+/** The discovery VPC of a stack that creates its VPC, rendered before `pulumi up`. */
+const VPC_ID_PLACEHOLDER = "<vpc-id: known after pulumi up>";
+/** Samples one scrape may return before it fails (global `sample_limit`). */
+const SCRAPE_SAMPLE_LIMIT = 50_000;
 
 /** Every EC2 SD block of a rendered prometheus.yml, with its job name. */
 function ec2Blocks(rendered: string): { job: string; block: Parsed }[] {
@@ -75,7 +74,16 @@ describe.each(configsToCheck)("EC2 discovery scoped to the stack's VPC: $name", 
   });
 });
 
-describe("discoveryVpcId", () => {
+describe("the discovery VPC", () => {
+  /** The VPC every EC2 SD block of the rendered config filters on (one for all of them). */
+  const discoveryVpcId = (config: StackConfig, deployed: { vpcId?: string } = {}): string => {
+    const vpcIds = ec2Blocks(renderPrometheusConfig(config, {}, deployed)).map(
+      ({ block }) => block.filters.find((filter: Parsed) => filter.name === "vpc-id").values[0],
+    );
+    expect(new Set(vpcIds).size).toBe(1);
+    return vpcIds[0];
+  };
+
   it("prefers the deployed VPC, then the existing VPC of the config, then a placeholder", () => {
     const created = sampleStackConfig({
       network: { mode: "create", vpcCidr: "10.0.0.0/16", subnetCidr: "10.0.1.0/24" },
@@ -119,7 +127,10 @@ describe.each(configsToCheck)("promtool check config: $name", ({ config }) => {
   it("keeps retention in prometheus.yml, in a form the real Prometheus here parses", () => {
     const rendered = renderPrometheusConfig(config);
     const local = retentionForLocalPrometheus(rendered);
-    expect(local.retention).toEqual(retentionSettings(config));
+    expect(local.retention).toEqual({
+      time: config.metrics.retentionTime,
+      ...(config.metrics.retentionSize ? { size: config.metrics.retentionSize } : {}),
+    });
     if (readsRetentionFromConfig()) {
       // 3.8 or later: promtool checked the block above, as rendered.
       expect(local.prometheusYml).toBe(rendered);
@@ -343,6 +354,7 @@ describe("renderPrometheusConfig structure", () => {
       loki: `loki:${MONITOR_PORTS.loki}`,
       grafana: `grafana:${MONITOR_PORTS.grafana}`,
       node: `node-exporter:${AGENT_PORTS.nodeExporter}`,
+      process: `process-exporter:${AGENT_PORTS.processExporter}`,
       cadvisor: `cadvisor:${AGENT_PORTS.cadvisor}`,
       alloy: `alloy:${AGENT_PORTS.alloy}`,
     };
@@ -384,7 +396,10 @@ describe("renderPrometheusConfig structure", () => {
       expect(ec2.region).toBe("ap-southeast-2");
       expect(ec2.port).toBe(port);
       expect(ec2.filters).toEqual([
-        { name: "vpc-id", values: [discoveryVpcId(config)] },
+        {
+          name: "vpc-id",
+          values: [config.network.mode === "existing" ? config.network.vpcId : VPC_ID_PLACEHOLDER],
+        },
         { name: "tag:Scrape", values: ["true"] },
         { name: "tag:Environment", values: ["staging"] },
         { name: "instance-state-name", values: ["running"] },
@@ -429,7 +444,10 @@ describe("renderPrometheusConfig structure", () => {
       // Static and file SD targets have no EC2 meta labels: kept (file SD lists only enabled hosts).
       expect(relabelMatches(keep.regex, ";")).toBe(true);
     }
-    expect(relabelMatches(exportersTagRegex("redis"), "nginx,redis")).toBe(true);
+    const redisKeep = jobByName(document, "redis").relabel_configs.find(
+      (rule: Parsed) => rule.action === "keep",
+    );
+    expect(relabelMatches(redisKeep.regex, "i-0abc;nginx,redis")).toBe(true);
     for (const job of ["node", "process", "cadvisor", "alloy"]) {
       expect(jobByName(document, job).relabel_configs.some((rule: Parsed) => rule.action === "keep")).toBe(
         false,
@@ -456,8 +474,11 @@ describe("renderPrometheusConfig structure", () => {
   });
 
   it("defaults the monitor addresses to the compose service names on catalogue ports", () => {
-    expect(DEFAULT_MONITOR_ADDRESSES.grafana).toBe(`grafana:${MONITOR_PORTS.grafana}`);
-    expect(DEFAULT_MONITOR_ADDRESSES.loki).toBe(`loki:${MONITOR_PORTS.loki}`);
+    const targets: string[] = YAML.parse(renderPrometheusConfig(sampleStackConfig())).scrape_configs.flatMap(
+      (job: Parsed) => (job.static_configs ?? []).flatMap((group: Parsed) => group.targets as string[]),
+    );
+    expect(targets).toContain(`grafana:${MONITOR_PORTS.grafana}`);
+    expect(targets).toContain(`loki:${MONITOR_PORTS.loki}`);
   });
 });
 

@@ -20,11 +20,13 @@ import { UNKNOWN_MONITOR_ADDRESS } from "../configs/agents/alloy";
 import { DATA_VOLUME_ID_PLACEHOLDER } from "../configs/cloud-init";
 import { GRAFANA_ROOT_URL_PLACEHOLDER } from "../configs/grafana";
 import { CLOUD_INIT_FILE, stackHostFiles } from "../configs/host-files";
-import { LOKI_BUCKET_PLACEHOLDER } from "../configs/loki";
 import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
 import { isPinnedImage } from "./support/images";
 import { sampleStackConfig } from "./support/sample-config";
 import { WITHOUT_SECRETS } from "./support/stack-files";
+
+/** What rendered files show for Loki's bucket before `pulumi up` has created it. */
+const LOKI_BUCKET_PLACEHOLDER = "<loki-bucket-name: known after pulumi up>";
 
 const ROOT = join(__dirname, "..");
 const temporaryDirs: string[] = [];

@@ -12,12 +12,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { renderDashboards } from "../configs/dashboards";
-import { renderRuleFiles, renderRuleTests } from "../configs/rules";
-import { SLO_ALERTS, SLO_RECORDS } from "../configs/rules/slo";
+import { renderRuleFiles } from "../configs/rules";
+import { SLO_RECORDS } from "../configs/rules/slo";
 import { BURN_RATE_WINDOWS } from "../lib/burn-rates";
 import type { SloSettings } from "../lib/stack-config";
 import { scaledRuleFile } from "./support/loopback";
 import { freePort, getJson, ProcessGroup, pollUntil, startLocalPrometheus } from "./support/processes";
+import { renderRuleTests } from "./support/rule-tests";
 import { sampleStackConfig } from "./support/sample-config";
 import { withReliability } from "./support/stacks";
 import { tempDirMaker, writeFiles } from "./support/temp-files";
@@ -80,13 +81,13 @@ describe("SLO rules under promtool", () => {
   });
 
   it.each([
-    ["a slower page factor", "(14.4 * ", "(20 * ", SLO_ALERTS.page],
-    ["a faster ticket factor", "(1 * ", "(0.5 * ", SLO_ALERTS.ticket],
+    ["a slower page factor", "(14.4 * ", "(20 * ", "SloErrorBudgetBurnFast"],
+    ["a faster ticket factor", "(1 * ", "(0.5 * ", "SloErrorBudgetBurnSlow"],
     [
       "a single-window page",
       ") and on(slo) (slo:sli_error:ratio_rate5m",
       ") or on(slo) (slo:sli_error:ratio_rate5m",
-      SLO_ALERTS.page,
+      "SloErrorBudgetBurnFast",
     ],
   ])("fail with %s", (_, from, to, alert) => {
     const broken = (rules["slo.yml"] ?? "").split(from).join(to);
@@ -234,7 +235,7 @@ describe("an SLO on real data (Prometheus 3.5, windows scaled 60x)", () => {
     );
     // Several scaled "hours" of evaluations at the budget rate: the page never even goes pending.
     for (let check = 0; check < 10; check += 1) {
-      expect(await alertStates(SLO_ALERTS.page)).toEqual([]);
+      expect(await alertStates("SloErrorBudgetBurnFast")).toEqual([]);
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
     const [budget] = await query(`${SLO_RECORDS.errorBudget}{slo="checkout"}`);
@@ -243,9 +244,9 @@ describe("an SLO on real data (Prometheus 3.5, windows scaled 60x)", () => {
     // Half the requests fail: 50 times the budget rate, past 14.4x over both 1h and 5m.
     service.setErrorShare(0.5);
     const firing = await pollUntil(
-      `${SLO_ALERTS.page} firing`,
+      "SloErrorBudgetBurnFast firing",
       async () => {
-        const states = await alertStates(SLO_ALERTS.page);
+        const states = await alertStates("SloErrorBudgetBurnFast");
         return states.includes("checkout:firing") ? states : undefined;
       },
       { attempts: 90, intervalMs: 500 },

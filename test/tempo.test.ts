@@ -8,17 +8,17 @@
  */
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
-import { collectReferences, definedComponents } from "../configs/agents/alloy-syntax";
-import { alloyTraceStatements, HOST_ATTRIBUTE } from "../configs/agents/alloy-traces";
+import { alloyTraceStatements } from "../configs/agents/alloy-traces";
 import { clientComposeFile } from "../configs/agents/client-compose";
 import { renderDashboards } from "../configs/dashboards";
-import { grafanaDatasourcesData, TEMPO_DATASOURCE_UID } from "../configs/grafana";
 import { clientFiles, monitorFiles } from "../configs/host-files";
 import { IMAGES, TEMPO_VERSION } from "../configs/images";
 import { monitorComposeData } from "../configs/monitor-compose";
 import { renderTempoConfig, TEMPO_SERVICE } from "../configs/tempo";
 import { TEMPO_PREFIX, traceLifecyclePlan } from "../lib/retention";
 import { parsePrometheusDuration } from "../lib/stack-config";
+import { collectReferences, definedComponents } from "./support/alloy";
+import { provisionedDatasources } from "./support/grafana-provisioning";
 import { sampleStackConfig } from "./support/sample-config";
 import { withReliability } from "./support/stacks";
 import { TEMPO_CONFIG_FIELDS, TEMPO_FREE_MAPS } from "./support/tempo-fields";
@@ -53,9 +53,7 @@ describe("traces off", () => {
     expect(renderTempoConfig(off)).toBeUndefined();
     expect(monitorComposeData(off).services[TEMPO_SERVICE]).toBeUndefined();
     expect(Object.keys(monitorFiles(off)).filter((path) => /tempo|traces/.test(path))).toEqual([]);
-    expect(grafanaDatasourcesData(off).datasources.map((source) => source.uid)).not.toContain(
-      TEMPO_DATASOURCE_UID,
-    );
+    expect(provisionedDatasources(off).map((source) => source.type)).not.toContain("tempo");
     for (const files of [monitorFiles(off), clientFiles(off, off.clients[0] as never)]) {
       expect(files["alloy/config.alloy"]).not.toContain("otelcol");
     }
@@ -149,7 +147,7 @@ describe("Alloy's OTLP pipeline", () => {
   it("forwards from an EC2 client to Tempo's VPC address and sets the host attribute", () => {
     const alloy = clientFiles(config, client, { monitorPrivateIp: MONITOR_IP })["alloy/config.alloy"] ?? "";
     expect(alloy).toContain(`endpoint = "${MONITOR_IP}:4317"`);
-    expect(alloy).toContain(`key = "${HOST_ATTRIBUTE}"`);
+    expect(alloy).toContain(`key = "host.name"`);
     expect(alloy).toContain(`value = "${client.name}"`);
     const monitorAlloy = monitorFiles(config)["alloy/config.alloy"] ?? "";
     expect(monitorAlloy).toContain('endpoint = "tempo:4317"');
@@ -169,13 +167,13 @@ describe("Alloy's OTLP pipeline", () => {
 
 describe("Grafana", () => {
   it("links traces to logs and metrics through provisioned datasource uids", () => {
-    const sources = grafanaDatasourcesData(config).datasources as unknown as {
+    const sources = provisionedDatasources(config) as unknown as {
       uid: string;
       type: string;
       jsonData: never;
     }[];
     const uids = new Set(sources.map((source) => source.uid));
-    const tempo = sources.find((source) => source.uid === TEMPO_DATASOURCE_UID) as unknown as {
+    const tempo = sources.find((source) => source.type === "tempo") as unknown as {
       type: string;
       url: string;
       jsonData: Record<string, { datasourceUid?: string; tags?: { key: string; value: string }[] }>;
@@ -189,7 +187,7 @@ describe("Grafana", () => {
     for (const uid of linked) expect(uids.has(uid), uid).toBe(true);
     // Logs by host and by compose service: labels Alloy sets on every Docker stream.
     expect(tempo.jsonData.tracesToLogsV2?.tags).toEqual([
-      { key: HOST_ATTRIBUTE, value: "host" },
+      { key: "host.name", value: "host" },
       { key: "service.name", value: "compose_service" },
     ]);
   });

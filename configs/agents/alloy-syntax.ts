@@ -3,7 +3,8 @@
  *
  * Alloy configs are not YAML: they are blocks (`name "label" { ... }`) holding attributes
  * (`key = expression`). Building them as data and printing them here keeps quoting and escaping
- * in one place and lets tests walk the tree (references, labels) instead of grepping text.
+ * in one place; tests read the printed text back into the same tree (test/support/alloy.ts) and
+ * walk it (references, labels) instead of grepping text.
  */
 
 export type AlloyExpression =
@@ -24,7 +25,7 @@ export interface AlloyAttribute {
   readonly value: AlloyExpression;
 }
 
-export interface AlloyBlock {
+interface AlloyBlock {
   readonly kind: "block";
   /** Dotted block name, e.g. `loki.source.docker` or `rule`. */
   readonly name: string;
@@ -83,7 +84,7 @@ export const stringMap = (values: Readonly<Record<string, string>>): AlloyExpres
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const INDENT = "  ";
 
-export class AlloySyntaxError extends Error {
+class AlloySyntaxError extends Error {
   override name = "AlloySyntaxError";
 }
 
@@ -96,7 +97,7 @@ function requireIdentifier(text: string, what: string): void {
  * A double-quoted Alloy string. Alloy strings use Go's escapes: backslash and quote are escaped,
  * newlines and tabs become `\n`/`\t`, other control characters `\uXXXX`.
  */
-export function quoteString(value: string): string {
+function quoteString(value: string): string {
   let out = '"';
   for (const char of value) {
     const code = char.codePointAt(0) ?? 0;
@@ -207,44 +208,4 @@ export function printAlloy(statements: readonly AlloyStatement[]): string {
     out.push(index === 0 ? printStatement(statement, 0) : separator + printStatement(statement, 0));
   });
   return `${out.join("")}\n`;
-}
-
-// ---- Inspection (used by tests and callers that check configs) --------------------------------
-
-/** Every reference expression anywhere in the tree, as dotted paths. */
-export function collectReferences(statements: readonly AlloyStatement[]): string[] {
-  const found: string[] = [];
-  const visitExpression = (expression: AlloyExpression): void => {
-    switch (expression.kind) {
-      case "reference":
-        found.push(expression.path.join("."));
-        return;
-      case "list":
-        expression.items.forEach(visitExpression);
-        return;
-      case "object":
-        for (const [, value] of expression.entries) visitExpression(value);
-        return;
-      case "call":
-        expression.args.forEach(visitExpression);
-        return;
-      default:
-        return;
-    }
-  };
-  const visitStatement = (statement: AlloyStatement): void => {
-    if (statement.kind === "attribute") visitExpression(statement.value);
-    else if (statement.kind === "block") statement.body.forEach(visitStatement);
-  };
-  statements.forEach(visitStatement);
-  return found;
-}
-
-/** Top-level labelled components as `name.label`, e.g. `loki.write.monitor`. */
-export function definedComponents(statements: readonly AlloyStatement[]): string[] {
-  return statements.flatMap((statement) =>
-    statement.kind === "block" && statement.label !== undefined
-      ? [`${statement.name}.${statement.label}`]
-      : [],
-  );
 }

@@ -7,11 +7,11 @@
  * pipeline, since their traffic would cross the internet unencrypted and unauthenticated.
  */
 import type { AlloyExpression, AlloyStatement } from "./alloy-syntax";
-import { attr, block, comment, list, ref, str } from "./alloy-syntax";
+import { attr, block, bool, comment, list, ref, str } from "./alloy-syntax";
 
 export const OTLP_PORTS = { grpc: 4317, http: 4318 } as const;
 /** The resource attribute that names the host; its value is the host's `host` label in Loki. */
-export const HOST_ATTRIBUTE = "host.name";
+const HOST_ATTRIBUTE = "host.name";
 
 /** `host`: the host's name, or an expression for it (read from the environment on fleet hosts). */
 export function alloyTraceStatements(
@@ -39,7 +39,7 @@ export function alloyTraceStatements(
     block("otelcol.exporter.otlp", "tempo", [
       block("client", undefined, [
         attr("endpoint", str(tempoEndpoint)),
-        block("tls", undefined, [attr("insecure", { kind: "bool", value: true })]),
+        block("tls", undefined, [attr("insecure", bool(true))]),
       ]),
     ]),
   ];

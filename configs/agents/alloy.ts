@@ -112,14 +112,14 @@ export const ALLOY_STREAM_LABELS = [
 export const LOG_SOURCES = ["docker", "file", "journal"] as const;
 
 /** Files read from the host's /var/log (mounted read-only). `*.log` includes auth.log. */
-export const FILE_LOG_PATHS = ["/var/log/*.log", "/var/log/syslog"] as const;
+const FILE_LOG_PATHS = ["/var/log/*.log", "/var/log/syslog"] as const;
 
 /** Docker's API through the socket proxy's filtered socket (containers and logs, read-only). */
 const DOCKER_SOCKET = `unix://${FILTERED_DOCKER_SOCKET}`;
 
 /** Inside the container; a named volume keeps read positions across restarts. */
-export const ALLOY_STORAGE_PATH = "/var/lib/alloy/data";
-export const ALLOY_CONFIG_PATH = "/etc/alloy/config.alloy";
+const ALLOY_STORAGE_PATH = "/var/lib/alloy/data";
+const ALLOY_CONFIG_PATH = "/etc/alloy/config.alloy";
 /** Relative to the agents' compose directory. */
 export const ALLOY_CONFIG_FILE = "alloy/config.alloy";
 /** Alloy's config directory: relative to the compose file (`alloy`) and in the container (`/etc/alloy`). */
@@ -163,8 +163,8 @@ function basicAuth(auth: PushAuth): AlloyStatement {
   ]);
 }
 
-/** The config as a tree (tests walk it); `renderAlloyConfig` prints it. */
-export function alloyConfigStatements(input: AlloyConfigInput): AlloyStatement[] {
+/** The config as a tree; `renderAlloyConfig` prints it (tests read the text back: test/support/alloy.ts). */
+function alloyConfigStatements(input: AlloyConfigInput): AlloyStatement[] {
   return [
     comment(`Rendered for host ${input.host} (${input.environment}). Do not edit: re-render instead.`),
     block("logging", undefined, [attr("level", str("info")), attr("format", str("logfmt"))]),
@@ -340,7 +340,7 @@ export interface AlloyServiceOptions {
   readonly environment?: Readonly<Record<string, string>>;
 }
 
-export function alloyFlags(options: { readonly hostLoopback?: boolean } = {}): string[] {
+function alloyFlags(options: { readonly hostLoopback?: boolean } = {}): string[] {
   return [
     "run",
     // Its own metrics and UI: for Prometheus to scrape (reachable from the monitor only), or on an

@@ -33,7 +33,7 @@ import {
 } from "./process-exporter";
 
 /** Compose project name of the agents on every host. */
-export const AGENTS_COMPOSE_PROJECT = "observability-agents";
+const AGENTS_COMPOSE_PROJECT = "observability-agents";
 /** Suggested directory on the host for the files below (the deploy may choose another). */
 export const AGENTS_DIR = "/opt/observability/agents";
 export const COMPOSE_FILE = "compose.yaml";
@@ -59,7 +59,7 @@ export interface ClientComposeOptions extends AgentListenOptions {
 export const PUSH_PASSWORD_FILE = `${SECRETS_DIR}/${PUSH_PASSWORD_SECRET}`;
 
 /** The agents every client and outside host runs, by compose service name. */
-export function agentServices(
+function agentServices(
   options: {
     readonly bindAddress?: string;
     readonly otlp?: boolean;
@@ -144,7 +144,7 @@ export function clientComposeFile(
 }
 
 /** The host's compose file as YAML. */
-export function renderClientCompose(
+function renderClientCompose(
   config: StackConfig,
   host: ScrapedHost,
   options: ClientComposeOptions = {},

@@ -30,7 +30,7 @@ const CONTAINER = "[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}";
  * What Alloy's Docker discovery and log source call: version negotiation (`/_ping`, `/version`),
  * the container list and network list (discovery labels), one container's metadata and its logs.
  */
-export const SOCKET_PROXY_ALLOWED: Readonly<Record<"GET" | "HEAD", readonly string[]>> = {
+const SOCKET_PROXY_ALLOWED: Readonly<Record<"GET" | "HEAD", readonly string[]>> = {
   GET: [
     `${VERSION_PREFIX}/(_ping|version)`,
     `${VERSION_PREFIX}/containers/json`,
@@ -40,7 +40,7 @@ export const SOCKET_PROXY_ALLOWED: Readonly<Record<"GET" | "HEAD", readonly stri
   HEAD: [`${VERSION_PREFIX}/_ping`],
 };
 
-export function socketProxyFlags(): string[] {
+function socketProxyFlags(): string[] {
   return [
     "-loglevel=WARN",
     `-proxysocketendpoint=${FILTERED_DOCKER_SOCKET}`,

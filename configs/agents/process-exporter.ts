@@ -30,7 +30,7 @@ export interface ProcessNameRule {
   readonly cmdline?: readonly string[];
 }
 
-export interface ProcessExporterConfig {
+interface ProcessExporterConfig {
   readonly process_names: readonly ProcessNameRule[];
 }
 

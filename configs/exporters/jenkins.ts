@@ -6,6 +6,9 @@ import type { ExporterRecord } from "./types";
 const PORT = 8080;
 const METRICS_PATH = "/prometheus";
 
+/** Where the Prometheus plugin documents its metrics (default namespace). */
+const METRICS_DOC =
+  "https://github.com/jenkinsci/prometheus-plugin/blob/master/docs/metrics/index.md (default namespace)";
 const identity = { name: "jenkins", title: "Jenkins", upMetric: "up" } as const;
 
 export const jenkins: ExporterRecord = {
@@ -57,6 +60,13 @@ export const jenkins: ExporterRecord = {
   processGroups: [
     { name: "jenkins", comm: ["java"], cmdline: ["jenkins(\\.war|\\.main|/war)"], beforeGeneralGroups: true },
   ],
+  metrics: Object.fromEntries(
+    [
+      "default_jenkins_executors_busy",
+      "default_jenkins_executors_available",
+      "default_jenkins_executors_queue_length",
+    ].map((name) => [name, { labels: [], source: METRICS_DOC }]),
+  ),
   docs: {
     source: "Jenkins Prometheus plugin",
     serviceNeeds: `the Jenkins **Prometheus metrics** plugin, serving \`${METRICS_PATH}\` without authentication to the monitor's address; no container runs for it`,

@@ -37,6 +37,9 @@ function envLine(name: string, value: string): string {
   return `${name}='${value}'`;
 }
 
+/** Where mongodb_exporter documents its metrics, at the pinned version. */
+const METRICS_DOC =
+  "https://github.com/percona/mongodb_exporter/blob/v0.48.0/REFERENCE.md (--compatible-mode)";
 const identity = { name: "mongodb", title: "MongoDB", upMetric: "mongodb_up" } as const;
 
 export const mongodb: ExporterRecord = {
@@ -118,6 +121,11 @@ export const mongodb: ExporterRecord = {
     ],
   },
   processGroups: [{ name: "mongod", comm: ["mongod"] }],
+  metrics: {
+    mongodb_up: { labels: [], source: METRICS_DOC },
+    mongodb_connections: { labels: ["state"], source: METRICS_DOC },
+    mongodb_op_counters_total: { labels: ["type"], source: METRICS_DOC },
+  },
   docs: {
     source: "percona mongodb_exporter (`--compatible-mode` names)",
     serviceNeeds: `a user with \`clusterMonitor\` (and \`read\` on \`local\`) on \`${ADDRESS}\``,

@@ -53,6 +53,11 @@ function myCnf(user: string, password: string): string {
   return `${["[client]", ...client.map(([key, value]) => `${key} = ${value}`)].join("\n")}\n`;
 }
 
+/** mysqld_exporter's collectors at the pinned version, where its metrics are defined. */
+const GLOBAL_STATUS_SOURCE =
+  "https://github.com/prometheus/mysqld_exporter/blob/v0.20.0/collector/global_status.go (and exporter.go for mysql_up)";
+const REPLICA_STATUS_SOURCE =
+  "https://github.com/prometheus/mysqld_exporter/blob/v0.20.0/collector/slave_status.go (lowercased SHOW REPLICA STATUS columns)";
 const identity = { name: "mysql", title: "MySQL", upMetric: "mysql_up" } as const;
 const JOB = `job="${identity.name}"`;
 const SAMPLE = { job: identity.name, instance: "db-2" };
@@ -322,6 +327,30 @@ export const mysql: ExporterRecord = {
     ],
   },
   processGroups: [{ name: "mysqld", comm: ["mysqld", "mariadbd"] }],
+  metrics: {
+    ...Object.fromEntries(
+      [
+        "mysql_up",
+        "mysql_global_status_threads_connected",
+        "mysql_global_status_queries",
+        "mysql_global_status_slow_queries",
+        "mysql_global_variables_max_connections",
+      ].map((name) => [name, { labels: [], source: GLOBAL_STATUS_SOURCE }]),
+    ),
+    ...Object.fromEntries(
+      [
+        "mysql_slave_status_slave_io_running",
+        "mysql_slave_status_slave_sql_running",
+        "mysql_slave_status_seconds_behind_master",
+      ].map((name) => [
+        name,
+        {
+          labels: ["channel_name", "connection_name", "master_host", "master_uuid"],
+          source: REPLICA_STATUS_SOURCE,
+        },
+      ]),
+    ),
+  },
   docs: {
     source: "mysqld_exporter",
     serviceNeeds: `a user with \`PROCESS, REPLICATION CLIENT, SELECT\` on \`${HOST}:${PORT}\``,

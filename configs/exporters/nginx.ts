@@ -26,6 +26,9 @@ function statusUrlProblem(value: string): string | undefined {
   return undefined;
 }
 
+/** Where nginx-prometheus-exporter documents its metrics, at the pinned version. */
+const METRICS_DOC =
+  "https://github.com/nginx/nginx-prometheus-exporter/blob/v1.5.1/README.md#exported-metrics";
 const identity = { name: "nginx", title: "nginx", upMetric: "nginx_up" } as const;
 const JOB = `job="${identity.name}"`;
 const SAMPLE = { job: identity.name, instance: "web-1" };
@@ -166,6 +169,18 @@ export const nginx: ExporterRecord = {
     ],
   },
   processGroups: [{ name: "nginx", comm: ["nginx"] }],
+  metrics: Object.fromEntries(
+    [
+      "nginx_up",
+      "nginx_http_requests_total",
+      "nginx_connections_active",
+      "nginx_connections_reading",
+      "nginx_connections_writing",
+      "nginx_connections_waiting",
+      "nginx_connections_accepted",
+      "nginx_connections_handled",
+    ].map((name) => [name, { labels: [], source: METRICS_DOC }]),
+  ),
   docs: {
     source: "nginx-prometheus-exporter",
     serviceNeeds: `\`stub_status\` served at \`${DEFAULT_STATUS_URL}\` (a \`server { listen 127.0.0.1:8080; location = /stub_status { stub_status; } }\` block), or another URL in the host's \`${STATUS_URL_KEY}\``,

@@ -29,6 +29,15 @@ const PASSWORD_FILE: ExporterCredentialFile = {
   format: "its password",
 };
 
+/** postgres_exporter's sources at the pinned version, where its metrics are defined. */
+const EXPORTER_SOURCE = "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1";
+const DATABASE_LABELS = ["datid", "datname"];
+const ACTIVITY_LABELS = ["datname", "state", "usename", "application_name", "backend_type"];
+
+/** Metrics defined in one source file, with the same labels. */
+function metricsOf(source: string, labels: readonly string[], names: readonly string[]) {
+  return Object.fromEntries(names.map((name) => [name, { labels, source }]));
+}
 const identity = { name: "postgres", title: "PostgreSQL", upMetric: "pg_up" } as const;
 const JOB = `job="${identity.name}"`;
 const SAMPLE = { job: identity.name, instance: "db-1" };
@@ -411,6 +420,29 @@ export const postgres: ExporterRecord = {
     ],
   },
   processGroups: [{ name: "postgres", comm: ["postgres", "postmaster"] }],
+  metrics: {
+    pg_up: { labels: [], source: `${EXPORTER_SOURCE}/collector/pg_database.go (and README)` },
+    pg_database_size_bytes: { labels: ["datname"], source: `${EXPORTER_SOURCE}/collector/pg_database.go` },
+    pg_settings_max_connections: {
+      labels: [],
+      source: `${EXPORTER_SOURCE}/cmd/postgres_exporter/pg_setting.go (pg_settings_<name>)`,
+    },
+    ...metricsOf(`${EXPORTER_SOURCE}/collector/pg_stat_database.go`, DATABASE_LABELS, [
+      "pg_stat_database_numbackends",
+      "pg_stat_database_xact_commit",
+      "pg_stat_database_xact_rollback",
+      "pg_stat_database_deadlocks",
+    ]),
+    ...metricsOf(`${EXPORTER_SOURCE}/collector/pg_stat_activity.go`, ACTIVITY_LABELS, [
+      "pg_stat_activity_count",
+      "pg_stat_activity_max_tx_duration",
+    ]),
+    ...metricsOf(
+      `${EXPORTER_SOURCE}/collector/pg_replication.go`,
+      [],
+      ["pg_replication_lag_seconds", "pg_replication_is_replica"],
+    ),
+  },
   docs: {
     source: "postgres_exporter",
     serviceNeeds: `a login role with \`pg_monitor\` on \`${ADDRESS}\``,

@@ -20,6 +20,9 @@ const PASSWORDS_FILE: ExporterCredentialFile = {
   format: `\`{"${REDIS_URI}": "<password>"}\``,
 };
 
+/** Where redis_exporter defines its metrics, at the pinned version. */
+const METRICS_SOURCE =
+  "https://github.com/oliver006/redis_exporter/blob/v1.90.0/exporter/exporter.go (metric map)";
 const identity = { name: "redis", title: "Redis", upMetric: "redis_up" } as const;
 const JOB = `job="${identity.name}"`;
 const SAMPLE = { job: identity.name, instance: "cache-1" };
@@ -299,6 +302,20 @@ export const redis: ExporterRecord = {
     ],
   },
   processGroups: [{ name: "redis-server", comm: ["redis-server"] }],
+  metrics: Object.fromEntries(
+    [
+      "redis_up",
+      "redis_connected_clients",
+      "redis_memory_used_bytes",
+      "redis_memory_max_bytes",
+      "redis_commands_processed_total",
+      "redis_keyspace_hits_total",
+      "redis_keyspace_misses_total",
+      "redis_rejected_connections_total",
+      "redis_evicted_keys_total",
+      "redis_master_link_up",
+    ].map((name) => [name, { labels: [], source: METRICS_SOURCE }]),
+  ),
   docs: {
     source: "redis_exporter",
     serviceNeeds: `Redis on \`${REDIS_URI}\` (password optional)`,

@@ -97,6 +97,14 @@ export interface ExporterProcessGroup extends ProcessNameRule {
   readonly beforeGeneralGroups?: boolean;
 }
 
+/** A series a record's dashboard and alerts read: its own labels, and where it is documented. */
+interface DocumentedMetric {
+  /** The metric's own labels (target labels such as job and instance come from the scrape). */
+  readonly labels: readonly string[];
+  /** Where the name and labels are documented for the pinned version (URL or source file). */
+  readonly source: string;
+}
+
 /** Rows of the docs tables (docs/clients.md, docs/dashboards.md). */
 export interface ExporterDocs {
   /** What serves the metrics, e.g. `nginx-prometheus-exporter` or `Jenkins Prometheus plugin`. */
@@ -134,5 +142,7 @@ export interface ExporterRecord {
   readonly dashboard: ExporterDashboard;
   /** Rendered on every host, whether or not it enables the exporter. */
   readonly processGroups: readonly ExporterProcessGroup[];
+  /** Every series its dashboard and alerts read, by name (the dashboard tests hold them to it). */
+  readonly metrics: Readonly<Record<string, DocumentedMetric>>;
   readonly docs: ExporterDocs;
 }

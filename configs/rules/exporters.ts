@@ -12,11 +12,6 @@ export const EXPORTER_GROUP_PREFIX = "exporter-";
 /** Labels a symptom shares with the alert that mutes it. */
 export const EXPORTER_MUTE_LABELS = ["instance", "job"] as const;
 
-/** The names of a record's symptom alerts (all but its service-down alert). */
-function exporterSymptomNames(record: ExporterRecord): string[] {
-  return record.alerts.slice(1).map((alert) => alert.rule.name);
-}
-
 function exporterRuleGroup(record: ExporterRecord): RuleGroup {
   const [down, ...symptoms] = record.alerts.map((alert) => alert.rule);
   const rules: AlertRule[] =

@@ -1,6 +1,6 @@
 /**
- * Alert rule files, their promtool test files and the alert table in docs/alerts.md, all
- * rendered from the rule records in this directory.
+ * Alert rule files and the alert table in docs/alerts.md, rendered from the rule records in this
+ * directory (whose promtool cases test/support/rule-tests.ts turns into test files).
  */
 import { stringify } from "yaml";
 import type { SloSettings, StackConfig } from "../../lib/stack-config";
@@ -17,7 +17,7 @@ import { scrapeLimitRuleGroup } from "./scrape-limits";
 import { selfMonitoringRuleGroup } from "./self-monitoring";
 import { sloRuleGroups } from "./slo";
 import { tempoRuleGroups } from "./tempo";
-import type { AlertRule, AlertTestCase, RecordingRule, RuleGroup } from "./types";
+import type { AlertRule, RecordingRule, RuleGroup } from "./types";
 
 export { type CoverageRow, coverageCounts, REFERENCE_SETS, type ReferenceSet } from "./coverage";
 export type {
@@ -38,11 +38,6 @@ const EXAMPLE_SLO: SloSettings = {
   window: "30d",
   sli: { kind: "ratio", good: "sum(rate(good_total[$window]))", total: "sum(rate(all_total[$window]))" },
 };
-
-/** Directory (relative to the rule files) that renderRuleTests' files are meant for. */
-const RULE_TESTS_DIR = "tests";
-/** Step between rule evaluations in the promtool tests; test cases count in these steps. */
-const TEST_EVALUATION_INTERVAL = "1m";
 
 /** Every rule group this stack runs: exporter groups only for exporters some host enabled. */
 export function buildRuleGroups(config: StackConfig): RuleGroup[] {
@@ -126,55 +121,6 @@ export function renderRuleFiles(
   return files;
 }
 
-function renderTestCase(
-  links: RunbookLinks,
-  rule: AlertRule,
-  testCase: AlertTestCase,
-): Record<string, unknown> {
-  return {
-    interval: testCase.interval ?? TEST_EVALUATION_INTERVAL,
-    input_series: testCase.inputSeries.map((input) => ({ series: input.series, values: input.values })),
-    alert_rule_test: [
-      {
-        eval_time: testCase.evalTime,
-        alertname: rule.name,
-        exp_alerts: testCase.expectedAlerts.map((expected) => ({
-          exp_labels: { ...expected.labels, ...staticLabels(rule) },
-          exp_annotations: {
-            summary: rule.summary,
-            description: expected.description,
-            runbook_url: runbookUrl(links, rule.name),
-          },
-        })),
-      },
-    ],
-  };
-}
-
-/**
- * promtool test files keyed by path relative to the rules directory (`tests/host.yml`); each
- * names its rule file as `../<group>.yml`. They live in a subdirectory so the rules glob
- * (`rules/*.yml`) never loads them as rule files.
- */
-export function renderRuleTests(
-  config: StackConfig,
-  options: RuleRenderOptions = {},
-): Record<string, string> {
-  const links = runbookLinks(config, options);
-  const files: Record<string, string> = {};
-  for (const group of buildRuleGroups(config)) {
-    const document = {
-      rule_files: [`../${ruleFileName(group)}`],
-      evaluation_interval: TEST_EVALUATION_INTERVAL,
-      tests: group.rules.flatMap((rule) =>
-        rule.cases.map((testCase) => renderTestCase(links, rule, testCase)),
-      ),
-    };
-    files[`${RULE_TESTS_DIR}/${ruleFileName(group)}`] = stringify(document, { lineWidth: 0 });
-  }
-  return files;
-}
-
 /**
  * Every alert rule that can exist with this config's thresholds, the groups of all optional
  * exporters included whether or not a host enabled them (for the docs and the convention tests).
@@ -225,8 +171,11 @@ export function renderAlertTable(config: StackConfig): string {
     "(`observability:alertThresholds` in `Pulumi.<stack>.yaml`). Exporter groups (`exporter-*`) are loaded",
     "only when some host enables that exporter, and `managed-prometheus` only when `managedPrometheus`",
     "is on. Every alert carries `severity`, a static `summary`, a templated `description` and a",
-    "`runbook_url`; per-host alerts keep the `instance` label that inhibition matches on. Each alert",
-    "has `promtool test rules` cases that fire and that must not fire (see `renderRuleTests`).",
+    "`runbook_url`: its runbook (linked below) as a panel of Grafana's provisioned Runbooks dashboard,",
+    "`<Grafana>/d/obs-runbooks?viewPanel=panel-<id>`, unless the stack sets `runbookBaseUrl`",
+    "(then `<runbookBaseUrl>/<Alert>.md`). Per-host alerts keep the `instance` label that inhibition",
+    "matches on. Each alert has `promtool test rules` cases that fire and that must not fire (its",
+    "`cases`, run by `npm test`).",
     "",
     ...markdownTable(["Alert", "Condition", "For", "Severity", "Group"], rows),
     "",

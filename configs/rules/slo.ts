@@ -26,7 +26,7 @@ export const SLO_RECORDS = {
   budgetRemaining: "slo:error_budget:remaining_ratio",
 } as const;
 
-export const SLO_ALERTS: Readonly<Record<BurnRateAlert["kind"], string>> = {
+const SLO_ALERTS: Readonly<Record<BurnRateAlert["kind"], string>> = {
   page: "SloErrorBudgetBurnFast",
   ticket: "SloErrorBudgetBurnSlow",
 };

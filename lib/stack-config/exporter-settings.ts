@@ -3,6 +3,7 @@
  * (configs/exporters/<name>.ts) supplies one; the program hands the list to the reader, so this
  * layer knows no exporter by name.
  */
+import type { SettingSpec } from "./setting-spec";
 
 /** The monitoring account an exporter logs in to its service with: one per exporter per stack. */
 export interface ExporterCredentialSpec {
@@ -49,4 +50,31 @@ export interface ExporterSettingsSpec {
   readonly name: string;
   readonly credentials?: ExporterCredentialSpec;
   readonly hostFields?: readonly ExporterHostFieldSpec[];
+}
+
+/** The settings each exporter adds: its monitoring account's login name and password. */
+export function exporterSettings(exporters: readonly ExporterSettingsSpec[]): SettingSpec[] {
+  const settings: SettingSpec[] = [];
+  for (const exporter of exporters) {
+    const credentials = exporter.credentials;
+    if (!credentials) continue;
+    if (credentials.user) {
+      settings.push({
+        key: credentials.user.key,
+        section: "exporters",
+        type: "string",
+        default: credentials.user.default,
+        example: credentials.user.default,
+        description: credentials.user.description,
+      });
+    }
+    settings.push({
+      key: credentials.password.key,
+      section: "exporters",
+      type: "secret",
+      example: "exporter-password",
+      description: credentials.password.description,
+    });
+  }
+  return settings;
 }

@@ -36,6 +36,7 @@ export {
   SLI_WINDOW_PLACEHOLDER,
   SLO_FIELDS,
 } from "./reliability-fields";
+export { qualifiedKey, type SettingSection, type SettingSpec, secretKeys } from "./setting-spec";
 export {
   CANONICAL_OWNER_ID,
   CORE_SETTINGS,
@@ -43,10 +44,6 @@ export {
   DEFAULT_UBUNTU_IMAGE_NAMES,
   MAX_CLIENTS,
   MAX_EXTERNAL_HOSTS,
-  qualifiedKey,
-  type SettingSection,
-  type SettingSpec,
-  secretKeys,
   settingsTable,
 } from "./settings";
 export * from "./types";

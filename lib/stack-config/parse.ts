@@ -29,7 +29,8 @@ import {
   parseRegion,
   parseTags,
 } from "./sections/services";
-import { secretKeys, settingsTable } from "./settings";
+import { secretKeys } from "./setting-spec";
+import { settingsTable } from "./settings";
 import type { Architecture, MonitorSettings, StackConfig } from "./types";
 import { deepFreeze, parsePrometheusDuration } from "./values";
 

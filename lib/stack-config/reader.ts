@@ -15,7 +15,7 @@ import {
   setCommand,
   writeValueCommands,
 } from "./problems";
-import { type DurationSetting, type IntegerSetting, type SettingSpec, settingSpec } from "./settings";
+import { type DurationSetting, type IntegerSetting, type SettingSpec, settingSpec } from "./setting-spec";
 import { closestName, describe, formatDuration, isPlainObject, parsePrometheusDuration } from "./values";
 
 /** A parsed duration: the text as written and its length. */

@@ -1,106 +1,18 @@
 /**
  * The one table of settings: every key once, with its type, default, bounds, example and
- * description. The reader takes defaults and bounds from here; Pulumi.yaml's `config:` block and
+ * description (the kinds of setting: setting-spec.ts). The reader takes defaults and bounds from here; Pulumi.yaml's `config:` block and
  * the tables in docs/configuration.md are generated from it (`npm run generate`), and a test fails
  * when either drifts.
  */
 import { PRODUCTION_SNAPSHOT_RETAIN_COUNT, RULE_RATE_WINDOW_MS } from "../catalog";
-import type { ExporterSettingsSpec } from "./exporter-settings";
-import { PROJECT } from "./problems";
+import { type ExporterSettingsSpec, exporterSettings } from "./exporter-settings";
 import { MAX_PROBES, MAX_SLOS } from "./reliability-fields";
+import type { SettingSpec } from "./setting-spec";
 import type { Architecture } from "./types";
 import { formatDuration } from "./values";
 
 /** DLM keeps at most 1000 snapshots per schedule. */
 export const MAX_SNAPSHOT_RETAIN_COUNT = 1000;
-
-/** Where a setting belongs; docs group the table by it. */
-export type SettingSection =
-  | "aws"
-  | "hosts"
-  | "network"
-  | "access"
-  | "metrics"
-  | "logs"
-  | "alerting"
-  | "grafana"
-  | "exporters"
-  | "reliability"
-  | "deploy";
-
-interface SettingBase {
-  /** `observability` keys without namespace (`scrapeInterval`); provider keys with it (`aws:region`). */
-  readonly key: string;
-  readonly section: SettingSection;
-  readonly description: string;
-  /** A valid value, used by docs and by fix lines that need one. */
-  readonly example: string;
-}
-
-export interface StringSetting extends SettingBase {
-  readonly type: "string";
-  /** Undefined: unset unless the stack sets it. */
-  readonly default?: string;
-  readonly required?: boolean;
-}
-
-export interface ChoiceSetting extends SettingBase {
-  readonly type: "choice";
-  readonly choices: readonly string[];
-  readonly default: string;
-}
-
-export interface IntegerSetting extends SettingBase {
-  readonly type: "integer";
-  readonly default: number;
-  readonly min: number;
-  readonly max: number;
-}
-
-export interface BooleanSetting extends SettingBase {
-  readonly type: "boolean";
-  readonly default: boolean;
-}
-
-export interface DurationSetting extends SettingBase {
-  readonly type: "duration";
-  readonly default: string;
-  readonly min: string;
-  readonly max: string;
-  /** Why the bounds are what they are, for the problem message. */
-  readonly boundsReason?: string;
-}
-
-/** A list of strings. */
-export interface ListSetting extends SettingBase {
-  readonly type: "list";
-  /** True: must list at least one item. */
-  readonly required: boolean;
-}
-
-/**
- * A list of hosts, a list of other records (SLOs, probes) or a map: no Pulumi.yaml type exists
- * for these; the reader checks their shape.
- */
-export interface StructuredSetting extends SettingBase {
-  readonly type: "hosts" | "records" | "map";
-  /** The default in words, for the docs. */
-  readonly defaultText: string;
-}
-
-export interface SecretSettingSpec extends SettingBase {
-  readonly type: "secret";
-}
-
-export type SettingSpec =
-  | StringSetting
-  | ChoiceSetting
-  | IntegerSetting
-  | BooleanSetting
-  | DurationSetting
-  | ListSetting
-  | StructuredSetting
-  | SecretSettingSpec;
 
 /** Canonical's AWS account: owner of the official Ubuntu images. */
 export const CANONICAL_OWNER_ID = "099720109477";
@@ -688,51 +600,7 @@ export const CORE_SETTINGS: readonly SettingSpec[] = [
   },
 ];
 
-/** The settings each exporter adds: its monitoring account's login name and password. */
-export function exporterSettings(exporters: readonly ExporterSettingsSpec[]): SettingSpec[] {
-  const settings: SettingSpec[] = [];
-  for (const exporter of exporters) {
-    const credentials = exporter.credentials;
-    if (!credentials) continue;
-    if (credentials.user) {
-      settings.push({
-        key: credentials.user.key,
-        section: "exporters",
-        type: "string",
-        default: credentials.user.default,
-        example: credentials.user.default,
-        description: credentials.user.description,
-      });
-    }
-    settings.push({
-      key: credentials.password.key,
-      section: "exporters",
-      type: "secret",
-      example: "exporter-password",
-      description: credentials.password.description,
-    });
-  }
-  return settings;
-}
-
 /** Every setting of a stack whose hosts may run these exporters. */
 export function settingsTable(exporters: readonly ExporterSettingsSpec[]): SettingSpec[] {
   return [...CORE_SETTINGS, ...exporterSettings(exporters)];
-}
-
-/** The spec of a setting; throws for a key the table lacks (a bug, not a user error). */
-export function settingSpec(table: readonly SettingSpec[], key: string): SettingSpec {
-  const spec = table.find((candidate) => candidate.key === key);
-  if (!spec) throw new Error(`setting "${key}" is not in the settings table`);
-  return spec;
-}
-
-/** Names of the secret settings. */
-export function secretKeys(table: readonly SettingSpec[]): string[] {
-  return table.filter((spec) => spec.type === "secret").map((spec) => spec.key);
-}
-
-/** The fully qualified key (`observability:scrapeInterval`, `aws:region`). */
-export function qualifiedKey(spec: SettingSpec): string {
-  return spec.key.includes(":") ? spec.key : `${PROJECT}:${spec.key}`;
 }

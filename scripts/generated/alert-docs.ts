@@ -71,7 +71,8 @@ function realDataSection(): string[] {
     "and durations change (`for` and intervals divided by 60: a `for: 1h` takes a minute). Each test",
     "makes the alert fire, then resolve by undoing the condition. The exporter-services and",
     "node-exporter-faults tests also check that the alerts stay quiet while the service or host is",
-    "healthy, and the filesystem, textfile and connection proofs that the alert was pending first.",
+    "healthy, and their symptom proofs (filesystem, textfile, connections, Redis memory) that the",
+    "alert was pending first.",
     "",
     ...markdownTable(
       ["Alert", "Condition made for real", "Test"],

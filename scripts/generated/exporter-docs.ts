@@ -17,7 +17,7 @@ import { EXPORTERS, type ExporterRecord, exporterCredentialFiles } from "../../c
 import type { StackConfig } from "../../lib/stack-config";
 
 /** A generated block of a docs file. */
-export interface DocBlock {
+interface DocBlock {
   /** Relative to the repository root. */
   readonly file: string;
   readonly name: string;

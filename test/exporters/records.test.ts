@@ -11,7 +11,7 @@ import { join, relative, resolve } from "node:path";
 import ts from "typescript";
 import { beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
-import { renderClientCompose } from "../../configs/agents/client-compose";
+import { COMPOSE_FILE, renderClientFiles } from "../../configs/agents/client-compose";
 import { exporterServiceName } from "../../configs/agents/optional-exporters";
 import { renderProcessExporterConfig } from "../../configs/agents/process-exporter";
 import { buildDashboards } from "../../configs/dashboards";
@@ -26,9 +26,10 @@ import {
 } from "../../configs/exporters";
 import { IMAGES } from "../../configs/images";
 import { pushedScrapeJobs, renderFileSdTargets, renderPrometheusConfig } from "../../configs/prometheus";
-import { renderRuleFiles, renderRuleTests } from "../../configs/rules";
+import { renderRuleFiles } from "../../configs/rules";
 import { AGENT_PORTS, MONITOR_PORTS, SSH_PORT } from "../../lib/catalog";
 import type { SecretSetting } from "../../lib/stack-config";
+import { metricNames } from "../support/grafana-queries";
 import { isPinnedImage } from "../support/images";
 import {
   type ProgramRun,
@@ -37,6 +38,7 @@ import {
   TEST_SECRET_VALUES,
   unwrapSecret,
 } from "../support/pulumi-mocks";
+import { renderRuleTests } from "../support/rule-tests";
 import { sampleStackConfig } from "../support/sample-config";
 import { SECRET_SETTINGS } from "../support/stack-files";
 import { everyExporterStack, withEveryExporter } from "../support/stacks";
@@ -93,6 +95,27 @@ describe("the registry", () => {
 });
 
 describe.each(EXPORTERS.map(byName))("the %s record", (name, record) => {
+  it("lists exactly the series its alerts and dashboard panels read, besides its up gauge", () => {
+    const expressions = [
+      ...record.alerts.map((alert) => alert.rule.expr),
+      ...record.dashboard
+        .panels(`job="${name}"`)
+        .flatMap((panel) => panel.queries.map((query) => query.expr)),
+    ];
+    const read = new Set(
+      expressions.flatMap((expr) => metricNames(expr.replaceAll("$__rate_interval", "5m"))),
+    );
+    read.delete(record.upMetric);
+    expect([...read].sort()).toEqual(
+      Object.keys(record.metrics)
+        .filter((metric) => metric !== record.upMetric)
+        .sort(),
+    );
+    for (const [metric, documented] of Object.entries(record.metrics)) {
+      expect(documented.source, metric).toMatch(/^https:\/\//);
+    }
+  });
+
   it("renders its scrape job on its port and metrics path, for the hosts that enable it", () => {
     const prometheus = YAML.parse(renderPrometheusConfig(CONFIG)) as Parsed;
     const job = prometheus.scrape_configs.find((entry: Parsed) => entry.job_name === name);
@@ -174,7 +197,9 @@ describe.each(EXPORTERS.map(byName))("the %s record", (name, record) => {
   });
 
   it("runs its container, reading its credential files, on the hosts that enable it", () => {
-    const compose = YAML.parse(renderClientCompose(CONFIG, LAB as NonNullable<typeof LAB>)) as Parsed;
+    const compose = YAML.parse(
+      renderClientFiles(CONFIG, LAB as NonNullable<typeof LAB>)[COMPOSE_FILE] as string,
+    ) as Parsed;
     const service = compose.services[exporterServiceName(record)];
     if (!record.container) {
       expect(service).toBeUndefined();

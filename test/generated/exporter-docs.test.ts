@@ -7,7 +7,6 @@ import { describe, expect, it } from "vitest";
 import { EXPORTERS } from "../../configs/exporters";
 import {
   blockMarkers,
-  type DocBlock,
   exporterDocBlocks,
   exporterRunbooks,
   withBlock,
@@ -15,6 +14,7 @@ import {
 import { sampleStackConfig } from "../support/sample-config";
 
 const BLOCKS = exporterDocBlocks(sampleStackConfig());
+type DocBlock = (typeof BLOCKS)[number];
 
 describe.each(BLOCKS.map((block) => [`${block.file} (${block.name})`, block] as const))("%s", (_, block) => {
   it("fills every cell of every row", () => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { EXPORTER_SETTINGS } from "../../configs/exporters";
 import { type ConfigProblem, PROJECT, settingsTable } from "../../lib/stack-config";
 import { SettingsReader } from "../../lib/stack-config/reader";
-import { type IntegerSetting, settingSpec } from "../../lib/stack-config/settings";
+import { type IntegerSetting, settingSpec } from "../../lib/stack-config/setting-spec";
 import { pasteFix, pulumiInvocations } from "../support/pulumi-config-cli";
 
 const TABLE = settingsTable(EXPORTER_SETTINGS);

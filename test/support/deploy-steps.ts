@@ -1,15 +1,11 @@
 /**
  * One planned file step of a host, and its stdin, rendered exactly as the deploy renders them
- * (configs/deploy-scripts.ts): for tests that run or inspect a single step.
+ * (configs/deploy-plan.ts, configs/deploy-scripts.ts): for tests that run or inspect a single step.
  */
-import {
-  type DeployPlan,
-  type DeployUnit,
-  planDeploy,
-  renderFileUnitScript,
-  unitFiles,
-} from "../../configs/deploy-scripts";
+import { type DeployUnit, planDeploy, renderFileUnitScript, unitFiles } from "../../configs/deploy-scripts";
 import type { HostFiles } from "../../configs/host-files";
+
+type DeployPlan = ReturnType<typeof planDeploy>;
 
 /** The plan for these files and its step `name`; throws when the plan has no such step. */
 export function plannedStep(

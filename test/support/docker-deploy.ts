@@ -300,6 +300,7 @@ export async function deployMonitorAndClient(
           engine.images.prometheus,
           engine.images.alertmanager,
           engine.images.nodeExporter,
+          engine.images.processExporter,
           engine.images.grafana,
           engine.images.loki,
           engine.images.alloy,

@@ -1,7 +1,8 @@
 /**
  * Metrics the dashboards read from programs other than the node exporter, process exporter,
- * Prometheus and Alertmanager (cAdvisor, Loki, Alloy, Grafana, the optional exporters), with their
- * own labels and where each name is documented for the version pinned in configs/images.ts. Of
+ * Prometheus and Alertmanager (cAdvisor, Loki, Alloy, Grafana, and the optional exporters, whose
+ * lists are part of their records), with their own labels and where each name is documented for
+ * the version pinned in configs/images.ts. Of
  * those only the nginx, PostgreSQL, MySQL and Redis exporters run here
  * (test/exporter-services.test.ts). The dashboard tests hold every query to these lists;
  * series of the programs that do run here (node and process exporter, Prometheus, Alertmanager)
@@ -9,13 +10,8 @@
  * programs also reads a metric of this list.
  */
 import { CADVISOR_KEPT_CONTAINER_LABELS } from "../../configs/agents/cadvisor";
-
-export interface DocumentedMetric {
-  /** The metric's own labels (target labels such as job and instance come from the scrape). */
-  readonly labels: readonly string[];
-  /** Where the name and labels are documented (URL at the pinned tag, or source file). */
-  readonly source: string;
-}
+import { EXPORTERS } from "../../configs/exporters";
+import type { ExporterRecord } from "../../configs/exporters/types";
 
 const CADVISOR_DOC = "https://github.com/google/cadvisor/blob/v0.60.5/docs/storage/prometheus.md";
 
@@ -25,6 +21,9 @@ const CADVISOR_BASE_LABELS = [
   "image",
   ...CADVISOR_KEPT_CONTAINER_LABELS.map((label) => `container_label_${label.replace(/[^a-zA-Z0-9]/g, "_")}`),
 ];
+
+/** A metric's own labels and where it is documented, as exporter records list theirs. */
+export type DocumentedMetric = ExporterRecord["metrics"][string];
 
 export interface CadvisorMetric extends DocumentedMetric {
   /** The metric kind (`--enable_metrics`) that gates it (none: always exported). */
@@ -168,133 +167,6 @@ export const DOCUMENTED_METRICS: Readonly<Record<string, DocumentedMetric>> = {
     "code",
     "method",
   ]),
-  nginx_up: doc("https://github.com/nginx/nginx-prometheus-exporter/blob/v1.5.1/README.md#exported-metrics"),
-  ...Object.fromEntries(
-    [
-      "nginx_http_requests_total",
-      "nginx_connections_active",
-      "nginx_connections_reading",
-      "nginx_connections_writing",
-      "nginx_connections_waiting",
-      "nginx_connections_accepted",
-      "nginx_connections_handled",
-    ].map((name) => [
-      name,
-      doc("https://github.com/nginx/nginx-prometheus-exporter/blob/v1.5.1/README.md#exported-metrics"),
-    ]),
-  ),
-  ...Object.fromEntries(
-    [
-      "default_jenkins_executors_busy",
-      "default_jenkins_executors_available",
-      "default_jenkins_executors_queue_length",
-    ].map((name) => [
-      name,
-      doc(
-        "https://github.com/jenkinsci/prometheus-plugin/blob/master/docs/metrics/index.md (default namespace)",
-      ),
-    ]),
-  ),
-  mongodb_up: doc(
-    "https://github.com/percona/mongodb_exporter/blob/v0.48.0/REFERENCE.md (--compatible-mode)",
-  ),
-  mongodb_connections: doc(
-    "https://github.com/percona/mongodb_exporter/blob/v0.48.0/REFERENCE.md (--compatible-mode)",
-    ["state"],
-  ),
-  mongodb_op_counters_total: doc(
-    "https://github.com/percona/mongodb_exporter/blob/v0.48.0/REFERENCE.md (--compatible-mode)",
-    ["type"],
-  ),
-  pg_up: doc(
-    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_database.go (and README)",
-  ),
-  pg_stat_database_numbackends: doc(
-    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_stat_database.go",
-    ["datid", "datname"],
-  ),
-  pg_stat_database_xact_commit: doc(
-    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_stat_database.go",
-    ["datid", "datname"],
-  ),
-  pg_stat_database_xact_rollback: doc(
-    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_stat_database.go",
-    ["datid", "datname"],
-  ),
-  pg_stat_database_deadlocks: doc(
-    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_stat_database.go",
-    ["datid", "datname"],
-  ),
-  pg_stat_activity_count: doc(
-    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_stat_activity.go",
-    ["datname", "state", "usename", "application_name", "backend_type"],
-  ),
-  pg_stat_activity_max_tx_duration: doc(
-    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_stat_activity.go",
-    ["datname", "state", "usename", "application_name", "backend_type"],
-  ),
-  pg_settings_max_connections: doc(
-    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/cmd/postgres_exporter/pg_setting.go (pg_settings_<name>)",
-  ),
-  pg_replication_lag_seconds: doc(
-    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_replication.go",
-  ),
-  pg_replication_is_replica: doc(
-    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_replication.go",
-  ),
-  pg_database_size_bytes: doc(
-    "https://github.com/prometheus-community/postgres_exporter/blob/v0.20.1/collector/pg_database.go",
-    ["datname"],
-  ),
-  ...Object.fromEntries(
-    [
-      "mysql_up",
-      "mysql_global_status_threads_connected",
-      "mysql_global_status_queries",
-      "mysql_global_status_slow_queries",
-      "mysql_global_variables_max_connections",
-    ].map((name) => [
-      name,
-      doc(
-        "https://github.com/prometheus/mysqld_exporter/blob/v0.20.0/collector/global_status.go (and exporter.go for mysql_up)",
-      ),
-    ]),
-  ),
-  ...Object.fromEntries(
-    [
-      "mysql_slave_status_slave_io_running",
-      "mysql_slave_status_slave_sql_running",
-      "mysql_slave_status_seconds_behind_master",
-    ].map((name) => [
-      name,
-      doc(
-        "https://github.com/prometheus/mysqld_exporter/blob/v0.20.0/collector/slave_status.go (lowercased SHOW REPLICA STATUS columns)",
-        ["channel_name", "connection_name", "master_host", "master_uuid"],
-      ),
-    ]),
-  ),
-  ...Object.fromEntries(
-    [
-      "redis_memory_max_bytes",
-      "redis_rejected_connections_total",
-      "redis_evicted_keys_total",
-      "redis_master_link_up",
-    ].map((name) => [
-      name,
-      doc("https://github.com/oliver006/redis_exporter/blob/v1.90.0/exporter/exporter.go (metric map)"),
-    ]),
-  ),
-  ...Object.fromEntries(
-    [
-      "redis_up",
-      "redis_connected_clients",
-      "redis_memory_used_bytes",
-      "redis_commands_processed_total",
-      "redis_keyspace_hits_total",
-      "redis_keyspace_misses_total",
-    ].map((name) => [
-      name,
-      doc("https://github.com/oliver006/redis_exporter/blob/v1.90.0/exporter/exporter.go (metric map)"),
-    ]),
-  ),
+  // The optional exporters' series, each from its record (configs/exporters/<name>.ts).
+  ...Object.fromEntries(EXPORTERS.flatMap((record) => Object.entries(record.metrics))),
 };

@@ -12,10 +12,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PROCESS_EXPORTER_CONFIG_FILE } from "../../configs/agents/process-exporter";
-import { ALERTMANAGER_SECRET_FILES, alertmanagerSecretFiles } from "../../configs/alertmanager";
+import { ALERTMANAGER_SECRET_FILES } from "../../configs/alertmanager";
 import { clientFiles, monitorFiles } from "../../configs/host-files";
 import { JOB_NAMES } from "../../configs/prometheus";
 import type { ExternalHost, StackConfig } from "../../lib/stack-config";
+import { alertmanagerSecretFiles } from "./alertmanager";
 import { nodeExporterSpec, processExporterSpec } from "./exporters";
 import { FAKE_VPC_ID, type FakeEc2, startFakeEc2 } from "./fake-ec2";
 import { type FakeExporter, startFakeExporter } from "./fake-exporter";
@@ -166,6 +167,7 @@ export class E2eStack {
         [JOB_NAMES.loki]: monitorStub,
         [JOB_NAMES.grafana]: monitorStub,
         [JOB_NAMES.node]: monitorStub,
+        [JOB_NAMES.process]: monitorStub,
         [JOB_NAMES.cadvisor]: monitorStub,
         [JOB_NAMES.alloy]: monitorStub,
       },

@@ -11,8 +11,8 @@
  * - each target runs as an instant or a range query, as Grafana sends it.
  */
 import { parser as promqlParser } from "@prometheus-io/lezer-promql";
-import { grafanaDatasourcesData } from "../../configs/grafana";
 import type { StackConfig } from "../../lib/stack-config";
+import { provisionedDatasources } from "./grafana-provisioning";
 import { getJson } from "./processes";
 
 export interface TargetJson {
@@ -66,9 +66,7 @@ export const RANGE_SECONDS = 60;
 
 /** The scrape interval Grafana assumes: the provisioned Prometheus datasource's timeInterval. */
 export function datasourceScrapeSeconds(config: StackConfig): number {
-  const prometheus = grafanaDatasourcesData(config).datasources.find(
-    (source) => source.type === "prometheus",
-  );
+  const prometheus = provisionedDatasources(config).find((source) => source.type === "prometheus");
   const interval = (prometheus?.jsonData as { timeInterval?: string } | undefined)?.timeInterval ?? "";
   const match = /^(\d+)s$/.exec(interval);
   if (!match?.[1]) throw new Error(`expected a seconds timeInterval, got ${interval}`);

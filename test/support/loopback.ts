@@ -15,15 +15,9 @@ import { parse, stringify } from "yaml";
 import { BLACKBOX_JOB } from "../../configs/blackbox";
 import { GATEWAY_METRICS_HTPASSWD_SECRET } from "../../configs/gateway";
 import type { HostFiles } from "../../configs/host-files";
-import {
-  lit,
-  type NginxArg,
-  type NginxDirective,
-  type NginxStatement,
-  printNginx,
-} from "../../configs/nginx-syntax";
+import { type NginxStatement, printNginx } from "../../configs/nginx-syntax";
 import { durationSeconds, formatDuration } from "../../configs/rules/duration";
-import { parseNginx } from "./nginx-parse";
+import { literal, type NginxArg, type NginxDirective, parseNginx } from "./nginx-parse";
 import { compareVersions, reportedVersion, TOOLS, type ToolSpec } from "./tools";
 
 /**
@@ -494,9 +488,9 @@ export function gatewayOnLoopback(rendered: string, plan: GatewayLoopbackPlan): 
     const args = [...statement.args];
     switch (statement.name) {
       case "listen":
-        return { ...statement, args: [lit(loopbackOnly(plan.listen, "gateway listen address"))] };
+        return { ...statement, args: [literal(loopbackOnly(plan.listen, "gateway listen address"))] };
       case "resolver":
-        return { ...statement, args: [lit("127.0.0.1"), ...args.slice(1)] };
+        return { ...statement, args: [literal("127.0.0.1"), ...args.slice(1)] };
       case "auth_basic_user_file": {
         // Every host's hash file, or (remote write) the metrics writers'.
         const metrics =
@@ -504,14 +498,16 @@ export function gatewayOnLoopback(rendered: string, plan: GatewayLoopbackPlan): 
         return {
           ...statement,
           args: [
-            lit(metrics ? required(plan.metricsHtpasswdPath, "the metrics hash file") : plan.htpasswdPath),
+            literal(
+              metrics ? required(plan.metricsHtpasswdPath, "the metrics hash file") : plan.htpasswdPath,
+            ),
           ],
         };
       }
       case "pid":
-        return { ...statement, args: [lit(join(runtime, basename(literalValue(args[0], "pid"))))] };
+        return { ...statement, args: [literal(join(runtime, basename(literalValue(args[0], "pid"))))] };
       case "access_log":
-        return { ...statement, args: [lit(plan.accessLog), ...args.slice(1)] };
+        return { ...statement, args: [literal(plan.accessLog), ...args.slice(1)] };
       case "set": {
         const target = args[0];
         const name = target?.kind === "template" ? target.parts[0] : undefined;
@@ -524,7 +520,7 @@ export function gatewayOnLoopback(rendered: string, plan: GatewayLoopbackPlan): 
           ...statement,
           args: [
             target as NginxArg,
-            lit(`http://${loopbackOnly(here, `${routeName} upstream`)}${upstream.pathname}`),
+            literal(`http://${loopbackOnly(here, `${routeName} upstream`)}${upstream.pathname}`),
           ],
         };
       }
@@ -532,7 +528,7 @@ export function gatewayOnLoopback(rendered: string, plan: GatewayLoopbackPlan): 
         if (statement.name.endsWith("_temp_path")) {
           return {
             ...statement,
-            args: [lit(join(runtime, basename(literalValue(args[0], statement.name))))],
+            args: [literal(join(runtime, basename(literalValue(args[0], statement.name))))],
           };
         }
         return statement;

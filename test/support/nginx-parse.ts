@@ -4,7 +4,16 @@
  * `}`, `#` comments), so tests can check that printing round-trips and change a rendered file
  * as data (test/support/loopback.ts). A `$` makes an argument a template.
  */
-import type { NginxArg, NginxStatement } from "../../configs/nginx-syntax";
+import type { directive, NginxStatement, variable } from "../../configs/nginx-syntax";
+
+/** An argument and a directive of the printer's tree. */
+export type NginxArg = ReturnType<typeof variable>;
+export type NginxDirective = ReturnType<typeof directive>;
+
+/** A literal argument, as the builders make one from a string. */
+export function literal(value: string): NginxArg {
+  return { kind: "literal", value };
+}
 
 type Token = { kind: "word"; value: string; quoted: boolean } | { kind: "punct"; value: ";" | "{" | "}" };
 

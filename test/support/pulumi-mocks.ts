@@ -586,6 +586,9 @@ export async function runRefusedProgram(
   );
 }
 
+/** Resource type of `command.remote.Command`, which every deploy step is. */
+export const REMOTE_COMMAND_TYPE = "command:remote:Command";
+
 /** Resources of one type, in registration order. */
 export function resourcesOfType(run: MockedRun, type: string): RecordedResource[] {
   return run.resources.filter((resource) => resource.type === type);

@@ -6,7 +6,7 @@
 import * as awsProviderConfig from "@pulumi/aws/config/vars";
 import { type ConfigCommand, PROJECT, rmCommand, secretSetCommand, writeValueCommands } from "../problems";
 import type { SettingsReader } from "../reader";
-import type { SettingSpec } from "../settings";
+import type { SettingSpec } from "../setting-spec";
 import { closestName } from "../values";
 
 /** Every setting the AWS provider package knows, from the SDK itself. */

@@ -5,7 +5,7 @@
 import type { ExporterSettingsSpec } from "../exporter-settings";
 import { rmCommand, secretSetCommand, setCommand } from "../problems";
 import type { SettingsReader } from "../reader";
-import { secretKeys } from "../settings";
+import { secretKeys } from "../setting-spec";
 import type { ScrapedHost, SshAuth } from "../types";
 
 /** Secret settings holding a value in plain text: reported, and never read into the config. */
