@@ -49,7 +49,7 @@ function hostPorts(service: ComposeService): number[] {
   const published = (service.ports ?? []).map((mapping) => Number(mapping.split(":").at(-2)));
   if (service.network_mode !== "host") return published;
   const listening = (service.command ?? []).flatMap((arg) => {
-    const match = /^--(?:web\.listen-address|port)=(?:.*:)?(\d+)$/.exec(arg);
+    const match = /^--(?:web\.listen-address|server\.http\.listen-addr|port)=(?:.*:)?(\d+)$/.exec(arg);
     return match ? [Number(match[1])] : [];
   });
   return [...published, ...listening];
@@ -191,15 +191,34 @@ describe("client compose file", () => {
     }
   });
 
-  it("lets hosts outside AWS bind the agents to one address", () => {
-    const config = sampleStackConfig();
-    const host = config.externalHosts[0] as ExternalHost;
+  it("binds every agent of a host outside AWS to its loopback, whatever bind address is asked for", () => {
+    const config = withEveryExporter(sampleStackConfig());
+    const host = config.externalHosts.at(-1) as ExternalHost;
     const compose = parse(renderClientCompose(config, host, { bindAddress: "10.8.0.2" })) as ComposeFile;
-    for (const service of Object.values(compose.services)) {
-      for (const mapping of service.ports ?? []) expect(mapping.startsWith("10.8.0.2:")).toBe(true);
-    }
+    const mappings = Object.values(compose.services).flatMap((service) => service.ports ?? []);
+    expect(mappings.length).toBeGreaterThan(0);
+    for (const mapping of mappings) expect(mapping.startsWith("127.0.0.1:"), mapping).toBe(true);
+    const listening = Object.values(compose.services)
+      .filter((service) => service.network_mode === "host")
+      .flatMap((service) => service.command ?? [])
+      .filter((arg) => /^--(?:web\.listen-address|server\.http\.listen-addr)=/.test(arg));
+    expect(listening).toContain(`--web.listen-address=127.0.0.1:${AGENT_PORTS.nodeExporter}`);
+    expect(listening).toContain(`--server.http.listen-addr=127.0.0.1:${AGENT_PORTS.alloy}`);
+    for (const flag of listening) expect(flag, flag).toMatch(/=127\.0\.0\.1:\d+$/);
+    // Alloy scrapes the agents on the host's loopback: it runs in the host's network, unpublished.
+    expect(compose.services.alloy?.network_mode).toBe("host");
+    expect(compose.services.alloy?.ports).toBeUndefined();
+  });
+
+  it("lets an EC2 client's agents bind to one address", () => {
+    const config = sampleStackConfig();
+    const host = config.clients[0] as ClientHost;
+    const compose = parse(renderClientCompose(config, host, { bindAddress: "10.0.1.7" })) as ComposeFile;
+    const mappings = Object.values(compose.services).flatMap((service) => service.ports ?? []);
+    expect(mappings.length).toBeGreaterThan(0);
+    for (const mapping of mappings) expect(mapping.startsWith("10.0.1.7:"), mapping).toBe(true);
     expect(compose.services["node-exporter"]?.command).toContain(
-      `--web.listen-address=10.8.0.2:${AGENT_PORTS.nodeExporter}`,
+      `--web.listen-address=10.0.1.7:${AGENT_PORTS.nodeExporter}`,
     );
   });
 

@@ -25,7 +25,7 @@ import YAML from "yaml";
 import { renderProcessExporterConfig } from "../configs/agents/process-exporter";
 import { alertmanagerFlags } from "../configs/alertmanager";
 import { renderDashboards } from "../configs/dashboards";
-import { renderFileSdTargets, renderPrometheusConfig } from "../configs/prometheus";
+import { pushedScrapeJobs, renderFileSdTargets, renderPrometheusConfig } from "../configs/prometheus";
 import { renderRuleFiles } from "../configs/rules";
 import { asAuthLogLines, sshdLogFor } from "./support/auth-log";
 import { CADVISOR_METRICS, DOCUMENTED_METRICS } from "./support/documented-metrics";
@@ -160,16 +160,21 @@ describe("dashboard queries against a real Prometheus scraping real exporters", 
     for (const [name, content] of Object.entries(renderRuleFiles(config))) {
       writeFileSync(join(rulesDir, name), content);
     }
-    // The outside hosts' targets keep their rendered labels; their addresses become the local
-    // exporters (node, process) or the closed port (the rest).
+    // Hosts outside AWS push (their rendered file SD is empty). Here each job's file stands in for
+    // their Alloy: every job it pushes, with the labels it gives, at the local exporters (node,
+    // process) or the closed port (the rest).
     const localTarget: Record<string, string> = {
-      "node.json": `127.0.0.1:${nodeExporter.port}`,
-      "process.json": `127.0.0.1:${processPort}`,
+      node: `127.0.0.1:${nodeExporter.port}`,
+      process: `127.0.0.1:${processPort}`,
     };
     for (const [name, content] of Object.entries(renderFileSdTargets(config))) {
-      const groups = JSON.parse(content) as { targets: string[]; labels: Record<string, string> }[];
-      const moved = groups.map((entry) => ({ ...entry, targets: [localTarget[name] ?? closed] }));
-      writeFileSync(join(fileSdDir, name), JSON.stringify(moved));
+      expect(JSON.parse(content), name).toEqual([]);
+      const groups = config.externalHosts.flatMap((host) =>
+        pushedScrapeJobs(config, host)
+          .filter((job) => `${job.job}.json` === name)
+          .map((job) => ({ targets: [localTarget[job.job] ?? closed], labels: job.labels })),
+      );
+      writeFileSync(join(fileSdDir, name), JSON.stringify(groups));
     }
     prometheusUrl = `http://127.0.0.1:${prometheusPort}`;
     grafana = new GrafanaQueries(prometheusUrl, datasourceScrapeSeconds(config));

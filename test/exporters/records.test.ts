@@ -25,7 +25,7 @@ import {
   renderExporterCredentialFiles,
 } from "../../configs/exporters";
 import { IMAGES } from "../../configs/images";
-import { renderFileSdTargets, renderPrometheusConfig } from "../../configs/prometheus";
+import { pushedScrapeJobs, renderFileSdTargets, renderPrometheusConfig } from "../../configs/prometheus";
 import { renderRuleFiles } from "../../configs/rules";
 import { AGENT_PORTS, MONITOR_PORTS, SSH_PORT } from "../../lib/catalog";
 import type { SecretSetting } from "../../lib/stack-config";
@@ -122,9 +122,17 @@ describe.each(EXPORTERS.map(byName))("the %s record", (name, record) => {
     expect(job, name).toBeDefined();
     expect(job.ec2_sd_configs[0].port).toBe(record.port);
     expect(job.metrics_path ?? "/metrics").toBe(record.metricsPath);
-    expect(JSON.parse(renderFileSdTargets(CONFIG)[`${name}.json`] ?? "[]")).toEqual([
-      { targets: [`${LAB?.address}:${record.port}`], labels: { instance: LAB?.name, host_type: "external" } },
-    ]);
+    // Hosts outside AWS are not in file SD: their Alloy scrapes the record's port on loopback
+    // (with its metrics path) and pushes, labelled like a pulled host.
+    expect(renderFileSdTargets(CONFIG)[`${name}.json`]).toBe("[]\n");
+    const pushed = pushedScrapeJobs(CONFIG, LAB as NonNullable<typeof LAB>).find(
+      (entry) => entry.job === name,
+    );
+    expect(pushed).toMatchObject({
+      address: `127.0.0.1:${record.port}`,
+      labels: { instance: LAB?.name, host_type: "external", environment: CONFIG.stack },
+    });
+    expect(pushed?.metricsPath ?? "/metrics").toBe(record.metricsPath);
     const without = YAML.parse(renderPrometheusConfig(NO_EXPORTERS)) as Parsed;
     expect(without.scrape_configs.map((entry: Parsed) => entry.job_name)).not.toContain(name);
   });

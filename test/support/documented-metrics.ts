@@ -90,6 +90,9 @@ export const DOCUMENTED_METRICS: Readonly<Record<string, DocumentedMetric>> = {
   ALERTS: doc(PROMETHEUS_ALERTING_DOC, ["alertname", "alertstate", "severity"]),
   ALERTS_FOR_STATE: doc(PROMETHEUS_ALERTING_DOC, ["alertname", "severity"]),
   prometheus_config_last_reload_successful: doc(PROMETHEUS_SELF),
+  // client_golang's process collector; HostUnreachable's push term reads Prometheus' own
+  // (test/outside-push-loopback.test.ts runs that term against Debian's binary).
+  process_start_time_seconds: doc(PROMETHEUS_SELF),
   prometheus_rule_evaluation_failures_total: doc(PROMETHEUS_SELF, ["rule_group"]),
   prometheus_sd_refresh_failures_total: doc(PROMETHEUS_SELF, ["mechanism"]),
   prometheus_tsdb_head_series: doc(PROMETHEUS_SELF),
