@@ -15,7 +15,6 @@ import { GRAFANA_ROOT_URL_PLACEHOLDER } from "../configs/grafana";
 import { renderPrometheusConfig } from "../configs/prometheus";
 import {
   type AlertRule,
-  allAlertRules,
   buildRuleGroups,
   coverageCounts,
   REFERENCE_SETS,
@@ -26,6 +25,7 @@ import {
 import { RUNBOOKS_DASHBOARD_UID, runbookPanelId } from "../configs/rules/runbook";
 import type { AlertThresholds, StackConfig } from "../lib/stack-config";
 import { WATCHDOG_ALERT } from "./support/alertmanager";
+import { everyAlert } from "./support/every-alert";
 import { renderRuleTests } from "./support/rule-tests";
 import { sampleStackConfig } from "./support/sample-config";
 import {
@@ -266,7 +266,7 @@ describe("thresholds from config", () => {
 describe.each([{ name: "sample", config: sampleStackConfig() }, ...realStacks])(
   "every alert that can exist ($name)",
   ({ config }) => {
-    const rules = allAlertRules(config).map((entry) => entry.rule);
+    const rules = everyAlert(config);
 
     it("has a unique CamelCase name", () => {
       const names = rules.map((rule) => rule.name);
@@ -445,7 +445,7 @@ describe("rendered rule files", () => {
 describe("coverage against the reference rule sets", () => {
   const names = new Set(
     [sampleStackConfig(), ...realStacks.map((stack) => stack.config)].flatMap((config) =>
-      allAlertRules(config).map((entry) => entry.rule.name),
+      everyAlert(config).map((alert) => alert.name),
     ),
   );
 
@@ -469,7 +469,7 @@ describe("coverage against the reference rule sets", () => {
 
 describe("runbooks", () => {
   it("exist only for alerts that exist (no orphans)", () => {
-    const names = new Set(allAlertRules(sampleStackConfig()).map((entry) => entry.rule.name));
+    const names = new Set(everyAlert(sampleStackConfig()).map((alert) => alert.name));
     const runbooks = readdirSync(RUNBOOKS_DIR).filter((file) => file.endsWith(".md"));
     for (const file of runbooks) expect(names.has(file.replace(/\.md$/, "")), file).toBe(true);
   });
@@ -479,7 +479,7 @@ describe("the alert table (docs/alerts.md)", () => {
   it("lists every alert with its for and severity", () => {
     const config = sampleStackConfig();
     const table = renderAlertTable(config);
-    for (const { rule } of allAlertRules(config)) {
+    for (const rule of everyAlert(config)) {
       const row = table.split("\n").find((line) => line.startsWith(`| [${rule.name}](`));
       expect(row, rule.name).toBeDefined();
       const cells = (row ?? "").split(" | ").map((cell) => cell.trim());

@@ -23,7 +23,7 @@ import {
 } from "../configs/alertmanager-email.tmpl";
 import { GRAFANA_ROOT_URL_PLACEHOLDER } from "../configs/grafana";
 import { IMAGES } from "../configs/images";
-import { allAlertRules, buildRuleGroups } from "../configs/rules";
+import { buildRuleGroups } from "../configs/rules";
 import type { StackConfig } from "../lib/stack-config";
 import { listStackNames, loadStackConfigFromFiles } from "../lib/stack-files";
 import {
@@ -32,6 +32,7 @@ import {
   renderAlertmanagerYaml,
   WATCHDOG_ALERT,
 } from "./support/alertmanager";
+import { everyAlert } from "./support/every-alert";
 import { exploreQuery, htmlLinks, slackLinks, textLinks } from "./support/notification-links";
 import { sampleStackConfig } from "./support/sample-config";
 import { WITHOUT_SECRETS } from "./support/stack-files";
@@ -304,7 +305,7 @@ describe("inhibition", () => {
 });
 
 describe("agreement with the alert rules", () => {
-  const rules = allAlertRules(base).map(({ rule }) => rule);
+  const rules = everyAlert(base);
 
   it("defines the alerts alertmanager.yml keys on by name", () => {
     const hostDown = rules.find((rule) => rule.name === HOST_UNREACHABLE_ALERT);

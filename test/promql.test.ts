@@ -6,9 +6,10 @@
 import { parser } from "@prometheus-io/lezer-promql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
-import { allAlertRules, renderRuleFiles } from "../configs/rules";
+import { buildRuleGroups, renderRuleFiles } from "../configs/rules";
 import type { StackConfig } from "../lib/stack-config";
 import { CADVISOR_METRICS, DOCUMENTED_METRICS } from "./support/documented-metrics";
+import { everyAlert } from "./support/every-alert";
 import { SYSTEMD_COLLECTOR_SERIES } from "./support/exporters";
 import { freePort, getText, ProcessGroup } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
@@ -74,7 +75,8 @@ describe.each([
   { name: "sample", config: sampleStackConfig() },
   { name: "other thresholds", config: thresholdsVariant },
 ])("alert expressions ($name)", ({ config }) => {
-  const rules = allAlertRules(config).map((entry) => entry.rule);
+  const rules = everyAlert(config);
+  const built = buildRuleGroups(config).flatMap((group) => group.rules);
 
   it("all parse without error", () => {
     for (const rule of rules) {
@@ -92,7 +94,7 @@ describe.each([
     expect(rendered.length).toBeGreaterThan(0);
     for (const rule of rendered) {
       expect(parseProblems(rule.expr), rule.alert).toEqual([]);
-      expect(rule.expr).toBe(rules.find((candidate) => candidate.name === rule.alert)?.expr);
+      expect(rule.expr).toBe(built.find((candidate) => candidate.name === rule.alert)?.expr);
     }
   });
 
@@ -141,7 +143,7 @@ describe("node exporter metrics the rules use", () => {
       [...(response?.body ?? "").matchAll(/^# TYPE (\S+) /gm)].map((match) => match[1] as string),
     );
     const used = new Set(
-      allAlertRules(sampleStackConfig()).flatMap(({ rule }) =>
+      everyAlert(sampleStackConfig()).flatMap((rule) =>
         metricNames(rule.expr).filter((name) => name.startsWith("node_")),
       ),
     );

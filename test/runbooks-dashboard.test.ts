@@ -8,9 +8,10 @@ import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { renderDashboards } from "../configs/dashboards";
-import { allAlertRules, renderRuleFiles } from "../configs/rules";
+import { renderRuleFiles } from "../configs/rules";
 import { RUNBOOKS_DASHBOARD_UID, runbookPanelId, runbookUrl } from "../configs/rules/runbook";
 import type { StackConfig } from "../lib/stack-config";
+import { everyAlert } from "./support/every-alert";
 import { sampleStackConfig } from "./support/sample-config";
 import {
   loadRealStacks,
@@ -129,7 +130,7 @@ describe("runbook links", () => {
   });
 
   it("get ids no two alerts share, above the rows' and inside a 32-bit signed integer", () => {
-    const names = [...new Set(allAlertRules(withReliability(config)).map(({ rule }) => rule.name))];
+    const names = [...new Set(everyAlert(withReliability(config)).map((alert) => alert.name))];
     const ids = names.map(runbookPanelId);
     expect(new Set(ids).size).toBe(names.length);
     for (const id of ids) {

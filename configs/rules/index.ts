@@ -125,7 +125,7 @@ export function renderRuleFiles(
  * Every alert rule that can exist with this config's thresholds, the groups of all optional
  * exporters included whether or not a host enabled them (for the docs and the convention tests).
  */
-export function allAlertRules(config: StackConfig): { group: string; rule: AlertRule }[] {
+function allAlertRules(config: StackConfig): { group: string; rule: AlertRule }[] {
   const groups = [
     ...buildRuleGroups({
       ...config,
