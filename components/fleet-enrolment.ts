@@ -25,6 +25,7 @@ import {
   renderFleetPointer,
 } from "../configs/fleet-bundle";
 import type { HostFiles } from "../configs/host-files";
+import { lockDownBucket } from "./bucket-lockdown";
 
 export interface FleetEnrolmentArgs {
   /** Stack name: the bundle prefix, the parameter's path and the discovery tags. */
@@ -103,55 +104,7 @@ export class FleetEnrolment extends pulumi.ComponentResource {
       { forceDestroy: !args.protectData, tags: { Name: `${env}-fleet-bundles` } },
       { ...child, protect: args.protectData, retainOnDelete: args.protectData },
     );
-    const publicAccess = new aws.s3.BucketPublicAccessBlock(
-      `${name}-public-access`,
-      {
-        bucket: bucket.id,
-        blockPublicAcls: true,
-        blockPublicPolicy: true,
-        ignorePublicAcls: true,
-        restrictPublicBuckets: true,
-      },
-      child,
-    );
-    new aws.s3.BucketOwnershipControls(
-      `${name}-ownership`,
-      { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
-      child,
-    );
-    new aws.s3.BucketServerSideEncryptionConfiguration(
-      `${name}-encryption`,
-      {
-        bucket: bucket.id,
-        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" }, bucketKeyEnabled: true }],
-      },
-      child,
-    );
-    const versioning = new aws.s3.BucketVersioning(
-      `${name}-versioning`,
-      { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
-      child,
-    );
-    new aws.s3.BucketPolicy(
-      `${name}-tls-only`,
-      {
-        bucket: bucket.id,
-        policy: pulumi.jsonStringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Sid: "DenyInsecureTransport",
-              Effect: "Deny",
-              Principal: "*",
-              Action: "s3:*",
-              Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
-              Condition: { Bool: { "aws:SecureTransport": "false" } },
-            },
-          ],
-        }),
-      },
-      { ...child, dependsOn: [publicAccess] },
-    );
+    const { versioning } = lockDownBucket(name, bucket, this);
     new aws.s3.BucketLifecycleConfiguration(
       `${name}-lifecycle`,
       {

@@ -15,6 +15,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { lokiLifecyclePlan, type TraceLifecyclePlan, traceLifecyclePlan } from "../lib/retention";
+import { lockDownBucket } from "./bucket-lockdown";
 
 export interface LokiBucketArgs {
   /** Stack name, used in the Name tag. */
@@ -84,95 +85,37 @@ export class LokiBucket extends pulumi.ComponentResource {
       { ...child, protect: args.protectData, retainOnDelete: args.protectData },
     );
 
-    const publicAccess = new aws.s3.BucketPublicAccessBlock(
-      `${name}-public-access`,
-      {
-        bucket: bucket.id,
-        blockPublicAcls: true,
-        blockPublicPolicy: true,
-        ignorePublicAcls: true,
-        restrictPublicBuckets: true,
-      },
-      child,
-    );
-
-    new aws.s3.BucketOwnershipControls(
-      `${name}-ownership`,
-      { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
-      child,
-    );
-
-    // SSE-KMS with the AWS-managed `aws/s3` key: key use is recorded in CloudTrail and the key is
-    // separate from S3, yet nothing extra to manage. Its key policy already lets any principal of
-    // the account use it through S3, so the monitor role needs no kms:* statement. The bucket key
-    // cuts KMS requests (cost, throttling) for Loki's many small chunk writes to almost none.
-    new aws.s3.BucketServerSideEncryptionConfiguration(
-      `${name}-encryption`,
-      {
-        bucket: bucket.id,
-        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" }, bucketKeyEnabled: true }],
-      },
-      child,
-    );
-
-    // Versioning: an object Loki (or anyone) deletes or overwrites stays as a noncurrent version
-    // until the lifecycle below expires it.
-    const versioning = new aws.s3.BucketVersioning(
-      `${name}-versioning`,
-      { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
-      child,
-    );
-
     const objects = pulumi.interpolate`${bucket.arn}/*`;
     const allowed = pulumi
       .output(args.monitorPrincipalArn)
       .apply((monitor) => [monitor, accountRootArn(monitor), ...args.adminArns]);
-    new aws.s3.BucketPolicy(
-      `${name}-tls-only`,
+    const { versioning } = lockDownBucket(name, bucket, this, [
       {
-        bucket: bucket.id,
-        policy: pulumi.jsonStringify({
-          Version: "2012-10-17",
-          Statement: [
-            {
-              Sid: "DenyInsecureTransport",
-              Effect: "Deny",
-              Principal: "*",
-              Action: "s3:*",
-              Resource: [bucket.arn, objects],
-              Condition: { Bool: { "aws:SecureTransport": "false" } },
-            },
-            {
-              // Every object action of every principal but these; bucket-level actions stay with IAM.
-              Sid: "DenyObjectAccessExceptMonitorAndAdmins",
-              Effect: "Deny",
-              Principal: "*",
-              Action: "s3:*",
-              Resource: objects,
-              Condition: { ArnNotLike: { "aws:PrincipalArn": allowed } },
-            },
-            {
-              Sid: "DenyListingExceptMonitorAndAdmins",
-              Effect: "Deny",
-              Principal: "*",
-              Action: LIST_ACTIONS,
-              Resource: bucket.arn,
-              Condition: { ArnNotLike: { "aws:PrincipalArn": allowed } },
-            },
-            {
-              Sid: "DenyMonitorPermanentDeletion",
-              Effect: "Deny",
-              Principal: "*",
-              Action: MONITOR_DENIED_ACTIONS,
-              Resource: [bucket.arn, objects],
-              Condition: { ArnEquals: { "aws:PrincipalArn": args.monitorPrincipalArn } },
-            },
-          ],
-        }),
+        // Every object action of every principal but these; bucket-level actions stay with IAM.
+        Sid: "DenyObjectAccessExceptMonitorAndAdmins",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:*",
+        Resource: objects,
+        Condition: { ArnNotLike: { "aws:PrincipalArn": allowed } },
       },
-      // S3 rejects concurrent changes to a bucket's public access block and its policy.
-      { ...child, dependsOn: [publicAccess] },
-    );
+      {
+        Sid: "DenyListingExceptMonitorAndAdmins",
+        Effect: "Deny",
+        Principal: "*",
+        Action: LIST_ACTIONS,
+        Resource: bucket.arn,
+        Condition: { ArnNotLike: { "aws:PrincipalArn": allowed } },
+      },
+      {
+        Sid: "DenyMonitorPermanentDeletion",
+        Effect: "Deny",
+        Principal: "*",
+        Action: MONITOR_DENIED_ACTIONS,
+        Resource: [bucket.arn, objects],
+        Condition: { ArnEquals: { "aws:PrincipalArn": args.monitorPrincipalArn } },
+      },
+    ]);
 
     new aws.s3.BucketLifecycleConfiguration(
       `${name}-lifecycle`,

@@ -18,8 +18,8 @@ import { FLEET_HOST_VARIABLE } from "./fleet-bundle";
 export const FLEET_SYNC_LIBRARY_FILE = join(HOST_SCRIPTS_DIR, "fleet-sync.sh");
 
 /** Systemd units the bootstrap installs: the sync service, and the timer that runs it again. */
-export const FLEET_SYNC_SERVICE = "observability-fleet-sync.service";
-export const FLEET_SYNC_TIMER = "observability-fleet-sync.timer";
+const FLEET_SYNC_SERVICE = "observability-fleet-sync.service";
+const FLEET_SYNC_TIMER = "observability-fleet-sync.timer";
 
 /** How often a host re-checks the pointer (after the last run), and the spread across a fleet. */
 const FLEET_SYNC_INTERVAL = "5min";
@@ -73,7 +73,7 @@ function renderUnit(sections: UnitSections): string {
 }
 
 /** The sync service and its timer, by unit name. */
-export function fleetUnits(paths: FleetPaths): Record<string, string> {
+function fleetUnits(paths: FleetPaths): Record<string, string> {
   return {
     [FLEET_SYNC_SERVICE]: renderUnit({
       Unit: {

@@ -18,13 +18,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { PUSH_PASSWORD_FILE } from "../configs/agents/client-compose";
-import {
-  FLEET_SYNC_SERVICE,
-  FLEET_SYNC_TIMER,
-  type FleetPaths,
-  fleetUnits,
-  renderFleetUserData,
-} from "../configs/fleet-bootstrap";
+import { type FleetPaths, renderFleetUserData } from "../configs/fleet-bootstrap";
 import {
   FLEET_HOST_VARIABLE,
   fleetBundle,
@@ -47,6 +41,19 @@ const PASSWORD = "fleet-push-password-canary-7d1e9a";
 const ROTATED_PASSWORD = "fleet-push-password-rotated-2b4c6f";
 
 const tempDir = tempDirMaker("fleet-bootstrap-");
+
+/** The units a fleet host runs: the sync service, and the timer that starts it again. */
+const SYNC_SERVICE = "observability-fleet-sync.service";
+const SYNC_TIMER = "observability-fleet-sync.timer";
+
+/** The unit files the user data carries, by name: each `fleet_unit NAME` line's here-document. */
+function unitsInUserData(userData: string): Record<string, string> {
+  const units: Record<string, string> = {};
+  for (const match of userData.matchAll(/^fleet_unit '?([^'\s]+)'? <<'(\w+)'\n([\s\S]*?)\n\2$/gm)) {
+    units[match[1] as string] = `${match[3]}\n`;
+  }
+  return units;
+}
 
 /** Every regular file under `root`, relative path -> content. */
 function filesUnder(root: string, prefix = ""): HostFiles {
@@ -87,9 +94,9 @@ describe("fleet bootstrap on the loopback host, against S3 (s3rver) and SSM stan
 
   /** What the timer does: start the service, i.e. run its ExecStart, as root. */
   const runTimerService = (): SshResult => {
-    const unit = readFileSync(join(paths.unitDir, FLEET_SYNC_SERVICE), "utf8");
+    const unit = readFileSync(join(paths.unitDir, SYNC_SERVICE), "utf8");
     const execStart = /^ExecStart=(.+)$/m.exec(unit)?.[1];
-    if (execStart === undefined) throw new Error(`${FLEET_SYNC_SERVICE} has no ExecStart`);
+    if (execStart === undefined) throw new Error(`${SYNC_SERVICE} has no ExecStart`);
     return server.run(withCredentials(execStart));
   };
 
@@ -148,12 +155,16 @@ describe("fleet bootstrap on the loopback host, against S3 (s3rver) and SSM stan
       `docker compose --project-directory ${paths.agentsDir} -f ${paths.agentsDir}/compose.yaml up --detach --remove-orphans --force-recreate --wait --wait-timeout 600`,
     ]);
 
-    // The units as rendered; the timer re-runs the installed sync script.
-    const units = fleetUnits(paths);
-    expect(Object.keys(units).sort()).toEqual([FLEET_SYNC_SERVICE, FLEET_SYNC_TIMER]);
+    // The units exactly as the user data carries them; the timer re-runs the installed sync script.
+    const units = unitsInUserData(userData);
+    expect(Object.keys(units).sort()).toEqual([SYNC_SERVICE, SYNC_TIMER]);
+    expect(readdirSync(paths.unitDir).sort()).toEqual([SYNC_SERVICE, SYNC_TIMER]);
     for (const [name, content] of Object.entries(units)) {
       expect(readFileSync(join(paths.unitDir, name), "utf8")).toBe(content);
     }
+    expect(units[SYNC_SERVICE]).toContain(`\nExecStart=${paths.stateDir}/fleet-sync.sh\n`);
+    expect(units[SYNC_TIMER]).toMatch(/^OnUnitActiveSec=\S+$/m);
+    expect(units[SYNC_TIMER]).toContain("\nWantedBy=timers.target\n");
 
     // The password was asked for decrypted, with a signed request, and never was a program argument.
     const asked = aws.ssmRequests().filter((request) => request.target === "AmazonSSM.GetParameter");

@@ -1,6 +1,6 @@
 /**
  * Host faults made for real and seen through the rendered host alerts: Debian sid's node exporter,
- * run with the rendered flags in a mount namespace of its own, watches two ext4 filesystems on
+ * run with the rendered flags in a mount namespace of its own, watches three ext4 filesystems on
  * loop devices the test creates there and a textfile directory; a real Prometheus scrapes it with
  * the rendered prometheus.yml and evaluates the rendered rules. The rendered files are changed by
  * `pointAtLoopback` only (addresses, paths, and durations / 60: a `for: 1h` waits a minute here).
@@ -8,7 +8,8 @@
  * Proved: while every file parses and the filesystems are writable and near empty, the fault
  * alerts stay quiet; a malformed `.prom` file raises HostTextfileCollectorError; a filesystem
  * remounted read-only raises HostFilesystemReadOnly; a filesystem filled past 85% within seconds
- * raises HostDiskFull and both fill-up predictions (HostDiskWillFillSoon, HostDiskWillFillImminently).
+ * raises HostDiskFull and both fill-up predictions (HostDiskWillFillSoon, HostDiskWillFillImminently);
+ * one with its inodes used up by empty files raises HostInodesExhausted.
  * Each goes pending, fires, and resolves once the fault is undone. Mounting needs root: the test
  * fails (never skips) without it.
  */
@@ -38,10 +39,17 @@ const HOST: ExternalHost = {
 const config = sampleStackConfig({ stack: "node-faults", clients: [], externalHosts: [HOST] });
 
 const FILL_ALERTS = ["HostDiskFull", "HostDiskWillFillSoon", "HostDiskWillFillImminently"] as const;
-const FAULT_ALERTS = ["HostTextfileCollectorError", "HostFilesystemReadOnly", ...FILL_ALERTS] as const;
+const FAULT_ALERTS = [
+  "HostTextfileCollectorError",
+  "HostFilesystemReadOnly",
+  "HostInodesExhausted",
+  ...FILL_ALERTS,
+] as const;
 /** Used share the fill stops at: past HostDiskFull's 85% (prod and sample) and under 20% free. */
 const FILL_TO = 0.92;
 const MIB = 1024 * 1024;
+/** Inodes of the small-inode filesystem (mkfs.ext4 -N; it may round up). */
+const INODES = 128;
 
 /** Up to about 100 s: a scaled `for: 1h` is a minute, scrapes and evaluations every second. */
 const LONG_WAIT = { attempts: 400, intervalMs: 250 };
@@ -55,7 +63,12 @@ describe("node exporter faults against the rendered host alerts", () => {
   const group = new ProcessGroup();
   const workDir = mkdtempSync(join(tmpdir(), "node-faults-"));
   const textfileDir = join(workDir, "textfile");
-  const mounts = { fill: join(workDir, "fill"), readonly: join(workDir, "readonly") };
+  const mounts = {
+    fill: join(workDir, "fill"),
+    readonly: join(workDir, "readonly"),
+    inodes: join(workDir, "inodes"),
+  };
+  const ourMounts = Object.values(mounts).join("|");
   let nodeExporter: RunningProcess | undefined;
   let prometheusUrl = "";
   let stub: FakeExporter | undefined;
@@ -131,16 +144,20 @@ describe("node exporter faults against the rendered host alerts", () => {
     if (process.getuid?.() !== 0) {
       throw new Error("mounting the test's loop filesystems needs root: run the tests as root (CI does)");
     }
-    // Two small ext4 filesystems (loop devices are the only way to a real disk type here; tmpfs is
-    // excluded by the rendered flags and rules) and a textfile directory with one good file.
-    for (const [name, sizeMiB] of [
-      ["fill", 32],
-      ["readonly", 8],
+    // Three small ext4 filesystems (loop devices are the only way to a real disk type here; tmpfs
+    // is excluded by the rendered flags and rules), one with few inodes, and a textfile directory
+    // with one good file.
+    for (const [name, sizeMiB, options] of [
+      ["fill", 32, []],
+      ["readonly", 8, []],
+      ["inodes", 8, ["-N", String(INODES)]],
     ] as const) {
       const image = join(workDir, `${name}.img`);
       writeFileSync(image, "");
       truncateSync(image, sizeMiB * MIB);
-      const mkfs = spawnSync(requireTool(SYSTEM_HELPERS.mkfsExt4), ["-q", "-F", image], { encoding: "utf8" });
+      const mkfs = spawnSync(requireTool(SYSTEM_HELPERS.mkfsExt4), ["-q", "-F", ...options, image], {
+        encoding: "utf8",
+      });
       if (mkfs.status !== 0) throw new Error(`mkfs.ext4 ${image}: ${mkfs.stderr}`);
       mkdirSync(mounts[name]);
     }
@@ -158,6 +175,7 @@ describe("node exporter faults against the rendered host alerts", () => {
         mounts: [
           { image: join(workDir, "fill.img"), mountPoint: mounts.fill },
           { image: join(workDir, "readonly.img"), mountPoint: mounts.readonly },
+          { image: join(workDir, "inodes.img"), mountPoint: mounts.inodes },
         ],
       }),
     );
@@ -207,15 +225,15 @@ describe("node exporter faults against the rendered host alerts", () => {
       env: { AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_EC2_METADATA_DISABLED: "true" },
     });
 
-    // Both filesystems and the textfile collector scraped several times, and the rules evaluated since.
-    await pollUntil("several scrapes of the host's node exporter with both filesystems", async () => {
+    // The filesystems and the textfile collector scraped several times, and the rules evaluated since.
+    await pollUntil("several scrapes of the host's node exporter with every test filesystem", async () => {
       const scraped = await query(
-        `count_over_time(node_filesystem_avail_bytes{instance="${HOST.name}", mountpoint=~"${mounts.fill}|${mounts.readonly}", fstype="ext4"}[10s]) >= 4`,
+        `count_over_time(node_filesystem_avail_bytes{instance="${HOST.name}", mountpoint=~"${ourMounts}", fstype="ext4"}[10s]) >= 4`,
       );
       const textfile = await query(
         `max_over_time(node_textfile_scrape_error{instance="${HOST.name}"}[10s]) == 0`,
       );
-      return scraped.length === 2 && textfile.length === 1 ? true : undefined;
+      return scraped.length === Object.keys(mounts).length && textfile.length === 1 ? true : undefined;
     });
   }, 120_000);
 
@@ -233,7 +251,7 @@ describe("node exporter faults against the rendered host alerts", () => {
     for (const name of FAULT_ALERTS) {
       expect(loaded.find((rule) => rule.name === name)?.health, name).toBe("ok");
     }
-    const ours = `, mountpoint=~"${mounts.fill}|${mounts.readonly}|"`;
+    const ours = `, mountpoint=~"${ourMounts}|"`;
     // Never pending or firing since Prometheus started, not only inactive now.
     expect(
       await query(
@@ -270,6 +288,28 @@ describe("node exporter faults against the rendered host alerts", () => {
       remount(mounts.readonly, "rw");
     }
     await waitForResolved(["HostFilesystemReadOnly"], onMount(mounts.readonly));
+  });
+
+  it.concurrent("a filesystem out of inodes raises HostInodesExhausted, which resolves once its files are gone", async () => {
+    const dir = inNamespace(mounts.inodes);
+    const used = () => {
+      const stats = statfsSync(dir);
+      return 1 - stats.ffree / stats.files;
+    };
+    // Empty files until FILL_TO of the inodes are taken (bounded by the inode count).
+    const files: string[] = [];
+    try {
+      for (let index = 0; used() < FILL_TO && index < 4 * INODES; index += 1) {
+        const file = join(dir, `empty-${index}`);
+        writeFileSync(file, "");
+        files.push(file);
+      }
+      expect(used()).toBeGreaterThanOrEqual(FILL_TO);
+      await waitForFiring(["HostInodesExhausted"], onMount(mounts.inodes));
+    } finally {
+      for (const file of files) rmSync(file, { force: true });
+    }
+    await waitForResolved(["HostInodesExhausted"], onMount(mounts.inodes));
   });
 
   it.concurrent("a filesystem filled past 85% within seconds raises HostDiskFull and both fill-up predictions, which resolve once it is emptied", async () => {

@@ -33,7 +33,7 @@ interface Job {
   readonly permissions?: Record<string, string> | string;
   readonly concurrency?: { readonly group: string; readonly "cancel-in-progress"?: boolean } | string;
   readonly strategy?: { readonly matrix?: Record<string, unknown> };
-  readonly container?: { readonly image: string } | string;
+  readonly container?: { readonly image: string; readonly options?: string } | string;
   readonly steps?: Step[];
 }
 
@@ -262,6 +262,12 @@ describe("tests on every push and pull request", () => {
     const image = typeof job.container === "string" ? job.container : job.container?.image;
     expect(image).toMatch(/^node:20\.\d+\.\d+-bookworm$/);
     expect(stepsOf(job).map((step) => step.run)).toContain("bash .ci/run");
+  });
+
+  test("run in a privileged container (the Docker engine and loop-mount tests need it)", () => {
+    const job = Object.values(workflow.jobs)[0] as Job;
+    const options = typeof job.container === "string" ? undefined : job.container?.options;
+    expect(options?.split(/\s+/)).toContain("--privileged");
   });
 });
 

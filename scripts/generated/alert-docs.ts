@@ -30,6 +30,11 @@ const REAL_DATA_PROOFS: readonly { alerts: readonly string[]; made: string; test
     test: "test/node-exporter-faults.test.ts",
   },
   {
+    alerts: ["HostInodesExhausted"],
+    made: "an ext4 filesystem on a loop device made with 128 inodes, 92% of them taken by empty files",
+    test: "test/node-exporter-faults.test.ts",
+  },
+  {
     alerts: ["PostgresqlTooManyConnections"],
     made: "PostgreSQL with `max_connections` 20 and 17 idle `psql` sessions",
     test: "test/exporter-services.test.ts",
@@ -71,7 +76,7 @@ function realDataSection(): string[] {
     "and durations change (`for` and intervals divided by 60: a `for: 1h` takes a minute). Each test",
     "makes the alert fire, then resolve by undoing the condition. The exporter-services and",
     "node-exporter-faults tests also check that the alerts stay quiet while the service or host is",
-    "healthy, and their symptom proofs (filesystem, textfile, connections, Redis memory) that the",
+    "healthy, and their symptom proofs (filesystem, inodes, textfile, connections, Redis memory) that the",
     "alert was pending first.",
     "",
     ...markdownTable(

@@ -43,6 +43,9 @@ export function awsCliEnvironment(): Record<string, string> {
     AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
     // No instance metadata service here: never wait for one.
     AWS_EC2_METADATA_DISABLED: "true",
+    // Nothing from this machine's own AWS setup (profiles, S3 addressing style) applies.
+    AWS_CONFIG_FILE: "/dev/null",
+    AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
   };
 }
 
