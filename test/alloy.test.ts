@@ -30,8 +30,9 @@ import {
   str,
 } from "../configs/agents/alloy-syntax";
 import { clientFiles, monitorFiles } from "../configs/host-files";
+import { pushedScrapeJobs } from "../configs/prometheus";
 import { AGENT_PORTS, MONITOR_PORTS } from "../lib/catalog";
-import type { ClientHost } from "../lib/stack-config";
+import type { ClientHost, ExternalHost } from "../lib/stack-config";
 import {
   type AlloyBlock,
   type AlloyExpression,
@@ -430,5 +431,47 @@ describe("Alloy's Loki writer on a pushing host", () => {
     const text = monitorFiles(sampleStackConfig())["alloy/config.alloy"] as string;
     expect(text).toContain('url = "http://loki:3100/loki/api/v1/push"');
     expect(text).not.toContain("basic_auth");
+  });
+});
+
+describe("Alloy's metrics push on a host outside AWS", () => {
+  const config = sampleStackConfig();
+  const host = config.externalHosts[0] as ExternalHost;
+  const text = clientFiles(config, host, { monitorPrivateIp: "10.42.1.10" })["alloy/config.alloy"] as string;
+  const statements = parseAlloy(text);
+  const jobs = pushedScrapeJobs(config, host);
+
+  it("scrapes each of the host's jobs on its loopback, labelled like a pulled host, into one remote write", () => {
+    expect(jobs.map((job) => job.job)).toEqual(
+      expect.arrayContaining(["node", "process", "cadvisor", "alloy"]),
+    );
+    expect(definedComponents(statements).filter((name) => name.startsWith("prometheus."))).toEqual([
+      ...jobs.map((job) => `prometheus.scrape.${job.job}`),
+      "prometheus.remote_write.monitor",
+    ]);
+    for (const job of jobs) {
+      expect(job.address).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(job.labels).toEqual({ instance: host.name, host_type: "external", environment: config.stack });
+      const scrape = statements.find(
+        (statement): statement is AlloyBlock =>
+          statement.kind === "block" && statement.name === "prometheus.scrape" && statement.label === job.job,
+      );
+      expect(printAlloy([scrape as AlloyBlock])).toContain(`__address__ = "${job.address}"`);
+      expect(collectReferences([scrape as AlloyBlock])).toEqual(["prometheus.remote_write.monitor.receiver"]);
+    }
+  });
+
+  it("remote-writes through the gateway's port as its own host, the password read from its secret file", () => {
+    expect(text).toContain('url = "http://10.42.1.10:3101/api/v1/write"');
+    expect(text.match(/password_file = "\/run\/secrets\/push_password"/g)).toHaveLength(2);
+    expect(text).toMatch(
+      /prometheus\.remote_write "monitor" \{\n\s+endpoint \{\n\s+url\s+= "[^"]+"\n\s+basic_auth \{\n\s+username\s+= "onprem-1"/,
+    );
+    expect(text).not.toContain(":9090");
+  });
+
+  it("is absent on an EC2 client, which Prometheus pulls", () => {
+    const client = clientFiles(config, config.clients[0] as ClientHost, { monitorPrivateIp: "10.42.1.10" });
+    expect(client["alloy/config.alloy"]).not.toMatch(/remote_write|prometheus\.scrape/);
   });
 });
