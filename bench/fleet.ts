@@ -21,9 +21,8 @@ import { AGENT_PORTS, DISCOVERY_TAGS } from "../lib/catalog";
 import type { StackConfig } from "../lib/stack-config";
 import { FAKE_VPC_ID, type FakeInstance, startFakeEc2 } from "../test/support/fake-ec2";
 import { retentionForLocalPrometheus } from "../test/support/loopback";
-import { freePort, getJson, ProcessGroup, pollUntil } from "../test/support/processes";
+import { freePort, getJson, ProcessGroup, pollUntil, startLocalPrometheus } from "../test/support/processes";
 import { sampleStackConfig } from "../test/support/sample-config";
-import { TOOLS } from "../test/support/tools";
 import { capturePages } from "./series";
 
 export interface Ec2FleetFigures {
@@ -156,16 +155,12 @@ export async function measureEc2Fleet(hosts: number, observeSeconds: number): Pr
       for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, folder, name), content);
     }
     writeFileSync(join(dir, "prometheus.yml"), local.prometheusYml);
-    await prometheusGroup.start({
+    await startLocalPrometheus(prometheusGroup, {
       name: "prometheus",
-      tool: TOOLS.prometheus,
-      args: [
-        `--config.file=${join(dir, "prometheus.yml")}`,
-        `--storage.tsdb.path=${join(dir, "data")}`,
-        `--web.listen-address=${self}`,
-        ...local.flags,
-      ],
-      readyUrl: `http://${self}/-/ready`,
+      configFile: join(dir, "prometheus.yml"),
+      dataDir: join(dir, "data"),
+      port,
+      extraArgs: local.flags,
       env: { AWS_ACCESS_KEY_ID: "bench", AWS_SECRET_ACCESS_KEY: "bench", AWS_EC2_METADATA_DISABLED: "true" },
     });
     const ready = performance.now();

@@ -42,7 +42,7 @@ import {
 } from "./support/grafana-queries";
 import { runLogPipeline } from "./support/logql-pipeline";
 import { retentionForLocalPrometheus } from "./support/loopback";
-import { freePort, ProcessGroup, pollUntil } from "./support/processes";
+import { freePort, ProcessGroup, pollUntil, startLocalPrometheus } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
 import { requireTool, TOOLS } from "./support/tools";
 
@@ -178,16 +178,12 @@ describe("dashboard queries against a real Prometheus scraping real exporters", 
     }
     prometheusUrl = `http://127.0.0.1:${prometheusPort}`;
     grafana = new GrafanaQueries(prometheusUrl, datasourceScrapeSeconds(config));
-    await group.start({
+    await startLocalPrometheus(group, {
       name: "prometheus",
-      tool: TOOLS.prometheus,
-      args: [
-        `--config.file=${join(prometheusDir, "prometheus.yml")}`,
-        `--storage.tsdb.path=${join(prometheusDir, "data")}`,
-        `--web.listen-address=127.0.0.1:${prometheusPort}`,
-        ...local.flags,
-      ],
-      readyUrl: `${prometheusUrl}/-/ready`,
+      configFile: join(prometheusDir, "prometheus.yml"),
+      dataDir: join(prometheusDir, "data"),
+      port: prometheusPort,
+      extraArgs: local.flags,
       // EC2 SD must never reach for instance metadata or AWS from a test.
       env: { AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_EC2_METADATA_DISABLED: "true" },
     });

@@ -23,7 +23,7 @@ import { monitorComposeData } from "../configs/monitor-compose";
 import { JOB_NAMES, pushedScrapeJobs } from "../configs/prometheus";
 import type { StackConfig } from "../lib/stack-config";
 import { gatewayOnLoopback, scaledDuration } from "./support/loopback";
-import { freePort, getJson, ProcessGroup, pollUntil } from "./support/processes";
+import { freePort, getJson, ProcessGroup, pollUntil, startLocalPrometheus } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
 import { UNPRIVILEGED } from "./support/services";
 import { tempDirMaker } from "./support/temp-files";
@@ -122,16 +122,12 @@ beforeAll(async () => {
       ],
     }),
   );
-  await group.start({
+  await startLocalPrometheus(group, {
     name: "prometheus",
-    tool: TOOLS.prometheus,
-    args: [
-      `--config.file=${join(serverDir, "prometheus.yml")}`,
-      `--storage.tsdb.path=${join(serverDir, "data")}`,
-      `--web.listen-address=127.0.0.1:${prometheusPort}`,
-      ...flags.filter((flag) => flag === "--web.enable-remote-write-receiver"),
-    ],
-    readyUrl: `${prometheusUrl}/-/ready`,
+    configFile: join(serverDir, "prometheus.yml"),
+    dataDir: join(serverDir, "data"),
+    port: prometheusPort,
+    extraArgs: flags.filter((flag) => flag === "--web.enable-remote-write-receiver"),
   });
 
   // The gateway: the rendered nginx.conf, moved to loopback, in front of that Prometheus.

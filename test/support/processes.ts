@@ -222,11 +222,13 @@ export interface LocalPrometheusSpec {
   /** Flags beyond config, storage and listen address (a receiver, an agent mode). */
   readonly extraArgs?: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
+  /** The loopback port, when its config must name it (a self-scrape); a free one otherwise. */
+  readonly port?: number;
 }
 
-/** Debian's Prometheus on a free loopback port with `configFile`; resolves to its base URL once ready. */
+/** Debian's Prometheus on a loopback port with `configFile`; resolves to its base URL once ready. */
 export async function startLocalPrometheus(group: ProcessGroup, spec: LocalPrometheusSpec): Promise<string> {
-  const port = await freePort();
+  const port = spec.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   await group.start({
     name: spec.name,
