@@ -23,17 +23,11 @@ import { parse } from "yaml";
 import { COMPOSE_FILE, renderClientFiles } from "../configs/agents/client-compose";
 import { exporterRecord, renderExporterCredentialFiles } from "../configs/exporters";
 import { monitorFiles } from "../configs/host-files";
-import { JOB_NAMES } from "../configs/prometheus";
 import type { ExternalHost } from "../lib/stack-config";
 import { FAKE_VPC_ID, type FakeEc2, startFakeEc2 } from "./support/fake-ec2";
 import { type FakeExporter, startFakeExporter } from "./support/fake-exporter";
 import { type DashboardJson, GrafanaQueries, promQueries } from "./support/grafana-queries";
-import {
-  pointAtLoopback,
-  pointExporterAtLoopback,
-  type RenderedExporterService,
-  scaledDuration,
-} from "./support/loopback";
+import { pointExporterAtLoopback, type RenderedExporterService, scaledDuration } from "./support/loopback";
 import { freePort, ProcessGroup, pollUntil, type RunningProcess } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
 import {
@@ -45,6 +39,7 @@ import {
   startPostgres,
   startRedis,
 } from "./support/services";
+import { startStubbedMonitorPrometheus } from "./support/stubbed-monitor";
 import { requireTool, SERVICE_HELPERS, SERVICES, TOOLS, type ToolSpec } from "./support/tools";
 
 const EXPORTERS = ["nginx", "postgres", "mysql", "redis"] as const;
@@ -269,50 +264,17 @@ describe("optional exporters against real services", () => {
     const agents = await startFakeExporter();
     stubs.push(agents);
     fakeEc2 = await startFakeEc2([], config.region);
-    const prometheusAddress = `127.0.0.1:${await freePort()}`;
-    const closed = `127.0.0.1:${await freePort()}`;
-    const loopback = pointAtLoopback(rendered, {
+    const prometheusUrl = await startStubbedMonitorPrometheus(group, {
+      rendered,
       dir: join(workDir, "monitor"),
-      prometheus: prometheusAddress,
-      alertmanager: closed,
-      monitorTargets: {
-        [JOB_NAMES.prometheus]: prometheusAddress,
-        [JOB_NAMES.alertmanager]: closed,
-        [JOB_NAMES.loki]: agents.address,
-        [JOB_NAMES.grafana]: agents.address,
-        [JOB_NAMES.node]: agents.address,
-        [JOB_NAMES.process]: agents.address,
-        [JOB_NAMES.cadvisor]: agents.address,
-        [JOB_NAMES.alloy]: agents.address,
-      },
-      hostTargets: {
-        [HOST.name]: {
-          [JOB_NAMES.node]: agents.address,
-          [JOB_NAMES.process]: agents.address,
-          [JOB_NAMES.cadvisor]: agents.address,
-          [JOB_NAMES.alloy]: agents.address,
-          ...exporterTargets,
-        },
-      },
+      stubAddress: agents.address,
+      hostName: HOST.name,
+      hostTargets: exporterTargets,
       ec2Endpoint: fakeEc2.url,
-      smtpSmarthost: closed,
-      pagerdutyUrl: `http://${closed}/`,
-    });
-    for (const [path, content] of Object.entries(loopback.files)) {
-      const target = join(workDir, "monitor", path);
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, content);
-    }
-    await group.start({
-      name: "prometheus",
-      tool: TOOLS.prometheus,
-      args: loopback.prometheusArgs,
-      readyUrl: `http://${prometheusAddress}/-/ready`,
-      env: { AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_EC2_METADATA_DISABLED: "true" },
     });
     // The scrape interval Prometheus runs with here: what Grafana's intervals must be based on.
     grafana = new GrafanaQueries(
-      `http://${prometheusAddress}`,
+      prometheusUrl,
       Number.parseInt(scaledDuration(config.metrics.scrapeInterval), 10),
     );
 

@@ -16,7 +16,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, statfsSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { monitorFiles } from "../configs/host-files";
 import { JOB_NAMES } from "../configs/prometheus";
@@ -24,9 +24,9 @@ import type { ExternalHost } from "../lib/stack-config";
 import { nodeExporterWithMountsSpec } from "./support/exporters";
 import { FAKE_VPC_ID, type FakeEc2, startFakeEc2 } from "./support/fake-ec2";
 import { type FakeExporter, startFakeExporter } from "./support/fake-exporter";
-import { pointAtLoopback } from "./support/loopback";
 import { freePort, getJson, ProcessGroup, pollUntil, type RunningProcess } from "./support/processes";
 import { sampleStackConfig } from "./support/sample-config";
+import { startStubbedMonitorPrometheus } from "./support/stubbed-monitor";
 import { requireTool, SYSTEM_HELPERS, TOOLS } from "./support/tools";
 
 const HOST: ExternalHost = {
@@ -183,46 +183,13 @@ describe("node exporter faults against the rendered host alerts", () => {
     // Prometheus with the rendered monitor files; every job but the host's node exporter answers from a stub.
     stub = await startFakeExporter();
     fakeEc2 = await startFakeEc2([], config.region);
-    const prometheus = `127.0.0.1:${await freePort()}`;
-    const closed = `127.0.0.1:${await freePort()}`;
-    const loopback = pointAtLoopback(monitorFiles(config, { vpcId: FAKE_VPC_ID }), {
+    prometheusUrl = await startStubbedMonitorPrometheus(group, {
+      rendered: monitorFiles(config, { vpcId: FAKE_VPC_ID }),
       dir: join(workDir, "monitor"),
-      prometheus,
-      alertmanager: closed,
-      monitorTargets: {
-        [JOB_NAMES.prometheus]: prometheus,
-        [JOB_NAMES.alertmanager]: closed,
-        [JOB_NAMES.loki]: stub.address,
-        [JOB_NAMES.grafana]: stub.address,
-        [JOB_NAMES.node]: stub.address,
-        [JOB_NAMES.process]: stub.address,
-        [JOB_NAMES.cadvisor]: stub.address,
-        [JOB_NAMES.alloy]: stub.address,
-      },
-      hostTargets: {
-        [HOST.name]: {
-          [JOB_NAMES.node]: nodeAddress,
-          [JOB_NAMES.process]: stub.address,
-          [JOB_NAMES.cadvisor]: stub.address,
-          [JOB_NAMES.alloy]: stub.address,
-        },
-      },
+      stubAddress: stub.address,
+      hostName: HOST.name,
+      hostTargets: { [JOB_NAMES.node]: nodeAddress },
       ec2Endpoint: fakeEc2.url,
-      smtpSmarthost: closed,
-      pagerdutyUrl: `http://${closed}/`,
-    });
-    for (const [path, content] of Object.entries(loopback.files)) {
-      const target = join(workDir, "monitor", path);
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, content);
-    }
-    prometheusUrl = `http://${prometheus}`;
-    await group.start({
-      name: "prometheus",
-      tool: TOOLS.prometheus,
-      args: loopback.prometheusArgs,
-      readyUrl: `${prometheusUrl}/-/ready`,
-      env: { AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test", AWS_EC2_METADATA_DISABLED: "true" },
     });
 
     // The filesystems and the textfile collector scraped several times, and the rules evaluated since.
